@@ -1,0 +1,294 @@
+//! INFO: the server report, section by section, in Redis 7's order and field names (tools
+//! parse it: redis-cli --stat, exporters, client libraries' version gates).
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering::Relaxed;
+
+use crate::cmd::{Args, Ctx};
+use crate::error::CmdResult;
+
+/// Sections printed by `INFO` / `INFO default`, in order.
+const DEFAULT: &[&str] =
+    &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "cluster", "keyspace"];
+
+fn human_bytes(n: u64) -> String {
+    let n = n as f64;
+    if n < 1024.0 {
+        format!("{}B", n as u64)
+    } else if n < 1024.0 * 1024.0 {
+        format!("{:.2}K", n / 1024.0)
+    } else if n < 1024.0 * 1024.0 * 1024.0 {
+        format!("{:.2}M", n / 1024.0 / 1024.0)
+    } else {
+        format!("{:.2}G", n / 1024.0 / 1024.0 / 1024.0)
+    }
+}
+
+/// Resident memory of the process in bytes (from /proc/self/statm).
+pub fn rss_bytes() -> u64 {
+    let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
+    let pages: u64 = statm.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(1) as u64;
+    pages * page
+}
+
+/// Peak resident memory in bytes (getrusage).
+fn peak_rss_bytes() -> u64 {
+    cpu_usage().2
+}
+
+/// (user seconds, system seconds, peak rss bytes) of the process.
+fn cpu_usage() -> (f64, f64, u64) {
+    // SAFETY: getrusage writes into the zeroed struct we pass.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut ru) };
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    (tv(ru.ru_utime), tv(ru.ru_stime), ru.ru_maxrss as u64 * 1024)
+}
+
+fn uname() -> String {
+    // SAFETY: uname fills the zeroed struct.
+    let mut u: libc::utsname = unsafe { std::mem::zeroed() };
+    if unsafe { libc::uname(&mut u) } != 0 {
+        return "Linux".into();
+    }
+    let f = |s: &[libc::c_char]| {
+        let b: Vec<u8> = s.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+        String::from_utf8_lossy(&b).into_owned()
+    };
+    format!("{} {} {}", f(&u.sysname), f(&u.release), f(&u.machine))
+}
+
+fn total_memory() -> u64 {
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    meminfo
+        .lines()
+        .find(|l| l.starts_with("MemTotal:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|k| k.parse::<u64>().ok())
+        .map(|k| k * 1024)
+        .unwrap_or(0)
+}
+
+/// Builds the INFO text for the requested sections.
+pub fn info_text(ctx: &mut Ctx, args: &Args) -> String {
+    let mut want: Vec<String> = args.iter().skip(1).map(|a| String::from_utf8_lossy(a).to_ascii_lowercase()).collect();
+    if want.is_empty() {
+        want.push("default".into());
+    }
+    let everything = want.iter().any(|w| w == "all" || w == "everything");
+    let default = want.iter().any(|w| w == "default");
+    let order = [
+        "server",
+        "clients",
+        "memory",
+        "persistence",
+        "stats",
+        "replication",
+        "cpu",
+        "modules",
+        "commandstats",
+        "cluster",
+        "keyspace",
+    ];
+    let mut text = String::new();
+    for section in order {
+        let chosen = want.iter().any(|w| w == section)
+            || (default && DEFAULT.contains(&section))
+            || (everything && section != "modules")
+            || (want.iter().any(|w| w == "everything") && section == "modules");
+        if !chosen {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str("\r\n");
+        }
+        write_section(ctx, section, &mut text);
+    }
+    text
+}
+
+fn write_section(ctx: &mut Ctx, section: &str, t: &mut String) {
+    let shared = ctx.shard.shared.clone();
+    let cfg = shared.config.read().expect("config lock").clone();
+    let uptime = shared.started.elapsed().as_secs();
+    let now_us = crate::shard::unix_ms() * 1000;
+    macro_rules! line {
+        ($($arg:tt)*) => {{ let _ = write!(t, $($arg)*); t.push_str("\r\n"); }};
+    }
+    match section {
+        "server" => {
+            line!("# Server");
+            line!("redis_version:{}", crate::cmd::server::REDIS_VERSION);
+            line!("busbar_version:{}", env!("CARGO_PKG_VERSION"));
+            line!("redis_git_sha1:00000000");
+            line!("redis_git_dirty:0");
+            line!("redis_build_id:0");
+            line!("redis_mode:standalone");
+            line!("os:{}", uname());
+            line!("arch_bits:64");
+            line!("monotonic_clock:POSIX clock_gettime");
+            line!("multiplexing_api:epoll");
+            line!("atomicvar_api:c11-builtin");
+            line!("gcc_version:0.0.0");
+            line!("process_id:{}", std::process::id());
+            line!("process_supervised:no");
+            line!("run_id:{}", shared.run_id);
+            line!("tcp_port:{}", shared.port);
+            line!("server_time_usec:{}", now_us);
+            line!("uptime_in_seconds:{}", uptime);
+            line!("uptime_in_days:{}", uptime / 86400);
+            line!("hz:{}", cfg.int("hz"));
+            line!("configured_hz:{}", cfg.int("hz"));
+            line!("lru_clock:{}", (now_us / 1_000_000) & ((1 << 24) - 1));
+            line!("executable:{}", std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default());
+            line!("config_file:{}", cfg.config_file);
+            line!("io_threads_active:0");
+            line!("shards:{}", shared.shards);
+        }
+        "clients" => {
+            line!("# Clients");
+            line!("connected_clients:{}", shared.clients.load(Relaxed));
+            line!("cluster_connections:0");
+            line!("maxclients:{}", cfg.int("maxclients"));
+            line!("client_recent_max_input_buffer:0");
+            line!("client_recent_max_output_buffer:0");
+            line!("blocked_clients:0");
+            line!("tracking_clients:0");
+            line!("clients_in_timeout_table:0");
+        }
+        "memory" => {
+            let rss = rss_bytes();
+            let peak = peak_rss_bytes().max(rss);
+            let maxmem = cfg.int("maxmemory") as u64;
+            line!("# Memory");
+            line!("used_memory:{}", rss);
+            line!("used_memory_human:{}", human_bytes(rss));
+            line!("used_memory_rss:{}", rss);
+            line!("used_memory_rss_human:{}", human_bytes(rss));
+            line!("used_memory_peak:{}", peak);
+            line!("used_memory_peak_human:{}", human_bytes(peak));
+            line!("used_memory_peak_perc:{:.2}%", if peak > 0 { rss as f64 * 100.0 / peak as f64 } else { 100.0 });
+            line!("total_system_memory:{}", total_memory());
+            line!("total_system_memory_human:{}", human_bytes(total_memory()));
+            line!("maxmemory:{}", maxmem);
+            line!("maxmemory_human:{}", human_bytes(maxmem));
+            line!("maxmemory_policy:{}", cfg.get("maxmemory-policy"));
+            line!("mem_fragmentation_ratio:1.00");
+            line!("mem_allocator:mimalloc");
+            line!("lazyfree_pending_objects:0");
+        }
+        "persistence" => {
+            line!("# Persistence");
+            line!("loading:0");
+            line!("async_loading:0");
+            line!("current_cow_peak:0");
+            line!("current_cow_size:0");
+            line!("current_fork_perc:0.00");
+            line!("current_save_keys_processed:0");
+            line!("current_save_keys_total:0");
+            line!("rdb_changes_since_last_save:0");
+            line!("rdb_bgsave_in_progress:0");
+            line!("rdb_last_save_time:{}", crate::shard::unix_ms() / 1000 - uptime);
+            line!("rdb_last_bgsave_status:ok");
+            line!("rdb_last_bgsave_time_sec:-1");
+            line!("rdb_current_bgsave_time_sec:-1");
+            line!("aof_enabled:0");
+            line!("aof_rewrite_in_progress:0");
+            line!("aof_rewrite_scheduled:0");
+            line!("aof_last_rewrite_time_sec:-1");
+            line!("aof_current_rewrite_time_sec:-1");
+            line!("aof_last_bgrewrite_status:ok");
+            line!("aof_last_write_status:ok");
+        }
+        "stats" => {
+            line!("# Stats");
+            line!("total_connections_received:{}", shared.total(|s| &s.connections_received));
+            line!("total_commands_processed:{}", shared.total(|s| &s.commands));
+            line!("instantaneous_ops_per_sec:{}", shared.instantaneous_ops.load(Relaxed));
+            line!("total_net_input_bytes:{}", shared.total(|s| &s.net_input_bytes));
+            line!("total_net_output_bytes:{}", shared.total(|s| &s.net_output_bytes));
+            line!("rejected_connections:{}", shared.total(|s| &s.rejected_connections));
+            line!("expired_keys:{}", shared.total(|s| &s.expired_keys));
+            line!("evicted_keys:0");
+            line!("keyspace_hits:{}", shared.total(|s| &s.keyspace_hits));
+            line!("keyspace_misses:{}", shared.total(|s| &s.keyspace_misses));
+            line!("pubsub_channels:0");
+            line!("pubsub_patterns:0");
+            line!("total_error_replies:{}", shared.total(|s| &s.rejected_calls) + failed_calls(&shared));
+            line!("hops_total:{}", shared.total(|s| &s.hops));
+        }
+        "replication" => {
+            line!("# Replication");
+            line!("role:master");
+            line!("connected_slaves:0");
+            line!("master_failover_state:no-failover");
+            line!("master_replid:{}", shared.run_id);
+            line!("master_replid2:0000000000000000000000000000000000000000");
+            line!("master_repl_offset:0");
+            line!("second_repl_offset:-1");
+            line!("repl_backlog_active:0");
+            line!("repl_backlog_size:1048576");
+            line!("repl_backlog_first_byte_offset:0");
+            line!("repl_backlog_histlen:0");
+        }
+        "cpu" => {
+            let (user, sys, _) = cpu_usage();
+            line!("# CPU");
+            line!("used_cpu_sys:{sys:.6}");
+            line!("used_cpu_user:{user:.6}");
+            line!("used_cpu_sys_children:0.000000");
+            line!("used_cpu_user_children:0.000000");
+        }
+        "modules" => {
+            line!("# Modules");
+        }
+        "commandstats" => {
+            line!("# Commandstats");
+            for spec in &crate::cmd::table().specs {
+                let id = spec.id as usize;
+                let calls: u64 = shared.stats.iter().map(|s| s.cmd[id].calls.load(Relaxed)).sum();
+                let rejected: u64 = shared.stats.iter().map(|s| s.cmd[id].rejected.load(Relaxed)).sum();
+                if calls == 0 && rejected == 0 {
+                    continue;
+                }
+                let usec: u64 = shared.stats.iter().map(|s| s.cmd[id].usec.load(Relaxed)).sum();
+                let failed: u64 = shared.stats.iter().map(|s| s.cmd[id].failed.load(Relaxed)).sum();
+                let per = if calls > 0 { usec as f64 / calls as f64 } else { 0.0 };
+                line!(
+                    "cmdstat_{}:calls={calls},usec={usec},usec_per_call={per:.2},rejected_calls={rejected},failed_calls={failed}",
+                    spec.name
+                );
+            }
+        }
+        "cluster" => {
+            line!("# Cluster");
+            line!("cluster_enabled:0");
+        }
+        "keyspace" => {
+            line!("# Keyspace");
+            let dbs = shared.stats.first().map(|s| s.keys.len()).unwrap_or(0);
+            for db in 0..dbs {
+                let keys: u64 = shared.stats.iter().map(|s| s.keys[db].load(Relaxed)).sum();
+                if keys == 0 {
+                    continue;
+                }
+                let expires: u64 = shared.stats.iter().map(|s| s.expires[db].load(Relaxed)).sum();
+                line!("db{db}:keys={keys},expires={expires},avg_ttl=0");
+            }
+        }
+        _ => {}
+    }
+}
+
+fn failed_calls(shared: &crate::server::Shared) -> u64 {
+    shared.stats.iter().flat_map(|s| s.cmd.iter()).map(|c| c.failed.load(Relaxed)).sum()
+}
+
+/// INFO [section [section ...]]
+pub fn info(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let text = info_text(ctx, args);
+    ctx.out.verbatim(text.as_bytes());
+    Ok(())
+}

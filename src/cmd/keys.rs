@@ -1,0 +1,489 @@
+//! Keyspace commands: DEL/EXISTS/TYPE, expiry, RENAME, OBJECT, and the server-wide ones
+//! that run on every shard (KEYS, SCAN, RANDOMKEY, DBSIZE, FLUSHDB, FLUSHALL).
+
+use crate::cmd::{Args, Ctx};
+use crate::conn::{Conn, Gather, Merge};
+use crate::error::{CmdError, CmdResult};
+use crate::resp::{parse_i64, Reply};
+use crate::shard::msg::OwnedCmds;
+use crate::shard::{route, Shard};
+use crate::store::glob_match;
+
+/// DEL key [key ...] (UNLINK shares it: values are freed inline either way, since a shard
+/// frees only its own memory and never blocks another).
+pub fn del(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let now = ctx.now_ms();
+    let mut n = 0;
+    for i in 1..args.len() {
+        if ctx.shard.ks.remove(ctx.db, args.get(i), now).is_some() {
+            n += 1;
+        }
+    }
+    ctx.out.int(n);
+    Ok(())
+}
+
+/// EXISTS key [key ...]
+pub fn exists(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let now = ctx.now_ms();
+    let mut n = 0;
+    for i in 1..args.len() {
+        if ctx.shard.ks.lookup(ctx.db, args.get(i), now).is_some() {
+            n += 1;
+        }
+    }
+    ctx.out.int(n);
+    Ok(())
+}
+
+/// TOUCH key [key ...]
+pub fn touch(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let now = ctx.now_ms();
+    let mut n = 0;
+    for i in 1..args.len() {
+        if ctx.shard.ks.peek(ctx.db, args.get(i), now).is_some() {
+            n += 1;
+        }
+    }
+    ctx.out.int(n);
+    Ok(())
+}
+
+/// TYPE key
+pub fn type_(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let now = ctx.now_ms();
+    let t = ctx.shard.ks.peek(ctx.db, args.get(1), now).map(|e| e.value.type_name()).unwrap_or("none");
+    ctx.out.simple(t);
+    Ok(())
+}
+
+fn expire_generic(ctx: &mut Ctx, args: &Args, seconds: bool, absolute: bool, name: &str) -> CmdResult {
+    let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
+    for i in 3..args.len() {
+        let a = args.get(i);
+        if a.eq_ignore_ascii_case(b"nx") {
+            nx = true;
+        } else if a.eq_ignore_ascii_case(b"xx") {
+            xx = true;
+        } else if a.eq_ignore_ascii_case(b"gt") {
+            gt = true;
+        } else if a.eq_ignore_ascii_case(b"lt") {
+            lt = true;
+        } else {
+            return Err(CmdError::owned(format!("ERR Unsupported option {}", String::from_utf8_lossy(a))));
+        }
+    }
+    if nx && (xx || gt || lt) {
+        return Err(CmdError::msg("ERR NX and XX, GT or LT options at the same time are not compatible"));
+    }
+    if gt && lt {
+        return Err(CmdError::msg("ERR GT and LT options at the same time are not compatible"));
+    }
+    let mut when = args.int(2)?;
+    let invalid = || CmdError::owned(format!("ERR invalid expire time in '{name}' command"));
+    if seconds {
+        if when > i64::MAX / 1000 || when < i64::MIN / 1000 {
+            return Err(invalid());
+        }
+        when *= 1000;
+    }
+    let now = ctx.now_ms();
+    if !absolute {
+        if when > i64::MAX - now as i64 {
+            return Err(invalid());
+        }
+        when += now as i64;
+    }
+    let key = args.get(1);
+    let Some(e) = ctx.shard.ks.peek(ctx.db, key, now) else {
+        ctx.out.int(0);
+        return Ok(());
+    };
+    let current = if e.expire_at_ms == 0 { None } else { Some(e.expire_at_ms as i64) };
+    let refuse = (nx && current.is_some())
+        || (xx && current.is_none())
+        || (gt && current.map_or(true, |c| when <= c))
+        || (lt && current.is_some_and(|c| when >= c));
+    if refuse {
+        ctx.out.int(0);
+        return Ok(());
+    }
+    if when <= now as i64 {
+        ctx.shard.ks.remove(ctx.db, key, now);
+    } else {
+        ctx.shard.ks.set_expire(ctx.db, key, when as u64, now);
+    }
+    ctx.out.int(1);
+    Ok(())
+}
+
+/// EXPIRE key seconds [NX | XX | GT | LT]
+pub fn expire(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    expire_generic(ctx, args, true, false, "expire")
+}
+
+/// PEXPIRE key milliseconds [NX | XX | GT | LT]
+pub fn pexpire(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    expire_generic(ctx, args, false, false, "pexpire")
+}
+
+/// EXPIREAT key unix-time-seconds [NX | XX | GT | LT]
+pub fn expireat(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    expire_generic(ctx, args, true, true, "expireat")
+}
+
+/// PEXPIREAT key unix-time-milliseconds [NX | XX | GT | LT]
+pub fn pexpireat(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    expire_generic(ctx, args, false, true, "pexpireat")
+}
+
+/// Shared by TTL, PTTL, EXPIRETIME, PEXPIRETIME.
+fn ttl_generic(ctx: &mut Ctx, args: &Args, ms: bool, absolute: bool) -> CmdResult {
+    let now = ctx.now_ms();
+    let Some(e) = ctx.shard.ks.peek(ctx.db, args.get(1), now) else {
+        ctx.out.int(-2);
+        return Ok(());
+    };
+    if e.expire_at_ms == 0 {
+        ctx.out.int(-1);
+        return Ok(());
+    }
+    let at = e.expire_at_ms as i64;
+    let v = if absolute {
+        if ms {
+            at
+        } else {
+            at / 1000
+        }
+    } else {
+        let ttl = (at - now as i64).max(0);
+        if ms {
+            ttl
+        } else {
+            (ttl + 500) / 1000
+        }
+    };
+    ctx.out.int(v);
+    Ok(())
+}
+
+/// TTL key
+pub fn ttl(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    ttl_generic(ctx, args, false, false)
+}
+
+/// PTTL key
+pub fn pttl(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    ttl_generic(ctx, args, true, false)
+}
+
+/// EXPIRETIME key
+pub fn expiretime(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    ttl_generic(ctx, args, false, true)
+}
+
+/// PEXPIRETIME key
+pub fn pexpiretime(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    ttl_generic(ctx, args, true, true)
+}
+
+/// PERSIST key
+pub fn persist(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let now = ctx.now_ms();
+    let had = ctx.shard.ks.peek(ctx.db, args.get(1), now).is_some_and(|e| e.expire_at_ms != 0);
+    if had {
+        ctx.shard.ks.set_expire(ctx.db, args.get(1), 0, now);
+    }
+    ctx.out.int(had as i64);
+    Ok(())
+}
+
+fn rename_generic(ctx: &mut Ctx, args: &Args, nx: bool) -> CmdResult {
+    let now = ctx.now_ms();
+    let (src, dst) = (args.get(1), args.get(2));
+    let Some(e) = ctx.shard.ks.peek(ctx.db, src, now) else {
+        return Err(CmdError::NoSuchKey);
+    };
+    if src == dst {
+        if nx {
+            ctx.out.int(0);
+        } else {
+            ctx.out.ok();
+        }
+        return Ok(());
+    }
+    let expire = e.expire_at_ms;
+    if nx && ctx.shard.ks.exists(ctx.db, dst, now) {
+        ctx.out.int(0);
+        return Ok(());
+    }
+    let value = ctx.shard.ks.remove(ctx.db, src, now).expect("checked above");
+    let ttl = if expire == 0 { crate::store::Ttl::Clear } else { crate::store::Ttl::At(expire) };
+    ctx.shard.ks.set(ctx.db, dst, value, ttl, now);
+    if nx {
+        ctx.out.int(1);
+    } else {
+        ctx.out.ok();
+    }
+    Ok(())
+}
+
+/// RENAME key newkey
+pub fn rename(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    rename_generic(ctx, args, false)
+}
+
+/// RENAMENX key newkey
+pub fn renamenx(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    rename_generic(ctx, args, true)
+}
+
+/// OBJECT ENCODING key
+pub fn object_encoding(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let now = ctx.now_ms();
+    match ctx.shard.ks.peek(ctx.db, args.get(2), now) {
+        Some(e) => {
+            let enc = e.value.encoding();
+            ctx.out.bulk(enc.as_bytes());
+        }
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+/// OBJECT HELP
+pub fn object_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    help(
+        &mut ctx.out,
+        "OBJECT",
+        &["ENCODING <key>", "    Return the kind of internal representation used in order to store the value", "    associated with a <key>."],
+    );
+    Ok(())
+}
+
+/// Writes a `<CMD> <subcommand> [<arg> ...]` help reply like Redis's `addReplyHelp`.
+pub fn help(out: &mut Reply, cmd: &str, lines: &[&str]) {
+    out.array_len(lines.len() + 3);
+    out.simple(&format!("{cmd} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"));
+    for l in lines {
+        out.simple(l);
+    }
+    out.simple("HELP");
+    out.simple("    Print this help.");
+}
+
+/// KEYS pattern (this shard's part; the parts are concatenated).
+pub fn keys(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let now = ctx.now_ms();
+    let keys = ctx.shard.ks.keys(ctx.db, args.get(1), now);
+    ctx.out.array_len(keys.len());
+    for k in keys {
+        ctx.out.bulk(&k);
+    }
+    Ok(())
+}
+
+/// DBSIZE (this shard's part; summed).
+pub fn dbsize(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    let n = ctx.shard.ks.len(ctx.db);
+    ctx.out.int(n as i64);
+    Ok(())
+}
+
+fn flush_mode(args: &Args, from: usize) -> CmdResult {
+    match args.len() - from {
+        0 => Ok(()),
+        1 if args.is(from, "async") || args.is(from, "sync") => Ok(()),
+        _ => Err(CmdError::Syntax),
+    }
+}
+
+/// FLUSHDB [ASYNC | SYNC] (this shard's part).
+pub fn flushdb(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    flush_mode(args, 1)?;
+    ctx.shard.ks.flush(ctx.db);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// FLUSHALL [ASYNC | SYNC] (this shard's part).
+pub fn flushall(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    flush_mode(args, 1)?;
+    for db in 0..ctx.shard.ks.databases() {
+        ctx.shard.ks.flush(db);
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+/// RANDOMKEY (this shard's part; one non-null part is picked).
+pub fn randomkey(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    let now = ctx.now_ms();
+    match ctx.shard.ks.random_key(ctx.db, now) {
+        Some(k) => ctx.out.bulk(&k),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+/// The global SCAN cursor after shard `shard` returned `inner`: the inner cursor times the
+/// shard count plus the shard, moving to the next shard (inner 0) when one is done.
+pub fn scan_cursor_next(inner: u64, shard: usize, shards: usize) -> u64 {
+    if inner != 0 {
+        inner * shards as u64 + shard as u64
+    } else if shard + 1 < shards {
+        shard as u64 + 1
+    } else {
+        0
+    }
+}
+
+/// Parsed SCAN options.
+struct ScanOpts {
+    count: usize,
+    pattern: Option<Vec<u8>>,
+    type_name: Option<Vec<u8>>,
+}
+
+fn scan_opts(args: &Args) -> CmdResult<ScanOpts> {
+    let mut o = ScanOpts { count: 10, pattern: None, type_name: None };
+    let mut i = 2;
+    while i < args.len() {
+        let more = i + 1 < args.len();
+        if args.is(i, "count") && more {
+            let n = args.int(i + 1)?;
+            if n < 1 {
+                return Err(CmdError::Syntax);
+            }
+            o.count = n as usize;
+        } else if args.is(i, "match") && more {
+            let p = args.get(i + 1);
+            o.pattern = (p != b"*").then(|| p.to_vec());
+        } else if args.is(i, "type") && more {
+            o.type_name = Some(args.get(i + 1).to_ascii_lowercase());
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 2;
+    }
+    Ok(o)
+}
+
+/// Parses a SCAN cursor like Redis's `parseScanCursorOrReply`.
+fn parse_cursor(raw: &[u8]) -> CmdResult<u64> {
+    std::str::from_utf8(raw)
+        .ok()
+        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|s| s.parse::<u64>().ok())
+        .ok_or(CmdError::msg("ERR invalid cursor"))
+}
+
+/// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] — this shard's step; the cursor
+/// argument here is the shard-local cursor chosen by `scan_coord`.
+pub fn scan(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let cursor = parse_cursor(args.get(1))?;
+    let o = scan_opts(args)?;
+    let now = ctx.now_ms();
+    let (next, keys) = ctx.shard.ks.scan(
+        ctx.db,
+        cursor,
+        o.count,
+        |k, v| {
+            o.pattern.as_deref().map_or(true, |p| glob_match(p, k, false))
+                && o.type_name.as_deref().map_or(true, |t| t == v.type_name().as_bytes())
+        },
+        now,
+    );
+    ctx.out.array_len(2);
+    ctx.out.bulk(next.to_string().as_bytes());
+    ctx.out.array_len(keys.len());
+    for k in keys {
+        ctx.out.bulk(&k);
+    }
+    Ok(())
+}
+
+/// SCAN coordinator: the global cursor names a shard (`cursor % shards`) and its local
+/// cursor (`cursor / shards`); one step runs on that shard only.
+pub fn scan_coord(shard: &mut Shard, slot: usize, conn: &mut Conn, args: &Args, out: &mut Vec<u8>) -> CmdResult {
+    let cursor = parse_cursor(args.get(1))?;
+    scan_opts(args)?;
+    let shards = shard.shards as u64;
+    let target = (cursor % shards) as usize;
+    let inner = cursor / shards;
+    let inner_text = inner.to_string();
+    let spec = crate::cmd::lookup(b"scan").expect("scan in table");
+    let mut cmds = OwnedCmds::default();
+    let rewritten = args.iter().enumerate().map(|(i, a)| if i == 1 { inner_text.as_bytes() } else { a });
+    cmds.push(spec.id, rewritten);
+    if target == shard.id {
+        let part = shard_run(shard, &cmds, conn);
+        crate::cmd::write_scan_reply(&part, target, shard.shards, &mut Reply::new(out, conn.resp3));
+    } else {
+        shard.send_run(target, slot, conn, 0, cmds);
+        conn.gather = Some(Gather { left: 1, parts: vec![Vec::new()], merge: Merge::Scan { shard: target, shards: shard.shards } });
+    }
+    Ok(())
+}
+
+fn shard_run(shard: &mut Shard, cmds: &OwnedCmds, conn: &Conn) -> Vec<u8> {
+    shard.run_owned(cmds, conn.db, conn.resp3)
+}
+
+/// MSETNX coordinator: when keys span shards, first count existing keys everywhere, then
+/// (only if none exists) run the MSET parts. Not isolated from concurrent writers until
+/// multi-shard transactions land (see DESIGN.md).
+pub fn msetnx_coord(shard: &mut Shard, slot: usize, conn: &mut Conn, args: &Args, out: &mut Vec<u8>) -> CmdResult {
+    if args.len() < 3 || args.len() % 2 == 0 {
+        return Err(CmdError::Arity("msetnx".into()));
+    }
+    let shards = shard.shards;
+    let mut owners = vec![false; shards];
+    for i in (1..args.len()).step_by(2) {
+        owners[route::shard_of(args.get(i), shards)] = true;
+    }
+    let spec = crate::cmd::lookup(b"msetnx").expect("msetnx in table");
+    let used: Vec<usize> = (0..shards).filter(|&s| owners[s]).collect();
+    if used.len() == 1 {
+        let mut cmds = OwnedCmds::default();
+        cmds.push(spec.id, args.iter());
+        if used[0] == shard.id {
+            let part = shard_run(shard, &cmds, conn);
+            out.extend_from_slice(&part);
+        } else {
+            shard.send_run(used[0], slot, conn, 0, cmds);
+            conn.gather = Some(Gather { left: 1, parts: vec![Vec::new()], merge: Merge::Forward });
+        }
+        return Ok(());
+    }
+    let exists = crate::cmd::lookup(b"exists").expect("exists in table");
+    let mset = crate::cmd::lookup(b"mset").expect("mset in table");
+    let mut sets = Vec::new();
+    let mut gather = Gather { left: used.len() as u32, parts: vec![Vec::new(); used.len()], merge: Merge::Sum };
+    let mut local = None;
+    for (part, &s) in used.iter().enumerate() {
+        let mut check = OwnedCmds::default();
+        let mut set = OwnedCmds::default();
+        let pairs: Vec<usize> = (1..args.len()).step_by(2).filter(|&i| route::shard_of(args.get(i), shards) == s).collect();
+        check.push(exists.id, std::iter::once(&b"exists"[..]).chain(pairs.iter().map(|&i| args.get(i))));
+        set.push(mset.id, std::iter::once(&b"mset"[..]).chain(pairs.iter().flat_map(|&i| [args.get(i), args.get(i + 1)])));
+        sets.push((s, set));
+        if s == shard.id {
+            local = Some((part, check));
+        } else {
+            shard.send_run(s, slot, conn, part as u32, check);
+        }
+    }
+    if let Some((part, check)) = local {
+        gather.parts[part] = shard_run(shard, &check, conn);
+        gather.left -= 1;
+    }
+    gather.merge = Merge::MsetNx { sets };
+    conn.gather = Some(gather);
+    Ok(())
+}
+
+/// Strictly parsed integer argument (shared helper for server commands).
+pub fn int_arg(raw: &[u8]) -> CmdResult<i64> {
+    parse_i64(raw).ok_or(CmdError::NotInteger)
+}

@@ -1,0 +1,501 @@
+//! Commands: the one command table, the handler context, argument access, call checks,
+//! and how replies gathered from several shards are merged.
+//!
+//! Each family lives in its own file. A handler is a plain function that runs on the shard
+//! that owns the command's keys (or on the home shard for connection commands) and writes
+//! its reply; it never touches a socket.
+
+pub mod docs;
+pub mod info;
+pub mod keys;
+pub mod keyspecs;
+pub mod server;
+pub mod strings;
+pub mod table;
+
+use std::sync::OnceLock;
+
+use ahash::AHashMap;
+
+use crate::conn::{Conn, Gather, Merge};
+use crate::error::{CmdError, CmdResult};
+use crate::resp::write::{aggregate_header, read_int, value_len};
+use crate::resp::{ArgRange, Reply};
+use crate::shard::msg::OwnedCmds;
+use crate::shard::{Settings, Shard};
+
+/// A command's arguments (argument 0 is its name), borrowed from a read buffer or a hop.
+#[derive(Clone, Copy)]
+pub struct Args<'a> {
+    buf: &'a [u8],
+    ranges: &'a [ArgRange],
+}
+
+impl<'a> Args<'a> {
+    /// Arguments at `ranges` of `buf`.
+    pub fn new(buf: &'a [u8], ranges: &'a [ArgRange]) -> Self {
+        Self { buf, ranges }
+    }
+
+    /// Number of arguments, the name included.
+    pub fn len(&self) -> usize {
+        self.ranges.len()
+    }
+
+    /// True for an empty frame.
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+
+    /// Argument `i`.
+    pub fn get(&self, i: usize) -> &'a [u8] {
+        let (s, e) = self.ranges[i];
+        &self.buf[s as usize..e as usize]
+    }
+
+    /// All arguments in order.
+    pub fn iter(&self) -> impl Iterator<Item = &'a [u8]> + '_ {
+        (0..self.len()).map(move |i| self.get(i))
+    }
+
+    /// Argument `i` parsed as a strict integer (`ERR value is not an integer...`).
+    pub fn int(&self, i: usize) -> CmdResult<i64> {
+        crate::resp::parse_i64(self.get(i)).ok_or(CmdError::NotInteger)
+    }
+
+    /// Argument `i` lower-cased (for option words; allocation-free compare is `is`).
+    pub fn is(&self, i: usize, word: &str) -> bool {
+        self.get(i).eq_ignore_ascii_case(word.as_bytes())
+    }
+}
+
+/// Copies owned arguments into one buffer with ranges (inline commands with quotes).
+pub fn flatten(owned: &[Vec<u8>]) -> (Vec<u8>, Vec<ArgRange>) {
+    let mut buf = Vec::new();
+    let mut ranges = Vec::with_capacity(owned.len());
+    for a in owned {
+        let s = buf.len() as u32;
+        buf.extend_from_slice(a);
+        ranges.push((s, buf.len() as u32));
+    }
+    (buf, ranges)
+}
+
+/// What a handler runs with.
+pub struct Ctx<'a> {
+    /// The shard it runs on (keyspace, connections, shared state).
+    pub shard: &'a mut Shard,
+    /// The calling connection, when the command runs on its home shard.
+    pub conn: Option<&'a mut Conn>,
+    /// The selected database.
+    pub db: usize,
+    /// Where the reply goes.
+    pub out: Reply<'a>,
+}
+
+impl Ctx<'_> {
+    /// The calling connection; only for `Route::Home` / `Route::All` handlers.
+    pub fn conn(&mut self) -> &mut Conn {
+        self.conn.as_deref_mut().expect("home command runs with its connection")
+    }
+
+    /// The shard's clock, read once per turn.
+    pub fn now_ms(&self) -> u64 {
+        self.shard.now_ms
+    }
+}
+
+/// A command handler.
+pub type Handler = fn(&mut Ctx, &Args) -> CmdResult;
+
+/// A coordinator: decides on the home shard how a command is spread over shards.
+pub type Coord = fn(&mut Shard, usize, &mut Conn, &Args, &mut Vec<u8>) -> CmdResult;
+
+/// How a command whose keys span shards is split, and its parts merged.
+#[derive(Debug, Clone, Copy)]
+pub enum SplitMerge {
+    /// Array replies interleaved back into key order (MGET).
+    Interleave,
+    /// Integer replies summed (DEL, EXISTS, UNLINK, TOUCH).
+    Sum,
+    /// `+OK` replies (MSET).
+    AllOk,
+}
+
+/// How the parts of a command that runs on every shard are merged.
+#[derive(Debug, Clone, Copy)]
+pub enum AllMerge {
+    /// Integers summed (DBSIZE).
+    Sum,
+    /// `+OK` (FLUSHDB, FLUSHALL).
+    AllOk,
+    /// Arrays concatenated (KEYS).
+    Concat,
+    /// A random non-null bulk (RANDOMKEY).
+    AnyNonNull,
+    /// Bulk strings concatenated (CLIENT LIST).
+    ConcatBulk,
+}
+
+/// Where a command runs.
+#[derive(Clone, Copy)]
+pub enum Route {
+    /// On the home shard, with the connection; touches no keys.
+    Home,
+    /// Where its keys live. `Some` says how to split it when they span shards; `None`
+    /// means it must be single-shard until multi-shard transactions exist.
+    Keys(Option<SplitMerge>),
+    /// On every shard, parts merged.
+    All(AllMerge),
+    /// A coordinator on the home shard decides (SCAN, MSETNX).
+    Coord(Coord),
+}
+
+/// Key positions, Redis's (first, last, step); `last` < 0 counts from the end.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct KeySpec {
+    /// First key index (0 = no keys).
+    pub first: i32,
+    /// Last key index; -1 = last argument.
+    pub last: i32,
+    /// Distance between keys.
+    pub step: i32,
+}
+
+/// Command flags (COMMAND INFO), as bits.
+pub mod flag {
+    /// Modifies data.
+    pub const WRITE: u32 = 1;
+    /// Only reads.
+    pub const READONLY: u32 = 1 << 1;
+    /// May grow memory.
+    pub const DENYOOM: u32 = 1 << 2;
+    /// Administrative.
+    pub const ADMIN: u32 = 1 << 3;
+    /// Allowed in pub/sub context.
+    pub const PUBSUB: u32 = 1 << 4;
+    /// Not allowed in scripts.
+    pub const NOSCRIPT: u32 = 1 << 5;
+    /// Allowed while loading.
+    pub const LOADING: u32 = 1 << 6;
+    /// Allowed on a stale replica.
+    pub const STALE: u32 = 1 << 7;
+    /// O(1) or O(log n).
+    pub const FAST: u32 = 1 << 8;
+    /// Allowed before authentication.
+    pub const NO_AUTH: u32 = 1 << 9;
+    /// May block.
+    pub const BLOCKING: u32 = 1 << 10;
+    /// Allowed in a busy-script context.
+    pub const ALLOW_BUSY: u32 = 1 << 11;
+    /// Not propagated.
+    pub const NO_MULTI: u32 = 1 << 12;
+    /// Skips MONITOR.
+    pub const SKIP_MONITOR: u32 = 1 << 14;
+    /// Skips SLOWLOG.
+    pub const SKIP_SLOWLOG: u32 = 1 << 15;
+    /// No mandatory keys.
+    pub const NO_MANDATORY_KEYS: u32 = 1 << 16;
+
+    /// Flag names in COMMAND INFO order.
+    pub const NAMES: &[(u32, &str)] = &[
+        (WRITE, "write"),
+        (READONLY, "readonly"),
+        (DENYOOM, "denyoom"),
+        (ADMIN, "admin"),
+        (PUBSUB, "pubsub"),
+        (NOSCRIPT, "noscript"),
+        (BLOCKING, "blocking"),
+        (LOADING, "loading"),
+        (STALE, "stale"),
+        (SKIP_MONITOR, "skip_monitor"),
+        (SKIP_SLOWLOG, "skip_slowlog"),
+        (FAST, "fast"),
+        (NO_AUTH, "no_auth"),
+        (NO_MANDATORY_KEYS, "no_mandatory_keys"),
+        (NO_MULTI, "no_multi"),
+        (ALLOW_BUSY, "allow_busy"),
+    ];
+}
+
+/// One command or subcommand.
+pub struct Spec {
+    /// Index in the table (commandstats, hops carry it instead of the name).
+    pub id: u16,
+    /// Lower-case name; subcommands as `client|list`.
+    pub name: &'static str,
+    /// Redis arity: N = exactly N arguments, -N = at least N (name included).
+    pub arity: i32,
+    /// `flag::*` bits.
+    pub flags: u32,
+    /// ACL categories for COMMAND INFO, e.g. `&["@read", "@string", "@fast"]`.
+    pub acl: &'static [&'static str],
+    /// Key positions.
+    pub keys: KeySpec,
+    /// Where it runs.
+    pub route: Route,
+    /// The handler.
+    pub handler: Handler,
+    /// Subcommand ids, for containers (CLIENT, CONFIG, ...).
+    pub subs: Vec<u16>,
+}
+
+impl Spec {
+    /// Argument indexes holding keys, for a call with `argc` arguments.
+    pub fn key_positions(&self, argc: usize) -> impl Iterator<Item = usize> {
+        let k = self.keys;
+        let (first, last, step) = if k.first <= 0 {
+            (1usize, 0usize, 1usize)
+        } else {
+            let last = if k.last < 0 { argc as i64 + k.last as i64 } else { k.last as i64 };
+            let last = last.min(argc as i64 - 1);
+            (k.first as usize, last.max(0) as usize, k.step.max(1) as usize)
+        };
+        (first..=last).step_by(step).filter(move |&i| i < argc && first <= last)
+    }
+
+    /// True if the command is a container of subcommands.
+    pub fn is_container(&self) -> bool {
+        !self.subs.is_empty()
+    }
+}
+
+/// The command table and its name index.
+pub struct Table {
+    /// Every command and subcommand; `id` is the index.
+    pub specs: Vec<Spec>,
+    by_name: AHashMap<&'static str, u16>,
+}
+
+static TABLE: OnceLock<Table> = OnceLock::new();
+
+/// The command table.
+pub fn table() -> &'static Table {
+    TABLE.get_or_init(|| {
+        let specs = table::build();
+        let by_name = specs.iter().map(|s| (s.name, s.id)).collect();
+        Table { specs, by_name }
+    })
+}
+
+/// The spec with index `id`.
+pub fn spec_by_id(id: u16) -> &'static Spec {
+    &table().specs[id as usize]
+}
+
+/// Finds a top-level command by name, case-insensitively, without allocating.
+pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
+    let mut lower = [0u8; 32];
+    if name.len() > lower.len() {
+        return None;
+    }
+    for (d, s) in lower.iter_mut().zip(name) {
+        *d = s.to_ascii_lowercase();
+    }
+    let key = std::str::from_utf8(&lower[..name.len()]).ok()?;
+    if key.contains('|') {
+        return None;
+    }
+    let t = table();
+    t.by_name.get(key).map(|&id| &t.specs[id as usize])
+}
+
+/// Finds a command by its full name (`get`, `client|list`).
+pub fn lookup_full(name: &str) -> Option<&'static Spec> {
+    let t = table();
+    t.by_name.get(name.to_ascii_lowercase().as_str()).map(|&id| &t.specs[id as usize])
+}
+
+/// Resolves a container's subcommand (CLIENT LIST -> `client|list`).
+pub fn resolve(spec: &'static Spec, args: &Args) -> CmdResult<&'static Spec> {
+    if !spec.is_container() {
+        return Ok(spec);
+    }
+    if args.len() < 2 {
+        // COMMAND alone is a command of its own; other containers need a subcommand.
+        return if spec.arity == -1 { Ok(spec) } else { Err(CmdError::Arity(spec.name.to_string())) };
+    }
+    let sub = args.get(1);
+    for &id in &spec.subs {
+        let s = spec_by_id(id);
+        let short = &s.name[spec.name.len() + 1..];
+        if short.as_bytes().eq_ignore_ascii_case(sub) {
+            return Ok(s);
+        }
+    }
+    Err(CmdError::owned(format!(
+        "ERR unknown subcommand '{}'. Try {} HELP.",
+        truncate(&String::from_utf8_lossy(sub), 128),
+        spec.name.to_ascii_uppercase()
+    )))
+}
+
+fn truncate(s: &str, n: usize) -> &str {
+    match s.char_indices().nth(n) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// Redis's reply for an unknown command.
+pub fn unknown_command_error(args: &Args) -> String {
+    let mut list = String::new();
+    for a in args.iter().skip(1) {
+        if list.len() >= 128 {
+            break;
+        }
+        let room = 128 - list.len();
+        let s = String::from_utf8_lossy(a);
+        list.push('\'');
+        list.push_str(truncate(&s, room));
+        list.push_str("' ");
+    }
+    format!(
+        "ERR unknown command '{}', with args beginning with: {}",
+        truncate(&String::from_utf8_lossy(args.get(0)), 128),
+        list
+    )
+}
+
+/// Checks arity and authentication before a command runs.
+pub fn check_call(spec: &'static Spec, args: &Args, conn: &Conn, _settings: &Settings) -> CmdResult {
+    let argc = args.len() as i32;
+    if (spec.arity > 0 && argc != spec.arity) || argc < -spec.arity {
+        return Err(CmdError::Arity(spec.name.to_string()));
+    }
+    if !conn.authenticated && spec.flags & flag::NO_AUTH == 0 {
+        return Err(CmdError::msg("NOAUTH Authentication required."));
+    }
+    Ok(())
+}
+
+/// Merges a completed gather into `out`. Returns MSET parts to run next when an MSETNX
+/// check passed.
+pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Vec<(usize, OwnedCmds)>> {
+    // An error part wins, as the command would have failed on one shard.
+    let first_error = g.parts.iter().find(|p| p.first() == Some(&b'-'));
+    match g.merge {
+        Merge::Forward => {
+            for p in &g.parts {
+                out.raw(p);
+            }
+        }
+        Merge::Sum => {
+            if let Some(e) = first_error {
+                out.raw(e);
+            } else {
+                out.int(g.parts.iter().map(|p| read_int(p).unwrap_or(0)).sum());
+            }
+        }
+        Merge::AllOk | Merge::Fixed(_) => {
+            if let Some(e) = first_error {
+                out.raw(e);
+            } else if let Merge::Fixed(bytes) = g.merge {
+                out.raw(bytes);
+            } else {
+                out.ok();
+            }
+        }
+        Merge::Interleave { order } => {
+            if let Some(e) = first_error {
+                out.raw(e);
+                return None;
+            }
+            let elems: Vec<Vec<&[u8]>> = g.parts.iter().map(|p| split_array(p)).collect();
+            out.array_len(order.len());
+            for (part, idx) in order {
+                out.raw(elems[part as usize][idx as usize]);
+            }
+        }
+        Merge::Concat => {
+            if let Some(e) = first_error {
+                out.raw(e);
+                return None;
+            }
+            let elems: Vec<&[u8]> = g.parts.iter().flat_map(|p| split_array(p)).collect();
+            out.array_len(elems.len());
+            for e in elems {
+                out.raw(e);
+            }
+        }
+        Merge::ConcatBulk => {
+            let mut all = Vec::new();
+            for p in &g.parts {
+                if let Some((h, n)) = aggregate_header(p) {
+                    all.extend_from_slice(&p[h..h + n]);
+                }
+            }
+            out.bulk(&all);
+        }
+        Merge::AnyNonNull => {
+            let candidates: Vec<&Vec<u8>> =
+                g.parts.iter().filter(|p| p.first() == Some(&b'$') && !p.starts_with(b"$-1")).collect();
+            if candidates.is_empty() {
+                out.null();
+            } else {
+                let pick = (crate::shard::unix_ms() as usize) % candidates.len();
+                out.raw(candidates[pick]);
+            }
+        }
+        Merge::Scan { shard, shards } => {
+            let p = &g.parts[0];
+            if p.first() == Some(&b'-') {
+                out.raw(p);
+                return None;
+            }
+            write_scan_reply(p, shard, shards, out);
+        }
+        Merge::KillOld => {
+            if let Some(e) = first_error {
+                out.raw(e);
+            } else if g.parts.iter().map(|p| read_int(p).unwrap_or(0)).sum::<i64>() == 0 {
+                out.error("ERR No such client");
+            } else {
+                out.ok();
+            }
+        }
+        Merge::MsetNx { sets } => {
+            if let Some(e) = first_error {
+                out.raw(e);
+                return None;
+            }
+            let existing: i64 = g.parts.iter().map(|p| read_int(p).unwrap_or(0)).sum();
+            if existing > 0 {
+                out.int(0);
+                return None;
+            }
+            return Some(sets);
+        }
+    }
+    None
+}
+
+/// The elements of an encoded array reply.
+pub fn split_array(p: &[u8]) -> Vec<&[u8]> {
+    let Some((mut pos, n)) = aggregate_header(p) else { return Vec::new() };
+    let mut v = Vec::with_capacity(n);
+    for _ in 0..n {
+        let Some(len) = value_len(&p[pos..]) else { break };
+        v.push(&p[pos..pos + len]);
+        pos += len;
+    }
+    v
+}
+
+/// Rewrites one shard's `[inner_cursor, [keys]]` SCAN reply with the global cursor.
+pub fn write_scan_reply(p: &[u8], shard: usize, shards: usize, out: &mut Reply) {
+    let elems = split_array(p);
+    let inner: u64 = elems
+        .first()
+        .and_then(|e| aggregate_header(e).map(|(h, n)| &e[h..h + n]))
+        .and_then(|b| std::str::from_utf8(b).ok()?.parse().ok())
+        .unwrap_or(0);
+    let next = keys::scan_cursor_next(inner, shard, shards);
+    out.array_len(2);
+    out.bulk(next.to_string().as_bytes());
+    if let Some(keys) = elems.get(1) {
+        out.raw(keys);
+    } else {
+        out.array_len(0);
+    }
+}

@@ -1,0 +1,689 @@
+//! Connection and server commands: PING ECHO HELLO AUTH SELECT QUIT RESET, CLIENT,
+//! CONFIG, COMMAND, TIME, SHUTDOWN. They run on the home shard with the connection (or,
+//! for CLIENT LIST/KILL and CONFIG RESETSTAT, on every shard).
+
+use std::sync::atomic::Ordering::Relaxed;
+
+use crate::cmd::keys::help;
+use crate::cmd::{self, flag, Args, Ctx, Spec};
+use crate::conn::Conn;
+use crate::error::{CmdError, CmdResult};
+use crate::resp::{parse_i64, Reply};
+
+/// The Redis version busbar is compatible with (HELLO, INFO `redis_version`).
+pub const REDIS_VERSION: &str = "7.2.4";
+
+/// PING [message]
+pub fn ping(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if args.len() > 2 {
+        return Err(CmdError::Arity("ping".into()));
+    }
+    if args.len() == 2 {
+        ctx.out.bulk(args.get(1));
+    } else {
+        ctx.out.simple("PONG");
+    }
+    Ok(())
+}
+
+/// ECHO message
+pub fn echo(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    ctx.out.bulk(args.get(1));
+    Ok(())
+}
+
+/// Checks a password for `user` against `requirepass`.
+fn check_password(ctx: &Ctx, user: &[u8], pass: &[u8]) -> CmdResult {
+    let ok = user == b"default"
+        && match &ctx.shard.settings.requirepass {
+            None => true,
+            Some(p) => p.as_slice() == pass,
+        };
+    if ok {
+        Ok(())
+    } else {
+        Err(CmdError::msg("WRONGPASS invalid username-password pair or user is disabled."))
+    }
+}
+
+/// AUTH [username] password
+pub fn auth(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if args.len() > 3 {
+        return Err(CmdError::Syntax);
+    }
+    let (user, pass) = if args.len() == 2 { (&b"default"[..], args.get(1)) } else { (args.get(1), args.get(2)) };
+    if args.len() == 2 && ctx.shard.settings.requirepass.is_none() {
+        return Err(CmdError::msg(
+            "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
+        ));
+    }
+    check_password(ctx, user, pass)?;
+    ctx.conn().authenticated = true;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// Validates a client name or library field: printable ASCII without spaces.
+fn valid_name(name: &[u8]) -> bool {
+    name.iter().all(|&b| (b'!'..=b'~').contains(&b))
+}
+
+/// HELLO [protover [AUTH username password] [SETNAME clientname]]
+pub fn hello(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let mut ver = None;
+    if args.len() >= 2 {
+        let v = parse_i64(args.get(1))
+            .ok_or(CmdError::msg("ERR Protocol version is not an integer or out of range"))?;
+        if !(2..=3).contains(&v) {
+            return Err(CmdError::msg("NOPROTO unsupported protocol version"));
+        }
+        ver = Some(v);
+    }
+    let mut auth = None;
+    let mut name = None;
+    let mut i = 2;
+    while i < args.len() {
+        let more = args.len() - i - 1;
+        if args.is(i, "auth") && more >= 2 {
+            auth = Some((args.get(i + 1), args.get(i + 2)));
+            i += 3;
+        } else if args.is(i, "setname") && more >= 1 {
+            let n = args.get(i + 1);
+            if !valid_name(n) {
+                return Err(CmdError::msg("ERR Client names cannot contain spaces, newlines or special characters."));
+            }
+            name = Some(n);
+            i += 2;
+        } else {
+            return Err(CmdError::owned(format!(
+                "ERR Syntax error in HELLO option '{}'",
+                String::from_utf8_lossy(args.get(i))
+            )));
+        }
+    }
+    if let Some((u, p)) = auth {
+        check_password(ctx, u, p)?;
+        ctx.conn().authenticated = true;
+    }
+    if !ctx.conn().authenticated {
+        return Err(CmdError::msg("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
+    }
+    if let Some(n) = name {
+        ctx.conn().name = n.to_vec();
+    }
+    if let Some(v) = ver {
+        ctx.conn().resp3 = v == 3;
+        ctx.out.resp3 = v == 3;
+    }
+    let id = ctx.conn().id;
+    let proto = if ctx.conn().resp3 { 3 } else { 2 };
+    let out = &mut ctx.out;
+    out.map_len(7);
+    out.bulk(b"server");
+    out.bulk(b"redis");
+    out.bulk(b"version");
+    out.bulk(REDIS_VERSION.as_bytes());
+    out.bulk(b"proto");
+    out.int(proto);
+    out.bulk(b"id");
+    out.int(id as i64);
+    out.bulk(b"mode");
+    out.bulk(b"standalone");
+    out.bulk(b"role");
+    out.bulk(b"master");
+    out.bulk(b"modules");
+    out.array_len(0);
+    Ok(())
+}
+
+/// SELECT index
+pub fn select(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = parse_i64(args.get(1)).filter(|n| i32::try_from(*n).is_ok()).ok_or(CmdError::NotInteger)?;
+    if db < 0 || db as usize >= ctx.shard.ks.databases() {
+        return Err(CmdError::msg("ERR DB index is out of range"));
+    }
+    ctx.conn().db = db as usize;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// QUIT
+pub fn quit(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    ctx.conn().close_after_reply = true;
+    ctx.out.ok();
+    Ok(())
+}
+
+/// RESET
+pub fn reset(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    let needs_auth = ctx.shard.settings.requirepass.is_some();
+    let c = ctx.conn();
+    c.db = 0;
+    c.resp3 = false;
+    c.name.clear();
+    if needs_auth {
+        c.authenticated = false;
+    }
+    ctx.out.resp3 = false;
+    ctx.out.simple("RESET");
+    Ok(())
+}
+
+/// TIME
+pub fn time(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    ctx.out.array_len(2);
+    ctx.out.bulk(d.as_secs().to_string().as_bytes());
+    ctx.out.bulk(d.subsec_micros().to_string().as_bytes());
+    Ok(())
+}
+
+/// SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]
+pub fn shutdown(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let mut abort = false;
+    for i in 1..args.len() {
+        if args.is(i, "abort") {
+            abort = true;
+        } else if !(args.is(i, "nosave") || args.is(i, "save") || args.is(i, "now") || args.is(i, "force")) {
+            return Err(CmdError::Syntax);
+        }
+    }
+    if abort {
+        if args.len() > 2 {
+            return Err(CmdError::Syntax);
+        }
+        return Err(CmdError::msg("ERR No shutdown in progress."));
+    }
+    crate::log::warning("User requested shutdown...");
+    ctx.shard.shared.begin_shutdown();
+    // No reply: the connection closes with the server, as Redis.
+    ctx.conn().close_after_reply = true;
+    Ok(())
+}
+
+/// CLIENT ID
+pub fn client_id(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    let id = ctx.conn().id;
+    ctx.out.int(id as i64);
+    Ok(())
+}
+
+/// CLIENT SETNAME connection-name
+pub fn client_setname(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let name = args.get(2);
+    if !valid_name(name) {
+        return Err(CmdError::msg("ERR Client names cannot contain spaces, newlines or special characters."));
+    }
+    ctx.conn().name = name.to_vec();
+    ctx.out.ok();
+    Ok(())
+}
+
+/// CLIENT GETNAME
+pub fn client_getname(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    let name = ctx.conn().name.clone();
+    if name.is_empty() {
+        ctx.out.null();
+    } else {
+        ctx.out.bulk(&name);
+    }
+    Ok(())
+}
+
+/// CLIENT SETINFO <LIB-NAME libname | LIB-VER libver>
+pub fn client_setinfo(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let (attr, value) = (args.get(2), args.get(3));
+    let lib_name = attr.eq_ignore_ascii_case(b"lib-name");
+    if !lib_name && !attr.eq_ignore_ascii_case(b"lib-ver") {
+        return Err(CmdError::owned(format!("ERR Unrecognized option '{}'", String::from_utf8_lossy(attr))));
+    }
+    if !valid_name(value) {
+        let what = if lib_name { "lib-name" } else { "lib-ver" };
+        return Err(CmdError::owned(format!("ERR {what} cannot contain spaces, newlines or special characters.")));
+    }
+    let c = ctx.conn();
+    if lib_name {
+        c.lib_name = value.to_vec();
+    } else {
+        c.lib_ver = value.to_vec();
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+/// CLIENT INFO
+pub fn client_info(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    let now = ctx.now_ms();
+    let mut line = ctx.conn().info_line(now);
+    line.push('\n');
+    ctx.out.verbatim(line.as_bytes());
+    Ok(())
+}
+
+/// A CLIENT LIST / CLIENT KILL filter.
+#[derive(Default)]
+struct ClientFilter {
+    ids: Option<Vec<u64>>,
+    addr: Option<Vec<u8>>,
+    laddr: Option<Vec<u8>>,
+    user: Option<Vec<u8>>,
+    /// `normal`, `pubsub`, `master`, `replica`.
+    kind: Option<String>,
+    skipme: bool,
+    maxage: Option<u64>,
+}
+
+impl ClientFilter {
+    fn matches(&self, c: &Conn, me: Option<u64>, now_ms: u64) -> bool {
+        if self.skipme && Some(c.id) == me {
+            return false;
+        }
+        if let Some(ids) = &self.ids {
+            if !ids.contains(&c.id) {
+                return false;
+            }
+        }
+        if let Some(a) = &self.addr {
+            if c.addr.to_string().as_bytes() != a.as_slice() {
+                return false;
+            }
+        }
+        if let Some(a) = &self.laddr {
+            if c.laddr.to_string().as_bytes() != a.as_slice() {
+                return false;
+            }
+        }
+        if let Some(u) = &self.user {
+            if u.as_slice() != b"default" {
+                return false;
+            }
+        }
+        if let Some(k) = &self.kind {
+            if k != "normal" {
+                return false;
+            }
+        }
+        if let Some(age) = self.maxage {
+            if now_ms.saturating_sub(c.created_ms) / 1000 < age {
+                return false;
+            }
+        }
+        true
+    }
+}
+
+fn client_type(raw: &[u8]) -> CmdResult<String> {
+    let t = String::from_utf8_lossy(raw).to_ascii_lowercase();
+    match t.as_str() {
+        "normal" | "pubsub" | "master" | "replica" | "slave" => Ok(if t == "slave" { "replica".into() } else { t }),
+        _ => Err(CmdError::owned(format!("ERR Unknown client type '{}'", String::from_utf8_lossy(raw)))),
+    }
+}
+
+/// CLIENT LIST [TYPE <NORMAL | MASTER | REPLICA | PUBSUB>] [ID client-id [client-id ...]]
+/// — this shard's lines; the parts are concatenated.
+pub fn client_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let mut f = ClientFilter::default();
+    let mut i = 2;
+    while i < args.len() {
+        if args.is(i, "type") && i + 1 < args.len() {
+            f.kind = Some(client_type(args.get(i + 1))?);
+            i += 2;
+        } else if args.is(i, "id") && i + 1 < args.len() {
+            let mut ids = Vec::new();
+            for j in i + 1..args.len() {
+                let id = parse_i64(args.get(j)).filter(|&n| n > 0).ok_or(CmdError::msg("ERR Invalid client ID"))?;
+                ids.push(id as u64);
+            }
+            f.ids = Some(ids);
+            i = args.len();
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let now = ctx.now_ms();
+    let mut text = String::new();
+    if let Some(c) = ctx.conn.as_deref() {
+        if f.matches(c, None, now) {
+            text.push_str(&c.info_line(now));
+            text.push('\n');
+        }
+    }
+    for c in ctx.shard.conns.iter().flatten() {
+        if f.matches(c, None, now) {
+            text.push_str(&c.info_line(now));
+            text.push('\n');
+        }
+    }
+    ctx.out.bulk(text.as_bytes());
+    Ok(())
+}
+
+/// Parses CLIENT KILL's arguments. `Ok(None)` = the old `ip:port` form.
+fn kill_filter(args: &Args, me: u64) -> CmdResult<(ClientFilter, bool)> {
+    if args.len() == 3 {
+        let f = ClientFilter { addr: Some(args.get(2).to_vec()), ..Default::default() };
+        let _ = me;
+        return Ok((f, true));
+    }
+    if args.len() % 2 != 0 {
+        return Err(CmdError::Syntax);
+    }
+    let mut f = ClientFilter { skipme: true, ..Default::default() };
+    for i in (2..args.len()).step_by(2) {
+        let v = args.get(i + 1);
+        if args.is(i, "id") {
+            let id = parse_i64(v).filter(|&n| n > 0).ok_or(CmdError::msg("ERR client-id should be greater than 0"))?;
+            f.ids = Some(vec![id as u64]);
+        } else if args.is(i, "type") {
+            f.kind = Some(client_type(v)?);
+        } else if args.is(i, "addr") {
+            f.addr = Some(v.to_vec());
+        } else if args.is(i, "laddr") {
+            f.laddr = Some(v.to_vec());
+        } else if args.is(i, "user") {
+            f.user = Some(v.to_vec());
+        } else if args.is(i, "skipme") {
+            f.skipme = if v.eq_ignore_ascii_case(b"yes") {
+                true
+            } else if v.eq_ignore_ascii_case(b"no") {
+                false
+            } else {
+                return Err(CmdError::Syntax);
+            };
+        } else if args.is(i, "maxage") {
+            f.maxage = Some(parse_i64(v).filter(|&n| n >= 0).ok_or(CmdError::NotInteger)? as u64);
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    Ok((f, false))
+}
+
+/// CLIENT KILL <ip:port | <filter> value [<filter> value ...]> — this shard's part: closes
+/// matching connections here and replies how many. The home shard's coordinator turns the
+/// old form's count into `+OK` / `ERR No such client`.
+pub fn client_kill(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let me = ctx.conn.as_deref().map(|c| c.id);
+    let (f, _) = kill_filter(args, me.unwrap_or(0))?;
+    let now = ctx.now_ms();
+    let mut n = 0;
+    if let Some(c) = ctx.conn.as_deref_mut() {
+        if f.matches(c, me, now) {
+            c.close_after_reply = true;
+            n += 1;
+        }
+    }
+    n += ctx.shard.kill_where(|c| f.matches(c, me, now));
+    ctx.out.int(n as i64);
+    Ok(())
+}
+
+/// CLIENT KILL coordinator: validates, then runs the kill on every shard.
+pub fn client_kill_coord(
+    shard: &mut crate::shard::Shard,
+    slot: usize,
+    conn: &mut Conn,
+    args: &Args,
+    _out: &mut Vec<u8>,
+) -> CmdResult {
+    let (_, old_form) = kill_filter(args, conn.id)?;
+    let spec = cmd::lookup_full("client|kill").expect("in table");
+    let merge = if old_form { crate::conn::Merge::KillOld } else { crate::conn::Merge::Sum };
+    shard.broadcast_merge(slot, conn, spec, args, merge);
+    Ok(())
+}
+
+/// CLIENT HELP
+pub fn client_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    help(
+        &mut ctx.out,
+        "CLIENT",
+        &[
+            "GETNAME",
+            "    Return the name of the current connection.",
+            "ID",
+            "    Return the ID of the current connection.",
+            "INFO",
+            "    Return information about the current client connection.",
+            "KILL <ip:port>",
+            "    Kill connection made from <ip:port>.",
+            "KILL <option> <value> [<option> <value> [...]]",
+            "    Kill connections. Options are: ID, TYPE, USER, ADDR, LADDR, SKIPME, MAXAGE.",
+            "LIST [options ...]",
+            "    Return information about client connections. Options: TYPE, ID.",
+            "SETINFO <option> <value>",
+            "    Set client meta attributes: LIB-NAME, LIB-VER.",
+            "SETNAME <name>",
+            "    Assign the name <name> to the current connection.",
+        ],
+    );
+    Ok(())
+}
+
+/// CONFIG GET parameter [parameter ...]
+pub fn config_get(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let patterns: Vec<&[u8]> = args.iter().skip(2).collect();
+    let mut pairs = ctx.shard.shared.config.read().expect("config lock").matching(&patterns);
+    // `threads` is busbar's own parameter; report it when asked for by name or glob.
+    if patterns.iter().any(|p| crate::store::glob_match(p, b"threads", true)) {
+        pairs.push(("threads", ctx.shard.shards.to_string()));
+    }
+    ctx.out.map_len(pairs.len());
+    for (k, v) in pairs {
+        ctx.out.bulk(k.as_bytes());
+        ctx.out.bulk(v.as_bytes());
+    }
+    Ok(())
+}
+
+/// CONFIG SET parameter value [parameter value ...]
+pub fn config_set(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if args.len() % 2 != 0 {
+        return Err(CmdError::Arity("config|set".into()));
+    }
+    let shared = ctx.shard.shared.clone();
+    let mut cfg = shared.config.write().expect("config lock");
+    let mut next = cfg.clone();
+    for i in (2..args.len()).step_by(2) {
+        let name = String::from_utf8_lossy(args.get(i)).to_string();
+        let value = String::from_utf8_lossy(args.get(i + 1)).to_string();
+        let vals: Vec<String> = if matches!(name.to_ascii_lowercase().as_str(), "save" | "client-output-buffer-limit" | "bind") {
+            value.split_whitespace().map(str::to_string).collect()
+        } else {
+            vec![value]
+        };
+        if let Err(e) = next.apply(&name, &vals, true) {
+            return Err(CmdError::owned(if e.starts_with("Bad directive") {
+                format!("ERR Unknown option or number of arguments for CONFIG SET - '{name}'")
+            } else {
+                format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {e}")
+            }));
+        }
+    }
+    *cfg = next;
+    drop(cfg);
+    shared.config_epoch.fetch_add(1, Relaxed);
+    // This shard applies it at once; the others at their next cron tick.
+    ctx.shard.settings = crate::shard::Settings::load(&shared);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// CONFIG RESETSTAT — this shard's counters.
+pub fn config_resetstat(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    ctx.shard.reset_stats();
+    ctx.out.ok();
+    Ok(())
+}
+
+/// CONFIG HELP
+pub fn config_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    help(
+        &mut ctx.out,
+        "CONFIG",
+        &[
+            "GET <pattern>",
+            "    Return parameters matching the glob-like <pattern> and their values.",
+            "SET <directive> <value>",
+            "    Set the configuration <directive> to <value>.",
+            "RESETSTAT",
+            "    Reset statistics reported by the INFO command.",
+        ],
+    );
+    Ok(())
+}
+
+/// Writes one COMMAND INFO entry.
+fn write_command_info(out: &mut Reply, spec: &Spec) {
+    out.array_len(10);
+    out.bulk(spec.name.as_bytes());
+    out.int(spec.arity as i64);
+    let flags: Vec<&str> = flag::NAMES.iter().filter(|(b, _)| spec.flags & b != 0).map(|(_, n)| *n).collect();
+    out.set_len(flags.len());
+    for f in flags {
+        out.simple(f);
+    }
+    let (first, last, step) = if spec.keys.first > 0 { (spec.keys.first, spec.keys.last, spec.keys.step) } else { (0, 0, 0) };
+    out.int(first as i64);
+    out.int(last as i64);
+    out.int(step as i64);
+    out.set_len(spec.acl.len());
+    for a in spec.acl {
+        out.simple(a);
+    }
+    let (tips, key_specs) = cmd::keyspecs::meta(spec.name);
+    out.set_len(tips.len());
+    for t in tips {
+        out.bulk(t.as_bytes());
+    }
+    out.array_len(key_specs.len());
+    for k in key_specs {
+        out.map_len(3 + k.notes.is_some() as usize);
+        if let Some(n) = k.notes {
+            out.bulk(b"notes");
+            out.bulk(n.as_bytes());
+        }
+        out.bulk(b"flags");
+        out.set_len(k.flags.len());
+        for f in k.flags {
+            out.simple(f);
+        }
+        out.bulk(b"begin_search");
+        out.map_len(2);
+        out.bulk(b"type");
+        out.bulk(b"index");
+        out.bulk(b"spec");
+        out.map_len(1);
+        out.bulk(b"index");
+        out.int(k.begin_index);
+        out.bulk(b"find_keys");
+        out.map_len(2);
+        out.bulk(b"type");
+        out.bulk(b"range");
+        out.bulk(b"spec");
+        out.map_len(3);
+        out.bulk(b"lastkey");
+        out.int(k.lastkey);
+        out.bulk(b"keystep");
+        out.int(k.keystep);
+        out.bulk(b"limit");
+        out.int(k.limit);
+    }
+    out.array_len(spec.subs.len());
+    for &id in &spec.subs {
+        write_command_info(out, cmd::spec_by_id(id));
+    }
+}
+
+fn top_level() -> impl Iterator<Item = &'static Spec> {
+    cmd::table().specs.iter().filter(|s| !s.name.contains('|'))
+}
+
+/// COMMAND — every command's info.
+pub fn command(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if args.len() > 1 {
+        // Containers resolve to a subcommand before reaching here.
+        return Err(CmdError::Syntax);
+    }
+    let all: Vec<_> = top_level().collect();
+    ctx.out.array_len(all.len());
+    for s in all {
+        write_command_info(&mut ctx.out, s);
+    }
+    Ok(())
+}
+
+/// COMMAND COUNT
+pub fn command_count(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    ctx.out.int(top_level().count() as i64);
+    Ok(())
+}
+
+/// COMMAND LIST
+pub fn command_list(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    let all: Vec<_> = top_level().collect();
+    ctx.out.array_len(all.len());
+    for s in all {
+        ctx.out.bulk(s.name.as_bytes());
+    }
+    Ok(())
+}
+
+/// COMMAND INFO [command-name ...]
+pub fn command_info(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if args.len() == 2 {
+        let all: Vec<_> = top_level().collect();
+        ctx.out.array_len(all.len());
+        for s in all {
+            write_command_info(&mut ctx.out, s);
+        }
+        return Ok(());
+    }
+    ctx.out.array_len(args.len() - 2);
+    for i in 2..args.len() {
+        match cmd::lookup_full(&String::from_utf8_lossy(args.get(i))) {
+            Some(s) => write_command_info(&mut ctx.out, s),
+            None => ctx.out.null_array(),
+        }
+    }
+    Ok(())
+}
+
+/// COMMAND DOCS [command-name ...]
+pub fn command_docs(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let docs: Vec<&cmd::docs::CmdDoc> = if args.len() == 2 {
+        cmd::docs::all().collect()
+    } else {
+        (2..args.len())
+            .filter_map(|i| cmd::docs::doc(&String::from_utf8_lossy(args.get(i)).to_ascii_lowercase()))
+            .collect()
+    };
+    ctx.out.map_len(docs.len());
+    for d in docs {
+        ctx.out.bulk(d.name.as_bytes());
+        cmd::docs::write_doc(d, &mut ctx.out);
+    }
+    Ok(())
+}
+
+/// COMMAND HELP
+pub fn command_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    help(
+        &mut ctx.out,
+        "COMMAND",
+        &[
+            "(no subcommand)",
+            "    Return details about all commands.",
+            "COUNT",
+            "    Return the total number of commands in this server.",
+            "LIST",
+            "    Return a list of all commands in this server.",
+            "INFO [<command-name> ...]",
+            "    Return details about multiple commands.",
+            "DOCS [<command-name> ...]",
+            "    Return documentation details about multiple commands.",
+        ],
+    );
+    Ok(())
+}

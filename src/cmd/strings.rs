@@ -1,0 +1,517 @@
+//! String commands: GET/SET and options, counters, ranges, multi-key MGET/MSET/MSETNX.
+//!
+//! Handlers run on the owner shard of their key(s); multi-key calls whose keys span
+//! shards are split by the shard loop and each part runs the same handler.
+
+use crate::cmd::{Args, Ctx};
+use crate::error::{CmdError, CmdResult};
+use crate::resp::parse_i64;
+use crate::store::{Str, Ttl, Value, STRING_BYTES_MAX};
+
+/// The string at `key`, or `None`; WRONGTYPE for another type.
+fn lookup_str<'k>(ctx: &'k mut Ctx, key: &[u8]) -> CmdResult<Option<&'k Str>> {
+    let now = ctx.now_ms();
+    match ctx.shard.ks.lookup(ctx.db, key, now) {
+        None => Ok(None),
+        Some(e) => match &e.value {
+            Value::Str(s) => Ok(Some(s)),
+            #[allow(unreachable_patterns)]
+            _ => Err(CmdError::WrongType),
+        },
+    }
+}
+
+fn reply_str(ctx: &mut Ctx, s: Option<&Str>) {
+    match s {
+        None => ctx.out.null(),
+        Some(Str::Int(n)) => ctx.out.bulk_int(*n),
+        Some(Str::Bytes { data, .. }) => ctx.out.bulk(data),
+    }
+}
+
+/// GET key
+pub fn get(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let now = ctx.now_ms();
+    let db = ctx.db;
+    let entry = ctx.shard.ks.lookup(db, args.get(1), now);
+    match entry.map(|e| &e.value) {
+        None => ctx.out.null(),
+        Some(Value::Str(Str::Int(n))) => ctx.out.bulk_int(*n),
+        Some(Value::Str(Str::Bytes { data, .. })) => ctx.out.bulk(data),
+        #[allow(unreachable_patterns)]
+        Some(_) => return Err(CmdError::WrongType),
+    }
+    Ok(())
+}
+
+/// Expiry options shared by SET, GETEX.
+#[derive(Default, Clone, Copy)]
+struct SetOpts {
+    nx: bool,
+    xx: bool,
+    get: bool,
+    keepttl: bool,
+    persist: bool,
+    /// Absolute expiry in ms.
+    expire_at: Option<u64>,
+    /// Which of EX/PX/EXAT/PXAT was given.
+    unit_given: bool,
+}
+
+/// Parses an expire argument into absolute ms like Redis's `getExpireMillisecondsOrReply`.
+fn expire_ms(raw: &[u8], seconds: bool, absolute: bool, now: u64, cmd: &str) -> CmdResult<u64> {
+    let v = parse_i64(raw).ok_or(CmdError::NotInteger)?;
+    let invalid = || CmdError::owned(format!("ERR invalid expire time in '{cmd}' command"));
+    if v <= 0 || (seconds && v > i64::MAX / 1000) {
+        return Err(invalid());
+    }
+    let mut ms = if seconds { v * 1000 } else { v };
+    if !absolute {
+        if ms > i64::MAX - now as i64 {
+            return Err(invalid());
+        }
+        ms += now as i64;
+    }
+    Ok(ms as u64)
+}
+
+/// Parses SET's or GETEX's options starting at argument `from`.
+fn parse_opts(args: &Args, from: usize, cmd: &str, is_set: bool, now: u64) -> CmdResult<SetOpts> {
+    let mut o = SetOpts::default();
+    let mut i = from;
+    let mut pending: Option<(bool, bool, usize)> = None;
+    while i < args.len() {
+        let a = args.get(i);
+        let has_next = i + 1 < args.len();
+        let any_unit = o.unit_given;
+        if is_set && a.eq_ignore_ascii_case(b"nx") && !o.xx {
+            o.nx = true;
+        } else if is_set && a.eq_ignore_ascii_case(b"xx") && !o.nx {
+            o.xx = true;
+        } else if is_set && a.eq_ignore_ascii_case(b"get") {
+            o.get = true;
+        } else if is_set && a.eq_ignore_ascii_case(b"keepttl") && !any_unit {
+            o.keepttl = true;
+        } else if !is_set && a.eq_ignore_ascii_case(b"persist") && !any_unit {
+            o.persist = true;
+        } else if has_next && !o.keepttl && !o.persist && a.len() <= 4 {
+            let unit = match a.to_ascii_lowercase().as_slice() {
+                b"ex" => Some((true, false)),
+                b"px" => Some((false, false)),
+                b"exat" => Some((true, true)),
+                b"pxat" => Some((false, true)),
+                _ => None,
+            };
+            let Some((seconds, absolute)) = unit else { return Err(CmdError::Syntax) };
+            // Redis refuses mixing different units but lets the same one repeat.
+            if let Some((s, a2, _)) = pending {
+                if (s, a2) != (seconds, absolute) {
+                    return Err(CmdError::Syntax);
+                }
+            }
+            pending = Some((seconds, absolute, i + 1));
+            o.unit_given = true;
+            i += 1;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 1;
+    }
+    if let Some((seconds, absolute, at)) = pending {
+        o.expire_at = Some(expire_ms(args.get(at), seconds, absolute, now, cmd)?);
+    }
+    Ok(o)
+}
+
+/// SET key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds |
+/// PXAT unix-time-milliseconds | KEEPTTL]
+pub fn set(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let now = ctx.now_ms();
+    let key = args.get(1);
+    if args.len() == 3 {
+        // Plain SET: the redis-benchmark hot path.
+        ctx.shard.ks.set(ctx.db, key, Value::Str(Str::from_bytes(args.get(2))), Ttl::Clear, now);
+        ctx.out.ok();
+        return Ok(());
+    }
+    let o = parse_opts(args, 3, "set", true, now)?;
+    if o.get {
+        let old = lookup_str(ctx, key)?.cloned();
+        reply_str(ctx, old.as_ref());
+    }
+    let found = ctx.shard.ks.exists(ctx.db, key, now);
+    if (o.nx && found) || (o.xx && !found) {
+        if !o.get {
+            ctx.out.null();
+        }
+        return Ok(());
+    }
+    let ttl = match (o.expire_at, o.keepttl) {
+        (Some(at), _) => Ttl::At(at),
+        (None, true) => Ttl::Keep,
+        (None, false) => Ttl::Clear,
+    };
+    ctx.shard.ks.set(ctx.db, key, Value::Str(Str::from_bytes(args.get(2))), ttl, now);
+    if !o.get {
+        ctx.out.ok();
+    }
+    Ok(())
+}
+
+/// SETNX key value
+pub fn setnx(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let now = ctx.now_ms();
+    if ctx.shard.ks.exists(ctx.db, args.get(1), now) {
+        ctx.out.int(0);
+    } else {
+        ctx.shard.ks.set(ctx.db, args.get(1), Value::Str(Str::from_bytes(args.get(2))), Ttl::Clear, now);
+        ctx.out.int(1);
+    }
+    Ok(())
+}
+
+fn setex_generic(ctx: &mut Ctx, args: &Args, seconds: bool, name: &str) -> CmdResult {
+    let now = ctx.now_ms();
+    let at = expire_ms(args.get(2), seconds, false, now, name)?;
+    ctx.shard.ks.set(ctx.db, args.get(1), Value::Str(Str::from_bytes(args.get(3))), Ttl::At(at), now);
+    ctx.out.ok();
+    Ok(())
+}
+
+/// SETEX key seconds value
+pub fn setex(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    setex_generic(ctx, args, true, "setex")
+}
+
+/// PSETEX key milliseconds value
+pub fn psetex(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    setex_generic(ctx, args, false, "psetex")
+}
+
+/// GETSET key value
+pub fn getset(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let now = ctx.now_ms();
+    let old = lookup_str(ctx, args.get(1))?.cloned();
+    reply_str(ctx, old.as_ref());
+    ctx.shard.ks.set(ctx.db, args.get(1), Value::Str(Str::from_bytes(args.get(2))), Ttl::Clear, now);
+    Ok(())
+}
+
+/// GETDEL key
+pub fn getdel(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let now = ctx.now_ms();
+    let old = lookup_str(ctx, args.get(1))?.cloned();
+    reply_str(ctx, old.as_ref());
+    if old.is_some() {
+        ctx.shard.ks.remove(ctx.db, args.get(1), now);
+    }
+    Ok(())
+}
+
+/// GETEX key [EX seconds | PX milliseconds | EXAT unix-time-seconds |
+/// PXAT unix-time-milliseconds | PERSIST]
+pub fn getex(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let now = ctx.now_ms();
+    let o = parse_opts(args, 2, "getex", false, now)?;
+    let key = args.get(1);
+    let Some(val) = lookup_str(ctx, key)?.cloned() else {
+        ctx.out.null();
+        return Ok(());
+    };
+    reply_str(ctx, Some(&val));
+    if let Some(at) = o.expire_at {
+        if at <= now {
+            ctx.shard.ks.remove(ctx.db, key, now);
+        } else {
+            ctx.shard.ks.set_expire(ctx.db, key, at, now);
+        }
+    } else if o.persist {
+        ctx.shard.ks.set_expire(ctx.db, key, 0, now);
+    }
+    Ok(())
+}
+
+/// MGET key [key ...]
+pub fn mget(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    ctx.out.array_len(args.len() - 1);
+    let now = ctx.now_ms();
+    for i in 1..args.len() {
+        match ctx.shard.ks.lookup(ctx.db, args.get(i), now).map(|e| &e.value) {
+            Some(Value::Str(Str::Int(n))) => ctx.out.bulk_int(*n),
+            Some(Value::Str(Str::Bytes { data, .. })) => ctx.out.bulk(data),
+            // MGET answers nil for keys of other types, as Redis.
+            #[allow(unreachable_patterns)]
+            _ => ctx.out.null(),
+        }
+    }
+    Ok(())
+}
+
+/// MSET key value [key value ...]
+pub fn mset(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if args.len() % 2 == 0 {
+        return Err(CmdError::Arity("mset".into()));
+    }
+    let now = ctx.now_ms();
+    for i in (1..args.len()).step_by(2) {
+        ctx.shard.ks.set(ctx.db, args.get(i), Value::Str(Str::from_bytes(args.get(i + 1))), Ttl::Clear, now);
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+/// MSETNX key value [key value ...] (the single-shard case; the cross-shard case is
+/// coordinated by `keys::msetnx_coord`).
+pub fn msetnx(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if args.len() % 2 == 0 {
+        return Err(CmdError::Arity("msetnx".into()));
+    }
+    let now = ctx.now_ms();
+    for i in (1..args.len()).step_by(2) {
+        if ctx.shard.ks.exists(ctx.db, args.get(i), now) {
+            ctx.out.int(0);
+            return Ok(());
+        }
+    }
+    for i in (1..args.len()).step_by(2) {
+        ctx.shard.ks.set(ctx.db, args.get(i), Value::Str(Str::from_bytes(args.get(i + 1))), Ttl::Clear, now);
+    }
+    ctx.out.int(1);
+    Ok(())
+}
+
+/// APPEND key value
+pub fn append(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let now = ctx.now_ms();
+    let (key, add) = (args.get(1), args.get(2));
+    match ctx.shard.ks.lookup_mut(ctx.db, key, now) {
+        None => {
+            ctx.shard.ks.set(ctx.db, key, Value::Str(Str::from_bytes(add)), Ttl::Clear, now);
+            ctx.out.int(add.len() as i64);
+        }
+        Some(e) => {
+            let Value::Str(s) = &mut e.value;
+            if s.len() + add.len() > STRING_BYTES_MAX {
+                return Err(CmdError::msg("ERR string exceeds maximum allowed size (proto-max-bulk-len)"));
+            }
+            let data = s.make_raw();
+            data.extend_from_slice(add);
+            let n = data.len();
+            ctx.out.int(n as i64);
+        }
+    }
+    Ok(())
+}
+
+/// STRLEN key
+pub fn strlen(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let n = lookup_str(ctx, args.get(1))?.map(|s| s.len()).unwrap_or(0);
+    ctx.out.int(n as i64);
+    Ok(())
+}
+
+fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) -> CmdResult {
+    let now = ctx.now_ms();
+    let db = ctx.db;
+    match ctx.shard.ks.lookup_mut(db, key, now) {
+        None => {
+            ctx.shard.ks.set(db, key, Value::Str(Str::Int(by)), Ttl::Clear, now);
+            ctx.out.int(by);
+        }
+        Some(e) => {
+            let Value::Str(s) = &mut e.value;
+            let cur = match s {
+                Str::Int(n) => *n,
+                Str::Bytes { data, .. } => parse_i64(data).ok_or(CmdError::NotInteger)?,
+            };
+            let new = cur
+                .checked_add(by)
+                .ok_or(CmdError::msg("ERR increment or decrement would overflow"))?;
+            *s = Str::Int(new);
+            ctx.out.int(new);
+        }
+    }
+    Ok(())
+}
+
+/// INCR key
+pub fn incr(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    incr_by(ctx, args.get(1), 1)
+}
+
+/// DECR key
+pub fn decr(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    incr_by(ctx, args.get(1), -1)
+}
+
+/// INCRBY key increment
+pub fn incrby(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let by = args.int(2)?;
+    incr_by(ctx, args.get(1), by)
+}
+
+/// DECRBY key decrement
+pub fn decrby(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let by = args.int(2)?;
+    if by == i64::MIN {
+        return Err(CmdError::msg("ERR decrement would overflow"));
+    }
+    incr_by(ctx, args.get(1), -by)
+}
+
+/// Parses a float like Redis's `string2ld`: no leading space, no trailing junk, no NaN.
+pub fn parse_float(s: &[u8]) -> Option<f64> {
+    if s.is_empty() || s.len() > 5000 || s[0].is_ascii_whitespace() {
+        return None;
+    }
+    let text = std::str::from_utf8(s).ok()?;
+    let v: f64 = text.parse().ok()?;
+    if v.is_nan() {
+        return None;
+    }
+    Some(v)
+}
+
+/// Formats an INCRBYFLOAT result as Redis does (`%.17Lf` of a long double, trailing zeros
+/// trimmed). We compute in f64, so the result is first rounded to 15 significant digits,
+/// which gives the same text Redis's 80-bit arithmetic gives for decimal inputs
+/// (`0.1 + 0.2` -> `0.3`).
+pub fn format_incr_float(v: f64) -> String {
+    let rounded: f64 = format!("{v:.14e}").parse().unwrap_or(v);
+    let s = format!("{rounded}");
+    if s == "-0" {
+        "0".into()
+    } else {
+        s
+    }
+}
+
+/// INCRBYFLOAT key increment
+pub fn incrbyfloat(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let now = ctx.now_ms();
+    let db = ctx.db;
+    let key = args.get(1);
+    let incr = parse_float(args.get(2)).ok_or(CmdError::NotFloat)?;
+    let (cur, ttl) = match ctx.shard.ks.lookup_mut(db, key, now) {
+        None => (0.0, Ttl::Clear),
+        Some(e) => {
+            let Value::Str(s) = &e.value;
+            (s.with_bytes(parse_float).ok_or(CmdError::NotFloat)?, Ttl::Keep)
+        }
+    };
+    let new = cur + incr;
+    if new.is_nan() || new.is_infinite() {
+        return Err(CmdError::msg("ERR increment would produce NaN or Infinity"));
+    }
+    let text = format_incr_float(new);
+    ctx.shard.ks.set(db, key, Value::Str(Str::Bytes { data: text.clone().into_bytes(), raw: false }), ttl, now);
+    ctx.out.bulk(text.as_bytes());
+    Ok(())
+}
+
+/// GETRANGE key start end
+pub fn getrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let mut start = args.int(2)?;
+    let mut end = args.int(3)?;
+    let Some(s) = lookup_str(ctx, args.get(1))?.cloned() else {
+        ctx.out.bulk(b"");
+        return Ok(());
+    };
+    s.with_bytes(|data| {
+        let len = data.len() as i64;
+        if start < 0 && end < 0 && start > end {
+            return ctx.out.bulk(b"");
+        }
+        if start < 0 {
+            start += len;
+        }
+        if end < 0 {
+            end += len;
+        }
+        start = start.max(0);
+        end = end.max(0);
+        if end >= len {
+            end = len - 1;
+        }
+        if start > end || len == 0 {
+            ctx.out.bulk(b"");
+        } else {
+            ctx.out.bulk(&data[start as usize..=end as usize]);
+        }
+    });
+    Ok(())
+}
+
+/// SETRANGE key offset value
+pub fn setrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let now = ctx.now_ms();
+    let db = ctx.db;
+    let key = args.get(1);
+    let offset = args.int(2)?;
+    let value = args.get(3);
+    if offset < 0 {
+        return Err(CmdError::msg("ERR offset is out of range"));
+    }
+    let offset = offset as usize;
+    let too_big = || CmdError::msg("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+    match ctx.shard.ks.lookup_mut(db, key, now) {
+        None => {
+            if value.is_empty() {
+                ctx.out.int(0);
+                return Ok(());
+            }
+            if offset + value.len() > STRING_BYTES_MAX {
+                return Err(too_big());
+            }
+            let mut data = vec![0u8; offset + value.len()];
+            data[offset..].copy_from_slice(value);
+            let n = data.len();
+            ctx.shard.ks.set(db, key, Value::Str(Str::Bytes { data, raw: true }), Ttl::Clear, now);
+            ctx.out.int(n as i64);
+        }
+        Some(e) => {
+            let Value::Str(s) = &mut e.value;
+            if value.is_empty() {
+                let n = s.len();
+                ctx.out.int(n as i64);
+                return Ok(());
+            }
+            if offset + value.len() > STRING_BYTES_MAX {
+                return Err(too_big());
+            }
+            let data = s.make_raw();
+            if data.len() < offset + value.len() {
+                data.resize(offset + value.len(), 0);
+            }
+            data[offset..offset + value.len()].copy_from_slice(value);
+            let n = data.len();
+            ctx.out.int(n as i64);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn incrbyfloat_formats_like_redis_long_double() {
+        assert_eq!(format_incr_float(0.1 + 0.2), "0.3");
+        assert_eq!(format_incr_float(10.5 + 0.1), "10.6");
+        assert_eq!(format_incr_float(5.0e3), "5000");
+        assert_eq!(format_incr_float(-1.5), "-1.5");
+        assert_eq!(format_incr_float(3.0), "3");
+    }
+
+    #[test]
+    fn floats_parse_like_string2ld() {
+        assert_eq!(parse_float(b"1.5"), Some(1.5));
+        assert_eq!(parse_float(b"+1"), Some(1.0));
+        assert_eq!(parse_float(b"5.0e3"), Some(5000.0));
+        assert_eq!(parse_float(b" 1"), None);
+        assert_eq!(parse_float(b"1 "), None);
+        assert_eq!(parse_float(b"nan"), None);
+        assert_eq!(parse_float(b"abc"), None);
+    }
+}

@@ -1,0 +1,222 @@
+//! One client connection: its socket, read and write buffers, protocol state, and the
+//! gather it waits on while a command runs on other shards.
+//!
+//! Touched only by its home shard's thread.
+
+use std::net::SocketAddr;
+
+use mio::net::TcpStream;
+
+use crate::resp::{ArgRange, ParseState};
+
+/// Initial read buffer size; grows for large frames, shrinks back when idle.
+pub const READ_BUF_BYTES: usize = 16 * 1024;
+
+/// Output past which we stop executing a connection's pipelined commands until the
+/// client reads (so a client that never reads cannot grow our memory without bound).
+pub const OUTPUT_PAUSE_BYTES: usize = 16 * 1024 * 1024;
+
+/// Unparsed input past which we stop reading from a connection that waits on a hop:
+/// its later commands cannot run yet anyway.
+pub const INPUT_PAUSE_BYTES: usize = 4 * 1024 * 1024;
+
+/// How replies from other shards are combined into one reply.
+#[derive(Debug)]
+pub enum Merge {
+    /// One part; its bytes are the reply (one or more whole replies, in order).
+    Forward,
+    /// Integer parts, summed (DEL, EXISTS, DBSIZE ...).
+    Sum,
+    /// `+OK` parts; the reply is `+OK` or the first error (MSET, FLUSHDB ...).
+    AllOk,
+    /// Array parts; element `i` of the reply is element `order[i].1` of part `order[i].0`
+    /// (MGET).
+    Interleave { order: Vec<(u32, u32)> },
+    /// Array parts concatenated (KEYS).
+    Concat,
+    /// One shard's SCAN step: turn its cursor back into a global one.
+    Scan { shard: usize, shards: usize },
+    /// Bulk parts; reply with a random non-null one (RANDOMKEY).
+    AnyNonNull,
+    /// Bulk string parts concatenated into one bulk (CLIENT LIST).
+    ConcatBulk,
+    /// Parts of any shape; on success the reply is these fixed bytes (MSETNX's `:1`).
+    Fixed(&'static [u8]),
+    /// CLIENT KILL ip:port: integer parts; `+OK` if any matched, else `ERR No such client`.
+    KillOld,
+    /// MSETNX: integer parts from EXISTS; if all are zero, run the MSET parts next.
+    MsetNx { sets: Vec<(usize, crate::shard::msg::OwnedCmds)> },
+}
+
+/// A command waiting on replies from other shards.
+#[derive(Debug)]
+pub struct Gather {
+    /// Parts not yet received.
+    pub left: u32,
+    /// Received parts, indexed by part number.
+    pub parts: Vec<Vec<u8>>,
+    /// How to combine them.
+    pub merge: Merge,
+}
+
+/// A client connection.
+pub struct Conn {
+    /// CLIENT ID: unique for the server's lifetime.
+    pub id: u64,
+    /// The socket.
+    pub stream: TcpStream,
+    /// Peer address (`addr=` in CLIENT LIST).
+    pub addr: SocketAddr,
+    /// Local address (`laddr=`).
+    pub laddr: SocketAddr,
+    /// Read buffer; bytes `in_start..in_end` are unparsed. Always fully initialized.
+    pub inbuf: Vec<u8>,
+    /// Start of unparsed input in `inbuf`.
+    pub in_start: usize,
+    /// End of received input in `inbuf`.
+    pub in_end: usize,
+    /// Parser progress through the frame at `in_start`.
+    pub parse: ParseState,
+    /// Argument ranges of the frame being parsed (reused across frames).
+    pub args: Vec<ArgRange>,
+    /// Encoded replies waiting to be written; `out[out_pos..]` is unsent.
+    pub out: Vec<u8>,
+    /// Bytes of `out` already written.
+    pub out_pos: usize,
+    /// True after `HELLO 3`.
+    pub resp3: bool,
+    /// Selected database.
+    pub db: usize,
+    /// CLIENT SETNAME.
+    pub name: Vec<u8>,
+    /// CLIENT SETINFO LIB-NAME.
+    pub lib_name: Vec<u8>,
+    /// CLIENT SETINFO LIB-VER.
+    pub lib_ver: Vec<u8>,
+    /// False until AUTH succeeds when `requirepass` is set.
+    pub authenticated: bool,
+    /// The command waiting on other shards; no later command starts until it completes.
+    pub gather: Option<Gather>,
+    /// Close once the output is flushed (QUIT, protocol error, CLIENT KILL).
+    pub close_after_reply: bool,
+    /// Close now, without flushing (killed by another client).
+    pub kill: bool,
+    /// The socket may hold more bytes (edge-triggered readiness not yet drained).
+    pub read_ready: bool,
+    /// In the shard's work list for this turn.
+    pub queued: bool,
+    /// In the shard's flush list for this turn.
+    pub dirty: bool,
+    /// Creation time, ms since the Unix epoch (`age=`).
+    pub created_ms: u64,
+    /// Last command time, ms (`idle=`).
+    pub last_cmd_ms: u64,
+    /// Name of the last command run (`cmd=`).
+    pub last_cmd: &'static str,
+}
+
+impl Conn {
+    /// A fresh connection.
+    pub fn new(id: u64, stream: TcpStream, addr: SocketAddr, laddr: SocketAddr, now_ms: u64, authenticated: bool) -> Self {
+        Self {
+            id,
+            stream,
+            addr,
+            laddr,
+            inbuf: vec![0; READ_BUF_BYTES],
+            in_start: 0,
+            in_end: 0,
+            parse: ParseState::default(),
+            args: Vec::with_capacity(8),
+            out: Vec::with_capacity(1024),
+            out_pos: 0,
+            resp3: false,
+            db: 0,
+            name: Vec::new(),
+            lib_name: Vec::new(),
+            lib_ver: Vec::new(),
+            authenticated,
+            gather: None,
+            close_after_reply: false,
+            kill: false,
+            read_ready: true,
+            queued: false,
+            dirty: false,
+            created_ms: now_ms,
+            last_cmd_ms: now_ms,
+            last_cmd: "NULL",
+        }
+    }
+
+    /// Unparsed input bytes.
+    pub fn pending_input(&self) -> usize {
+        self.in_end - self.in_start
+    }
+
+    /// Unsent output bytes.
+    pub fn pending_output(&self) -> usize {
+        self.out.len() - self.out_pos
+    }
+
+    /// Makes room for at least `want` more bytes after `in_end`, compacting first.
+    pub fn reserve_input(&mut self, want: usize) {
+        if self.in_start == self.in_end {
+            self.in_start = 0;
+            self.in_end = 0;
+            // Give back a buffer grown for one huge frame.
+            if self.inbuf.len() > 4 * READ_BUF_BYTES && want <= READ_BUF_BYTES {
+                self.inbuf = vec![0; READ_BUF_BYTES];
+            }
+        }
+        if self.inbuf.len() - self.in_end >= want {
+            return;
+        }
+        if self.in_start > 0 {
+            self.inbuf.copy_within(self.in_start..self.in_end, 0);
+            self.in_end -= self.in_start;
+            self.in_start = 0;
+        }
+        if self.inbuf.len() - self.in_end < want {
+            let new_len = (self.in_end + want).max(self.inbuf.len() * 2);
+            self.inbuf.resize(new_len, 0);
+        }
+    }
+
+    /// The `flags=` field of CLIENT LIST.
+    pub fn flags(&self) -> &'static str {
+        "N"
+    }
+
+    /// One CLIENT LIST / CLIENT INFO line (without the trailing newline), fields as Redis 7.2.
+    pub fn info_line(&self, now_ms: u64) -> String {
+        let age = now_ms.saturating_sub(self.created_ms) / 1000;
+        let idle = now_ms.saturating_sub(self.last_cmd_ms) / 1000;
+        format!(
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            self.id,
+            self.addr,
+            self.laddr,
+            raw_fd(&self.stream),
+            String::from_utf8_lossy(&self.name),
+            age,
+            idle,
+            self.flags(),
+            self.db,
+            self.pending_input(),
+            self.inbuf.len() - self.in_end,
+            self.inbuf.len(),
+            self.in_end,
+            self.pending_output(),
+            self.inbuf.len() + self.out.capacity(),
+            self.last_cmd,
+            if self.resp3 { 3 } else { 2 },
+            String::from_utf8_lossy(&self.lib_name),
+            String::from_utf8_lossy(&self.lib_ver),
+        )
+    }
+}
+
+fn raw_fd(s: &TcpStream) -> i32 {
+    use std::os::fd::AsRawFd;
+    s.as_raw_fd()
+}

@@ -1,0 +1,69 @@
+//! busbar: a Redis-compatible server built thread-per-core, whose first job is to be a
+//! fast, trustworthy message bus for the tools Redis users already have.
+//!
+//! # Layout
+//!
+//! - `main.rs` — the binary: mimalloc, the command line, [`server::run`].
+//! - [`config`] — redis.conf / command-line directives, defaults, CONFIG GET/SET.
+//! - [`server`] — bootstrap: shared state, shard threads, SO_REUSEPORT listeners, signals,
+//!   graceful shutdown, per-shard counters.
+//! - [`shard`] — the per-core event loop (turns), routing (`shard::route`), hops and
+//!   gathers, messages between shards (`shard::msg`).
+//! - [`sync`] — the mailbox: the one cross-thread queue and its waker.
+//! - [`conn`] — a client connection: buffers, protocol state, the gather it waits on.
+//! - [`cmd`] — the command table (`cmd::table`), the handler context, one file per family
+//!   (`strings`, `keys`, `server`, `info`, `docs`), and how gathered replies merge.
+//! - [`resp`] — the zero-copy RESP parser and the RESP2/RESP3 reply writer.
+//! - [`store`] — a shard's keyspace: databases, values, expiry, SCAN, glob matching.
+//! - [`error`] — command errors with Redis's texts, rendered once.
+//! - [`log`] — Redis-style log lines.
+//!
+//! Imports point one way: server → shard → {conn, cmd} → {resp, store}. `resp` and `store`
+//! know nothing of sockets or threads.
+//!
+//! # Words
+//!
+//! | word | meaning |
+//! |---|---|
+//! | shard | one core's thread, its mio Poll, and the slice of the keyspace it owns |
+//! | home shard | the shard that accepted a connection: parses, coordinates, writes replies |
+//! | owner shard | the shard whose slice holds a key (`shard::route::shard_of`) |
+//! | hop | one request from a home shard to an owner shard and its reply |
+//! | mailbox | a shard's inbound lock-free queue plus the mio Waker that wakes it |
+//! | frame | one parsed RESP value, borrowed from a connection's read buffer |
+//! | op | a function that runs on an owner shard against its keyspace, never a socket |
+//! | turn | one pass of a shard's event loop |
+//! | gather | the replies a home shard waits for before it answers one command |
+//!
+//! # Life of a command
+//!
+//! 1. The kernel hands a new connection to one shard's SO_REUSEPORT listener; that shard
+//!    is its home shard for life.
+//! 2. In a turn, the home shard reads what the socket has into the connection's buffer and
+//!    parses complete frames in place (`resp::parse`): arguments are byte ranges of the
+//!    buffer, never copies.
+//! 3. The command is looked up in the one table (`cmd::table`), its arity and
+//!    authentication checked, and its keys mapped to slots and owner shards.
+//! 4. If every key is owned by the home shard (or it has none), its handler runs inline
+//!    and writes the reply into the connection's output buffer.
+//! 5. Otherwise its arguments are copied once into a hop message for the owner shard, queued
+//!    in this turn's batch for that shard; the connection waits (program order: its next
+//!    command starts only after this one took effect), though later pipelined commands for
+//!    the same owner join the same hop. Multi-key commands split per owner and gather.
+//! 6. At the end of the turn each destination gets one mailbox push and one wake.
+//! 7. The owner runs the handler against its keyspace and batches the encoded replies back.
+//! 8. The home shard appends the reply (merging parts if split), resumes the connection's
+//!    pipeline, and writes each connection's output once per turn.
+
+
+
+pub mod cmd;
+pub mod config;
+pub mod conn;
+pub mod error;
+pub mod log;
+pub mod resp;
+pub mod server;
+pub mod shard;
+pub mod store;
+pub mod sync;

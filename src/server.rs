@@ -1,0 +1,340 @@
+//! Bootstrap: what all shards share, the shard threads with their SO_REUSEPORT listeners,
+//! signal handling and graceful shutdown.
+
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, RwLock};
+use std::time::Instant;
+
+use mio::{Poll, Waker};
+
+use crate::config::Config;
+use crate::shard::{Shard, WAKER};
+use crate::sync::Mailbox;
+
+/// Adds `n` to a counter that only one thread writes. A plain load and store, not a
+/// locked read-modify-write: the owner shard is the only writer, readers (INFO) tolerate
+/// a value one turn old.
+#[inline]
+pub fn bump(counter: &AtomicU64, n: u64) {
+    counter.store(counter.load(Relaxed).wrapping_add(n), Relaxed);
+}
+
+/// Per-command counters (INFO commandstats).
+#[derive(Default)]
+pub struct CmdStats {
+    /// Calls that ran.
+    pub calls: AtomicU64,
+    /// Microseconds spent.
+    pub usec: AtomicU64,
+    /// Calls that replied with an error.
+    pub failed: AtomicU64,
+    /// Calls refused before running (arity, auth).
+    pub rejected: AtomicU64,
+}
+
+/// One shard's counters. Written only by that shard; read by INFO on any shard.
+pub struct ShardStats {
+    /// Commands run.
+    pub commands: AtomicU64,
+    /// Connections accepted.
+    pub connections_received: AtomicU64,
+    /// Connections refused (maxclients).
+    pub rejected_connections: AtomicU64,
+    /// Commands refused (unknown, arity, auth).
+    pub rejected_calls: AtomicU64,
+    /// Bytes read from clients.
+    pub net_input_bytes: AtomicU64,
+    /// Bytes written to clients.
+    pub net_output_bytes: AtomicU64,
+    /// Hops sent to other shards.
+    pub hops: AtomicU64,
+    /// Published by cron from the keyspace.
+    pub keyspace_hits: AtomicU64,
+    /// Published by cron from the keyspace.
+    pub keyspace_misses: AtomicU64,
+    /// Published by cron from the keyspace.
+    pub expired_keys: AtomicU64,
+    /// Keys per database, published by cron.
+    pub keys: Vec<AtomicU64>,
+    /// Keys with an expiry per database, published by cron.
+    pub expires: Vec<AtomicU64>,
+    /// Per-command counters, indexed by command id.
+    pub cmd: Vec<CmdStats>,
+}
+
+impl ShardStats {
+    fn new(databases: usize, commands: usize) -> Self {
+        let z = || AtomicU64::new(0);
+        Self {
+            commands: z(),
+            connections_received: z(),
+            rejected_connections: z(),
+            rejected_calls: z(),
+            net_input_bytes: z(),
+            net_output_bytes: z(),
+            hops: z(),
+            keyspace_hits: z(),
+            keyspace_misses: z(),
+            expired_keys: z(),
+            keys: (0..databases).map(|_| z()).collect(),
+            expires: (0..databases).map(|_| z()).collect(),
+            cmd: (0..commands).map(|_| CmdStats::default()).collect(),
+        }
+    }
+
+    /// Zeroes the counters (not the gauges). Called by the owner shard.
+    pub fn reset(&self) {
+        for a in [
+            &self.commands,
+            &self.connections_received,
+            &self.rejected_connections,
+            &self.rejected_calls,
+            &self.net_input_bytes,
+            &self.net_output_bytes,
+            &self.hops,
+            &self.keyspace_hits,
+            &self.keyspace_misses,
+            &self.expired_keys,
+        ] {
+            a.store(0, Relaxed);
+        }
+        for c in &self.cmd {
+            c.calls.store(0, Relaxed);
+            c.usec.store(0, Relaxed);
+            c.failed.store(0, Relaxed);
+            c.rejected.store(0, Relaxed);
+        }
+    }
+}
+
+/// What every shard can read. Read-mostly; the hot path touches only its own
+/// `stats[shard]` and, for hops, the destination's mailbox.
+pub struct Shared {
+    /// Number of shards.
+    pub shards: usize,
+    /// Each shard's mailbox, indexed by shard.
+    pub mailboxes: Vec<Mailbox>,
+    /// The configuration (CONFIG GET/SET); shards cache typed copies.
+    pub config: RwLock<Config>,
+    /// Bumped by CONFIG SET so shards reload their cached settings.
+    pub config_epoch: AtomicU64,
+    /// Next CLIENT ID.
+    pub next_client_id: AtomicU64,
+    /// Connected clients, all shards (maxclients).
+    pub clients: AtomicUsize,
+    /// Set when shutdown begins.
+    pub shutdown: AtomicBool,
+    /// Shards that have not finished draining.
+    pub shards_draining: AtomicUsize,
+    /// Per-shard counters.
+    pub stats: Vec<ShardStats>,
+    /// Process start.
+    pub started: Instant,
+    /// INFO `run_id`.
+    pub run_id: String,
+    /// The port actually bound (port 0 resolves here).
+    pub port: u16,
+    /// Operations per second over the last second, sampled by shard 0's cron.
+    pub instantaneous_ops: AtomicU64,
+}
+
+impl Shared {
+    /// Starts a graceful shutdown: every shard stops accepting, finishes in-flight
+    /// replies, and exits.
+    pub fn begin_shutdown(&self) {
+        self.shutdown.store(true, Relaxed);
+        for m in &self.mailboxes {
+            m.wake();
+        }
+    }
+
+    /// Sum of one counter over all shards.
+    pub fn total(&self, f: impl Fn(&ShardStats) -> &AtomicU64) -> u64 {
+        self.stats.iter().map(|s| f(s).load(Relaxed)).sum()
+    }
+}
+
+fn random_hex(n: usize) -> String {
+    let mut x = crate::shard::unix_ms() ^ ((std::process::id() as u64) << 32) ^ 0x9E37_79B9_7F4A_7C15;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            char::from_digit((x % 16) as u32, 16).expect("hex digit")
+        })
+        .collect()
+}
+
+/// Binds one listener per shard on the same address with SO_REUSEPORT, so the kernel
+/// spreads incoming connections over the shards.
+fn bind_listeners(addr: SocketAddr, shards: usize, backlog: i32) -> std::io::Result<(Vec<mio::net::TcpListener>, u16)> {
+    use socket2::{Domain, Protocol, Socket, Type};
+    let mut out = Vec::with_capacity(shards);
+    let mut addr = addr;
+    for _ in 0..shards {
+        let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+        sock.set_reuse_address(true)?;
+        sock.set_reuse_port(true)?;
+        sock.set_nonblocking(true)?;
+        sock.bind(&addr.into())?;
+        sock.listen(backlog)?;
+        let local = sock.local_addr()?.as_socket().expect("inet socket");
+        // Port 0: every further listener joins the port the first one got.
+        addr.set_port(local.port());
+        out.push(mio::net::TcpListener::from_std(sock.into()));
+    }
+    Ok((out, addr.port()))
+}
+
+/// A running server: its shared state and shard threads.
+pub struct Server {
+    /// Shared state (also reachable from tests).
+    pub shared: Arc<Shared>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Server {
+    /// Binds and starts the shard threads. Returns once the server accepts connections.
+    pub fn start(cfg: Config) -> Result<Server, String> {
+        let threads_cfg = cfg.int("threads");
+        let shards = if threads_cfg > 0 {
+            threads_cfg as usize
+        } else {
+            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        };
+        let port = cfg.int("port") as u16;
+        let bind = cfg.get("bind").split_whitespace().next().unwrap_or("127.0.0.1").to_string();
+        let host = match bind.as_str() {
+            "*" => "0.0.0.0".to_string(),
+            h => h.trim_start_matches('-').to_string(),
+        };
+        let addr = (host.as_str(), port)
+            .to_socket_addrs()
+            .map_err(|e| format!("Invalid bind address '{host}': {e}"))?
+            .next()
+            .ok_or_else(|| format!("Invalid bind address '{host}'"))?;
+        let (listeners, port) = bind_listeners(addr, shards, cfg.int("tcp-backlog") as i32).map_err(|e| {
+            format!("Warning: Could not create server TCP listening socket {addr}: bind: {e}\nFailed listening on port {port} (TCP), aborting.")
+        })?;
+        let databases = cfg.int("databases") as usize;
+        let mut polls = Vec::with_capacity(shards);
+        let mut mailboxes = Vec::with_capacity(shards);
+        for _ in 0..shards {
+            let poll = Poll::new().map_err(|e| e.to_string())?;
+            let waker = Waker::new(poll.registry(), WAKER).map_err(|e| e.to_string())?;
+            mailboxes.push(Mailbox::new(waker));
+            polls.push(poll);
+        }
+        let commands = crate::cmd::table().specs.len();
+        let shared = Arc::new(Shared {
+            shards,
+            mailboxes,
+            config: RwLock::new(cfg),
+            config_epoch: AtomicU64::new(0),
+            next_client_id: AtomicU64::new(1),
+            clients: AtomicUsize::new(0),
+            shutdown: AtomicBool::new(false),
+            shards_draining: AtomicUsize::new(shards),
+            stats: (0..shards).map(|_| ShardStats::new(databases, commands)).collect(),
+            started: Instant::now(),
+            run_id: random_hex(40),
+            port,
+            instantaneous_ops: AtomicU64::new(0),
+        });
+        let mut threads = Vec::with_capacity(shards);
+        for (id, (poll, listener)) in polls.into_iter().zip(listeners).enumerate() {
+            let shard = Shard::new(id, Arc::clone(&shared), poll, listener).map_err(|e| e.to_string())?;
+            let t = std::thread::Builder::new()
+                .name(format!("shard-{id}"))
+                .spawn(move || shard.run())
+                .map_err(|e| e.to_string())?;
+            threads.push(t);
+        }
+        Ok(Server { shared, threads })
+    }
+
+    /// The bound port.
+    pub fn port(&self) -> u16 {
+        self.shared.port
+    }
+
+    /// Waits for every shard thread to finish (after `begin_shutdown`).
+    pub fn join(self) {
+        for t in self.threads {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Runs the server in the foreground until SIGINT/SIGTERM or SHUTDOWN; returns the exit
+/// code.
+pub fn run(cfg: Config) -> i32 {
+    crate::log::set_level(cfg.get("loglevel"));
+    let logfile = cfg.get("logfile").to_string();
+    if !logfile.is_empty() {
+        if let Err(e) = crate::log::set_file(&logfile) {
+            eprintln!("Can't open the log file: {e}");
+            return 1;
+        }
+    }
+    if cfg.bool("daemonize") {
+        // SAFETY: called before any thread is spawned, so forking is sound.
+        if unsafe { libc::daemon(1, 0) } != 0 {
+            eprintln!("daemonize failed");
+            return 1;
+        }
+    }
+    let pidfile = cfg.get("pidfile").to_string();
+    crate::log::notice("oO0OoO0OoO0Oo busbar is starting oO0OoO0OoO0Oo");
+    crate::log::notice(&format!(
+        "busbar version={}, redis_version={}, bits=64, pid={}, just started",
+        env!("CARGO_PKG_VERSION"),
+        crate::cmd::server::REDIS_VERSION,
+        std::process::id()
+    ));
+    if cfg.config_file.is_empty() {
+        crate::log::warning("Warning: no config file specified, using the default config. In order to specify a config file use busbar /path/to/redis.conf");
+    } else {
+        crate::log::notice("Configuration loaded");
+    }
+    let server = match Server::start(cfg) {
+        Ok(s) => s,
+        Err(e) => {
+            crate::log::warning(&e);
+            return 1;
+        }
+    };
+    if !pidfile.is_empty() {
+        let _ = std::fs::write(&pidfile, format!("{}\n", std::process::id()));
+    }
+    crate::log::notice(&format!("Running mode=standalone, port={}, shards={}.", server.port(), server.shared.shards));
+    crate::log::notice("Server initialized");
+    crate::log::notice("Ready to accept connections tcp");
+    let shared = Arc::clone(&server.shared);
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            use signal_hook::consts::{SIGINT, SIGTERM};
+            let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else { return };
+            for sig in signals.forever() {
+                let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
+                if shared.shutdown.load(Relaxed) {
+                    crate::log::warning("You insist... exiting now.");
+                    std::process::exit(1);
+                }
+                crate::log::warning(&format!("Received {name} scheduling shutdown..."));
+                crate::log::warning("User requested shutdown...");
+                shared.begin_shutdown();
+            }
+        })
+        .expect("spawn signal thread");
+    server.join();
+    if !pidfile.is_empty() {
+        crate::log::notice("Removing the pid file.");
+        let _ = std::fs::remove_file(&pidfile);
+    }
+    crate::log::warning("busbar is now ready to exit, bye bye...");
+    0
+}

@@ -1,0 +1,903 @@
+//! Per-core event loop: owns one keyspace shard and the connections accepted on this core.
+//!
+//! A turn: poll for readiness; drain the mailbox (run other shards' commands, collect
+//! replies to ours); parse and run every complete frame of every ready connection; send
+//! one batch per destination shard; write each connection's output once.
+
+pub mod msg;
+pub mod route;
+
+use std::io::{self, Read, Write};
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token};
+
+use crate::cmd::{self, Args, Ctx, Route, Spec};
+use crate::conn::{Conn, Gather, Merge, INPUT_PAUSE_BYTES, OUTPUT_PAUSE_BYTES};
+use crate::resp::{ParseLimits, Parsed, Reply};
+use crate::server::{bump, Shared};
+use crate::store::Keyspace;
+use msg::{ConnRef, Msg, OwnedCmds};
+
+/// The listener's token.
+const LISTENER: Token = Token(0);
+/// The mailbox waker's token.
+pub const WAKER: Token = Token(1);
+/// Connection tokens start here (slab index + this).
+const CONN_TOKEN_BASE: usize = 2;
+
+/// Bytes read from one connection per turn before others get a go.
+const READ_BYTES_PER_TURN_MAX: usize = 1024 * 1024;
+
+/// Keys sampled by one active expiry step (bounds the time one step takes).
+const EXPIRE_KEYS_PER_TURN_MAX: usize = 2000;
+
+/// Typed copies of the settings a shard reads on the hot path, refreshed when
+/// `Shared::config_epoch` changes.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `requirepass` (None = no password).
+    pub requirepass: Option<Vec<u8>>,
+    /// Parser limits.
+    pub limits: ParseLimits,
+    /// `client-query-buffer-limit`.
+    pub query_buffer_max: usize,
+    /// `maxclients`.
+    pub clients_max: usize,
+    /// `hz`: cron ticks per second.
+    pub hz: u64,
+    /// `timeout`: idle seconds before a client is closed (0 = never).
+    pub idle_timeout_s: u64,
+}
+
+impl Settings {
+    /// Reads the typed settings from the shared config.
+    pub fn load(shared: &Shared) -> Settings {
+        let cfg = shared.config.read().expect("config lock poisoned");
+        let pass = cfg.get("requirepass");
+        Settings {
+            requirepass: (!pass.is_empty()).then(|| pass.as_bytes().to_vec()),
+            limits: ParseLimits { bulk_bytes_max: cfg.int("proto-max-bulk-len"), unauthenticated: false },
+            query_buffer_max: cfg.int("client-query-buffer-limit") as usize,
+            clients_max: cfg.int("maxclients") as usize,
+            hz: cfg.int("hz").max(1) as u64,
+            idle_timeout_s: cfg.int("timeout") as u64,
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch.
+pub fn unix_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+}
+
+/// One shard: an event loop, its connections and its slice of the keyspace.
+pub struct Shard {
+    /// This shard's index.
+    pub id: usize,
+    /// Number of shards.
+    pub shards: usize,
+    /// What all shards share.
+    pub shared: Arc<Shared>,
+    poll: Poll,
+    listener: Option<TcpListener>,
+    /// Connections by slab index; `None` while one is being served (taken out) or free.
+    pub conns: Vec<Option<Conn>>,
+    free: Vec<usize>,
+    /// The keys this shard owns.
+    pub ks: Keyspace,
+    /// Messages to send at the end of the turn, per destination shard.
+    outbox: Vec<Vec<Msg>>,
+    /// Connections to serve this turn (slab indexes).
+    ready: Vec<usize>,
+    /// Connections with output to write this turn.
+    dirty: Vec<usize>,
+    /// Wall-clock ms, read once per turn.
+    pub now_ms: u64,
+    /// Hot-path settings.
+    pub settings: Settings,
+    config_epoch: u64,
+    next_cron_ms: u64,
+    /// Set once shutdown started: no new connections or commands.
+    draining: bool,
+}
+
+impl Shard {
+    /// A shard with its own poll and listener (already bound with SO_REUSEPORT).
+    pub fn new(id: usize, shared: Arc<Shared>, poll: Poll, mut listener: TcpListener) -> io::Result<Shard> {
+        poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
+        let shards = shared.shards;
+        let databases = shared.config.read().expect("config lock").int("databases") as usize;
+        let settings = Settings::load(&shared);
+        Ok(Shard {
+            id,
+            shards,
+            poll,
+            listener: Some(listener),
+            conns: Vec::new(),
+            free: Vec::new(),
+            ks: Keyspace::new(databases, 0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1)),
+            outbox: (0..shards).map(|_| Vec::new()).collect(),
+            ready: Vec::new(),
+            dirty: Vec::new(),
+            now_ms: unix_ms(),
+            settings,
+            config_epoch: shared.config_epoch.load(Relaxed),
+            next_cron_ms: 0,
+            draining: false,
+            shared,
+        })
+    }
+
+    fn stats(&self) -> &crate::server::ShardStats {
+        &self.shared.stats[self.id]
+    }
+
+    /// Runs the event loop until shutdown.
+    pub fn run(mut self) {
+        let mut events = Events::with_capacity(1024);
+        let mut drain_deadline: Option<Instant> = None;
+        loop {
+            let busy = !self.ready.is_empty() || !self.shared.mailboxes[self.id].is_empty();
+            let timeout = if busy {
+                Duration::ZERO
+            } else {
+                Duration::from_millis(self.next_cron_ms.saturating_sub(unix_ms()).clamp(1, 100))
+            };
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
+                if e.kind() != io::ErrorKind::Interrupted {
+                    crate::log::warning(&format!("shard {} poll failed: {e}", self.id));
+                }
+                continue;
+            }
+            self.now_ms = unix_ms();
+            for ev in events.iter() {
+                match ev.token() {
+                    LISTENER => self.accept(),
+                    WAKER => {}
+                    Token(t) => {
+                        let slot = t - CONN_TOKEN_BASE;
+                        if let Some(Some(c)) = self.conns.get_mut(slot) {
+                            if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                                c.read_ready = true;
+                            }
+                            if !c.queued {
+                                c.queued = true;
+                                self.ready.push(slot);
+                            }
+                        }
+                    }
+                }
+            }
+            self.drain_mailbox();
+            self.serve_ready();
+            self.send_outbox();
+            self.flush_dirty();
+            if self.now_ms >= self.next_cron_ms {
+                self.cron();
+            }
+            if self.shared.shutdown.load(Relaxed) {
+                if !self.draining {
+                    self.start_draining();
+                    drain_deadline = Some(Instant::now() + Duration::from_secs(2));
+                }
+                let waiting = self.conns.iter().flatten().any(|c| c.gather.is_some() || c.pending_output() > 0);
+                let expired = drain_deadline.is_some_and(|d| Instant::now() >= d);
+                if !waiting || expired {
+                    // Keep serving other shards' hops until every shard is idle.
+                    self.shared.shards_draining.fetch_sub(1, Relaxed);
+                    while self.shared.shards_draining.load(Relaxed) > 0 && Instant::now() < drain_deadline.unwrap_or_else(Instant::now) {
+                        self.drain_mailbox();
+                        self.send_outbox();
+                        std::thread::sleep(Duration::from_millis(1));
+                    }
+                    return;
+                }
+            }
+        }
+    }
+
+    fn start_draining(&mut self) {
+        self.draining = true;
+        if let Some(mut l) = self.listener.take() {
+            let _ = self.poll.registry().deregister(&mut l);
+        }
+    }
+
+    fn accept(&mut self) {
+        loop {
+            let Some(listener) = self.listener.as_ref() else { return };
+            match listener.accept() {
+                Ok((stream, addr)) => self.add_conn(stream, addr),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    crate::log::warning(&format!("Accepting client connection: {e}"));
+                    return;
+                }
+            }
+        }
+    }
+
+    fn add_conn(&mut self, mut stream: TcpStream, addr: SocketAddr) {
+        let clients = self.shared.clients.fetch_add(1, Relaxed) + 1;
+        bump(&self.stats().connections_received, 1);
+        if clients > self.settings.clients_max {
+            self.shared.clients.fetch_sub(1, Relaxed);
+            bump(&self.stats().rejected_connections, 1);
+            let _ = stream.write(b"-ERR max number of clients reached\r\n");
+            return;
+        }
+        let _ = stream.set_nodelay(true);
+        let laddr = stream.local_addr().unwrap_or(addr);
+        let slot = match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.conns.push(None);
+                self.conns.len() - 1
+            }
+        };
+        if let Err(e) = self.poll.registry().register(
+            &mut stream,
+            Token(slot + CONN_TOKEN_BASE),
+            Interest::READABLE | Interest::WRITABLE,
+        ) {
+            crate::log::warning(&format!("Registering client connection: {e}"));
+            self.shared.clients.fetch_sub(1, Relaxed);
+            self.free.push(slot);
+            return;
+        }
+        let id = self.shared.next_client_id.fetch_add(1, Relaxed);
+        let authenticated = self.settings.requirepass.is_none();
+        let mut conn = Conn::new(id, stream, addr, laddr, self.now_ms, authenticated);
+        conn.queued = true;
+        self.conns[slot] = Some(conn);
+        self.ready.push(slot);
+    }
+
+    fn close(&mut self, slot: usize, mut conn: Conn) {
+        let _ = self.poll.registry().deregister(&mut conn.stream);
+        self.shared.clients.fetch_sub(1, Relaxed);
+        self.free.push(slot);
+        // Replies still in flight for this connection are dropped on arrival: the slot's
+        // client id will not match.
+    }
+
+    /// Serves every connection queued this turn.
+    fn serve_ready(&mut self) {
+        let ready = std::mem::take(&mut self.ready);
+        for &slot in &ready {
+            let Some(mut conn) = self.conns.get_mut(slot).and_then(|c| c.take()) else { continue };
+            conn.queued = false;
+            let keep = self.serve(slot, &mut conn);
+            if keep {
+                if conn.pending_output() > 0 && !conn.dirty {
+                    conn.dirty = true;
+                    self.dirty.push(slot);
+                }
+                self.conns[slot] = Some(conn);
+            } else {
+                self.close(slot, conn);
+            }
+        }
+        // Reuse the allocation when nothing was queued meanwhile.
+        if self.ready.is_empty() {
+            let mut ready = ready;
+            ready.clear();
+            self.ready = ready;
+        }
+    }
+
+    /// Reads what the socket has and runs complete frames. Returns false to close.
+    fn serve(&mut self, slot: usize, conn: &mut Conn) -> bool {
+        if conn.kill {
+            return false;
+        }
+        let paused_in = conn.gather.is_some() && conn.pending_input() > INPUT_PAUSE_BYTES;
+        let paused_out = conn.pending_output() > OUTPUT_PAUSE_BYTES;
+        if conn.read_ready && !paused_in && !paused_out && !conn.close_after_reply {
+            match self.read_input(conn) {
+                Ok(true) => {}
+                Ok(false) => return false,
+                Err(_) => return false,
+            }
+            if conn.read_ready && !conn.queued {
+                // More to read next turn; keep the loop spinning.
+                conn.queued = true;
+                self.ready.push(slot);
+            }
+        }
+        self.run_frames(slot, conn)
+    }
+
+    /// Reads until the socket is drained or the per-turn budget is spent. Ok(false) = EOF.
+    fn read_input(&mut self, conn: &mut Conn) -> io::Result<bool> {
+        let mut total = 0;
+        loop {
+            conn.reserve_input(4096);
+            let space = conn.inbuf.len() - conn.in_end;
+            match conn.stream.read(&mut conn.inbuf[conn.in_end..]) {
+                Ok(0) => return Ok(false),
+                Ok(n) => {
+                    conn.in_end += n;
+                    total += n;
+                    if conn.pending_input() > self.settings.query_buffer_max {
+                        crate::log::warning(&format!(
+                            "Closing client that reached max query buffer length: id={} addr={}",
+                            conn.id, conn.addr
+                        ));
+                        return Ok(false);
+                    }
+                    if n < space {
+                        // A short read drained the socket (edge-triggered readiness).
+                        conn.read_ready = false;
+                        break;
+                    }
+                    if total >= READ_BYTES_PER_TURN_MAX {
+                        break;
+                    }
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    conn.read_ready = false;
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        bump(&self.stats().net_input_bytes, total as u64);
+        Ok(true)
+    }
+
+    /// Parses and runs frames until input runs out or the connection must wait.
+    fn run_frames(&mut self, slot: usize, conn: &mut Conn) -> bool {
+        let mut limits = self.settings.limits;
+        loop {
+            if conn.close_after_reply || conn.pending_output() > OUTPUT_PAUSE_BYTES || self.draining {
+                break;
+            }
+            if conn.in_start == conn.in_end {
+                break;
+            }
+            limits.unauthenticated = !conn.authenticated;
+            let inbuf = std::mem::take(&mut conn.inbuf);
+            let mut args = std::mem::take(&mut conn.args);
+            let frame = &inbuf[conn.in_start..conn.in_end];
+            let parsed = conn.parse.parse(frame, &mut args, &limits);
+            let outcome = match parsed {
+                Ok(Parsed::Frame { consumed }) => {
+                    let a = Args::new(frame, &args);
+                    let ran = a.is_empty() || self.execute(slot, conn, &a);
+                    Ok(ran.then_some(consumed))
+                }
+                Ok(Parsed::Owned { consumed, args: owned }) => {
+                    let (buf, ranges) = cmd::flatten(&owned);
+                    let a = Args::new(&buf, &ranges);
+                    let ran = a.is_empty() || self.execute(slot, conn, &a);
+                    Ok(ran.then_some(consumed))
+                }
+                Ok(Parsed::Incomplete { want }) => Err(want),
+                Err(e) => {
+                    let mut r = Reply::new(&mut conn.out, conn.resp3);
+                    r.error(&format!("ERR {}", e.message()));
+                    crate::log::verbose(&format!("Protocol error ({}) from client: id={} addr={}", e.message(), conn.id, conn.addr));
+                    conn.close_after_reply = true;
+                    Ok(None)
+                }
+            };
+            conn.inbuf = inbuf;
+            conn.args = args;
+            match outcome {
+                Ok(Some(consumed)) => conn.in_start += consumed,
+                Ok(None) => {
+                    // Not run: it waits behind a hop (re-parsed later) or the conn closes.
+                    conn.parse = Default::default();
+                    break;
+                }
+                Err(want) => {
+                    if let Some(want) = want {
+                        let have = conn.in_end - conn.in_start;
+                        if want > have {
+                            conn.reserve_input(want - have);
+                        }
+                    }
+                    break;
+                }
+            }
+        }
+        if conn.in_start == conn.in_end {
+            conn.in_start = 0;
+            conn.in_end = 0;
+        }
+        true
+    }
+
+    /// Runs or routes one command. Returns false if it cannot start yet (the connection
+    /// waits on a hop that this command cannot join).
+    fn execute(&mut self, slot: usize, conn: &mut Conn, args: &Args) -> bool {
+        let Some(top) = cmd::lookup(args.get(0)) else {
+            if conn.gather.is_some() {
+                return false;
+            }
+            bump(&self.stats().rejected_calls, 1);
+            let mut r = Reply::new(&mut conn.out, conn.resp3);
+            r.error(&cmd::unknown_command_error(args));
+            return true;
+        };
+        let spec = match cmd::resolve(top, args) {
+            Ok(spec) => spec,
+            Err(e) => {
+                if conn.gather.is_some() {
+                    return false;
+                }
+                bump(&self.stats().rejected_calls, 1);
+                Reply::new(&mut conn.out, conn.resp3).error(&e.text());
+                return true;
+            }
+        };
+        // While a hop is open this turn, a command for the same owner joins it.
+        if let Some(g) = &conn.gather {
+            let Some(dest) = self.appendable_hop(conn, g, spec, args) else { return false };
+            self.append_to_hop(dest, conn, spec, args);
+            conn.last_cmd = spec.name;
+            return true;
+        }
+        conn.last_cmd_ms = self.now_ms;
+        conn.last_cmd = spec.name;
+        if let Err(e) = cmd::check_call(spec, args, conn, &self.settings) {
+            bump(&self.stats().rejected_calls, 1);
+            bump(&self.stats().cmd[spec.id as usize].rejected, 1);
+            Reply::new(&mut conn.out, conn.resp3).error(&e.text());
+            return true;
+        }
+        match spec.route {
+            Route::Home => self.run_local(spec, Some(conn), args),
+            Route::Keys(split) => {
+                let owner = self.owner_of_keys(spec, args);
+                match owner {
+                    Owners::None => self.run_local(spec, Some(conn), args),
+                    Owners::One(s) if s == self.id => self.run_local(spec, Some(conn), args),
+                    Owners::One(s) => self.start_hop(slot, conn, s, spec, args),
+                    Owners::Many => match split {
+                        Some(merge) => self.split_keys(slot, conn, spec, args, merge),
+                        None => Reply::new(&mut conn.out, conn.resp3).error(
+                            "CROSSSLOT Keys in request don't hash to the same slot (cross-shard execution of this command arrives with multi-shard transactions)",
+                        ),
+                    },
+                }
+            }
+            Route::All(merge) => self.broadcast(slot, conn, spec, args, merge),
+            Route::Coord(f) => {
+                let mut out = std::mem::take(&mut conn.out);
+                if let Err(e) = f(self, slot, conn, args, &mut out) {
+                    Reply::new(&mut out, conn.resp3).error(&e.text());
+                }
+                // A coordinator may have queued output too; keep ordering.
+                out.append(&mut conn.out);
+                conn.out = out;
+            }
+        }
+        true
+    }
+
+    /// Runs a command here, with the connection when it is a home command.
+    fn run_local(&mut self, spec: &'static Spec, conn: Option<&mut Conn>, args: &Args) {
+        let conn = conn.expect("local commands run for a connection");
+        let mut out = std::mem::take(&mut conn.out);
+        let db = conn.db;
+        let resp3 = conn.resp3;
+        let start = Instant::now();
+        let res = {
+            let mut ctx = Ctx { shard: self, conn: Some(&mut *conn), db, out: Reply::new(&mut out, resp3) };
+            (spec.handler)(&mut ctx, args)
+        };
+        self.account(spec, start, res.is_err());
+        if let Err(e) = res {
+            Reply::new(&mut out, conn.resp3).error(&e.text());
+        }
+        // A handler may have written to conn.out through ctx.conn (e.g. RESET); keep order.
+        out.append(&mut conn.out);
+        conn.out = out;
+    }
+
+    fn account(&self, spec: &'static Spec, start: Instant, failed: bool) {
+        let st = self.stats();
+        bump(&st.commands, 1);
+        let c = &st.cmd[spec.id as usize];
+        bump(&c.calls, 1);
+        bump(&c.usec, start.elapsed().as_micros() as u64);
+        if failed {
+            bump(&c.failed, 1);
+        }
+    }
+
+    /// Which shards own the keys of `args`.
+    fn owner_of_keys(&self, spec: &Spec, args: &Args) -> Owners {
+        let mut owner = Owners::None;
+        for i in spec.key_positions(args.len()) {
+            let s = route::shard_of(args.get(i), self.shards);
+            owner = match owner {
+                Owners::None => Owners::One(s),
+                Owners::One(o) if o == s => Owners::One(o),
+                _ => return Owners::Many,
+            };
+        }
+        owner
+    }
+
+    /// The destination of the connection's open (unsent) hop if `spec` can join it.
+    fn appendable_hop(&self, conn: &Conn, g: &Gather, spec: &'static Spec, args: &Args) -> Option<usize> {
+        if !matches!(g.merge, Merge::Forward) || g.left != 1 {
+            return None;
+        }
+        let Route::Keys(_) = spec.route else { return None };
+        if cmd::check_call(spec, args, conn, &self.settings).is_err() {
+            return None;
+        }
+        let Owners::One(dest) = self.owner_of_keys(spec, args) else { return None };
+        if dest == self.id {
+            return None;
+        }
+        match self.outbox[dest].last() {
+            Some(Msg::Run { conn: r, .. }) if r.id == conn.id => Some(dest),
+            _ => None,
+        }
+    }
+
+    fn append_to_hop(&mut self, dest: usize, conn: &Conn, spec: &'static Spec, args: &Args) {
+        if let Some(Msg::Run { cmds, conn: r, .. }) = self.outbox[dest].last_mut() {
+            debug_assert_eq!(r.id, conn.id);
+            cmds.push(spec.id, args.iter());
+        }
+    }
+
+    /// Sends a whole command to its owner shard; the connection waits for the reply.
+    fn start_hop(&mut self, slot: usize, conn: &mut Conn, dest: usize, spec: &'static Spec, args: &Args) {
+        debug_assert_ne!(dest, self.id);
+        let mut cmds = OwnedCmds::default();
+        cmds.push(spec.id, args.iter());
+        self.send_run(dest, slot, conn, 0, cmds);
+        conn.gather = Some(Gather { left: 1, parts: vec![Vec::new()], merge: Merge::Forward });
+    }
+
+    /// Queues a Run message for this turn's batch to `dest`.
+    pub fn send_run(&mut self, dest: usize, slot: usize, conn: &Conn, part: u32, cmds: OwnedCmds) {
+        bump(&self.stats().hops, 1);
+        self.outbox[dest].push(Msg::Run {
+            from: self.id,
+            conn: ConnRef { slot, id: conn.id },
+            part,
+            db: conn.db as u16,
+            resp3: conn.resp3,
+            cmds,
+        });
+    }
+
+    /// Splits a multi-key command by owner shard; each part runs the same command on its
+    /// subset of keys and `merge` combines the replies.
+    fn split_keys(&mut self, slot: usize, conn: &mut Conn, spec: &'static Spec, args: &Args, merge: cmd::SplitMerge) {
+        let step = spec.keys.step.max(1) as usize;
+        let positions: Vec<usize> = spec.key_positions(args.len()).collect();
+        // Per shard: the argument groups (key plus its `step - 1` values) it owns.
+        let mut groups: Vec<Vec<usize>> = vec![Vec::new(); self.shards];
+        for &p in &positions {
+            groups[route::shard_of(args.get(p), self.shards)].push(p);
+        }
+        let mut part_of_shard = vec![u32::MAX; self.shards];
+        let mut nparts = 0u32;
+        let mut order = Vec::with_capacity(positions.len());
+        for &p in &positions {
+            let s = route::shard_of(args.get(p), self.shards);
+            if part_of_shard[s] == u32::MAX {
+                part_of_shard[s] = nparts;
+                nparts += 1;
+            }
+            let idx = groups[s].iter().position(|&q| q == p).expect("grouped") as u32;
+            order.push((part_of_shard[s], idx));
+        }
+        let merge = match merge {
+            cmd::SplitMerge::Interleave => Merge::Interleave { order },
+            cmd::SplitMerge::Sum => Merge::Sum,
+            cmd::SplitMerge::AllOk => Merge::AllOk,
+        };
+        let mut gather = Gather { left: nparts, parts: vec![Vec::new(); nparts as usize], merge };
+        let mut local: Option<(u32, OwnedCmds)> = None;
+        for s in 0..self.shards {
+            let part = part_of_shard[s];
+            if part == u32::MAX {
+                continue;
+            }
+            let mut cmds = OwnedCmds::default();
+            let sub = std::iter::once(args.get(0))
+                .chain(groups[s].iter().flat_map(|&p| (p..p + step).map(|i| args.get(i))));
+            cmds.push(spec.id, sub);
+            if s == self.id {
+                local = Some((part, cmds));
+            } else {
+                self.send_run(s, slot, conn, part, cmds);
+            }
+        }
+        if let Some((part, cmds)) = local {
+            gather.parts[part as usize] = self.run_owned(&cmds, conn.db, conn.resp3);
+            gather.left -= 1;
+        }
+        conn.gather = Some(gather);
+    }
+
+    /// Runs a command on every shard and merges the parts.
+    fn broadcast(&mut self, slot: usize, conn: &mut Conn, spec: &'static Spec, args: &Args, merge: cmd::AllMerge) {
+        let merge = match merge {
+            cmd::AllMerge::Sum => Merge::Sum,
+            cmd::AllMerge::AllOk => Merge::AllOk,
+            cmd::AllMerge::Concat => Merge::Concat,
+            cmd::AllMerge::AnyNonNull => Merge::AnyNonNull,
+            cmd::AllMerge::ConcatBulk => Merge::ConcatBulk,
+        };
+        self.broadcast_merge(slot, conn, spec, args, merge);
+    }
+
+    /// Runs `spec` with `args` on every shard (the local part with the connection) and
+    /// merges the parts with `merge`.
+    pub fn broadcast_merge(&mut self, slot: usize, conn: &mut Conn, spec: &'static Spec, args: &Args, merge: Merge) {
+        let mut gather = Gather { left: self.shards as u32, parts: vec![Vec::new(); self.shards], merge };
+        for s in 0..self.shards {
+            if s == self.id {
+                continue;
+            }
+            let mut cmds = OwnedCmds::default();
+            cmds.push(spec.id, args.iter());
+            self.send_run(s, slot, conn, s as u32, cmds);
+        }
+        // The local part runs with the connection, so commands that list connections
+        // (CLIENT LIST) see the caller too.
+        let mut out = Vec::new();
+        let start = Instant::now();
+        let res = {
+            let db = conn.db;
+            let resp3 = conn.resp3;
+            let mut ctx = Ctx { shard: self, conn: Some(&mut *conn), db, out: Reply::new(&mut out, resp3) };
+            (spec.handler)(&mut ctx, args)
+        };
+        self.account(spec, start, res.is_err());
+        if let Err(e) = res {
+            Reply::new(&mut out, conn.resp3).error(&e.text());
+        }
+        gather.parts[self.id] = out;
+        gather.left -= 1;
+        if gather.left == 0 {
+            self.finish_gather(slot, conn, gather);
+        } else {
+            conn.gather = Some(gather);
+        }
+    }
+
+    /// Runs commands copied from another shard (or a local part) and returns the replies.
+    pub fn run_owned(&mut self, cmds: &OwnedCmds, db: usize, resp3: bool) -> Vec<u8> {
+        let mut out = Vec::new();
+        for &(spec_id, first, n) in &cmds.cmds {
+            let spec = cmd::spec_by_id(spec_id);
+            let ranges = &cmds.args[first as usize..(first + n) as usize];
+            let args = Args::new(&cmds.data, ranges);
+            #[cfg(debug_assertions)]
+            if let Route::Keys(_) = spec.route {
+                for i in spec.key_positions(args.len()) {
+                    debug_assert_eq!(route::shard_of(args.get(i), self.shards), self.id, "key routed to the wrong shard");
+                }
+            }
+            let start = Instant::now();
+            let res = {
+                let mut ctx = Ctx { shard: self, conn: None, db, out: Reply::new(&mut out, resp3) };
+                (spec.handler)(&mut ctx, &args)
+            };
+            self.account(spec, start, res.is_err());
+            if let Err(e) = res {
+                Reply::new(&mut out, resp3).error(&e.text());
+            }
+        }
+        out
+    }
+
+    /// Handles every batch waiting in the mailbox.
+    fn drain_mailbox(&mut self) {
+        let shared = Arc::clone(&self.shared);
+        let mailbox = &shared.mailboxes[self.id];
+        let mut batches = 0;
+        while let Some(batch) = mailbox.recv() {
+            for msg in batch {
+                self.handle(msg);
+            }
+            batches += 1;
+            if batches >= 4096 {
+                break;
+            }
+        }
+    }
+
+    fn handle(&mut self, msg: Msg) {
+        match msg {
+            Msg::Run { from, conn, part, db, resp3, cmds } => {
+                let out = self.run_owned(&cmds, db as usize, resp3);
+                self.outbox[from].push(Msg::Done { conn, part, out });
+            }
+            Msg::Done { conn: r, part, out } => {
+                let Some(Some(conn)) = self.conns.get_mut(r.slot) else { return };
+                if conn.id != r.id {
+                    return;
+                }
+                let Some(g) = conn.gather.as_mut() else { return };
+                g.parts[part as usize] = out;
+                g.left -= 1;
+                if g.left > 0 {
+                    return;
+                }
+                let mut conn = self.conns[r.slot].take().expect("present");
+                let g = conn.gather.take().expect("present");
+                self.finish_gather(r.slot, &mut conn, g);
+                if !conn.queued {
+                    conn.queued = true;
+                    self.ready.push(r.slot);
+                }
+                self.conns[r.slot] = Some(conn);
+            }
+            Msg::Kill { id } => {
+                for c in self.conns.iter_mut().flatten() {
+                    if c.id == id {
+                        c.kill = true;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Combines a completed gather into the connection's reply.
+    fn finish_gather(&mut self, slot: usize, conn: &mut Conn, g: Gather) {
+        let mut out = std::mem::take(&mut conn.out);
+        let resp3 = conn.resp3;
+        let next = cmd::merge(g, &mut Reply::new(&mut out, resp3), self.id);
+        conn.out = out;
+        if let Some(sets) = next {
+            // MSETNX passed its existence check: run the MSET parts.
+            let n = sets.len() as u32;
+            let mut gather = Gather { left: n, parts: vec![Vec::new(); n as usize], merge: Merge::Fixed(b":1\r\n") };
+            let mut local = None;
+            for (i, (s, cmds)) in sets.into_iter().enumerate() {
+                if s == self.id {
+                    local = Some((i, cmds));
+                } else {
+                    self.send_run(s, slot, conn, i as u32, cmds);
+                }
+            }
+            if let Some((i, cmds)) = local {
+                gather.parts[i] = self.run_owned(&cmds, conn.db, conn.resp3);
+                gather.left -= 1;
+            }
+            conn.gather = Some(gather);
+        }
+    }
+
+    /// Sends this turn's batches: one push and one wake per destination.
+    fn send_outbox(&mut self) {
+        for dest in 0..self.shards {
+            if self.outbox[dest].is_empty() {
+                continue;
+            }
+            let batch = std::mem::take(&mut self.outbox[dest]);
+            self.shared.mailboxes[dest].send(batch);
+        }
+    }
+
+    /// Writes each connection's pending output once.
+    fn flush_dirty(&mut self) {
+        let dirty = std::mem::take(&mut self.dirty);
+        let mut written = 0u64;
+        for &slot in &dirty {
+            let Some(Some(conn)) = self.conns.get_mut(slot) else { continue };
+            conn.dirty = false;
+            let mut dead = false;
+            while conn.out_pos < conn.out.len() {
+                match conn.stream.write(&conn.out[conn.out_pos..]) {
+                    Ok(0) => {
+                        dead = true;
+                        break;
+                    }
+                    Ok(n) => {
+                        conn.out_pos += n;
+                        written += n as u64;
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(_) => {
+                        dead = true;
+                        break;
+                    }
+                }
+            }
+            let drained = conn.out_pos == conn.out.len();
+            if drained {
+                conn.out.clear();
+                conn.out_pos = 0;
+                if conn.out.capacity() > 1024 * 1024 {
+                    conn.out = Vec::with_capacity(1024);
+                }
+            }
+            if dead || (drained && conn.close_after_reply) {
+                let conn = self.conns[slot].take().expect("present");
+                self.close(slot, conn);
+                continue;
+            }
+            if drained && (conn.in_start < conn.in_end || conn.read_ready) && !conn.queued && conn.gather.is_none() {
+                // Output was paused; resume parsing.
+                conn.queued = true;
+                self.ready.push(slot);
+            }
+        }
+        bump(&self.stats().net_output_bytes, written);
+        if self.dirty.is_empty() {
+            let mut d = dirty;
+            d.clear();
+            self.dirty = d;
+        }
+    }
+
+    /// Periodic work: active expiry, settings refresh, idle clients, published gauges.
+    fn cron(&mut self) {
+        let epoch = self.shared.config_epoch.load(Relaxed);
+        if epoch != self.config_epoch {
+            self.config_epoch = epoch;
+            self.settings = Settings::load(&self.shared);
+        }
+        self.next_cron_ms = self.now_ms + 1000 / self.settings.hz;
+        self.ks.active_expire(self.now_ms, EXPIRE_KEYS_PER_TURN_MAX);
+        let st = self.stats();
+        st.keyspace_hits.store(self.ks.stats.hits, Relaxed);
+        st.keyspace_misses.store(self.ks.stats.misses, Relaxed);
+        st.expired_keys.store(self.ks.stats.expired, Relaxed);
+        for db in 0..self.ks.databases() {
+            st.keys[db].store(self.ks.len(db) as u64, Relaxed);
+            st.expires[db].store(self.ks.expires_len(db) as u64, Relaxed);
+        }
+        if self.settings.idle_timeout_s > 0 {
+            let limit = self.settings.idle_timeout_s * 1000;
+            let now = self.now_ms;
+            self.kill_where(|c| c.gather.is_none() && now.saturating_sub(c.last_cmd_ms) > limit);
+        }
+    }
+
+    /// Zeroes this shard's INFO counters (CONFIG RESETSTAT).
+    pub fn reset_stats(&mut self) {
+        self.ks.stats = Default::default();
+        self.stats().reset();
+    }
+
+    /// Marks connections of this shard for closing. Returns how many matched.
+    pub fn kill_where(&mut self, mut pred: impl FnMut(&Conn) -> bool) -> usize {
+        let mut n = 0;
+        for (slot, c) in self.conns.iter_mut().enumerate() {
+            if let Some(c) = c {
+                if pred(c) {
+                    c.kill = true;
+                    n += 1;
+                    if !c.queued {
+                        c.queued = true;
+                        self.ready.push(slot);
+                    }
+                }
+            }
+        }
+        n
+    }
+}
+
+/// Where a command's keys live.
+enum Owners {
+    /// No keys.
+    None,
+    /// All on one shard.
+    One(usize),
+    /// On several shards.
+    Many,
+}

@@ -1,0 +1,507 @@
+//! One shard's keyspace: sixteen logical databases of key -> value with expiry.
+//!
+//! Plain single-threaded data structures: a shard owns its `Keyspace` outright and other
+//! shards reach it only through the mailbox. Knows nothing of sockets or threads.
+
+pub mod glob;
+
+use ahash::RandomState;
+use indexmap::{IndexMap, IndexSet};
+
+pub use glob::glob_match;
+
+/// A stored key. Boxed slice: two words, no spare capacity.
+pub type Key = Box<[u8]>;
+
+/// Largest string value (Redis's `proto-max-bulk-len` default), for SETRANGE and APPEND.
+pub const STRING_BYTES_MAX: usize = 512 * 1024 * 1024;
+
+/// A value of any type. New types arrive with their issues (lists, hashes, ...).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// A string, with Redis's encodings.
+    Str(Str),
+}
+
+/// A string value. Integers that round-trip are stored as `i64`, as Redis's `int` encoding.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Str {
+    /// `OBJECT ENCODING int`.
+    Int(i64),
+    /// Bytes; `raw` is true once modified in place (APPEND, SETRANGE), for OBJECT ENCODING.
+    Bytes { data: Vec<u8>, raw: bool },
+}
+
+/// Longest string Redis stores as `embstr` (OBJECT ENCODING).
+const EMBSTR_BYTES_MAX: usize = 44;
+
+impl Str {
+    /// A string from client bytes, integer-encoded when it round-trips like Redis's
+    /// `tryObjectEncoding`.
+    pub fn from_bytes(data: &[u8]) -> Str {
+        if data.len() <= 20 {
+            if let Some(n) = crate::resp::parse_i64(data) {
+                return Str::Int(n);
+            }
+        }
+        Str::Bytes { data: data.to_vec(), raw: false }
+    }
+
+    /// The byte length of the string form.
+    pub fn len(&self) -> usize {
+        match self {
+            Str::Int(n) => itoa::Buffer::new().format(*n).len(),
+            Str::Bytes { data, .. } => data.len(),
+        }
+    }
+
+    /// True for the empty string.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Calls `f` with the string's bytes (integers are formatted on the stack).
+    pub fn with_bytes<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+        match self {
+            Str::Int(n) => f(itoa::Buffer::new().format(*n).as_bytes()),
+            Str::Bytes { data, .. } => f(data),
+        }
+    }
+
+    /// The bytes, owned.
+    pub fn to_vec(&self) -> Vec<u8> {
+        self.with_bytes(|b| b.to_vec())
+    }
+
+    /// Turns the value into mutable raw bytes (APPEND, SETRANGE).
+    pub fn make_raw(&mut self) -> &mut Vec<u8> {
+        if let Str::Int(n) = *self {
+            *self = Str::Bytes { data: itoa::Buffer::new().format(n).as_bytes().to_vec(), raw: true };
+        }
+        match self {
+            Str::Bytes { data, raw } => {
+                *raw = true;
+                data
+            }
+            Str::Int(_) => unreachable!(),
+        }
+    }
+
+    /// Redis's OBJECT ENCODING name.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Str::Int(_) => "int",
+            Str::Bytes { data, raw } if !raw && data.len() <= EMBSTR_BYTES_MAX => "embstr",
+            Str::Bytes { .. } => "raw",
+        }
+    }
+}
+
+impl Value {
+    /// The TYPE name.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(_) => "string",
+        }
+    }
+
+    /// The OBJECT ENCODING name.
+    pub fn encoding(&self) -> &'static str {
+        match self {
+            Value::Str(s) => s.encoding(),
+        }
+    }
+}
+
+/// A value and its absolute expiry time.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// The value.
+    pub value: Value,
+    /// Unix time in ms after which the key is gone; 0 = no expiry.
+    pub expire_at_ms: u64,
+}
+
+/// One logical database on one shard.
+#[derive(Default)]
+pub struct Db {
+    /// The keys. Insertion-indexed so that SCAN can walk by index and sampling is O(1).
+    map: IndexMap<Key, Entry, RandomState>,
+    /// The keys that have an expiry, for the active expiry cycle's sampling.
+    expires: IndexSet<Key, RandomState>,
+}
+
+/// Counters the keyspace keeps for INFO.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct KeyspaceStats {
+    /// Lookups that found a key (`keyspace_hits`).
+    pub hits: u64,
+    /// Lookups that did not (`keyspace_misses`).
+    pub misses: u64,
+    /// Keys removed because their time ran out (`expired_keys`).
+    pub expired: u64,
+}
+
+/// All databases of one shard.
+pub struct Keyspace {
+    dbs: Vec<Db>,
+    /// INFO counters.
+    pub stats: KeyspaceStats,
+    /// Where the next active expiry cycle resumes (db index).
+    expire_cursor_db: usize,
+    /// Small xorshift state for sampling; seeded per shard.
+    rng: u64,
+}
+
+/// How a write treats an existing expiry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ttl {
+    /// Remove any expiry.
+    Clear,
+    /// Keep the existing expiry (SET KEEPTTL, SETRANGE, APPEND, INCR ...).
+    Keep,
+    /// Set this absolute expiry (ms).
+    At(u64),
+}
+
+impl Keyspace {
+    /// An empty keyspace of `databases` databases.
+    pub fn new(databases: usize, seed: u64) -> Self {
+        Self {
+            dbs: (0..databases).map(|_| Db::default()).collect(),
+            stats: KeyspaceStats::default(),
+            expire_cursor_db: 0,
+            rng: seed | 1,
+        }
+    }
+
+    /// Number of databases.
+    pub fn databases(&self) -> usize {
+        self.dbs.len()
+    }
+
+    fn next_rand(&mut self) -> u64 {
+        let mut x = self.rng;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.rng = x;
+        x
+    }
+
+    /// Removes `key` if its time ran out. Returns true if it was removed.
+    fn expire_if_needed(&mut self, db: usize, key: &[u8], now_ms: u64) -> bool {
+        let d = &mut self.dbs[db];
+        let expired = match d.map.get(key) {
+            Some(e) => e.expire_at_ms != 0 && now_ms > e.expire_at_ms,
+            None => false,
+        };
+        if expired {
+            d.map.swap_remove(key);
+            d.expires.swap_remove(key);
+            self.stats.expired += 1;
+        }
+        expired
+    }
+
+    /// Looks up a live entry without touching hit/miss counters (internal reads).
+    pub fn peek(&mut self, db: usize, key: &[u8], now_ms: u64) -> Option<&Entry> {
+        self.expire_if_needed(db, key, now_ms);
+        self.dbs[db].map.get(key)
+    }
+
+    /// Looks up a live entry for a read command, counting a hit or a miss.
+    pub fn lookup(&mut self, db: usize, key: &[u8], now_ms: u64) -> Option<&Entry> {
+        self.expire_if_needed(db, key, now_ms);
+        let found = self.dbs[db].map.get(key);
+        if found.is_some() {
+            self.stats.hits += 1;
+        } else {
+            self.stats.misses += 1;
+        }
+        found
+    }
+
+    /// Looks up a live entry for modification.
+    pub fn lookup_mut(&mut self, db: usize, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
+        self.expire_if_needed(db, key, now_ms);
+        self.dbs[db].map.get_mut(key)
+    }
+
+    /// True if `key` exists (and is not expired).
+    pub fn exists(&mut self, db: usize, key: &[u8], now_ms: u64) -> bool {
+        self.peek(db, key, now_ms).is_some()
+    }
+
+    /// Stores `value` under `key`, treating an existing expiry as `ttl` says.
+    pub fn set(&mut self, db: usize, key: &[u8], value: Value, ttl: Ttl, now_ms: u64) {
+        self.expire_if_needed(db, key, now_ms);
+        let d = &mut self.dbs[db];
+        let old_expire = d.map.get(key).map(|e| e.expire_at_ms).unwrap_or(0);
+        let expire_at_ms = match ttl {
+            Ttl::Clear => 0,
+            Ttl::Keep => old_expire,
+            Ttl::At(t) => t,
+        };
+        match d.map.get_mut(key) {
+            Some(e) => {
+                e.value = value;
+                e.expire_at_ms = expire_at_ms;
+            }
+            None => {
+                d.map.insert(key.into(), Entry { value, expire_at_ms });
+            }
+        }
+        if expire_at_ms != 0 && old_expire == 0 {
+            d.expires.insert(key.into());
+        } else if expire_at_ms == 0 && old_expire != 0 {
+            d.expires.swap_remove(key);
+        }
+    }
+
+    /// Removes `key`, returning its value if it was live.
+    pub fn remove(&mut self, db: usize, key: &[u8], now_ms: u64) -> Option<Value> {
+        self.expire_if_needed(db, key, now_ms);
+        let d = &mut self.dbs[db];
+        let e = d.map.swap_remove(key)?;
+        if e.expire_at_ms != 0 {
+            d.expires.swap_remove(key);
+        }
+        Some(e.value)
+    }
+
+    /// Sets or clears the expiry of an existing key. Returns false if the key is missing.
+    pub fn set_expire(&mut self, db: usize, key: &[u8], at_ms: u64, now_ms: u64) -> bool {
+        self.expire_if_needed(db, key, now_ms);
+        let d = &mut self.dbs[db];
+        let Some(e) = d.map.get_mut(key) else { return false };
+        let old = e.expire_at_ms;
+        e.expire_at_ms = at_ms;
+        if at_ms != 0 && old == 0 {
+            d.expires.insert(key.into());
+        } else if at_ms == 0 && old != 0 {
+            d.expires.swap_remove(key);
+        }
+        true
+    }
+
+    /// Number of keys in `db` (expired-but-not-yet-collected keys included, as Redis).
+    pub fn len(&self, db: usize) -> usize {
+        self.dbs[db].map.len()
+    }
+
+    /// True when `db` holds no keys.
+    pub fn is_empty(&self, db: usize) -> bool {
+        self.dbs[db].map.is_empty()
+    }
+
+    /// Number of keys with an expiry in `db`.
+    pub fn expires_len(&self, db: usize) -> usize {
+        self.dbs[db].expires.len()
+    }
+
+    /// Removes every key of `db`; returns how many there were.
+    pub fn flush(&mut self, db: usize) -> usize {
+        let n = self.dbs[db].map.len();
+        self.dbs[db] = Db::default();
+        n
+    }
+
+    /// Every live key of `db` matching `pattern`.
+    pub fn keys(&mut self, db: usize, pattern: &[u8], now_ms: u64) -> Vec<Key> {
+        let all = pattern == b"*";
+        self.dbs[db]
+            .map
+            .iter()
+            .filter(|(k, e)| {
+                (e.expire_at_ms == 0 || now_ms <= e.expire_at_ms)
+                    && (all || glob_match(pattern, k, false))
+            })
+            .map(|(k, _)| k.clone())
+            .collect()
+    }
+
+    /// One SCAN step over `db`. The cursor counts down from the top index, so a key moved
+    /// by a `swap_remove` (always from the end, which was already visited) can be returned
+    /// twice but a key present for the whole scan is never missed; keys added during the
+    /// scan are appended above the cursor and may be skipped, both as Redis allows.
+    /// `cursor` 0 starts a scan; the returned cursor is 0 when it is complete.
+    pub fn scan(
+        &mut self,
+        db: usize,
+        cursor: u64,
+        count: usize,
+        mut keep: impl FnMut(&[u8], &Value) -> bool,
+        now_ms: u64,
+    ) -> (u64, Vec<Key>) {
+        let d = &self.dbs[db];
+        let mut next = if cursor == 0 { d.map.len() } else { (cursor as usize).min(d.map.len()) };
+        let mut out = Vec::new();
+        let mut visited = 0;
+        while next > 0 && visited < count.max(1) {
+            next -= 1;
+            visited += 1;
+            let (k, e) = d.map.get_index(next).expect("index below len");
+            if e.expire_at_ms != 0 && now_ms > e.expire_at_ms {
+                continue;
+            }
+            if keep(k, &e.value) {
+                out.push(k.clone());
+            }
+        }
+        (next as u64, out)
+    }
+
+    /// A random live key of `db`, if any.
+    pub fn random_key(&mut self, db: usize, now_ms: u64) -> Option<Key> {
+        // Bounded tries, like Redis, in case most keys are logically expired.
+        for _ in 0..100 {
+            let n = self.dbs[db].map.len();
+            if n == 0 {
+                return None;
+            }
+            let i = (self.next_rand() % n as u64) as usize;
+            let (k, e) = self.dbs[db].map.get_index(i).expect("index below len");
+            if e.expire_at_ms != 0 && now_ms > e.expire_at_ms {
+                let k = k.clone();
+                self.expire_if_needed(db, &k, now_ms);
+                continue;
+            }
+            return Some(k.clone());
+        }
+        None
+    }
+
+    /// One slice of the active expiry cycle (Redis's `activeExpireCycle`, slow mode):
+    /// sample up to 20 keys with an expiry per database, delete the expired ones, and repeat
+    /// on a database while more than a quarter of a sample was expired. Stops after
+    /// `keys_max` samples so one turn stays short. Returns the number of keys removed.
+    pub fn active_expire(&mut self, now_ms: u64, keys_max: usize) -> usize {
+        const SAMPLE: usize = 20;
+        let mut sampled = 0;
+        let mut removed = 0;
+        let ndb = self.dbs.len();
+        for _ in 0..ndb {
+            let db = self.expire_cursor_db;
+            self.expire_cursor_db = (self.expire_cursor_db + 1) % ndb;
+            loop {
+                let n = self.dbs[db].expires.len();
+                if n == 0 {
+                    break;
+                }
+                let mut expired_here = 0;
+                let take = SAMPLE.min(n);
+                for _ in 0..take {
+                    let n = self.dbs[db].expires.len();
+                    if n == 0 {
+                        break;
+                    }
+                    let i = (self.next_rand() % n as u64) as usize;
+                    let key = self.dbs[db].expires.get_index(i).expect("index below len").clone();
+                    if self.expire_if_needed(db, &key, now_ms) {
+                        expired_here += 1;
+                    }
+                }
+                sampled += take;
+                removed += expired_here;
+                if sampled >= keys_max {
+                    return removed;
+                }
+                if expired_here * 4 <= take {
+                    break;
+                }
+            }
+        }
+        removed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn s(v: &str) -> Value {
+        Value::Str(Str::from_bytes(v.as_bytes()))
+    }
+
+    #[test]
+    fn integers_are_int_encoded_and_others_embstr() {
+        assert_eq!(Str::from_bytes(b"123").encoding(), "int");
+        assert_eq!(Str::from_bytes(b"0123").encoding(), "embstr");
+        assert_eq!(Str::from_bytes(&[b'a'; 45]).encoding(), "raw");
+    }
+
+    #[test]
+    fn expired_keys_vanish_on_access() {
+        let mut ks = Keyspace::new(16, 1);
+        ks.set(0, b"k", s("v"), Ttl::At(1000), 0);
+        assert!(ks.exists(0, b"k", 1000));
+        assert!(!ks.exists(0, b"k", 1001));
+        assert_eq!(ks.len(0), 0);
+        assert_eq!(ks.expires_len(0), 0);
+        assert_eq!(ks.stats.expired, 1);
+    }
+
+    #[test]
+    fn active_expiry_removes_expired_keys_in_bounded_steps() {
+        let mut ks = Keyspace::new(1, 7);
+        for i in 0..1000 {
+            let ttl = if i % 2 == 0 { Ttl::At(10) } else { Ttl::Clear };
+            ks.set(0, format!("k{i}").as_bytes(), s("v"), ttl, 0);
+        }
+        let mut total = 0;
+        for _ in 0..100 {
+            total += ks.active_expire(11, 200);
+        }
+        assert_eq!(total, 500);
+        assert_eq!(ks.len(0), 500);
+    }
+
+    #[test]
+    fn scan_returns_every_key_once_when_nothing_changes() {
+        let mut ks = Keyspace::new(1, 3);
+        for i in 0..1000 {
+            ks.set(0, format!("k{i}").as_bytes(), s("v"), Ttl::Clear, 0);
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor = 0;
+        loop {
+            let (next, keys) = ks.scan(0, cursor, 7, |_, _| true, 0);
+            for k in keys {
+                assert!(seen.insert(k));
+            }
+            if next == 0 {
+                break;
+            }
+            cursor = next;
+        }
+        assert_eq!(seen.len(), 1000);
+    }
+
+    #[test]
+    fn scan_never_misses_a_key_present_throughout_while_others_are_deleted() {
+        let mut ks = Keyspace::new(1, 3);
+        for i in 0..100 {
+            ks.set(0, format!("k{i}").as_bytes(), s("v"), Ttl::Clear, 0);
+        }
+        let mut seen = std::collections::HashSet::new();
+        let (mut cursor, keys) = ks.scan(0, 0, 10, |_, _| true, 0);
+        seen.extend(keys);
+        // Delete keys below the cursor; keys from the end move into their slots.
+        for i in 0..50 {
+            if i % 3 == 0 {
+                ks.remove(0, format!("k{i}").as_bytes(), 0);
+            }
+        }
+        while cursor != 0 {
+            let (next, keys) = ks.scan(0, cursor, 10, |_, _| true, 0);
+            seen.extend(keys);
+            cursor = next;
+        }
+        for i in 0..100 {
+            if !(i < 50 && i % 3 == 0) {
+                assert!(seen.contains(format!("k{i}").as_bytes()), "missed k{i}");
+            }
+        }
+    }
+}
