@@ -268,15 +268,27 @@ impl Config {
         Ok(())
     }
 
-    /// `(name, value)` for every parameter matching any of `patterns` (CONFIG GET), each once.
-    pub fn matching(&self, patterns: &[&[u8]]) -> Vec<(&'static str, String)> {
-        let mut out = Vec::new();
-        for (i, param) in PARAMS.iter().enumerate() {
-            if param.name == "threads" {
-                continue; // reported under its own name below, not a Redis parameter
+    /// `(name, value)` for every parameter matching `patterns`, as Redis's CONFIG GET: a
+    /// plain name (an alias too) comes back spelled as the client wrote it, a glob yields
+    /// canonical names, and no name is reported twice (compared case-insensitively).
+    pub fn matching(&self, patterns: &[&[u8]]) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        let seen = |out: &[(String, String)], name: &str| out.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+        for pat in patterns {
+            if !pat.iter().any(|b| matches!(b, b'[' | b'*' | b'?')) {
+                let name = String::from_utf8_lossy(pat).into_owned();
+                if let Some(i) = Self::index(&name.to_ascii_lowercase()) {
+                    if PARAMS[i].name != "threads" && !seen(&out, &name) {
+                        out.push((name, self.values[i].clone()));
+                    }
+                }
+                continue;
             }
-            if patterns.iter().any(|pat| glob_match(pat, param.name.as_bytes(), true)) {
-                out.push((param.name, self.values[i].clone()));
+            for (i, param) in PARAMS.iter().enumerate() {
+                // `threads` is reported by CONFIG GET under its own name, not a Redis one.
+                if param.name != "threads" && !seen(&out, param.name) && glob_match(pat, param.name.as_bytes(), true) {
+                    out.push((param.name.to_string(), self.values[i].clone()));
+                }
             }
         }
         out
@@ -435,10 +447,20 @@ mod tests {
     }
 
     #[test]
+    fn config_get_echoes_plain_names_and_reports_each_once() {
+        let cfg = Config::default();
+        let got = cfg.matching(&[b"SAVE", b"sav*", b"save", b"hash-max-ziplist-entries"]);
+        let names: Vec<_> = got.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(names, ["SAVE", "hash-max-ziplist-entries"]);
+        assert_eq!(got[1].1, "128");
+        assert!(cfg.matching(&[b"nosuchparam"]).is_empty());
+    }
+
+    #[test]
     fn config_get_globs_and_output_limits() {
         let mut cfg = Config::default();
         let names: Vec<_> = cfg.matching(&[b"max*"]).into_iter().map(|(n, _)| n).collect();
-        assert!(names.contains(&"maxclients") && names.contains(&"maxmemory"));
+        assert!(names.iter().any(|n| n == "maxclients") && names.iter().any(|n| n == "maxmemory"));
         cfg.apply("client-output-buffer-limit", &s(&["pubsub", "1mb", "0", "0"]), true).unwrap();
         assert_eq!(cfg.output_limit("pubsub"), (1 << 20, 0, 0));
     }

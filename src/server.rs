@@ -59,6 +59,8 @@ pub struct ShardStats {
     pub keys: Vec<AtomicU64>,
     /// Keys with an expiry per database, published by cron.
     pub expires: Vec<AtomicU64>,
+    /// Average TTL estimate (ms) per database, published by cron.
+    pub avg_ttl_ms: Vec<AtomicU64>,
     /// Per-command counters, indexed by command id.
     pub cmd: Vec<CmdStats>,
 }
@@ -79,6 +81,7 @@ impl ShardStats {
             expired_keys: z(),
             keys: (0..databases).map(|_| z()).collect(),
             expires: (0..databases).map(|_| z()).collect(),
+            avg_ttl_ms: (0..databases).map(|_| z()).collect(),
             cmd: (0..commands).map(|_| CmdStats::default()).collect(),
         }
     }
@@ -173,6 +176,15 @@ fn bind_listeners(addr: SocketAddr, shards: usize, backlog: i32) -> std::io::Res
     use socket2::{Domain, Protocol, Socket, Type};
     let mut out = Vec::with_capacity(shards);
     let mut addr = addr;
+    // A plain bind first (no SO_REUSEPORT): it fails if anything already holds the port,
+    // so a second server refuses to start instead of silently sharing the port with us.
+    // For port 0 it also picks the port the shard listeners then share.
+    {
+        let probe = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+        probe.set_reuse_address(true)?;
+        probe.bind(&addr.into())?;
+        addr.set_port(probe.local_addr()?.as_socket().expect("inet socket").port());
+    }
     for _ in 0..shards {
         let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
         sock.set_reuse_address(true)?;

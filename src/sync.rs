@@ -4,27 +4,56 @@
 //! Senders batch per turn: at most one `push` and one `wake` per destination shard per
 //! turn, however many connections sent work there.
 
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
+
 use crossbeam_queue::SegQueue;
 use mio::Waker;
 
 use crate::shard::msg::Msg;
 
 /// A shard's inbound queue. Written by every other shard, read only by its owner.
+///
+/// Wakes are elided while the owner is awake: the owner raises `sleeping` before it blocks
+/// in `poll` (then re-checks the queue), and a sender wakes it only if it takes the flag
+/// down. Both sides use SeqCst so that either the owner sees the new batch or the sender
+/// sees the flag (the Dekker pattern); a busy shard therefore costs its senders no syscall.
 pub struct Mailbox {
     queue: SegQueue<Vec<Msg>>,
     waker: Waker,
+    /// True while the owner is (about to be) blocked in `poll`.
+    sleeping: AtomicBool,
 }
 
 impl Mailbox {
     /// A mailbox whose `wake` interrupts the owner's `Poll` through `waker`.
     pub fn new(waker: Waker) -> Self {
-        Self { queue: SegQueue::new(), waker }
+        Self { queue: SegQueue::new(), waker, sleeping: AtomicBool::new(false) }
     }
 
-    /// Hands a batch to the owner and wakes it. Called once per destination per turn.
+    /// Hands a batch to the owner, waking it if it sleeps. Called at most once per
+    /// destination per turn.
     pub fn send(&self, batch: Vec<Msg>) {
         self.queue.push(batch);
-        self.wake();
+        if self.sleeping.swap(false, SeqCst) {
+            self.wake();
+        }
+    }
+
+    /// Owner only: announces that it is about to block. Returns false (and stays awake)
+    /// if a batch arrived meanwhile, in which case the owner must not block.
+    pub fn prepare_sleep(&self) -> bool {
+        self.sleeping.store(true, SeqCst);
+        if self.queue.is_empty() {
+            true
+        } else {
+            self.sleeping.store(false, SeqCst);
+            false
+        }
+    }
+
+    /// Owner only: back from `poll`.
+    pub fn awake(&self) {
+        self.sleeping.store(false, SeqCst);
     }
 
     /// Wakes the owner without a message (shutdown).

@@ -275,7 +275,14 @@ fn write_section(ctx: &mut Ctx, section: &str, t: &mut String) {
                     continue;
                 }
                 let expires: u64 = shared.stats.iter().map(|s| s.expires[db].load(Relaxed)).sum();
-                line!("db{db}:keys={keys},expires={expires},avg_ttl=0");
+                // Each shard's estimate, weighted by how many keys with a TTL it holds.
+                let weighted: u64 = shared
+                    .stats
+                    .iter()
+                    .map(|s| s.avg_ttl_ms[db].load(Relaxed) * s.expires[db].load(Relaxed))
+                    .sum();
+                let avg_ttl = if expires > 0 { weighted / expires } else { 0 };
+                line!("db{db}:keys={keys},expires={expires},avg_ttl={avg_ttl}");
             }
         }
         _ => {}
@@ -288,6 +295,8 @@ fn failed_calls(shared: &crate::server::Shared) -> u64 {
 
 /// INFO [section [section ...]]
 pub fn info(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    // This shard's own writes of this turn are not published yet.
+    ctx.shard.publish_gauges();
     let text = info_text(ctx, args);
     ctx.out.verbatim(text.as_bytes());
     Ok(())

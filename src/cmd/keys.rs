@@ -148,22 +148,11 @@ fn ttl_generic(ctx: &mut Ctx, args: &Args, ms: bool, absolute: bool) -> CmdResul
         ctx.out.int(-1);
         return Ok(());
     }
-    let at = e.expire_at_ms as i64;
-    let v = if absolute {
-        if ms {
-            at
-        } else {
-            at / 1000
-        }
-    } else {
-        let ttl = (at - now as i64).max(0);
-        if ms {
-            ttl
-        } else {
-            (ttl + 500) / 1000
-        }
-    };
-    ctx.out.int(v);
+    // Redis rounds seconds to the nearest one, also for EXPIRETIME. The sum is unsigned so
+    // an expiry at i64::MAX ms cannot overflow it.
+    let at = e.expire_at_ms;
+    let v = if absolute { at } else { at.saturating_sub(now) };
+    ctx.out.int(if ms { v as i64 } else { ((v + 500) / 1000) as i64 });
     Ok(())
 }
 
@@ -369,13 +358,23 @@ fn scan_opts(args: &Args) -> CmdResult<ScanOpts> {
     Ok(o)
 }
 
-/// Parses a SCAN cursor like Redis's `parseScanCursorOrReply`.
+/// Parses a SCAN cursor like Redis's `parseScanCursorOrReply`, which uses `strtoul`: an
+/// optional sign (a negative cursor wraps around), and the empty string is cursor 0.
 fn parse_cursor(raw: &[u8]) -> CmdResult<u64> {
-    std::str::from_utf8(raw)
-        .ok()
-        .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
-        .and_then(|s| s.parse::<u64>().ok())
-        .ok_or(CmdError::msg("ERR invalid cursor"))
+    let invalid = || CmdError::msg("ERR invalid cursor");
+    let (neg, digits) = match raw.first() {
+        Some(b'-') => (true, &raw[1..]),
+        Some(b'+') => (false, &raw[1..]),
+        _ => (false, raw),
+    };
+    if raw.is_empty() {
+        return Ok(0);
+    }
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return Err(invalid());
+    }
+    let v: u64 = std::str::from_utf8(digits).ok().and_then(|s| s.parse().ok()).ok_or_else(invalid)?;
+    Ok(if neg { v.wrapping_neg() } else { v })
 }
 
 /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] — this shard's step; the cursor
@@ -486,4 +485,21 @@ pub fn msetnx_coord(shard: &mut Shard, slot: usize, conn: &mut Conn, args: &Args
 /// Strictly parsed integer argument (shared helper for server commands).
 pub fn int_arg(raw: &[u8]) -> CmdResult<i64> {
     parse_i64(raw).ok_or(CmdError::NotInteger)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scan_cursors_parse_like_strtoul() {
+        assert_eq!(parse_cursor(b"0"), Ok(0));
+        assert_eq!(parse_cursor(b""), Ok(0));
+        assert_eq!(parse_cursor(b"+7"), Ok(7));
+        assert_eq!(parse_cursor(b"-1"), Ok(u64::MAX));
+        assert_eq!(parse_cursor(b"18446744073709551615"), Ok(u64::MAX));
+        for bad in [&b"-"[..], b"+", b" 1", b"1 ", b"0x10", b"1.5", b"18446744073709551616"] {
+            assert!(parse_cursor(bad).is_err(), "{bad:?}");
+        }
+    }
 }

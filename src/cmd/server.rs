@@ -138,7 +138,10 @@ pub fn hello(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// SELECT index
 pub fn select(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let db = parse_i64(args.get(1)).filter(|n| i32::try_from(*n).is_ok()).ok_or(CmdError::NotInteger)?;
+    let db = parse_i64(args.get(1)).ok_or(CmdError::NotInteger)?;
+    if i32::try_from(db).is_err() {
+        return Err(CmdError::msg("ERR value is out of range, value must between -2147483648 and 2147483647"));
+    }
     if db < 0 || db as usize >= ctx.shard.ks.databases() {
         return Err(CmdError::msg("ERR DB index is out of range"));
     }
@@ -467,7 +470,7 @@ pub fn config_get(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut pairs = ctx.shard.shared.config.read().expect("config lock").matching(&patterns);
     // `threads` is busbar's own parameter; report it when asked for by name or glob.
     if patterns.iter().any(|p| crate::store::glob_match(p, b"threads", true)) {
-        pairs.push(("threads", ctx.shard.shards.to_string()));
+        pairs.push(("threads".into(), ctx.shard.shards.to_string()));
     }
     ctx.out.map_len(pairs.len());
     for (k, v) in pairs {

@@ -52,10 +52,20 @@ struct SetOpts {
     get: bool,
     keepttl: bool,
     persist: bool,
-    /// Absolute expiry in ms.
-    expire_at: Option<u64>,
-    /// Which of EX/PX/EXAT/PXAT was given.
-    unit_given: bool,
+    /// The EX/PX/EXAT/PXAT given last: (in seconds, absolute, index of its argument).
+    /// Validated by `expire_at`, which SET calls before anything and GETEX only once the
+    /// key is found, as Redis.
+    expire: Option<(bool, bool, usize)>,
+}
+
+impl SetOpts {
+    /// The absolute expiry in ms the options ask for, if any.
+    fn expire_at(&self, args: &Args, now: u64, cmd: &str) -> CmdResult<Option<u64>> {
+        match self.expire {
+            Some((seconds, absolute, at)) => Ok(Some(expire_ms(args.get(at), seconds, absolute, now, cmd)?)),
+            None => Ok(None),
+        }
+    }
 }
 
 /// Parses an expire argument into absolute ms like Redis's `getExpireMillisecondsOrReply`.
@@ -75,15 +85,14 @@ fn expire_ms(raw: &[u8], seconds: bool, absolute: bool, now: u64, cmd: &str) -> 
     Ok(ms as u64)
 }
 
-/// Parses SET's or GETEX's options starting at argument `from`.
-fn parse_opts(args: &Args, from: usize, cmd: &str, is_set: bool, now: u64) -> CmdResult<SetOpts> {
+/// Parses SET's or GETEX's options starting at argument `from` (syntax only).
+fn parse_opts(args: &Args, from: usize, is_set: bool) -> CmdResult<SetOpts> {
     let mut o = SetOpts::default();
     let mut i = from;
-    let mut pending: Option<(bool, bool, usize)> = None;
     while i < args.len() {
         let a = args.get(i);
         let has_next = i + 1 < args.len();
-        let any_unit = o.unit_given;
+        let any_unit = o.expire.is_some();
         if is_set && a.eq_ignore_ascii_case(b"nx") && !o.xx {
             o.nx = true;
         } else if is_set && a.eq_ignore_ascii_case(b"xx") && !o.nx {
@@ -104,21 +113,17 @@ fn parse_opts(args: &Args, from: usize, cmd: &str, is_set: bool, now: u64) -> Cm
             };
             let Some((seconds, absolute)) = unit else { return Err(CmdError::Syntax) };
             // Redis refuses mixing different units but lets the same one repeat.
-            if let Some((s, a2, _)) = pending {
+            if let Some((s, a2, _)) = o.expire {
                 if (s, a2) != (seconds, absolute) {
                     return Err(CmdError::Syntax);
                 }
             }
-            pending = Some((seconds, absolute, i + 1));
-            o.unit_given = true;
+            o.expire = Some((seconds, absolute, i + 1));
             i += 1;
         } else {
             return Err(CmdError::Syntax);
         }
         i += 1;
-    }
-    if let Some((seconds, absolute, at)) = pending {
-        o.expire_at = Some(expire_ms(args.get(at), seconds, absolute, now, cmd)?);
     }
     Ok(o)
 }
@@ -134,7 +139,8 @@ pub fn set(ctx: &mut Ctx, args: &Args) -> CmdResult {
         ctx.out.ok();
         return Ok(());
     }
-    let o = parse_opts(args, 3, "set", true, now)?;
+    let o = parse_opts(args, 3, true)?;
+    let expire_at = o.expire_at(args, now, "set")?;
     if o.get {
         let old = lookup_str(ctx, key)?.cloned();
         reply_str(ctx, old.as_ref());
@@ -146,7 +152,7 @@ pub fn set(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
         return Ok(());
     }
-    let ttl = match (o.expire_at, o.keepttl) {
+    let ttl = match (expire_at, o.keepttl) {
         (Some(at), _) => Ttl::At(at),
         (None, true) => Ttl::Keep,
         (None, false) => Ttl::Clear,
@@ -212,14 +218,15 @@ pub fn getdel(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// PXAT unix-time-milliseconds | PERSIST]
 pub fn getex(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let now = ctx.now_ms();
-    let o = parse_opts(args, 2, "getex", false, now)?;
+    let o = parse_opts(args, 2, false)?;
     let key = args.get(1);
     let Some(val) = lookup_str(ctx, key)?.cloned() else {
         ctx.out.null();
         return Ok(());
     };
+    let expire_at = o.expire_at(args, now, "getex")?;
     reply_str(ctx, Some(&val));
-    if let Some(at) = o.expire_at {
+    if let Some(at) = expire_at {
         if at <= now {
             ctx.shard.ks.remove(ctx.db, key, now);
         } else {
@@ -359,17 +366,48 @@ pub fn decrby(ctx: &mut Ctx, args: &Args) -> CmdResult {
     incr_by(ctx, args.get(1), -by)
 }
 
-/// Parses a float like Redis's `string2ld`: no leading space, no trailing junk, no NaN.
+/// Parses a float like Redis's `string2ld` (`strtold` over the whole argument): decimal or
+/// C99 hexadecimal (`0x1p4`), `inf`; no leading space, no trailing junk, no NaN, and no
+/// overflow (strtold's ERANGE).
 pub fn parse_float(s: &[u8]) -> Option<f64> {
     if s.is_empty() || s.len() > 5000 || s[0].is_ascii_whitespace() {
         return None;
     }
     let text = std::str::from_utf8(s).ok()?;
-    let v: f64 = text.parse().ok()?;
-    if v.is_nan() {
+    let v = parse_hex_float(text).or_else(|| text.parse().ok())?;
+    let spelled_infinity = text.trim_start_matches(['+', '-']).starts_with(['i', 'I']);
+    if v.is_nan() || (v.is_infinite() && !spelled_infinity) {
         return None;
     }
     Some(v)
+}
+
+/// `[+-]0x<hex>[.<hex>][p[+-]<exponent>]`, the hexadecimal form strtold accepts.
+fn parse_hex_float(text: &str) -> Option<f64> {
+    let (neg, rest) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let rest = rest.strip_prefix("0x").or_else(|| rest.strip_prefix("0X"))?;
+    let (mantissa, exp) = match rest.split_once(['p', 'P']) {
+        Some((m, e)) => (m, e.parse::<i32>().ok()?),
+        None => (rest, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if int.is_empty() && frac.is_empty() {
+        return None;
+    }
+    let mut v = 0f64;
+    for c in int.chars() {
+        v = v * 16.0 + c.to_digit(16)? as f64;
+    }
+    let mut scale = 1.0 / 16.0;
+    for c in frac.chars() {
+        v += c.to_digit(16)? as f64 * scale;
+        scale /= 16.0;
+    }
+    v *= 2f64.powi(exp);
+    Some(if neg { -v } else { v })
 }
 
 /// Formats an INCRBYFLOAT result as Redis does (`%.17Lf` of a long double, trailing zeros
@@ -378,7 +416,14 @@ pub fn parse_float(s: &[u8]) -> Option<f64> {
 /// (`0.1 + 0.2` -> `0.3`).
 pub fn format_incr_float(v: f64) -> String {
     let rounded: f64 = format!("{v:.14e}").parse().unwrap_or(v);
-    let s = format!("{rounded}");
+    let mut s = format!("{rounded}");
+    // `%.17Lf` prints at most 17 decimals, so smaller digits round away (1e-20 -> "0").
+    // Only values below 0.001 get here, and 17 decimals of those hold fewer significant
+    // digits than f64 keeps, so the fixed-point form shows no binary noise.
+    if s.split_once('.').is_some_and(|(_, frac)| frac.len() > 17) {
+        s = format!("{rounded:.17}");
+        s.truncate(s.trim_end_matches('0').trim_end_matches('.').len());
+    }
     if s == "-0" {
         "0".into()
     } else {
@@ -502,6 +547,10 @@ mod tests {
         assert_eq!(format_incr_float(5.0e3), "5000");
         assert_eq!(format_incr_float(-1.5), "-1.5");
         assert_eq!(format_incr_float(3.0), "3");
+        assert_eq!(format_incr_float(1e-20), "0");
+        assert_eq!(format_incr_float(-1e-20), "0");
+        assert_eq!(format_incr_float(1.23456789012345e-5), "0.00001234567890123");
+        assert_eq!(format_incr_float(0.0001), "0.0001");
     }
 
     #[test]
@@ -513,5 +562,19 @@ mod tests {
         assert_eq!(parse_float(b"1 "), None);
         assert_eq!(parse_float(b"nan"), None);
         assert_eq!(parse_float(b"abc"), None);
+        assert_eq!(parse_float(b"inf"), Some(f64::INFINITY));
+        assert_eq!(parse_float(b"-Infinity"), Some(f64::NEG_INFINITY));
+        assert_eq!(parse_float(b"1e5000"), None);
+    }
+
+    #[test]
+    fn floats_parse_hexadecimal_like_strtold() {
+        assert_eq!(parse_float(b"0x10"), Some(16.0));
+        assert_eq!(parse_float(b"-0X1.8p1"), Some(-3.0));
+        assert_eq!(parse_float(b"0x.8"), Some(0.5));
+        assert_eq!(parse_float(b"0x1p-2"), Some(0.25));
+        assert_eq!(parse_float(b"0x"), None);
+        assert_eq!(parse_float(b"0x1p"), None);
+        assert_eq!(parse_float(b"0xg"), None);
     }
 }

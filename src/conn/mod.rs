@@ -75,6 +75,8 @@ pub struct Conn {
     pub in_start: usize,
     /// End of received input in `inbuf`.
     pub in_end: usize,
+    /// `inbuf.len()`, kept apart because the buffer is lent out while a frame runs.
+    pub in_cap: usize,
     /// Parser progress through the frame at `in_start`.
     pub parse: ParseState,
     /// Argument ranges of the frame being parsed (reused across frames).
@@ -126,6 +128,7 @@ impl Conn {
             inbuf: vec![0; READ_BUF_BYTES],
             in_start: 0,
             in_end: 0,
+            in_cap: READ_BUF_BYTES,
             parse: ParseState::default(),
             args: Vec::with_capacity(8),
             out: Vec::with_capacity(1024),
@@ -166,6 +169,7 @@ impl Conn {
             // Give back a buffer grown for one huge frame.
             if self.inbuf.len() > 4 * READ_BUF_BYTES && want <= READ_BUF_BYTES {
                 self.inbuf = vec![0; READ_BUF_BYTES];
+                self.in_cap = READ_BUF_BYTES;
             }
         }
         if self.inbuf.len() - self.in_end >= want {
@@ -180,6 +184,7 @@ impl Conn {
             let new_len = (self.in_end + want).max(self.inbuf.len() * 2);
             self.inbuf.resize(new_len, 0);
         }
+        self.in_cap = self.inbuf.len();
     }
 
     /// The `flags=` field of CLIENT LIST.
@@ -203,11 +208,11 @@ impl Conn {
             self.flags(),
             self.db,
             self.pending_input(),
-            self.inbuf.len() - self.in_end,
-            self.inbuf.len(),
+            self.in_cap.saturating_sub(self.in_end),
+            self.in_cap,
             self.in_end,
             self.pending_output(),
-            self.inbuf.len() + self.out.capacity(),
+            self.in_cap + self.out.capacity(),
             self.last_cmd,
             if self.resp3 { 3 } else { 2 },
             String::from_utf8_lossy(&self.lib_name),

@@ -104,6 +104,8 @@ pub struct Shard {
     next_cron_ms: u64,
     /// Set once shutdown started: no new connections or commands.
     draining: bool,
+    /// (ms, total commands) at the last instantaneous_ops_per_sec sample (shard 0 only).
+    ops_sample: (u64, u64),
 }
 
 impl Shard {
@@ -129,6 +131,7 @@ impl Shard {
             config_epoch: shared.config_epoch.load(Relaxed),
             next_cron_ms: 0,
             draining: false,
+            ops_sample: (0, 0),
             shared,
         })
     }
@@ -142,13 +145,16 @@ impl Shard {
         let mut events = Events::with_capacity(1024);
         let mut drain_deadline: Option<Instant> = None;
         loop {
-            let busy = !self.ready.is_empty() || !self.shared.mailboxes[self.id].is_empty();
-            let timeout = if busy {
-                Duration::ZERO
-            } else {
+            let mailbox = &self.shared.mailboxes[self.id];
+            let idle = self.ready.is_empty() && mailbox.prepare_sleep();
+            let timeout = if idle {
                 Duration::from_millis(self.next_cron_ms.saturating_sub(unix_ms()).clamp(1, 100))
+            } else {
+                Duration::ZERO
             };
-            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
+            let polled = self.poll.poll(&mut events, Some(timeout));
+            self.shared.mailboxes[self.id].awake();
+            if let Err(e) = polled {
                 if e.kind() != io::ErrorKind::Interrupted {
                     crate::log::warning(&format!("shard {} poll failed: {e}", self.id));
                 }
@@ -175,6 +181,7 @@ impl Shard {
             }
             self.drain_mailbox();
             self.serve_ready();
+            self.publish_gauges();
             self.send_outbox();
             self.flush_dirty();
             if self.now_ms >= self.next_cron_ms {
@@ -852,6 +859,30 @@ impl Shard {
         }
         self.next_cron_ms = self.now_ms + 1000 / self.settings.hz;
         self.ks.active_expire(self.now_ms, EXPIRE_KEYS_PER_TURN_MAX);
+        self.publish_gauges();
+        for db in 0..self.ks.databases() {
+            self.stats().avg_ttl_ms[db].store(self.ks.avg_ttl_ms(db), Relaxed);
+        }
+        if self.id == 0 && self.now_ms >= self.ops_sample.0 + 1000 {
+            // Shard 0 samples the server-wide command rate once a second.
+            let total = self.shared.total(|s| &s.commands);
+            let (at, last) = self.ops_sample;
+            if at > 0 {
+                let rate = total.saturating_sub(last) * 1000 / (self.now_ms - at).max(1);
+                self.shared.instantaneous_ops.store(rate, Relaxed);
+            }
+            self.ops_sample = (self.now_ms, total);
+        }
+        if self.settings.idle_timeout_s > 0 {
+            let limit = self.settings.idle_timeout_s * 1000;
+            let now = self.now_ms;
+            self.kill_where(|c| c.gather.is_none() && now.saturating_sub(c.last_cmd_ms) > limit);
+        }
+    }
+
+    /// Publishes keyspace gauges for INFO and DBSIZE-free readers. Called every turn
+    /// before replies leave, so a client that got a reply sees its effect in INFO.
+    pub fn publish_gauges(&self) {
         let st = self.stats();
         st.keyspace_hits.store(self.ks.stats.hits, Relaxed);
         st.keyspace_misses.store(self.ks.stats.misses, Relaxed);
@@ -859,11 +890,6 @@ impl Shard {
         for db in 0..self.ks.databases() {
             st.keys[db].store(self.ks.len(db) as u64, Relaxed);
             st.expires[db].store(self.ks.expires_len(db) as u64, Relaxed);
-        }
-        if self.settings.idle_timeout_s > 0 {
-            let limit = self.settings.idle_timeout_s * 1000;
-            let now = self.now_ms;
-            self.kill_where(|c| c.gather.is_none() && now.saturating_sub(c.last_cmd_ms) > limit);
         }
     }
 

@@ -129,6 +129,9 @@ pub struct Db {
     map: IndexMap<Key, Entry, RandomState>,
     /// The keys that have an expiry, for the active expiry cycle's sampling.
     expires: IndexSet<Key, RandomState>,
+    /// Running estimate of the remaining TTL (ms) of keys with an expiry, from the
+    /// active expiry cycle's samples (INFO keyspace `avg_ttl`), as Redis computes it.
+    avg_ttl_ms: u64,
 }
 
 /// Counters the keyspace keeps for INFO.
@@ -295,6 +298,11 @@ impl Keyspace {
         self.dbs[db].map.is_empty()
     }
 
+    /// The running average TTL (ms) of `db`'s keys with an expiry (0 = unknown).
+    pub fn avg_ttl_ms(&self, db: usize) -> u64 {
+        self.dbs[db].avg_ttl_ms
+    }
+
     /// Number of keys with an expiry in `db`.
     pub fn expires_len(&self, db: usize) -> usize {
         self.dbs[db].expires.len()
@@ -390,6 +398,7 @@ impl Keyspace {
                     break;
                 }
                 let mut expired_here = 0;
+                let (mut ttl_sum, mut ttl_count) = (0u64, 0u64);
                 let take = SAMPLE.min(n);
                 for _ in 0..take {
                     let n = self.dbs[db].expires.len();
@@ -400,7 +409,15 @@ impl Keyspace {
                     let key = self.dbs[db].expires.get_index(i).expect("index below len").clone();
                     if self.expire_if_needed(db, &key, now_ms) {
                         expired_here += 1;
+                    } else if let Some(e) = self.dbs[db].map.get(&key) {
+                        ttl_sum += e.expire_at_ms.saturating_sub(now_ms);
+                        ttl_count += 1;
                     }
+                }
+                if ttl_count > 0 {
+                    let avg = ttl_sum / ttl_count;
+                    let d = &mut self.dbs[db];
+                    d.avg_ttl_ms = if d.avg_ttl_ms == 0 { avg } else { d.avg_ttl_ms / 50 * 49 + avg / 50 };
                 }
                 sampled += take;
                 removed += expired_here;

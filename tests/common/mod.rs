@@ -82,6 +82,12 @@ impl Drop for Proc {
 /// Starts busbar with `--port 0` and the extra `args`; waits for "Ready to accept".
 pub fn busbar(args: &[&str]) -> Proc {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_busbar"));
+    // A config file path, like redis-server's, must come first.
+    let (file, args) = match args.first() {
+        Some(f) if !f.starts_with("--") => (Some(*f), &args[1..]),
+        _ => (None, args),
+    };
+    cmd.args(file);
     cmd.args(["--port", "0", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
     if !args.contains(&"--threads") {
         cmd.args(["--threads", "2"]);
@@ -139,7 +145,9 @@ pub fn redis_server(args: &[&str]) -> Option<Proc> {
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(mut c) = Raw::connect(port) {
-                if c.cmd(&["PING"]) == b"+PONG\r\n" {
+                // A server started with --requirepass answers NOAUTH: it is up all the same.
+                let reply = c.cmd(&["PING"]);
+                if reply == b"+PONG\r\n" || reply.starts_with(b"-NOAUTH") {
                     return Some(p);
                 }
             }
@@ -223,4 +231,195 @@ impl Raw {
 /// Pretty form of a raw reply for assertion messages.
 pub fn show(b: &[u8]) -> String {
     String::from_utf8_lossy(b).replace("\r\n", "\\r\\n")
+}
+
+impl Raw {
+    /// Sends one command given as owned byte strings.
+    pub fn cmd_owned(&mut self, args: &[Vec<u8>]) -> Vec<u8> {
+        let a: Vec<&[u8]> = args.iter().map(|a| a.as_slice()).collect();
+        self.cmd_bytes(&a)
+    }
+
+    /// Reads one complete reply; an error (timeout, close) is returned as text instead of
+    /// panicking, so a caller can report it next to the command that caused it.
+    pub fn try_read_reply(&mut self) -> Result<Vec<u8>, String> {
+        loop {
+            if let Some(n) = busbar::resp::write::value_len(&self.buf) {
+                return Ok(self.buf.drain(..n).collect());
+            }
+            let mut chunk = [0u8; 65536];
+            match self.s.read(&mut chunk) {
+                Ok(0) => return Err(format!("connection closed; buffered: {}", show(&self.buf))),
+                Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
+                Err(e) => return Err(format!("no reply ({e}); buffered: {}", show(&self.buf))),
+            }
+        }
+    }
+
+    /// True when the peer closed the connection (reads EOF) within the read timeout,
+    /// discarding anything sent before the close.
+    pub fn closed(&mut self) -> bool {
+        let mut chunk = [0u8; 4096];
+        loop {
+            match self.s.read(&mut chunk) {
+                Ok(0) => return true,
+                Ok(_) => continue,
+                Err(e) => return e.kind() == std::io::ErrorKind::ConnectionReset,
+            }
+        }
+    }
+}
+
+/// One parsed RESP2/RESP3 value, for comparisons that look inside a reply.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Resp {
+    /// `+ - : _ , # (`: the type byte and the text of the line.
+    Line(u8, Vec<u8>),
+    /// `$ = !`: the type byte and the payload; `None` for the RESP2 null bulk `$-1`.
+    Bulk(u8, Option<Vec<u8>>),
+    /// `* ~ > % |`: the type byte and the elements (a map's keys and values alternate);
+    /// `None` for the RESP2 null array `*-1`.
+    Agg(u8, Option<Vec<Resp>>),
+}
+
+impl Resp {
+    /// Parses one complete value at the start of `buf`; returns it and its length.
+    pub fn parse(buf: &[u8]) -> Option<(Resp, usize)> {
+        let nl = buf.iter().position(|&b| b == b'\n')?;
+        let head = &buf[1..nl.checked_sub(1)?];
+        let after = nl + 1;
+        let tag = buf[0];
+        let num = || std::str::from_utf8(head).ok()?.parse::<i64>().ok();
+        match tag {
+            b'+' | b'-' | b':' | b'_' | b',' | b'#' | b'(' => Some((Resp::Line(tag, head.to_vec()), after)),
+            b'$' | b'=' | b'!' => {
+                let n = num()?;
+                if n < 0 {
+                    return Some((Resp::Bulk(tag, None), after));
+                }
+                let end = after + n as usize;
+                (end + 2 <= buf.len()).then(|| (Resp::Bulk(tag, Some(buf[after..end].to_vec())), end + 2))
+            }
+            b'*' | b'~' | b'>' | b'%' | b'|' => {
+                let n = num()?;
+                if n < 0 {
+                    return Some((Resp::Agg(tag, None), after));
+                }
+                let items = if tag == b'%' || tag == b'|' { n * 2 } else { n };
+                let mut pos = after;
+                let mut v = Vec::with_capacity(items as usize);
+                for _ in 0..items {
+                    let (e, len) = Resp::parse(&buf[pos..])?;
+                    v.push(e);
+                    pos += len;
+                }
+                Some((Resp::Agg(tag, Some(v)), pos))
+            }
+            _ => None,
+        }
+    }
+
+    /// Parses a whole reply (panics on malformed input: a test failure).
+    pub fn from(buf: &[u8]) -> Resp {
+        Resp::parse(buf).unwrap_or_else(|| panic!("malformed reply: {}", show(buf))).0
+    }
+
+    /// Encodes the value back to RESP bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.encode_into(&mut out);
+        out
+    }
+
+    fn encode_into(&self, out: &mut Vec<u8>) {
+        match self {
+            Resp::Line(t, s) => {
+                out.push(*t);
+                out.extend_from_slice(s);
+                out.extend_from_slice(b"\r\n");
+            }
+            Resp::Bulk(t, None) => out.extend_from_slice(&[*t, b'-', b'1', b'\r', b'\n']),
+            Resp::Bulk(t, Some(d)) => {
+                out.extend_from_slice(format!("{}{}\r\n", *t as char, d.len()).as_bytes());
+                out.extend_from_slice(d);
+                out.extend_from_slice(b"\r\n");
+            }
+            Resp::Agg(t, None) => out.extend_from_slice(&[*t, b'-', b'1', b'\r', b'\n']),
+            Resp::Agg(t, Some(v)) => {
+                let n = if *t == b'%' || *t == b'|' { v.len() / 2 } else { v.len() };
+                out.extend_from_slice(format!("{}{}\r\n", *t as char, n).as_bytes());
+                for e in v {
+                    e.encode_into(out);
+                }
+            }
+        }
+    }
+
+    /// The type byte.
+    pub fn tag(&self) -> u8 {
+        match self {
+            Resp::Line(t, _) | Resp::Bulk(t, _) | Resp::Agg(t, _) => *t,
+        }
+    }
+
+    /// The elements of an aggregate (empty for anything else).
+    pub fn items(&self) -> &[Resp] {
+        match self {
+            Resp::Agg(_, Some(v)) => v,
+            _ => &[],
+        }
+    }
+
+    /// The payload of a bulk or the text of a line.
+    pub fn bytes(&self) -> Option<&[u8]> {
+        match self {
+            Resp::Line(_, s) | Resp::Bulk(_, Some(s)) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// True for the null bulk, the null array and RESP3 `_`.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Resp::Bulk(_, None) | Resp::Agg(_, None) | Resp::Line(b'_', _))
+    }
+}
+
+impl Raw {
+    /// Reads until the peer closes (EOF or a reset, which a close with unread input causes);
+    /// returns everything received. Panics on a read timeout: the peer did not close.
+    pub fn read_until_closed(&mut self) -> Vec<u8> {
+        let mut out = std::mem::take(&mut self.buf);
+        let mut chunk = [0u8; 65536];
+        loop {
+            match self.s.read(&mut chunk) {
+                Ok(0) => return out,
+                Ok(n) => out.extend_from_slice(&chunk[..n]),
+                Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return out,
+                Err(e) => panic!("expected close, got {e}; read {}", show(&out)),
+            }
+        }
+    }
+
+    /// Reads `n` complete replies and returns them concatenated.
+    pub fn read_replies(&mut self, n: usize) -> Vec<u8> {
+        let mut out = Vec::new();
+        for _ in 0..n {
+            out.extend(self.read_reply());
+        }
+        out
+    }
+}
+
+/// HELLO's reply with the fields that differ between busbar and redis-server (`version`,
+/// `id`) masked, so the rest can be compared byte for byte. Other replies pass unchanged.
+pub fn mask_hello(reply: &[u8]) -> Vec<u8> {
+    let Some((Resp::Agg(tag, Some(mut items)), _)) = Resp::parse(reply) else { return reply.to_vec() };
+    for i in (0..items.len().saturating_sub(1)).step_by(2) {
+        match items[i].bytes() {
+            Some(b"version") => items[i + 1] = Resp::Bulk(b'$', Some(b"<version>".to_vec())),
+            Some(b"id") => items[i + 1] = Resp::Line(b':', b"<id>".to_vec()),
+            _ => {}
+        }
+    }
+    Resp::Agg(tag, Some(items)).encode()
 }
