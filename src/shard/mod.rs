@@ -33,6 +33,9 @@ const CONN_TOKEN_BASE: usize = 2;
 /// Bytes read from one connection per turn before others get a go.
 const READ_BYTES_PER_TURN_MAX: usize = 1024 * 1024;
 
+/// Replies held back while a connection waits on a hop, at most (then they are written).
+const WRITE_HOLD_BYTES_MAX: usize = 64 * 1024;
+
 /// Keys sampled by one active expiry step (bounds the time one step takes).
 const EXPIRE_KEYS_PER_TURN_MAX: usize = 2000;
 
@@ -804,6 +807,12 @@ impl Shard {
         for &slot in &dirty {
             let Some(Some(conn)) = self.conns.get_mut(slot) else { continue };
             conn.dirty = false;
+            if conn.gather.is_some() && conn.pending_output() < WRITE_HOLD_BYTES_MAX {
+                // The rest of this pipeline waits on a hop: hold its replies so that the
+                // whole pipeline leaves in one write, as it would from a single shard. The
+                // connection is marked dirty again when the hop's reply arrives.
+                continue;
+            }
             let mut dead = false;
             while conn.out_pos < conn.out.len() {
                 match conn.stream.write(&conn.out[conn.out_pos..]) {

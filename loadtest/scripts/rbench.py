@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""redis-benchmark side by side: busbar vs redis-server, with server CPU time per request.
+
+Starts each server on a free loopback port (persistence off), runs the same
+redis-benchmark test list against each, alternating A/B for several rounds, and reads the
+server's utime+stime from /proc/PID/stat around every test. Prints a markdown table of
+medians: requests/s, p50 latency, server CPU microseconds per request, and the ratio.
+
+  loadtest/scripts/rbench.py --tests ping_inline,ping_mbulk,set,get,incr,mset \
+      -n 200000 -r 1000000 -c 50 -P 1,16 --rounds 3 --busbar-threads 2
+"""
+import argparse, os, re, signal, socket, statistics, subprocess, sys, time
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def wait_ready(port, proc, timeout=10):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(f"server on {port} exited early")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
+                s.sendall(b"PING\r\n")
+                if s.recv(16).startswith(b"+PONG"):
+                    return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"server on {port} not ready")
+
+
+def start(kind, args):
+    port = free_port()
+    common = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    if kind == "redis":
+        cmd = [args.redis_bin] + common + ["--daemonize", "no", "--logfile", ""]
+    else:
+        cmd = [args.busbar_bin] + common + ["--threads", str(args.busbar_threads)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_ready(port, proc)
+    return proc, port
+
+
+def run_test(port, pid, test, pipeline, args):
+    cmd = ["redis-benchmark", "-p", str(port), "-t", test, "-n", str(args.n), "-c", str(args.c),
+           "-P", str(pipeline), "-q", "--csv"]
+    if args.r:
+        cmd += ["-r", str(args.r)]
+    if args.threads:
+        cmd += ["--threads", str(args.threads)]
+    before = cpu_seconds(pid)
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    after = cpu_seconds(pid)
+    if out.returncode != 0 or "ERR" in out.stdout or "Error" in out.stderr:
+        raise SystemExit(f"redis-benchmark failed: {out.stdout} {out.stderr}")
+    # CSV: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms",...
+    line = [l for l in out.stdout.splitlines() if l.startswith('"') and not l.startswith('"test"')][-1]
+    cols = [c.strip('"') for c in line.split('","')]
+    rps, p50 = float(cols[1]), float(cols[4])
+    return rps, p50, (after - before) * 1e6 / args.n
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tests", default="ping_inline,ping_mbulk,set,get,incr,mset")
+    ap.add_argument("-n", type=int, default=200000)
+    ap.add_argument("-r", type=int, default=1000000)
+    ap.add_argument("-c", type=int, default=50)
+    ap.add_argument("-P", default="1,16")
+    ap.add_argument("--threads", type=int, default=0, help="redis-benchmark --threads")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--busbar-bin", default=os.path.join(os.path.dirname(__file__), "../../target/release/busbar"))
+    ap.add_argument("--redis-bin", default="redis-server")
+    ap.add_argument("--busbar-threads", type=int, default=2)
+    args = ap.parse_args()
+    servers = {k: start(k, args) for k in ("redis", "busbar")}
+    results = {}
+    try:
+        for rnd in range(args.rounds):
+            order = ["redis", "busbar"] if rnd % 2 == 0 else ["busbar", "redis"]
+            for p in [int(x) for x in args.P.split(",")]:
+                for t in args.tests.split(","):
+                    for k in order:
+                        proc, port = servers[k]
+                        results.setdefault((t, p, k), []).append(run_test(port, proc.pid, t, p, args))
+                    print(f"round {rnd + 1} P={p} {t}: " + "  ".join(
+                        f"{k} {results[(t, p, k)][-1][0]:.0f}/s" for k in ("redis", "busbar")), file=sys.stderr)
+    finally:
+        for proc, _ in servers.values():
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=10)
+    print(f"\nredis-benchmark -c {args.c} -n {args.n} -r {args.r}; busbar --threads {args.busbar_threads}; "
+          f"medians of {args.rounds} alternating rounds\n")
+    print("| test | -P | redis req/s | busbar req/s | busbar/redis (min / med / max) | redis p50 ms | busbar p50 ms | redis CPU µs/req | busbar CPU µs/req |")
+    print("|---|---:|---:|---:|---|---:|---:|---:|---:|")
+    for p in [int(x) for x in args.P.split(",")]:
+        for t in args.tests.split(","):
+            r, b = results[(t, p, "redis")], results[(t, p, "busbar")]
+            ratios = sorted(bb[0] / rr[0] for rr, bb in zip(r, b))
+            med = lambda xs, i: statistics.median(x[i] for x in xs)
+            print(f"| {t} | {p} | {med(r,0):,.0f} | {med(b,0):,.0f} | {ratios[0]:.2f} / {statistics.median(ratios):.2f} / {ratios[-1]:.2f} | "
+                  f"{med(r,1):.3f} | {med(b,1):.3f} | {med(r,2):.2f} | {med(b,2):.2f} |")
+
+
+if __name__ == "__main__":
+    main()
