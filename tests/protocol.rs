@@ -18,7 +18,10 @@ struct Servers {
 
 impl Servers {
     fn start(args: &[&str]) -> Servers {
-        Servers { bb: busbar(args), redis: redis_server(args) }
+        Servers {
+            bb: busbar(args),
+            redis: redis_server(args),
+        }
     }
 
     /// The ports to check: busbar's, then redis-server's (named for messages).
@@ -37,9 +40,18 @@ impl Servers {
             let mut c = Raw::connect(port).unwrap();
             c.send(input);
             let got = c.read_replies(replies);
-            assert_eq!(show(&got), show(expected), "{who} for input {}", show(input));
+            assert_eq!(
+                show(&got),
+                show(expected),
+                "{who} for input {}",
+                show(input)
+            );
             c.send(&Raw::encode(&[b"PING"]));
-            assert_eq!(c.read_reply(), b"+PONG\r\n", "{who} kept the connection usable");
+            assert_eq!(
+                c.read_reply(),
+                b"+PONG\r\n",
+                "{who} kept the connection usable"
+            );
         }
     }
 
@@ -52,7 +64,12 @@ impl Servers {
             // arrives first.
             let _ = c.s.write_all(input);
             let got = c.read_until_closed();
-            assert_eq!(show(&got), show(expected), "{who} for input {}", show(&input[..input.len().min(200)]));
+            assert_eq!(
+                show(&got),
+                show(expected),
+                "{who} for input {}",
+                show(&input[..input.len().min(200)])
+            );
             let mut other = Raw::connect(port).unwrap();
             let pong = other.cmd(&["PING"]);
             assert!(
@@ -78,15 +95,35 @@ fn inline_commands_are_split_like_redis() {
     s.exchange(b"PING\n", 1, b"+PONG\r\n");
     s.exchange(b"ping hello\r\n", 1, b"$5\r\nhello\r\n");
     s.exchange(b"SET  a  \"b c\"\r\nGET a\r\n", 2, b"+OK\r\n$3\r\nb c\r\n");
-    s.exchange(b"SET\ta\t'it\\'s'\r\nGET a\r\n", 2, b"+OK\r\n$4\r\nit's\r\n");
-    s.exchange(b"ECHO \"\\x41\\x7a\\n\\r\\t\\\\\\\"\"\r\n", 1, b"$7\r\nAz\n\r\t\\\"\r\n");
+    s.exchange(
+        b"SET\ta\t'it\\'s'\r\nGET a\r\n",
+        2,
+        b"+OK\r\n$4\r\nit's\r\n",
+    );
+    s.exchange(
+        b"ECHO \"\\x41\\x7a\\n\\r\\t\\\\\\\"\"\r\n",
+        1,
+        b"$7\r\nAz\n\r\t\\\"\r\n",
+    );
     s.exchange(b"ECHO \"a\\xZZb\"\r\n", 1, b"$5\r\naxZZb\r\n");
     s.exchange(b"ECHO 'a\\\\b'\r\n", 1, b"$4\r\na\\\\b\r\n");
     s.exchange(b"ECHO \"\"\r\n", 1, b"$0\r\n\r\n");
-    s.exchange(b"ECHO a\rb\r\n", 1, b"-ERR wrong number of arguments for 'echo' command\r\n");
+    s.exchange(
+        b"ECHO a\rb\r\n",
+        1,
+        b"-ERR wrong number of arguments for 'echo' command\r\n",
+    );
     s.exchange(b"   PING   \r\n", 1, b"+PONG\r\n");
-    s.exchange(b"ECHO \"\xe6\x97\xa5\xe6\x9c\xac\"\r\n", 1, &bulk("日本".as_bytes()));
-    s.exchange(b"NOSUCH a\r\n", 1, b"-ERR unknown command 'NOSUCH', with args beginning with: 'a' \r\n");
+    s.exchange(
+        b"ECHO \"\xe6\x97\xa5\xe6\x9c\xac\"\r\n",
+        1,
+        &bulk("日本".as_bytes()),
+    );
+    s.exchange(
+        b"NOSUCH a\r\n",
+        1,
+        b"-ERR unknown command 'NOSUCH', with args beginning with: 'a' \r\n",
+    );
 }
 
 #[test]
@@ -95,6 +132,11 @@ fn empty_lines_and_empty_multibulks_are_skipped() {
     s.exchange(b"\r\n\r\n\n   \r\nPING\r\n", 1, b"+PONG\r\n");
     s.exchange(b"*0\r\nPING\r\n", 1, b"+PONG\r\n");
     s.exchange(b"*-1\r\n*-5\r\n*1\r\n$4\r\nPING\r\n", 1, b"+PONG\r\n");
+    s.exchange(
+        b"*1\r\n$0\r\n\r\n",
+        1,
+        b"-ERR unknown command '', with args beginning with: \r\n",
+    );
 }
 
 #[test]
@@ -108,7 +150,11 @@ fn many_commands_in_one_write_reply_in_order() {
     input.extend(Raw::encode(&[b"INCR", b"b"]));
     input.extend(b"DEL a b\r\n");
     input.extend(Raw::encode(&[b"ECHO", b"done"]));
-    s.exchange(&input, 7, b"+OK\r\n+OK\r\n*3\r\n$1\r\n1\r\n$1\r\n2\r\n$-1\r\n:2\r\n:3\r\n:2\r\n$4\r\ndone\r\n");
+    s.exchange(
+        &input,
+        7,
+        b"+OK\r\n+OK\r\n*3\r\n$1\r\n1\r\n$1\r\n2\r\n$-1\r\n:2\r\n:3\r\n:2\r\n$4\r\ndone\r\n",
+    );
 }
 
 #[test]
@@ -126,7 +172,11 @@ fn a_command_split_byte_by_byte_completes() {
             }
         }
         let got = c.read_replies(2);
-        assert_eq!(show(&got), show(b"+OK\r\n$12\r\nsplit\r\nvalue\r\n"), "{who}");
+        assert_eq!(
+            show(&got),
+            show(b"+OK\r\n$12\r\nsplit\r\nvalue\r\n"),
+            "{who}"
+        );
     }
 }
 
@@ -185,7 +235,8 @@ fn truncated_frame_waits_for_the_rest() {
     for (who, port) in s.ports() {
         let mut c = Raw::connect(port).unwrap();
         c.send(b"*2\r\n$4\r\nECHO\r\n$11\r\nhello");
-        c.s.set_read_timeout(Some(Duration::from_millis(200))).unwrap();
+        c.s.set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
         let mut probe = [0u8; 64];
         let early = std::io::Read::read(&mut c.s, &mut probe);
         assert!(early.is_err(), "{who} replied to half a frame: {early:?}");
@@ -201,33 +252,114 @@ fn truncated_frame_waits_for_the_rest() {
 #[test]
 fn bulk_terminator_bytes_are_skipped_unchecked() {
     let s = Servers::start(&[]);
-    s.exchange(b"*1\r\n$4\r\nPINGxx*1\r\n$4\r\nPING\r\n", 2, b"+PONG\r\n+PONG\r\n");
+    s.exchange(
+        b"*1\r\n$4\r\nPINGxx*1\r\n$4\r\nPING\r\n",
+        2,
+        b"+PONG\r\n+PONG\r\n",
+    );
 }
 
 #[test]
 fn protocol_errors_reply_then_close_and_the_server_keeps_serving() {
     let s = Servers::start(&[]);
     let cases: &[(&[u8], &[u8])] = &[
-        (b"*2147483648\r\n", b"-ERR Protocol error: invalid multibulk length\r\n"),
-        (b"*99999999999999999999\r\n", b"-ERR Protocol error: invalid multibulk length\r\n"),
-        (b"*abc\r\n", b"-ERR Protocol error: invalid multibulk length\r\n"),
-        (b"*\r\n", b"-ERR Protocol error: invalid multibulk length\r\n"),
-        (b"*1x\r\n", b"-ERR Protocol error: invalid multibulk length\r\n"),
-        (b"*\xff\xfe\r\n", b"-ERR Protocol error: invalid multibulk length\r\n"),
-        (b"*1\r\n$600000000\r\n", b"-ERR Protocol error: invalid bulk length\r\n"),
-        (b"*2147483647\r\n$600000000\r\n", b"-ERR Protocol error: invalid bulk length\r\n"),
-        (b"*1\r\n$-1\r\n", b"-ERR Protocol error: invalid bulk length\r\n"),
-        (b"*1\r\n$-5\r\n", b"-ERR Protocol error: invalid bulk length\r\n"),
-        (b"*1\r\n$abc\r\n", b"-ERR Protocol error: invalid bulk length\r\n"),
-        (b"*1\r\n$\r\n", b"-ERR Protocol error: invalid bulk length\r\n"),
-        (b"*1\r\n$99999999999999999999\r\n", b"-ERR Protocol error: invalid bulk length\r\n"),
-        (b"*1\r\nx\r\n", b"-ERR Protocol error: expected '$', got 'x'\r\n"),
-        (b"*2\r\n$4\r\nECHO\r\n:1\r\n", b"-ERR Protocol error: expected '$', got ':'\r\n"),
-        (b"SET a \"b\r\n", b"-ERR Protocol error: unbalanced quotes in request\r\n"),
-        (b"SET a 'b\r\n", b"-ERR Protocol error: unbalanced quotes in request\r\n"),
-        (b"ECHO \"a\"b\r\n", b"-ERR Protocol error: unbalanced quotes in request\r\n"),
+        (
+            b"*2147483648\r\n",
+            b"-ERR Protocol error: invalid multibulk length\r\n",
+        ),
+        (
+            b"*99999999999999999999\r\n",
+            b"-ERR Protocol error: invalid multibulk length\r\n",
+        ),
+        (
+            b"*abc\r\n",
+            b"-ERR Protocol error: invalid multibulk length\r\n",
+        ),
+        (
+            b"*\r\n",
+            b"-ERR Protocol error: invalid multibulk length\r\n",
+        ),
+        (
+            b"*1x\r\n",
+            b"-ERR Protocol error: invalid multibulk length\r\n",
+        ),
+        (
+            b"*\xff\xfe\r\n",
+            b"-ERR Protocol error: invalid multibulk length\r\n",
+        ),
+        (
+            b"*1\r\n$600000000\r\n",
+            b"-ERR Protocol error: invalid bulk length\r\n",
+        ),
+        (
+            b"*2147483647\r\n$600000000\r\n",
+            b"-ERR Protocol error: invalid bulk length\r\n",
+        ),
+        (
+            b"*1\r\n$-1\r\n",
+            b"-ERR Protocol error: invalid bulk length\r\n",
+        ),
+        (
+            b"*1\r\n$-5\r\n",
+            b"-ERR Protocol error: invalid bulk length\r\n",
+        ),
+        (
+            b"*1\r\n$abc\r\n",
+            b"-ERR Protocol error: invalid bulk length\r\n",
+        ),
+        (
+            b"*1\r\n$\r\n",
+            b"-ERR Protocol error: invalid bulk length\r\n",
+        ),
+        (
+            b"*1\r\n$99999999999999999999\r\n",
+            b"-ERR Protocol error: invalid bulk length\r\n",
+        ),
+        (
+            b"*01\r\n",
+            b"-ERR Protocol error: invalid multibulk length\r\n",
+        ),
+        (
+            b"*+1\r\n",
+            b"-ERR Protocol error: invalid multibulk length\r\n",
+        ),
+        (
+            b"* 1\r\n",
+            b"-ERR Protocol error: invalid multibulk length\r\n",
+        ),
+        (
+            b"*1\r\n$04\r\nPING\r\n",
+            b"-ERR Protocol error: invalid bulk length\r\n",
+        ),
+        (
+            b"*1\r\n$+4\r\nPING\r\n",
+            b"-ERR Protocol error: invalid bulk length\r\n",
+        ),
+        (
+            b"*1\r\nx\r\n",
+            b"-ERR Protocol error: expected '$', got 'x'\r\n",
+        ),
+        (
+            b"*2\r\n$4\r\nECHO\r\n:1\r\n",
+            b"-ERR Protocol error: expected '$', got ':'\r\n",
+        ),
+        (
+            b"SET a \"b\r\n",
+            b"-ERR Protocol error: unbalanced quotes in request\r\n",
+        ),
+        (
+            b"SET a 'b\r\n",
+            b"-ERR Protocol error: unbalanced quotes in request\r\n",
+        ),
+        (
+            b"ECHO \"a\"b\r\n",
+            b"-ERR Protocol error: unbalanced quotes in request\r\n",
+        ),
         // Replies already due are sent before the error.
-        (b"PING\r\n*1\r\n$-1\r\nPING\r\n", b"+PONG\r\n-ERR Protocol error: invalid bulk length\r\n"),
+        (
+            b"PING\r\n*1\r\n$-1\r\nPING\r\n",
+            b"+PONG\r\n-ERR Protocol error: invalid bulk length\r\n",
+        ),
     ];
     for (input, expected) in cases {
         s.closes(input, expected);
@@ -237,13 +369,22 @@ fn protocol_errors_reply_then_close_and_the_server_keeps_serving() {
 #[test]
 fn too_big_inline_request_closes_the_connection() {
     let s = Servers::start(&[]);
-    s.closes(&vec![b'a'; 1 << 20], b"-ERR Protocol error: too big inline request\r\n");
+    s.closes(
+        &vec![b'a'; 1 << 20],
+        b"-ERR Protocol error: too big inline request\r\n",
+    );
     let mut unterminated_count = b"*".to_vec();
     unterminated_count.extend(vec![b'1'; 70_000]);
-    s.closes(&unterminated_count, b"-ERR Protocol error: too big mbulk count string\r\n");
+    s.closes(
+        &unterminated_count,
+        b"-ERR Protocol error: too big mbulk count string\r\n",
+    );
     let mut unterminated_len = b"*1\r\n$".to_vec();
     unterminated_len.extend(vec![b'1'; 70_000]);
-    s.closes(&unterminated_len, b"-ERR Protocol error: too big bulk count string\r\n");
+    s.closes(
+        &unterminated_len,
+        b"-ERR Protocol error: too big bulk count string\r\n",
+    );
 }
 
 #[test]
@@ -254,21 +395,55 @@ fn binary_garbage_gets_errors_not_a_crash() {
     for round in 0..20 {
         let garbage: Vec<u8> = (0..rng.gen_range(1..5000)).map(|_| rng.gen()).collect();
         let mut c = Raw::connect(bb.port).unwrap();
-        std::fs::write(format!("/tmp/garbage_{round}"), &garbage).unwrap(); eprintln!("ROUND {round}");
         let _ = c.s.write_all(&garbage);
-        // The server answers with errors (and perhaps closes); it must not hang up on
-        // everyone else.
-        let _ = c.s.shutdown(std::net::Shutdown::Write);
-        c.s.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-        let mut probe = [0u8; 65536];
-        let r = std::io::Read::read(&mut c.s, &mut probe);
-        if r.is_err() {
-            let mut o = Raw::connect(bb.port).unwrap();
-            eprintln!("DEBUG round {round}: {r:?} clients: {}", show(&o.cmd(&["CLIENT", "LIST"])));
-        }
-        let _ = c.read_until_closed();
+        // The server answers with errors, or waits for the rest of a frame, or closes; it
+        // must not go down for everyone else.
+        drop(c);
         let mut other = Raw::connect(bb.port).unwrap();
         assert_eq!(other.cmd(&["PING"]), b"+PONG\r\n", "round {round}");
+    }
+}
+
+/// Fills a server with 200k keys, so that KEYS keeps a one-shard server's only thread busy
+/// for a while.
+fn fill_many_keys(port: u16) -> Raw {
+    let mut c = Raw::connect(port).unwrap();
+    let mut fill = Vec::new();
+    for batch in 0..200 {
+        let keys: Vec<String> = (0..1000).map(|i| format!("busy:{batch}:{i}")).collect();
+        let mut args: Vec<&[u8]> = vec![b"MSET"];
+        for k in &keys {
+            args.push(k.as_bytes());
+            args.push(b"x");
+        }
+        fill.extend(Raw::encode(&args));
+    }
+    c.send(&fill);
+    c.read_replies(200);
+    c
+}
+
+#[test]
+#[ignore = "busbar bug: data and FIN read in one short read leave the connection open forever (Shard::read_input clears read_ready without seeing EOF)"]
+fn a_client_that_writes_and_closes_at_once_is_closed() {
+    let bb = busbar(&["--threads", "1"]);
+    let mut busy = fill_many_keys(bb.port);
+    for input in [&b"PING\r\n"[..], b"*2\r\n$4\r\nECHO\r\n$5\r\nhel"] {
+        // While the only shard is busy, a connected client writes and half-closes: its
+        // bytes and its FIN are both waiting when the shard next reads the connection.
+        let mut c = Raw::connect(bb.port).unwrap();
+        assert_eq!(c.cmd(&["PING"]), b"+PONG\r\n");
+        busy.send(&Raw::encode(&[b"KEYS", b"*"]));
+        c.send(input);
+        c.s.shutdown(std::net::Shutdown::Write).unwrap();
+        busy.read_reply();
+        c.s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+        let expected: &[u8] = if input.starts_with(b"PING") {
+            b"+PONG\r\n"
+        } else {
+            b""
+        };
+        assert_eq!(show(&c.read_until_closed()), show(expected));
     }
 }
 
@@ -332,8 +507,14 @@ fn requirepass_requires_auth_like_redis() {
             (&["PING"], NOAUTH),
             (&["GET", "a"], NOAUTH),
             (&["CLIENT", "SETNAME", "x"], NOAUTH),
-            (&["GET"], b"-ERR wrong number of arguments for 'get' command\r\n"),
-            (&["NOSUCH"], b"-ERR unknown command 'NOSUCH', with args beginning with: \r\n"),
+            (
+                &["GET"],
+                b"-ERR wrong number of arguments for 'get' command\r\n",
+            ),
+            (
+                &["NOSUCH"],
+                b"-ERR unknown command 'NOSUCH', with args beginning with: \r\n",
+            ),
             (&["AUTH", "wrong"], WRONGPASS),
             (&["AUTH", "default", "wrong"], WRONGPASS),
             (&["AUTH", "someone", "secret"], WRONGPASS),
@@ -359,7 +540,12 @@ fn requirepass_requires_auth_like_redis() {
     script(
         &s,
         &[
-            (&["HELLO", "3", "AUTH", "default", "secret", "SETNAME", "named"], hello3),
+            (
+                &[
+                    "HELLO", "3", "AUTH", "default", "secret", "SETNAME", "named",
+                ],
+                hello3,
+            ),
             (&["CLIENT", "GETNAME"], b"$5\r\nnamed\r\n"),
         ],
     );
@@ -368,14 +554,57 @@ fn requirepass_requires_auth_like_redis() {
 }
 
 #[test]
+fn hello_checks_auth_before_the_client_name() {
+    let s = Servers::start(&["--requirepass", "secret"]);
+    const BAD_NAME: &[u8] =
+        b"-ERR Client names cannot contain spaces, newlines or special characters.\r\n";
+    const WRONGPASS: &[u8] = b"-WRONGPASS invalid username-password pair or user is disabled.\r\n";
+    script(
+        &s,
+        &[
+            (
+                &[
+                    "HELLO", "3", "AUTH", "default", "wrong", "SETNAME", "bad name",
+                ],
+                WRONGPASS,
+            ),
+            (&["PING"], b"-NOAUTH Authentication required.\r\n"),
+            (
+                &["HELLO", "4", "AUTH", "default", "wrong"],
+                b"-NOPROTO unsupported protocol version\r\n",
+            ),
+            // Good credentials take effect even though the name is then refused, and the
+            // protocol stays RESP2.
+            (
+                &[
+                    "HELLO", "3", "AUTH", "default", "secret", "SETNAME", "bad name",
+                ],
+                BAD_NAME,
+            ),
+            (&["PING"], b"+PONG\r\n"),
+            (&["GET", "missing"], b"$-1\r\n"),
+            (&["CLIENT", "GETNAME"], b"$-1\r\n"),
+        ],
+    );
+}
+
+#[test]
 fn unauthenticated_clients_get_tight_protocol_limits() {
     let s = Servers::start(&["--requirepass", "secret"]);
-    s.closes(b"*11\r\n", b"-ERR Protocol error: unauthenticated multibulk length\r\n");
-    s.closes(b"*1\r\n$16385\r\n", b"-ERR Protocol error: unauthenticated bulk length\r\n");
+    s.closes(
+        b"*11\r\n",
+        b"-ERR Protocol error: unauthenticated multibulk length\r\n",
+    );
+    s.closes(
+        b"*1\r\n$16385\r\n",
+        b"-ERR Protocol error: unauthenticated bulk length\r\n",
+    );
     // The limits are for the unauthenticated only.
     let mut input = Raw::encode(&[b"AUTH", b"secret"]);
     let big = vec![b'x'; 20_000];
-    let args: Vec<&[u8]> = std::iter::once(&b"MSET"[..]).chain((0..12).map(|_| &big[..])).collect();
+    let args: Vec<&[u8]> = std::iter::once(&b"MSET"[..])
+        .chain((0..12).map(|_| &big[..]))
+        .collect();
     input.extend(Raw::encode(&args));
     input.extend(Raw::encode(&[b"STRLEN", &big]));
     s.exchange(&input, 3, b"+OK\r\n+OK\r\n:20000\r\n");
@@ -410,7 +639,9 @@ fn maxclients_refuses_extra_connections() {
         // A slot frees up when a client leaves.
         drop(first);
         let freed = (0..100).any(|_| {
-            let Ok(mut c) = Raw::connect(port) else { return false };
+            let Ok(mut c) = Raw::connect(port) else {
+                return false;
+            };
             c.send(&Raw::encode(&[b"PING"]));
             let ok = c.try_read_reply().as_deref() == Ok(b"+PONG\r\n");
             if !ok {

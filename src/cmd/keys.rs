@@ -52,12 +52,23 @@ pub fn touch(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// TYPE key
 pub fn type_(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let now = ctx.now_ms();
-    let t = ctx.shard.ks.peek(ctx.db, args.get(1), now).map(|e| e.value.type_name()).unwrap_or("none");
+    let t = ctx
+        .shard
+        .ks
+        .peek(ctx.db, args.get(1), now)
+        .map(|e| e.value.type_name())
+        .unwrap_or("none");
     ctx.out.simple(t);
     Ok(())
 }
 
-fn expire_generic(ctx: &mut Ctx, args: &Args, seconds: bool, absolute: bool, name: &str) -> CmdResult {
+fn expire_generic(
+    ctx: &mut Ctx,
+    args: &Args,
+    seconds: bool,
+    absolute: bool,
+    name: &str,
+) -> CmdResult {
     let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
     for i in 3..args.len() {
         let a = args.get(i);
@@ -70,19 +81,26 @@ fn expire_generic(ctx: &mut Ctx, args: &Args, seconds: bool, absolute: bool, nam
         } else if a.eq_ignore_ascii_case(b"lt") {
             lt = true;
         } else {
-            return Err(CmdError::owned(format!("ERR Unsupported option {}", String::from_utf8_lossy(a))));
+            return Err(CmdError::owned(format!(
+                "ERR Unsupported option {}",
+                String::from_utf8_lossy(a)
+            )));
         }
     }
     if nx && (xx || gt || lt) {
-        return Err(CmdError::msg("ERR NX and XX, GT or LT options at the same time are not compatible"));
+        return Err(CmdError::msg(
+            "ERR NX and XX, GT or LT options at the same time are not compatible",
+        ));
     }
     if gt && lt {
-        return Err(CmdError::msg("ERR GT and LT options at the same time are not compatible"));
+        return Err(CmdError::msg(
+            "ERR GT and LT options at the same time are not compatible",
+        ));
     }
     let mut when = args.int(2)?;
     let invalid = || CmdError::owned(format!("ERR invalid expire time in '{name}' command"));
     if seconds {
-        if when > i64::MAX / 1000 || when < i64::MIN / 1000 {
+        if !(i64::MIN / 1000..=i64::MAX / 1000).contains(&when) {
             return Err(invalid());
         }
         when *= 1000;
@@ -99,10 +117,14 @@ fn expire_generic(ctx: &mut Ctx, args: &Args, seconds: bool, absolute: bool, nam
         ctx.out.int(0);
         return Ok(());
     };
-    let current = if e.expire_at_ms == 0 { None } else { Some(e.expire_at_ms as i64) };
+    let current = if e.expire_at_ms == 0 {
+        None
+    } else {
+        Some(e.expire_at_ms as i64)
+    };
     let refuse = (nx && current.is_some())
         || (xx && current.is_none())
-        || (gt && current.map_or(true, |c| when <= c))
+        || (gt && current.is_none_or(|c| when <= c))
         || (lt && current.is_some_and(|c| when >= c));
     if refuse {
         ctx.out.int(0);
@@ -152,7 +174,11 @@ fn ttl_generic(ctx: &mut Ctx, args: &Args, ms: bool, absolute: bool) -> CmdResul
     // an expiry at i64::MAX ms cannot overflow it.
     let at = e.expire_at_ms;
     let v = if absolute { at } else { at.saturating_sub(now) };
-    ctx.out.int(if ms { v as i64 } else { ((v + 500) / 1000) as i64 });
+    ctx.out.int(if ms {
+        v as i64
+    } else {
+        ((v + 500) / 1000) as i64
+    });
     Ok(())
 }
 
@@ -179,7 +205,11 @@ pub fn pexpiretime(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// PERSIST key
 pub fn persist(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let now = ctx.now_ms();
-    let had = ctx.shard.ks.peek(ctx.db, args.get(1), now).is_some_and(|e| e.expire_at_ms != 0);
+    let had = ctx
+        .shard
+        .ks
+        .peek(ctx.db, args.get(1), now)
+        .is_some_and(|e| e.expire_at_ms != 0);
     if had {
         ctx.shard.ks.set_expire(ctx.db, args.get(1), 0, now);
     }
@@ -206,8 +236,16 @@ fn rename_generic(ctx: &mut Ctx, args: &Args, nx: bool) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     }
-    let value = ctx.shard.ks.remove(ctx.db, src, now).expect("checked above");
-    let ttl = if expire == 0 { crate::store::Ttl::Clear } else { crate::store::Ttl::At(expire) };
+    let value = ctx
+        .shard
+        .ks
+        .remove(ctx.db, src, now)
+        .expect("checked above");
+    let ttl = if expire == 0 {
+        crate::store::Ttl::Clear
+    } else {
+        crate::store::Ttl::At(expire)
+    };
     ctx.shard.ks.set(ctx.db, dst, value, ttl, now);
     if nx {
         ctx.out.int(1);
@@ -245,7 +283,11 @@ pub fn object_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     help(
         &mut ctx.out,
         "OBJECT",
-        &["ENCODING <key>", "    Return the kind of internal representation used in order to store the value", "    associated with a <key>."],
+        &[
+            "ENCODING <key>",
+            "    Return the kind of internal representation used in order to store the value",
+            "    associated with a <key>.",
+        ],
     );
     Ok(())
 }
@@ -253,7 +295,9 @@ pub fn object_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 /// Writes a `<CMD> <subcommand> [<arg> ...]` help reply like Redis's `addReplyHelp`.
 pub fn help(out: &mut Reply, cmd: &str, lines: &[&str]) {
     out.array_len(lines.len() + 3);
-    out.simple(&format!("{cmd} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"));
+    out.simple(&format!(
+        "{cmd} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"
+    ));
     for l in lines {
         out.simple(l);
     }
@@ -335,7 +379,11 @@ struct ScanOpts {
 }
 
 fn scan_opts(args: &Args) -> CmdResult<ScanOpts> {
-    let mut o = ScanOpts { count: 10, pattern: None, type_name: None };
+    let mut o = ScanOpts {
+        count: 10,
+        pattern: None,
+        type_name: None,
+    };
     let mut i = 2;
     while i < args.len() {
         let more = i + 1 < args.len();
@@ -373,7 +421,10 @@ fn parse_cursor(raw: &[u8]) -> CmdResult<u64> {
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return Err(invalid());
     }
-    let v: u64 = std::str::from_utf8(digits).ok().and_then(|s| s.parse().ok()).ok_or_else(invalid)?;
+    let v: u64 = std::str::from_utf8(digits)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(invalid)?;
     Ok(if neg { v.wrapping_neg() } else { v })
 }
 
@@ -388,8 +439,10 @@ pub fn scan(ctx: &mut Ctx, args: &Args) -> CmdResult {
         cursor,
         o.count,
         |k, v| {
-            o.pattern.as_deref().map_or(true, |p| glob_match(p, k, false))
-                && o.type_name.as_deref().map_or(true, |t| t == v.type_name().as_bytes())
+            o.pattern.as_deref().is_none_or(|p| glob_match(p, k, false))
+                && o.type_name
+                    .as_deref()
+                    .is_none_or(|t| t == v.type_name().as_bytes())
         },
         now,
     );
@@ -404,7 +457,13 @@ pub fn scan(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// SCAN coordinator: the global cursor names a shard (`cursor % shards`) and its local
 /// cursor (`cursor / shards`); one step runs on that shard only.
-pub fn scan_coord(shard: &mut Shard, slot: usize, conn: &mut Conn, args: &Args, out: &mut Vec<u8>) -> CmdResult {
+pub fn scan_coord(
+    shard: &mut Shard,
+    slot: usize,
+    conn: &mut Conn,
+    args: &Args,
+    out: &mut Vec<u8>,
+) -> CmdResult {
     let cursor = parse_cursor(args.get(1))?;
     scan_opts(args)?;
     let shards = shard.shards as u64;
@@ -413,14 +472,29 @@ pub fn scan_coord(shard: &mut Shard, slot: usize, conn: &mut Conn, args: &Args, 
     let inner_text = inner.to_string();
     let spec = crate::cmd::lookup(b"scan").expect("scan in table");
     let mut cmds = OwnedCmds::default();
-    let rewritten = args.iter().enumerate().map(|(i, a)| if i == 1 { inner_text.as_bytes() } else { a });
+    let rewritten = args
+        .iter()
+        .enumerate()
+        .map(|(i, a)| if i == 1 { inner_text.as_bytes() } else { a });
     cmds.push(spec.id, rewritten);
     if target == shard.id {
         let part = shard_run(shard, &cmds, conn);
-        crate::cmd::write_scan_reply(&part, target, shard.shards, &mut Reply::new(out, conn.resp3));
+        crate::cmd::write_scan_reply(
+            &part,
+            target,
+            shard.shards,
+            &mut Reply::new(out, conn.resp3),
+        );
     } else {
         shard.send_run(target, slot, conn, 0, cmds);
-        conn.gather = Some(Gather { left: 1, parts: vec![Vec::new()], merge: Merge::Scan { shard: target, shards: shard.shards } });
+        conn.gather = Some(Gather {
+            left: 1,
+            parts: vec![Vec::new()],
+            merge: Merge::Scan {
+                shard: target,
+                shards: shard.shards,
+            },
+        });
     }
     Ok(())
 }
@@ -432,8 +506,14 @@ fn shard_run(shard: &mut Shard, cmds: &OwnedCmds, conn: &Conn) -> Vec<u8> {
 /// MSETNX coordinator: when keys span shards, first count existing keys everywhere, then
 /// (only if none exists) run the MSET parts. Not isolated from concurrent writers until
 /// multi-shard transactions land (see DESIGN.md).
-pub fn msetnx_coord(shard: &mut Shard, slot: usize, conn: &mut Conn, args: &Args, out: &mut Vec<u8>) -> CmdResult {
-    if args.len() < 3 || args.len() % 2 == 0 {
+pub fn msetnx_coord(
+    shard: &mut Shard,
+    slot: usize,
+    conn: &mut Conn,
+    args: &Args,
+    out: &mut Vec<u8>,
+) -> CmdResult {
+    if args.len() < 3 || args.len().is_multiple_of(2) {
         return Err(CmdError::Arity("msetnx".into()));
     }
     let shards = shard.shards;
@@ -451,21 +531,39 @@ pub fn msetnx_coord(shard: &mut Shard, slot: usize, conn: &mut Conn, args: &Args
             out.extend_from_slice(&part);
         } else {
             shard.send_run(used[0], slot, conn, 0, cmds);
-            conn.gather = Some(Gather { left: 1, parts: vec![Vec::new()], merge: Merge::Forward });
+            conn.gather = Some(Gather {
+                left: 1,
+                parts: vec![Vec::new()],
+                merge: Merge::Forward,
+            });
         }
         return Ok(());
     }
     let exists = crate::cmd::lookup(b"exists").expect("exists in table");
     let mset = crate::cmd::lookup(b"mset").expect("mset in table");
     let mut sets = Vec::new();
-    let mut gather = Gather { left: used.len() as u32, parts: vec![Vec::new(); used.len()], merge: Merge::Sum };
+    let mut gather = Gather {
+        left: used.len() as u32,
+        parts: vec![Vec::new(); used.len()],
+        merge: Merge::Sum,
+    };
     let mut local = None;
     for (part, &s) in used.iter().enumerate() {
         let mut check = OwnedCmds::default();
         let mut set = OwnedCmds::default();
-        let pairs: Vec<usize> = (1..args.len()).step_by(2).filter(|&i| route::shard_of(args.get(i), shards) == s).collect();
-        check.push(exists.id, std::iter::once(&b"exists"[..]).chain(pairs.iter().map(|&i| args.get(i))));
-        set.push(mset.id, std::iter::once(&b"mset"[..]).chain(pairs.iter().flat_map(|&i| [args.get(i), args.get(i + 1)])));
+        let pairs: Vec<usize> = (1..args.len())
+            .step_by(2)
+            .filter(|&i| route::shard_of(args.get(i), shards) == s)
+            .collect();
+        check.push(
+            exists.id,
+            std::iter::once(&b"exists"[..]).chain(pairs.iter().map(|&i| args.get(i))),
+        );
+        set.push(
+            mset.id,
+            std::iter::once(&b"mset"[..])
+                .chain(pairs.iter().flat_map(|&i| [args.get(i), args.get(i + 1)])),
+        );
         sets.push((s, set));
         if s == shard.id {
             local = Some((part, check));
@@ -498,7 +596,15 @@ mod tests {
         assert_eq!(parse_cursor(b"+7"), Ok(7));
         assert_eq!(parse_cursor(b"-1"), Ok(u64::MAX));
         assert_eq!(parse_cursor(b"18446744073709551615"), Ok(u64::MAX));
-        for bad in [&b"-"[..], b"+", b" 1", b"1 ", b"0x10", b"1.5", b"18446744073709551616"] {
+        for bad in [
+            &b"-"[..],
+            b"+",
+            b" 1",
+            b"1 ",
+            b"0x10",
+            b"1.5",
+            b"18446744073709551616",
+        ] {
             assert!(parse_cursor(bad).is_err(), "{bad:?}");
         }
     }

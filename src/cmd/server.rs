@@ -42,7 +42,9 @@ fn check_password(ctx: &Ctx, user: &[u8], pass: &[u8]) -> CmdResult {
     if ok {
         Ok(())
     } else {
-        Err(CmdError::msg("WRONGPASS invalid username-password pair or user is disabled."))
+        Err(CmdError::msg(
+            "WRONGPASS invalid username-password pair or user is disabled.",
+        ))
     }
 }
 
@@ -51,7 +53,11 @@ pub fn auth(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if args.len() > 3 {
         return Err(CmdError::Syntax);
     }
-    let (user, pass) = if args.len() == 2 { (&b"default"[..], args.get(1)) } else { (args.get(1), args.get(2)) };
+    let (user, pass) = if args.len() == 2 {
+        (&b"default"[..], args.get(1))
+    } else {
+        (args.get(1), args.get(2))
+    };
     if args.len() == 2 && ctx.shard.settings.requirepass.is_none() {
         return Err(CmdError::msg(
             "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
@@ -72,8 +78,9 @@ fn valid_name(name: &[u8]) -> bool {
 pub fn hello(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut ver = None;
     if args.len() >= 2 {
-        let v = parse_i64(args.get(1))
-            .ok_or(CmdError::msg("ERR Protocol version is not an integer or out of range"))?;
+        let v = parse_i64(args.get(1)).ok_or(CmdError::msg(
+            "ERR Protocol version is not an integer or out of range",
+        ))?;
         if !(2..=3).contains(&v) {
             return Err(CmdError::msg("NOPROTO unsupported protocol version"));
         }
@@ -88,11 +95,7 @@ pub fn hello(ctx: &mut Ctx, args: &Args) -> CmdResult {
             auth = Some((args.get(i + 1), args.get(i + 2)));
             i += 3;
         } else if args.is(i, "setname") && more >= 1 {
-            let n = args.get(i + 1);
-            if !valid_name(n) {
-                return Err(CmdError::msg("ERR Client names cannot contain spaces, newlines or special characters."));
-            }
-            name = Some(n);
+            name = Some(args.get(i + 1));
             i += 2;
         } else {
             return Err(CmdError::owned(format!(
@@ -108,7 +111,14 @@ pub fn hello(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if !ctx.conn().authenticated {
         return Err(CmdError::msg("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
     }
+    // As Redis, the name is checked only after authentication, which stands even if the
+    // name is then refused.
     if let Some(n) = name {
+        if !valid_name(n) {
+            return Err(CmdError::msg(
+                "ERR Client names cannot contain spaces, newlines or special characters.",
+            ));
+        }
         ctx.conn().name = n.to_vec();
     }
     if let Some(v) = ver {
@@ -140,7 +150,9 @@ pub fn hello(ctx: &mut Ctx, args: &Args) -> CmdResult {
 pub fn select(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let db = parse_i64(args.get(1)).ok_or(CmdError::NotInteger)?;
     if i32::try_from(db).is_err() {
-        return Err(CmdError::msg("ERR value is out of range, value must between -2147483648 and 2147483647"));
+        return Err(CmdError::msg(
+            "ERR value is out of range, value must between -2147483648 and 2147483647",
+        ));
     }
     if db < 0 || db as usize >= ctx.shard.ks.databases() {
         return Err(CmdError::msg("ERR DB index is out of range"));
@@ -174,7 +186,9 @@ pub fn reset(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 
 /// TIME
 pub fn time(ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    let d = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let d = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     ctx.out.array_len(2);
     ctx.out.bulk(d.as_secs().to_string().as_bytes());
     ctx.out.bulk(d.subsec_micros().to_string().as_bytes());
@@ -187,7 +201,11 @@ pub fn shutdown(ctx: &mut Ctx, args: &Args) -> CmdResult {
     for i in 1..args.len() {
         if args.is(i, "abort") {
             abort = true;
-        } else if !(args.is(i, "nosave") || args.is(i, "save") || args.is(i, "now") || args.is(i, "force")) {
+        } else if !(args.is(i, "nosave")
+            || args.is(i, "save")
+            || args.is(i, "now")
+            || args.is(i, "force"))
+        {
             return Err(CmdError::Syntax);
         }
     }
@@ -215,7 +233,9 @@ pub fn client_id(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 pub fn client_setname(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let name = args.get(2);
     if !valid_name(name) {
-        return Err(CmdError::msg("ERR Client names cannot contain spaces, newlines or special characters."));
+        return Err(CmdError::msg(
+            "ERR Client names cannot contain spaces, newlines or special characters.",
+        ));
     }
     ctx.conn().name = name.to_vec();
     ctx.out.ok();
@@ -238,11 +258,16 @@ pub fn client_setinfo(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let (attr, value) = (args.get(2), args.get(3));
     let lib_name = attr.eq_ignore_ascii_case(b"lib-name");
     if !lib_name && !attr.eq_ignore_ascii_case(b"lib-ver") {
-        return Err(CmdError::owned(format!("ERR Unrecognized option '{}'", String::from_utf8_lossy(attr))));
+        return Err(CmdError::owned(format!(
+            "ERR Unrecognized option '{}'",
+            String::from_utf8_lossy(attr)
+        )));
     }
     if !valid_name(value) {
         let what = if lib_name { "lib-name" } else { "lib-ver" };
-        return Err(CmdError::owned(format!("ERR {what} cannot contain spaces, newlines or special characters.")));
+        return Err(CmdError::owned(format!(
+            "ERR {what} cannot contain spaces, newlines or special characters."
+        )));
     }
     let c = ctx.conn();
     if lib_name {
@@ -318,8 +343,13 @@ impl ClientFilter {
 fn client_type(raw: &[u8]) -> CmdResult<String> {
     let t = String::from_utf8_lossy(raw).to_ascii_lowercase();
     match t.as_str() {
-        "normal" | "pubsub" | "master" | "replica" | "slave" => Ok(if t == "slave" { "replica".into() } else { t }),
-        _ => Err(CmdError::owned(format!("ERR Unknown client type '{}'", String::from_utf8_lossy(raw)))),
+        "normal" | "pubsub" | "master" | "replica" | "slave" => {
+            Ok(if t == "slave" { "replica".into() } else { t })
+        }
+        _ => Err(CmdError::owned(format!(
+            "ERR Unknown client type '{}'",
+            String::from_utf8_lossy(raw)
+        ))),
     }
 }
 
@@ -335,7 +365,9 @@ pub fn client_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
         } else if args.is(i, "id") && i + 1 < args.len() {
             let mut ids = Vec::new();
             for j in i + 1..args.len() {
-                let id = parse_i64(args.get(j)).filter(|&n| n > 0).ok_or(CmdError::msg("ERR Invalid client ID"))?;
+                let id = parse_i64(args.get(j))
+                    .filter(|&n| n > 0)
+                    .ok_or(CmdError::msg("ERR Invalid client ID"))?;
                 ids.push(id as u64);
             }
             f.ids = Some(ids);
@@ -365,18 +397,26 @@ pub fn client_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// Parses CLIENT KILL's arguments. `Ok(None)` = the old `ip:port` form.
 fn kill_filter(args: &Args, me: u64) -> CmdResult<(ClientFilter, bool)> {
     if args.len() == 3 {
-        let f = ClientFilter { addr: Some(args.get(2).to_vec()), ..Default::default() };
+        let f = ClientFilter {
+            addr: Some(args.get(2).to_vec()),
+            ..Default::default()
+        };
         let _ = me;
         return Ok((f, true));
     }
-    if args.len() % 2 != 0 {
+    if !args.len().is_multiple_of(2) {
         return Err(CmdError::Syntax);
     }
-    let mut f = ClientFilter { skipme: true, ..Default::default() };
+    let mut f = ClientFilter {
+        skipme: true,
+        ..Default::default()
+    };
     for i in (2..args.len()).step_by(2) {
         let v = args.get(i + 1);
         if args.is(i, "id") {
-            let id = parse_i64(v).filter(|&n| n > 0).ok_or(CmdError::msg("ERR client-id should be greater than 0"))?;
+            let id = parse_i64(v)
+                .filter(|&n| n > 0)
+                .ok_or(CmdError::msg("ERR client-id should be greater than 0"))?;
             f.ids = Some(vec![id as u64]);
         } else if args.is(i, "type") {
             f.kind = Some(client_type(v)?);
@@ -395,7 +435,11 @@ fn kill_filter(args: &Args, me: u64) -> CmdResult<(ClientFilter, bool)> {
                 return Err(CmdError::Syntax);
             };
         } else if args.is(i, "maxage") {
-            f.maxage = Some(parse_i64(v).filter(|&n| n >= 0).ok_or(CmdError::NotInteger)? as u64);
+            f.maxage = Some(
+                parse_i64(v)
+                    .filter(|&n| n >= 0)
+                    .ok_or(CmdError::NotInteger)? as u64,
+            );
         } else {
             return Err(CmdError::Syntax);
         }
@@ -432,7 +476,11 @@ pub fn client_kill_coord(
 ) -> CmdResult {
     let (_, old_form) = kill_filter(args, conn.id)?;
     let spec = cmd::lookup_full("client|kill").expect("in table");
-    let merge = if old_form { crate::conn::Merge::KillOld } else { crate::conn::Merge::Sum };
+    let merge = if old_form {
+        crate::conn::Merge::KillOld
+    } else {
+        crate::conn::Merge::Sum
+    };
     shard.broadcast_merge(slot, conn, spec, args, merge);
     Ok(())
 }
@@ -467,9 +515,18 @@ pub fn client_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 /// CONFIG GET parameter [parameter ...]
 pub fn config_get(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let patterns: Vec<&[u8]> = args.iter().skip(2).collect();
-    let mut pairs = ctx.shard.shared.config.read().expect("config lock").matching(&patterns);
+    let mut pairs = ctx
+        .shard
+        .shared
+        .config
+        .read()
+        .expect("config lock")
+        .matching(&patterns);
     // `threads` is busbar's own parameter; report it when asked for by name or glob.
-    if patterns.iter().any(|p| crate::store::glob_match(p, b"threads", true)) {
+    if patterns
+        .iter()
+        .any(|p| crate::store::glob_match(p, b"threads", true))
+    {
         pairs.push(("threads".into(), ctx.shard.shards.to_string()));
     }
     ctx.out.map_len(pairs.len());
@@ -482,7 +539,7 @@ pub fn config_get(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// CONFIG SET parameter value [parameter value ...]
 pub fn config_set(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    if args.len() % 2 != 0 {
+    if !args.len().is_multiple_of(2) {
         return Err(CmdError::Arity("config|set".into()));
     }
     let shared = ctx.shard.shared.clone();
@@ -491,7 +548,10 @@ pub fn config_set(ctx: &mut Ctx, args: &Args) -> CmdResult {
     for i in (2..args.len()).step_by(2) {
         let name = String::from_utf8_lossy(args.get(i)).to_string();
         let value = String::from_utf8_lossy(args.get(i + 1)).to_string();
-        let vals: Vec<String> = if matches!(name.to_ascii_lowercase().as_str(), "save" | "client-output-buffer-limit" | "bind") {
+        let vals: Vec<String> = if matches!(
+            name.to_ascii_lowercase().as_str(),
+            "save" | "client-output-buffer-limit" | "bind"
+        ) {
             value.split_whitespace().map(str::to_string).collect()
         } else {
             vec![value]
@@ -504,6 +564,7 @@ pub fn config_set(ctx: &mut Ctx, args: &Args) -> CmdResult {
             }));
         }
     }
+    crate::log::set_level(next.get("loglevel"));
     *cfg = next;
     drop(cfg);
     shared.config_epoch.fetch_add(1, Relaxed);
@@ -542,12 +603,20 @@ fn write_command_info(out: &mut Reply, spec: &Spec) {
     out.array_len(10);
     out.bulk(spec.name.as_bytes());
     out.int(spec.arity as i64);
-    let flags: Vec<&str> = flag::NAMES.iter().filter(|(b, _)| spec.flags & b != 0).map(|(_, n)| *n).collect();
+    let flags: Vec<&str> = flag::NAMES
+        .iter()
+        .filter(|(b, _)| spec.flags & b != 0)
+        .map(|(_, n)| *n)
+        .collect();
     out.set_len(flags.len());
     for f in flags {
         out.simple(f);
     }
-    let (first, last, step) = if spec.keys.first > 0 { (spec.keys.first, spec.keys.last, spec.keys.step) } else { (0, 0, 0) };
+    let (first, last, step) = if spec.keys.first > 0 {
+        (spec.keys.first, spec.keys.last, spec.keys.step)
+    } else {
+        (0, 0, 0)
+    };
     out.int(first as i64);
     out.int(last as i64);
     out.int(step as i64);
@@ -659,7 +728,9 @@ pub fn command_docs(ctx: &mut Ctx, args: &Args) -> CmdResult {
         cmd::docs::all().collect()
     } else {
         (2..args.len())
-            .filter_map(|i| cmd::docs::doc(&String::from_utf8_lossy(args.get(i)).to_ascii_lowercase()))
+            .filter_map(|i| {
+                cmd::docs::doc(&String::from_utf8_lossy(args.get(i)).to_ascii_lowercase())
+            })
             .collect()
     };
     ctx.out.map_len(docs.len());

@@ -62,7 +62,9 @@ impl SetOpts {
     /// The absolute expiry in ms the options ask for, if any.
     fn expire_at(&self, args: &Args, now: u64, cmd: &str) -> CmdResult<Option<u64>> {
         match self.expire {
-            Some((seconds, absolute, at)) => Ok(Some(expire_ms(args.get(at), seconds, absolute, now, cmd)?)),
+            Some((seconds, absolute, at)) => {
+                Ok(Some(expire_ms(args.get(at), seconds, absolute, now, cmd)?))
+            }
             None => Ok(None),
         }
     }
@@ -111,7 +113,9 @@ fn parse_opts(args: &Args, from: usize, is_set: bool) -> CmdResult<SetOpts> {
                 b"pxat" => Some((false, true)),
                 _ => None,
             };
-            let Some((seconds, absolute)) = unit else { return Err(CmdError::Syntax) };
+            let Some((seconds, absolute)) = unit else {
+                return Err(CmdError::Syntax);
+            };
             // Redis refuses mixing different units but lets the same one repeat.
             if let Some((s, a2, _)) = o.expire {
                 if (s, a2) != (seconds, absolute) {
@@ -135,7 +139,13 @@ pub fn set(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let key = args.get(1);
     if args.len() == 3 {
         // Plain SET: the redis-benchmark hot path.
-        ctx.shard.ks.set(ctx.db, key, Value::Str(Str::from_bytes(args.get(2))), Ttl::Clear, now);
+        ctx.shard.ks.set(
+            ctx.db,
+            key,
+            Value::Str(Str::from_bytes(args.get(2))),
+            Ttl::Clear,
+            now,
+        );
         ctx.out.ok();
         return Ok(());
     }
@@ -157,7 +167,13 @@ pub fn set(ctx: &mut Ctx, args: &Args) -> CmdResult {
         (None, true) => Ttl::Keep,
         (None, false) => Ttl::Clear,
     };
-    ctx.shard.ks.set(ctx.db, key, Value::Str(Str::from_bytes(args.get(2))), ttl, now);
+    ctx.shard.ks.set(
+        ctx.db,
+        key,
+        Value::Str(Str::from_bytes(args.get(2))),
+        ttl,
+        now,
+    );
     if !o.get {
         ctx.out.ok();
     }
@@ -170,7 +186,13 @@ pub fn setnx(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if ctx.shard.ks.exists(ctx.db, args.get(1), now) {
         ctx.out.int(0);
     } else {
-        ctx.shard.ks.set(ctx.db, args.get(1), Value::Str(Str::from_bytes(args.get(2))), Ttl::Clear, now);
+        ctx.shard.ks.set(
+            ctx.db,
+            args.get(1),
+            Value::Str(Str::from_bytes(args.get(2))),
+            Ttl::Clear,
+            now,
+        );
         ctx.out.int(1);
     }
     Ok(())
@@ -179,7 +201,13 @@ pub fn setnx(ctx: &mut Ctx, args: &Args) -> CmdResult {
 fn setex_generic(ctx: &mut Ctx, args: &Args, seconds: bool, name: &str) -> CmdResult {
     let now = ctx.now_ms();
     let at = expire_ms(args.get(2), seconds, false, now, name)?;
-    ctx.shard.ks.set(ctx.db, args.get(1), Value::Str(Str::from_bytes(args.get(3))), Ttl::At(at), now);
+    ctx.shard.ks.set(
+        ctx.db,
+        args.get(1),
+        Value::Str(Str::from_bytes(args.get(3))),
+        Ttl::At(at),
+        now,
+    );
     ctx.out.ok();
     Ok(())
 }
@@ -199,7 +227,13 @@ pub fn getset(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let now = ctx.now_ms();
     let old = lookup_str(ctx, args.get(1))?.cloned();
     reply_str(ctx, old.as_ref());
-    ctx.shard.ks.set(ctx.db, args.get(1), Value::Str(Str::from_bytes(args.get(2))), Ttl::Clear, now);
+    ctx.shard.ks.set(
+        ctx.db,
+        args.get(1),
+        Value::Str(Str::from_bytes(args.get(2))),
+        Ttl::Clear,
+        now,
+    );
     Ok(())
 }
 
@@ -243,7 +277,12 @@ pub fn mget(ctx: &mut Ctx, args: &Args) -> CmdResult {
     ctx.out.array_len(args.len() - 1);
     let now = ctx.now_ms();
     for i in 1..args.len() {
-        match ctx.shard.ks.lookup(ctx.db, args.get(i), now).map(|e| &e.value) {
+        match ctx
+            .shard
+            .ks
+            .lookup(ctx.db, args.get(i), now)
+            .map(|e| &e.value)
+        {
             Some(Value::Str(Str::Int(n))) => ctx.out.bulk_int(*n),
             Some(Value::Str(Str::Bytes { data, .. })) => ctx.out.bulk(data),
             // MGET answers nil for keys of other types, as Redis.
@@ -256,12 +295,18 @@ pub fn mget(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// MSET key value [key value ...]
 pub fn mset(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         return Err(CmdError::Arity("mset".into()));
     }
     let now = ctx.now_ms();
     for i in (1..args.len()).step_by(2) {
-        ctx.shard.ks.set(ctx.db, args.get(i), Value::Str(Str::from_bytes(args.get(i + 1))), Ttl::Clear, now);
+        ctx.shard.ks.set(
+            ctx.db,
+            args.get(i),
+            Value::Str(Str::from_bytes(args.get(i + 1))),
+            Ttl::Clear,
+            now,
+        );
     }
     ctx.out.ok();
     Ok(())
@@ -270,7 +315,7 @@ pub fn mset(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// MSETNX key value [key value ...] (the single-shard case; the cross-shard case is
 /// coordinated by `keys::msetnx_coord`).
 pub fn msetnx(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    if args.len() % 2 == 0 {
+    if args.len().is_multiple_of(2) {
         return Err(CmdError::Arity("msetnx".into()));
     }
     let now = ctx.now_ms();
@@ -281,7 +326,13 @@ pub fn msetnx(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
     }
     for i in (1..args.len()).step_by(2) {
-        ctx.shard.ks.set(ctx.db, args.get(i), Value::Str(Str::from_bytes(args.get(i + 1))), Ttl::Clear, now);
+        ctx.shard.ks.set(
+            ctx.db,
+            args.get(i),
+            Value::Str(Str::from_bytes(args.get(i + 1))),
+            Ttl::Clear,
+            now,
+        );
     }
     ctx.out.int(1);
     Ok(())
@@ -293,13 +344,21 @@ pub fn append(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let (key, add) = (args.get(1), args.get(2));
     match ctx.shard.ks.lookup_mut(ctx.db, key, now) {
         None => {
-            ctx.shard.ks.set(ctx.db, key, Value::Str(Str::from_bytes(add)), Ttl::Clear, now);
+            ctx.shard.ks.set(
+                ctx.db,
+                key,
+                Value::Str(Str::from_bytes(add)),
+                Ttl::Clear,
+                now,
+            );
             ctx.out.int(add.len() as i64);
         }
         Some(e) => {
             let Value::Str(s) = &mut e.value;
             if s.len() + add.len() > STRING_BYTES_MAX {
-                return Err(CmdError::msg("ERR string exceeds maximum allowed size (proto-max-bulk-len)"));
+                return Err(CmdError::msg(
+                    "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
+                ));
             }
             let data = s.make_raw();
             data.extend_from_slice(add);
@@ -322,7 +381,9 @@ fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) -> CmdResult {
     let db = ctx.db;
     match ctx.shard.ks.lookup_mut(db, key, now) {
         None => {
-            ctx.shard.ks.set(db, key, Value::Str(Str::Int(by)), Ttl::Clear, now);
+            ctx.shard
+                .ks
+                .set(db, key, Value::Str(Str::Int(by)), Ttl::Clear, now);
             ctx.out.int(by);
         }
         Some(e) => {
@@ -388,7 +449,9 @@ fn parse_hex_float(text: &str) -> Option<f64> {
         Some(rest) => (true, rest),
         None => (false, text.strip_prefix('+').unwrap_or(text)),
     };
-    let rest = rest.strip_prefix("0x").or_else(|| rest.strip_prefix("0X"))?;
+    let rest = rest
+        .strip_prefix("0x")
+        .or_else(|| rest.strip_prefix("0X"))?;
     let (mantissa, exp) = match rest.split_once(['p', 'P']) {
         Some((m, e)) => (m, e.parse::<i32>().ok()?),
         None => (rest, 0),
@@ -441,7 +504,10 @@ pub fn incrbyfloat(ctx: &mut Ctx, args: &Args) -> CmdResult {
         None => (0.0, Ttl::Clear),
         Some(e) => {
             let Value::Str(s) = &e.value;
-            (s.with_bytes(parse_float).ok_or(CmdError::NotFloat)?, Ttl::Keep)
+            (
+                s.with_bytes(parse_float).ok_or(CmdError::NotFloat)?,
+                Ttl::Keep,
+            )
         }
     };
     let new = cur + incr;
@@ -449,7 +515,16 @@ pub fn incrbyfloat(ctx: &mut Ctx, args: &Args) -> CmdResult {
         return Err(CmdError::msg("ERR increment would produce NaN or Infinity"));
     }
     let text = format_incr_float(new);
-    ctx.shard.ks.set(db, key, Value::Str(Str::Bytes { data: text.clone().into_bytes(), raw: false }), ttl, now);
+    ctx.shard.ks.set(
+        db,
+        key,
+        Value::Str(Str::Bytes {
+            data: text.clone().into_bytes(),
+            raw: false,
+        }),
+        ttl,
+        now,
+    );
     ctx.out.bulk(text.as_bytes());
     Ok(())
 }
@@ -511,7 +586,13 @@ pub fn setrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
             let mut data = vec![0u8; offset + value.len()];
             data[offset..].copy_from_slice(value);
             let n = data.len();
-            ctx.shard.ks.set(db, key, Value::Str(Str::Bytes { data, raw: true }), Ttl::Clear, now);
+            ctx.shard.ks.set(
+                db,
+                key,
+                Value::Str(Str::Bytes { data, raw: true }),
+                Ttl::Clear,
+                now,
+            );
             ctx.out.int(n as i64);
         }
         Some(e) => {
@@ -549,7 +630,10 @@ mod tests {
         assert_eq!(format_incr_float(3.0), "3");
         assert_eq!(format_incr_float(1e-20), "0");
         assert_eq!(format_incr_float(-1e-20), "0");
-        assert_eq!(format_incr_float(1.23456789012345e-5), "0.00001234567890123");
+        assert_eq!(
+            format_incr_float(1.23456789012345e-5),
+            "0.00001234567890123"
+        );
         assert_eq!(format_incr_float(0.0001), "0.0001");
     }
 

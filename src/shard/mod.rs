@@ -33,6 +33,9 @@ const CONN_TOKEN_BASE: usize = 2;
 /// Bytes read from one connection per turn before others get a go.
 const READ_BYTES_PER_TURN_MAX: usize = 1024 * 1024;
 
+/// Largest single read-buffer reservation made on the word of a declared bulk length.
+const RESERVE_STEP_BYTES_MAX: usize = 4 * 1024 * 1024;
+
 /// Replies held back while a connection waits on a hop, at most (then they are written).
 const WRITE_HOLD_BYTES_MAX: usize = 64 * 1024;
 
@@ -410,9 +413,12 @@ impl Shard {
                 }
                 Err(want) => {
                     if let Some(want) = want {
+                        // Reserve for a large bulk once rather than doubling through it,
+                        // but never trust a declared length for more than a step: a peer
+                        // can declare 512 MB and send nothing.
                         let have = conn.in_end - conn.in_start;
                         if want > have {
-                            conn.reserve_input(want - have);
+                            conn.reserve_input((want - have).min(RESERVE_STEP_BYTES_MAX));
                         }
                     }
                     break;

@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 
 /// True when CI demands every helper program (redis-server, redis-benchmark, ...).
 pub fn tools_required() -> bool {
-    std::env::var("BUSBAR_REQUIRE_TOOLS").map(|v| v == "1").unwrap_or(false)
+    std::env::var("BUSBAR_REQUIRE_TOOLS")
+        .map(|v| v == "1")
+        .unwrap_or(false)
 }
 
 /// Whether `tool` is on PATH. When it is missing: panics in CI (BUSBAR_REQUIRE_TOOLS=1),
@@ -67,7 +69,10 @@ impl Proc {
 }
 
 fn unsafe_kill(pid: i32, sig: i32) {
-    let _ = Command::new("kill").arg(format!("-{sig}")).arg(pid.to_string()).status();
+    let _ = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status();
 }
 
 impl Drop for Proc {
@@ -88,11 +93,22 @@ pub fn busbar(args: &[&str]) -> Proc {
         _ => (None, args),
     };
     cmd.args(file);
-    cmd.args(["--port", "0", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
+    cmd.args([
+        "--port",
+        "0",
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+    ]);
     if !args.contains(&"--threads") {
         cmd.args(["--threads", "2"]);
     }
-    cmd.args(args).stdout(Stdio::piped()).stderr(Stdio::inherit());
+    cmd.args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
     let mut child = cmd.spawn().expect("spawn busbar");
     let stdout = child.stdout.take().expect("stdout");
     let mut reader = BufReader::new(stdout);
@@ -105,7 +121,13 @@ pub fn busbar(args: &[&str]) -> Proc {
             panic!("busbar did not start: {log:?}");
         }
         if let Some(rest) = line.split("port=").nth(1) {
-            port = rest.split([',', '.']).next().unwrap().trim().parse().unwrap();
+            port = rest
+                .split([',', '.'])
+                .next()
+                .unwrap()
+                .trim()
+                .parse()
+                .unwrap();
         }
         log.push(line.trim_end().to_string());
         if line.contains("Ready to accept connections") {
@@ -118,12 +140,20 @@ pub fn busbar(args: &[&str]) -> Proc {
         let _ = reader.read_to_end(&mut sink);
     });
     assert!(port > 0, "no port in {log:?}");
-    Proc { child, port, startup_log: log }
+    Proc {
+        child,
+        port,
+        startup_log: log,
+    }
 }
 
 /// A free loopback port (bind 0, read it, release it).
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Starts redis-server 7 as the oracle, or None when it is not installed (and not required).
@@ -134,14 +164,27 @@ pub fn redis_server(args: &[&str]) -> Option<Proc> {
     for _ in 0..5 {
         let port = free_port();
         let child = Command::new("redis-server")
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
             .args(["--daemonize", "no", "--logfile", ""])
             .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn redis-server");
-        let p = Proc { child, port, startup_log: Vec::new() };
+        let p = Proc {
+            child,
+            port,
+            startup_log: Vec::new(),
+        };
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
             if let Ok(mut c) = Raw::connect(port) {
@@ -208,7 +251,10 @@ impl Raw {
             let mut chunk = [0u8; 65536];
             let n = self.s.read(&mut chunk).expect("read reply (timeout?)");
             if n == 0 {
-                panic!("connection closed; buffered: {:?}", String::from_utf8_lossy(&self.buf));
+                panic!(
+                    "connection closed; buffered: {:?}",
+                    String::from_utf8_lossy(&self.buf)
+                );
             }
             self.buf.extend_from_slice(&chunk[..n]);
         }
@@ -222,7 +268,10 @@ impl Raw {
             match self.s.read(&mut chunk) {
                 Ok(0) => return out,
                 Ok(n) => out.extend_from_slice(&chunk[..n]),
-                Err(e) => panic!("expected close, got {e}; read {:?}", String::from_utf8_lossy(&out)),
+                Err(e) => panic!(
+                    "expected close, got {e}; read {:?}",
+                    String::from_utf8_lossy(&out)
+                ),
             }
         }
     }
@@ -291,14 +340,17 @@ impl Resp {
         let tag = buf[0];
         let num = || std::str::from_utf8(head).ok()?.parse::<i64>().ok();
         match tag {
-            b'+' | b'-' | b':' | b'_' | b',' | b'#' | b'(' => Some((Resp::Line(tag, head.to_vec()), after)),
+            b'+' | b'-' | b':' | b'_' | b',' | b'#' | b'(' => {
+                Some((Resp::Line(tag, head.to_vec()), after))
+            }
             b'$' | b'=' | b'!' => {
                 let n = num()?;
                 if n < 0 {
                     return Some((Resp::Bulk(tag, None), after));
                 }
                 let end = after + n as usize;
-                (end + 2 <= buf.len()).then(|| (Resp::Bulk(tag, Some(buf[after..end].to_vec())), end + 2))
+                (end + 2 <= buf.len())
+                    .then(|| (Resp::Bulk(tag, Some(buf[after..end].to_vec())), end + 2))
             }
             b'*' | b'~' | b'>' | b'%' | b'|' => {
                 let n = num()?;
@@ -321,7 +373,9 @@ impl Resp {
 
     /// Parses a whole reply (panics on malformed input: a test failure).
     pub fn from(buf: &[u8]) -> Resp {
-        Resp::parse(buf).unwrap_or_else(|| panic!("malformed reply: {}", show(buf))).0
+        Resp::parse(buf)
+            .unwrap_or_else(|| panic!("malformed reply: {}", show(buf)))
+            .0
     }
 
     /// Encodes the value back to RESP bytes.
@@ -346,7 +400,11 @@ impl Resp {
             }
             Resp::Agg(t, None) => out.extend_from_slice(&[*t, b'-', b'1', b'\r', b'\n']),
             Resp::Agg(t, Some(v)) => {
-                let n = if *t == b'%' || *t == b'|' { v.len() / 2 } else { v.len() };
+                let n = if *t == b'%' || *t == b'|' {
+                    v.len() / 2
+                } else {
+                    v.len()
+                };
                 out.extend_from_slice(format!("{}{}\r\n", *t as char, n).as_bytes());
                 for e in v {
                     e.encode_into(out);
@@ -380,7 +438,10 @@ impl Resp {
 
     /// True for the null bulk, the null array and RESP3 `_`.
     pub fn is_null(&self) -> bool {
-        matches!(self, Resp::Bulk(_, None) | Resp::Agg(_, None) | Resp::Line(b'_', _))
+        matches!(
+            self,
+            Resp::Bulk(_, None) | Resp::Agg(_, None) | Resp::Line(b'_', _)
+        )
     }
 }
 
@@ -413,7 +474,9 @@ impl Raw {
 /// HELLO's reply with the fields that differ between busbar and redis-server (`version`,
 /// `id`) masked, so the rest can be compared byte for byte. Other replies pass unchanged.
 pub fn mask_hello(reply: &[u8]) -> Vec<u8> {
-    let Some((Resp::Agg(tag, Some(mut items)), _)) = Resp::parse(reply) else { return reply.to_vec() };
+    let Some((Resp::Agg(tag, Some(mut items)), _)) = Resp::parse(reply) else {
+        return reply.to_vec();
+    };
     for i in (0..items.len().saturating_sub(1)).step_by(2) {
         match items[i].bytes() {
             Some(b"version") => items[i + 1] = Resp::Bulk(b'$', Some(b"<version>".to_vec())),
