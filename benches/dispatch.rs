@@ -9,8 +9,12 @@ fn bench_dispatch(c: &mut Criterion) {
     let mut g = c.benchmark_group("dispatch");
     g.throughput(Throughput::Elements(1));
     cmd::table();
-    g.bench_function("lookup_get_lowercase", |b| b.iter(|| black_box(cmd::lookup(black_box(b"get")).is_some())));
-    g.bench_function("lookup_set_uppercase", |b| b.iter(|| black_box(cmd::lookup(black_box(b"SET")).is_some())));
+    g.bench_function("lookup_get_lowercase", |b| {
+        b.iter(|| black_box(cmd::lookup(black_box(b"get")).is_some()))
+    });
+    g.bench_function("lookup_set_uppercase", |b| {
+        b.iter(|| black_box(cmd::lookup(black_box(b"SET")).is_some()))
+    });
     let buf = b"CLIENTSETNAME";
     let ranges = [(0u32, 6u32), (6, 13)];
     g.bench_function("resolve_client_setname", |b| {
@@ -20,7 +24,9 @@ fn bench_dispatch(c: &mut Criterion) {
             black_box(cmd::resolve(top, &args).is_ok())
         })
     });
-    let mset: Vec<Vec<u8>> = (0..10).map(|i| format!("key:{:012}", i * 7919).into_bytes()).collect();
+    let mset: Vec<Vec<u8>> = (0..10)
+        .map(|i| format!("key:{:012}", i * 7919).into_bytes())
+        .collect();
     g.bench_function("route_mset_10_keys_4_shards", |b| {
         b.iter(|| {
             let mut owners = [false; 4];

@@ -7,7 +7,9 @@ fn bench_keyspace(c: &mut Criterion) {
     let mut g = c.benchmark_group("keyspace");
     g.throughput(Throughput::Elements(1));
     let mut ks = Keyspace::new(16, 1);
-    let keys: Vec<Vec<u8>> = (0..100_000).map(|i| format!("key:{i:012}").into_bytes()).collect();
+    let keys: Vec<Vec<u8>> = (0..100_000)
+        .map(|i| format!("key:{i:012}").into_bytes())
+        .collect();
     for k in &keys {
         ks.set(0, k, Value::Str(Str::from_bytes(b"xxx")), Ttl::Clear, 0);
     }
@@ -15,7 +17,13 @@ fn bench_keyspace(c: &mut Criterion) {
     g.bench_function("set_existing_3b", |b| {
         b.iter(|| {
             i = (i + 7919) % keys.len();
-            ks.set(0, black_box(&keys[i]), Value::Str(Str::from_bytes(b"xxx")), Ttl::Clear, 0);
+            ks.set(
+                0,
+                black_box(&keys[i]),
+                Value::Str(Str::from_bytes(b"xxx")),
+                Ttl::Clear,
+                0,
+            );
         })
     });
     g.bench_function("get_hit", |b| {
@@ -24,7 +32,9 @@ fn bench_keyspace(c: &mut Criterion) {
             black_box(ks.lookup(0, black_box(&keys[i]), 0).is_some())
         })
     });
-    g.bench_function("get_miss", |b| b.iter(|| black_box(ks.lookup(0, black_box(b"nokey"), 0).is_some())));
+    g.bench_function("get_miss", |b| {
+        b.iter(|| black_box(ks.lookup(0, black_box(b"nokey"), 0).is_some()))
+    });
     g.bench_function("slot_of_key", |b| {
         b.iter(|| {
             i = (i + 7919) % keys.len();

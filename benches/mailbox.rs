@@ -18,11 +18,16 @@ fn bench_hop(c: &mut Criterion) {
                 // Two threads, each with its own poll and mailbox, ping-ponging batches.
                 let poll_a = Poll::new().unwrap();
                 let poll_b = Poll::new().unwrap();
-                let a = Arc::new(Mailbox::new(Waker::new(poll_a.registry(), Token(1)).unwrap()));
-                let bx = Arc::new(Mailbox::new(Waker::new(poll_b.registry(), Token(1)).unwrap()));
+                let a = Arc::new(Mailbox::new(
+                    Waker::new(poll_a.registry(), Token(1)).unwrap(),
+                ));
+                let bx = Arc::new(Mailbox::new(
+                    Waker::new(poll_b.registry(), Token(1)).unwrap(),
+                ));
                 let stop = Arc::new(AtomicBool::new(false));
                 let served = Arc::new(AtomicU64::new(0));
-                let (a2, b2, stop2, served2) = (a.clone(), bx.clone(), stop.clone(), served.clone());
+                let (a2, b2, stop2, served2) =
+                    (a.clone(), bx.clone(), stop.clone(), served.clone());
                 let echo = std::thread::spawn(move || {
                     let mut poll_b = poll_b;
                     let mut events = Events::with_capacity(16);
@@ -39,7 +44,11 @@ fn bench_hop(c: &mut Criterion) {
                 let start = Instant::now();
                 for _ in 0..iters {
                     let msgs: Vec<Msg> = (0..batch)
-                        .map(|_| Msg::Done { conn: ConnRef { slot: 0, id: 1 }, part: 0, out: Vec::new() })
+                        .map(|_| Msg::Done {
+                            conn: ConnRef { slot: 0, id: 1 },
+                            part: 0,
+                            out: Vec::new(),
+                        })
                         .collect();
                     bx.send(msgs);
                     loop {

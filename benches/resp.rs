@@ -35,17 +35,27 @@ fn bench_parse(c: &mut Criterion) {
     let mut g = c.benchmark_group("parse");
     let set = encode(&[b"SET", b"key:000000012345", b"xxx"]);
     g.throughput(Throughput::Elements(1));
-    g.bench_function("multibulk_set_3b", |b| b.iter(|| parse_frames(black_box(&set))));
+    g.bench_function("multibulk_set_3b", |b| {
+        b.iter(|| parse_frames(black_box(&set)))
+    });
     let inline = b"PING\r\n".to_vec();
-    g.bench_function("inline_ping", |b| b.iter(|| parse_frames(black_box(&inline))));
+    g.bench_function("inline_ping", |b| {
+        b.iter(|| parse_frames(black_box(&inline)))
+    });
     let mset: Vec<&[u8]> = std::iter::once(&b"MSET"[..])
-        .chain(std::iter::repeat([&b"key:000000012345"[..], &b"xxx"[..]]).take(10).flatten())
+        .chain(std::iter::repeat_n([&b"key:000000012345"[..], &b"xxx"[..]], 10).flatten())
         .collect();
     let mset = encode(&mset);
-    g.bench_function("multibulk_mset_10", |b| b.iter(|| parse_frames(black_box(&mset))));
-    let pipeline: Vec<u8> = (0..16).flat_map(|_| encode(&[b"GET", b"key:000000012345"])).collect();
+    g.bench_function("multibulk_mset_10", |b| {
+        b.iter(|| parse_frames(black_box(&mset)))
+    });
+    let pipeline: Vec<u8> = (0..16)
+        .flat_map(|_| encode(&[b"GET", b"key:000000012345"]))
+        .collect();
     g.throughput(Throughput::Elements(16));
-    g.bench_function("pipeline_16_get", |b| b.iter(|| parse_frames(black_box(&pipeline))));
+    g.bench_function("pipeline_16_get", |b| {
+        b.iter(|| parse_frames(black_box(&pipeline)))
+    });
     g.finish();
 }
 

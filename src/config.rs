@@ -580,6 +580,12 @@ pub fn parse_cli(args: &[String]) -> Result<Cli, String> {
     }
     let mut cfg = Config::load(&text, &overrides)?;
     cfg.config_file = file;
+    if cfg.get("dir").is_empty() {
+        // Like Redis, `dir` reports the working directory unless set.
+        if let Ok(cwd) = std::env::current_dir() {
+            let _ = cfg.apply("dir", &[cwd.display().to_string()], false);
+        }
+    }
     Ok(Cli::Run(cfg))
 }
 

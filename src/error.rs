@@ -21,6 +21,8 @@ pub enum CmdError {
     Arity(String),
     /// Any other error; the text after `-`, starting with its code (`ERR ...`).
     Msg(Cow<'static, str>),
+    /// An error whose text quotes client bytes verbatim (unknown subcommand).
+    Bytes(Vec<u8>),
 }
 
 /// Shorthand for a command result.
@@ -51,6 +53,15 @@ impl CmdError {
                 format!("ERR wrong number of arguments for '{name}' command").into()
             }
             CmdError::Msg(m) => Cow::Borrowed(m.as_ref()),
+            CmdError::Bytes(b) => String::from_utf8_lossy(b),
+        }
+    }
+
+    /// Writes the error reply (client bytes kept as they are).
+    pub fn write(&self, out: &mut crate::resp::Reply) {
+        match self {
+            CmdError::Bytes(b) => out.error_bytes(b),
+            other => out.error(&other.text()),
         }
     }
 }

@@ -55,8 +55,6 @@
 //! 8. The home shard appends the reply (merging parts if split), resumes the connection's
 //!    pipeline, and writes each connection's output once per turn.
 
-
-
 pub mod cmd;
 pub mod config;
 pub mod conn;

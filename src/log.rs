@@ -37,14 +37,19 @@ pub fn set_level(word: &str) {
 
 /// Sends log lines to `path` (appending) instead of stdout.
 pub fn set_file(path: &str) -> std::io::Result<()> {
-    let f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)?;
     *FILE.lock().expect("log lock") = Some(f);
     Ok(())
 }
 
 /// Formats a Unix time in ms as `27 Nov 2026 18:12:58.174` (UTC).
 pub fn format_time(ms: u64) -> String {
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let secs = ms / 1000;
     let days = (secs / 86400) as i64;
     let rem = secs % 86400;
@@ -82,7 +87,13 @@ pub fn log(level: Level, msg: &str) {
         Level::Notice => '*',
         _ => '#',
     };
-    let line = format!("{}:M {} {} {}\n", std::process::id(), format_time(crate::shard::unix_ms()), mark, msg);
+    let line = format!(
+        "{}:M {} {} {}\n",
+        std::process::id(),
+        format_time(crate::shard::unix_ms()),
+        mark,
+        msg
+    );
     let mut f = FILE.lock().expect("log lock");
     match f.as_mut() {
         Some(file) => {
@@ -115,7 +126,10 @@ pub fn verbose(msg: &str) {
 mod tests {
     #[test]
     fn time_format_matches_redis() {
-        assert_eq!(super::format_time(1_795_803_181_106), "27 Nov 2026 18:13:01.106");
+        assert_eq!(
+            super::format_time(1_795_803_181_106),
+            "27 Nov 2026 18:13:01.106"
+        );
         assert_eq!(super::format_time(0), "01 Jan 1970 00:00:00.000");
     }
 }

@@ -159,7 +159,8 @@ impl Shared {
 }
 
 fn random_hex(n: usize) -> String {
-    let mut x = crate::shard::unix_ms() ^ ((std::process::id() as u64) << 32) ^ 0x9E37_79B9_7F4A_7C15;
+    let mut x =
+        crate::shard::unix_ms() ^ ((std::process::id() as u64) << 32) ^ 0x9E37_79B9_7F4A_7C15;
     (0..n)
         .map(|_| {
             x ^= x << 13;
@@ -172,7 +173,11 @@ fn random_hex(n: usize) -> String {
 
 /// Binds one listener per shard on the same address with SO_REUSEPORT, so the kernel
 /// spreads incoming connections over the shards.
-fn bind_listeners(addr: SocketAddr, shards: usize, backlog: i32) -> std::io::Result<(Vec<mio::net::TcpListener>, u16)> {
+fn bind_listeners(
+    addr: SocketAddr,
+    shards: usize,
+    backlog: i32,
+) -> std::io::Result<(Vec<mio::net::TcpListener>, u16)> {
     use socket2::{Domain, Protocol, Socket, Type};
     let mut out = Vec::with_capacity(shards);
     let mut addr = addr;
@@ -214,10 +219,17 @@ impl Server {
         let shards = if threads_cfg > 0 {
             threads_cfg as usize
         } else {
-            std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1)
         };
         let port = cfg.int("port") as u16;
-        let bind = cfg.get("bind").split_whitespace().next().unwrap_or("127.0.0.1").to_string();
+        let bind = cfg
+            .get("bind")
+            .split_whitespace()
+            .next()
+            .unwrap_or("127.0.0.1")
+            .to_string();
         let host = match bind.as_str() {
             "*" => "0.0.0.0".to_string(),
             h => h.trim_start_matches('-').to_string(),
@@ -249,7 +261,9 @@ impl Server {
             clients: AtomicUsize::new(0),
             shutdown: AtomicBool::new(false),
             shards_draining: AtomicUsize::new(shards),
-            stats: (0..shards).map(|_| ShardStats::new(databases, commands)).collect(),
+            stats: (0..shards)
+                .map(|_| ShardStats::new(databases, commands))
+                .collect(),
             started: Instant::now(),
             run_id: random_hex(40),
             port,
@@ -257,7 +271,8 @@ impl Server {
         });
         let mut threads = Vec::with_capacity(shards);
         for (id, (poll, listener)) in polls.into_iter().zip(listeners).enumerate() {
-            let shard = Shard::new(id, Arc::clone(&shared), poll, listener).map_err(|e| e.to_string())?;
+            let shard =
+                Shard::new(id, Arc::clone(&shared), poll, listener).map_err(|e| e.to_string())?;
             let t = std::thread::Builder::new()
                 .name(format!("shard-{id}"))
                 .spawn(move || shard.run())
@@ -321,7 +336,11 @@ pub fn run(cfg: Config) -> i32 {
     if !pidfile.is_empty() {
         let _ = std::fs::write(&pidfile, format!("{}\n", std::process::id()));
     }
-    crate::log::notice(&format!("Running mode=standalone, port={}, shards={}.", server.port(), server.shared.shards));
+    crate::log::notice(&format!(
+        "Running mode=standalone, port={}, shards={}.",
+        server.port(),
+        server.shared.shards
+    ));
     crate::log::notice("Server initialized");
     crate::log::notice("Ready to accept connections tcp");
     let shared = Arc::clone(&server.shared);
@@ -329,7 +348,9 @@ pub fn run(cfg: Config) -> i32 {
         .name("signals".into())
         .spawn(move || {
             use signal_hook::consts::{SIGINT, SIGTERM};
-            let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else { return };
+            let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+                return;
+            };
             for sig in signals.forever() {
                 let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
                 if shared.shutdown.load(Relaxed) {

@@ -27,7 +27,11 @@ pub struct Mailbox {
 impl Mailbox {
     /// A mailbox whose `wake` interrupts the owner's `Poll` through `waker`.
     pub fn new(waker: Waker) -> Self {
-        Self { queue: SegQueue::new(), waker, sleeping: AtomicBool::new(false) }
+        Self {
+            queue: SegQueue::new(),
+            waker,
+            sleeping: AtomicBool::new(false),
+        }
     }
 
     /// Hands a batch to the owner, waking it if it sleeps. Called at most once per

@@ -8,7 +8,13 @@ use std::process::Command;
 #[test]
 fn startup_logs_ready_line_like_redis() {
     let srv = busbar(&[]);
-    assert!(srv.startup_log.iter().any(|l| l.contains("* Ready to accept connections tcp")), "{:?}", srv.startup_log);
+    assert!(
+        srv.startup_log
+            .iter()
+            .any(|l| l.contains("* Ready to accept connections tcp")),
+        "{:?}",
+        srv.startup_log
+    );
     // `<pid>:M <dd Mon yyyy HH:MM:SS.mmm> * <msg>`
     let line = srv.startup_log.last().unwrap();
     assert!(line.starts_with(&format!("{}:M ", srv.pid())), "{line}");
@@ -52,7 +58,10 @@ fn shutdown_command_closes_without_reply_and_exits_zero() {
 fn shutdown_abort_without_shutdown_in_progress_errors() {
     let srv = busbar(&[]);
     let mut c = Raw::connect(srv.port).unwrap();
-    assert_eq!(c.cmd(&["SHUTDOWN", "ABORT"]), b"-ERR No shutdown in progress.\r\n");
+    assert_eq!(
+        c.cmd(&["SHUTDOWN", "ABORT"]),
+        b"-ERR No shutdown in progress.\r\n"
+    );
     assert_eq!(c.cmd(&["PING"]), b"+PONG\r\n");
 }
 
@@ -61,12 +70,22 @@ fn config_file_is_read_and_command_line_overrides_it() {
     let dir = std::env::temp_dir().join(format!("busbar-conf-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("redis.conf");
-    std::fs::write(&path, "# comment\nmaxclients 123\ndatabases 4\nrequirepass \"se cret\"\n").unwrap();
+    std::fs::write(
+        &path,
+        "# comment\nmaxclients 123\ndatabases 4\nrequirepass \"se cret\"\n",
+    )
+    .unwrap();
     let srv = busbar(&[path.to_str().unwrap(), "--maxclients", "77"]);
     let mut c = Raw::connect(srv.port).unwrap();
     assert_eq!(c.cmd(&["AUTH", "se cret"]), b"+OK\r\n");
-    assert_eq!(c.cmd(&["CONFIG", "GET", "maxclients"]), b"*2\r\n$10\r\nmaxclients\r\n$2\r\n77\r\n");
-    assert_eq!(c.cmd(&["SELECT", "4"]), b"-ERR DB index is out of range\r\n");
+    assert_eq!(
+        c.cmd(&["CONFIG", "GET", "maxclients"]),
+        b"*2\r\n$10\r\nmaxclients\r\n$2\r\n77\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["SELECT", "4"]),
+        b"-ERR DB index is out of range\r\n"
+    );
     assert_eq!(c.cmd(&["SELECT", "3"]), b"+OK\r\n");
 }
 
@@ -76,27 +95,42 @@ fn unknown_directive_stops_startup_with_its_line_number() {
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join("bad.conf");
     std::fs::write(&path, "port 0\n\nfrobnicate yes\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_busbar")).arg(&path).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_busbar"))
+        .arg(&path)
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("at line 3"), "{err}");
     assert!(err.contains(">>> 'frobnicate yes'"), "{err}");
-    assert!(err.contains("Bad directive or wrong number of arguments"), "{err}");
+    assert!(
+        err.contains("Bad directive or wrong number of arguments"),
+        "{err}"
+    );
 }
 
 #[test]
 fn bad_value_on_command_line_stops_startup() {
-    let out = Command::new(env!("CARGO_BIN_EXE_busbar")).args(["--port", "0", "--maxclients", "lots"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_busbar"))
+        .args(["--port", "0", "--maxclients", "lots"])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("maxclients"));
 }
 
 #[test]
 fn version_flag_prints_version() {
-    let out = Command::new(env!("CARGO_BIN_EXE_busbar")).arg("--version").output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_busbar"))
+        .arg("--version")
+        .output()
+        .unwrap();
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("v=") && text.contains("redis_version=7.2.4"), "{text}");
+    assert!(
+        text.contains("v=") && text.contains("redis_version=7.2.4"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -122,6 +156,9 @@ fn port_in_use_fails_with_redis_message() {
     assert_eq!(status.code(), Some(1));
     let mut log = String::new();
     std::io::Read::read_to_string(&mut second.stdout.take().unwrap(), &mut log).unwrap();
-    assert!(log.contains("Could not create server TCP listening socket"), "{log}");
+    assert!(
+        log.contains("Could not create server TCP listening socket"),
+        "{log}"
+    );
     assert!(log.contains("Address already in use"), "{log}");
 }

@@ -14,7 +14,10 @@ fn ping_set_get_across_shards() {
     }
     for i in 0..200 {
         let k = format!("key:{i}");
-        assert_eq!(c.cmd(&["GET", &k]), format!("${}\r\n{}\r\n", i.to_string().len(), i).into_bytes());
+        assert_eq!(
+            c.cmd(&["GET", &k]),
+            format!("${}\r\n{}\r\n", i.to_string().len(), i).into_bytes()
+        );
     }
     assert_eq!(c.cmd(&["DBSIZE"]), b":200\r\n");
 }

@@ -30,6 +30,11 @@ fn run(secs: u32, program: &str, args: &[&str], stdin: Option<&[u8]>) -> Output 
     child.wait_with_output().unwrap()
 }
 
+/// Whether every one of `tools` is installed (see `have_tool`).
+fn have_tools(tools: &[&str]) -> bool {
+    tools.iter().all(|t| have_tool(t))
+}
+
 fn text(o: &Output) -> String {
     format!(
         "{}{}",
@@ -77,7 +82,7 @@ fn benchmark(port: u16, extra: &[&str]) {
 
 #[test]
 fn redis_benchmark_plain() {
-    if !have_tool("redis-benchmark") {
+    if !have_tools(&["redis-benchmark", "timeout"]) {
         return;
     }
     let srv = busbar(&[]);
@@ -86,7 +91,7 @@ fn redis_benchmark_plain() {
 
 #[test]
 fn redis_benchmark_pipelined() {
-    if !have_tool("redis-benchmark") {
+    if !have_tools(&["redis-benchmark", "timeout"]) {
         return;
     }
     let srv = busbar(&[]);
@@ -95,7 +100,7 @@ fn redis_benchmark_pipelined() {
 
 #[test]
 fn redis_benchmark_random_keys() {
-    if !have_tool("redis-benchmark") {
+    if !have_tools(&["redis-benchmark", "timeout"]) {
         return;
     }
     let srv = busbar(&[]);
@@ -111,7 +116,7 @@ fn redis_benchmark_random_keys() {
 
 #[test]
 fn redis_benchmark_many_clients() {
-    if !have_tool("redis-benchmark") {
+    if !have_tools(&["redis-benchmark", "timeout"]) {
         return;
     }
     let srv = busbar(&[]);
@@ -120,7 +125,7 @@ fn redis_benchmark_many_clients() {
 
 #[test]
 fn redis_benchmark_without_keepalive() {
-    if !have_tool("redis-benchmark") {
+    if !have_tools(&["redis-benchmark", "timeout"]) {
         return;
     }
     let srv = busbar(&[]);
@@ -143,7 +148,7 @@ fn cli(port: u16, args: &[&str]) -> String {
 
 #[test]
 fn redis_cli_one_shot_commands() {
-    if !have_tool("redis-cli") {
+    if !have_tools(&["redis-cli", "timeout"]) {
         return;
     }
     let srv = busbar(&[]);
@@ -170,7 +175,7 @@ fn redis_cli_one_shot_commands() {
 
 #[test]
 fn redis_cli_scan_lists_matching_keys() {
-    if !have_tool("redis-cli") {
+    if !have_tools(&["redis-cli", "timeout"]) {
         return;
     }
     let srv = busbar(&[]);
@@ -192,7 +197,7 @@ fn redis_cli_scan_lists_matching_keys() {
 
 #[test]
 fn redis_cli_pipe_mode_loads_data() {
-    if !have_tool("redis-cli") {
+    if !have_tools(&["redis-cli", "timeout"]) {
         return;
     }
     let srv = busbar(&[]);
@@ -219,7 +224,7 @@ fn redis_cli_pipe_mode_loads_data() {
 
 #[test]
 fn redis_cli_stat_prints_rows() {
-    if !have_tool("redis-cli") {
+    if !have_tools(&["redis-cli", "timeout", "stdbuf"]) {
         return;
     }
     let srv = busbar(&[]);

@@ -8,8 +8,18 @@ use crate::cmd::{Args, Ctx};
 use crate::error::CmdResult;
 
 /// Sections printed by `INFO` / `INFO default`, in order.
-const DEFAULT: &[&str] =
-    &["server", "clients", "memory", "persistence", "stats", "replication", "cpu", "modules", "cluster", "keyspace"];
+const DEFAULT: &[&str] = &[
+    "server",
+    "clients",
+    "memory",
+    "persistence",
+    "stats",
+    "replication",
+    "cpu",
+    "modules",
+    "cluster",
+    "keyspace",
+];
 
 fn human_bytes(n: u64) -> String {
     let n = n as f64;
@@ -27,7 +37,11 @@ fn human_bytes(n: u64) -> String {
 /// Resident memory of the process in bytes (from /proc/self/statm).
 pub fn rss_bytes() -> u64 {
     let statm = std::fs::read_to_string("/proc/self/statm").unwrap_or_default();
-    let pages: u64 = statm.split_whitespace().nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+    let pages: u64 = statm
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
     // SAFETY: sysconf has no preconditions.
     let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) }.max(1) as u64;
     pages * page
@@ -54,7 +68,11 @@ fn uname() -> String {
         return "Linux".into();
     }
     let f = |s: &[libc::c_char]| {
-        let b: Vec<u8> = s.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+        let b: Vec<u8> = s
+            .iter()
+            .take_while(|&&c| c != 0)
+            .map(|&c| c as u8)
+            .collect();
         String::from_utf8_lossy(&b).into_owned()
     };
     format!("{} {} {}", f(&u.sysname), f(&u.release), f(&u.machine))
@@ -73,7 +91,11 @@ fn total_memory() -> u64 {
 
 /// Builds the INFO text for the requested sections.
 pub fn info_text(ctx: &mut Ctx, args: &Args) -> String {
-    let mut want: Vec<String> = args.iter().skip(1).map(|a| String::from_utf8_lossy(a).to_ascii_lowercase()).collect();
+    let mut want: Vec<String> = args
+        .iter()
+        .skip(1)
+        .map(|a| String::from_utf8_lossy(a).to_ascii_lowercase())
+        .collect();
     if want.is_empty() {
         want.push("default".into());
     }
@@ -142,7 +164,12 @@ fn write_section(ctx: &mut Ctx, section: &str, t: &mut String) {
             line!("hz:{}", cfg.int("hz"));
             line!("configured_hz:{}", cfg.int("hz"));
             line!("lru_clock:{}", (now_us / 1_000_000) & ((1 << 24) - 1));
-            line!("executable:{}", std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default());
+            line!(
+                "executable:{}",
+                std::env::current_exe()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            );
             line!("config_file:{}", cfg.config_file);
             line!("io_threads_active:0");
             line!("shards:{}", shared.shards);
@@ -169,7 +196,14 @@ fn write_section(ctx: &mut Ctx, section: &str, t: &mut String) {
             line!("used_memory_rss_human:{}", human_bytes(rss));
             line!("used_memory_peak:{}", peak);
             line!("used_memory_peak_human:{}", human_bytes(peak));
-            line!("used_memory_peak_perc:{:.2}%", if peak > 0 { rss as f64 * 100.0 / peak as f64 } else { 100.0 });
+            line!(
+                "used_memory_peak_perc:{:.2}%",
+                if peak > 0 {
+                    rss as f64 * 100.0 / peak as f64
+                } else {
+                    100.0
+                }
+            );
             line!("total_system_memory:{}", total_memory());
             line!("total_system_memory_human:{}", human_bytes(total_memory()));
             line!("maxmemory:{}", maxmem);
@@ -190,7 +224,10 @@ fn write_section(ctx: &mut Ctx, section: &str, t: &mut String) {
             line!("current_save_keys_total:0");
             line!("rdb_changes_since_last_save:0");
             line!("rdb_bgsave_in_progress:0");
-            line!("rdb_last_save_time:{}", crate::shard::unix_ms() / 1000 - uptime);
+            line!(
+                "rdb_last_save_time:{}",
+                crate::shard::unix_ms() / 1000 - uptime
+            );
             line!("rdb_last_bgsave_status:ok");
             line!("rdb_last_bgsave_time_sec:-1");
             line!("rdb_current_bgsave_time_sec:-1");
@@ -204,19 +241,37 @@ fn write_section(ctx: &mut Ctx, section: &str, t: &mut String) {
         }
         "stats" => {
             line!("# Stats");
-            line!("total_connections_received:{}", shared.total(|s| &s.connections_received));
+            line!(
+                "total_connections_received:{}",
+                shared.total(|s| &s.connections_received)
+            );
             line!("total_commands_processed:{}", shared.total(|s| &s.commands));
-            line!("instantaneous_ops_per_sec:{}", shared.instantaneous_ops.load(Relaxed));
-            line!("total_net_input_bytes:{}", shared.total(|s| &s.net_input_bytes));
-            line!("total_net_output_bytes:{}", shared.total(|s| &s.net_output_bytes));
-            line!("rejected_connections:{}", shared.total(|s| &s.rejected_connections));
+            line!(
+                "instantaneous_ops_per_sec:{}",
+                shared.instantaneous_ops.load(Relaxed)
+            );
+            line!(
+                "total_net_input_bytes:{}",
+                shared.total(|s| &s.net_input_bytes)
+            );
+            line!(
+                "total_net_output_bytes:{}",
+                shared.total(|s| &s.net_output_bytes)
+            );
+            line!(
+                "rejected_connections:{}",
+                shared.total(|s| &s.rejected_connections)
+            );
             line!("expired_keys:{}", shared.total(|s| &s.expired_keys));
             line!("evicted_keys:0");
             line!("keyspace_hits:{}", shared.total(|s| &s.keyspace_hits));
             line!("keyspace_misses:{}", shared.total(|s| &s.keyspace_misses));
             line!("pubsub_channels:0");
             line!("pubsub_patterns:0");
-            line!("total_error_replies:{}", shared.total(|s| &s.rejected_calls) + failed_calls(&shared));
+            line!(
+                "total_error_replies:{}",
+                shared.total(|s| &s.rejected_calls) + failed_calls(&shared)
+            );
             line!("hops_total:{}", shared.total(|s| &s.hops));
         }
         "replication" => {
@@ -248,14 +303,34 @@ fn write_section(ctx: &mut Ctx, section: &str, t: &mut String) {
             line!("# Commandstats");
             for spec in &crate::cmd::table().specs {
                 let id = spec.id as usize;
-                let calls: u64 = shared.stats.iter().map(|s| s.cmd[id].calls.load(Relaxed)).sum();
-                let rejected: u64 = shared.stats.iter().map(|s| s.cmd[id].rejected.load(Relaxed)).sum();
+                let calls: u64 = shared
+                    .stats
+                    .iter()
+                    .map(|s| s.cmd[id].calls.load(Relaxed))
+                    .sum();
+                let rejected: u64 = shared
+                    .stats
+                    .iter()
+                    .map(|s| s.cmd[id].rejected.load(Relaxed))
+                    .sum();
                 if calls == 0 && rejected == 0 {
                     continue;
                 }
-                let usec: u64 = shared.stats.iter().map(|s| s.cmd[id].usec.load(Relaxed)).sum();
-                let failed: u64 = shared.stats.iter().map(|s| s.cmd[id].failed.load(Relaxed)).sum();
-                let per = if calls > 0 { usec as f64 / calls as f64 } else { 0.0 };
+                let usec: u64 = shared
+                    .stats
+                    .iter()
+                    .map(|s| s.cmd[id].usec.load(Relaxed))
+                    .sum();
+                let failed: u64 = shared
+                    .stats
+                    .iter()
+                    .map(|s| s.cmd[id].failed.load(Relaxed))
+                    .sum();
+                let per = if calls > 0 {
+                    usec as f64 / calls as f64
+                } else {
+                    0.0
+                };
                 line!(
                     "cmdstat_{}:calls={calls},usec={usec},usec_per_call={per:.2},rejected_calls={rejected},failed_calls={failed}",
                     spec.name
@@ -274,14 +349,18 @@ fn write_section(ctx: &mut Ctx, section: &str, t: &mut String) {
                 if keys == 0 {
                     continue;
                 }
-                let expires: u64 = shared.stats.iter().map(|s| s.expires[db].load(Relaxed)).sum();
+                let expires: u64 = shared
+                    .stats
+                    .iter()
+                    .map(|s| s.expires[db].load(Relaxed))
+                    .sum();
                 // Each shard's estimate, weighted by how many keys with a TTL it holds.
                 let weighted: u64 = shared
                     .stats
                     .iter()
                     .map(|s| s.avg_ttl_ms[db].load(Relaxed) * s.expires[db].load(Relaxed))
                     .sum();
-                let avg_ttl = if expires > 0 { weighted / expires } else { 0 };
+                let avg_ttl = weighted.checked_div(expires).unwrap_or(0);
                 line!("db{db}:keys={keys},expires={expires},avg_ttl={avg_ttl}");
             }
         }
@@ -290,7 +369,12 @@ fn write_section(ctx: &mut Ctx, section: &str, t: &mut String) {
 }
 
 fn failed_calls(shared: &crate::server::Shared) -> u64 {
-    shared.stats.iter().flat_map(|s| s.cmd.iter()).map(|c| c.failed.load(Relaxed)).sum()
+    shared
+        .stats
+        .iter()
+        .flat_map(|s| s.cmd.iter())
+        .map(|c| c.failed.load(Relaxed))
+        .sum()
 }
 
 /// INFO [section [section ...]]

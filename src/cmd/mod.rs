@@ -96,7 +96,9 @@ pub struct Ctx<'a> {
 impl Ctx<'_> {
     /// The calling connection; only for `Route::Home` / `Route::All` handlers.
     pub fn conn(&mut self) -> &mut Conn {
-        self.conn.as_deref_mut().expect("home command runs with its connection")
+        self.conn
+            .as_deref_mut()
+            .expect("home command runs with its connection")
     }
 
     /// The shard's clock, read once per turn.
@@ -247,11 +249,21 @@ impl Spec {
         let (first, last, step) = if k.first <= 0 {
             (1usize, 0usize, 1usize)
         } else {
-            let last = if k.last < 0 { argc as i64 + k.last as i64 } else { k.last as i64 };
+            let last = if k.last < 0 {
+                argc as i64 + k.last as i64
+            } else {
+                k.last as i64
+            };
             let last = last.min(argc as i64 - 1);
-            (k.first as usize, last.max(0) as usize, k.step.max(1) as usize)
+            (
+                k.first as usize,
+                last.max(0) as usize,
+                k.step.max(1) as usize,
+            )
         };
-        (first..=last).step_by(step).filter(move |&i| i < argc && first <= last)
+        (first..=last)
+            .step_by(step)
+            .filter(move |&i| i < argc && first <= last)
     }
 
     /// True if the command is a container of subcommands.
@@ -303,7 +315,9 @@ pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
 /// Finds a command by its full name (`get`, `client|list`).
 pub fn lookup_full(name: &str) -> Option<&'static Spec> {
     let t = table();
-    t.by_name.get(name.to_ascii_lowercase().as_str()).map(|&id| &t.specs[id as usize])
+    t.by_name
+        .get(name.to_ascii_lowercase().as_str())
+        .map(|&id| &t.specs[id as usize])
 }
 
 /// Resolves a container's subcommand (CLIENT LIST -> `client|list`).
@@ -313,7 +327,11 @@ pub fn resolve(spec: &'static Spec, args: &Args) -> CmdResult<&'static Spec> {
     }
     if args.len() < 2 {
         // COMMAND alone is a command of its own; other containers need a subcommand.
-        return if spec.arity == -1 { Ok(spec) } else { Err(CmdError::Arity(spec.name.to_string())) };
+        return if spec.arity == -1 {
+            Ok(spec)
+        } else {
+            Err(CmdError::Arity(spec.name.to_string()))
+        };
     }
     let sub = args.get(1);
     for &id in &spec.subs {
@@ -323,44 +341,53 @@ pub fn resolve(spec: &'static Spec, args: &Args) -> CmdResult<&'static Spec> {
             return Ok(s);
         }
     }
-    Err(CmdError::owned(format!(
-        "ERR unknown subcommand '{}'. Try {} HELP.",
-        truncate(&String::from_utf8_lossy(sub), 128),
-        spec.name.to_ascii_uppercase()
-    )))
+    let mut msg = b"ERR unknown subcommand '".to_vec();
+    msg.extend_from_slice(c_str(sub, 128));
+    msg.extend_from_slice(format!("'. Try {} HELP.", spec.name.to_ascii_uppercase()).as_bytes());
+    Err(CmdError::Bytes(msg))
 }
 
-fn truncate(s: &str, n: usize) -> &str {
-    match s.char_indices().nth(n) {
-        Some((i, _)) => &s[..i],
-        None => s,
-    }
+/// `s` as C's `%.Ns` prints it: up to the first NUL, at most `n` bytes.
+fn c_str(s: &[u8], n: usize) -> &[u8] {
+    let end = memchr::memchr(0, s).unwrap_or(s.len()).min(n);
+    &s[..end]
 }
 
-/// Redis's reply for an unknown command.
-pub fn unknown_command_error(args: &Args) -> String {
-    let mut list = String::new();
+/// Redis's reply for an unknown command, byte for byte (arguments are quoted up to 128
+/// bytes in all, each cut at a NUL, as Redis's `%.*s` formatting does).
+pub fn unknown_command_error(args: &Args) -> Vec<u8> {
+    let mut list = Vec::new();
     for a in args.iter().skip(1) {
         if list.len() >= 128 {
             break;
         }
         let room = 128 - list.len();
-        let s = String::from_utf8_lossy(a);
-        list.push('\'');
-        list.push_str(truncate(&s, room));
-        list.push_str("' ");
+        list.push(b'\'');
+        list.extend_from_slice(c_str(a, room));
+        list.extend_from_slice(b"' ");
     }
-    format!(
-        "ERR unknown command '{}', with args beginning with: {}",
-        truncate(&String::from_utf8_lossy(args.get(0)), 128),
-        list
-    )
+    let mut msg = b"ERR unknown command '".to_vec();
+    msg.extend_from_slice(c_str(args.get(0), 128));
+    msg.extend_from_slice(b"', with args beginning with: ");
+    msg.extend_from_slice(&list);
+    msg
 }
 
 /// Checks arity and authentication before a command runs.
-pub fn check_call(spec: &'static Spec, args: &Args, conn: &Conn, _settings: &Settings) -> CmdResult {
+pub fn check_call(
+    spec: &'static Spec,
+    args: &Args,
+    conn: &Conn,
+    _settings: &Settings,
+) -> CmdResult {
     let argc = args.len() as i32;
     if (spec.arity > 0 && argc != spec.arity) || argc < -spec.arity {
+        return Err(CmdError::Arity(spec.name.to_string()));
+    }
+    // Key/value lists (MSET k v [k v ...]) must come in whole groups; checked here, before
+    // routing splits the arguments by owner shard.
+    let k = spec.keys;
+    if k.first > 0 && k.last < 0 && k.step > 1 && (argc - k.first) % k.step != 0 {
         return Err(CmdError::Arity(spec.name.to_string()));
     }
     if !conn.authenticated && spec.flags & flag::NO_AUTH == 0 {
@@ -419,17 +446,24 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Vec<(usize, Own
             }
         }
         Merge::ConcatBulk => {
+            if let Some(e) = first_error {
+                out.raw(e);
+                return None;
+            }
             let mut all = Vec::new();
             for p in &g.parts {
                 if let Some((h, n)) = aggregate_header(p) {
                     all.extend_from_slice(&p[h..h + n]);
                 }
             }
-            out.bulk(&all);
+            out.verbatim(&all);
         }
         Merge::AnyNonNull => {
-            let candidates: Vec<&Vec<u8>> =
-                g.parts.iter().filter(|p| p.first() == Some(&b'$') && !p.starts_with(b"$-1")).collect();
+            let candidates: Vec<&Vec<u8>> = g
+                .parts
+                .iter()
+                .filter(|p| p.first() == Some(&b'$') && !p.starts_with(b"$-1"))
+                .collect();
             if candidates.is_empty() {
                 out.null();
             } else {
@@ -448,7 +482,13 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Vec<(usize, Own
         Merge::KillOld => {
             if let Some(e) = first_error {
                 out.raw(e);
-            } else if g.parts.iter().map(|p| read_int(p).unwrap_or(0)).sum::<i64>() == 0 {
+            } else if g
+                .parts
+                .iter()
+                .map(|p| read_int(p).unwrap_or(0))
+                .sum::<i64>()
+                == 0
+            {
                 out.error("ERR No such client");
             } else {
                 out.ok();
@@ -472,10 +512,14 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Vec<(usize, Own
 
 /// The elements of an encoded array reply.
 pub fn split_array(p: &[u8]) -> Vec<&[u8]> {
-    let Some((mut pos, n)) = aggregate_header(p) else { return Vec::new() };
+    let Some((mut pos, n)) = aggregate_header(p) else {
+        return Vec::new();
+    };
     let mut v = Vec::with_capacity(n);
     for _ in 0..n {
-        let Some(len) = value_len(&p[pos..]) else { break };
+        let Some(len) = value_len(&p[pos..]) else {
+            break;
+        };
         v.push(&p[pos..pos + len]);
         pos += len;
     }

@@ -365,10 +365,10 @@ pub fn client_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
         } else if args.is(i, "id") && i + 1 < args.len() {
             let mut ids = Vec::new();
             for j in i + 1..args.len() {
-                let id = parse_i64(args.get(j))
-                    .filter(|&n| n > 0)
-                    .ok_or(CmdError::msg("ERR Invalid client ID"))?;
-                ids.push(id as u64);
+                // Any integer is accepted (Redis's getLongLongFromObject); ids are never 0
+                // or negative, so those simply match nothing.
+                let id = parse_i64(args.get(j)).ok_or(CmdError::msg("ERR Invalid client ID"))?;
+                ids.push(u64::try_from(id).unwrap_or(0));
             }
             f.ids = Some(ids);
             i = args.len();

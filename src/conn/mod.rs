@@ -45,7 +45,9 @@ pub enum Merge {
     /// CLIENT KILL ip:port: integer parts; `+OK` if any matched, else `ERR No such client`.
     KillOld,
     /// MSETNX: integer parts from EXISTS; if all are zero, run the MSET parts next.
-    MsetNx { sets: Vec<(usize, crate::shard::msg::OwnedCmds)> },
+    MsetNx {
+        sets: Vec<(usize, crate::shard::msg::OwnedCmds)>,
+    },
 }
 
 /// A command waiting on replies from other shards.
@@ -105,6 +107,10 @@ pub struct Conn {
     pub kill: bool,
     /// The socket may hold more bytes (edge-triggered readiness not yet drained).
     pub read_ready: bool,
+    /// The peer shut down its side (epoll said so): read on to EOF, past short reads.
+    pub read_closed: bool,
+    /// EOF was read: run what is buffered, flush, then close.
+    pub eof: bool,
     /// In the shard's work list for this turn.
     pub queued: bool,
     /// In the shard's flush list for this turn.
@@ -119,7 +125,14 @@ pub struct Conn {
 
 impl Conn {
     /// A fresh connection.
-    pub fn new(id: u64, stream: TcpStream, addr: SocketAddr, laddr: SocketAddr, now_ms: u64, authenticated: bool) -> Self {
+    pub fn new(
+        id: u64,
+        stream: TcpStream,
+        addr: SocketAddr,
+        laddr: SocketAddr,
+        now_ms: u64,
+        authenticated: bool,
+    ) -> Self {
         Self {
             id,
             stream,
@@ -143,6 +156,8 @@ impl Conn {
             close_after_reply: false,
             kill: false,
             read_ready: true,
+            read_closed: false,
+            eof: false,
             queued: false,
             dirty: false,
             created_ms: now_ms,

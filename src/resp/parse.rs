@@ -54,7 +54,10 @@ pub struct ParseLimits {
 
 impl Default for ParseLimits {
     fn default() -> Self {
-        Self { bulk_bytes_max: 512 * 1024 * 1024, unauthenticated: false }
+        Self {
+            bulk_bytes_max: 512 * 1024 * 1024,
+            unauthenticated: false,
+        }
     }
 }
 
@@ -107,7 +110,9 @@ impl ParseState {
             // Multibulk header.
             let Some(nl) = memchr(b'\r', buf) else {
                 if buf.len() > INLINE_BYTES_MAX {
-                    return Err(ProtocolError::new("Protocol error: too big mbulk count string"));
+                    return Err(ProtocolError::new(
+                        "Protocol error: too big mbulk count string",
+                    ));
                 }
                 return Ok(Parsed::Incomplete { want: None });
             };
@@ -116,10 +121,16 @@ impl ParseState {
             }
             let count = match parse_i64(&buf[1..nl]) {
                 Some(n) if n <= MULTIBULK_COUNT_MAX => n,
-                _ => return Err(ProtocolError::new("Protocol error: invalid multibulk length")),
+                _ => {
+                    return Err(ProtocolError::new(
+                        "Protocol error: invalid multibulk length",
+                    ))
+                }
             };
             if count > 10 && limits.unauthenticated {
-                return Err(ProtocolError::new("Protocol error: unauthenticated multibulk length"));
+                return Err(ProtocolError::new(
+                    "Protocol error: unauthenticated multibulk length",
+                ));
             }
             if count <= 0 {
                 return Ok(Parsed::Frame { consumed: nl + 2 });
@@ -168,7 +179,9 @@ impl ParseState {
             };
             // Like Redis, the two bytes after the payload are skipped, not checked.
             if buf.len() - self.pos < len + 2 {
-                return Ok(Parsed::Incomplete { want: Some(self.pos + len + 2) });
+                return Ok(Parsed::Incomplete {
+                    want: Some(self.pos + len + 2),
+                });
             }
             args.push((self.pos as u32, (self.pos + len) as u32));
             self.pos += len + 2;
@@ -198,8 +211,13 @@ fn parse_inline(buf: &[u8], args: &mut Vec<ArgRange>) -> Result<Parsed, Protocol
     let line = &buf[..end];
     if line.iter().any(|&b| b == b'"' || b == b'\'') {
         return match split_inline(line) {
-            Some(owned) => Ok(Parsed::Owned { consumed: nl + 1, args: owned }),
-            None => Err(ProtocolError::new("Protocol error: unbalanced quotes in request")),
+            Some(owned) => Ok(Parsed::Owned {
+                consumed: nl + 1,
+                args: owned,
+            }),
+            None => Err(ProtocolError::new(
+                "Protocol error: unbalanced quotes in request",
+            )),
         };
     }
     let mut i = 0;
@@ -326,7 +344,11 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
     if s == b"0" {
         return Some(0);
     }
-    let (neg, digits) = if s[0] == b'-' { (true, &s[1..]) } else { (false, s) };
+    let (neg, digits) = if s[0] == b'-' {
+        (true, &s[1..])
+    } else {
+        (false, s)
+    };
     if digits.is_empty() || !(b'1'..=b'9').contains(&digits[0]) {
         return None;
     }
@@ -364,7 +386,9 @@ mod tests {
                 Parsed::Frame { consumed } => {
                     let base = &input[pos..];
                     frames.push(
-                        args.iter().map(|&(s, e)| base[s as usize..e as usize].to_vec()).collect(),
+                        args.iter()
+                            .map(|&(s, e)| base[s as usize..e as usize].to_vec())
+                            .collect(),
                     );
                     pos += consumed;
                 }
@@ -381,7 +405,10 @@ mod tests {
     #[test]
     fn multibulk_frames_pipelined() {
         let f = parse_all(b"*1\r\n$4\r\nPING\r\n*2\r\n$3\r\nGET\r\n$1\r\na\r\n").unwrap();
-        assert_eq!(f, vec![vec![b"PING".to_vec()], vec![b"GET".to_vec(), b"a".to_vec()]]);
+        assert_eq!(
+            f,
+            vec![vec![b"PING".to_vec()], vec![b"GET".to_vec(), b"a".to_vec()]]
+        );
     }
 
     #[test]
@@ -396,11 +423,18 @@ mod tests {
         let mut st = ParseState::default();
         let mut args = Vec::new();
         for cut in 1..input.len() {
-            let r = st.parse(&input[..cut], &mut args, &ParseLimits::default()).unwrap();
+            let r = st
+                .parse(&input[..cut], &mut args, &ParseLimits::default())
+                .unwrap();
             assert!(matches!(r, Parsed::Incomplete { .. }), "cut {cut}");
         }
         let r = st.parse(input, &mut args, &ParseLimits::default()).unwrap();
-        assert_eq!(r, Parsed::Frame { consumed: input.len() });
+        assert_eq!(
+            r,
+            Parsed::Frame {
+                consumed: input.len()
+            }
+        );
         assert_eq!(args.len(), 3);
         assert!(st.is_idle());
     }
@@ -417,7 +451,12 @@ mod tests {
     fn inline_quotes_and_escapes() {
         assert_eq!(
             split_inline(br#"set a "b c\x41\n" 'd\'e'"#).unwrap(),
-            vec![b"set".to_vec(), b"a".to_vec(), b"b cA\n".to_vec(), b"d'e".to_vec()]
+            vec![
+                b"set".to_vec(),
+                b"a".to_vec(),
+                b"b cA\n".to_vec(),
+                b"d'e".to_vec()
+            ]
         );
         assert!(split_inline(br#"set a "b"#).is_none());
         assert!(split_inline(br#"set a "b"c"#).is_none());
@@ -430,24 +469,43 @@ mod tests {
         assert_eq!(e(b"*1\r\n$-1\r\n"), "Protocol error: invalid bulk length");
         assert_eq!(e(b"*1\r\nx\r\n"), "Protocol error: expected '$', got 'x'");
         assert_eq!(e(b"*1\r\n$abc\r\n"), "Protocol error: invalid bulk length");
-        assert_eq!(e(b"*1\r\n$536870913\r\n"), "Protocol error: invalid bulk length");
-        assert_eq!(e(b"*9999999999\r\n"), "Protocol error: invalid multibulk length");
-        assert_eq!(e(b"set a \"b\r\n"), "Protocol error: unbalanced quotes in request");
+        assert_eq!(
+            e(b"*1\r\n$536870913\r\n"),
+            "Protocol error: invalid bulk length"
+        );
+        assert_eq!(
+            e(b"*9999999999\r\n"),
+            "Protocol error: invalid multibulk length"
+        );
+        assert_eq!(
+            e(b"set a \"b\r\n"),
+            "Protocol error: unbalanced quotes in request"
+        );
         let long = vec![b'a'; INLINE_BYTES_MAX + 1];
         assert_eq!(e(&long), "Protocol error: too big inline request");
     }
 
     #[test]
     fn empty_and_negative_multibulk_are_skipped() {
-        assert_eq!(parse_all(b"*0\r\n*-5\r\n").unwrap(), vec![Vec::<Vec<u8>>::new(), vec![]]);
+        assert_eq!(
+            parse_all(b"*0\r\n*-5\r\n").unwrap(),
+            vec![Vec::<Vec<u8>>::new(), vec![]]
+        );
     }
 
     #[test]
     fn large_bulk_reports_wanted_length() {
         let mut st = ParseState::default();
         let mut args = Vec::new();
-        let r = st.parse(b"*1\r\n$100\r\nab", &mut args, &ParseLimits::default()).unwrap();
-        assert_eq!(r, Parsed::Incomplete { want: Some(4 + 6 + 102) });
+        let r = st
+            .parse(b"*1\r\n$100\r\nab", &mut args, &ParseLimits::default())
+            .unwrap();
+        assert_eq!(
+            r,
+            Parsed::Incomplete {
+                want: Some(4 + 6 + 102)
+            }
+        );
     }
 
     #[test]
@@ -455,7 +513,16 @@ mod tests {
         assert_eq!(parse_i64(b"0"), Some(0));
         assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
         assert_eq!(parse_i64(b"9223372036854775807"), Some(i64::MAX));
-        for bad in [&b"01"[..], b"+1", b" 1", b"-0", b"9223372036854775808", b"", b"-", b"1a"] {
+        for bad in [
+            &b"01"[..],
+            b"+1",
+            b" 1",
+            b"-0",
+            b"9223372036854775808",
+            b"",
+            b"-",
+            b"1a",
+        ] {
             assert_eq!(parse_i64(bad), None, "{:?}", bad);
         }
     }

@@ -39,9 +39,15 @@ impl<'a> Reply<'a> {
     /// An error line; `msg` is the text after `-`, e.g. `ERR syntax error`. CR and LF are
     /// replaced by spaces, as Redis does, so a reply can never break the framing.
     pub fn error(&mut self, msg: &str) {
+        self.error_bytes(msg.as_bytes());
+    }
+
+    /// An error line from raw bytes (quoting client input); CR and LF become spaces.
+    pub fn error_bytes(&mut self, msg: &[u8]) {
         self.buf.push(b'-');
-        for &b in msg.as_bytes() {
-            self.buf.push(if b == b'\r' || b == b'\n' { b' ' } else { b });
+        for &b in msg {
+            self.buf
+                .push(if b == b'\r' || b == b'\n' { b' ' } else { b });
         }
         self.buf.extend_from_slice(b"\r\n");
     }
@@ -118,7 +124,8 @@ impl<'a> Reply<'a> {
     /// A boolean: `#t`/`#f` in RESP3, `:1`/`:0` in RESP2.
     pub fn boolean(&mut self, v: bool) {
         if self.resp3 {
-            self.buf.extend_from_slice(if v { b"#t\r\n" } else { b"#f\r\n" });
+            self.buf
+                .extend_from_slice(if v { b"#t\r\n" } else { b"#f\r\n" });
         } else {
             self.int(v as i64);
         }
@@ -191,7 +198,11 @@ pub fn value_len(buf: &[u8]) -> Option<usize> {
         }
         b'*' | b'~' | b'>' | b'%' | b'|' => {
             let n: i64 = std::str::from_utf8(head).ok()?.parse().ok()?;
-            let items = if buf[0] == b'%' || buf[0] == b'|' { n * 2 } else { n };
+            let items = if buf[0] == b'%' || buf[0] == b'|' {
+                n * 2
+            } else {
+                n
+            };
             let mut pos = after;
             for _ in 0..items.max(0) {
                 pos += value_len(&buf[pos..])?;

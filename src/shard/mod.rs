@@ -67,7 +67,10 @@ impl Settings {
         let pass = cfg.get("requirepass");
         Settings {
             requirepass: (!pass.is_empty()).then(|| pass.as_bytes().to_vec()),
-            limits: ParseLimits { bulk_bytes_max: cfg.int("proto-max-bulk-len"), unauthenticated: false },
+            limits: ParseLimits {
+                bulk_bytes_max: cfg.int("proto-max-bulk-len"),
+                unauthenticated: false,
+            },
             query_buffer_max: cfg.int("client-query-buffer-limit") as usize,
             clients_max: cfg.int("maxclients") as usize,
             hz: cfg.int("hz").max(1) as u64,
@@ -78,7 +81,10 @@ impl Settings {
 
 /// Milliseconds since the Unix epoch.
 pub fn unix_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 /// One shard: an event loop, its connections and its slice of the keyspace.
@@ -116,8 +122,14 @@ pub struct Shard {
 
 impl Shard {
     /// A shard with its own poll and listener (already bound with SO_REUSEPORT).
-    pub fn new(id: usize, shared: Arc<Shared>, poll: Poll, mut listener: TcpListener) -> io::Result<Shard> {
-        poll.registry().register(&mut listener, LISTENER, Interest::READABLE)?;
+    pub fn new(
+        id: usize,
+        shared: Arc<Shared>,
+        poll: Poll,
+        mut listener: TcpListener,
+    ) -> io::Result<Shard> {
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
         let shards = shared.shards;
         let databases = shared.config.read().expect("config lock").int("databases") as usize;
         let settings = Settings::load(&shared);
@@ -177,6 +189,9 @@ impl Shard {
                             if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
                                 c.read_ready = true;
                             }
+                            if ev.is_read_closed() || ev.is_error() {
+                                c.read_closed = true;
+                            }
                             if !c.queued {
                                 c.queued = true;
                                 self.ready.push(slot);
@@ -198,12 +213,18 @@ impl Shard {
                     self.start_draining();
                     drain_deadline = Some(Instant::now() + Duration::from_secs(2));
                 }
-                let waiting = self.conns.iter().flatten().any(|c| c.gather.is_some() || c.pending_output() > 0);
+                let waiting = self
+                    .conns
+                    .iter()
+                    .flatten()
+                    .any(|c| c.gather.is_some() || c.pending_output() > 0);
                 let expired = drain_deadline.is_some_and(|d| Instant::now() >= d);
                 if !waiting || expired {
                     // Keep serving other shards' hops until every shard is idle.
                     self.shared.shards_draining.fetch_sub(1, Relaxed);
-                    while self.shared.shards_draining.load(Relaxed) > 0 && Instant::now() < drain_deadline.unwrap_or_else(Instant::now) {
+                    while self.shared.shards_draining.load(Relaxed) > 0
+                        && Instant::now() < drain_deadline.unwrap_or_else(Instant::now)
+                    {
                         self.drain_mailbox();
                         self.send_outbox();
                         std::thread::sleep(Duration::from_millis(1));
@@ -223,7 +244,9 @@ impl Shard {
 
     fn accept(&mut self) {
         loop {
-            let Some(listener) = self.listener.as_ref() else { return };
+            let Some(listener) = self.listener.as_ref() else {
+                return;
+            };
             match listener.accept() {
                 Ok((stream, addr)) => self.add_conn(stream, addr),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
@@ -284,7 +307,9 @@ impl Shard {
     fn serve_ready(&mut self) {
         let ready = std::mem::take(&mut self.ready);
         for &slot in &ready {
-            let Some(mut conn) = self.conns.get_mut(slot).and_then(|c| c.take()) else { continue };
+            let Some(mut conn) = self.conns.get_mut(slot).and_then(|c| c.take()) else {
+                continue;
+            };
             conn.queued = false;
             let keep = self.serve(slot, &mut conn);
             if keep {
@@ -313,10 +338,8 @@ impl Shard {
         let paused_in = conn.gather.is_some() && conn.pending_input() > INPUT_PAUSE_BYTES;
         let paused_out = conn.pending_output() > OUTPUT_PAUSE_BYTES;
         if conn.read_ready && !paused_in && !paused_out && !conn.close_after_reply {
-            match self.read_input(conn) {
-                Ok(true) => {}
-                Ok(false) => return false,
-                Err(_) => return false,
+            if self.read_input(conn).is_err() {
+                return false;
             }
             if conn.read_ready && !conn.queued {
                 // More to read next turn; keep the loop spinning.
@@ -324,17 +347,28 @@ impl Shard {
                 self.ready.push(slot);
             }
         }
-        self.run_frames(slot, conn)
+        self.run_frames(slot, conn);
+        if conn.eof && conn.gather.is_none() {
+            // The client is gone after its last bytes: they ran; flush, then close.
+            conn.close_after_reply = true;
+        }
+        // Nothing left to say to a closing client: close now (else the flush closes it).
+        !(conn.close_after_reply && conn.gather.is_none() && conn.pending_output() == 0)
     }
 
-    /// Reads until the socket is drained or the per-turn budget is spent. Ok(false) = EOF.
-    fn read_input(&mut self, conn: &mut Conn) -> io::Result<bool> {
+    /// Reads until the socket is drained or the per-turn budget is spent. Sets `eof` when
+    /// the client closed its side; errors mean the connection is dead.
+    fn read_input(&mut self, conn: &mut Conn) -> io::Result<()> {
         let mut total = 0;
         loop {
             conn.reserve_input(4096);
             let space = conn.inbuf.len() - conn.in_end;
             match conn.stream.read(&mut conn.inbuf[conn.in_end..]) {
-                Ok(0) => return Ok(false),
+                Ok(0) => {
+                    conn.eof = true;
+                    conn.read_ready = false;
+                    break;
+                }
                 Ok(n) => {
                     conn.in_end += n;
                     total += n;
@@ -343,10 +377,11 @@ impl Shard {
                             "Closing client that reached max query buffer length: id={} addr={}",
                             conn.id, conn.addr
                         ));
-                        return Ok(false);
+                        return Err(io::ErrorKind::InvalidData.into());
                     }
-                    if n < space {
-                        // A short read drained the socket (edge-triggered readiness).
+                    if n < space && !conn.read_closed {
+                        // A short read drained the socket (edge-triggered readiness). If the
+                        // peer also closed, read on: the next read returns EOF.
                         conn.read_ready = false;
                         break;
                     }
@@ -363,14 +398,15 @@ impl Shard {
             }
         }
         bump(&self.stats().net_input_bytes, total as u64);
-        Ok(true)
+        Ok(())
     }
 
     /// Parses and runs frames until input runs out or the connection must wait.
     fn run_frames(&mut self, slot: usize, conn: &mut Conn) -> bool {
         let mut limits = self.settings.limits;
         loop {
-            if conn.close_after_reply || conn.pending_output() > OUTPUT_PAUSE_BYTES || self.draining {
+            if conn.close_after_reply || conn.pending_output() > OUTPUT_PAUSE_BYTES || self.draining
+            {
                 break;
             }
             if conn.in_start == conn.in_end {
@@ -387,7 +423,10 @@ impl Shard {
                     let ran = a.is_empty() || self.execute(slot, conn, &a);
                     Ok(ran.then_some(consumed))
                 }
-                Ok(Parsed::Owned { consumed, args: owned }) => {
+                Ok(Parsed::Owned {
+                    consumed,
+                    args: owned,
+                }) => {
                     let (buf, ranges) = cmd::flatten(&owned);
                     let a = Args::new(&buf, &ranges);
                     let ran = a.is_empty() || self.execute(slot, conn, &a);
@@ -397,7 +436,12 @@ impl Shard {
                 Err(e) => {
                     let mut r = Reply::new(&mut conn.out, conn.resp3);
                     r.error(&format!("ERR {}", e.message()));
-                    crate::log::verbose(&format!("Protocol error ({}) from client: id={} addr={}", e.message(), conn.id, conn.addr));
+                    crate::log::verbose(&format!(
+                        "Protocol error ({}) from client: id={} addr={}",
+                        e.message(),
+                        conn.id,
+                        conn.addr
+                    ));
                     conn.close_after_reply = true;
                     Ok(None)
                 }
@@ -441,7 +485,7 @@ impl Shard {
             }
             bump(&self.stats().rejected_calls, 1);
             let mut r = Reply::new(&mut conn.out, conn.resp3);
-            r.error(&cmd::unknown_command_error(args));
+            r.error_bytes(&cmd::unknown_command_error(args));
             return true;
         };
         let spec = match cmd::resolve(top, args) {
@@ -451,13 +495,15 @@ impl Shard {
                     return false;
                 }
                 bump(&self.stats().rejected_calls, 1);
-                Reply::new(&mut conn.out, conn.resp3).error(&e.text());
+                e.write(&mut Reply::new(&mut conn.out, conn.resp3));
                 return true;
             }
         };
         // While a hop is open this turn, a command for the same owner joins it.
         if let Some(g) = &conn.gather {
-            let Some(dest) = self.appendable_hop(conn, g, spec, args) else { return false };
+            let Some(dest) = self.appendable_hop(conn, g, spec, args) else {
+                return false;
+            };
             self.append_to_hop(dest, conn, spec, args);
             conn.last_cmd = spec.name;
             return true;
@@ -467,7 +513,7 @@ impl Shard {
         if let Err(e) = cmd::check_call(spec, args, conn, &self.settings) {
             bump(&self.stats().rejected_calls, 1);
             bump(&self.stats().cmd[spec.id as usize].rejected, 1);
-            Reply::new(&mut conn.out, conn.resp3).error(&e.text());
+            e.write(&mut Reply::new(&mut conn.out, conn.resp3));
             return true;
         }
         match spec.route {
@@ -490,7 +536,7 @@ impl Shard {
             Route::Coord(f) => {
                 let mut out = std::mem::take(&mut conn.out);
                 if let Err(e) = f(self, slot, conn, args, &mut out) {
-                    Reply::new(&mut out, conn.resp3).error(&e.text());
+                    e.write(&mut Reply::new(&mut out, conn.resp3));
                 }
                 // A coordinator may have queued output too; keep ordering.
                 out.append(&mut conn.out);
@@ -508,12 +554,17 @@ impl Shard {
         let resp3 = conn.resp3;
         let start = Instant::now();
         let res = {
-            let mut ctx = Ctx { shard: self, conn: Some(&mut *conn), db, out: Reply::new(&mut out, resp3) };
+            let mut ctx = Ctx {
+                shard: self,
+                conn: Some(&mut *conn),
+                db,
+                out: Reply::new(&mut out, resp3),
+            };
             (spec.handler)(&mut ctx, args)
         };
         self.account(spec, start, res.is_err());
         if let Err(e) = res {
-            Reply::new(&mut out, conn.resp3).error(&e.text());
+            e.write(&mut Reply::new(&mut out, conn.resp3));
         }
         // A handler may have written to conn.out through ctx.conn (e.g. RESET); keep order.
         out.append(&mut conn.out);
@@ -546,15 +597,25 @@ impl Shard {
     }
 
     /// The destination of the connection's open (unsent) hop if `spec` can join it.
-    fn appendable_hop(&self, conn: &Conn, g: &Gather, spec: &'static Spec, args: &Args) -> Option<usize> {
+    fn appendable_hop(
+        &self,
+        conn: &Conn,
+        g: &Gather,
+        spec: &'static Spec,
+        args: &Args,
+    ) -> Option<usize> {
         if !matches!(g.merge, Merge::Forward) || g.left != 1 {
             return None;
         }
-        let Route::Keys(_) = spec.route else { return None };
+        let Route::Keys(_) = spec.route else {
+            return None;
+        };
         if cmd::check_call(spec, args, conn, &self.settings).is_err() {
             return None;
         }
-        let Owners::One(dest) = self.owner_of_keys(spec, args) else { return None };
+        let Owners::One(dest) = self.owner_of_keys(spec, args) else {
+            return None;
+        };
         if dest == self.id {
             return None;
         }
@@ -572,12 +633,23 @@ impl Shard {
     }
 
     /// Sends a whole command to its owner shard; the connection waits for the reply.
-    fn start_hop(&mut self, slot: usize, conn: &mut Conn, dest: usize, spec: &'static Spec, args: &Args) {
+    fn start_hop(
+        &mut self,
+        slot: usize,
+        conn: &mut Conn,
+        dest: usize,
+        spec: &'static Spec,
+        args: &Args,
+    ) {
         debug_assert_ne!(dest, self.id);
         let mut cmds = OwnedCmds::default();
         cmds.push(spec.id, args.iter());
         self.send_run(dest, slot, conn, 0, cmds);
-        conn.gather = Some(Gather { left: 1, parts: vec![Vec::new()], merge: Merge::Forward });
+        conn.gather = Some(Gather {
+            left: 1,
+            parts: vec![Vec::new()],
+            merge: Merge::Forward,
+        });
     }
 
     /// Queues a Run message for this turn's batch to `dest`.
@@ -595,7 +667,14 @@ impl Shard {
 
     /// Splits a multi-key command by owner shard; each part runs the same command on its
     /// subset of keys and `merge` combines the replies.
-    fn split_keys(&mut self, slot: usize, conn: &mut Conn, spec: &'static Spec, args: &Args, merge: cmd::SplitMerge) {
+    fn split_keys(
+        &mut self,
+        slot: usize,
+        conn: &mut Conn,
+        spec: &'static Spec,
+        args: &Args,
+        merge: cmd::SplitMerge,
+    ) {
         let step = spec.keys.step.max(1) as usize;
         let positions: Vec<usize> = spec.key_positions(args.len()).collect();
         // Per shard: the argument groups (key plus its `step - 1` values) it owns.
@@ -620,7 +699,11 @@ impl Shard {
             cmd::SplitMerge::Sum => Merge::Sum,
             cmd::SplitMerge::AllOk => Merge::AllOk,
         };
-        let mut gather = Gather { left: nparts, parts: vec![Vec::new(); nparts as usize], merge };
+        let mut gather = Gather {
+            left: nparts,
+            parts: vec![Vec::new(); nparts as usize],
+            merge,
+        };
         let mut local: Option<(u32, OwnedCmds)> = None;
         for s in 0..self.shards {
             let part = part_of_shard[s];
@@ -628,8 +711,11 @@ impl Shard {
                 continue;
             }
             let mut cmds = OwnedCmds::default();
-            let sub = std::iter::once(args.get(0))
-                .chain(groups[s].iter().flat_map(|&p| (p..p + step).map(|i| args.get(i))));
+            let sub = std::iter::once(args.get(0)).chain(
+                groups[s]
+                    .iter()
+                    .flat_map(|&p| (p..p + step).map(|i| args.get(i))),
+            );
             cmds.push(spec.id, sub);
             if s == self.id {
                 local = Some((part, cmds));
@@ -645,7 +731,14 @@ impl Shard {
     }
 
     /// Runs a command on every shard and merges the parts.
-    fn broadcast(&mut self, slot: usize, conn: &mut Conn, spec: &'static Spec, args: &Args, merge: cmd::AllMerge) {
+    fn broadcast(
+        &mut self,
+        slot: usize,
+        conn: &mut Conn,
+        spec: &'static Spec,
+        args: &Args,
+        merge: cmd::AllMerge,
+    ) {
         let merge = match merge {
             cmd::AllMerge::Sum => Merge::Sum,
             cmd::AllMerge::AllOk => Merge::AllOk,
@@ -658,8 +751,19 @@ impl Shard {
 
     /// Runs `spec` with `args` on every shard (the local part with the connection) and
     /// merges the parts with `merge`.
-    pub fn broadcast_merge(&mut self, slot: usize, conn: &mut Conn, spec: &'static Spec, args: &Args, merge: Merge) {
-        let mut gather = Gather { left: self.shards as u32, parts: vec![Vec::new(); self.shards], merge };
+    pub fn broadcast_merge(
+        &mut self,
+        slot: usize,
+        conn: &mut Conn,
+        spec: &'static Spec,
+        args: &Args,
+        merge: Merge,
+    ) {
+        let mut gather = Gather {
+            left: self.shards as u32,
+            parts: vec![Vec::new(); self.shards],
+            merge,
+        };
         for s in 0..self.shards {
             if s == self.id {
                 continue;
@@ -675,12 +779,17 @@ impl Shard {
         let res = {
             let db = conn.db;
             let resp3 = conn.resp3;
-            let mut ctx = Ctx { shard: self, conn: Some(&mut *conn), db, out: Reply::new(&mut out, resp3) };
+            let mut ctx = Ctx {
+                shard: self,
+                conn: Some(&mut *conn),
+                db,
+                out: Reply::new(&mut out, resp3),
+            };
             (spec.handler)(&mut ctx, args)
         };
         self.account(spec, start, res.is_err());
         if let Err(e) = res {
-            Reply::new(&mut out, conn.resp3).error(&e.text());
+            e.write(&mut Reply::new(&mut out, conn.resp3));
         }
         gather.parts[self.id] = out;
         gather.left -= 1;
@@ -701,17 +810,26 @@ impl Shard {
             #[cfg(debug_assertions)]
             if let Route::Keys(_) = spec.route {
                 for i in spec.key_positions(args.len()) {
-                    debug_assert_eq!(route::shard_of(args.get(i), self.shards), self.id, "key routed to the wrong shard");
+                    debug_assert_eq!(
+                        route::shard_of(args.get(i), self.shards),
+                        self.id,
+                        "key routed to the wrong shard"
+                    );
                 }
             }
             let start = Instant::now();
             let res = {
-                let mut ctx = Ctx { shard: self, conn: None, db, out: Reply::new(&mut out, resp3) };
+                let mut ctx = Ctx {
+                    shard: self,
+                    conn: None,
+                    db,
+                    out: Reply::new(&mut out, resp3),
+                };
                 (spec.handler)(&mut ctx, &args)
             };
             self.account(spec, start, res.is_err());
             if let Err(e) = res {
-                Reply::new(&mut out, resp3).error(&e.text());
+                e.write(&mut Reply::new(&mut out, resp3));
             }
         }
         out
@@ -735,16 +853,27 @@ impl Shard {
 
     fn handle(&mut self, msg: Msg) {
         match msg {
-            Msg::Run { from, conn, part, db, resp3, cmds } => {
+            Msg::Run {
+                from,
+                conn,
+                part,
+                db,
+                resp3,
+                cmds,
+            } => {
                 let out = self.run_owned(&cmds, db as usize, resp3);
                 self.outbox[from].push(Msg::Done { conn, part, out });
             }
             Msg::Done { conn: r, part, out } => {
-                let Some(Some(conn)) = self.conns.get_mut(r.slot) else { return };
+                let Some(Some(conn)) = self.conns.get_mut(r.slot) else {
+                    return;
+                };
                 if conn.id != r.id {
                     return;
                 }
-                let Some(g) = conn.gather.as_mut() else { return };
+                let Some(g) = conn.gather.as_mut() else {
+                    return;
+                };
                 g.parts[part as usize] = out;
                 g.left -= 1;
                 if g.left > 0 {
@@ -778,7 +907,11 @@ impl Shard {
         if let Some(sets) = next {
             // MSETNX passed its existence check: run the MSET parts.
             let n = sets.len() as u32;
-            let mut gather = Gather { left: n, parts: vec![Vec::new(); n as usize], merge: Merge::Fixed(b":1\r\n") };
+            let mut gather = Gather {
+                left: n,
+                parts: vec![Vec::new(); n as usize],
+                merge: Merge::Fixed(b":1\r\n"),
+            };
             let mut local = None;
             for (i, (s, cmds)) in sets.into_iter().enumerate() {
                 if s == self.id {
@@ -811,7 +944,9 @@ impl Shard {
         let dirty = std::mem::take(&mut self.dirty);
         let mut written = 0u64;
         for &slot in &dirty {
-            let Some(Some(conn)) = self.conns.get_mut(slot) else { continue };
+            let Some(Some(conn)) = self.conns.get_mut(slot) else {
+                continue;
+            };
             conn.dirty = false;
             if conn.gather.is_some() && conn.pending_output() < WRITE_HOLD_BYTES_MAX {
                 // The rest of this pipeline waits on a hop: hold its replies so that the
@@ -851,7 +986,11 @@ impl Shard {
                 self.close(slot, conn);
                 continue;
             }
-            if drained && (conn.in_start < conn.in_end || conn.read_ready) && !conn.queued && conn.gather.is_none() {
+            if drained
+                && (conn.in_start < conn.in_end || conn.read_ready)
+                && !conn.queued
+                && conn.gather.is_none()
+            {
                 // Output was paused; resume parsing.
                 conn.queued = true;
                 self.ready.push(slot);

@@ -30,7 +30,8 @@ impl OwnedCmds {
             self.data.extend_from_slice(a);
             self.args.push((start, self.data.len() as u32));
         }
-        self.cmds.push((spec, first, self.args.len() as u32 - first));
+        self.cmds
+            .push((spec, first, self.args.len() as u32 - first));
     }
 }
 
@@ -39,9 +40,20 @@ impl OwnedCmds {
 pub enum Msg {
     /// Run `cmds` in order on this (the owner) shard for a connection of shard `from`, in
     /// database `db`, and send back their encoded replies as part `part` of its gather.
-    Run { from: usize, conn: ConnRef, part: u32, db: u16, resp3: bool, cmds: OwnedCmds },
+    Run {
+        from: usize,
+        conn: ConnRef,
+        part: u32,
+        db: u16,
+        resp3: bool,
+        cmds: OwnedCmds,
+    },
     /// The encoded replies of a `Run`.
-    Done { conn: ConnRef, part: u32, out: Vec<u8> },
+    Done {
+        conn: ConnRef,
+        part: u32,
+        out: Vec<u8>,
+    },
     /// Close a connection of this shard (CLIENT KILL from another shard).
     Kill { id: u64 },
 }

@@ -18,7 +18,13 @@ fn eq(a: u8, b: u8, nocase: bool) -> bool {
 /// Recursion depth cap, as Redis 7 (a pattern of many `*` cannot blow the stack).
 const NESTING_MAX: usize = 1000;
 
-fn match_impl(mut p: &[u8], mut s: &[u8], nocase: bool, skip_longer: &mut bool, nesting: usize) -> bool {
+fn match_impl(
+    mut p: &[u8],
+    mut s: &[u8],
+    nocase: bool,
+    skip_longer: &mut bool,
+    nesting: usize,
+) -> bool {
     if nesting > NESTING_MAX {
         return false;
     }
@@ -69,7 +75,11 @@ fn match_impl(mut p: &[u8], mut s: &[u8], nocase: bool, skip_longer: &mut bool, 
                         if start > end {
                             std::mem::swap(&mut start, &mut end);
                         }
-                        let c = if nocase { s[0].to_ascii_lowercase() } else { s[0] };
+                        let c = if nocase {
+                            s[0].to_ascii_lowercase()
+                        } else {
+                            s[0]
+                        };
                         let (start, end) = if nocase {
                             (start.to_ascii_lowercase(), end.to_ascii_lowercase())
                         } else {

@@ -44,7 +44,10 @@ impl Str {
                 return Str::Int(n);
             }
         }
-        Str::Bytes { data: data.to_vec(), raw: false }
+        Str::Bytes {
+            data: data.to_vec(),
+            raw: false,
+        }
     }
 
     /// The byte length of the string form.
@@ -76,7 +79,10 @@ impl Str {
     /// Turns the value into mutable raw bytes (APPEND, SETRANGE).
     pub fn make_raw(&mut self) -> &mut Vec<u8> {
         if let Str::Int(n) = *self {
-            *self = Str::Bytes { data: itoa::Buffer::new().format(n).as_bytes().to_vec(), raw: true };
+            *self = Str::Bytes {
+                data: itoa::Buffer::new().format(n).as_bytes().to_vec(),
+                raw: true,
+            };
         }
         match self {
             Str::Bytes { data, raw } => {
@@ -252,7 +258,13 @@ impl Keyspace {
                 e.expire_at_ms = expire_at_ms;
             }
             None => {
-                d.map.insert(key.into(), Entry { value, expire_at_ms });
+                d.map.insert(
+                    key.into(),
+                    Entry {
+                        value,
+                        expire_at_ms,
+                    },
+                );
             }
         }
         if expire_at_ms != 0 && old_expire == 0 {
@@ -277,7 +289,9 @@ impl Keyspace {
     pub fn set_expire(&mut self, db: usize, key: &[u8], at_ms: u64, now_ms: u64) -> bool {
         self.expire_if_needed(db, key, now_ms);
         let d = &mut self.dbs[db];
-        let Some(e) = d.map.get_mut(key) else { return false };
+        let Some(e) = d.map.get_mut(key) else {
+            return false;
+        };
         let old = e.expire_at_ms;
         e.expire_at_ms = at_ms;
         if at_ms != 0 && old == 0 {
@@ -343,7 +357,11 @@ impl Keyspace {
         now_ms: u64,
     ) -> (u64, Vec<Key>) {
         let d = &self.dbs[db];
-        let mut next = if cursor == 0 { d.map.len() } else { (cursor as usize).min(d.map.len()) };
+        let mut next = if cursor == 0 {
+            d.map.len()
+        } else {
+            (cursor as usize).min(d.map.len())
+        };
         let mut out = Vec::new();
         let mut visited = 0;
         while next > 0 && visited < count.max(1) {
@@ -406,7 +424,11 @@ impl Keyspace {
                         break;
                     }
                     let i = (self.next_rand() % n as u64) as usize;
-                    let key = self.dbs[db].expires.get_index(i).expect("index below len").clone();
+                    let key = self.dbs[db]
+                        .expires
+                        .get_index(i)
+                        .expect("index below len")
+                        .clone();
                     if self.expire_if_needed(db, &key, now_ms) {
                         expired_here += 1;
                     } else if let Some(e) = self.dbs[db].map.get(&key) {
@@ -414,10 +436,13 @@ impl Keyspace {
                         ttl_count += 1;
                     }
                 }
-                if ttl_count > 0 {
-                    let avg = ttl_sum / ttl_count;
+                if let Some(avg) = ttl_sum.checked_div(ttl_count) {
                     let d = &mut self.dbs[db];
-                    d.avg_ttl_ms = if d.avg_ttl_ms == 0 { avg } else { d.avg_ttl_ms / 50 * 49 + avg / 50 };
+                    d.avg_ttl_ms = if d.avg_ttl_ms == 0 {
+                        avg
+                    } else {
+                        d.avg_ttl_ms / 50 * 49 + avg / 50
+                    };
                 }
                 sampled += take;
                 removed += expired_here;
