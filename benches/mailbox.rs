@@ -32,7 +32,11 @@ fn bench_hop(c: &mut Criterion) {
                     let mut poll_b = poll_b;
                     let mut events = Events::with_capacity(16);
                     while !stop2.load(Ordering::Relaxed) {
-                        let _ = poll_b.poll(&mut events, Some(Duration::from_millis(10)));
+                        // The shard loop's sleep protocol: announce, re-check, block.
+                        if b2.prepare_sleep() {
+                            let _ = poll_b.poll(&mut events, Some(Duration::from_millis(10)));
+                        }
+                        b2.awake();
                         while let Some(batch) = b2.recv() {
                             served2.fetch_add(1, Ordering::Relaxed);
                             a2.send(batch);
@@ -56,7 +60,10 @@ fn bench_hop(c: &mut Criterion) {
                             drop(back);
                             break;
                         }
-                        let _ = poll_a.poll(&mut events, Some(Duration::from_millis(10)));
+                        if a.prepare_sleep() {
+                            let _ = poll_a.poll(&mut events, Some(Duration::from_millis(10)));
+                        }
+                        a.awake();
                     }
                 }
                 let elapsed = start.elapsed();
