@@ -13,12 +13,14 @@
 //! - [`conn`] — a client connection: buffers, protocol state, the gather it waits on.
 //! - [`cmd`] — the command table (`cmd::table`), the handler context, one file per family
 //!   (`strings`, `keys`, `server`, `info`, `docs`), and how gathered replies merge.
+//! - [`pubsub`] — the channel registry (counts per shard), pattern index, per-shard
+//!   subscriptions, and the once-encoded message frames.
 //! - [`resp`] — the zero-copy RESP parser and the RESP2/RESP3 reply writer.
 //! - [`store`] — a shard's keyspace: databases, values, expiry, SCAN, glob matching.
 //! - [`error`] — command errors with Redis's texts, rendered once.
 //! - [`log`] — Redis-style log lines.
 //!
-//! Imports point one way: server → shard → {conn, cmd} → {resp, store}. `resp` and `store`
+//! Imports point one way: server → shard → {conn, cmd, pubsub} → {resp, store}. `resp` and `store`
 //! know nothing of sockets or threads.
 //!
 //! # Words
@@ -60,6 +62,7 @@ pub mod config;
 pub mod conn;
 pub mod error;
 pub mod log;
+pub mod pubsub;
 pub mod resp;
 pub mod server;
 pub mod shard;

@@ -140,6 +140,8 @@ pub struct Shared {
     pub port: u16,
     /// Operations per second over the last second, sampled by shard 0's cron.
     pub instantaneous_ops: AtomicU64,
+    /// Which shards have subscribers of which channels and patterns.
+    pub pubsub: crate::pubsub::Registry,
 }
 
 impl Shared {
@@ -268,6 +270,7 @@ impl Server {
             run_id: random_hex(40),
             port,
             instantaneous_ops: AtomicU64::new(0),
+            pubsub: crate::pubsub::Registry::new(shards),
         });
         let mut threads = Vec::with_capacity(shards);
         for (id, (poll, listener)) in polls.into_iter().zip(listeners).enumerate() {

@@ -266,8 +266,8 @@ fn write_section(ctx: &mut Ctx, section: &str, t: &mut String) {
             line!("evicted_keys:0");
             line!("keyspace_hits:{}", shared.total(|s| &s.keyspace_hits));
             line!("keyspace_misses:{}", shared.total(|s| &s.keyspace_misses));
-            line!("pubsub_channels:0");
-            line!("pubsub_patterns:0");
+            line!("pubsub_channels:{}", shared.pubsub.channel_count());
+            line!("pubsub_patterns:{}", shared.pubsub.pattern_count());
             line!(
                 "total_error_replies:{}",
                 shared.total(|s| &s.rejected_calls) + failed_calls(&shared)

@@ -598,4 +598,40 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             limit: 0,
         }],
     ),
+    (
+        "spublish",
+        &[],
+        &[KeySpecDoc {
+            notes: None,
+            flags: &["not_key"],
+            begin_index: 1,
+            lastkey: 0,
+            keystep: 1,
+            limit: 0,
+        }],
+    ),
+    (
+        "ssubscribe",
+        &[],
+        &[KeySpecDoc {
+            notes: None,
+            flags: &["not_key"],
+            begin_index: 1,
+            lastkey: -1,
+            keystep: 1,
+            limit: 0,
+        }],
+    ),
+    (
+        "sunsubscribe",
+        &[],
+        &[KeySpecDoc {
+            notes: None,
+            flags: &["not_key"],
+            begin_index: 1,
+            lastkey: -1,
+            keystep: 1,
+            limit: 0,
+        }],
+    ),
 ];

@@ -9,6 +9,7 @@ pub mod docs;
 pub mod info;
 pub mod keys;
 pub mod keyspecs;
+pub mod pubsub;
 pub mod server;
 pub mod strings;
 pub mod table;
@@ -371,6 +372,22 @@ pub fn unknown_command_error(args: &Args) -> Vec<u8> {
     msg.extend_from_slice(b"', with args beginning with: ");
     msg.extend_from_slice(&list);
     msg
+}
+
+/// Commands a RESP2 connection may run while it has subscriptions.
+pub fn allowed_when_subscribed(spec: &Spec) -> bool {
+    matches!(
+        spec.name,
+        "subscribe"
+            | "unsubscribe"
+            | "psubscribe"
+            | "punsubscribe"
+            | "ssubscribe"
+            | "sunsubscribe"
+            | "ping"
+            | "quit"
+            | "reset"
+    )
 }
 
 /// Checks arity and authentication before a command runs.

@@ -18,7 +18,17 @@ pub fn ping(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if args.len() > 2 {
         return Err(CmdError::Arity("ping".into()));
     }
-    if args.len() == 2 {
+    let subscribed = ctx
+        .conn
+        .as_deref()
+        .is_some_and(|c| !c.resp3 && c.subscriptions() > 0);
+    if subscribed {
+        // RESP2 subscribed mode answers with a push-style array.
+        ctx.out.array_len(2);
+        ctx.out.bulk(b"pong");
+        ctx.out
+            .bulk(if args.len() == 2 { args.get(1) } else { b"" });
+    } else if args.len() == 2 {
         ctx.out.bulk(args.get(1));
     } else {
         ctx.out.simple("PONG");
@@ -172,6 +182,9 @@ pub fn quit(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 /// RESET
 pub fn reset(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     let needs_auth = ctx.shard.settings.requirepass.is_some();
+    if let Some(c) = ctx.conn.as_deref_mut() {
+        ctx.shard.unsubscribe_all(c);
+    }
     let c = ctx.conn();
     c.db = 0;
     c.resp3 = false;
@@ -327,7 +340,12 @@ impl ClientFilter {
             }
         }
         if let Some(k) = &self.kind {
-            if k != "normal" {
+            let kind = if c.subscriptions() > 0 {
+                "pubsub"
+            } else {
+                "normal"
+            };
+            if k != kind {
                 return false;
             }
         }

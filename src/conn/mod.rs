@@ -5,7 +5,11 @@
 
 use std::net::SocketAddr;
 
+use ahash::RandomState;
+use indexmap::IndexSet;
 use mio::net::TcpStream;
+
+use crate::pubsub::Kind;
 
 use crate::resp::{ArgRange, ParseState};
 
@@ -65,6 +69,8 @@ pub struct Gather {
 pub struct Conn {
     /// CLIENT ID: unique for the server's lifetime.
     pub id: u64,
+    /// Index in the home shard's connection slab.
+    pub slot: usize,
     /// The socket.
     pub stream: TcpStream,
     /// Peer address (`addr=` in CLIENT LIST).
@@ -121,12 +127,21 @@ pub struct Conn {
     pub last_cmd_ms: u64,
     /// Name of the last command run (`cmd=`).
     pub last_cmd: &'static str,
+    /// SUBSCRIBE channels, in subscription order.
+    pub subs: IndexSet<Box<[u8]>, RandomState>,
+    /// PSUBSCRIBE patterns.
+    pub psubs: IndexSet<Box<[u8]>, RandomState>,
+    /// SSUBSCRIBE shard channels.
+    pub ssubs: IndexSet<Box<[u8]>, RandomState>,
+    /// When output first went past the pubsub soft limit (0 = under it), ms.
+    pub soft_limit_since_ms: u64,
 }
 
 impl Conn {
     /// A fresh connection.
     pub fn new(
         id: u64,
+        slot: usize,
         stream: TcpStream,
         addr: SocketAddr,
         laddr: SocketAddr,
@@ -135,6 +150,7 @@ impl Conn {
     ) -> Self {
         Self {
             id,
+            slot,
             stream,
             addr,
             laddr,
@@ -163,7 +179,25 @@ impl Conn {
             created_ms: now_ms,
             last_cmd_ms: now_ms,
             last_cmd: "NULL",
+            subs: IndexSet::default(),
+            psubs: IndexSet::default(),
+            ssubs: IndexSet::default(),
+            soft_limit_since_ms: 0,
         }
+    }
+
+    /// The connection's subscriptions in one namespace.
+    pub fn subscriptions_of(&mut self, kind: Kind) -> &mut IndexSet<Box<[u8]>, RandomState> {
+        match kind {
+            Kind::Channel => &mut self.subs,
+            Kind::Pattern => &mut self.psubs,
+            Kind::Shard => &mut self.ssubs,
+        }
+    }
+
+    /// All subscriptions; non-zero puts a RESP2 connection in subscribed mode.
+    pub fn subscriptions(&self) -> usize {
+        self.subs.len() + self.psubs.len() + self.ssubs.len()
     }
 
     /// Unparsed input bytes.
@@ -204,7 +238,11 @@ impl Conn {
 
     /// The `flags=` field of CLIENT LIST.
     pub fn flags(&self) -> &'static str {
-        "N"
+        if self.subscriptions() > 0 {
+            "P"
+        } else {
+            "N"
+        }
     }
 
     /// One CLIENT LIST / CLIENT INFO line (without the trailing newline), fields as Redis 7.2.
@@ -212,7 +250,7 @@ impl Conn {
         let age = now_ms.saturating_sub(self.created_ms) / 1000;
         let idle = now_ms.saturating_sub(self.last_cmd_ms) / 1000;
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -222,6 +260,9 @@ impl Conn {
             idle,
             self.flags(),
             self.db,
+            self.subs.len(),
+            self.psubs.len(),
+            self.ssubs.len(),
             self.pending_input(),
             self.in_cap.saturating_sub(self.in_end),
             self.in_cap,

@@ -58,6 +58,8 @@ pub struct Settings {
     pub hz: u64,
     /// `timeout`: idle seconds before a client is closed (0 = never).
     pub idle_timeout_s: u64,
+    /// `client-output-buffer-limit pubsub`: (hard bytes, soft bytes, soft seconds).
+    pub pubsub_limit: (u64, u64, u64),
 }
 
 impl Settings {
@@ -75,6 +77,7 @@ impl Settings {
             clients_max: cfg.int("maxclients") as usize,
             hz: cfg.int("hz").max(1) as u64,
             idle_timeout_s: cfg.int("timeout") as u64,
+            pubsub_limit: cfg.output_limit("pubsub"),
         }
     }
 }
@@ -102,6 +105,8 @@ pub struct Shard {
     free: Vec<usize>,
     /// The keys this shard owns.
     pub ks: Keyspace,
+    /// Subscriptions of this shard's connections.
+    pub subs: crate::pubsub::Local,
     /// Messages to send at the end of the turn, per destination shard.
     outbox: Vec<Vec<Msg>>,
     /// Connections to serve this turn (slab indexes).
@@ -141,6 +146,7 @@ impl Shard {
             conns: Vec::new(),
             free: Vec::new(),
             ks: Keyspace::new(databases, 0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1)),
+            subs: Default::default(),
             outbox: (0..shards).map(|_| Vec::new()).collect(),
             ready: Vec::new(),
             dirty: Vec::new(),
@@ -289,13 +295,14 @@ impl Shard {
         }
         let id = self.shared.next_client_id.fetch_add(1, Relaxed);
         let authenticated = self.settings.requirepass.is_none();
-        let mut conn = Conn::new(id, stream, addr, laddr, self.now_ms, authenticated);
+        let mut conn = Conn::new(id, slot, stream, addr, laddr, self.now_ms, authenticated);
         conn.queued = true;
         self.conns[slot] = Some(conn);
         self.ready.push(slot);
     }
 
     fn close(&mut self, slot: usize, mut conn: Conn) {
+        self.unsubscribe_all(&mut conn);
         let _ = self.poll.registry().deregister(&mut conn.stream);
         self.shared.clients.fetch_sub(1, Relaxed);
         self.free.push(slot);
@@ -514,6 +521,14 @@ impl Shard {
             bump(&self.stats().rejected_calls, 1);
             bump(&self.stats().cmd[spec.id as usize].rejected, 1);
             e.write(&mut Reply::new(&mut conn.out, conn.resp3));
+            return true;
+        }
+        if !conn.resp3 && conn.subscriptions() > 0 && !cmd::allowed_when_subscribed(spec) {
+            bump(&self.stats().cmd[spec.id as usize].rejected, 1);
+            Reply::new(&mut conn.out, false).error(&format!(
+                "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                spec.name
+            ));
             return true;
         }
         match spec.route {
@@ -888,12 +903,8 @@ impl Shard {
                 }
                 self.conns[r.slot] = Some(conn);
             }
-            Msg::Kill { id } => {
-                for c in self.conns.iter_mut().flatten() {
-                    if c.id == id {
-                        c.kill = true;
-                    }
-                }
+            Msg::Publish(m) => {
+                self.deliver(&m, None);
             }
         }
     }
@@ -1047,6 +1058,137 @@ impl Shard {
         }
     }
 
+    /// Subscribes `conn` to `name`; no-op if it already is.
+    pub fn subscribe(&mut self, conn: &mut Conn, kind: crate::pubsub::Kind, name: &[u8]) {
+        if conn.subscriptions_of(kind).insert(name.into()) {
+            self.subs.add(kind, name, conn.slot);
+            self.shared.pubsub.add(kind, name, self.id);
+        }
+    }
+
+    /// Unsubscribes `conn` from `name`; no-op if it was not subscribed.
+    pub fn unsubscribe(&mut self, conn: &mut Conn, kind: crate::pubsub::Kind, name: &[u8]) {
+        if conn.subscriptions_of(kind).shift_remove(name) {
+            self.subs.remove(kind, name, conn.slot);
+            self.shared.pubsub.remove(kind, name, self.id);
+        }
+    }
+
+    /// Drops every subscription of `conn` (close, RESET).
+    pub fn unsubscribe_all(&mut self, conn: &mut Conn) {
+        use crate::pubsub::Kind;
+        for kind in [Kind::Channel, Kind::Pattern, Kind::Shard] {
+            for name in std::mem::take(conn.subscriptions_of(kind)) {
+                self.subs.remove(kind, &name, conn.slot);
+                self.shared.pubsub.remove(kind, &name, self.id);
+            }
+        }
+    }
+
+    /// PUBLISH / SPUBLISH from a connection of this shard: counts receivers, delivers
+    /// here at once (to the publisher itself through `out`, ahead of its reply, as Redis),
+    /// and queues one shared copy per other shard with receivers for this turn's batch.
+    /// Returns the receiver count.
+    pub fn publish(
+        &mut self,
+        kind: crate::pubsub::Kind,
+        channel: &[u8],
+        payload: &[u8],
+        current: Option<&mut Conn>,
+        out: &mut Reply,
+    ) -> i64 {
+        let route = self.shared.pubsub.route(kind, channel);
+        if route.receivers == 0 {
+            return 0;
+        }
+        let msg = Arc::new(crate::pubsub::Message::new(
+            kind,
+            channel,
+            payload,
+            route.patterns.clone(),
+        ));
+        for &s in &route.shards {
+            if s == self.id {
+                self.deliver(
+                    &msg,
+                    current
+                        .as_deref()
+                        .map(|c| c.slot)
+                        .map(|slot| (slot, &mut *out)),
+                );
+            } else {
+                self.outbox[s].push(Msg::Publish(Arc::clone(&msg)));
+            }
+        }
+        route.receivers
+    }
+
+    /// Writes `msg` into the output of every local subscriber (and matching pattern
+    /// subscriber). `current` is the publishing connection, taken out of the slab while it
+    /// runs: its frames go to its reply writer.
+    fn deliver(&mut self, msg: &crate::pubsub::Message, mut current: Option<(usize, &mut Reply)>) {
+        let Shard {
+            subs,
+            conns,
+            dirty,
+            ready,
+            settings,
+            now_ms,
+            ..
+        } = self;
+        let limit = settings.pubsub_limit;
+        let now = *now_ms;
+        let mut write = |slot: usize, pattern: Option<&[u8]>| {
+            if let Some((cur, out)) = current.as_mut() {
+                if *cur == slot {
+                    let resp3 = out.resp3;
+                    match pattern {
+                        Some(p) => msg.write_pmessage(out.buf, resp3, p),
+                        None => msg.write_message(out.buf, resp3),
+                    }
+                    return;
+                }
+            }
+            let Some(Some(c)) = conns.get_mut(slot) else {
+                return;
+            };
+            if c.kill {
+                return;
+            }
+            match pattern {
+                Some(p) => msg.write_pmessage(&mut c.out, c.resp3, p),
+                None => msg.write_message(&mut c.out, c.resp3),
+            }
+            if !c.dirty {
+                c.dirty = true;
+                dirty.push(slot);
+            }
+            if over_output_limit(c, limit, now) {
+                crate::log::warning(&format!(
+                    "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                    c.info_line(now)
+                ));
+                c.kill = true;
+                if !c.queued {
+                    c.queued = true;
+                    ready.push(slot);
+                }
+            }
+        };
+        if let Some(set) = subs.subscribers(msg.kind, &msg.channel) {
+            for &slot in set {
+                write(slot, None);
+            }
+        }
+        for p in msg.patterns.iter() {
+            if let Some(set) = subs.pattern_subscribers(p) {
+                for &slot in set {
+                    write(slot, Some(p));
+                }
+            }
+        }
+    }
+
     /// Zeroes this shard's INFO counters (CONFIG RESETSTAT).
     pub fn reset_stats(&mut self) {
         self.ks.stats = Default::default();
@@ -1070,6 +1212,23 @@ impl Shard {
         }
         n
     }
+}
+
+/// Applies `client-output-buffer-limit pubsub` to a subscriber: true when it must be
+/// disconnected (past the hard limit, or past the soft limit for longer than allowed).
+fn over_output_limit(c: &mut Conn, (hard, soft, secs): (u64, u64, u64), now_ms: u64) -> bool {
+    let pending = c.pending_output() as u64;
+    if hard > 0 && pending > hard {
+        return true;
+    }
+    if soft > 0 && pending > soft {
+        if c.soft_limit_since_ms == 0 {
+            c.soft_limit_since_ms = now_ms;
+        }
+        return now_ms - c.soft_limit_since_ms > secs * 1000;
+    }
+    c.soft_limit_since_ms = 0;
+    false
 }
 
 /// Where a command's keys live.

@@ -54,6 +54,6 @@ pub enum Msg {
         part: u32,
         out: Vec<u8>,
     },
-    /// Close a connection of this shard (CLIENT KILL from another shard).
-    Kill { id: u64 },
+    /// Deliver a published message to this shard's subscribers.
+    Publish(std::sync::Arc<crate::pubsub::Message>),
 }
