@@ -31,15 +31,21 @@ pub enum Kind {
 /// Subscriber counts per shard, for one channel or pattern.
 type Counts = Box<[u32]>;
 
+/// A channel or pattern name.
+type Name = Box<[u8]>;
+
+/// Connection slots of one shard subscribed to a name.
+type Slots = IndexSet<usize, RandomState>;
+
 /// The pattern index: patterns grouped by their literal prefix (the bytes before the
 /// first glob character), so PUBLISH checks only patterns whose prefix the channel starts
 /// with instead of every pattern.
 #[derive(Default)]
 struct Patterns {
     /// pattern -> subscriber counts per shard.
-    counts: HashMap<Box<[u8]>, Counts, RandomState>,
+    counts: HashMap<Name, Counts, RandomState>,
     /// literal prefix -> patterns with that prefix.
-    by_prefix: HashMap<Box<[u8]>, Vec<Box<[u8]>>, RandomState>,
+    by_prefix: HashMap<Name, Vec<Name>, RandomState>,
     /// Distinct prefix lengths present in `by_prefix`, ascending.
     prefix_lens: Vec<usize>,
 }
@@ -217,7 +223,7 @@ impl Registry {
     pub fn channels(&self, kind: Kind, pattern: Option<&[u8]>) -> Vec<Box<[u8]>> {
         self.map(kind)
             .iter()
-            .filter(|e| pattern.map_or(true, |p| glob_match(p, e.key(), false)))
+            .filter(|e| pattern.is_none_or(|p| glob_match(p, e.key(), false)))
             .map(|e| e.key().clone())
             .collect()
     }
@@ -292,9 +298,9 @@ impl Message {
 /// the owning shard.
 #[derive(Default)]
 pub struct Local {
-    channels: HashMap<Box<[u8]>, IndexSet<usize, RandomState>, RandomState>,
-    patterns: HashMap<Box<[u8]>, IndexSet<usize, RandomState>, RandomState>,
-    shard_channels: HashMap<Box<[u8]>, IndexSet<usize, RandomState>, RandomState>,
+    channels: HashMap<Name, Slots, RandomState>,
+    patterns: HashMap<Name, Slots, RandomState>,
+    shard_channels: HashMap<Name, Slots, RandomState>,
 }
 
 impl Local {
@@ -326,7 +332,7 @@ impl Local {
     }
 
     /// Connection slots subscribed to `channel` (channel or shard-channel namespace).
-    pub fn subscribers(&self, kind: Kind, channel: &[u8]) -> Option<&IndexSet<usize, RandomState>> {
+    pub fn subscribers(&self, kind: Kind, channel: &[u8]) -> Option<&Slots> {
         match kind {
             Kind::Shard => self.shard_channels.get(channel),
             _ => self.channels.get(channel),
@@ -334,7 +340,7 @@ impl Local {
     }
 
     /// Connection slots subscribed to `pattern`.
-    pub fn pattern_subscribers(&self, pattern: &[u8]) -> Option<&IndexSet<usize, RandomState>> {
+    pub fn pattern_subscribers(&self, pattern: &[u8]) -> Option<&Slots> {
         self.patterns.get(pattern)
     }
 }
