@@ -1271,6 +1271,139 @@ static DOCS: &[CmdDoc] = &[
             names are the same.",
     )])
     .args(&[key("key", 0), key("newkey", 1)]),
+    cmd(
+        "subscribe",
+        "pubsub",
+        "2.0.0",
+        "O(N) where N is the number of channels to subscribe to.",
+        "Subscribes this connection to messages published on the given channels.",
+    )
+    .args(&[string("channel").multiple()]),
+    cmd(
+        "unsubscribe",
+        "pubsub",
+        "2.0.0",
+        "O(N) where N is the number of clients already subscribed to a channel.",
+        "Unsubscribes this connection from the given channels, or from all of them.",
+    )
+    .args(&[string("channel").optional().multiple()]),
+    // Redis 7.0 really does wrap PSUBSCRIBE's patterns in a repeated one-member block, unlike
+    // PUNSUBSCRIBE's plain pattern argument.
+    cmd(
+        "psubscribe",
+        "pubsub",
+        "2.0.0",
+        "O(N) where N is the number of patterns the client is already subscribed to.",
+        "Subscribes this connection to messages on every channel matching the given patterns.",
+    )
+    .args(&[block("pattern", &[pattern("pattern")]).multiple()]),
+    cmd(
+        "punsubscribe",
+        "pubsub",
+        "2.0.0",
+        "O(N+M) where N is the number of patterns the client is already subscribed \
+            and M is the number of total patterns subscribed in the system (by any client).",
+        "Unsubscribes this connection from the given patterns, or from all of them.",
+    )
+    .args(&[pattern("pattern").optional().multiple()]),
+    cmd(
+        "publish",
+        "pubsub",
+        "2.0.0",
+        "O(N+M) where N is the number of clients subscribed to the receiving channel \
+            and M is the total number of subscribed patterns (by any client).",
+        "Sends a message to a channel's subscribers and counts who received it.",
+    )
+    .args(&[string("channel"), string("message")]),
+    cmd(
+        "spublish",
+        "pubsub",
+        "7.0.0",
+        "O(N) where N is the number of clients subscribed to the receiving shard channel.",
+        "Sends a message to a shard channel's subscribers and counts who received it.",
+    )
+    .args(&[string("shardchannel"), string("message")]),
+    cmd(
+        "ssubscribe",
+        "pubsub",
+        "7.0.0",
+        "O(N) where N is the number of shard channels to subscribe to.",
+        "Subscribes this connection to messages published on the given shard channels.",
+    )
+    .args(&[string("shardchannel").multiple()]),
+    cmd(
+        "sunsubscribe",
+        "pubsub",
+        "7.0.0",
+        "O(N) where N is the number of clients already subscribed to a shard channel.",
+        "Unsubscribes this connection from the given shard channels, or from all of them.",
+    )
+    .args(&[string("shardchannel").optional().multiple()]),
+    cmd(
+        "pubsub",
+        "pubsub",
+        "2.8.0",
+        "Depends on subcommand.",
+        "Groups the commands that inspect the pub/sub channels and subscriptions.",
+    )
+    .subcommands(&[
+        "pubsub|channels",
+        "pubsub|numsub",
+        "pubsub|numpat",
+        "pubsub|shardchannels",
+        "pubsub|shardnumsub",
+        "pubsub|help",
+    ]),
+    cmd(
+        "pubsub|channels",
+        "pubsub",
+        "2.8.0",
+        "O(N) where N is the number of active channels, and assuming constant time \
+            pattern matching (relatively short channels and patterns)",
+        "Lists the channels that have subscribers, optionally only those matching a pattern.",
+    )
+    .args(&[pattern("pattern").optional()]),
+    cmd(
+        "pubsub|numsub",
+        "pubsub",
+        "2.8.0",
+        "O(N) for the NUMSUB subcommand, where N is the number of requested channels",
+        "Counts the subscribers of each given channel.",
+    )
+    .args(&[string("channel").optional().multiple()]),
+    cmd(
+        "pubsub|numpat",
+        "pubsub",
+        "2.8.0",
+        "O(1)",
+        "Counts the distinct patterns subscribed to across all connections.",
+    ),
+    cmd(
+        "pubsub|shardchannels",
+        "pubsub",
+        "7.0.0",
+        "O(N) where N is the number of active shard channels, and assuming constant \
+            time pattern matching (relatively short shard channels).",
+        "Lists the shard channels that have subscribers, optionally only those matching a \
+            pattern.",
+    )
+    .args(&[pattern("pattern").optional()]),
+    cmd(
+        "pubsub|shardnumsub",
+        "pubsub",
+        "7.0.0",
+        "O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard \
+            channels",
+        "Counts the subscribers of each given shard channel.",
+    )
+    .args(&[string("shardchannel").optional().multiple()]),
+    cmd(
+        "pubsub|help",
+        "pubsub",
+        "6.2.0",
+        "O(1)",
+        "Lists the PUBSUB subcommands.",
+    ),
 ];
 
 #[cfg(test)]
@@ -1402,17 +1535,73 @@ mod tests {
     }
 
     #[test]
+    fn publish_matches_redis_in_resp2() {
+        let want = concat!(
+            "*2\r\n$7\r\npublish\r\n*10\r\n$7\r\nsummary\r\n",
+            "$70\r\nSends a message to a channel's subscribers and counts who received it.\r\n",
+            "$5\r\nsince\r\n$5\r\n2.0.0\r\n$5\r\ngroup\r\n$6\r\npubsub\r\n",
+            "$10\r\ncomplexity\r\n$141\r\nO(N+M) where N is the number of clients subscribed ",
+            "to the receiving channel and M is the total number of subscribed patterns ",
+            "(by any client).\r\n$9\r\narguments\r\n*2\r\n*4\r\n$4\r\nname\r\n$7\r\nchannel\r\n",
+            "$4\r\ntype\r\n$6\r\nstring\r\n*4\r\n$4\r\nname\r\n$7\r\nmessage\r\n$4\r\ntype\r\n",
+            "$6\r\nstring\r\n",
+        );
+        assert_eq!(
+            String::from_utf8(docs_reply("publish", false)).unwrap(),
+            want
+        );
+    }
+
+    #[test]
+    fn publish_matches_redis_in_resp3() {
+        let want = concat!(
+            "%1\r\n$7\r\npublish\r\n%5\r\n$7\r\nsummary\r\n",
+            "$70\r\nSends a message to a channel's subscribers and counts who received it.\r\n",
+            "$5\r\nsince\r\n$5\r\n2.0.0\r\n$5\r\ngroup\r\n$6\r\npubsub\r\n",
+            "$10\r\ncomplexity\r\n$141\r\nO(N+M) where N is the number of clients subscribed ",
+            "to the receiving channel and M is the total number of subscribed patterns ",
+            "(by any client).\r\n$9\r\narguments\r\n*2\r\n%2\r\n$4\r\nname\r\n$7\r\nchannel\r\n",
+            "$4\r\ntype\r\n$6\r\nstring\r\n%2\r\n$4\r\nname\r\n$7\r\nmessage\r\n$4\r\ntype\r\n",
+            "$6\r\nstring\r\n",
+        );
+        assert_eq!(
+            String::from_utf8(docs_reply("publish", true)).unwrap(),
+            want
+        );
+    }
+
+    #[test]
+    fn psubscribe_pattern_block_matches_redis_in_resp3() {
+        let want = concat!(
+            "%1\r\n$10\r\npsubscribe\r\n%5\r\n$7\r\nsummary\r\n",
+            "$84\r\nSubscribes this connection to messages on every channel matching the given ",
+            "patterns.\r\n$5\r\nsince\r\n$5\r\n2.0.0\r\n$5\r\ngroup\r\n$6\r\npubsub\r\n",
+            "$10\r\ncomplexity\r\n$75\r\nO(N) where N is the number of patterns the client is ",
+            "already subscribed to.\r\n$9\r\narguments\r\n*1\r\n%4\r\n$4\r\nname\r\n",
+            "$7\r\npattern\r\n$4\r\ntype\r\n$5\r\nblock\r\n$5\r\nflags\r\n~1\r\n+multiple\r\n",
+            "$9\r\narguments\r\n*1\r\n%2\r\n$4\r\nname\r\n$7\r\npattern\r\n$4\r\ntype\r\n",
+            "$7\r\npattern\r\n",
+        );
+        assert_eq!(
+            String::from_utf8(docs_reply("psubscribe", true)).unwrap(),
+            want
+        );
+    }
+
+    #[test]
     fn every_served_command_has_a_doc() {
         let top = "ping echo hello quit reset select auth dbsize flushdb flushall time info \
                    shutdown client config command object get set setnx setex psetex getset \
                    getdel getex mget mset msetnx append strlen incr decr incrby decrby \
                    incrbyfloat getrange setrange substr del unlink exists touch type expire \
                    pexpire expireat pexpireat ttl pttl expiretime pexpiretime persist keys scan \
-                   randomkey rename renamenx";
+                   randomkey rename renamenx subscribe unsubscribe psubscribe punsubscribe \
+                   publish spublish ssubscribe sunsubscribe pubsub";
         let subs = "client|id client|setname client|getname client|setinfo client|info \
                     client|list client|kill client|help config|get config|set config|resetstat \
                     config|help command|count command|info command|docs command|list \
-                    command|help object|encoding object|help";
+                    command|help object|encoding object|help pubsub|channels pubsub|numsub \
+                    pubsub|numpat pubsub|shardchannels pubsub|shardnumsub pubsub|help";
         for name in top.split_whitespace().chain(subs.split_whitespace()) {
             assert!(doc(name).is_some(), "{name} has no doc");
         }

@@ -139,10 +139,19 @@ fn numsub_generic(ctx: &mut Ctx, args: &Args, kind: Kind) -> CmdResult {
     Ok(())
 }
 
+/// Redis's error for extra arguments to a PUBSUB subcommand (it names the subcommand as
+/// the client typed it).
+fn too_many(args: &Args) -> crate::error::CmdError {
+    let mut msg = b"ERR unknown subcommand or wrong number of arguments for '".to_vec();
+    msg.extend_from_slice(args.get(1));
+    msg.extend_from_slice(b"'. Try PUBSUB HELP.");
+    crate::error::CmdError::Bytes(msg)
+}
+
 /// PUBSUB CHANNELS [pattern]
 pub fn pubsub_channels(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if args.len() > 3 {
-        return Err(crate::error::CmdError::Arity("pubsub|channels".into()));
+        return Err(too_many(args));
     }
     channels_generic(ctx, args, Kind::Channel)
 }
@@ -150,7 +159,7 @@ pub fn pubsub_channels(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// PUBSUB SHARDCHANNELS [pattern]
 pub fn pubsub_shardchannels(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if args.len() > 3 {
-        return Err(crate::error::CmdError::Arity("pubsub|shardchannels".into()));
+        return Err(too_many(args));
     }
     channels_generic(ctx, args, Kind::Shard)
 }
