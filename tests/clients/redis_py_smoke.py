@@ -76,6 +76,21 @@ def main(port: int) -> None:
     out = p.execute()
     assert out[1::2] == [str(i).encode() for i in range(200)]
 
+    # Pub/Sub with the defaults (RESP3 push frames) and in RESP2, publisher on another
+    # connection, so the message crosses shards when the two land on different ones.
+    for proto in (3, 2):
+        client = redis.Redis(port=port, protocol=proto)
+        ps = client.pubsub()
+        ps.subscribe("news")
+        ps.psubscribe("ne*")
+        kinds = {ps.get_message(timeout=5)["type"], ps.get_message(timeout=5)["type"]}
+        assert kinds == {"subscribe", "psubscribe"}, kinds
+        assert r.publish("news", b"hello\x00") == 2
+        got = sorted((m["type"], m["channel"], m["data"]) for m in (ps.get_message(timeout=5), ps.get_message(timeout=5)))
+        assert got == [("message", b"news", b"hello\x00"), ("pmessage", b"news", b"hello\x00")], got
+        assert r.pubsub_numsub("news") == [(b"news", 1)]
+        ps.close()
+
     # RESP2 still works when asked for.
     r2 = redis.Redis(port=port, protocol=2, decode_responses=True)
     assert r2.get("p7") == "7"
