@@ -286,7 +286,7 @@ impl Shard {
         if let Err(e) = self.poll.registry().register(
             &mut stream,
             Token(slot + CONN_TOKEN_BASE),
-            Interest::READABLE | Interest::WRITABLE,
+            Interest::READABLE,
         ) {
             crate::log::warning(&format!("Registering client connection: {e}"));
             self.shared.clients.fetch_sub(1, Relaxed);
@@ -990,6 +990,26 @@ impl Shard {
                 conn.out_pos = 0;
                 if conn.out.capacity() > 1024 * 1024 {
                     conn.out = Vec::with_capacity(1024);
+                }
+            }
+            // Ask for writability only while output is stuck: an always-on EPOLLOUT edge
+            // fires on every ACK that frees send-buffer space, waking the loop for nothing.
+            if !dead && drained == conn.want_writable {
+                let interest = if drained {
+                    Interest::READABLE
+                } else {
+                    Interest::READABLE | Interest::WRITABLE
+                };
+                let token = Token(slot + CONN_TOKEN_BASE);
+                if self
+                    .poll
+                    .registry()
+                    .reregister(&mut conn.stream, token, interest)
+                    .is_err()
+                {
+                    dead = true;
+                } else {
+                    conn.want_writable = !drained;
                 }
             }
             if dead || (drained && conn.close_after_reply) {
