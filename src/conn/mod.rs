@@ -121,8 +121,6 @@ pub struct Conn {
     pub queued: bool,
     /// In the shard's flush list for this turn.
     pub dirty: bool,
-    /// Registered for writability (output is waiting on a full socket buffer).
-    pub want_writable: bool,
     /// Creation time, ms since the Unix epoch (`age=`).
     pub created_ms: u64,
     /// Last command time, ms (`idle=`).
@@ -178,7 +176,6 @@ impl Conn {
             eof: false,
             queued: false,
             dirty: false,
-            want_writable: false,
             created_ms: now_ms,
             last_cmd_ms: now_ms,
             last_cmd: "NULL",

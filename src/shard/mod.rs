@@ -192,13 +192,17 @@ impl Shard {
                     Token(t) => {
                         let slot = t - CONN_TOKEN_BASE;
                         if let Some(Some(c)) = self.conns.get_mut(slot) {
-                            if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                            let readable = ev.is_readable() || ev.is_read_closed() || ev.is_error();
+                            if readable {
                                 c.read_ready = true;
                             }
                             if ev.is_read_closed() || ev.is_error() {
                                 c.read_closed = true;
                             }
-                            if !c.queued {
+                            // Edge-triggered EPOLLOUT fires whenever an ACK frees send
+                            // space; it matters only to a connection with output waiting.
+                            let wants_write = ev.is_writable() && c.pending_output() > 0;
+                            if (readable || wants_write) && !c.queued {
                                 c.queued = true;
                                 self.ready.push(slot);
                             }
@@ -286,7 +290,7 @@ impl Shard {
         if let Err(e) = self.poll.registry().register(
             &mut stream,
             Token(slot + CONN_TOKEN_BASE),
-            Interest::READABLE,
+            Interest::READABLE | Interest::WRITABLE,
         ) {
             crate::log::warning(&format!("Registering client connection: {e}"));
             self.shared.clients.fetch_sub(1, Relaxed);
@@ -990,26 +994,6 @@ impl Shard {
                 conn.out_pos = 0;
                 if conn.out.capacity() > 1024 * 1024 {
                     conn.out = Vec::with_capacity(1024);
-                }
-            }
-            // Ask for writability only while output is stuck: an always-on EPOLLOUT edge
-            // fires on every ACK that frees send-buffer space, waking the loop for nothing.
-            if !dead && drained == conn.want_writable {
-                let interest = if drained {
-                    Interest::READABLE
-                } else {
-                    Interest::READABLE | Interest::WRITABLE
-                };
-                let token = Token(slot + CONN_TOKEN_BASE);
-                if self
-                    .poll
-                    .registry()
-                    .reregister(&mut conn.stream, token, interest)
-                    .is_err()
-                {
-                    dead = true;
-                } else {
-                    conn.want_writable = !drained;
                 }
             }
             if dead || (drained && conn.close_after_reply) {
