@@ -257,11 +257,16 @@ fn subscriber_that_never_reads_is_disconnected_while_others_keep_receiving() {
     let fast = subscribe(srv.port, &["firehose"]);
     let n = 400;
     let payload = "x".repeat(64 * 1024);
+    // The fast subscriber acknowledges each message before the next is published, so it
+    // never lags (its output stays far below the limit even on a loaded machine) while the
+    // slow one falls further behind with every message.
+    let (ack_tx, ack_rx) = std::sync::mpsc::channel();
     let reader = std::thread::spawn(move || {
         let mut fast = fast;
         for _ in 0..n {
             let f = fast.read_reply();
             assert!(f.starts_with(b"*3\r\n$7\r\nmessage\r\n$8\r\nfirehose\r\n$65536\r\n"));
+            ack_tx.send(()).unwrap();
         }
         fast // still subscribed: it must stay counted
     });
@@ -269,6 +274,7 @@ fn subscriber_that_never_reads_is_disconnected_while_others_keep_receiving() {
     for _ in 0..n {
         let r = publ.cmd(&["PUBLISH", "firehose", &payload]);
         assert!(r == b":2\r\n" || r == b":1\r\n", "{}", show(&r));
+        ack_rx.recv_timeout(Duration::from_secs(10)).expect("fast subscriber got the message");
     }
     let _fast = reader.join().unwrap();
     // The slow subscriber was cut off past 1 MB of pending output: it reads its backlog and
