@@ -274,7 +274,9 @@ fn subscriber_that_never_reads_is_disconnected_while_others_keep_receiving() {
     for _ in 0..n {
         let r = publ.cmd(&["PUBLISH", "firehose", &payload]);
         assert!(r == b":2\r\n" || r == b":1\r\n", "{}", show(&r));
-        ack_rx.recv_timeout(Duration::from_secs(10)).expect("fast subscriber got the message");
+        ack_rx
+            .recv_timeout(Duration::from_secs(10))
+            .expect("fast subscriber got the message");
     }
     let _fast = reader.join().unwrap();
     // The slow subscriber was cut off past 1 MB of pending output: it reads its backlog and

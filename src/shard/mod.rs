@@ -1045,7 +1045,12 @@ impl Shard {
         if self.settings.idle_timeout_s > 0 {
             let limit = self.settings.idle_timeout_s * 1000;
             let now = self.now_ms;
-            self.kill_where(|c| c.gather.is_none() && now.saturating_sub(c.last_cmd_ms) > limit);
+            // Subscribers are exempt, as in Redis: they are idle by design.
+            self.kill_where(|c| {
+                c.gather.is_none()
+                    && c.subscriptions() == 0
+                    && now.saturating_sub(c.last_cmd_ms) > limit
+            });
         }
     }
 
