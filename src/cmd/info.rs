@@ -303,29 +303,19 @@ fn write_section(ctx: &mut Ctx, section: &str, t: &mut String) {
             line!("# Commandstats");
             for spec in &crate::cmd::table().specs {
                 let id = spec.id as usize;
-                let calls: u64 = shared
-                    .stats
-                    .iter()
-                    .map(|s| s.cmd[id].calls.load(Relaxed))
-                    .sum();
-                let rejected: u64 = shared
-                    .stats
-                    .iter()
-                    .map(|s| s.cmd[id].rejected.load(Relaxed))
-                    .sum();
+                let sum =
+                    |f: fn(&crate::server::CmdStats) -> &std::sync::atomic::AtomicU64| -> u64 {
+                        shared
+                            .stats
+                            .iter()
+                            .map(|s| f(&s.cmd[id]).load(Relaxed))
+                            .sum()
+                    };
+                let (calls, rejected) = (sum(|c| &c.calls), sum(|c| &c.rejected));
                 if calls == 0 && rejected == 0 {
                     continue;
                 }
-                let usec: u64 = shared
-                    .stats
-                    .iter()
-                    .map(|s| s.cmd[id].usec.load(Relaxed))
-                    .sum();
-                let failed: u64 = shared
-                    .stats
-                    .iter()
-                    .map(|s| s.cmd[id].failed.load(Relaxed))
-                    .sum();
+                let (usec, failed) = (sum(|c| &c.usec), sum(|c| &c.failed));
                 let per = if calls > 0 {
                     usec as f64 / calls as f64
                 } else {

@@ -7,46 +7,37 @@ use crate::error::{CmdError, CmdResult};
 use crate::resp::{parse_i64, Reply};
 use crate::shard::msg::OwnedCmds;
 use crate::shard::{route, Shard};
-use crate::store::glob_match;
+use crate::store::{glob_match, Keyspace};
+
+/// Replies how many of the keys in `args[1..]` `op` reports as present (DEL, EXISTS,
+/// TOUCH: each key counts as often as it is named, as in Redis).
+fn count_keys(
+    ctx: &mut Ctx,
+    args: &Args,
+    op: fn(&mut Keyspace, usize, &[u8], u64) -> bool,
+) -> CmdResult {
+    let now = ctx.now_ms();
+    let n = (1..args.len())
+        .filter(|&i| op(&mut ctx.shard.ks, ctx.db, args.get(i), now))
+        .count();
+    ctx.out.int(n as i64);
+    Ok(())
+}
 
 /// DEL key [key ...] (UNLINK shares it: values are freed inline either way, since a shard
 /// frees only its own memory and never blocks another).
 pub fn del(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let now = ctx.now_ms();
-    let mut n = 0;
-    for i in 1..args.len() {
-        if ctx.shard.ks.remove(ctx.db, args.get(i), now).is_some() {
-            n += 1;
-        }
-    }
-    ctx.out.int(n);
-    Ok(())
+    count_keys(ctx, args, |ks, db, k, now| ks.remove(db, k, now).is_some())
 }
 
 /// EXISTS key [key ...]
 pub fn exists(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let now = ctx.now_ms();
-    let mut n = 0;
-    for i in 1..args.len() {
-        if ctx.shard.ks.lookup(ctx.db, args.get(i), now).is_some() {
-            n += 1;
-        }
-    }
-    ctx.out.int(n);
-    Ok(())
+    count_keys(ctx, args, |ks, db, k, now| ks.lookup(db, k, now).is_some())
 }
 
 /// TOUCH key [key ...]
 pub fn touch(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let now = ctx.now_ms();
-    let mut n = 0;
-    for i in 1..args.len() {
-        if ctx.shard.ks.peek(ctx.db, args.get(i), now).is_some() {
-            n += 1;
-        }
-    }
-    ctx.out.int(n);
-    Ok(())
+    count_keys(ctx, args, |ks, db, k, now| ks.peek(db, k, now).is_some())
 }
 
 /// TYPE key
