@@ -63,6 +63,9 @@ pub struct ShardStats {
     pub avg_ttl_ms: Vec<AtomicU64>,
     /// Per-command counters, indexed by command id.
     pub cmd: Vec<CmdStats>,
+    /// Error replies by code (`ERR`, `WRONGTYPE`, ...) for INFO errorstats. Errors are
+    /// rare, so a lock (uncontended: one writer) is fine here.
+    pub errors: std::sync::Mutex<ahash::AHashMap<String, u64>>,
 }
 
 impl ShardStats {
@@ -83,6 +86,7 @@ impl ShardStats {
             expires: (0..databases).map(|_| z()).collect(),
             avg_ttl_ms: (0..databases).map(|_| z()).collect(),
             cmd: (0..commands).map(|_| CmdStats::default()).collect(),
+            errors: Default::default(),
         }
     }
 
@@ -102,6 +106,7 @@ impl ShardStats {
         ] {
             a.store(0, Relaxed);
         }
+        self.errors.lock().expect("errorstats lock").clear();
         for c in &self.cmd {
             c.calls.store(0, Relaxed);
             c.usec.store(0, Relaxed);

@@ -21,3 +21,33 @@ fn ping_set_get_across_shards() {
     }
     assert_eq!(c.cmd(&["DBSIZE"]), b":200\r\n");
 }
+
+#[test]
+fn info_errorstats_counts_error_replies_by_code_across_shards() {
+    let srv = busbar(&["--requirepass", "pw"]);
+    let mut c = Raw::connect(srv.port).unwrap();
+    assert!(c.cmd(&["GET", "a"]).starts_with(b"-NOAUTH"));
+    assert_eq!(c.cmd(&["AUTH", "pw"]), b"+OK\r\n");
+    assert_eq!(c.cmd(&["CONFIG", "RESETSTAT"]), b"+OK\r\n");
+    // Keys on both shards, so some errors happen on the owner shard after a hop.
+    for k in ["a", "b", "c", "d"] {
+        assert_eq!(c.cmd(&["SET", k, "x"]), b"+OK\r\n");
+        assert!(c
+            .cmd(&["INCR", k])
+            .starts_with(b"-ERR value is not an integer"));
+    }
+    assert!(c
+        .cmd(&["NOSUCHCOMMAND"])
+        .starts_with(b"-ERR unknown command"));
+    assert!(c.cmd(&["GET"]).starts_with(b"-ERR wrong number"));
+    let info = String::from_utf8(c.cmd(&["INFO", "errorstats"])).unwrap();
+    assert!(
+        info.contains("# Errorstats\r\nerrorstat_ERR:count=6\r\n"),
+        "{info}"
+    );
+    let stats = String::from_utf8(c.cmd(&["INFO", "stats"])).unwrap();
+    assert!(stats.contains("total_error_replies:6\r\n"), "{stats}");
+    assert_eq!(c.cmd(&["CONFIG", "RESETSTAT"]), b"+OK\r\n");
+    let info = String::from_utf8(c.cmd(&["INFO", "errorstats"])).unwrap();
+    assert!(!info.contains("errorstat_"), "{info}");
+}

@@ -17,6 +17,7 @@ const DEFAULT: &[&str] = &[
     "replication",
     "cpu",
     "modules",
+    "errorstats",
     "cluster",
     "keyspace",
 ];
@@ -111,6 +112,7 @@ pub fn info_text(ctx: &mut Ctx, args: &Args) -> String {
         "cpu",
         "modules",
         "commandstats",
+        "errorstats",
         "cluster",
         "keyspace",
     ];
@@ -270,7 +272,7 @@ fn write_section(ctx: &mut Ctx, section: &str, t: &mut String) {
             line!("pubsub_patterns:{}", shared.pubsub.pattern_count());
             line!(
                 "total_error_replies:{}",
-                shared.total(|s| &s.rejected_calls) + failed_calls(&shared)
+                error_counts(&shared).iter().map(|(_, n)| n).sum::<u64>()
             );
             line!("hops_total:{}", shared.total(|s| &s.hops));
         }
@@ -327,6 +329,12 @@ fn write_section(ctx: &mut Ctx, section: &str, t: &mut String) {
                 );
             }
         }
+        "errorstats" => {
+            line!("# Errorstats");
+            for (code, count) in error_counts(&shared) {
+                line!("errorstat_{code}:count={count}");
+            }
+        }
         "cluster" => {
             line!("# Cluster");
             line!("cluster_enabled:0");
@@ -358,13 +366,15 @@ fn write_section(ctx: &mut Ctx, section: &str, t: &mut String) {
     }
 }
 
-fn failed_calls(shared: &crate::server::Shared) -> u64 {
-    shared
-        .stats
-        .iter()
-        .flat_map(|s| s.cmd.iter())
-        .map(|c| c.failed.load(Relaxed))
-        .sum()
+/// Error reply counts by code over all shards, sorted by code (as Redis lists them).
+fn error_counts(shared: &crate::server::Shared) -> Vec<(String, u64)> {
+    let mut all = std::collections::BTreeMap::new();
+    for s in &shared.stats {
+        for (code, n) in s.errors.lock().expect("errorstats lock").iter() {
+            *all.entry(code.clone()).or_insert(0) += n;
+        }
+    }
+    all.into_iter().collect()
 }
 
 /// INFO [section [section ...]]

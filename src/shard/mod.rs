@@ -445,6 +445,7 @@ impl Shard {
                 }
                 Ok(Parsed::Incomplete { want }) => Err(want),
                 Err(e) => {
+                    self.count_error(b"-ERR");
                     let mut r = Reply::new(&mut conn.out, conn.resp3);
                     r.error(&format!("ERR {}", e.message()));
                     crate::log::verbose(&format!(
@@ -495,6 +496,7 @@ impl Shard {
                 return false;
             }
             bump(&self.stats().rejected_calls, 1);
+            self.count_error(b"-ERR");
             let mut r = Reply::new(&mut conn.out, conn.resp3);
             r.error_bytes(&cmd::unknown_command_error(args));
             return true;
@@ -506,7 +508,9 @@ impl Shard {
                     return false;
                 }
                 bump(&self.stats().rejected_calls, 1);
+                let at = conn.out.len();
                 e.write(&mut Reply::new(&mut conn.out, conn.resp3));
+                self.count_error(&conn.out[at..]);
                 return true;
             }
         };
@@ -524,11 +528,14 @@ impl Shard {
         if let Err(e) = cmd::check_call(spec, args, conn, &self.settings) {
             bump(&self.stats().rejected_calls, 1);
             bump(&self.stats().cmd[spec.id as usize].rejected, 1);
+            let at = conn.out.len();
             e.write(&mut Reply::new(&mut conn.out, conn.resp3));
+            self.count_error(&conn.out[at..]);
             return true;
         }
         if !conn.resp3 && conn.subscriptions() > 0 && !cmd::allowed_when_subscribed(spec) {
             bump(&self.stats().cmd[spec.id as usize].rejected, 1);
+            self.count_error(b"-ERR");
             Reply::new(&mut conn.out, false).error(&format!(
                 "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
                 spec.name
@@ -572,6 +579,7 @@ impl Shard {
         let db = conn.db;
         let resp3 = conn.resp3;
         let start = Instant::now();
+        let reply_at = out.len();
         let res = {
             let mut ctx = Ctx {
                 shard: self,
@@ -581,24 +589,52 @@ impl Shard {
             };
             (spec.handler)(&mut ctx, args)
         };
-        self.account(spec, start, res.is_err());
-        if let Err(e) = res {
-            e.write(&mut Reply::new(&mut out, conn.resp3));
-        }
+        self.finish_call(spec, start, res, &mut out, reply_at, conn.resp3);
         // A handler may have written to conn.out through ctx.conn (e.g. RESET); keep order.
         out.append(&mut conn.out);
         conn.out = out;
     }
 
-    fn account(&self, spec: &'static Spec, start: Instant, failed: bool) {
+    /// After a handler ran: writes its error (if it returned one) and counts the call in
+    /// commandstats, and an error reply (returned or written) in errorstats.
+    fn finish_call(
+        &self,
+        spec: &'static Spec,
+        start: Instant,
+        res: crate::error::CmdResult,
+        out: &mut Vec<u8>,
+        reply_at: usize,
+        resp3: bool,
+    ) {
+        if let Err(e) = res {
+            e.write(&mut Reply::new(out, resp3));
+        }
         let st = self.stats();
         bump(&st.commands, 1);
         let c = &st.cmd[spec.id as usize];
         bump(&c.calls, 1);
         bump(&c.usec, start.elapsed().as_micros() as u64);
-        if failed {
+        if out.get(reply_at) == Some(&b'-') {
             bump(&c.failed, 1);
+            self.count_error(&out[reply_at..]);
         }
+    }
+
+    /// Counts an error reply (`-CODE message\r\n`) under its code for INFO errorstats.
+    fn count_error(&self, reply: &[u8]) {
+        let body = &reply[1..];
+        let end = body
+            .iter()
+            .position(|&b| b == b' ' || b == b'\r')
+            .unwrap_or(body.len());
+        let code = String::from_utf8_lossy(&body[..end]).into_owned();
+        *self
+            .stats()
+            .errors
+            .lock()
+            .expect("errorstats lock")
+            .entry(code)
+            .or_insert(0) += 1;
     }
 
     /// Which shards own the keys of `args`.
@@ -806,10 +842,7 @@ impl Shard {
             };
             (spec.handler)(&mut ctx, args)
         };
-        self.account(spec, start, res.is_err());
-        if let Err(e) = res {
-            e.write(&mut Reply::new(&mut out, conn.resp3));
-        }
+        self.finish_call(spec, start, res, &mut out, 0, conn.resp3);
         gather.parts[self.id] = out;
         gather.left -= 1;
         if gather.left == 0 {
@@ -837,6 +870,7 @@ impl Shard {
                 }
             }
             let start = Instant::now();
+            let reply_at = out.len();
             let res = {
                 let mut ctx = Ctx {
                     shard: self,
@@ -846,10 +880,7 @@ impl Shard {
                 };
                 (spec.handler)(&mut ctx, &args)
             };
-            self.account(spec, start, res.is_err());
-            if let Err(e) = res {
-                e.write(&mut Reply::new(&mut out, resp3));
-            }
+            self.finish_call(spec, start, res, &mut out, reply_at, resp3);
         }
         out
     }
