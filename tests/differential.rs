@@ -1613,6 +1613,168 @@ const CLIENT_LIST: &[(&str, &str)] = &[(
     "#,
 )];
 
+/// List commands (issue 5): every non-blocking list command, its edge cases and errors.
+/// Keys `a` and `b` live on different shards; moves use `{t}` hash tags (same shard).
+const LISTS: &[(&str, &str)] = &[
+    (
+        "push_pop_and_ranges_like_redis",
+        r#"
+        LPUSH a x y z
+        RPUSH a 1 2 3
+        LLEN a
+        LRANGE a 0 -1
+        LRANGE a 1 2
+        LRANGE a -2 -1
+        LRANGE a -100 100
+        LRANGE a 5 1
+        LRANGE a 100 200
+        LRANGE nolist 0 -1
+        LINDEX a 0
+        LINDEX a -1
+        LINDEX a 100
+        LINDEX a x
+        LPOP a
+        RPOP a
+        LPOP a 2
+        RPOP a 0
+        LPOP a -1
+        LPOP a abc
+        LPOP nolist 2
+        LPOP nolist
+        RPOP a 100
+        EXISTS a
+        LPUSHX a v
+        RPUSHX a v
+        RPUSH b ""
+        LPUSHX b "\x00bin\r\n"
+        RPUSHX b tail
+        LRANGE b 0 -1
+        TYPE b
+        OBJECT ENCODING b
+        LPUSH
+        LPUSH b
+        RPOP b 1 2
+        LLEN nolist
+        "#,
+    ),
+    (
+        "lset_linsert_lrem_ltrim_like_redis",
+        r#"
+        RPUSH a a b c b a b
+        LSET a 0 A
+        LSET a -1 Z
+        LSET a 99 x
+        LSET nolist 0 x
+        LSET a x 1
+        LRANGE a 0 -1
+        LINSERT a BEFORE b X
+        LINSERT a after b Y
+        LINSERT a before nothere X
+        LINSERT nolist before a X
+        LINSERT a middle b X
+        LRANGE a 0 -1
+        LREM a 1 b
+        LREM a -1 b
+        LREM a 0 b
+        LREM a 0 nothere
+        LREM nolist 0 x
+        LREM a x b
+        LRANGE a 0 -1
+        LTRIM a 1 -2
+        LRANGE a 0 -1
+        LTRIM a 5 1
+        EXISTS a
+        RPUSH b 1 2 3 4 5
+        LTRIM b -100 100
+        LTRIM b 0 0
+        LRANGE b 0 -1
+        LTRIM b a 1
+        LTRIM nolist 0 1
+        "#,
+    ),
+    (
+        "lpos_ranks_counts_and_maxlen_like_redis",
+        r#"
+        RPUSH a a b c 1 2 3 c c
+        LPOS a c
+        LPOS a c RANK 2
+        LPOS a c RANK -1
+        LPOS a c RANK -3
+        LPOS a c RANK 4
+        LPOS a c COUNT 0
+        LPOS a c COUNT 2
+        LPOS a c COUNT 2 RANK -1
+        LPOS a c MAXLEN 2
+        LPOS a c MAXLEN 3 COUNT 0
+        LPOS a z
+        LPOS a z COUNT 0
+        LPOS nolist a
+        LPOS nolist a COUNT 1
+        LPOS a c RANK 0
+        LPOS a c COUNT -1
+        LPOS a c MAXLEN -1
+        LPOS a c FOO 1
+        LPOS a c RANK
+        LPOS a c RANK x
+        "#,
+    ),
+    (
+        "lmove_rpoplpush_and_lmpop_like_redis",
+        r#"
+        RPUSH {t}src 1 2 3
+        LMOVE {t}src {t}dst LEFT RIGHT
+        LMOVE {t}src {t}dst right left
+        LMOVE {t}src {t}src LEFT RIGHT
+        LRANGE {t}src 0 -1
+        LRANGE {t}dst 0 -1
+        RPOPLPUSH {t}src {t}dst
+        EXISTS {t}src
+        RPOPLPUSH {t}src {t}dst
+        LMOVE {t}src {t}dst UP LEFT
+        SET {t}str x
+        LMOVE {t}dst {t}str LEFT LEFT
+        LRANGE {t}dst 0 -1
+        RPUSH {t}a 1 2 3 4
+        LMPOP 1 {t}a LEFT
+        LMPOP 1 {t}a RIGHT COUNT 2
+        LMPOP 2 {t}nolist {t}a LEFT COUNT 10
+        LMPOP 1 {t}a LEFT
+        LMPOP 0 LEFT
+        LMPOP 2 {t}a
+        LMPOP 1 {t}a MIDDLE
+        LMPOP 1 {t}a LEFT COUNT 0
+        LMPOP 1 {t}a LEFT COUNT x
+        LMPOP x {t}a LEFT
+        "#,
+    ),
+    (
+        "list_commands_on_a_string_are_wrongtype",
+        r#"
+        SET a x
+        LPUSH a y
+        RPUSH a y
+        LPUSHX a y
+        LPOP a
+        RPOP a 2
+        LLEN a
+        LRANGE a 0 1
+        LINDEX a 0
+        LSET a 0 x
+        LINSERT a BEFORE x y
+        LREM a 0 x
+        LTRIM a 0 1
+        LPOS a x
+        LMPOP 1 a LEFT
+        RPUSH b 1
+        GET b
+        INCR b
+        APPEND b x
+        STRLEN b
+        TYPE b
+        "#,
+    ),
+];
+
 /// How two replies are compared (the `~check` prefix of a script line).
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Check {
@@ -1984,6 +2146,11 @@ fn client_list_is_verbatim_text_and_rejects_bad_filters() {
 #[ignore = "busbar limitation: INCRBYFLOAT computes in f64; Redis computes in 80-bit long double and prints %.17Lf"]
 fn incrbyfloat_matches_long_double_results() {
     run_corpus(INCRBYFLOAT_LONG_DOUBLE, &[false, true]);
+}
+
+#[test]
+fn list_commands_match_redis() {
+    run_corpus(LISTS, &[false, true]);
 }
 
 #[test]

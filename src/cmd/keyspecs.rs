@@ -15,6 +15,8 @@ pub struct KeySpecDoc {
     pub keystep: i64,
     /// Limit divisor (0 = none).
     pub limit: i64,
+    /// `find_keys` of type `keynum` instead of `range`: (keynumidx, firstkey, keystep).
+    pub keynum: Option<(i64, i64, i64)>,
 }
 
 /// The (tips, key specs) of `name`.
@@ -78,6 +80,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: 0,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -90,6 +93,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: 0,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -102,6 +106,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: 0,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -114,6 +119,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: 0,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -126,6 +132,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: 0,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -138,6 +145,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: 0,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -150,6 +158,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: 0,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -162,6 +171,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: 0,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -174,6 +184,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: -1,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -189,6 +200,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: -1,
             keystep: 2,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -201,6 +213,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: -1,
             keystep: 2,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -213,6 +226,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: 0,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -225,6 +239,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: 0,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -237,6 +252,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: 0,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -249,6 +265,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: 0,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -261,6 +278,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: 0,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -273,6 +291,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: 0,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -285,6 +304,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: 0,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -297,6 +317,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: 0,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -309,6 +330,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: 0,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -321,6 +343,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: 0,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -333,6 +356,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: -1,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -345,6 +369,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: -1,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -357,6 +382,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: -1,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -369,6 +395,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: -1,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -381,6 +408,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: 0,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -393,6 +421,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: 0,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -405,6 +434,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: 0,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -417,6 +447,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: 0,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -429,6 +460,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: 0,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -441,6 +473,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: 0,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -453,6 +486,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: 0,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -465,6 +499,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: 0,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -477,6 +512,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: 0,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -489,6 +525,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: 0,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -517,6 +554,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
                 lastkey: 0,
                 keystep: 1,
                 limit: 0,
+                keynum: None,
             },
             KeySpecDoc {
                 notes: None,
@@ -525,6 +563,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
                 lastkey: 0,
                 keystep: 1,
                 limit: 0,
+                keynum: None,
             },
         ],
     ),
@@ -539,6 +578,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
                 lastkey: 0,
                 keystep: 1,
                 limit: 0,
+                keynum: None,
             },
             KeySpecDoc {
                 notes: None,
@@ -547,6 +587,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
                 lastkey: 0,
                 keystep: 1,
                 limit: 0,
+                keynum: None,
             },
         ],
     ),
@@ -560,6 +601,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: 0,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -572,6 +614,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: 0,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -584,6 +627,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: 0,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -596,6 +640,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: 0,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -608,6 +653,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: 0,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -620,6 +666,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: -1,
             keystep: 1,
             limit: 0,
+            keynum: None,
         }],
     ),
     (
@@ -632,6 +679,250 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
             lastkey: -1,
             keystep: 1,
             limit: 0,
+            keynum: None,
+        }],
+    ),
+    (
+        "lpush",
+        &[],
+        &[KeySpecDoc {
+            notes: None,
+            flags: &["RW", "insert"],
+            begin_index: 1,
+            lastkey: 0,
+            keystep: 1,
+            limit: 0,
+            keynum: None,
+        }],
+    ),
+    (
+        "rpush",
+        &[],
+        &[KeySpecDoc {
+            notes: None,
+            flags: &["RW", "insert"],
+            begin_index: 1,
+            lastkey: 0,
+            keystep: 1,
+            limit: 0,
+            keynum: None,
+        }],
+    ),
+    (
+        "lpushx",
+        &[],
+        &[KeySpecDoc {
+            notes: None,
+            flags: &["RW", "insert"],
+            begin_index: 1,
+            lastkey: 0,
+            keystep: 1,
+            limit: 0,
+            keynum: None,
+        }],
+    ),
+    (
+        "rpushx",
+        &[],
+        &[KeySpecDoc {
+            notes: None,
+            flags: &["RW", "insert"],
+            begin_index: 1,
+            lastkey: 0,
+            keystep: 1,
+            limit: 0,
+            keynum: None,
+        }],
+    ),
+    (
+        "lpop",
+        &[],
+        &[KeySpecDoc {
+            notes: None,
+            flags: &["RW", "access", "delete"],
+            begin_index: 1,
+            lastkey: 0,
+            keystep: 1,
+            limit: 0,
+            keynum: None,
+        }],
+    ),
+    (
+        "rpop",
+        &[],
+        &[KeySpecDoc {
+            notes: None,
+            flags: &["RW", "access", "delete"],
+            begin_index: 1,
+            lastkey: 0,
+            keystep: 1,
+            limit: 0,
+            keynum: None,
+        }],
+    ),
+    (
+        "llen",
+        &[],
+        &[KeySpecDoc {
+            notes: None,
+            flags: &["RO"],
+            begin_index: 1,
+            lastkey: 0,
+            keystep: 1,
+            limit: 0,
+            keynum: None,
+        }],
+    ),
+    (
+        "lrange",
+        &[],
+        &[KeySpecDoc {
+            notes: None,
+            flags: &["RO", "access"],
+            begin_index: 1,
+            lastkey: 0,
+            keystep: 1,
+            limit: 0,
+            keynum: None,
+        }],
+    ),
+    (
+        "lindex",
+        &[],
+        &[KeySpecDoc {
+            notes: None,
+            flags: &["RO", "access"],
+            begin_index: 1,
+            lastkey: 0,
+            keystep: 1,
+            limit: 0,
+            keynum: None,
+        }],
+    ),
+    (
+        "lset",
+        &[],
+        &[KeySpecDoc {
+            notes: None,
+            flags: &["RW", "update"],
+            begin_index: 1,
+            lastkey: 0,
+            keystep: 1,
+            limit: 0,
+            keynum: None,
+        }],
+    ),
+    (
+        "linsert",
+        &[],
+        &[KeySpecDoc {
+            notes: None,
+            flags: &["RW", "insert"],
+            begin_index: 1,
+            lastkey: 0,
+            keystep: 1,
+            limit: 0,
+            keynum: None,
+        }],
+    ),
+    (
+        "lrem",
+        &[],
+        &[KeySpecDoc {
+            notes: None,
+            flags: &["RW", "delete"],
+            begin_index: 1,
+            lastkey: 0,
+            keystep: 1,
+            limit: 0,
+            keynum: None,
+        }],
+    ),
+    (
+        "ltrim",
+        &[],
+        &[KeySpecDoc {
+            notes: None,
+            flags: &["RW", "delete"],
+            begin_index: 1,
+            lastkey: 0,
+            keystep: 1,
+            limit: 0,
+            keynum: None,
+        }],
+    ),
+    (
+        "lpos",
+        &[],
+        &[KeySpecDoc {
+            notes: None,
+            flags: &["RO", "access"],
+            begin_index: 1,
+            lastkey: 0,
+            keystep: 1,
+            limit: 0,
+            keynum: None,
+        }],
+    ),
+    (
+        "lmove",
+        &[],
+        &[
+            KeySpecDoc {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_index: 1,
+                lastkey: 0,
+                keystep: 1,
+                limit: 0,
+                keynum: None,
+            },
+            KeySpecDoc {
+                notes: None,
+                flags: &["RW", "insert"],
+                begin_index: 2,
+                lastkey: 0,
+                keystep: 1,
+                limit: 0,
+                keynum: None,
+            },
+        ],
+    ),
+    (
+        "rpoplpush",
+        &[],
+        &[
+            KeySpecDoc {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_index: 1,
+                lastkey: 0,
+                keystep: 1,
+                limit: 0,
+                keynum: None,
+            },
+            KeySpecDoc {
+                notes: None,
+                flags: &["RW", "insert"],
+                begin_index: 2,
+                lastkey: 0,
+                keystep: 1,
+                limit: 0,
+                keynum: None,
+            },
+        ],
+    ),
+    (
+        "lmpop",
+        &[],
+        &[KeySpecDoc {
+            notes: None,
+            flags: &["RW", "access", "delete"],
+            begin_index: 1,
+            lastkey: 0,
+            keystep: 0,
+            limit: 0,
+            keynum: Some((0, 1, 1)),
         }],
     ),
 ];

@@ -9,6 +9,7 @@ pub mod docs;
 pub mod info;
 pub mod keys;
 pub mod keyspecs;
+pub mod lists;
 pub mod pubsub;
 pub mod server;
 pub mod strings;
@@ -163,6 +164,9 @@ pub struct KeySpec {
     pub last: i32,
     /// Distance between keys.
     pub step: i32,
+    /// For commands with movable keys (LMPOP ...): the index of the `numkeys` argument;
+    /// the keys follow it. 0 = keys are at fixed positions.
+    pub numkeys_at: usize,
 }
 
 /// Command flags (COMMAND INFO), as bits.
@@ -199,6 +203,8 @@ pub mod flag {
     pub const SKIP_SLOWLOG: u32 = 1 << 15;
     /// No mandatory keys.
     pub const NO_MANDATORY_KEYS: u32 = 1 << 16;
+    /// Key positions depend on the arguments (`numkeys`).
+    pub const MOVABLEKEYS: u32 = 1 << 17;
 
     /// Flag names in COMMAND INFO order.
     pub const NAMES: &[(u32, &str)] = &[
@@ -218,6 +224,7 @@ pub mod flag {
         (NO_MANDATORY_KEYS, "no_mandatory_keys"),
         (NO_MULTI, "no_multi"),
         (ALLOW_BUSY, "allow_busy"),
+        (MOVABLEKEYS, "movablekeys"),
     ];
 }
 
@@ -244,10 +251,14 @@ pub struct Spec {
 }
 
 impl Spec {
-    /// Argument indexes holding keys, for a call with `argc` arguments.
-    pub fn key_positions(&self, argc: usize) -> impl Iterator<Item = usize> {
+    /// Argument indexes holding keys in this call.
+    pub fn key_positions(&self, args: &Args) -> impl Iterator<Item = usize> {
+        let argc = args.len();
         let k = self.keys;
-        let (first, last, step) = if k.first <= 0 {
+        let (first, last, step) = if k.numkeys_at > 0 {
+            let keys = lists::numkeys_positions(args, k.numkeys_at);
+            (keys.start.max(1), keys.end.saturating_sub(1), 1)
+        } else if k.first <= 0 {
             (1usize, 0usize, 1usize)
         } else {
             let last = if k.last < 0 {

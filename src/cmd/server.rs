@@ -670,15 +670,27 @@ fn write_command_info(out: &mut Reply, spec: &Spec) {
         out.bulk(b"find_keys");
         out.map_len(2);
         out.bulk(b"type");
-        out.bulk(b"range");
-        out.bulk(b"spec");
-        out.map_len(3);
-        out.bulk(b"lastkey");
-        out.int(k.lastkey);
-        out.bulk(b"keystep");
-        out.int(k.keystep);
-        out.bulk(b"limit");
-        out.int(k.limit);
+        if let Some((keynumidx, firstkey, keystep)) = k.keynum {
+            out.bulk(b"keynum");
+            out.bulk(b"spec");
+            out.map_len(3);
+            out.bulk(b"keynumidx");
+            out.int(keynumidx);
+            out.bulk(b"firstkey");
+            out.int(firstkey);
+            out.bulk(b"keystep");
+            out.int(keystep);
+        } else {
+            out.bulk(b"range");
+            out.bulk(b"spec");
+            out.map_len(3);
+            out.bulk(b"lastkey");
+            out.int(k.lastkey);
+            out.bulk(b"keystep");
+            out.int(k.keystep);
+            out.bulk(b"limit");
+            out.int(k.limit);
+        }
     }
     out.array_len(spec.subs.len());
     for &id in &spec.subs {

@@ -15,7 +15,6 @@ fn lookup_str<'k>(ctx: &'k mut Ctx, key: &[u8]) -> CmdResult<Option<&'k Str>> {
         None => Ok(None),
         Some(e) => match &e.value {
             Value::Str(s) => Ok(Some(s)),
-            #[allow(unreachable_patterns)]
             _ => Err(CmdError::WrongType),
         },
     }
@@ -38,7 +37,6 @@ pub fn get(ctx: &mut Ctx, args: &Args) -> CmdResult {
         None => ctx.out.null(),
         Some(Value::Str(Str::Int(n))) => ctx.out.bulk_int(*n),
         Some(Value::Str(Str::Bytes { data, .. })) => ctx.out.bulk(data),
-        #[allow(unreachable_patterns)]
         Some(_) => return Err(CmdError::WrongType),
     }
     Ok(())
@@ -286,7 +284,6 @@ pub fn mget(ctx: &mut Ctx, args: &Args) -> CmdResult {
             Some(Value::Str(Str::Int(n))) => ctx.out.bulk_int(*n),
             Some(Value::Str(Str::Bytes { data, .. })) => ctx.out.bulk(data),
             // MGET answers nil for keys of other types, as Redis.
-            #[allow(unreachable_patterns)]
             _ => ctx.out.null(),
         }
     }
@@ -354,7 +351,9 @@ pub fn append(ctx: &mut Ctx, args: &Args) -> CmdResult {
             ctx.out.int(add.len() as i64);
         }
         Some(e) => {
-            let Value::Str(s) = &mut e.value;
+            let Value::Str(s) = &mut e.value else {
+                return Err(CmdError::WrongType);
+            };
             if s.len() + add.len() > STRING_BYTES_MAX {
                 return Err(CmdError::msg(
                     "ERR string exceeds maximum allowed size (proto-max-bulk-len)",
@@ -387,7 +386,9 @@ fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) -> CmdResult {
             ctx.out.int(by);
         }
         Some(e) => {
-            let Value::Str(s) = &mut e.value;
+            let Value::Str(s) = &mut e.value else {
+                return Err(CmdError::WrongType);
+            };
             let cur = match s {
                 Str::Int(n) => *n,
                 Str::Bytes { data, .. } => parse_i64(data).ok_or(CmdError::NotInteger)?,
@@ -503,7 +504,9 @@ pub fn incrbyfloat(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let (cur, ttl) = match ctx.shard.ks.lookup_mut(db, key, now) {
         None => (0.0, Ttl::Clear),
         Some(e) => {
-            let Value::Str(s) = &e.value;
+            let Value::Str(s) = &e.value else {
+                return Err(CmdError::WrongType);
+            };
             (
                 s.with_bytes(parse_float).ok_or(CmdError::NotFloat)?,
                 Ttl::Keep,
@@ -596,7 +599,9 @@ pub fn setrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
             ctx.out.int(n as i64);
         }
         Some(e) => {
-            let Value::Str(s) = &mut e.value;
+            let Value::Str(s) = &mut e.value else {
+                return Err(CmdError::WrongType);
+            };
             if value.is_empty() {
                 let n = s.len();
                 ctx.out.int(n as i64);

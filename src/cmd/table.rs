@@ -3,7 +3,8 @@
 //! handler. COMMAND, COMMAND INFO and routing all read this table.
 
 use crate::cmd::{
-    flag, info, keys, pubsub, server, strings, AllMerge, Handler, KeySpec, Route, Spec, SplitMerge,
+    flag, info, keys, lists, pubsub, server, strings, AllMerge, Handler, KeySpec, Route, Spec,
+    SplitMerge,
 };
 
 /// One command (a subcommand's name is `container|sub`).
@@ -26,11 +27,23 @@ fn c(
             first: keys.0,
             last: keys.1,
             step: keys.2,
+            numkeys_at: 0,
         },
         route,
         handler,
         subs: Vec::new(),
     })
+}
+
+/// A command whose keys follow a `numkeys` argument at index `at` (LMPOP ...).
+fn numkeys(entry: Entry, at: usize) -> Entry {
+    match entry {
+        Entry::One(mut s) => {
+            s.keys.numkeys_at = at;
+            Entry::One(s)
+        }
+        other => other,
+    }
 }
 
 /// A container (CLIENT, CONFIG, ...) and its subcommands.
@@ -537,6 +550,163 @@ pub fn build() -> Vec<Spec> {
                     pubsub::pubsub_help,
                 ),
             ],
+        ),
+        // Lists
+        c(
+            "lpush",
+            -3,
+            flag::WRITE | flag::DENYOOM | flag::FAST,
+            &["@write", "@list", "@fast"],
+            (1, 1, 1),
+            Route::Keys(None),
+            lists::lpush,
+        ),
+        c(
+            "rpush",
+            -3,
+            flag::WRITE | flag::DENYOOM | flag::FAST,
+            &["@write", "@list", "@fast"],
+            (1, 1, 1),
+            Route::Keys(None),
+            lists::rpush,
+        ),
+        c(
+            "lpushx",
+            -3,
+            flag::WRITE | flag::DENYOOM | flag::FAST,
+            &["@write", "@list", "@fast"],
+            (1, 1, 1),
+            Route::Keys(None),
+            lists::lpushx,
+        ),
+        c(
+            "rpushx",
+            -3,
+            flag::WRITE | flag::DENYOOM | flag::FAST,
+            &["@write", "@list", "@fast"],
+            (1, 1, 1),
+            Route::Keys(None),
+            lists::rpushx,
+        ),
+        c(
+            "lpop",
+            -2,
+            flag::WRITE | flag::FAST,
+            &["@write", "@list", "@fast"],
+            (1, 1, 1),
+            Route::Keys(None),
+            lists::lpop,
+        ),
+        c(
+            "rpop",
+            -2,
+            flag::WRITE | flag::FAST,
+            &["@write", "@list", "@fast"],
+            (1, 1, 1),
+            Route::Keys(None),
+            lists::rpop,
+        ),
+        c(
+            "llen",
+            2,
+            flag::READONLY | flag::FAST,
+            &["@read", "@list", "@fast"],
+            (1, 1, 1),
+            Route::Keys(None),
+            lists::llen,
+        ),
+        c(
+            "lrange",
+            4,
+            flag::READONLY,
+            &["@read", "@list", "@slow"],
+            (1, 1, 1),
+            Route::Keys(None),
+            lists::lrange,
+        ),
+        c(
+            "lindex",
+            3,
+            flag::READONLY,
+            &["@read", "@list", "@slow"],
+            (1, 1, 1),
+            Route::Keys(None),
+            lists::lindex,
+        ),
+        c(
+            "lset",
+            4,
+            flag::WRITE | flag::DENYOOM,
+            &["@write", "@list", "@slow"],
+            (1, 1, 1),
+            Route::Keys(None),
+            lists::lset,
+        ),
+        c(
+            "linsert",
+            5,
+            flag::WRITE | flag::DENYOOM,
+            &["@write", "@list", "@slow"],
+            (1, 1, 1),
+            Route::Keys(None),
+            lists::linsert,
+        ),
+        c(
+            "lrem",
+            4,
+            flag::WRITE,
+            &["@write", "@list", "@slow"],
+            (1, 1, 1),
+            Route::Keys(None),
+            lists::lrem,
+        ),
+        c(
+            "ltrim",
+            4,
+            flag::WRITE,
+            &["@write", "@list", "@slow"],
+            (1, 1, 1),
+            Route::Keys(None),
+            lists::ltrim,
+        ),
+        c(
+            "lpos",
+            -3,
+            flag::READONLY,
+            &["@read", "@list", "@slow"],
+            (1, 1, 1),
+            Route::Keys(None),
+            lists::lpos,
+        ),
+        c(
+            "lmove",
+            5,
+            flag::WRITE | flag::DENYOOM,
+            &["@write", "@list", "@slow"],
+            (1, 2, 1),
+            Route::Keys(None),
+            lists::lmove,
+        ),
+        c(
+            "rpoplpush",
+            3,
+            flag::WRITE | flag::DENYOOM,
+            &["@write", "@list", "@slow"],
+            (1, 2, 1),
+            Route::Keys(None),
+            lists::rpoplpush,
+        ),
+        numkeys(
+            c(
+                "lmpop",
+                -4,
+                flag::WRITE | flag::MOVABLEKEYS,
+                &["@write", "@list", "@slow"],
+                (0, 0, 0),
+                Route::Keys(None),
+                lists::lmpop,
+            ),
+            1,
         ),
         c(
             "get",

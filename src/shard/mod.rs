@@ -640,7 +640,7 @@ impl Shard {
     /// Which shards own the keys of `args`.
     fn owner_of_keys(&self, spec: &Spec, args: &Args) -> Owners {
         let mut owner = Owners::None;
-        for i in spec.key_positions(args.len()) {
+        for i in spec.key_positions(args) {
             let s = route::shard_of(args.get(i), self.shards);
             owner = match owner {
                 Owners::None => Owners::One(s),
@@ -731,7 +731,7 @@ impl Shard {
         merge: cmd::SplitMerge,
     ) {
         let step = spec.keys.step.max(1) as usize;
-        let positions: Vec<usize> = spec.key_positions(args.len()).collect();
+        let positions: Vec<usize> = spec.key_positions(args).collect();
         // Per shard: the argument groups (key plus its `step - 1` values) it owns.
         let mut groups: Vec<Vec<usize>> = vec![Vec::new(); self.shards];
         for &p in &positions {
@@ -861,7 +861,7 @@ impl Shard {
             let args = Args::new(&cmds.data, ranges);
             #[cfg(debug_assertions)]
             if let Route::Keys(_) = spec.route {
-                for i in spec.key_positions(args.len()) {
+                for i in spec.key_positions(&args) {
                     debug_assert_eq!(
                         route::shard_of(args.get(i), self.shards),
                         self.id,

@@ -4,6 +4,7 @@
 //! shards reach it only through the mailbox. Knows nothing of sockets or threads.
 
 pub mod glob;
+pub mod list;
 
 use ahash::RandomState;
 use indexmap::{IndexMap, IndexSet};
@@ -21,6 +22,8 @@ pub const STRING_BYTES_MAX: usize = 512 * 1024 * 1024;
 pub enum Value {
     /// A string, with Redis's encodings.
     Str(Str),
+    /// A list: packed chunks of entries (`list::List`), boxed to keep `Value` small.
+    List(Box<list::List>),
 }
 
 /// A string value. Integers that round-trip are stored as `i64`, as Redis's `int` encoding.
@@ -108,6 +111,7 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(_) => "string",
+            Value::List(_) => "list",
         }
     }
 
@@ -115,6 +119,8 @@ impl Value {
     pub fn encoding(&self) -> &'static str {
         match self {
             Value::Str(s) => s.encoding(),
+            // Redis 7.0's name for its chunked list; busbar's lists are chunked likewise.
+            Value::List(_) => "quicklist",
         }
     }
 }

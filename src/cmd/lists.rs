@@ -1,0 +1,407 @@
+//! List commands (non-blocking): pushes and pops at both ends, ranges, LINDEX/LSET,
+//! LINSERT, LREM, LTRIM, LPOS, LMOVE/RPOPLPUSH and LMPOP. They run on the owner shard of
+//! their key(s); moves between keys require both keys on one shard (hash tags) until
+//! multi-shard transactions land.
+
+use crate::cmd::{Args, Ctx};
+use crate::error::{CmdError, CmdResult};
+use crate::store::list::List;
+use crate::store::{Ttl, Value};
+
+/// The list at `key`, or `None`; WRONGTYPE for another type.
+fn read<'k>(ctx: &'k mut Ctx, key: &[u8]) -> CmdResult<Option<&'k List>> {
+    let now = ctx.now_ms();
+    match ctx.shard.ks.lookup(ctx.db, key, now).map(|e| &e.value) {
+        None => Ok(None),
+        Some(Value::List(l)) => Ok(Some(l)),
+        Some(_) => Err(CmdError::WrongType),
+    }
+}
+
+/// The list at `key` for modification, or `None`; WRONGTYPE for another type.
+fn write<'k>(ctx: &'k mut Ctx, key: &[u8]) -> CmdResult<Option<&'k mut List>> {
+    let now = ctx.now_ms();
+    match ctx
+        .shard
+        .ks
+        .lookup_mut(ctx.db, key, now)
+        .map(|e| &mut e.value)
+    {
+        None => Ok(None),
+        Some(Value::List(l)) => Ok(Some(l)),
+        Some(_) => Err(CmdError::WrongType),
+    }
+}
+
+/// Removes `key` if its list became empty (Redis never keeps empty lists).
+fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
+    let now = ctx.now_ms();
+    if let Some(e) = ctx.shard.ks.peek(ctx.db, key, now) {
+        if matches!(&e.value, Value::List(l) if l.is_empty()) {
+            ctx.shard.ks.remove(ctx.db, key, now);
+        }
+    }
+}
+
+/// Which end of a list.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum End {
+    Left,
+    Right,
+}
+
+fn parse_end(raw: &[u8]) -> CmdResult<End> {
+    if raw.eq_ignore_ascii_case(b"left") {
+        Ok(End::Left)
+    } else if raw.eq_ignore_ascii_case(b"right") {
+        Ok(End::Right)
+    } else {
+        Err(CmdError::Syntax)
+    }
+}
+
+fn push(ctx: &mut Ctx, args: &Args, end: End, only_existing: bool) -> CmdResult {
+    let key = args.get(1);
+    let now = ctx.now_ms();
+    if write(ctx, key)?.is_none() {
+        if only_existing {
+            ctx.out.int(0);
+            return Ok(());
+        }
+        ctx.shard
+            .ks
+            .set(ctx.db, key, Value::List(Box::default()), Ttl::Clear, now);
+    }
+    let list = write(ctx, key)?.expect("just created");
+    for i in 2..args.len() {
+        match end {
+            End::Left => list.push_front(args.get(i)),
+            End::Right => list.push_back(args.get(i)),
+        }
+    }
+    let n = list.len();
+    ctx.out.int(n as i64);
+    Ok(())
+}
+
+/// LPUSH key element [element ...]
+pub fn lpush(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    push(ctx, args, End::Left, false)
+}
+
+/// RPUSH key element [element ...]
+pub fn rpush(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    push(ctx, args, End::Right, false)
+}
+
+/// LPUSHX key element [element ...]
+pub fn lpushx(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    push(ctx, args, End::Left, true)
+}
+
+/// RPUSHX key element [element ...]
+pub fn rpushx(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    push(ctx, args, End::Right, true)
+}
+
+/// Pops up to `count` elements from `end` of `key` (the list must exist and be a list).
+fn pop_n(ctx: &mut Ctx, key: &[u8], end: End, count: usize) -> CmdResult<Vec<Vec<u8>>> {
+    let Some(list) = write(ctx, key)? else {
+        return Ok(Vec::new());
+    };
+    let mut out = Vec::with_capacity(count.min(list.len()));
+    for _ in 0..count {
+        let v = match end {
+            End::Left => list.pop_front(),
+            End::Right => list.pop_back(),
+        };
+        match v {
+            Some(v) => out.push(v),
+            None => break,
+        }
+    }
+    drop_if_empty(ctx, key);
+    Ok(out)
+}
+
+fn pop(ctx: &mut Ctx, args: &Args, end: End) -> CmdResult {
+    if args.len() > 3 {
+        let name = if end == End::Left { "lpop" } else { "rpop" };
+        return Err(CmdError::Arity(name.into()));
+    }
+    let key = args.get(1);
+    if args.len() == 2 {
+        let v = pop_n(ctx, key, end, 1)?;
+        match v.first() {
+            Some(v) => ctx.out.bulk(v),
+            None => ctx.out.null(),
+        }
+        return Ok(());
+    }
+    let count = crate::resp::parse_i64(args.get(2))
+        .filter(|n| *n >= 0)
+        .ok_or(CmdError::msg("ERR value is out of range, must be positive"))?;
+    if read(ctx, key)?.is_none() {
+        ctx.out.null_array();
+        return Ok(());
+    }
+    let v = pop_n(ctx, key, end, count as usize)?;
+    ctx.out.array_len(v.len());
+    for e in &v {
+        ctx.out.bulk(e);
+    }
+    Ok(())
+}
+
+/// LPOP key [count]
+pub fn lpop(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    pop(ctx, args, End::Left)
+}
+
+/// RPOP key [count]
+pub fn rpop(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    pop(ctx, args, End::Right)
+}
+
+/// LLEN key
+pub fn llen(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let n = read(ctx, args.get(1))?.map(|l| l.len()).unwrap_or(0);
+    ctx.out.int(n as i64);
+    Ok(())
+}
+
+/// LRANGE key start stop
+pub fn lrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let (start, stop) = (args.int(2)?, args.int(3)?);
+    let now = ctx.now_ms();
+    // Borrow the keyspace and the reply writer side by side: elements are encoded straight
+    // from the list's chunks, with no copy.
+    let Ctx { shard, out, db, .. } = ctx;
+    match shard.ks.lookup(*db, args.get(1), now).map(|e| &e.value) {
+        None => out.array_len(0),
+        Some(Value::List(list)) => {
+            let items = list.range(start, stop);
+            out.array_len(items.len());
+            for item in items {
+                out.bulk(item);
+            }
+        }
+        Some(_) => return Err(CmdError::WrongType),
+    }
+    Ok(())
+}
+
+/// LINDEX key index
+pub fn lindex(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let index = args.int(2)?;
+    let v = read(ctx, args.get(1))?
+        .and_then(|l| l.get(index))
+        .map(|v| v.to_vec());
+    match v {
+        Some(v) => ctx.out.bulk(&v),
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+/// LSET key index element
+pub fn lset(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let index = args.int(2)?;
+    let Some(list) = write(ctx, args.get(1))? else {
+        return Err(CmdError::NoSuchKey);
+    };
+    if !list.set(index, args.get(3)) {
+        return Err(CmdError::msg("ERR index out of range"));
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+/// LINSERT key <BEFORE | AFTER> pivot element
+pub fn linsert(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let before = if args.is(2, "before") {
+        true
+    } else if args.is(2, "after") {
+        false
+    } else {
+        return Err(CmdError::Syntax);
+    };
+    let Some(list) = write(ctx, args.get(1))? else {
+        ctx.out.int(0);
+        return Ok(());
+    };
+    let n = if list.insert(args.get(3), before, args.get(4)) {
+        list.len() as i64
+    } else {
+        -1
+    };
+    ctx.out.int(n);
+    Ok(())
+}
+
+/// LREM key count element
+pub fn lrem(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let count = args.int(2)?;
+    let key = args.get(1);
+    let Some(list) = write(ctx, key)? else {
+        ctx.out.int(0);
+        return Ok(());
+    };
+    let n = list.remove(args.get(3), count);
+    drop_if_empty(ctx, key);
+    ctx.out.int(n as i64);
+    Ok(())
+}
+
+/// LTRIM key start stop
+pub fn ltrim(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let (start, stop) = (args.int(2)?, args.int(3)?);
+    let key = args.get(1);
+    if let Some(list) = write(ctx, key)? {
+        list.trim(start, stop);
+        drop_if_empty(ctx, key);
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
+/// LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]
+pub fn lpos(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let (mut rank, mut count, mut maxlen) = (1i64, None::<i64>, 0i64);
+    let mut i = 3;
+    while i < args.len() {
+        if i + 1 >= args.len() {
+            return Err(CmdError::Syntax);
+        }
+        let v = args.int(i + 1)?;
+        if args.is(i, "rank") {
+            if v == 0 {
+                return Err(CmdError::msg("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list"));
+            }
+            // Redis negates a negative rank internally; i64::MIN cannot be negated and
+            // behaves as rank 0 there (no match).
+            rank = v;
+        } else if args.is(i, "count") {
+            if v < 0 {
+                return Err(CmdError::msg("ERR COUNT can't be negative"));
+            }
+            count = Some(v);
+        } else if args.is(i, "maxlen") {
+            if v < 0 {
+                return Err(CmdError::msg("ERR MAXLEN can't be negative"));
+            }
+            maxlen = v;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 2;
+    }
+    let want = match count {
+        None => 1,
+        Some(0) => usize::MAX,
+        Some(n) => n as usize,
+    };
+    let found = match read(ctx, args.get(1))? {
+        Some(list) if rank != i64::MIN => list.position(args.get(2), rank, want, maxlen as usize),
+        _ => Vec::new(),
+    };
+    match count {
+        None => match found.first() {
+            Some(&p) => ctx.out.int(p as i64),
+            None => ctx.out.null(),
+        },
+        Some(_) => {
+            ctx.out.array_len(found.len());
+            for p in found {
+                ctx.out.int(p as i64);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Moves one element from `src`'s `from` end to `dst`'s `to` end; replies with it (or
+/// null). Same shard only: the shard loop routes both keys together.
+fn lmove_generic(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> CmdResult {
+    if read(ctx, src)?.is_none() {
+        ctx.out.null();
+        return Ok(());
+    }
+    // Like Redis, a destination of the wrong type fails before anything moves.
+    read(ctx, dst)?;
+    let v = pop_n(ctx, src, from, 1)?
+        .pop()
+        .expect("source is a non-empty list");
+    let now = ctx.now_ms();
+    if write(ctx, dst)?.is_none() {
+        ctx.shard
+            .ks
+            .set(ctx.db, dst, Value::List(Box::default()), Ttl::Clear, now);
+    }
+    let list = write(ctx, dst)?.expect("destination exists");
+    match to {
+        End::Left => list.push_front(&v),
+        End::Right => list.push_back(&v),
+    }
+    ctx.out.bulk(&v);
+    Ok(())
+}
+
+/// LMOVE source destination <LEFT | RIGHT> <LEFT | RIGHT>
+pub fn lmove(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let (from, to) = (parse_end(args.get(3))?, parse_end(args.get(4))?);
+    lmove_generic(ctx, args.get(1), args.get(2), from, to)
+}
+
+/// RPOPLPUSH source destination
+pub fn rpoplpush(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    lmove_generic(ctx, args.get(1), args.get(2), End::Right, End::Left)
+}
+
+/// The key positions of LMPOP-style commands: `numkeys` at `at`, keys after it.
+pub fn numkeys_positions(args: &Args, at: usize) -> std::ops::Range<usize> {
+    match args
+        .len()
+        .checked_sub(at + 1)
+        .and_then(|_| crate::resp::parse_i64(args.get(at)))
+    {
+        Some(n) if n > 0 && (n as usize) < args.len() - at => at + 1..at + 1 + n as usize,
+        _ => 0..0,
+    }
+}
+
+/// LMPOP numkeys key [key ...] <LEFT | RIGHT> [COUNT count]
+pub fn lmpop(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let numkeys = crate::resp::parse_i64(args.get(1))
+        .filter(|&n| n > 0)
+        .ok_or(CmdError::msg("ERR numkeys should be greater than 0"))? as usize;
+    if args.len() < 2 + numkeys + 1 {
+        return Err(CmdError::Arity("lmpop".into()));
+    }
+    let end = parse_end(args.get(2 + numkeys))?;
+    let mut count = 1;
+    let rest = 3 + numkeys;
+    if args.len() > rest {
+        if args.len() != rest + 2 || !args.is(rest, "count") {
+            return Err(CmdError::Syntax);
+        }
+        count = crate::resp::parse_i64(args.get(rest + 1))
+            .filter(|&n| n > 0)
+            .ok_or(CmdError::msg("ERR count should be greater than 0"))? as usize;
+    }
+    for i in 2..2 + numkeys {
+        let key = args.get(i);
+        if read(ctx, key)?.is_some_and(|l| !l.is_empty()) {
+            let v = pop_n(ctx, key, end, count)?;
+            ctx.out.array_len(2);
+            ctx.out.bulk(key);
+            ctx.out.array_len(v.len());
+            for e in &v {
+                ctx.out.bulk(e);
+            }
+            return Ok(());
+        }
+    }
+    ctx.out.null_array();
+    Ok(())
+}
