@@ -52,6 +52,7 @@ fn bench_hop(c: &mut Criterion) {
                             conn: ConnRef { slot: 0, id: 1 },
                             part: 0,
                             out: Vec::new(),
+                            rescue: None,
                         })
                         .collect();
                     bx.send(msgs);

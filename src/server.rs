@@ -49,6 +49,8 @@ pub struct ShardStats {
     pub net_output_bytes: AtomicU64,
     /// Hops sent to other shards.
     pub hops: AtomicU64,
+    /// Connections waiting in a blocking command (gauge).
+    pub blocked_clients: AtomicU64,
     /// Published by cron from the keyspace.
     pub keyspace_hits: AtomicU64,
     /// Published by cron from the keyspace.
@@ -79,6 +81,7 @@ impl ShardStats {
             net_input_bytes: z(),
             net_output_bytes: z(),
             hops: z(),
+            blocked_clients: z(),
             keyspace_hits: z(),
             keyspace_misses: z(),
             expired_keys: z(),

@@ -81,6 +81,7 @@ fn push(ctx: &mut Ctx, args: &Args, end: End, only_existing: bool) -> CmdResult 
     }
     let n = list.len();
     ctx.out.int(n as i64);
+    ctx.shard.signal_key(ctx.db, key);
     Ok(())
 }
 
@@ -344,6 +345,7 @@ fn lmove_generic(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> C
         End::Right => list.push_back(&v),
     }
     ctx.out.bulk(&v);
+    ctx.shard.signal_key(ctx.db, dst);
     Ok(())
 }
 

@@ -6,6 +6,7 @@ use crate::cmd::{
     flag, info, keys, lists, pubsub, server, strings, AllMerge, Handler, KeySpec, Route, Spec,
     SplitMerge,
 };
+use crate::shard::block;
 
 /// One command (a subcommand's name is `container|sub`).
 fn c(
@@ -550,6 +551,55 @@ pub fn build() -> Vec<Spec> {
                     pubsub::pubsub_help,
                 ),
             ],
+        ),
+        // Blocking list pops
+        c(
+            "blpop",
+            -3,
+            flag::WRITE | flag::NOSCRIPT | flag::BLOCKING,
+            &["@write", "@list", "@slow", "@blocking"],
+            (1, -2, 1),
+            Route::Coord(block::blpop),
+            block::coordinated,
+        ),
+        c(
+            "brpop",
+            -3,
+            flag::WRITE | flag::NOSCRIPT | flag::BLOCKING,
+            &["@write", "@list", "@slow", "@blocking"],
+            (1, -2, 1),
+            Route::Coord(block::brpop),
+            block::coordinated,
+        ),
+        c(
+            "blmove",
+            6,
+            flag::WRITE | flag::DENYOOM | flag::NOSCRIPT | flag::BLOCKING,
+            &["@write", "@list", "@slow", "@blocking"],
+            (1, 2, 1),
+            Route::Coord(block::blmove),
+            block::coordinated,
+        ),
+        c(
+            "brpoplpush",
+            4,
+            flag::WRITE | flag::DENYOOM | flag::NOSCRIPT | flag::BLOCKING,
+            &["@write", "@list", "@slow", "@blocking"],
+            (1, 2, 1),
+            Route::Coord(block::brpoplpush),
+            block::coordinated,
+        ),
+        numkeys(
+            c(
+                "blmpop",
+                -5,
+                flag::WRITE | flag::BLOCKING | flag::MOVABLEKEYS,
+                &["@write", "@list", "@slow", "@blocking"],
+                (0, 0, 0),
+                Route::Coord(block::blmpop),
+                block::coordinated,
+            ),
+            2,
         ),
         // Lists
         c(

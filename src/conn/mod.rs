@@ -135,6 +135,8 @@ pub struct Conn {
     pub ssubs: IndexSet<Box<[u8]>, RandomState>,
     /// When output first went past the pubsub soft limit (0 = under it), ms.
     pub soft_limit_since_ms: u64,
+    /// The blocking pop this connection waits in, if any.
+    pub block: Option<crate::shard::block::Blocked>,
 }
 
 impl Conn {
@@ -183,6 +185,7 @@ impl Conn {
             psubs: IndexSet::default(),
             ssubs: IndexSet::default(),
             soft_limit_since_ms: 0,
+            block: None,
         }
     }
 
@@ -238,7 +241,9 @@ impl Conn {
 
     /// The `flags=` field of CLIENT LIST.
     pub fn flags(&self) -> &'static str {
-        if self.subscriptions() > 0 {
+        if self.block.is_some() {
+            "b"
+        } else if self.subscriptions() > 0 {
             "P"
         } else {
             "N"

@@ -4,9 +4,11 @@
 //! replies to ours); parse and run every complete frame of every ready connection; send
 //! one batch per destination shard; write each connection's output once.
 
+pub mod block;
 pub mod msg;
 pub mod route;
 
+use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
@@ -107,6 +109,14 @@ pub struct Shard {
     pub ks: Keyspace,
     /// Subscriptions of this shard's connections.
     pub subs: crate::pubsub::Local,
+    /// Blocked clients' waiters on this shard's keys, by (db, key), in arrival order.
+    blocked: HashMap<(usize, Box<[u8]>), VecDeque<block::Waiter>, ahash::RandomState>,
+    /// Keys that got data this turn and have waiters.
+    ready_keys: Vec<(usize, Box<[u8]>)>,
+    /// Timeouts of this shard's blocked connections: (deadline ms, slot, client id).
+    block_timers: BTreeSet<(u64, usize, u64)>,
+    /// Connections of this shard waiting in a blocking command.
+    blocked_count: u64,
     /// Messages to send at the end of the turn, per destination shard.
     outbox: Vec<Vec<Msg>>,
     /// Connections to serve this turn (slab indexes).
@@ -147,6 +157,10 @@ impl Shard {
             free: Vec::new(),
             ks: Keyspace::new(databases, 0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1)),
             subs: Default::default(),
+            blocked: HashMap::default(),
+            ready_keys: Vec::new(),
+            block_timers: BTreeSet::new(),
+            blocked_count: 0,
             outbox: (0..shards).map(|_| Vec::new()).collect(),
             ready: Vec::new(),
             dirty: Vec::new(),
@@ -172,7 +186,10 @@ impl Shard {
             let mailbox = &self.shared.mailboxes[self.id];
             let idle = self.ready.is_empty() && mailbox.prepare_sleep();
             let timeout = if idle {
-                Duration::from_millis(self.next_cron_ms.saturating_sub(unix_ms()).clamp(1, 100))
+                let wake_at = self
+                    .next_block_deadline()
+                    .map_or(self.next_cron_ms, |d| d.min(self.next_cron_ms));
+                Duration::from_millis(wake_at.saturating_sub(unix_ms()).clamp(1, 100))
             } else {
                 Duration::ZERO
             };
@@ -212,6 +229,8 @@ impl Shard {
             }
             self.drain_mailbox();
             self.serve_ready();
+            self.serve_ready_keys();
+            self.expire_blocks();
             self.publish_gauges();
             self.send_outbox();
             self.flush_dirty();
@@ -307,6 +326,21 @@ impl Shard {
 
     fn close(&mut self, slot: usize, mut conn: Conn) {
         self.unsubscribe_all(&mut conn);
+        if let Some(b) = conn.block.take() {
+            self.blocked_count -= 1;
+            // If an owner already won the claim, its element comes back as a rescue.
+            if b.claim
+                .compare_exchange(
+                    false,
+                    true,
+                    std::sync::atomic::Ordering::AcqRel,
+                    std::sync::atomic::Ordering::Acquire,
+                )
+                .is_ok()
+            {
+                self.release(&b);
+            }
+        }
         let _ = self.poll.registry().deregister(&mut conn.stream);
         self.shared.clients.fetch_sub(1, Relaxed);
         self.free.push(slot);
@@ -359,6 +393,10 @@ impl Shard {
             }
         }
         self.run_frames(slot, conn);
+        if conn.eof && conn.block.is_some() {
+            // A blocked client that hung up: close now (close() settles its claim).
+            return false;
+        }
         if conn.eof && conn.gather.is_none() {
             // The client is gone after its last bytes: they ran; flush, then close.
             conn.close_after_reply = true;
@@ -912,15 +950,30 @@ impl Shard {
                 cmds,
             } => {
                 let out = self.run_owned(&cmds, db as usize, resp3);
-                self.outbox[from].push(Msg::Done { conn, part, out });
+                self.outbox[from].push(Msg::Done {
+                    conn,
+                    part,
+                    out,
+                    rescue: None,
+                });
             }
-            Msg::Done { conn: r, part, out } => {
+            Msg::Done {
+                conn: r,
+                part,
+                out,
+                rescue,
+            } => {
+                let alive = matches!(self.conns.get(r.slot), Some(Some(c)) if c.id == r.id);
+                if !alive {
+                    // Its client left: elements popped for it go back where they were.
+                    if let Some(rescue) = rescue {
+                        self.requeue(rescue);
+                    }
+                    return;
+                }
                 let Some(Some(conn)) = self.conns.get_mut(r.slot) else {
                     return;
                 };
-                if conn.id != r.id {
-                    return;
-                }
                 let Some(g) = conn.gather.as_mut() else {
                     return;
                 };
@@ -932,6 +985,11 @@ impl Shard {
                 let mut conn = self.conns[r.slot].take().expect("present");
                 let g = conn.gather.take().expect("present");
                 self.finish_gather(r.slot, &mut conn, g);
+                if let Some(b) = conn.block.take() {
+                    // Served: the client's other waiters go.
+                    self.blocked_count -= 1;
+                    self.release(&b);
+                }
                 if !conn.queued {
                     conn.queued = true;
                     self.ready.push(r.slot);
@@ -941,6 +999,18 @@ impl Shard {
             Msg::Publish(m) => {
                 self.deliver(&m, None);
             }
+            Msg::Block { waiter, keys } => {
+                if let Some((out, rescue)) = self.register_or_serve(waiter.clone(), &keys) {
+                    self.outbox[waiter.home].push(Msg::Done {
+                        conn: waiter.conn,
+                        part: 0,
+                        out,
+                        rescue,
+                    });
+                }
+            }
+            Msg::Unblock { claim, db, keys } => self.unblock(&claim, db, &keys),
+            Msg::Requeue(r) => self.requeue(r),
         }
     }
 
@@ -1089,6 +1159,7 @@ impl Shard {
     /// before replies leave, so a client that got a reply sees its effect in INFO.
     pub fn publish_gauges(&self) {
         let st = self.stats();
+        st.blocked_clients.store(self.blocked_count, Relaxed);
         st.keyspace_hits.store(self.ks.stats.hits, Relaxed);
         st.keyspace_misses.store(self.ks.stats.misses, Relaxed);
         st.expired_keys.store(self.ks.stats.expired, Relaxed);

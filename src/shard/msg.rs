@@ -35,6 +35,21 @@ impl OwnedCmds {
     }
 }
 
+/// Elements a served blocking pop took from a list, to restore if its client is gone.
+#[derive(Debug)]
+pub struct Rescue {
+    /// The shard that owns `key`.
+    pub shard: usize,
+    /// Database.
+    pub db: usize,
+    /// The list they came from.
+    pub key: Box<[u8]>,
+    /// The elements, in pop order.
+    pub values: Vec<Vec<u8>>,
+    /// Popped from the left end.
+    pub left: bool,
+}
+
 /// A message between shards.
 #[derive(Debug)]
 pub enum Msg {
@@ -48,12 +63,27 @@ pub enum Msg {
         resp3: bool,
         cmds: OwnedCmds,
     },
-    /// The encoded replies of a `Run`.
+    /// The encoded replies of a `Run` (or of a served blocking pop, with what to push back
+    /// if the client is gone by the time it arrives).
     Done {
         conn: ConnRef,
         part: u32,
         out: Vec<u8>,
+        rescue: Option<Rescue>,
     },
     /// Deliver a published message to this shard's subscribers.
     Publish(std::sync::Arc<crate::pubsub::Message>),
+    /// Register a blocked client's waiter on this shard's `keys` (or serve it now).
+    Block {
+        waiter: crate::shard::block::Waiter,
+        keys: Vec<Box<[u8]>>,
+    },
+    /// Drop the waiters of a block that finished elsewhere.
+    Unblock {
+        claim: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        db: usize,
+        keys: Vec<Box<[u8]>>,
+    },
+    /// Push back elements popped for a client that went away.
+    Requeue(Rescue),
 }

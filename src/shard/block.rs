@@ -1,0 +1,562 @@
+//! Blocking list pops (BLPOP, BRPOP, BLMPOP, BLMOVE, BRPOPLPUSH) across shards.
+//!
+//! A blocked client registers one waiter on the owner shard of each of its keys; all its
+//! waiters share one claim flag. Whoever first flips the claim (compare-and-swap) decides
+//! the outcome: an owner shard that has an element for it (it pops and sends the reply
+//! home as an ordinary hop reply), or the home shard when the timeout fires or the client
+//! goes away. Losers simply drop their waiter. Waiters on one key are served in arrival
+//! order. An element popped for a client that disconnected meanwhile is pushed back where
+//! it came from, so nothing is lost or delivered twice.
+
+use std::sync::atomic::{AtomicBool, Ordering::AcqRel, Ordering::Acquire};
+use std::sync::Arc;
+
+use super::msg::{ConnRef, Msg, Rescue};
+use super::{route, Shard};
+use crate::cmd::{Args, Ctx};
+use crate::conn::{Conn, Gather, Merge};
+use crate::error::{CmdError, CmdResult};
+use crate::resp::Reply;
+use crate::store::{Ttl, Value};
+
+/// What a served waiter does with the element(s).
+#[derive(Debug, Clone)]
+pub enum BlockOp {
+    /// BLPOP / BRPOP: reply `[key, element]`.
+    Pop { left: bool },
+    /// BLMPOP: reply `[key, [elements]]` with up to `count` elements.
+    MPop { left: bool, count: usize },
+    /// BLMOVE / BRPOPLPUSH: move to `dst` (same shard) and reply with the element.
+    Move {
+        dst: Box<[u8]>,
+        from_left: bool,
+        to_left: bool,
+    },
+}
+
+/// One blocked client's interest in keys of one shard.
+#[derive(Debug, Clone)]
+pub struct Waiter {
+    /// Shared by all of the client's waiters; true once someone decided its outcome.
+    pub claim: Arc<AtomicBool>,
+    /// The client's home shard.
+    pub home: usize,
+    /// The client.
+    pub conn: ConnRef,
+    /// Reply in RESP3.
+    pub resp3: bool,
+    /// Database of the keys.
+    pub db: usize,
+    /// What to do when served.
+    pub op: BlockOp,
+}
+
+/// The block a connection waits in (on its home shard).
+#[derive(Debug)]
+pub struct Blocked {
+    /// The shared claim.
+    pub claim: Arc<AtomicBool>,
+    /// Absolute deadline in ms; 0 = forever.
+    pub deadline_ms: u64,
+    /// Shards holding its waiters, and the keys there.
+    pub parts: Vec<(usize, Vec<Box<[u8]>>)>,
+    /// Database.
+    pub db: usize,
+}
+
+/// Wins the claim: true exactly once per blocked client.
+fn take(claim: &AtomicBool) -> bool {
+    claim.compare_exchange(false, true, AcqRel, Acquire).is_ok()
+}
+
+/// Parses a blocking timeout (seconds, a double) like Redis's `getTimeoutFromObjectOrReply`:
+/// returns milliseconds, 0 = forever.
+pub fn parse_timeout(raw: &[u8]) -> CmdResult<u64> {
+    let secs = crate::cmd::strings::parse_float(raw)
+        .ok_or(CmdError::msg("ERR timeout is not a float or out of range"))?;
+    let ms = secs * 1000.0;
+    // Redis converts to a long long; values past its range wrap negative there.
+    // (NaN cannot occur: the parser rejects it.)
+    if ms >= 9.223_372_036_854_775e18 || ms.trunc() < 0.0 {
+        return Err(CmdError::msg("ERR timeout is negative"));
+    }
+    Ok(ms.trunc() as u64)
+}
+
+impl Shard {
+    /// Tries to serve `w` from `key` on this shard: wins the claim only if the key holds a
+    /// non-empty list. Returns the encoded reply and what to push back if the client is
+    /// gone by the time it arrives.
+    fn serve_one(&mut self, w: &Waiter, key: &[u8]) -> Option<(Vec<u8>, Option<Rescue>)> {
+        if w.claim.load(Acquire) {
+            return None;
+        }
+        let now = self.now_ms;
+        let (nonempty, wrong_type) = match self.ks.peek(w.db, key, now).map(|e| &e.value) {
+            Some(Value::List(l)) => (!l.is_empty(), false),
+            Some(_) => (false, true),
+            None => (false, false),
+        };
+        if !(nonempty || wrong_type) || !take(&w.claim) {
+            return None;
+        }
+        let mut out = Vec::new();
+        let mut r = Reply::new(&mut out, w.resp3);
+        if wrong_type {
+            // Like Redis, a key of another type fails the call instead of blocking on it.
+            r.error(&CmdError::WrongType.text());
+            return Some((out, None));
+        }
+        let rescue = match &w.op {
+            BlockOp::Pop { left } => {
+                let v = self.pop_list(w.db, key, *left, 1);
+                r.array_len(2);
+                r.bulk(key);
+                r.bulk(&v[0]);
+                Some(Rescue {
+                    shard: self.id,
+                    db: w.db,
+                    key: key.into(),
+                    values: v,
+                    left: *left,
+                })
+            }
+            BlockOp::MPop { left, count } => {
+                let v = self.pop_list(w.db, key, *left, *count);
+                r.array_len(2);
+                r.bulk(key);
+                r.array_len(v.len());
+                for e in &v {
+                    r.bulk(e);
+                }
+                Some(Rescue {
+                    shard: self.id,
+                    db: w.db,
+                    key: key.into(),
+                    values: v,
+                    left: *left,
+                })
+            }
+            BlockOp::Move {
+                dst,
+                from_left,
+                to_left,
+            } => {
+                let dst_ok = !matches!(
+                    self.ks.peek(w.db, dst, now).map(|e| &e.value),
+                    Some(v) if !matches!(v, Value::List(_))
+                );
+                if dst_ok {
+                    let v = self
+                        .pop_list(w.db, key, *from_left, 1)
+                        .pop()
+                        .expect("non-empty");
+                    self.push_list(w.db, dst, &v, *to_left);
+                    r.bulk(&v);
+                } else {
+                    r.error(&CmdError::WrongType.text());
+                }
+                // The element now lives in `dst`: nothing to rescue.
+                None
+            }
+        };
+        Some((out, rescue))
+    }
+
+    /// Pops up to `n` elements from a non-empty list, deleting it when emptied.
+    fn pop_list(&mut self, db: usize, key: &[u8], left: bool, n: usize) -> Vec<Vec<u8>> {
+        let now = self.now_ms;
+        let mut out = Vec::new();
+        if let Some(Value::List(l)) = self.ks.lookup_mut(db, key, now).map(|e| &mut e.value) {
+            for _ in 0..n {
+                match if left { l.pop_front() } else { l.pop_back() } {
+                    Some(v) => out.push(v),
+                    None => break,
+                }
+            }
+            if l.is_empty() {
+                self.ks.remove(db, key, now);
+            }
+        }
+        out
+    }
+
+    /// Pushes `v` onto the list at `key` (created if missing) and signals its waiters.
+    pub(crate) fn push_list(&mut self, db: usize, key: &[u8], v: &[u8], left: bool) {
+        let now = self.now_ms;
+        if self.ks.peek(db, key, now).is_none() {
+            self.ks
+                .set(db, key, Value::List(Box::default()), Ttl::Clear, now);
+        }
+        if let Some(Value::List(l)) = self.ks.lookup_mut(db, key, now).map(|e| &mut e.value) {
+            if left {
+                l.push_front(v);
+            } else {
+                l.push_back(v);
+            }
+        }
+        self.signal_key(db, key);
+    }
+
+    /// Notes that `key` may have data for waiters; they are served after the current
+    /// command (and turn step) completes.
+    pub fn signal_key(&mut self, db: usize, key: &[u8]) {
+        if !self.blocked.is_empty() && self.blocked.contains_key(&(db, Box::from(key))) {
+            self.ready_keys.push((db, key.into()));
+        }
+    }
+
+    /// Serves waiters of keys that received data, first come first served.
+    pub(crate) fn serve_ready_keys(&mut self) {
+        while let Some((db, key)) = self.ready_keys.pop() {
+            let k = (db, key);
+            while let Some(w) = self.blocked.get_mut(&k).and_then(|q| q.pop_front()) {
+                match self.serve_one(&w, &k.1) {
+                    Some((out, rescue)) => self.send_served(&w, out, rescue),
+                    None if w.claim.load(Acquire) => continue, // claimed elsewhere: drop
+                    None => {
+                        // The list ran dry before this waiter: it keeps its place.
+                        if let Some(q) = self.blocked.get_mut(&k) {
+                            q.push_front(w);
+                        }
+                        break;
+                    }
+                }
+            }
+            if self.blocked.get(&k).is_some_and(|q| q.is_empty()) {
+                self.blocked.remove(&k);
+            }
+        }
+    }
+
+    /// Sends a served reply to the waiter's home (or completes it here).
+    fn send_served(&mut self, w: &Waiter, out: Vec<u8>, rescue: Option<Rescue>) {
+        let msg = Msg::Done {
+            conn: w.conn,
+            part: 0,
+            out,
+            rescue,
+        };
+        if w.home == self.id {
+            self.handle(msg);
+        } else {
+            self.outbox[w.home].push(msg);
+        }
+    }
+
+    /// Registers `w` for `keys` (this shard's keys of the call, in argument order) unless
+    /// one of them can serve it now. Returns the reply when served at once.
+    pub(crate) fn register_or_serve(
+        &mut self,
+        w: Waiter,
+        keys: &[Box<[u8]>],
+    ) -> Option<(Vec<u8>, Option<Rescue>)> {
+        for key in keys {
+            if let Some(served) = self.serve_one(&w, key) {
+                return Some(served);
+            }
+        }
+        if w.claim.load(Acquire) {
+            return None;
+        }
+        for key in keys {
+            self.blocked
+                .entry((w.db, key.clone()))
+                .or_default()
+                .push_back(w.clone());
+        }
+        None
+    }
+
+    /// Drops the waiters of a finished block (served elsewhere, timed out, disconnected).
+    pub(crate) fn unblock(&mut self, claim: &Arc<AtomicBool>, db: usize, keys: &[Box<[u8]>]) {
+        for key in keys {
+            let k = (db, key.clone());
+            if let Some(q) = self.blocked.get_mut(&k) {
+                q.retain(|w| !Arc::ptr_eq(&w.claim, claim));
+                if q.is_empty() {
+                    self.blocked.remove(&k);
+                }
+            }
+        }
+    }
+
+    /// Tells every shard holding waiters of `b` to drop them.
+    pub(crate) fn release(&mut self, b: &Blocked) {
+        for (s, keys) in &b.parts {
+            if *s == self.id {
+                self.unblock(&b.claim, b.db, keys);
+            } else {
+                self.outbox[*s].push(Msg::Unblock {
+                    claim: b.claim.clone(),
+                    db: b.db,
+                    keys: keys.clone(),
+                });
+            }
+        }
+    }
+
+    /// Pushes back elements popped for a client that went away.
+    pub(crate) fn requeue(&mut self, r: Rescue) {
+        if r.shard != self.id {
+            self.outbox[r.shard].push(Msg::Requeue(r));
+            return;
+        }
+        // Restore them at the end they left from, in their original order.
+        for v in r.values.iter().rev() {
+            self.push_list(r.db, &r.key, v, r.left);
+        }
+    }
+
+    /// Fires timeouts of blocked clients on this shard.
+    pub(crate) fn expire_blocks(&mut self) {
+        let now = self.now_ms;
+        while let Some(&(deadline, slot, id)) = self.block_timers.first() {
+            if deadline > now {
+                break;
+            }
+            self.block_timers.pop_first();
+            let Some(Some(conn)) = self.conns.get_mut(slot) else {
+                continue;
+            };
+            if conn.id != id
+                || conn
+                    .block
+                    .as_ref()
+                    .is_none_or(|b| b.deadline_ms != deadline)
+            {
+                continue;
+            }
+            let b = conn.block.as_ref().expect("checked");
+            if !take(&b.claim) {
+                continue; // an element is on its way
+            }
+            let b = conn.block.take().expect("checked");
+            conn.gather = None;
+            Reply::new(&mut conn.out, conn.resp3).null_array();
+            if !conn.queued {
+                conn.queued = true;
+                self.ready.push(slot);
+            }
+            self.blocked_count -= 1;
+            self.release(&b);
+        }
+    }
+
+    /// The next block deadline, if any (bounds the poll timeout).
+    pub(crate) fn next_block_deadline(&self) -> Option<u64> {
+        self.block_timers.first().map(|t| t.0)
+    }
+
+    /// Starts a blocking pop for `conn`: serves it at once if any key has data, else
+    /// registers waiters on the keys' owner shards and arms the timeout.
+    pub(crate) fn block(
+        &mut self,
+        slot: usize,
+        conn: &mut Conn,
+        keys: Vec<Box<[u8]>>,
+        timeout_ms: u64,
+        op: BlockOp,
+        out: &mut Vec<u8>,
+    ) {
+        let claim = Arc::new(AtomicBool::new(false));
+        let mut parts: Vec<(usize, Vec<Box<[u8]>>)> = Vec::new();
+        for k in keys {
+            let s = route::shard_of(&k, self.shards);
+            match parts.iter_mut().find(|(p, _)| *p == s) {
+                Some((_, ks)) => {
+                    if !ks.contains(&k) {
+                        ks.push(k)
+                    }
+                }
+                None => parts.push((s, vec![k])),
+            }
+        }
+        let waiter = Waiter {
+            claim: claim.clone(),
+            home: self.id,
+            conn: ConnRef { slot, id: conn.id },
+            resp3: conn.resp3,
+            db: conn.db,
+            op,
+        };
+        // This shard's keys first: served at once here, the reply goes straight out.
+        if let Some((_, local)) = parts.iter().find(|(s, _)| *s == self.id) {
+            let local = local.clone();
+            if let Some((reply, _)) = self.register_or_serve(waiter.clone(), &local) {
+                out.extend_from_slice(&reply);
+                return;
+            }
+        }
+        for (s, ks) in &parts {
+            if *s != self.id {
+                self.outbox[*s].push(Msg::Block {
+                    waiter: waiter.clone(),
+                    keys: ks.clone(),
+                });
+            }
+        }
+        let deadline_ms = if timeout_ms == 0 {
+            0
+        } else {
+            self.now_ms + timeout_ms
+        };
+        if deadline_ms > 0 {
+            self.block_timers.insert((deadline_ms, slot, conn.id));
+        }
+        conn.block = Some(Blocked {
+            claim,
+            deadline_ms,
+            parts,
+            db: conn.db,
+        });
+        conn.gather = Some(Gather {
+            left: 1,
+            parts: vec![Vec::new()],
+            merge: Merge::Forward,
+        });
+        self.blocked_count += 1;
+    }
+}
+
+/// The keys of a blocking call must not live on two shards for a move (until multi-shard
+/// transactions): BLMOVE's source and destination.
+fn same_shard(shard: &Shard, a: &[u8], b: &[u8]) -> CmdResult {
+    if route::shard_of(a, shard.shards) != route::shard_of(b, shard.shards) {
+        return Err(CmdError::msg(
+            "CROSSSLOT Keys in request don't hash to the same slot (cross-shard execution of this command arrives with multi-shard transactions)",
+        ));
+    }
+    Ok(())
+}
+
+/// BLPOP / BRPOP key [key ...] timeout
+fn bpop(
+    shard: &mut Shard,
+    slot: usize,
+    conn: &mut Conn,
+    args: &Args,
+    out: &mut Vec<u8>,
+    left: bool,
+) -> CmdResult {
+    let timeout = parse_timeout(args.get(args.len() - 1))?;
+    let keys = (1..args.len() - 1)
+        .map(|i| Box::from(args.get(i)))
+        .collect();
+    shard.block(slot, conn, keys, timeout, BlockOp::Pop { left }, out);
+    Ok(())
+}
+
+/// BLPOP key [key ...] timeout
+pub fn blpop(
+    shard: &mut Shard,
+    slot: usize,
+    conn: &mut Conn,
+    args: &Args,
+    out: &mut Vec<u8>,
+) -> CmdResult {
+    bpop(shard, slot, conn, args, out, true)
+}
+
+/// BRPOP key [key ...] timeout
+pub fn brpop(
+    shard: &mut Shard,
+    slot: usize,
+    conn: &mut Conn,
+    args: &Args,
+    out: &mut Vec<u8>,
+) -> CmdResult {
+    bpop(shard, slot, conn, args, out, false)
+}
+
+fn end(raw: &[u8]) -> CmdResult<bool> {
+    if raw.eq_ignore_ascii_case(b"left") {
+        Ok(true)
+    } else if raw.eq_ignore_ascii_case(b"right") {
+        Ok(false)
+    } else {
+        Err(CmdError::Syntax)
+    }
+}
+
+/// BLMOVE source destination <LEFT | RIGHT> <LEFT | RIGHT> timeout
+pub fn blmove(
+    shard: &mut Shard,
+    slot: usize,
+    conn: &mut Conn,
+    args: &Args,
+    out: &mut Vec<u8>,
+) -> CmdResult {
+    let (from_left, to_left) = (end(args.get(3))?, end(args.get(4))?);
+    let timeout = parse_timeout(args.get(5))?;
+    same_shard(shard, args.get(1), args.get(2))?;
+    let op = BlockOp::Move {
+        dst: args.get(2).into(),
+        from_left,
+        to_left,
+    };
+    shard.block(slot, conn, vec![args.get(1).into()], timeout, op, out);
+    Ok(())
+}
+
+/// BRPOPLPUSH source destination timeout
+pub fn brpoplpush(
+    shard: &mut Shard,
+    slot: usize,
+    conn: &mut Conn,
+    args: &Args,
+    out: &mut Vec<u8>,
+) -> CmdResult {
+    let timeout = parse_timeout(args.get(3))?;
+    same_shard(shard, args.get(1), args.get(2))?;
+    let op = BlockOp::Move {
+        dst: args.get(2).into(),
+        from_left: false,
+        to_left: true,
+    };
+    shard.block(slot, conn, vec![args.get(1).into()], timeout, op, out);
+    Ok(())
+}
+
+/// BLMPOP timeout numkeys key [key ...] <LEFT | RIGHT> [COUNT count]
+pub fn blmpop(
+    shard: &mut Shard,
+    slot: usize,
+    conn: &mut Conn,
+    args: &Args,
+    out: &mut Vec<u8>,
+) -> CmdResult {
+    let timeout = parse_timeout(args.get(1))?;
+    let numkeys = crate::resp::parse_i64(args.get(2))
+        .filter(|&n| n > 0)
+        .ok_or(CmdError::msg("ERR numkeys should be greater than 0"))? as usize;
+    if args.len() < 3 + numkeys + 1 {
+        return Err(CmdError::Arity("blmpop".into()));
+    }
+    let left = end(args.get(3 + numkeys))?;
+    let rest = 4 + numkeys;
+    let mut count = 1;
+    if args.len() > rest {
+        if args.len() != rest + 2 || !args.is(rest, "count") {
+            return Err(CmdError::Syntax);
+        }
+        count = crate::resp::parse_i64(args.get(rest + 1))
+            .filter(|&n| n > 0)
+            .ok_or(CmdError::msg("ERR count should be greater than 0"))? as usize;
+    }
+    let keys = (3..3 + numkeys).map(|i| Box::from(args.get(i))).collect();
+    shard.block(
+        slot,
+        conn,
+        keys,
+        timeout,
+        BlockOp::MPop { left, count },
+        out,
+    );
+    Ok(())
+}
+
+/// Placeholder handler: blocking commands always run through their coordinator.
+pub fn coordinated(_: &mut Ctx, _: &Args) -> CmdResult {
+    Err(CmdError::Syntax)
+}

@@ -1,0 +1,209 @@
+//! Lists as job queues over TCP with several shards: blocking pops served FIFO, exactly
+//! once, across shards, with timeouts and disconnects.
+
+mod common;
+use common::*;
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+fn blocked_clients(c: &mut Raw) -> usize {
+    let info = String::from_utf8(c.cmd(&["INFO", "clients"])).unwrap();
+    let line = info
+        .lines()
+        .find(|l| l.starts_with("blocked_clients:"))
+        .expect("field");
+    line["blocked_clients:".len()..].trim().parse().unwrap()
+}
+
+fn wait_blocked(c: &mut Raw, n: usize) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while blocked_clients(c) != n {
+        assert!(
+            Instant::now() < deadline,
+            "never reached {n} blocked clients"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+fn bulk(v: &str) -> String {
+    format!("${}\r\n{}\r\n", v.len(), v)
+}
+
+#[test]
+fn blocked_clients_are_served_first_come_first_served() {
+    let srv = busbar(&["--threads", "3"]);
+    let mut admin = Raw::connect(srv.port).unwrap();
+    let mut clients = Vec::new();
+    for i in 0..30 {
+        let mut c = Raw::connect(srv.port).unwrap();
+        c.send(&Raw::encode(&[b"BLPOP", b"jobs", b"0"]));
+        wait_blocked(&mut admin, i + 1);
+        clients.push(c);
+    }
+    for i in 0..30 {
+        // Each push is served at once; RPUSH still replies with the length after it.
+        assert_eq!(admin.cmd(&["RPUSH", "jobs", &format!("j{i}")]), b":1\r\n");
+    }
+    for (i, c) in clients.iter_mut().enumerate() {
+        let want = format!("*2\r\n{}{}", bulk("jobs"), bulk(&format!("j{i}")));
+        assert_eq!(show(&c.read_reply()), show(want.as_bytes()));
+    }
+    assert_eq!(blocked_clients(&mut admin), 0);
+    assert_eq!(admin.cmd(&["EXISTS", "jobs"]), b":0\r\n");
+}
+
+#[test]
+fn a_thousand_blocked_clients_over_all_shards_are_each_woken_exactly_once() {
+    let srv = busbar(&["--threads", "4"]);
+    let mut admin = Raw::connect(srv.port).unwrap();
+    let n = 1000;
+    let mut clients = Vec::new();
+    for i in 0..n {
+        let mut c = Raw::connect(srv.port).unwrap();
+        let key = format!("q{}", i % 50);
+        c.send(&Raw::encode(&[b"BRPOP", key.as_bytes(), b"0"]));
+        clients.push(c);
+    }
+    wait_blocked(&mut admin, n);
+    let mut batch = Vec::new();
+    for i in 0..n {
+        batch.extend(Raw::encode(&[
+            b"LPUSH",
+            format!("q{}", i % 50).as_bytes(),
+            format!("v{i}").as_bytes(),
+        ]));
+    }
+    admin.send(&batch);
+    for _ in 0..n {
+        let r = admin.read_reply();
+        assert!(r.starts_with(b":"), "{}", show(&r));
+    }
+    let mut seen = HashSet::new();
+    for c in clients.iter_mut() {
+        let r = Resp::from(&c.read_reply());
+        let v = r.items()[1].bytes().unwrap().to_vec();
+        assert!(seen.insert(v), "an element was delivered twice");
+    }
+    assert_eq!(seen.len(), n);
+    assert_eq!(blocked_clients(&mut admin), 0);
+    for k in 0..50 {
+        assert_eq!(admin.cmd(&["LLEN", &format!("q{k}")]), b":0\r\n");
+    }
+}
+
+#[test]
+fn multi_key_brpop_across_shards_under_concurrent_pushes_loses_and_duplicates_nothing() {
+    let srv = busbar(&["--threads", "3"]);
+    let port = srv.port;
+    let keys = [
+        "celery",
+        "celery\x06\x163",
+        "celery\x06\x166",
+        "celery\x06\x169",
+    ];
+    let per_producer = 300;
+    let workers: Vec<_> = (0..12)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let mut c = Raw::connect(port).unwrap();
+                let mut got = Vec::new();
+                loop {
+                    let mut args: Vec<&[u8]> = vec![b"BRPOP"];
+                    args.extend(keys.iter().map(|k| k.as_bytes()));
+                    args.push(b"2");
+                    let r = Resp::from(&c.cmd_bytes(&args));
+                    if r.is_null() {
+                        return got; // queues drained and quiet for 2 s
+                    }
+                    got.push(r.items()[1].bytes().unwrap().to_vec());
+                }
+            })
+        })
+        .collect();
+    let producers: Vec<_> = keys
+        .iter()
+        .enumerate()
+        .map(|(p, k)| {
+            let k = k.to_string();
+            std::thread::spawn(move || {
+                let mut c = Raw::connect(port).unwrap();
+                for i in 0..per_producer {
+                    let r = c.cmd_bytes(&[b"LPUSH", k.as_bytes(), format!("p{p}-{i}").as_bytes()]);
+                    assert!(r.starts_with(b":"));
+                }
+            })
+        })
+        .collect();
+    for p in producers {
+        p.join().unwrap();
+    }
+    let mut all = Vec::new();
+    for w in workers {
+        all.extend(w.join().unwrap());
+    }
+    let unique: HashSet<_> = all.iter().cloned().collect();
+    assert_eq!(unique.len(), all.len(), "an element was popped twice");
+    assert_eq!(all.len(), keys.len() * per_producer, "elements were lost");
+}
+
+#[test]
+fn fractional_timeouts_expire_with_a_null_array() {
+    let srv = busbar(&[]);
+    let mut c = Raw::connect(srv.port).unwrap();
+    let t = Instant::now();
+    assert_eq!(c.cmd(&["BLPOP", "nothing", "other", "0.05"]), b"*-1\r\n");
+    assert!(t.elapsed() >= Duration::from_millis(45));
+    assert_eq!(c.cmd(&["HELLO", "3"]).first(), Some(&b'%'));
+    assert_eq!(c.cmd(&["BRPOP", "nothing", "0.01"]), b"_\r\n");
+    assert_eq!(
+        c.cmd(&["BLMOVE", "{t}a", "{t}b", "LEFT", "LEFT", "0.01"]),
+        b"_\r\n"
+    );
+    assert_eq!(c.cmd(&["BLMPOP", "0.01", "2", "x", "y", "LEFT"]), b"_\r\n");
+    assert_eq!(c.cmd(&["PING"]), b"+PONG\r\n");
+}
+
+#[test]
+fn a_client_that_disconnects_while_blocked_leaves_no_waiter_behind() {
+    let srv = busbar(&["--threads", "2"]);
+    let mut admin = Raw::connect(srv.port).unwrap();
+    {
+        let mut gone = Raw::connect(srv.port).unwrap();
+        gone.send(&Raw::encode(&[b"BLPOP", b"a", b"b", b"0"]));
+        wait_blocked(&mut admin, 1);
+    }
+    wait_blocked(&mut admin, 0);
+    assert_eq!(admin.cmd(&["RPUSH", "a", "x"]), b":1\r\n");
+    assert_eq!(admin.cmd(&["RPUSH", "b", "y"]), b":1\r\n");
+    assert_eq!(admin.cmd(&["LLEN", "a"]), b":1\r\n");
+    assert_eq!(admin.cmd(&["LLEN", "b"]), b":1\r\n");
+}
+
+#[test]
+fn blocking_errors_match_redis() {
+    let Some(redis) = redis_server(&[]) else {
+        return;
+    };
+    let srv = busbar(&[]);
+    let mut ours = Raw::connect(srv.port).unwrap();
+    let mut theirs = Raw::connect(redis.port).unwrap();
+    for cmd in [
+        &["BLPOP", "x", "-1"][..],
+        &["BLPOP", "x", "abc"],
+        &["BLPOP", "x", "inf"],
+        &["BLPOP", "x"],
+        &["BRPOP", "x", "0.01"],
+        &["BLMPOP", "0.01", "0", "x", "LEFT"],
+        &["BLMPOP", "0.01", "1", "x", "UP"],
+        &["BLMPOP", "0.01", "1", "x", "LEFT", "COUNT", "0"],
+        &["BLMOVE", "{t}x", "{t}y", "UP", "LEFT", "0"],
+        &["BRPOPLPUSH", "{t}x", "{t}y", "0.01"],
+        &["RPUSH", "{t}x", "1", "2"],
+        &["BLMPOP", "0", "1", "{t}x", "RIGHT", "COUNT", "5"],
+        &["SET", "s", "v"],
+        &["BLPOP", "s", "0"],
+    ] {
+        assert_eq!(show(&ours.cmd(cmd)), show(&theirs.cmd(cmd)), "{cmd:?}");
+    }
+}
