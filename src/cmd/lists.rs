@@ -45,12 +45,15 @@ fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
 
 /// Which end of a list.
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum End {
+pub enum End {
+    /// The head.
     Left,
+    /// The tail.
     Right,
 }
 
-fn parse_end(raw: &[u8]) -> CmdResult<End> {
+/// LEFT or RIGHT, case-insensitively (`ERR syntax error` otherwise).
+pub fn parse_end(raw: &[u8]) -> CmdResult<End> {
     if raw.eq_ignore_ascii_case(b"left") {
         Ok(End::Left)
     } else if raw.eq_ignore_ascii_case(b"right") {
@@ -372,17 +375,28 @@ pub fn numkeys_positions(args: &Args, at: usize) -> std::ops::Range<usize> {
     }
 }
 
-/// LMPOP numkeys key [key ...] <LEFT | RIGHT> [COUNT count]
-pub fn lmpop(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let numkeys = crate::resp::parse_i64(args.get(1))
+/// The parsed tail of LMPOP / BLMPOP: `numkeys key [key ...] <LEFT | RIGHT> [COUNT n]`,
+/// with `numkeys` at argument `at`.
+pub struct MPopArgs {
+    /// Argument indexes of the keys.
+    pub keys: std::ops::Range<usize>,
+    /// Pop from the left end.
+    pub left: bool,
+    /// Elements to pop at most.
+    pub count: usize,
+}
+
+/// Parses LMPOP's (or, with `at` = 2, BLMPOP's) arguments with Redis's errors.
+pub fn parse_mpop(args: &Args, at: usize, name: &str) -> CmdResult<MPopArgs> {
+    let numkeys = crate::resp::parse_i64(args.get(at))
         .filter(|&n| n > 0)
         .ok_or(CmdError::msg("ERR numkeys should be greater than 0"))? as usize;
-    if args.len() < 2 + numkeys + 1 {
-        return Err(CmdError::Arity("lmpop".into()));
+    if args.len() < at + 1 + numkeys + 1 {
+        return Err(CmdError::Arity(name.into()));
     }
-    let end = parse_end(args.get(2 + numkeys))?;
+    let left = parse_end(args.get(at + 1 + numkeys))? == End::Left;
+    let rest = at + 2 + numkeys;
     let mut count = 1;
-    let rest = 3 + numkeys;
     if args.len() > rest {
         if args.len() != rest + 2 || !args.is(rest, "count") {
             return Err(CmdError::Syntax);
@@ -391,7 +405,18 @@ pub fn lmpop(ctx: &mut Ctx, args: &Args) -> CmdResult {
             .filter(|&n| n > 0)
             .ok_or(CmdError::msg("ERR count should be greater than 0"))? as usize;
     }
-    for i in 2..2 + numkeys {
+    Ok(MPopArgs {
+        keys: at + 1..at + 1 + numkeys,
+        left,
+        count,
+    })
+}
+
+/// LMPOP numkeys key [key ...] <LEFT | RIGHT> [COUNT count]
+pub fn lmpop(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let MPopArgs { keys, left, count } = parse_mpop(args, 1, "lmpop")?;
+    let end = if left { End::Left } else { End::Right };
+    for i in keys {
         let key = args.get(i);
         if read(ctx, key)?.is_some_and(|l| !l.is_empty()) {
             let v = pop_n(ctx, key, end, count)?;

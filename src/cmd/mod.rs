@@ -109,6 +109,10 @@ impl Ctx<'_> {
     }
 }
 
+/// The reply to a command whose keys must share a shard but do not (until multi-shard
+/// transactions make it atomic across shards).
+pub const CROSS_SHARD: &str = "CROSSSLOT Keys in request don't hash to the same slot (cross-shard execution of this command arrives with multi-shard transactions)";
+
 /// A command handler.
 pub type Handler = fn(&mut Ctx, &Args) -> CmdResult;
 

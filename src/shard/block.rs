@@ -423,9 +423,7 @@ impl Shard {
 /// transactions): BLMOVE's source and destination.
 fn same_shard(shard: &Shard, a: &[u8], b: &[u8]) -> CmdResult {
     if route::shard_of(a, shard.shards) != route::shard_of(b, shard.shards) {
-        return Err(CmdError::msg(
-            "CROSSSLOT Keys in request don't hash to the same slot (cross-shard execution of this command arrives with multi-shard transactions)",
-        ));
+        return Err(CmdError::msg(crate::cmd::CROSS_SHARD));
     }
     Ok(())
 }
@@ -469,14 +467,9 @@ pub fn brpop(
     bpop(shard, slot, conn, args, out, false)
 }
 
+/// LEFT (true) or RIGHT (false).
 fn end(raw: &[u8]) -> CmdResult<bool> {
-    if raw.eq_ignore_ascii_case(b"left") {
-        Ok(true)
-    } else if raw.eq_ignore_ascii_case(b"right") {
-        Ok(false)
-    } else {
-        Err(CmdError::Syntax)
-    }
+    Ok(crate::cmd::lists::parse_end(raw)? == crate::cmd::lists::End::Left)
 }
 
 /// BLMOVE source destination <LEFT | RIGHT> <LEFT | RIGHT> timeout
@@ -527,24 +520,9 @@ pub fn blmpop(
     out: &mut Vec<u8>,
 ) -> CmdResult {
     let timeout = parse_timeout(args.get(1))?;
-    let numkeys = crate::resp::parse_i64(args.get(2))
-        .filter(|&n| n > 0)
-        .ok_or(CmdError::msg("ERR numkeys should be greater than 0"))? as usize;
-    if args.len() < 3 + numkeys + 1 {
-        return Err(CmdError::Arity("blmpop".into()));
-    }
-    let left = end(args.get(3 + numkeys))?;
-    let rest = 4 + numkeys;
-    let mut count = 1;
-    if args.len() > rest {
-        if args.len() != rest + 2 || !args.is(rest, "count") {
-            return Err(CmdError::Syntax);
-        }
-        count = crate::resp::parse_i64(args.get(rest + 1))
-            .filter(|&n| n > 0)
-            .ok_or(CmdError::msg("ERR count should be greater than 0"))? as usize;
-    }
-    let keys = (3..3 + numkeys).map(|i| Box::from(args.get(i))).collect();
+    let crate::cmd::lists::MPopArgs { keys, left, count } =
+        crate::cmd::lists::parse_mpop(args, 2, "blmpop")?;
+    let keys = keys.map(|i| Box::from(args.get(i))).collect();
     shard.block(
         slot,
         conn,

@@ -590,9 +590,7 @@ impl Shard {
                     Owners::One(s) => self.start_hop(slot, conn, s, spec, args),
                     Owners::Many => match split {
                         Some(merge) => self.split_keys(slot, conn, spec, args, merge),
-                        None => Reply::new(&mut conn.out, conn.resp3).error(
-                            "CROSSSLOT Keys in request don't hash to the same slot (cross-shard execution of this command arrives with multi-shard transactions)",
-                        ),
+                        None => Reply::new(&mut conn.out, conn.resp3).error(cmd::CROSS_SHARD),
                     },
                 }
             }
