@@ -207,3 +207,36 @@ fn blocking_errors_match_redis() {
         assert_eq!(show(&ours.cmd(cmd)), show(&theirs.cmd(cmd)), "{cmd:?}");
     }
 }
+
+#[test]
+fn client_unblock_ends_a_block_with_a_timeout_or_an_error() {
+    let srv = busbar(&["--threads", "3"]);
+    let mut admin = Raw::connect(srv.port).unwrap();
+    let mut c = Raw::connect(srv.port).unwrap();
+    let id = String::from_utf8(c.cmd(&["CLIENT", "ID"])).unwrap();
+    let id = id.trim_start_matches(':').trim().to_string();
+    c.send(&Raw::encode(&[b"BLPOP", b"a", b"b", b"0"]));
+    wait_blocked(&mut admin, 1);
+    assert_eq!(admin.cmd(&["CLIENT", "UNBLOCK", &id]), b":1\r\n");
+    assert_eq!(c.read_reply(), b"*-1\r\n");
+    c.send(&Raw::encode(&[b"BRPOP", b"a", b"0"]));
+    wait_blocked(&mut admin, 1);
+    assert_eq!(admin.cmd(&["CLIENT", "UNBLOCK", &id, "ERROR"]), b":1\r\n");
+    assert_eq!(
+        c.read_reply(),
+        b"-UNBLOCKED client unblocked via CLIENT UNBLOCK\r\n"
+    );
+    assert_eq!(admin.cmd(&["CLIENT", "UNBLOCK", &id]), b":0\r\n");
+    assert_eq!(admin.cmd(&["CLIENT", "UNBLOCK", "99999"]), b":0\r\n");
+    assert_eq!(
+        admin.cmd(&["CLIENT", "UNBLOCK", &id, "FOO"]),
+        b"-ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR\r\n"
+    );
+    assert_eq!(
+        admin.cmd(&["CLIENT", "UNBLOCK", "abc"]),
+        b"-ERR value is not an integer or out of range\r\n"
+    );
+    // The unblocked client's waiters are gone: a push stays in the list.
+    assert_eq!(admin.cmd(&["RPUSH", "a", "x"]), b":1\r\n");
+    assert_eq!(admin.cmd(&["LLEN", "a"]), b":1\r\n");
+}

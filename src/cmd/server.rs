@@ -503,6 +503,25 @@ pub fn client_kill_coord(
     Ok(())
 }
 
+/// CLIENT UNBLOCK client-id [TIMEOUT | ERROR] — this shard's part (summed).
+pub fn client_unblock(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let id = args.int(2)?;
+    let as_error = match args.len() {
+        3 => false,
+        4 if args.is(3, "timeout") => false,
+        4 if args.is(3, "error") => true,
+        4 => {
+            return Err(CmdError::msg(
+                "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ))
+        }
+        _ => return Err(CmdError::Syntax),
+    };
+    let done = id > 0 && ctx.shard.unblock_client(id as u64, as_error);
+    ctx.out.int(done as i64);
+    Ok(())
+}
+
 /// CLIENT HELP
 pub fn client_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     help(
@@ -525,6 +544,8 @@ pub fn client_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
             "    Set client meta attributes: LIB-NAME, LIB-VER.",
             "SETNAME <name>",
             "    Assign the name <name> to the current connection.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
         ],
     );
     Ok(())

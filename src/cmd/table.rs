@@ -249,6 +249,15 @@ pub fn build() -> Vec<Spec> {
                     server::client_kill,
                 ),
                 c(
+                    "client|unblock",
+                    -3,
+                    flag::ADMIN | flag::NOSCRIPT | flag::LOADING | flag::STALE,
+                    &["@admin", "@slow", "@dangerous", "@connection"],
+                    (0, 0, 0),
+                    Route::All(AllMerge::Sum),
+                    server::client_unblock,
+                ),
+                c(
                     "client|help",
                     2,
                     flag::LOADING | flag::STALE,

@@ -343,6 +343,40 @@ impl Shard {
         }
     }
 
+    /// CLIENT UNBLOCK on this shard: ends the block of client `id` if it lives here and
+    /// no element is already on its way to it. Returns whether it did.
+    pub(crate) fn unblock_client(&mut self, id: u64, as_error: bool) -> bool {
+        let Some(slot) = self
+            .conns
+            .iter()
+            .position(|c| c.as_ref().is_some_and(|c| c.id == id))
+        else {
+            return false;
+        };
+        let conn = self.conns[slot].as_mut().expect("found");
+        let Some(b) = conn.block.as_ref() else {
+            return false;
+        };
+        if !take(&b.claim) {
+            return false;
+        }
+        let b = conn.block.take().expect("checked");
+        conn.gather = None;
+        let mut r = Reply::new(&mut conn.out, conn.resp3);
+        if as_error {
+            r.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+        } else {
+            r.null_array();
+        }
+        if !conn.queued {
+            conn.queued = true;
+            self.ready.push(slot);
+        }
+        self.blocked_count -= 1;
+        self.release(&b);
+        true
+    }
+
     /// The next block deadline, if any (bounds the poll timeout).
     pub(crate) fn next_block_deadline(&self) -> Option<u64> {
         self.block_timers.first().map(|t| t.0)
