@@ -506,6 +506,14 @@ impl Config {
         Ok(cfg)
     }
 
+    /// Protected mode applies: `protected-mode yes`, no `requirepass`, and `bind` left at
+    /// its default (every interface). Then only loopback clients are accepted, as Redis.
+    pub fn loopback_only(&self) -> bool {
+        self.bool("protected-mode")
+            && self.get("requirepass").is_empty()
+            && self.get("bind") == "* -::*"
+    }
+
     /// `client-output-buffer-limit` for one class as (hard, soft, soft_seconds).
     pub fn output_limit(&self, class: &str) -> (u64, u64, u64) {
         let v: Vec<&str> = self
@@ -614,6 +622,20 @@ mod tests {
         let err = Config::load("port 1\nfrobnicate yes\n", &[]).unwrap_err();
         assert!(err.contains("at line 2"), "{err}");
         assert!(err.contains("Bad directive"), "{err}");
+    }
+
+    #[test]
+    fn protected_mode_applies_only_with_default_bind_and_no_password() {
+        let mut cfg = Config::default();
+        assert!(cfg.loopback_only());
+        cfg.apply("bind", &s(&["127.0.0.1"]), false).unwrap();
+        assert!(!cfg.loopback_only());
+        let mut cfg = Config::default();
+        cfg.apply("requirepass", &s(&["pw"]), false).unwrap();
+        assert!(!cfg.loopback_only());
+        let mut cfg = Config::default();
+        cfg.apply("protected-mode", &s(&["no"]), false).unwrap();
+        assert!(!cfg.loopback_only());
     }
 
     #[test]

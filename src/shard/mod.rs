@@ -35,6 +35,9 @@ const CONN_TOKEN_BASE: usize = 2;
 /// Bytes read from one connection per turn before others get a go.
 const READ_BYTES_PER_TURN_MAX: usize = 1024 * 1024;
 
+/// Redis's refusal of a non-loopback client in protected mode.
+const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
 /// Largest single read-buffer reservation made on the word of a declared bulk length.
 const RESERVE_STEP_BYTES_MAX: usize = 4 * 1024 * 1024;
 
@@ -56,6 +59,9 @@ pub struct Settings {
     pub query_buffer_max: usize,
     /// `maxclients`.
     pub clients_max: usize,
+    /// Protected mode is in force: `protected-mode yes`, no password, and the default
+    /// `bind` (every interface). Only loopback clients are then accepted, as Redis.
+    pub loopback_only: bool,
     /// `hz`: cron ticks per second.
     pub hz: u64,
     /// `timeout`: idle seconds before a client is closed (0 = never).
@@ -77,6 +83,9 @@ impl Settings {
             },
             query_buffer_max: cfg.int("client-query-buffer-limit") as usize,
             clients_max: cfg.int("maxclients") as usize,
+            loopback_only: cfg.bool("protected-mode")
+                && pass.is_empty()
+                && cfg.get("bind") == "* -::*",
             hz: cfg.int("hz").max(1) as u64,
             idle_timeout_s: cfg.int("timeout") as u64,
             pubsub_limit: cfg.output_limit("pubsub"),
@@ -295,6 +304,12 @@ impl Shard {
             self.shared.clients.fetch_sub(1, Relaxed);
             bump(&self.stats().rejected_connections, 1);
             let _ = stream.write(b"-ERR max number of clients reached\r\n");
+            return;
+        }
+        if self.settings.loopback_only && !addr.ip().is_loopback() {
+            self.shared.clients.fetch_sub(1, Relaxed);
+            bump(&self.stats().rejected_connections, 1);
+            let _ = stream.write(PROTECTED_MODE_DENIED);
             return;
         }
         let _ = stream.set_nodelay(true);
