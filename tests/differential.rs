@@ -1748,6 +1748,29 @@ const LISTS: &[(&str, &str)] = &[
         "#,
     ),
     (
+        "moves_between_lists_on_two_shards_like_redis",
+        r#"
+        RPUSH a 1 2 3
+        LMOVE a b LEFT RIGHT
+        RPOPLPUSH a b
+        LRANGE a 0 -1
+        LRANGE b 0 -1
+        SET c x
+        LMOVE a c LEFT LEFT
+        RPOPLPUSH a c
+        LRANGE a 0 -1
+        LMOVE nolist b LEFT LEFT
+        LMOVE c b LEFT LEFT
+        LMOVE a b RIGHT LEFT
+        EXISTS a
+        LRANGE b 0 -1
+        BLMOVE b a LEFT RIGHT 0
+        BRPOPLPUSH b a 0
+        LRANGE a 0 -1
+        BLMOVE nolist a LEFT RIGHT 0.01
+        "#,
+    ),
+    (
         "list_commands_on_a_string_are_wrongtype",
         r#"
         SET a x

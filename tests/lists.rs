@@ -240,3 +240,66 @@ fn client_unblock_ends_a_block_with_a_timeout_or_an_error() {
     assert_eq!(admin.cmd(&["RPUSH", "a", "x"]), b":1\r\n");
     assert_eq!(admin.cmd(&["LLEN", "a"]), b":1\r\n");
 }
+
+#[test]
+fn lmove_ring_across_shards_under_load_never_loses_or_duplicates_an_element() {
+    let srv = busbar(&["--threads", "3"]);
+    let port = srv.port;
+    let lists = ["ring:a", "ring:b", "ring:c", "ring:d", "ring:e", "ring:f"];
+    let mut admin = Raw::connect(port).unwrap();
+    for (i, l) in lists.iter().enumerate() {
+        for j in 0..20 {
+            assert!(admin
+                .cmd(&["RPUSH", l, &format!("e{i}-{j}")])
+                .starts_with(b":"));
+        }
+    }
+    let movers: Vec<_> = (0..8)
+        .map(|t| {
+            std::thread::spawn(move || {
+                let mut c = Raw::connect(port).unwrap();
+                for i in 0..300 {
+                    let src = lists[(t + i) % lists.len()];
+                    let dst = lists[(t + 2 * i + 1) % lists.len()];
+                    let cmd = if i % 2 == 0 { "LMOVE" } else { "BLMOVE" };
+                    let mut args = vec![cmd, src, dst, "LEFT", "RIGHT"];
+                    if cmd == "BLMOVE" {
+                        args.push("0.01");
+                    }
+                    let r = c.cmd(&args);
+                    assert!(r.starts_with(b"$") || r == b"*-1\r\n", "{}", show(&r));
+                }
+            })
+        })
+        .collect();
+    for m in movers {
+        m.join().unwrap();
+    }
+    let mut all = Vec::new();
+    for l in lists {
+        let r = Resp::from(&admin.cmd(&["LRANGE", l, "0", "-1"]));
+        all.extend(r.items().iter().map(|e| e.bytes().unwrap().to_vec()));
+    }
+    let unique: HashSet<_> = all.iter().cloned().collect();
+    assert_eq!(all.len(), lists.len() * 20, "elements lost or duplicated");
+    assert_eq!(unique.len(), all.len());
+}
+
+#[test]
+fn blmove_across_shards_moves_the_element_when_it_arrives() {
+    let srv = busbar(&["--threads", "2"]);
+    let mut admin = Raw::connect(srv.port).unwrap();
+    let mut c = Raw::connect(srv.port).unwrap();
+    // `a` and `b` live on different shards of a two-shard server.
+    c.send(&Raw::encode(&[
+        b"BLMOVE", b"a", b"b", b"LEFT", b"RIGHT", b"0",
+    ]));
+    wait_blocked(&mut admin, 1);
+    assert_eq!(admin.cmd(&["RPUSH", "a", "job"]), b":1\r\n");
+    assert_eq!(c.read_reply(), b"$3\r\njob\r\n");
+    assert_eq!(
+        admin.cmd(&["LRANGE", "b", "0", "-1"]),
+        b"*1\r\n$3\r\njob\r\n"
+    );
+    assert_eq!(admin.cmd(&["EXISTS", "a"]), b":0\r\n");
+}

@@ -1,10 +1,13 @@
 //! List commands (non-blocking): pushes and pops at both ends, ranges, LINDEX/LSET,
 //! LINSERT, LREM, LTRIM, LPOS, LMOVE/RPOPLPUSH and LMPOP. They run on the owner shard of
-//! their key(s); moves between keys require both keys on one shard (hash tags) until
-//! multi-shard transactions land.
+//! their key(s); a move between keys on two shards runs as pop, push (and restore on
+//! failure) steps coordinated by the client's home shard.
 
-use crate::cmd::{Args, Ctx};
+use crate::cmd::{Args, Ctx, Next};
+use crate::conn::{Conn, Gather, Merge};
 use crate::error::{CmdError, CmdResult};
+use crate::shard::msg::OwnedCmds;
+use crate::shard::{route, Shard};
 use crate::store::list::List;
 use crate::store::{Ttl, Value};
 
@@ -350,6 +353,99 @@ fn lmove_generic(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> C
     ctx.out.bulk(&v);
     ctx.shard.signal_key(ctx.db, dst);
     Ok(())
+}
+
+/// The push command for an end: (name, table id).
+pub fn push_spec(left: bool) -> (&'static [u8], u16) {
+    let name: &'static [u8] = if left { b"lpush" } else { b"rpush" };
+    (name, crate::cmd::lookup(name).expect("in table").id)
+}
+
+/// Starts a move between keys that may live on different shards: on one shard it is the
+/// plain (atomic) LMOVE there; across shards it pops on the source's shard, pushes on the
+/// destination's, and puts the element back if the push fails. The element is never
+/// lost or duplicated, but another client can see it in neither list for a moment, until
+/// multi-shard transactions make the move atomic.
+fn move_coord(
+    shard: &mut Shard,
+    slot: usize,
+    conn: &mut Conn,
+    args: &Args,
+    out: &mut Vec<u8>,
+    ends: (bool, bool),
+) -> CmdResult {
+    let (src, dst) = (args.get(1), args.get(2));
+    let (from_left, to_left) = ends;
+    let (src_shard, dst_shard) = (
+        route::shard_of(src, shard.shards),
+        route::shard_of(dst, shard.shards),
+    );
+    if src_shard == dst_shard {
+        let spec = crate::cmd::lookup(args.get(0)).expect("in table");
+        let mut cmds = OwnedCmds::default();
+        cmds.push(spec.id, args.iter());
+        if src_shard == shard.id {
+            out.extend_from_slice(&shard.run_owned(&cmds, conn.db, conn.resp3));
+        } else {
+            shard.send_run(src_shard, slot, conn, 0, cmds);
+            conn.gather = Some(Gather {
+                left: 1,
+                parts: vec![Vec::new()],
+                merge: Merge::Forward,
+            });
+        }
+        return Ok(());
+    }
+    let pop: &[u8] = if from_left { b"lpop" } else { b"rpop" };
+    let mut cmds = OwnedCmds::default();
+    cmds.push(
+        crate::cmd::lookup(pop).expect("in table").id,
+        [pop, src].into_iter(),
+    );
+    let merge = Merge::MoveFrom {
+        src: src.into(),
+        src_shard,
+        from_left,
+        dst: dst.into(),
+        dst_shard,
+        to_left,
+    };
+    shard.run_parts(
+        slot,
+        conn,
+        Next {
+            runs: vec![(src_shard, cmds)],
+            merge,
+            rescue_left: Some(from_left),
+        },
+    );
+    Ok(())
+}
+
+/// LMOVE coordinator (keys on one shard or two).
+pub fn lmove_coord(
+    shard: &mut Shard,
+    slot: usize,
+    conn: &mut Conn,
+    args: &Args,
+    out: &mut Vec<u8>,
+) -> CmdResult {
+    let ends = (
+        parse_end(args.get(3))? == End::Left,
+        parse_end(args.get(4))? == End::Left,
+    );
+    move_coord(shard, slot, conn, args, out, ends)
+}
+
+/// RPOPLPUSH coordinator (keys on one shard or two).
+pub fn rpoplpush_coord(
+    shard: &mut Shard,
+    slot: usize,
+    conn: &mut Conn,
+    args: &Args,
+    out: &mut Vec<u8>,
+) -> CmdResult {
+    move_coord(shard, slot, conn, args, out, (false, true))
 }
 
 /// LMOVE source destination <LEFT | RIGHT> <LEFT | RIGHT>

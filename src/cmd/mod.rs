@@ -428,9 +428,29 @@ pub fn check_call(
     Ok(())
 }
 
-/// Merges a completed gather into `out`. Returns MSET parts to run next when an MSETNX
-/// check passed.
-pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Vec<(usize, OwnedCmds)>> {
+/// The next step of a multi-step command: commands to run on shards, and how to merge
+/// their replies.
+pub struct Next {
+    /// (shard, commands) per part.
+    pub runs: Vec<(usize, OwnedCmds)>,
+    /// How the parts combine.
+    pub merge: Merge,
+    /// For a pop in flight between shards: the end it was popped from (rescue on loss).
+    pub rescue_left: Option<bool>,
+}
+
+/// The value of a bulk-string reply, if `reply` is one.
+pub fn bulk_value(reply: &[u8]) -> Option<Vec<u8>> {
+    if reply.first() != Some(&b'$') || reply.starts_with(b"$-1") {
+        return None;
+    }
+    let (h, n) = aggregate_header(reply)?;
+    Some(reply.get(h..h + n)?.to_vec())
+}
+
+/// Merges a completed gather into `out`, or returns the next step to run (MSETNX's sets
+/// once no key exists; the push and restore steps of a cross-shard move).
+pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
     // An error part wins, as the command would have failed on one shard.
     let first_error = g.parts.iter().find(|p| p.first() == Some(&b'-'));
     match g.merge {
@@ -536,7 +556,62 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Vec<(usize, Own
                 out.int(0);
                 return None;
             }
-            return Some(sets);
+            return Some(Next {
+                runs: sets,
+                merge: Merge::Fixed(b":1\r\n"),
+                rescue_left: None,
+            });
+        }
+        Merge::Reply(bytes) => {
+            // The step's own reply is not the client's (a restore after a failed move).
+            out.raw(&bytes);
+        }
+        Merge::MoveFrom {
+            dst,
+            dst_shard,
+            to_left,
+            src,
+            src_shard,
+            from_left,
+        } => {
+            let p = &g.parts[0];
+            let Some(value) = bulk_value(p) else {
+                out.raw(p); // null (empty source) or an error (WRONGTYPE source)
+                return None;
+            };
+            let mut push = OwnedCmds::default();
+            let (name, id) = lists::push_spec(to_left);
+            push.push(id, [name, &dst[..], &value[..]].into_iter());
+            return Some(Next {
+                runs: vec![(dst_shard, push)],
+                merge: Merge::MoveTo {
+                    value,
+                    src,
+                    src_shard,
+                    from_left,
+                },
+                rescue_left: None,
+            });
+        }
+        Merge::MoveTo {
+            value,
+            src,
+            src_shard,
+            from_left,
+        } => {
+            let p = &g.parts[0];
+            if p.first() == Some(&b'-') {
+                // The destination holds another type: put the element back where it was.
+                let mut restore = OwnedCmds::default();
+                let (name, id) = lists::push_spec(from_left);
+                restore.push(id, [name, &src[..], &value[..]].into_iter());
+                return Some(Next {
+                    runs: vec![(src_shard, restore)],
+                    merge: Merge::Reply(p.clone()),
+                    rescue_left: None,
+                });
+            }
+            out.bulk(&value);
         }
     }
     None

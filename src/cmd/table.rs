@@ -743,7 +743,7 @@ pub fn build() -> Vec<Spec> {
             flag::WRITE | flag::DENYOOM,
             &["@write", "@list", "@slow"],
             (1, 2, 1),
-            Route::Keys(None),
+            Route::Coord(lists::lmove_coord),
             lists::lmove,
         ),
         c(
@@ -752,7 +752,7 @@ pub fn build() -> Vec<Spec> {
             flag::WRITE | flag::DENYOOM,
             &["@write", "@list", "@slow"],
             (1, 2, 1),
-            Route::Keys(None),
+            Route::Coord(lists::rpoplpush_coord),
             lists::rpoplpush,
         ),
         numkeys(

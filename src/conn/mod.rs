@@ -46,6 +46,26 @@ pub enum Merge {
     ConcatBulk,
     /// Parts of any shape; on success the reply is these fixed bytes (MSETNX's `:1`).
     Fixed(&'static [u8]),
+    /// A finished step whose client reply is these bytes (whatever the parts say).
+    Reply(Vec<u8>),
+    /// A cross-shard move, step 1: the part is the element popped from `src` (or null or
+    /// an error); next it is pushed onto `dst`.
+    MoveFrom {
+        src: Box<[u8]>,
+        src_shard: usize,
+        from_left: bool,
+        dst: Box<[u8]>,
+        dst_shard: usize,
+        to_left: bool,
+    },
+    /// A cross-shard move, step 2: the part is the push's reply; on an error the element
+    /// goes back to `src`, else the client gets the element.
+    MoveTo {
+        value: Vec<u8>,
+        src: Box<[u8]>,
+        src_shard: usize,
+        from_left: bool,
+    },
     /// CLIENT KILL ip:port: integer parts; `+OK` if any matched, else `ERR No such client`.
     KillOld,
     /// MSETNX: integer parts from EXISTS; if all are zero, run the MSET parts next.

@@ -26,12 +26,27 @@ pub enum BlockOp {
     Pop { left: bool },
     /// BLMPOP: reply `[key, [elements]]` with up to `count` elements.
     MPop { left: bool, count: usize },
+    /// A cross-shard BLMOVE's first step: reply with the bare element; the home shard
+    /// then pushes it onto the destination's shard.
+    PopValue { left: bool },
     /// BLMOVE / BRPOPLPUSH: move to `dst` (same shard) and reply with the element.
     Move {
         dst: Box<[u8]>,
         from_left: bool,
         to_left: bool,
     },
+}
+
+/// What a blocking command asks for.
+pub struct BlockRequest {
+    /// Its keys, in argument order.
+    pub keys: Vec<Box<[u8]>>,
+    /// Timeout in ms; 0 = forever.
+    pub timeout_ms: u64,
+    /// What a served waiter does.
+    pub op: BlockOp,
+    /// How the reply is finished on the home shard (`Forward`, or a cross-shard move).
+    pub merge: Merge,
 }
 
 /// One blocked client's interest in keys of one shard.
@@ -112,6 +127,17 @@ impl Shard {
                 let v = self.pop_list(w.db, key, *left, 1);
                 r.array_len(2);
                 r.bulk(key);
+                r.bulk(&v[0]);
+                Some(Rescue {
+                    shard: self.id,
+                    db: w.db,
+                    key: key.into(),
+                    values: v,
+                    left: *left,
+                })
+            }
+            BlockOp::PopValue { left } => {
+                let v = self.pop_list(w.db, key, *left, 1);
                 r.bulk(&v[0]);
                 Some(Rescue {
                     shard: self.id,
@@ -388,11 +414,15 @@ impl Shard {
         &mut self,
         slot: usize,
         conn: &mut Conn,
-        keys: Vec<Box<[u8]>>,
-        timeout_ms: u64,
-        op: BlockOp,
+        req: BlockRequest,
         out: &mut Vec<u8>,
     ) {
+        let BlockRequest {
+            keys,
+            timeout_ms,
+            op,
+            merge,
+        } = req;
         let claim = Arc::new(AtomicBool::new(false));
         let mut parts: Vec<(usize, Vec<Box<[u8]>>)> = Vec::new();
         for k in keys {
@@ -418,7 +448,18 @@ impl Shard {
         if let Some((_, local)) = parts.iter().find(|(s, _)| *s == self.id) {
             let local = local.clone();
             if let Some((reply, _)) = self.register_or_serve(waiter.clone(), &local) {
-                out.extend_from_slice(&reply);
+                match merge {
+                    Merge::Forward => out.extend_from_slice(&reply),
+                    // A multi-step reply (cross-shard BLMOVE) continues from here.
+                    merge => {
+                        let g = Gather {
+                            left: 0,
+                            parts: vec![reply],
+                            merge,
+                        };
+                        self.finish_gather(slot, conn, g);
+                    }
+                }
                 return;
             }
         }
@@ -447,19 +488,10 @@ impl Shard {
         conn.gather = Some(Gather {
             left: 1,
             parts: vec![Vec::new()],
-            merge: Merge::Forward,
+            merge,
         });
         self.blocked_count += 1;
     }
-}
-
-/// The keys of a blocking call must not live on two shards for a move (until multi-shard
-/// transactions): BLMOVE's source and destination.
-fn same_shard(shard: &Shard, a: &[u8], b: &[u8]) -> CmdResult {
-    if route::shard_of(a, shard.shards) != route::shard_of(b, shard.shards) {
-        return Err(CmdError::msg(crate::cmd::CROSS_SHARD));
-    }
-    Ok(())
 }
 
 /// BLPOP / BRPOP key [key ...] timeout
@@ -475,7 +507,13 @@ fn bpop(
     let keys = (1..args.len() - 1)
         .map(|i| Box::from(args.get(i)))
         .collect();
-    shard.block(slot, conn, keys, timeout, BlockOp::Pop { left }, out);
+    let req = BlockRequest {
+        keys,
+        timeout_ms: timeout,
+        op: BlockOp::Pop { left },
+        merge: Merge::Forward,
+    };
+    shard.block(slot, conn, req, out);
     Ok(())
 }
 
@@ -506,6 +544,52 @@ fn end(raw: &[u8]) -> CmdResult<bool> {
     Ok(crate::cmd::lists::parse_end(raw)? == crate::cmd::lists::End::Left)
 }
 
+/// Blocks for a move from `src` to `dst`. On one shard the owner moves the element when
+/// it serves the waiter; across shards the waiter only pops, and the home shard pushes the
+/// element onto the destination's shard (restoring it on failure), like LMOVE's steps.
+fn block_move(
+    shard: &mut Shard,
+    slot: usize,
+    conn: &mut Conn,
+    args: &Args,
+    out: &mut Vec<u8>,
+    (from_left, to_left): (bool, bool),
+    timeout: u64,
+) {
+    let (src, dst) = (args.get(1), args.get(2));
+    let (src_shard, dst_shard) = (
+        route::shard_of(src, shard.shards),
+        route::shard_of(dst, shard.shards),
+    );
+    let (op, merge) = if src_shard == dst_shard {
+        (
+            BlockOp::Move {
+                dst: dst.into(),
+                from_left,
+                to_left,
+            },
+            Merge::Forward,
+        )
+    } else {
+        let merge = Merge::MoveFrom {
+            src: src.into(),
+            src_shard,
+            from_left,
+            dst: dst.into(),
+            dst_shard,
+            to_left,
+        };
+        (BlockOp::PopValue { left: from_left }, merge)
+    };
+    let req = BlockRequest {
+        keys: vec![src.into()],
+        timeout_ms: timeout,
+        op,
+        merge,
+    };
+    shard.block(slot, conn, req, out);
+}
+
 /// BLMOVE source destination <LEFT | RIGHT> <LEFT | RIGHT> timeout
 pub fn blmove(
     shard: &mut Shard,
@@ -514,15 +598,9 @@ pub fn blmove(
     args: &Args,
     out: &mut Vec<u8>,
 ) -> CmdResult {
-    let (from_left, to_left) = (end(args.get(3))?, end(args.get(4))?);
+    let ends = (end(args.get(3))?, end(args.get(4))?);
     let timeout = parse_timeout(args.get(5))?;
-    same_shard(shard, args.get(1), args.get(2))?;
-    let op = BlockOp::Move {
-        dst: args.get(2).into(),
-        from_left,
-        to_left,
-    };
-    shard.block(slot, conn, vec![args.get(1).into()], timeout, op, out);
+    block_move(shard, slot, conn, args, out, ends, timeout);
     Ok(())
 }
 
@@ -535,13 +613,7 @@ pub fn brpoplpush(
     out: &mut Vec<u8>,
 ) -> CmdResult {
     let timeout = parse_timeout(args.get(3))?;
-    same_shard(shard, args.get(1), args.get(2))?;
-    let op = BlockOp::Move {
-        dst: args.get(2).into(),
-        from_left: false,
-        to_left: true,
-    };
-    shard.block(slot, conn, vec![args.get(1).into()], timeout, op, out);
+    block_move(shard, slot, conn, args, out, (false, true), timeout);
     Ok(())
 }
 
@@ -557,14 +629,13 @@ pub fn blmpop(
     let crate::cmd::lists::MPopArgs { keys, left, count } =
         crate::cmd::lists::parse_mpop(args, 2, "blmpop")?;
     let keys = keys.map(|i| Box::from(args.get(i))).collect();
-    shard.block(
-        slot,
-        conn,
+    let req = BlockRequest {
         keys,
-        timeout,
-        BlockOp::MPop { left, count },
-        out,
-    );
+        timeout_ms: timeout,
+        op: BlockOp::MPop { left, count },
+        merge: Merge::Forward,
+    };
+    shard.block(slot, conn, req, out);
     Ok(())
 }
 

@@ -760,6 +760,19 @@ impl Shard {
 
     /// Queues a Run message for this turn's batch to `dest`.
     pub fn send_run(&mut self, dest: usize, slot: usize, conn: &Conn, part: u32, cmds: OwnedCmds) {
+        self.send_run_rescued(dest, slot, conn, part, cmds, None);
+    }
+
+    /// Like `send_run`; with `rescue_left` the popped element comes back with a rescue.
+    fn send_run_rescued(
+        &mut self,
+        dest: usize,
+        slot: usize,
+        conn: &Conn,
+        part: u32,
+        cmds: OwnedCmds,
+        rescue_left: Option<bool>,
+    ) {
         bump(&self.stats().hops, 1);
         self.outbox[dest].push(Msg::Run {
             from: self.id,
@@ -768,6 +781,7 @@ impl Shard {
             db: conn.db as u16,
             resp3: conn.resp3,
             cmds,
+            rescue_left,
         });
     }
 
@@ -961,13 +975,27 @@ impl Shard {
                 db,
                 resp3,
                 cmds,
+                rescue_left,
             } => {
                 let out = self.run_owned(&cmds, db as usize, resp3);
+                // A popped element in flight to another shard must never be lost.
+                let rescue = rescue_left.and_then(|left| {
+                    let value = cmd::bulk_value(&out)?;
+                    let &(_, first, _) = cmds.cmds.first()?;
+                    let (s, e) = cmds.args[first as usize + 1];
+                    Some(msg::Rescue {
+                        shard: self.id,
+                        db: db as usize,
+                        key: cmds.data[s as usize..e as usize].into(),
+                        values: vec![value],
+                        left,
+                    })
+                });
                 self.outbox[from].push(Msg::Done {
                     conn,
                     part,
                     out,
-                    rescue: None,
+                    rescue,
                 });
             }
             Msg::Done {
@@ -1027,32 +1055,43 @@ impl Shard {
         }
     }
 
-    /// Combines a completed gather into the connection's reply.
-    fn finish_gather(&mut self, slot: usize, conn: &mut Conn, g: Gather) {
+    /// Combines a completed gather into the connection's reply, running the next step
+    /// when the merge asks for one (MSETNX's sets, a cross-shard move's push).
+    pub(crate) fn finish_gather(&mut self, slot: usize, conn: &mut Conn, g: Gather) {
         let mut out = std::mem::take(&mut conn.out);
         let resp3 = conn.resp3;
         let next = cmd::merge(g, &mut Reply::new(&mut out, resp3), self.id);
         conn.out = out;
-        if let Some(sets) = next {
-            // MSETNX passed its existence check: run the MSET parts.
-            let n = sets.len() as u32;
-            let mut gather = Gather {
-                left: n,
-                parts: vec![Vec::new(); n as usize],
-                merge: Merge::Fixed(b":1\r\n"),
-            };
-            let mut local = None;
-            for (i, (s, cmds)) in sets.into_iter().enumerate() {
-                if s == self.id {
-                    local = Some((i, cmds));
-                } else {
-                    self.send_run(s, slot, conn, i as u32, cmds);
-                }
+        if let Some(next) = next {
+            self.run_parts(slot, conn, next);
+        }
+    }
+
+    /// Runs the parts of a multi-step command: remote ones as hops, local ones at once.
+    /// The connection waits for the remote parts; when every part was local, the merge
+    /// happens now.
+    pub fn run_parts(&mut self, slot: usize, conn: &mut Conn, next: cmd::Next) {
+        let n = next.runs.len();
+        let mut gather = Gather {
+            left: n as u32,
+            parts: vec![Vec::new(); n],
+            merge: next.merge,
+        };
+        let mut local = Vec::new();
+        for (i, (s, cmds)) in next.runs.into_iter().enumerate() {
+            if s == self.id {
+                local.push((i, cmds));
+            } else {
+                self.send_run_rescued(s, slot, conn, i as u32, cmds, next.rescue_left);
             }
-            if let Some((i, cmds)) = local {
-                gather.parts[i] = self.run_owned(&cmds, conn.db, conn.resp3);
-                gather.left -= 1;
-            }
+        }
+        for (i, cmds) in local {
+            gather.parts[i] = self.run_owned(&cmds, conn.db, conn.resp3);
+            gather.left -= 1;
+        }
+        if gather.left == 0 {
+            self.finish_gather(slot, conn, gather);
+        } else {
             conn.gather = Some(gather);
         }
     }

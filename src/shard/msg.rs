@@ -62,6 +62,9 @@ pub enum Msg {
         db: u16,
         resp3: bool,
         cmds: OwnedCmds,
+        /// Set for the pop step of a cross-shard move (`Some(popped from the left)`): the
+        /// reply then carries a rescue, so the element returns if its client is gone.
+        rescue_left: Option<bool>,
     },
     /// The encoded replies of a `Run` (or of a served blocking pop, with what to push back
     /// if the client is gone by the time it arrives).
