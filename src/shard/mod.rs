@@ -710,7 +710,8 @@ impl Shard {
         spec: &'static Spec,
         args: &Args,
     ) -> Option<usize> {
-        if !matches!(g.merge, Merge::Forward) || g.left != 1 {
+        // Only a plain hop can take more commands; a blocked client waits for its pop.
+        if !matches!(g.merge, Merge::Forward) || g.left != 1 || conn.block.is_some() {
             return None;
         }
         let Route::Keys(_) = spec.route else {
