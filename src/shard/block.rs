@@ -639,7 +639,9 @@ pub fn blmpop(
     Ok(())
 }
 
-/// Placeholder handler: blocking commands always run through their coordinator.
+/// The table's handler for blocking commands. They always run through their coordinator
+/// on the home shard and never travel in a hop, so this is unreachable; it answers an
+/// error rather than panicking should that ever change.
 pub fn coordinated(_: &mut Ctx, _: &Args) -> CmdResult {
     Err(CmdError::Syntax)
 }
