@@ -122,30 +122,20 @@ impl Shard {
             r.error(&CmdError::WrongType.text());
             return Some((out, None));
         }
-        let rescue = match &w.op {
+        // Pops reply with what they took and keep it for a rescue, should the client be
+        // gone when the reply arrives; a move's element already lives in `dst`.
+        let (left, values) = match &w.op {
             BlockOp::Pop { left } => {
                 let v = self.pop_list(w.db, key, *left, 1);
                 r.array_len(2);
                 r.bulk(key);
                 r.bulk(&v[0]);
-                Some(Rescue {
-                    shard: self.id,
-                    db: w.db,
-                    key: key.into(),
-                    values: v,
-                    left: *left,
-                })
+                (*left, v)
             }
             BlockOp::PopValue { left } => {
                 let v = self.pop_list(w.db, key, *left, 1);
                 r.bulk(&v[0]);
-                Some(Rescue {
-                    shard: self.id,
-                    db: w.db,
-                    key: key.into(),
-                    values: v,
-                    left: *left,
-                })
+                (*left, v)
             }
             BlockOp::MPop { left, count } => {
                 let v = self.pop_list(w.db, key, *left, *count);
@@ -155,13 +145,7 @@ impl Shard {
                 for e in &v {
                     r.bulk(e);
                 }
-                Some(Rescue {
-                    shard: self.id,
-                    db: w.db,
-                    key: key.into(),
-                    values: v,
-                    left: *left,
-                })
+                (*left, v)
             }
             BlockOp::Move {
                 dst,
@@ -182,11 +166,17 @@ impl Shard {
                 } else {
                     r.error(&CmdError::WrongType.text());
                 }
-                // The element now lives in `dst`: nothing to rescue.
-                None
+                return Some((out, None));
             }
         };
-        Some((out, rescue))
+        let rescue = Rescue {
+            shard: self.id,
+            db: w.db,
+            key: key.into(),
+            values,
+            left,
+        };
+        Some((out, Some(rescue)))
     }
 
     /// Pops up to `n` elements from a non-empty list, deleting it when emptied.
@@ -227,7 +217,7 @@ impl Shard {
     /// Notes that `key` may have data for waiters; they are served after the current
     /// command (and turn step) completes.
     pub fn signal_key(&mut self, db: usize, key: &[u8]) {
-        if !self.blocked.is_empty() && self.blocked.contains_key(&(db, Box::from(key))) {
+        if self.blocked[db].contains_key(key) {
             self.ready_keys.push((db, key.into()));
         }
     }
@@ -235,22 +225,21 @@ impl Shard {
     /// Serves waiters of keys that received data, first come first served.
     pub(crate) fn serve_ready_keys(&mut self) {
         while let Some((db, key)) = self.ready_keys.pop() {
-            let k = (db, key);
-            while let Some(w) = self.blocked.get_mut(&k).and_then(|q| q.pop_front()) {
-                match self.serve_one(&w, &k.1) {
+            while let Some(w) = self.blocked[db].get_mut(&key).and_then(|q| q.pop_front()) {
+                match self.serve_one(&w, &key) {
                     Some((out, rescue)) => self.send_served(&w, out, rescue),
                     None if w.claim.load(Acquire) => continue, // claimed elsewhere: drop
                     None => {
                         // The list ran dry before this waiter: it keeps its place.
-                        if let Some(q) = self.blocked.get_mut(&k) {
+                        if let Some(q) = self.blocked[db].get_mut(&key) {
                             q.push_front(w);
                         }
                         break;
                     }
                 }
             }
-            if self.blocked.get(&k).is_some_and(|q| q.is_empty()) {
-                self.blocked.remove(&k);
+            if self.blocked[db].get(&key).is_some_and(|q| q.is_empty()) {
+                self.blocked[db].remove(&key);
             }
         }
     }
@@ -286,8 +275,8 @@ impl Shard {
             return None;
         }
         for key in keys {
-            self.blocked
-                .entry((w.db, key.clone()))
+            self.blocked[w.db]
+                .entry(key.clone())
                 .or_default()
                 .push_back(w.clone());
         }
@@ -297,11 +286,10 @@ impl Shard {
     /// Drops the waiters of a finished block (served elsewhere, timed out, disconnected).
     pub(crate) fn unblock(&mut self, claim: &Arc<AtomicBool>, db: usize, keys: &[Box<[u8]>]) {
         for key in keys {
-            let k = (db, key.clone());
-            if let Some(q) = self.blocked.get_mut(&k) {
+            if let Some(q) = self.blocked[db].get_mut(key) {
                 q.retain(|w| !Arc::ptr_eq(&w.claim, claim));
                 if q.is_empty() {
-                    self.blocked.remove(&k);
+                    self.blocked[db].remove(key);
                 }
             }
         }

@@ -118,8 +118,9 @@ pub struct Shard {
     pub ks: Keyspace,
     /// Subscriptions of this shard's connections.
     pub subs: crate::pubsub::Local,
-    /// Blocked clients' waiters on this shard's keys, by (db, key), in arrival order.
-    blocked: HashMap<(usize, Box<[u8]>), VecDeque<block::Waiter>, ahash::RandomState>,
+    /// Blocked clients' waiters on this shard's keys, per database by key, in arrival
+    /// order. Per database so a push asks "does anyone wait?" without building a key.
+    blocked: Vec<HashMap<Box<[u8]>, VecDeque<block::Waiter>, ahash::RandomState>>,
     /// Keys that got data this turn and have waiters.
     ready_keys: Vec<(usize, Box<[u8]>)>,
     /// Timeouts of this shard's blocked connections: (deadline ms, slot, client id).
@@ -166,7 +167,7 @@ impl Shard {
             free: Vec::new(),
             ks: Keyspace::new(databases, 0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1)),
             subs: Default::default(),
-            blocked: HashMap::default(),
+            blocked: (0..databases).map(|_| HashMap::default()).collect(),
             ready_keys: Vec::new(),
             block_timers: BTreeSet::new(),
             blocked_count: 0,
