@@ -533,8 +533,7 @@ fn publisher(
         sent: vec![0; channels],
         ..Default::default()
     };
-    let interval_ns = args.rate.map(|r| (args.publishers as f64 * 1e9 / r) as u64);
-    let start_ns = run::now_ns();
+    let pacer = run::Pacer::new(args.rate, args.publishers);
     let mut seq: u64 = 0;
     let mut payload = Vec::with_capacity(args.message_size);
     let mut batch_lanes = Vec::with_capacity(args.pipeline);
@@ -543,14 +542,9 @@ fn publisher(
         if run.stopping(now) {
             break;
         }
-        let mut batch = args.pipeline as u64;
-        if let Some(interval) = interval_ns {
-            let due = (now - start_ns) / interval.max(1) + 1;
-            if due <= seq {
-                run::sleep_until(start_ns + seq * interval);
-                continue;
-            }
-            batch = batch.min(due - seq);
+        let mut batch = pacer.due(now, seq, args.pipeline as u64);
+        if batch == 0 {
+            continue;
         }
         let slowest = shared
             .progress

@@ -490,6 +490,38 @@ pub fn run_token() -> String {
     format!("{:x}{:x}", std::process::id(), nanos)
 }
 
+/// Paces one of `producers` senders so that together they send `rate` messages per
+/// second (or as fast as possible when `rate` is absent).
+pub struct Pacer {
+    interval_ns: Option<u64>,
+    start_ns: u64,
+}
+
+impl Pacer {
+    /// A pacer starting now.
+    pub fn new(rate: Option<f64>, producers: usize) -> Pacer {
+        let interval_ns = rate.map(|r| (producers as f64 * 1e9 / r) as u64);
+        Pacer {
+            interval_ns,
+            start_ns: now_ns(),
+        }
+    }
+
+    /// How many of the next `want` sends are due at `now`, after `sent` so far. When none
+    /// is due it sleeps until the next one and returns 0: the caller re-checks its state.
+    pub fn due(&self, now: u64, sent: u64, want: u64) -> u64 {
+        let Some(interval) = self.interval_ns else {
+            return want;
+        };
+        let due = (now - self.start_ns) / interval.max(1) + 1;
+        if due <= sent {
+            sleep_until(self.start_ns + sent * interval);
+            return 0;
+        }
+        want.min(due - sent)
+    }
+}
+
 /// Sleeps until `deadline_ns` on the process clock: sleeps coarsely, then yields the rest.
 pub fn sleep_until(deadline_ns: u64) {
     loop {

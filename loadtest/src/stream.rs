@@ -84,8 +84,7 @@ fn producer(
     let mut client = Client::connect(addr)?;
     let run = &shared.run;
     let maxlen = args.maxlen.to_string().into_bytes();
-    let interval_ns = args.rate.map(|r| (args.producers as f64 * 1e9 / r) as u64);
-    let start_ns = run::now_ns();
+    let pacer = run::Pacer::new(args.rate, args.producers);
     let mut lane_seq = vec![0u64; shared.streams.len()];
     let (mut seq, mut measured) = (0u64, 0u64);
     let mut payload = Vec::with_capacity(args.entry_size);
@@ -95,14 +94,9 @@ fn producer(
         if run.stopping(now) {
             break;
         }
-        let mut batch = args.pipeline as u64;
-        if let Some(interval) = interval_ns {
-            let due = (now - start_ns) / interval.max(1) + 1;
-            if due <= seq {
-                run::sleep_until(start_ns + seq * interval);
-                continue;
-            }
-            batch = batch.min(due - seq);
+        let mut batch = pacer.due(now, seq, args.pipeline as u64);
+        if batch == 0 {
+            continue;
         }
         let backlog = shared
             .added
