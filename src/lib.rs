@@ -13,6 +13,8 @@
 //! - [`conn`] — a client connection: buffers, protocol state, the gather it waits on.
 //! - [`cmd`] — the command table (`cmd::table`), the handler context, one file per family
 //!   (`strings`, `keys`, `server`, `info`, `docs`), and how gathered replies merge.
+//! - [`tx`] — multi-shard transactions: the per-shard lock table and a connection's
+//!   MULTI / EXEC / WATCH state (the protocol itself is `shard::txn`).
 //! - [`pubsub`] — the channel registry (counts per shard), pattern index, per-shard
 //!   subscriptions, and the once-encoded message frames.
 //! - [`resp`] — the zero-copy RESP parser and the RESP2/RESP3 reply writer.
@@ -68,3 +70,4 @@ pub mod server;
 pub mod shard;
 pub mod store;
 pub mod sync;
+pub mod tx;

@@ -132,6 +132,8 @@ pub struct Shared {
     pub config_epoch: AtomicU64,
     /// Next CLIENT ID.
     pub next_client_id: AtomicU64,
+    /// The last transaction id handed out (`tx::TxId`).
+    pub tx_seq: AtomicU64,
     /// Connected clients, all shards (maxclients).
     pub clients: AtomicUsize,
     /// Set when shutdown begins.
@@ -268,6 +270,7 @@ impl Server {
             config: RwLock::new(cfg),
             config_epoch: AtomicU64::new(0),
             next_client_id: AtomicU64::new(1),
+            tx_seq: AtomicU64::new(0),
             clients: AtomicUsize::new(0),
             shutdown: AtomicBool::new(false),
             shards_draining: AtomicUsize::new(shards),

@@ -434,6 +434,42 @@ static DOCS: &[CmdDoc] = &[
         string("password"),
     ]),
     cmd(
+        "multi",
+        "transactions",
+        "1.2.0",
+        "O(1)",
+        "Starts a transaction: later commands are queued until EXEC.",
+    ),
+    cmd(
+        "exec",
+        "transactions",
+        "1.2.0",
+        "Depends on commands in the transaction",
+        "Runs the queued commands of a transaction, atomically.",
+    ),
+    cmd(
+        "discard",
+        "transactions",
+        "2.0.0",
+        "O(N), when N is the number of queued commands",
+        "Drops the queued commands of a transaction.",
+    ),
+    cmd(
+        "watch",
+        "transactions",
+        "2.2.0",
+        "O(1) for every key.",
+        "Makes the next EXEC fail if any of these keys changes first.",
+    )
+    .args(&[key("key", 0).multiple()]),
+    cmd(
+        "unwatch",
+        "transactions",
+        "2.2.0",
+        "O(1)",
+        "Forgets every watched key.",
+    ),
+    cmd(
         "dbsize",
         "server",
         "1.0.0",
@@ -1590,7 +1626,7 @@ mod tests {
 
     #[test]
     fn every_served_command_has_a_doc() {
-        let top = "ping echo hello quit reset select auth dbsize flushdb flushall time info \
+        let top = "ping echo hello quit reset select auth multi exec discard watch unwatch dbsize flushdb flushall time info \
                    shutdown client config command object get set setnx setex psetex getset \
                    getdel getex mget mset msetnx append strlen incr decr incrby decrby \
                    incrbyfloat getrange setrange substr del unlink exists touch type expire \

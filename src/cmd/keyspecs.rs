@@ -544,6 +544,19 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
         &[],
     ),
     (
+        "watch",
+        &[],
+        &[KeySpecDoc {
+            notes: None,
+            flags: &["RO"],
+            begin_index: 1,
+            lastkey: -1,
+            keystep: 1,
+            limit: 0,
+            keynum: None,
+        }],
+    ),
+    (
         "rename",
         &[],
         &[

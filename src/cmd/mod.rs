@@ -109,8 +109,8 @@ impl Ctx<'_> {
     }
 }
 
-/// The reply to a command whose keys must share a shard but do not (until multi-shard
-/// transactions make it atomic across shards).
+/// The reply to a command whose keys must share a shard but do not (for the few commands
+/// not yet able to run across shards).
 pub const CROSS_SHARD: &str = "CROSSSLOT Keys in request don't hash to the same slot (cross-shard execution of this command arrives with multi-shard transactions)";
 
 /// A command handler.
@@ -157,6 +157,39 @@ pub enum Route {
     All(AllMerge),
     /// A coordinator on the home shard decides (SCAN, MSETNX).
     Coord(Coord),
+    /// MULTI / EXEC / DISCARD / WATCH / UNWATCH: connection state the shard handles itself
+    /// (`shard::txn`).
+    Txn(TxnCmd),
+}
+
+/// The transaction commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxnCmd {
+    /// MULTI
+    Multi,
+    /// EXEC
+    Exec,
+    /// DISCARD
+    Discard,
+    /// WATCH key [key ...]
+    Watch,
+    /// UNWATCH
+    Unwatch,
+}
+
+/// True for commands that read or change every key of a database (FLUSHALL, DBSIZE,
+/// KEYS ...): as transactions they lock whole shards.
+pub fn whole_keyspace(spec: &Spec) -> bool {
+    matches!(
+        spec.name,
+        "flushall" | "flushdb" | "dbsize" | "keys" | "randomkey" | "swapdb"
+    )
+}
+
+/// The handler of commands the shard runs itself (`Route::Txn`, blocking pops); never
+/// called.
+pub fn shard_handled(_: &mut Ctx, _: &Args) -> CmdResult {
+    Err(CmdError::msg("ERR internal: command handled by the shard"))
 }
 
 /// Key positions, Redis's (first, last, step); `last` < 0 counts from the end.
@@ -403,6 +436,15 @@ pub fn allowed_when_subscribed(spec: &Spec) -> bool {
             | "quit"
             | "reset"
     )
+}
+
+/// True if `spec` is queued between MULTI and EXEC (all but EXEC, DISCARD, MULTI, WATCH,
+/// QUIT and RESET, which act at once).
+pub fn queued_in_multi(spec: &Spec) -> bool {
+    !matches!(
+        spec.route,
+        Route::Txn(TxnCmd::Exec | TxnCmd::Discard | TxnCmd::Multi | TxnCmd::Watch)
+    ) && !matches!(spec.name, "quit" | "reset")
 }
 
 /// Checks arity and authentication before a command runs.

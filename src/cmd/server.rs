@@ -184,6 +184,8 @@ pub fn reset(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     let needs_auth = ctx.shard.settings.requirepass.is_some();
     if let Some(c) = ctx.conn.as_deref_mut() {
         ctx.shard.unsubscribe_all(c);
+        c.multi = None;
+        ctx.shard.unwatch_all(c);
     }
     let c = ctx.conn();
     c.db = 0;

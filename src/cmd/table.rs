@@ -3,8 +3,8 @@
 //! handler. COMMAND, COMMAND INFO and routing all read this table.
 
 use crate::cmd::{
-    flag, info, keys, lists, pubsub, server, strings, AllMerge, Handler, KeySpec, Route, Spec,
-    SplitMerge,
+    flag, info, keys, lists, pubsub, server, shard_handled, strings, AllMerge, Handler, KeySpec,
+    Route, Spec, SplitMerge, TxnCmd,
 };
 use crate::shard::block;
 
@@ -1108,6 +1108,51 @@ pub fn build() -> Vec<Spec> {
             (0, 0, 0),
             Route::All(AllMerge::AnyNonNull),
             keys::randomkey,
+        ),
+        c(
+            "multi",
+            1,
+            flag::NOSCRIPT | flag::LOADING | flag::STALE | flag::FAST | flag::ALLOW_BUSY,
+            &["@fast", "@transaction"],
+            (0, 0, 0),
+            Route::Txn(TxnCmd::Multi),
+            shard_handled,
+        ),
+        c(
+            "exec",
+            1,
+            flag::NOSCRIPT | flag::LOADING | flag::STALE | flag::SKIP_SLOWLOG,
+            &["@slow", "@transaction"],
+            (0, 0, 0),
+            Route::Txn(TxnCmd::Exec),
+            shard_handled,
+        ),
+        c(
+            "discard",
+            1,
+            flag::NOSCRIPT | flag::LOADING | flag::STALE | flag::FAST | flag::ALLOW_BUSY,
+            &["@fast", "@transaction"],
+            (0, 0, 0),
+            Route::Txn(TxnCmd::Discard),
+            shard_handled,
+        ),
+        c(
+            "watch",
+            -2,
+            flag::NOSCRIPT | flag::LOADING | flag::STALE | flag::FAST | flag::ALLOW_BUSY,
+            &["@fast", "@transaction"],
+            (1, -1, 1),
+            Route::Txn(TxnCmd::Watch),
+            shard_handled,
+        ),
+        c(
+            "unwatch",
+            1,
+            flag::NOSCRIPT | flag::LOADING | flag::STALE | flag::FAST | flag::ALLOW_BUSY,
+            &["@fast", "@transaction"],
+            (0, 0, 0),
+            Route::Txn(TxnCmd::Unwatch),
+            shard_handled,
         ),
         c(
             "rename",

@@ -157,6 +157,18 @@ pub struct Conn {
     pub soft_limit_since_ms: u64,
     /// The blocking pop this connection waits in, if any.
     pub block: Option<crate::shard::block::Blocked>,
+    /// Locks being acquired for the command at the head of the input; it runs once held.
+    pub acquire: Option<crate::tx::Acquire>,
+    /// Locks held on every shard of the running command or EXEC.
+    pub tx: Option<crate::tx::Hold>,
+    /// Between MULTI and EXEC: the queued commands.
+    pub multi: Option<crate::tx::Queued>,
+    /// An EXEC replaying its commands (taken out while one of them runs).
+    pub exec: Option<crate::tx::Replay>,
+    /// True while an EXEC replays: blocking commands do not block.
+    pub in_exec: bool,
+    /// WATCHed keys.
+    pub watch: Option<crate::tx::Watch>,
 }
 
 impl Conn {
@@ -206,6 +218,12 @@ impl Conn {
             ssubs: IndexSet::default(),
             soft_limit_since_ms: 0,
             block: None,
+            acquire: None,
+            tx: None,
+            multi: None,
+            exec: None,
+            in_exec: false,
+            watch: None,
         }
     }
 
@@ -221,6 +239,12 @@ impl Conn {
     /// All subscriptions; non-zero puts a RESP2 connection in subscribed mode.
     pub fn subscriptions(&self) -> usize {
         self.subs.len() + self.psubs.len() + self.ssubs.len()
+    }
+
+    /// True while a command of this connection is in progress (waiting on other shards,
+    /// on locks, or replaying an EXEC): no later command may start.
+    pub fn busy(&self) -> bool {
+        self.gather.is_some() || self.acquire.is_some() || self.exec.is_some()
     }
 
     /// Unparsed input bytes.
@@ -263,6 +287,8 @@ impl Conn {
     pub fn flags(&self) -> &'static str {
         if self.block.is_some() {
             "b"
+        } else if self.multi.is_some() {
+            "x"
         } else if self.subscriptions() > 0 {
             "P"
         } else {
@@ -275,7 +301,7 @@ impl Conn {
         let age = now_ms.saturating_sub(self.created_ms) / 1000;
         let idle = now_ms.saturating_sub(self.last_cmd_ms) / 1000;
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi=-1 qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -288,6 +314,7 @@ impl Conn {
             self.subs.len(),
             self.psubs.len(),
             self.ssubs.len(),
+            self.multi.as_ref().map_or(-1, |q| q.cmds.cmds.len() as i64),
             self.pending_input(),
             self.in_cap.saturating_sub(self.in_end),
             self.in_cap,

@@ -64,7 +64,13 @@ pub struct Waiter {
     pub db: usize,
     /// What to do when served.
     pub op: BlockOp,
+    /// Inside EXEC: an owner that cannot serve it at once says so (`DECLINED`).
+    pub nowait: bool,
 }
+
+/// The part number of a `Done` that says "nothing here" to a blocking command inside
+/// EXEC (which must not block).
+pub const DECLINED: u32 = u32::MAX;
 
 /// The block a connection waits in (on its home shard).
 #[derive(Debug)]
@@ -77,6 +83,8 @@ pub struct Blocked {
     pub parts: Vec<(usize, Vec<Box<[u8]>>)>,
     /// Database.
     pub db: usize,
+    /// Inside EXEC: owner shards yet to answer; when none is left, it times out at once.
+    pub declines_left: usize,
 }
 
 /// Wins the claim: true exactly once per blocked client.
@@ -224,6 +232,26 @@ impl Shard {
 
     /// Serves waiters of keys that received data, first come first served.
     pub(crate) fn serve_ready_keys(&mut self) {
+        // A key a transaction holds is served after it lets go: its waiters must not see
+        // the transaction half done.
+        let mut held = Vec::new();
+        if self.locks.busy() {
+            let locks = &self.locks;
+            self.ready_keys.retain(|(db, key)| {
+                let h = crate::tx::key_hash(*db, key);
+                if locks.is_held(h) {
+                    held.push((*db, key.clone()));
+                    false
+                } else {
+                    true
+                }
+            });
+        }
+        self.serve_ready_keys_unlocked();
+        self.ready_keys.append(&mut held);
+    }
+
+    fn serve_ready_keys_unlocked(&mut self) {
         while let Some((db, key)) = self.ready_keys.pop() {
             while let Some(w) = self.blocked[db].get_mut(&key).and_then(|q| q.pop_front()) {
                 match self.serve_one(&w, &key) {
@@ -319,6 +347,25 @@ impl Shard {
         // Restore them at the end they left from, in their original order.
         for v in r.values.iter().rev() {
             self.push_list(r.db, &r.key, v, r.left);
+        }
+    }
+
+    /// An owner shard had nothing for a blocking command inside EXEC: once all said so,
+    /// it times out now.
+    pub(crate) fn declined(&mut self, r: ConnRef) {
+        let Some(Some(conn)) = self.conns.get_mut(r.slot) else {
+            return;
+        };
+        if conn.id != r.id {
+            return;
+        }
+        let Some(b) = conn.block.as_mut() else {
+            return;
+        };
+        b.declines_left = b.declines_left.saturating_sub(1);
+        if b.declines_left == 0 && b.deadline_ms == 0 {
+            b.deadline_ms = self.now_ms.max(1);
+            self.block_timers.insert((b.deadline_ms, r.slot, r.id));
         }
     }
 
@@ -431,6 +478,7 @@ impl Shard {
             resp3: conn.resp3,
             db: conn.db,
             op,
+            nowait: conn.in_exec,
         };
         // This shard's keys first: served at once here, the reply goes straight out.
         if let Some((_, local)) = parts.iter().find(|(s, _)| *s == self.id) {
@@ -459,7 +507,14 @@ impl Shard {
                 });
             }
         }
-        let deadline_ms = if timeout_ms == 0 {
+        // Inside EXEC a blocking command does not block: it times out at once, or once
+        // every other owner shard said it has nothing.
+        let remote = parts.iter().filter(|(s, _)| *s != self.id).count();
+        let deadline_ms = if conn.in_exec && remote > 0 {
+            0
+        } else if conn.in_exec {
+            self.now_ms.max(1)
+        } else if timeout_ms == 0 {
             0
         } else {
             self.now_ms + timeout_ms
@@ -472,6 +527,7 @@ impl Shard {
             deadline_ms,
             parts,
             db: conn.db,
+            declines_left: if conn.in_exec { remote } else { 0 },
         });
         conn.gather = Some(Gather {
             left: 1,

@@ -7,6 +7,7 @@
 pub mod block;
 pub mod msg;
 pub mod route;
+pub mod txn;
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::io::{self, Read, Write};
@@ -20,6 +21,7 @@ use mio::{Events, Interest, Poll, Token};
 
 use crate::cmd::{self, Args, Ctx, Route, Spec};
 use crate::conn::{Conn, Gather, Merge, INPUT_PAUSE_BYTES, OUTPUT_PAUSE_BYTES};
+use crate::error::CmdError;
 use crate::resp::{ParseLimits, Parsed, Reply};
 use crate::server::{bump, Shared};
 use crate::store::Keyspace;
@@ -129,6 +131,10 @@ pub struct Shard {
     blocked_count: u64,
     /// Messages to send at the end of the turn, per destination shard.
     outbox: Vec<Vec<Msg>>,
+    /// Intent locks of multi-shard transactions on this shard's keys.
+    pub locks: crate::tx::Locks,
+    /// Local connections whose lock requests here were granted, to resume.
+    granted: Vec<(ConnRef, crate::tx::TxId)>,
     /// Connections to serve this turn (slab indexes).
     ready: Vec<usize>,
     /// Connections with output to write this turn.
@@ -172,6 +178,8 @@ impl Shard {
             block_timers: BTreeSet::new(),
             blocked_count: 0,
             outbox: (0..shards).map(|_| Vec::new()).collect(),
+            locks: Default::default(),
+            granted: Vec::new(),
             ready: Vec::new(),
             dirty: Vec::new(),
             now_ms: unix_ms(),
@@ -238,7 +246,9 @@ impl Shard {
                 }
             }
             self.drain_mailbox();
+            self.resume_granted();
             self.serve_ready();
+            self.resume_granted();
             self.serve_ready_keys();
             self.expire_blocks();
             self.publish_gauges();
@@ -256,7 +266,7 @@ impl Shard {
                     .conns
                     .iter()
                     .flatten()
-                    .any(|c| c.gather.is_some() || c.pending_output() > 0);
+                    .any(|c| c.busy() || c.pending_output() > 0);
                 let expired = drain_deadline.is_some_and(|d| Instant::now() >= d);
                 if !waiting || expired {
                     // Keep serving other shards' hops until every shard is idle.
@@ -342,6 +352,9 @@ impl Shard {
 
     fn close(&mut self, slot: usize, mut conn: Conn) {
         self.unsubscribe_all(&mut conn);
+        self.abandon_acquire(&mut conn);
+        self.release_hold(&mut conn);
+        self.unwatch_all(&mut conn);
         if let Some(b) = conn.block.take() {
             self.blocked_count -= 1;
             // If an owner already won the claim, its element comes back as a rescue.
@@ -396,7 +409,7 @@ impl Shard {
         if conn.kill {
             return false;
         }
-        let paused_in = conn.gather.is_some() && conn.pending_input() > INPUT_PAUSE_BYTES;
+        let paused_in = conn.busy() && conn.pending_input() > INPUT_PAUSE_BYTES;
         let paused_out = conn.pending_output() > OUTPUT_PAUSE_BYTES;
         if conn.read_ready && !paused_in && !paused_out && !conn.close_after_reply {
             if self.read_input(conn).is_err() {
@@ -413,12 +426,12 @@ impl Shard {
             // A blocked client that hung up: close now (close() settles its claim).
             return false;
         }
-        if conn.eof && conn.gather.is_none() {
+        if conn.eof && !conn.busy() {
             // The client is gone after its last bytes: they ran; flush, then close.
             conn.close_after_reply = true;
         }
         // Nothing left to say to a closing client: close now (else the flush closes it).
-        !(conn.close_after_reply && conn.gather.is_none() && conn.pending_output() == 0)
+        !(conn.close_after_reply && !conn.busy() && conn.pending_output() == 0)
     }
 
     /// Reads until the socket is drained or the per-turn budget is spent. Sets `eof` when
@@ -469,9 +482,15 @@ impl Shard {
     /// Parses and runs frames until input runs out or the connection must wait.
     fn run_frames(&mut self, slot: usize, conn: &mut Conn) -> bool {
         let mut limits = self.settings.limits;
+        if conn.exec.is_some() && conn.gather.is_none() {
+            self.replay(slot, conn);
+        }
         loop {
             if conn.close_after_reply || conn.pending_output() > OUTPUT_PAUSE_BYTES || self.draining
             {
+                break;
+            }
+            if conn.acquire.is_some() || conn.exec.is_some() {
                 break;
             }
             if conn.in_start == conn.in_end {
@@ -515,7 +534,12 @@ impl Shard {
             conn.inbuf = inbuf;
             conn.args = args;
             match outcome {
-                Ok(Some(consumed)) => conn.in_start += consumed,
+                Ok(Some(consumed)) => {
+                    conn.in_start += consumed;
+                    if conn.tx.is_some() {
+                        self.settle_tx(conn);
+                    }
+                }
                 Ok(None) => {
                     // Not run: it waits behind a hop (re-parsed later) or the conn closes.
                     conn.parse = Default::default();
@@ -543,7 +567,7 @@ impl Shard {
     }
 
     /// Runs or routes one command. Returns false if it cannot start yet (the connection
-    /// waits on a hop that this command cannot join).
+    /// waits on a hop that this command cannot join, or on locks).
     fn execute(&mut self, slot: usize, conn: &mut Conn, args: &Args) -> bool {
         let Some(top) = cmd::lookup(args.get(0)) else {
             if conn.gather.is_some() {
@@ -553,6 +577,7 @@ impl Shard {
             self.count_error(b"-ERR");
             let mut r = Reply::new(&mut conn.out, conn.resp3);
             r.error_bytes(&cmd::unknown_command_error(args));
+            flag_multi(conn);
             return true;
         };
         let spec = match cmd::resolve(top, args) {
@@ -565,6 +590,7 @@ impl Shard {
                 let at = conn.out.len();
                 e.write(&mut Reply::new(&mut conn.out, conn.resp3));
                 self.count_error(&conn.out[at..]);
+                flag_multi(conn);
                 return true;
             }
         };
@@ -579,37 +605,60 @@ impl Shard {
         }
         conn.last_cmd_ms = self.now_ms;
         conn.last_cmd = spec.name;
-        if let Err(e) = cmd::check_call(spec, args, conn, &self.settings) {
+        let refused = cmd::check_call(spec, args, conn, &self.settings).err().or_else(|| {
+            (!conn.resp3 && conn.subscriptions() > 0 && !cmd::allowed_when_subscribed(spec))
+                .then(|| CmdError::Msg(std::borrow::Cow::Owned(format!(
+                    "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                    spec.name
+                ))))
+        });
+        if let Some(e) = refused {
             bump(&self.stats().rejected_calls, 1);
             bump(&self.stats().cmd[spec.id as usize].rejected, 1);
             let at = conn.out.len();
-            e.write(&mut Reply::new(&mut conn.out, conn.resp3));
+            if conn.multi.is_some() && matches!(spec.route, Route::Txn(cmd::TxnCmd::Exec)) {
+                // EXEC itself refused inside MULTI: the transaction goes, saying why.
+                self.discard_multi(conn);
+                let mut body = Vec::new();
+                e.write(&mut Reply::new(&mut body, false));
+                let why = body[1..body.len() - 2]
+                    .strip_prefix(b"ERR ")
+                    .unwrap_or(&body[1..body.len() - 2]);
+                let mut r = Reply::new(&mut conn.out, conn.resp3);
+                r.error_bytes(&[b"EXECABORT Transaction discarded because of: ", why].concat());
+            } else {
+                e.write(&mut Reply::new(&mut conn.out, conn.resp3));
+                flag_multi(conn);
+            }
             self.count_error(&conn.out[at..]);
             return true;
         }
-        if !conn.resp3 && conn.subscriptions() > 0 && !cmd::allowed_when_subscribed(spec) {
-            bump(&self.stats().cmd[spec.id as usize].rejected, 1);
-            self.count_error(b"-ERR");
-            Reply::new(&mut conn.out, false).error(&format!(
-                "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
-                spec.name
-            ));
+        if let Some(q) = conn.multi.as_mut().filter(|_| cmd::queued_in_multi(spec)) {
+            q.cmds.push(spec.id, args.iter());
+            Reply::new(&mut conn.out, conn.resp3).simple("QUEUED");
             return true;
         }
-        match spec.route {
-            Route::Home => self.run_local(spec, Some(conn), args),
-            Route::Keys(split) => {
-                let owner = self.owner_of_keys(spec, args);
-                match owner {
-                    Owners::None => self.run_local(spec, Some(conn), args),
-                    Owners::One(s) if s == self.id => self.run_local(spec, Some(conn), args),
-                    Owners::One(s) => self.start_hop(slot, conn, s, spec, args),
-                    Owners::Many => match split {
-                        Some(merge) => self.split_keys(slot, conn, spec, args, merge),
-                        None => Reply::new(&mut conn.out, conn.resp3).error(cmd::CROSS_SHARD),
-                    },
-                }
+        let owners = match spec.route {
+            Route::Keys(_) | Route::Coord(_) => self.owner_of_keys(spec, args),
+            Route::Txn(t) => return self.txn_command(slot, conn, t, spec, args),
+            _ => Owners::None,
+        };
+        if let Some(sets) = self.lock_plan(spec, args, conn, owners) {
+            if !self.acquire(conn, sets, crate::tx::Scope::Command) {
+                return false;
             }
+        }
+        match spec.route {
+            Route::Home | Route::Txn(_) => self.run_local(spec, Some(conn), args),
+            Route::Keys(split) => match owners {
+                Owners::None => self.run_local(spec, Some(conn), args),
+                Owners::One(s) if s == self.id => self.run_local(spec, Some(conn), args),
+                Owners::One(s) => self.start_hop(slot, conn, s, spec, args),
+                Owners::Many => match split {
+                    Some(merge) => self.split_keys(slot, conn, spec, args, merge),
+                    None => Reply::new(&mut conn.out, conn.resp3).error(cmd::CROSS_SHARD),
+                },
+            },
             Route::All(merge) => self.broadcast(slot, conn, spec, args, merge),
             Route::Coord(f) => {
                 let mut out = std::mem::take(&mut conn.out);
@@ -711,8 +760,13 @@ impl Shard {
         spec: &'static Spec,
         args: &Args,
     ) -> Option<usize> {
-        // Only a plain hop can take more commands; a blocked client waits for its pop.
-        if !matches!(g.merge, Merge::Forward) || g.left != 1 || conn.block.is_some() {
+        // Only a plain hop can take more commands; a blocked client waits for its pop; a
+        // command holding locks takes no passengers (unless they are its EXEC's own).
+        if !matches!(g.merge, Merge::Forward)
+            || g.left != 1
+            || conn.block.is_some()
+            || (conn.tx.is_some() && !conn.in_exec)
+        {
             return None;
         }
         let Route::Keys(_) = spec.route else {
@@ -784,6 +838,7 @@ impl Shard {
             resp3: conn.resp3,
             cmds,
             rescue_left,
+            tx: conn.tx.as_ref().map_or(0, |h| h.id),
         });
     }
 
@@ -969,6 +1024,19 @@ impl Shard {
     }
 
     fn handle(&mut self, msg: Msg) {
+        if let Msg::Run { tx: 0, .. } = msg {
+            if self.locks.busy() {
+                if let Some(msg) = self.park_if_locked(msg) {
+                    self.handle_unlocked(msg);
+                }
+                return;
+            }
+        }
+        self.handle_unlocked(msg);
+    }
+
+    /// Handles a message whose keys are not locked by anyone else.
+    pub(crate) fn handle_unlocked(&mut self, msg: Msg) {
         match msg {
             Msg::Run {
                 from,
@@ -978,6 +1046,7 @@ impl Shard {
                 resp3,
                 cmds,
                 rescue_left,
+                tx: _,
             } => {
                 let out = self.run_owned(&cmds, db as usize, resp3);
                 // A popped element in flight to another shard must never be lost.
@@ -1006,6 +1075,10 @@ impl Shard {
                 out,
                 rescue,
             } => {
+                if part == block::DECLINED {
+                    self.declined(r);
+                    return;
+                }
                 let alive = matches!(self.conns.get(r.slot), Some(Some(c)) if c.id == r.id);
                 if !alive {
                     // Its client left: elements popped for it go back where they were.
@@ -1028,6 +1101,9 @@ impl Shard {
                 let mut conn = self.conns[r.slot].take().expect("present");
                 let g = conn.gather.take().expect("present");
                 self.finish_gather(r.slot, &mut conn, g);
+                if conn.tx.is_some() {
+                    self.settle_tx(&mut conn);
+                }
                 if let Some(b) = conn.block.take() {
                     // Served: the client's other waiters go.
                     self.blocked_count -= 1;
@@ -1050,10 +1126,52 @@ impl Shard {
                         out,
                         rescue,
                     });
+                } else if waiter.nowait {
+                    self.outbox[waiter.home].push(Msg::Done {
+                        conn: waiter.conn,
+                        part: block::DECLINED,
+                        out: Vec::new(),
+                        rescue: None,
+                    });
                 }
             }
             Msg::Unblock { claim, db, keys } => self.unblock(&claim, db, &keys),
             Msg::Requeue(r) => self.requeue(r),
+            Msg::Lock {
+                home,
+                conn,
+                tx,
+                set,
+                wait,
+            } => self.on_lock(home, conn, tx, set, wait),
+            Msg::Locked {
+                shard,
+                conn,
+                tx,
+                granted,
+            } => self.on_locked(shard, conn, tx, granted),
+            Msg::Release { tx } => self.release_local(tx),
+            Msg::Watch {
+                home,
+                conn,
+                part,
+                db,
+                keys,
+                dirty,
+            } => {
+                self.watch_here(db, &keys, &dirty);
+                self.outbox[home].push(Msg::Done {
+                    conn,
+                    part,
+                    out: b"+OK\r\n".to_vec(),
+                    rescue: None,
+                });
+            }
+            Msg::Unwatch { keys, dirty } => {
+                for k in keys {
+                    self.ks.watches.remove(k, &dirty);
+                }
+            }
         }
     }
 
@@ -1182,7 +1300,10 @@ impl Shard {
             self.settings = Settings::load(&self.shared);
         }
         self.next_cron_ms = self.now_ms + 1000 / self.settings.hz;
-        self.ks.active_expire(self.now_ms, EXPIRE_KEYS_PER_TURN_MAX);
+        // Keys held by a transaction do not vanish under it: expiry waits for a quiet cron.
+        if !self.locks.busy() {
+            self.ks.active_expire(self.now_ms, EXPIRE_KEYS_PER_TURN_MAX);
+        }
         self.publish_gauges();
         for db in 0..self.ks.databases() {
             self.stats().avg_ttl_ms[db].store(self.ks.avg_ttl_ms(db), Relaxed);
@@ -1396,8 +1517,16 @@ fn over_output_limit(c: &mut Conn, (hard, soft, secs): (u64, u64, u64), now_ms: 
     false
 }
 
+/// Marks the connection's MULTI (if any) as failed: its EXEC will reply EXECABORT.
+fn flag_multi(conn: &mut Conn) {
+    if let Some(q) = conn.multi.as_mut() {
+        q.aborted = true;
+    }
+}
+
 /// Where a command's keys live.
-enum Owners {
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Owners {
     /// No keys.
     None,
     /// All on one shard.

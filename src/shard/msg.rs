@@ -65,6 +65,9 @@ pub enum Msg {
         /// Set for the pop step of a cross-shard move (`Some(popped from the left)`): the
         /// reply then carries a rescue, so the element returns if its client is gone.
         rescue_left: Option<bool>,
+        /// The transaction whose locks cover these commands (0 = none: the owner checks
+        /// its lock table first and parks the message while its keys are locked).
+        tx: crate::tx::TxId,
     },
     /// The encoded replies of a `Run` (or of a served blocking pop, with what to push back
     /// if the client is gone by the time it arrives).
@@ -89,4 +92,37 @@ pub enum Msg {
     },
     /// Push back elements popped for a client that went away.
     Requeue(Rescue),
+    /// Lock `set` for transaction `tx` of connection `conn` on shard `home`; answer with
+    /// `Locked`. Without `wait` the answer is a refusal rather than a wait.
+    Lock {
+        home: usize,
+        conn: ConnRef,
+        tx: crate::tx::TxId,
+        set: crate::tx::LockSet,
+        wait: bool,
+    },
+    /// The answer to `Lock` from shard `shard`.
+    Locked {
+        shard: usize,
+        conn: ConnRef,
+        tx: crate::tx::TxId,
+        granted: bool,
+    },
+    /// Release what `tx` holds (or waits for) on this shard.
+    Release { tx: crate::tx::TxId },
+    /// WATCH `keys` (database `db`) for `conn` of shard `home`: the owner marks `dirty`
+    /// when one changes. Answered with a `Done` carrying `+OK`.
+    Watch {
+        home: usize,
+        conn: ConnRef,
+        part: u32,
+        db: usize,
+        keys: Vec<Box<[u8]>>,
+        dirty: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    },
+    /// Forget the watchers `dirty` of these key hashes.
+    Unwatch {
+        keys: Vec<u64>,
+        dirty: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    },
 }

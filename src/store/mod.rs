@@ -5,11 +5,13 @@
 
 pub mod glob;
 pub mod list;
+pub mod watch;
 
 use ahash::RandomState;
 use indexmap::{IndexMap, IndexSet};
 
 pub use glob::glob_match;
+pub use watch::key_hash;
 
 /// A stored key. Boxed slice: two words, no spare capacity.
 pub type Key = Box<[u8]>;
@@ -166,6 +168,8 @@ pub struct Keyspace {
     expire_cursor_db: usize,
     /// Small xorshift state for sampling; seeded per shard.
     rng: u64,
+    /// WATCHed keys; every change of one marks its watchers.
+    pub watches: watch::Watches,
 }
 
 /// How a write treats an existing expiry.
@@ -187,6 +191,7 @@ impl Keyspace {
             stats: KeyspaceStats::default(),
             expire_cursor_db: 0,
             rng: seed | 1,
+            watches: watch::Watches::default(),
         }
     }
 
@@ -215,6 +220,7 @@ impl Keyspace {
             d.map.swap_remove(key);
             d.expires.swap_remove(key);
             self.stats.expired += 1;
+            self.touch(db, key);
         }
         expired
     }
@@ -237,9 +243,18 @@ impl Keyspace {
         found
     }
 
-    /// Looks up a live entry for modification.
+    /// Marks the watchers of `key` (a write is about to change it).
+    #[inline]
+    pub fn touch(&self, db: usize, key: &[u8]) {
+        if !self.watches.is_empty() {
+            self.watches.touch(db, key);
+        }
+    }
+
+    /// Looks up a live entry for modification (which marks its watchers).
     pub fn lookup_mut(&mut self, db: usize, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
         self.expire_if_needed(db, key, now_ms);
+        self.touch(db, key);
         self.dbs[db].map.get_mut(key)
     }
 
@@ -251,6 +266,7 @@ impl Keyspace {
     /// Stores `value` under `key`, treating an existing expiry as `ttl` says.
     pub fn set(&mut self, db: usize, key: &[u8], value: Value, ttl: Ttl, now_ms: u64) {
         self.expire_if_needed(db, key, now_ms);
+        self.touch(db, key);
         let d = &mut self.dbs[db];
         let old_expire = d.map.get(key).map(|e| e.expire_at_ms).unwrap_or(0);
         let expire_at_ms = match ttl {
@@ -285,6 +301,10 @@ impl Keyspace {
         self.expire_if_needed(db, key, now_ms);
         let d = &mut self.dbs[db];
         let e = d.map.swap_remove(key)?;
+        if !self.watches.is_empty() {
+            self.watches.touch(db, key);
+        }
+        let d = &mut self.dbs[db];
         if e.expire_at_ms != 0 {
             d.expires.swap_remove(key);
         }
@@ -294,6 +314,9 @@ impl Keyspace {
     /// Sets or clears the expiry of an existing key. Returns false if the key is missing.
     pub fn set_expire(&mut self, db: usize, key: &[u8], at_ms: u64, now_ms: u64) -> bool {
         self.expire_if_needed(db, key, now_ms);
+        if self.dbs[db].map.contains_key(key) {
+            self.touch(db, key);
+        }
         let d = &mut self.dbs[db];
         let Some(e) = d.map.get_mut(key) else {
             return false;
@@ -331,6 +354,10 @@ impl Keyspace {
     /// Removes every key of `db`; returns how many there were.
     pub fn flush(&mut self, db: usize) -> usize {
         let n = self.dbs[db].map.len();
+        if !self.watches.is_empty() {
+            let map = &self.dbs[db].map;
+            self.watches.touch_db(db, |k| map.contains_key(k));
+        }
         self.dbs[db] = Db::default();
         n
     }

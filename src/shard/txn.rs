@@ -1,0 +1,624 @@
+//! The lock protocol of multi-shard transactions (DESIGN.md "Multi-shard transactions").
+//!
+//! A command whose keys span shards (or that reads the whole keyspace) first takes
+//! exclusive intent locks on its keys on every shard it touches, then runs through the
+//! ordinary hop machinery with its hops tagged by the transaction id (tagged hops skip the
+//! owners' lock checks), then releases. Locks are taken in ascending shard order, each
+//! shard's set at once; the one exception is the home shard's own set, which may be taken
+//! first by a try-lock — and a transaction holding a lock out of order never waits: a
+//! refusal makes it release everything and start again in order. So every chain of
+//! waiting climbs strictly in shard order and cannot close into a cycle.
+//!
+//! Plain commands check the lock table only when it is busy: a command whose keys are
+//! locked waits (a local connection through the same queue, a hop from another shard
+//! parked in it), everything else runs at once.
+
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::msg::{ConnRef, Msg, OwnedCmds};
+use super::{route, Shard};
+use crate::cmd::{self, Args, Route, Spec, TxnCmd};
+use crate::conn::{Conn, Gather, Merge};
+use crate::error::{CmdError, CmdResult};
+use crate::resp::Reply;
+use crate::tx::{key_hash, Acquire, Hold, LockSet, Queued, Replay, Scope, TxId, Waiter, Watch};
+
+impl Shard {
+    /// A fresh transaction id.
+    pub(crate) fn next_tx_id(&self) -> TxId {
+        self.shared.tx_seq.fetch_add(1, Relaxed) + 1
+    }
+
+    /// The lock sets, per shard in ascending order, of one command in database `db`.
+    pub(crate) fn lock_sets(&self, spec: &Spec, args: &Args, db: usize) -> Vec<(usize, LockSet)> {
+        let mut per: Vec<Option<LockSet>> = vec![None; self.shards];
+        self.add_locks(&mut per, spec, args, db);
+        per.into_iter()
+            .enumerate()
+            .filter_map(|(s, set)| set.map(|set| (s, set)))
+            .collect()
+    }
+
+    /// Adds what one command locks to `per` (indexed by shard).
+    pub(crate) fn add_locks(
+        &self,
+        per: &mut [Option<LockSet>],
+        spec: &Spec,
+        args: &Args,
+        db: usize,
+    ) {
+        if cmd::whole_keyspace(spec) {
+            for set in per.iter_mut() {
+                *set = Some(LockSet::whole());
+            }
+            return;
+        }
+        for i in spec.key_positions(args) {
+            let key = args.get(i);
+            let s = route::shard_of(key, self.shards);
+            let set = per[s].get_or_insert_with(LockSet::default);
+            if !set.all {
+                set.extend([key_hash(db, key)]);
+            }
+        }
+    }
+
+    /// True if a plain command (`spec` with `args` in `db`) touches keys locked here.
+    pub(crate) fn locked_for(&self, spec: &Spec, args: &Args, db: usize) -> bool {
+        let set = if cmd::whole_keyspace(spec) {
+            LockSet::whole()
+        } else {
+            LockSet::of(
+                spec.key_positions(args)
+                    .map(|i| key_hash(db, args.get(i)))
+                    .collect(),
+            )
+        };
+        (set.all || !set.keys.is_empty()) && self.locks.conflicts(0, &set)
+    }
+
+    /// The lock set of a hop's commands on this shard.
+    fn lock_set_of(&self, cmds: &OwnedCmds, db: usize) -> LockSet {
+        let mut set = LockSet::default();
+        for &(spec_id, first, n) in &cmds.cmds {
+            let spec = cmd::spec_by_id(spec_id);
+            let ranges = &cmds.args[first as usize..(first + n) as usize];
+            let args = Args::new(&cmds.data, ranges);
+            if cmd::whole_keyspace(spec) {
+                return LockSet::whole();
+            }
+            set.extend(spec.key_positions(&args).map(|i| key_hash(db, args.get(i))));
+        }
+        set
+    }
+
+    /// Does `spec` need locks before it runs for this connection? Returns the lock sets
+    /// when it does: keys on several shards, the whole keyspace with several shards, or
+    /// keys of this shard that another transaction holds.
+    pub(crate) fn lock_plan(
+        &self,
+        spec: &'static Spec,
+        args: &Args,
+        conn: &Conn,
+        owners: super::Owners,
+    ) -> Option<Vec<(usize, LockSet)>> {
+        if conn.tx.is_some() {
+            return None;
+        }
+        let need = match (spec.route, owners) {
+            (Route::All(_), _) => {
+                cmd::whole_keyspace(spec) && (self.shards > 1 || self.locks.busy())
+            }
+            // Blocking pops over several shards keep their own protocol (shard::block).
+            (_, super::Owners::Many) => spec.flags & cmd::flag::BLOCKING == 0,
+            (_, super::Owners::One(s)) => {
+                s == self.id && self.locks.busy() && self.locked_for(spec, args, conn.db)
+            }
+            _ => false,
+        };
+        need.then(|| self.lock_sets(spec, args, conn.db))
+    }
+
+    /// Starts taking `sets` (ascending by shard) for the connection. Returns true if all
+    /// were granted at once (the caller goes on now); otherwise the connection waits and is
+    /// queued to run again once they are held.
+    pub(crate) fn acquire(
+        &mut self,
+        conn: &mut Conn,
+        sets: Vec<(usize, LockSet)>,
+        scope: Scope,
+    ) -> bool {
+        let id = self.next_tx_id();
+        let mut acq = Acquire {
+            id,
+            sets,
+            taken: Vec::new(),
+            wait: true,
+            scope,
+        };
+        // The home shard's own set first, out of order, when that costs no waiting: a
+        // transaction over two shards then needs one round trip, not two.
+        let first = acq.sets.first().map(|(s, _)| *s);
+        if acq.sets.len() > 1 && first != Some(self.id) {
+            let set = acq.set_for(self.id);
+            if (set.all || !set.keys.is_empty()) && self.locks.try_lock(id, set) {
+                acq.taken.push(self.id);
+                acq.wait = false;
+            }
+        }
+        conn.acquire = Some(acq);
+        self.acquire_step(conn)
+    }
+
+    /// Asks the next shard. Returns true once every lock is held (`conn.tx` is set).
+    fn acquire_step(&mut self, conn: &mut Conn) -> bool {
+        let me = ConnRef {
+            slot: conn.slot,
+            id: conn.id,
+        };
+        loop {
+            let acq = conn.acquire.as_mut().expect("acquiring");
+            let Some(s) = acq.next_shard() else {
+                let acq = conn.acquire.take().expect("acquiring");
+                conn.tx = Some(Hold {
+                    id: acq.id,
+                    shards: acq.taken,
+                    scope: acq.scope,
+                });
+                return true;
+            };
+            let set = acq.set_for(s);
+            if s == self.id {
+                if self
+                    .locks
+                    .lock_or_queue(acq.id, set, Waiter::Local { conn: me })
+                    .is_none()
+                {
+                    return false;
+                }
+                acq.taken.push(s);
+                continue;
+            }
+            crate::server::bump(&self.stats().hops, 1);
+            let msg = Msg::Lock {
+                home: self.id,
+                conn: me,
+                tx: acq.id,
+                set,
+                wait: acq.wait,
+            };
+            self.outbox[s].push(msg);
+            return false;
+        }
+    }
+
+    /// A lock of `shard` was granted (or refused) for a connection of this shard.
+    pub(crate) fn on_locked(&mut self, shard: usize, r: ConnRef, tx: TxId, granted: bool) {
+        let alive = matches!(
+            self.conns.get(r.slot),
+            Some(Some(c)) if c.id == r.id && c.acquire.as_ref().is_some_and(|a| a.id == tx)
+        );
+        if !alive {
+            // Its client left (close() released the rest): give this one back too.
+            if granted {
+                self.release_on(shard, tx);
+            }
+            return;
+        }
+        let mut conn = self.conns[r.slot].take().expect("present");
+        if granted {
+            conn.acquire.as_mut().expect("acquiring").taken.push(shard);
+        } else {
+            // Refused while holding a lock out of order: let everything go and take the
+            // locks again in shard order, waiting where needed.
+            let acq = conn.acquire.as_mut().expect("acquiring");
+            let taken = std::mem::take(&mut acq.taken);
+            acq.wait = true;
+            let tx = acq.id;
+            for s in taken {
+                self.release_on(s, tx);
+            }
+        }
+        if self.acquire_step(&mut conn) && !conn.queued {
+            conn.queued = true;
+            self.ready.push(r.slot);
+        }
+        self.conns[r.slot] = Some(conn);
+    }
+
+    /// Resumes connections whose locks on this shard were granted meanwhile.
+    pub(crate) fn resume_granted(&mut self) {
+        while let Some((r, tx)) = self.granted.pop() {
+            let alive = matches!(
+                self.conns.get(r.slot),
+                Some(Some(c)) if c.id == r.id && c.acquire.as_ref().is_some_and(|a| a.id == tx)
+            );
+            if !alive {
+                self.release_local(tx);
+                continue;
+            }
+            self.on_locked(self.id, r, tx, true);
+        }
+    }
+
+    /// Releases `tx` on shard `s` (here at once, elsewhere by message).
+    fn release_on(&mut self, s: usize, tx: TxId) {
+        if s == self.id {
+            self.release_local(tx);
+        } else {
+            self.outbox[s].push(Msg::Release { tx });
+        }
+    }
+
+    /// Releases what `tx` holds or waits for here, and hands the freed locks on: to
+    /// remote transactions (by message), local ones (resumed next), parked hops (run now).
+    pub(crate) fn release_local(&mut self, tx: TxId) {
+        let mut work = vec![tx];
+        while let Some(t) = work.pop() {
+            for (granted, waiter) in self.locks.release(t) {
+                match waiter {
+                    Waiter::Remote { home, conn } => self.outbox[home].push(Msg::Locked {
+                        shard: self.id,
+                        conn,
+                        tx: granted,
+                        granted: true,
+                    }),
+                    Waiter::Local { conn } => self.granted.push((conn, granted)),
+                    Waiter::Parked(msg) => {
+                        self.handle_unlocked(*msg);
+                        work.push(granted);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Releases the connection's locks on every shard that holds them.
+    pub(crate) fn release_hold(&mut self, conn: &mut Conn) {
+        if let Some(h) = conn.tx.take() {
+            for s in h.shards {
+                self.release_on(s, h.id);
+            }
+        }
+    }
+
+    /// Gives up a connection's acquisition in progress (it closed).
+    pub(crate) fn abandon_acquire(&mut self, conn: &mut Conn) {
+        if let Some(acq) = conn.acquire.take() {
+            for (s, _) in &acq.sets {
+                self.release_on(*s, acq.id);
+            }
+        }
+    }
+
+    /// After a command of the connection ran (or its gather completed): a command's own
+    /// locks go once it has replied, or once it blocks (waiters hold no locks).
+    pub(crate) fn settle_tx(&mut self, conn: &mut Conn) {
+        let done = conn.gather.is_none() || conn.block.is_some();
+        if done && conn.tx.as_ref().is_some_and(|h| h.scope == Scope::Command) {
+            self.release_hold(conn);
+        }
+    }
+
+    /// A `Lock` request from another shard.
+    pub(crate) fn on_lock(
+        &mut self,
+        home: usize,
+        conn: ConnRef,
+        tx: TxId,
+        set: LockSet,
+        wait: bool,
+    ) {
+        let granted = if wait {
+            self.locks
+                .lock_or_queue(tx, set, Waiter::Remote { home, conn })
+                .is_some()
+        } else {
+            self.locks.try_lock(tx, set)
+        };
+        if granted || !wait {
+            self.outbox[home].push(Msg::Locked {
+                shard: self.id,
+                conn,
+                tx,
+                granted,
+            });
+        }
+    }
+
+    /// A plain hop whose keys may be locked: parks it if so (it runs when they are
+    /// released). Returns the message back if it may run now.
+    pub(crate) fn park_if_locked(&mut self, msg: Msg) -> Option<Msg> {
+        let Msg::Run { cmds, db, .. } = &msg else {
+            return Some(msg);
+        };
+        let set = self.lock_set_of(cmds, *db as usize);
+        if (!set.all && set.keys.is_empty()) || !self.locks.conflicts(0, &set) {
+            return Some(msg);
+        }
+        let id = self.next_tx_id();
+        let waiter = Waiter::Parked(Box::new(msg));
+        match self.locks.lock_or_queue(id, set, waiter) {
+            // Cannot happen (it conflicted), but if it does: run it and let go.
+            Some(Waiter::Parked(msg)) => {
+                self.handle_unlocked(*msg);
+                self.release_local(id);
+                None
+            }
+            _ => None,
+        }
+    }
+}
+
+/// MULTI / EXEC / DISCARD / WATCH / UNWATCH.
+impl Shard {
+    /// Runs a transaction command. Returns false if EXEC must wait for its locks.
+    pub(crate) fn txn_command(
+        &mut self,
+        slot: usize,
+        conn: &mut Conn,
+        t: TxnCmd,
+        spec: &'static Spec,
+        args: &Args,
+    ) -> bool {
+        let start = Instant::now();
+        let mut out = std::mem::take(&mut conn.out);
+        let reply_at = out.len();
+        let res: CmdResult = match t {
+            TxnCmd::Multi if conn.multi.is_some() => {
+                Err(CmdError::msg("ERR MULTI calls can not be nested"))
+            }
+            TxnCmd::Multi => {
+                conn.multi = Some(Queued::default());
+                Reply::new(&mut out, conn.resp3).ok();
+                Ok(())
+            }
+            TxnCmd::Discard if conn.multi.is_none() => {
+                Err(CmdError::msg("ERR DISCARD without MULTI"))
+            }
+            TxnCmd::Discard => {
+                self.discard_multi(conn);
+                Reply::new(&mut out, conn.resp3).ok();
+                Ok(())
+            }
+            TxnCmd::Unwatch => {
+                self.unwatch_all(conn);
+                Reply::new(&mut out, conn.resp3).ok();
+                Ok(())
+            }
+            TxnCmd::Watch if conn.multi.is_some() => {
+                Err(CmdError::msg("ERR WATCH inside MULTI is not allowed"))
+            }
+            TxnCmd::Watch => {
+                self.watch(slot, conn, args, &mut out);
+                Ok(())
+            }
+            TxnCmd::Exec => {
+                conn.out = out;
+                return self.exec(slot, conn, spec, start);
+            }
+        };
+        self.finish_call(spec, start, res, &mut out, reply_at, conn.resp3);
+        out.append(&mut conn.out);
+        conn.out = out;
+        true
+    }
+
+    /// Leaves MULTI without running anything.
+    pub(crate) fn discard_multi(&mut self, conn: &mut Conn) {
+        conn.multi = None;
+        self.unwatch_all(conn);
+    }
+
+    /// EXEC: takes the locks of every queued command and watched key, checks the watched
+    /// keys, then replays the queue. Returns false while the locks are being acquired.
+    fn exec(&mut self, slot: usize, conn: &mut Conn, spec: &'static Spec, start: Instant) -> bool {
+        let Some(q) = conn.multi.as_ref() else {
+            let at = conn.out.len();
+            let res = Err(CmdError::msg("ERR EXEC without MULTI"));
+            let mut out = std::mem::take(&mut conn.out);
+            self.finish_call(spec, start, res, &mut out, at, conn.resp3);
+            conn.out = out;
+            return true;
+        };
+        if q.aborted {
+            self.discard_multi(conn);
+            let at = conn.out.len();
+            let res = Err(CmdError::msg(
+                "EXECABORT Transaction discarded because of previous errors.",
+            ));
+            let mut out = std::mem::take(&mut conn.out);
+            self.finish_call(spec, start, res, &mut out, at, conn.resp3);
+            conn.out = out;
+            return true;
+        }
+        if conn.tx.is_none() {
+            let sets = self.exec_lock_sets(conn);
+            if !self.acquire(conn, sets, Scope::Exec) {
+                return false;
+            }
+        }
+        // Every lock is held: no watched key can change any more, and every change made
+        // before has marked the flag (it happened before its shard granted the lock).
+        let dirty = conn
+            .watch
+            .as_ref()
+            .is_some_and(|w| w.dirty.load(std::sync::atomic::Ordering::Acquire));
+        let q = conn.multi.take().expect("in MULTI");
+        self.unwatch_all(conn);
+        let at = conn.out.len();
+        let mut out = std::mem::take(&mut conn.out);
+        let mut r = Reply::new(&mut out, conn.resp3);
+        if dirty {
+            r.null_array();
+            self.finish_call(spec, start, Ok(()), &mut out, at, conn.resp3);
+            conn.out = out;
+            self.release_hold(conn);
+            return true;
+        }
+        r.array_len(q.cmds.cmds.len());
+        self.finish_call(spec, start, Ok(()), &mut out, at, conn.resp3);
+        conn.out = out;
+        conn.exec = Some(Replay {
+            cmds: q.cmds,
+            next: 0,
+        });
+        self.replay(slot, conn);
+        true
+    }
+
+    /// What an EXEC locks: the keys of its queued commands (in the database each runs
+    /// in: SELECT inside the transaction counts) and its watched keys.
+    fn exec_lock_sets(&self, conn: &Conn) -> Vec<(usize, LockSet)> {
+        let mut per: Vec<Option<LockSet>> = vec![None; self.shards];
+        let q = conn.multi.as_ref().expect("in MULTI");
+        let mut db = conn.db;
+        for &(spec_id, first, n) in &q.cmds.cmds {
+            let spec = cmd::spec_by_id(spec_id);
+            let args = Args::new(
+                &q.cmds.data,
+                &q.cmds.args[first as usize..(first + n) as usize],
+            );
+            if spec.name == "select" {
+                if let Some(d) = crate::resp::parse_i64(args.get(1)) {
+                    if d >= 0 && (d as usize) < self.ks.databases() {
+                        db = d as usize;
+                    }
+                }
+                continue;
+            }
+            self.add_locks(&mut per, spec, &args, db);
+        }
+        if let Some(w) = &conn.watch {
+            for (s, wdb, key) in &w.keys {
+                let set = per[*s].get_or_insert_with(LockSet::default);
+                if !set.all {
+                    set.extend([key_hash(*wdb, key)]);
+                }
+            }
+        }
+        per.into_iter()
+            .enumerate()
+            .filter_map(|(s, set)| set.map(|set| (s, set)))
+            .collect()
+    }
+
+    /// Runs an EXEC's queued commands in order, as far as they go without waiting; picks
+    /// up again when the connection's hop completes. Releases the locks at the end.
+    pub(crate) fn replay(&mut self, slot: usize, conn: &mut Conn) {
+        let Some(mut rp) = conn.exec.take() else {
+            return;
+        };
+        conn.in_exec = true;
+        while rp.next < rp.cmds.cmds.len() {
+            let (_, first, n) = rp.cmds.cmds[rp.next];
+            let ranges = &rp.cmds.args[first as usize..(first + n) as usize];
+            let args = Args::new(&rp.cmds.data, ranges);
+            if !self.execute(slot, conn, &args) {
+                break;
+            }
+            rp.next += 1;
+        }
+        conn.in_exec = false;
+        if rp.next == rp.cmds.cmds.len() && conn.gather.is_none() {
+            self.release_hold(conn);
+        } else {
+            conn.exec = Some(rp);
+        }
+    }
+
+    /// WATCH key [key ...]: registers the connection's dirty flag with each key's owner.
+    fn watch(&mut self, slot: usize, conn: &mut Conn, args: &Args, out: &mut Vec<u8>) {
+        let db = conn.db;
+        let w = conn.watch.get_or_insert_with(|| Watch {
+            dirty: Arc::new(AtomicBool::new(false)),
+            keys: Vec::new(),
+        });
+        let dirty = Arc::clone(&w.dirty);
+        let mut remote: Vec<(usize, Vec<Box<[u8]>>)> = Vec::new();
+        for key in args.iter().skip(1) {
+            let s = route::shard_of(key, self.shards);
+            if !w
+                .keys
+                .iter()
+                .any(|(ws, wdb, k)| *ws == s && *wdb == db && **k == *key)
+            {
+                w.keys.push((s, db, key.into()));
+            }
+            if s == self.id {
+                continue;
+            }
+            match remote.iter_mut().find(|(r, _)| *r == s) {
+                Some((_, ks)) => ks.push(key.into()),
+                None => remote.push((s, vec![key.into()])),
+            }
+        }
+        let local: Vec<Box<[u8]>> = args
+            .iter()
+            .skip(1)
+            .filter(|k| route::shard_of(k, self.shards) == self.id)
+            .map(Box::from)
+            .collect();
+        self.watch_here(db, &local, &dirty);
+        if remote.is_empty() {
+            Reply::new(out, conn.resp3).ok();
+            return;
+        }
+        // The reply waits until every owner has registered the watch.
+        let me = ConnRef { slot, id: conn.id };
+        let n = remote.len();
+        for (part, (s, keys)) in remote.into_iter().enumerate() {
+            crate::server::bump(&self.stats().hops, 1);
+            self.outbox[s].push(Msg::Watch {
+                home: self.id,
+                conn: me,
+                part: part as u32,
+                db,
+                keys,
+                dirty: Arc::clone(&dirty),
+            });
+        }
+        conn.gather = Some(Gather {
+            left: n as u32,
+            parts: vec![Vec::new(); n],
+            merge: Merge::AllOk,
+        });
+    }
+
+    /// Registers watchers of keys this shard owns. A key whose time already ran out is
+    /// collected first, so its late removal does not count as a change.
+    pub(crate) fn watch_here(&mut self, db: usize, keys: &[Box<[u8]>], dirty: &Arc<AtomicBool>) {
+        let now = self.now_ms;
+        for k in keys {
+            self.ks.peek(db, k, now);
+            self.ks.watches.add(db, k, dirty);
+        }
+    }
+
+    /// Forgets every key the connection watches (UNWATCH, EXEC, DISCARD, close).
+    pub fn unwatch_all(&mut self, conn: &mut Conn) {
+        let Some(w) = conn.watch.take() else {
+            return;
+        };
+        let mut remote: Vec<(usize, Vec<u64>)> = Vec::new();
+        for (s, db, key) in &w.keys {
+            let h = key_hash(*db, key);
+            if *s == self.id {
+                self.ks.watches.remove(h, &w.dirty);
+                continue;
+            }
+            match remote.iter_mut().find(|(r, _)| r == s) {
+                Some((_, ks)) => ks.push(h),
+                None => remote.push((*s, vec![h])),
+            }
+        }
+        for (s, keys) in remote {
+            self.outbox[s].push(Msg::Unwatch {
+                keys,
+                dirty: Arc::clone(&w.dirty),
+            });
+        }
+    }
+}
