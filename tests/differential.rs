@@ -1819,6 +1819,214 @@ struct Line {
     text: String,
 }
 
+/// MULTI / EXEC / DISCARD / WATCH / UNWATCH, with keys on both shards.
+const TRANSACTIONS: &[(&str, &str)] = &[
+    (
+        "queued_commands_run_in_order_with_runtime_errors_in_place",
+        r#"
+        MULTI
+        INCR a
+        LPUSH a x
+        INCR a
+        SET b 1
+        INCRBY b 10
+        MGET a b c
+        EXEC
+        MULTI
+        EXEC
+        "#,
+    ),
+    (
+        "multi_key_commands_across_shards_inside_exec",
+        r#"
+        MULTI
+        MSET a 1 b 2 c 3 d 4
+        MGET a b c d e
+        INCR b
+        GET c
+        DEL a b zz
+        EXISTS a b c d
+        MSETNX a 1 z 2
+        MSETNX c 1 z 2
+        EXEC
+        MGET a b c d z
+        "#,
+    ),
+    (
+        "queue_time_errors_abort_exec",
+        r#"
+        MULTI
+        SET a
+        SET a 1
+        EXEC
+        GET a
+        MULTI
+        NOSUCHCOMMAND x
+        EXEC
+        MULTI
+        GET
+        EXEC x
+        EXEC
+        MULTI
+        EXEC x
+        EXEC
+        "#,
+    ),
+    (
+        "misplaced_transaction_commands",
+        r#"
+        EXEC
+        DISCARD
+        MULTI x
+        WATCH
+        UNWATCH x
+        MULTI
+        MULTI
+        WATCH a
+        SET a 1
+        EXEC
+        MULTI
+        DISCARD
+        DISCARD
+        MULTI
+        SET k v
+        RESET
+        EXEC
+        GET k
+        "#,
+    ),
+    (
+        "watch_aborts_on_changes_from_any_shard",
+        r#"
+        WATCH a b
+        SET b 1
+        MULTI
+        PING
+        EXEC
+        WATCH a b
+        MULTI
+        SET a 2
+        EXEC
+        WATCH a b c d
+        SET d z
+        MULTI
+        SET c x
+        EXEC
+        GET c
+        WATCH a
+        MULTI
+        PING
+        DISCARD
+        EXEC
+        WATCH n
+        SET n 1
+        DEL n
+        MULTI
+        EXEC
+        SET n 1
+        WATCH n
+        GET n
+        SET other x
+        MULTI
+        EXEC
+        WATCH a
+        UNWATCH
+        SET a 9
+        MULTI
+        GET a
+        EXEC
+        "#,
+    ),
+    (
+        "flushall_and_flushdb_touch_only_existing_watched_keys",
+        r#"
+        WATCH n1
+        FLUSHALL
+        MULTI
+        EXEC
+        SET n2 1
+        WATCH n2
+        FLUSHALL
+        MULTI
+        EXEC
+        SET n3 1
+        WATCH n3
+        SELECT 1
+        FLUSHDB
+        SELECT 0
+        MULTI
+        EXEC
+        "#,
+    ),
+    (
+        "select_inside_multi_and_unwatch_queued",
+        r#"
+        MULTI
+        SELECT 1
+        SET x 1
+        UNWATCH
+        EXEC
+        GET x
+        SELECT 1
+        GET x
+        "#,
+    ),
+    (
+        "blocking_commands_inside_multi_do_not_block",
+        r#"
+        RPUSH l 1
+        MULTI
+        BLPOP l 0
+        BLPOP l 0
+        BLPOP a b l 0
+        BRPOP b 0
+        BLMOVE l m LEFT LEFT 0
+        BRPOPLPUSH b a 0
+        BLMPOP 0 2 a b LEFT
+        EXEC
+        RPUSH b 1 2
+        MULTI
+        BLPOP a b 0
+        BLMOVE b a LEFT LEFT 0
+        EXEC
+        LRANGE a 0 -1
+        "#,
+    ),
+    (
+        "moves_across_shards_inside_multi",
+        r#"
+        RPUSH src a b c
+        MULTI
+        LMOVE src dst LEFT RIGHT
+        RPOPLPUSH src b
+        LRANGE dst 0 -1
+        LRANGE b 0 -1
+        LLEN src
+        EXEC
+        "#,
+    ),
+    (
+        "publish_inside_multi_and_quit_after_exec",
+        r#"
+        MULTI
+        PUBLISH ch m
+        SPUBLISH ch m
+        EXEC
+        MULTI
+        EXEC
+        QUIT
+        "#,
+    ),
+    (
+        "subscribe_inside_multi",
+        r#"
+        MULTI
+        SUBSCRIBE c
+        EXEC
+        "#,
+    ),
+];
+
 /// Expands `<<text*N>>` to `text` repeated N times.
 fn expand(line: &str) -> String {
     let mut out = String::new();
@@ -2172,6 +2380,11 @@ fn incrbyfloat_matches_long_double_results() {
 }
 
 #[test]
+fn transactions_match_redis() {
+    run_corpus(TRANSACTIONS, &[false, true]);
+}
+
+#[test]
 fn list_commands_match_redis() {
     run_corpus(LISTS, &[false, true]);
 }
@@ -2199,6 +2412,8 @@ fn corpus_names_are_unique_and_scripts_parse() {
         UNKNOWN_COMMAND_BYTES,
         CLIENT_LIST,
         INCRBYFLOAT_LONG_DOUBLE,
+        LISTS,
+        TRANSACTIONS,
     ];
     for (name, script) in all.into_iter().flatten() {
         assert!(names.insert(*name), "duplicate case {name}");

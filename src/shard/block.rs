@@ -85,6 +85,9 @@ pub struct Blocked {
     pub db: usize,
     /// Inside EXEC: owner shards yet to answer; when none is left, it times out at once.
     pub declines_left: usize,
+    /// Time out with a null bulk rather than a null array (a move inside EXEC replies
+    /// like LMOVE).
+    pub null_bulk: bool,
 }
 
 /// Wins the claim: true exactly once per blocked client.
@@ -394,7 +397,11 @@ impl Shard {
             }
             let b = conn.block.take().expect("checked");
             conn.gather = None;
-            Reply::new(&mut conn.out, conn.resp3).null_array();
+            if b.null_bulk {
+                Reply::new(&mut conn.out, conn.resp3).null();
+            } else {
+                Reply::new(&mut conn.out, conn.resp3).null_array();
+            }
             if !conn.queued {
                 conn.queued = true;
                 self.ready.push(slot);
@@ -459,6 +466,8 @@ impl Shard {
             merge,
         } = req;
         let claim = Arc::new(AtomicBool::new(false));
+        let null_bulk =
+            conn.in_exec && matches!(op, BlockOp::Move { .. } | BlockOp::PopValue { .. });
         let mut parts: Vec<(usize, Vec<Box<[u8]>>)> = Vec::new();
         for k in keys {
             let s = route::shard_of(&k, self.shards);
@@ -528,6 +537,7 @@ impl Shard {
             parts,
             db: conn.db,
             declines_left: if conn.in_exec { remote } else { 0 },
+            null_bulk,
         });
         conn.gather = Some(Gather {
             left: 1,

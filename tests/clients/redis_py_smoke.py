@@ -91,6 +91,34 @@ def main(port: int) -> None:
         assert r.pubsub_numsub("news") == [(b"news", 1)]
         ps.close()
 
+    # The default pipeline is a MULTI/EXEC transaction; keys p0..p9 span the shards.
+    with r.pipeline() as p:
+        for i in range(10):
+            p.incr(f"t{i}")
+        p.mset({f"m{i}": i for i in range(10)})
+        p.mget([f"m{i}" for i in range(10)])
+        out = p.execute()
+    assert out[:10] == [1] * 10, out
+    assert out[10] is True and out[11] == [str(i).encode() for i in range(10)], out
+
+    # WATCH-based optimistic transaction with a retry when a watched key changes.
+    r.set("balance:a", 100)
+    r.set("balance:b", 0)
+    attempts = []
+
+    def transfer(pipe):
+        attempts.append(1)
+        a = int(pipe.get("balance:a"))
+        if len(attempts) == 1:
+            r.incr("balance:a")  # someone else changes a watched key: EXEC must fail
+        pipe.multi()
+        pipe.decrby("balance:a", a)
+        pipe.incrby("balance:b", a)
+
+    r.transaction(transfer, "balance:a", "balance:b")
+    assert len(attempts) == 2, attempts
+    assert (int(r.get("balance:a")), int(r.get("balance:b"))) == (0, 101)
+
     # RESP2 still works when asked for.
     r2 = redis.Redis(port=port, protocol=2, decode_responses=True)
     assert r2.get("p7") == "7"

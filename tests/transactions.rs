@@ -1,0 +1,426 @@
+//! Multi-shard transactions over TCP with several shards and concurrent clients: every
+//! multi-key command and every MULTI/EXEC is atomic and isolated, whichever shards its
+//! keys live on, and nothing deadlocks. Runs are bounded in operations, not in time.
+
+mod common;
+use common::*;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread;
+
+/// A tiny deterministic generator (xorshift) per client thread.
+struct Rng(u64);
+
+impl Rng {
+    fn new(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// Sends `cmds` pipelined and returns their parsed replies.
+fn pipeline(c: &mut Raw, cmds: &[Vec<String>]) -> Vec<Resp> {
+    let mut bytes = Vec::new();
+    for cmd in cmds {
+        let a: Vec<&[u8]> = cmd.iter().map(|s| s.as_bytes()).collect();
+        bytes.extend_from_slice(&Raw::encode(&a));
+    }
+    c.send(&bytes);
+    (0..cmds.len())
+        .map(|_| Resp::from(&c.read_reply()))
+        .collect()
+}
+
+fn cmd(parts: &[&str]) -> Vec<String> {
+    parts.iter().map(|s| s.to_string()).collect()
+}
+
+fn int_of(r: &Resp) -> i64 {
+    std::str::from_utf8(r.bytes().expect("bulk"))
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// Runs `f(i)` on `n` threads and waits for all; a panic in one fails the test.
+fn run_clients(n: usize, f: impl Fn(usize) + Send + Sync + 'static) {
+    let f = Arc::new(f);
+    let handles: Vec<_> = (0..n)
+        .map(|i| {
+            let f = Arc::clone(&f);
+            thread::spawn(move || f(i))
+        })
+        .collect();
+    for h in handles {
+        h.join().expect("client thread");
+    }
+}
+
+const ACCOUNTS: usize = 100;
+const BALANCE: i64 = 1000;
+
+#[test]
+fn bank_transfers_keep_the_total_for_every_observer() {
+    let srv = busbar(&["--threads", "3"]);
+    let port = srv.port;
+    let mut admin = Raw::connect(port).unwrap();
+    let mut mset = vec!["MSET".to_string()];
+    for i in 0..ACCOUNTS {
+        mset.push(format!("acct:{i}"));
+        mset.push(BALANCE.to_string());
+    }
+    assert_eq!(pipeline(&mut admin, &[mset])[0].encode(), b"+OK\r\n");
+    let done = Arc::new(AtomicBool::new(false));
+
+    // Auditors: MGET of every account, and the same inside MULTI/EXEC, always sum up.
+    let auditors: Vec<_> = (0..2)
+        .map(|kind| {
+            let done = Arc::clone(&done);
+            thread::spawn(move || {
+                let mut c = Raw::connect(port).unwrap();
+                let mut mget = vec!["MGET".to_string()];
+                mget.extend((0..ACCOUNTS).map(|i| format!("acct:{i}")));
+                let mut audits = 0;
+                while !done.load(Ordering::Relaxed) || audits < 5 {
+                    let total: i64 = if kind == 0 {
+                        let r = pipeline(&mut c, std::slice::from_ref(&mget));
+                        r[0].items().iter().map(int_of).sum()
+                    } else {
+                        let mut cmds = vec![cmd(&["MULTI"])];
+                        cmds.extend((0..ACCOUNTS).map(|i| cmd(&["GET", &format!("acct:{i}")])));
+                        cmds.push(cmd(&["EXEC"]));
+                        let r = pipeline(&mut c, &cmds);
+                        r.last().unwrap().items().iter().map(int_of).sum()
+                    };
+                    assert_eq!(
+                        total,
+                        ACCOUNTS as i64 * BALANCE,
+                        "audit {audits} saw a torn transfer"
+                    );
+                    audits += 1;
+                }
+                audits
+            })
+        })
+        .collect();
+
+    run_clients(50, move |i| {
+        let mut c = Raw::connect(port).unwrap();
+        let mut rng = Rng::new(i as u64 + 1);
+        for _ in 0..40 {
+            let a = rng.below(ACCOUNTS as u64);
+            let b = (a + 1 + rng.below(ACCOUNTS as u64 - 1)) % ACCOUNTS as u64;
+            let (ka, kb) = (format!("acct:{a}"), format!("acct:{b}"));
+            let amount = (1 + rng.below(50)).to_string();
+            if i % 2 == 0 {
+                // Plain MULTI/EXEC.
+                let r = pipeline(
+                    &mut c,
+                    &[
+                        cmd(&["MULTI"]),
+                        cmd(&["DECRBY", &ka, &amount]),
+                        cmd(&["INCRBY", &kb, &amount]),
+                        cmd(&["EXEC"]),
+                    ],
+                );
+                assert_eq!(r[3].items().len(), 2, "{:?}", show(&r[3].encode()));
+            } else {
+                // Optimistic: WATCH, read, then transfer only what is there; retry on abort.
+                loop {
+                    pipeline(&mut c, &[cmd(&["WATCH", &ka, &kb])]);
+                    let have = int_of(&pipeline(&mut c, &[cmd(&["GET", &ka])])[0]);
+                    let amount = amount.parse::<i64>().unwrap().min(have.max(0)).to_string();
+                    let r = pipeline(
+                        &mut c,
+                        &[
+                            cmd(&["MULTI"]),
+                            cmd(&["DECRBY", &ka, &amount]),
+                            cmd(&["INCRBY", &kb, &amount]),
+                            cmd(&["EXEC"]),
+                        ],
+                    );
+                    if !r[3].is_null() {
+                        assert_eq!(r[3].items().len(), 2);
+                        break;
+                    }
+                }
+            }
+        }
+    });
+    done.store(true, Ordering::Relaxed);
+    for a in auditors {
+        assert!(a.join().expect("auditor") >= 5);
+    }
+    let mut mget = vec!["MGET".to_string()];
+    mget.extend((0..ACCOUNTS).map(|i| format!("acct:{i}")));
+    let r = pipeline(&mut admin, &[mget]);
+    let total: i64 = r[0].items().iter().map(int_of).sum();
+    assert_eq!(total, ACCOUNTS as i64 * BALANCE);
+}
+
+#[test]
+fn mset_is_seen_whole_or_not_at_all() {
+    let srv = busbar(&["--threads", "2"]);
+    let port = srv.port;
+    let keys: Vec<String> = (1..=10).map(|i| format!("k{i}")).collect();
+    let done = Arc::new(AtomicBool::new(false));
+    let readers: Vec<_> = (0..3)
+        .map(|_| {
+            let done = Arc::clone(&done);
+            let keys = keys.clone();
+            thread::spawn(move || {
+                let mut c = Raw::connect(port).unwrap();
+                let mut mget = vec!["MGET".to_string()];
+                mget.extend(keys.iter().cloned());
+                let mut reads = 0;
+                while !done.load(Ordering::Relaxed) || reads < 5 {
+                    let r = pipeline(&mut c, std::slice::from_ref(&mget));
+                    let vals: Vec<Option<Vec<u8>>> = r[0]
+                        .items()
+                        .iter()
+                        .map(|v| v.bytes().map(|b| b.to_vec()))
+                        .collect();
+                    assert!(
+                        vals.iter().all(|v| *v == vals[0]),
+                        "MGET saw a mix: {vals:?}"
+                    );
+                    reads += 1;
+                }
+                reads
+            })
+        })
+        .collect();
+    let writer_keys = keys.clone();
+    run_clients(4, move |w| {
+        let mut c = Raw::connect(port).unwrap();
+        for round in 0..300 {
+            let mut args = vec!["MSET".to_string()];
+            for k in &writer_keys {
+                args.push(k.clone());
+                args.push(format!("w{w}r{round}"));
+            }
+            // One writer in four deletes everything instead, now and then.
+            let r = if w == 3 && round % 10 == 0 {
+                let mut del = vec!["DEL".to_string()];
+                del.extend(writer_keys.iter().cloned());
+                pipeline(&mut c, &[del])
+            } else {
+                pipeline(&mut c, &[args])
+            };
+            assert_ne!(r[0].tag(), b'-');
+        }
+    });
+    done.store(true, Ordering::Relaxed);
+    for r in readers {
+        assert!(r.join().expect("reader") >= 5);
+    }
+}
+
+#[test]
+fn lmove_ring_keeps_every_element_somewhere() {
+    const LISTS: usize = 6;
+    const PER_LIST: usize = 10;
+    let srv = busbar(&["--threads", "3"]);
+    let port = srv.port;
+    let mut admin = Raw::connect(port).unwrap();
+    for l in 0..LISTS {
+        let mut push = vec!["RPUSH".to_string(), format!("ring:{l}")];
+        push.extend((0..PER_LIST).map(|e| format!("e{l}-{e}")));
+        pipeline(&mut admin, &[push]);
+    }
+    let total = (LISTS * PER_LIST) as i64;
+    let done = Arc::new(AtomicBool::new(false));
+    let observer = {
+        let done = Arc::clone(&done);
+        thread::spawn(move || {
+            let mut c = Raw::connect(port).unwrap();
+            let mut looks = 0;
+            while !done.load(Ordering::Relaxed) || looks < 5 {
+                let mut cmds = vec![cmd(&["MULTI"])];
+                cmds.extend((0..LISTS).map(|l| cmd(&["LLEN", &format!("ring:{l}")])));
+                cmds.push(cmd(&["EXEC"]));
+                let r = pipeline(&mut c, &cmds);
+                let seen: i64 = r
+                    .last()
+                    .unwrap()
+                    .items()
+                    .iter()
+                    .map(|v| {
+                        std::str::from_utf8(&v.encode()[1..])
+                            .unwrap()
+                            .trim()
+                            .parse::<i64>()
+                            .unwrap()
+                    })
+                    .sum();
+                assert_eq!(seen, total, "an element was in neither list or in both");
+                looks += 1;
+            }
+            looks
+        })
+    };
+    run_clients(8, move |m| {
+        let mut c = Raw::connect(port).unwrap();
+        let mut rng = Rng::new(100 + m as u64);
+        for _ in 0..300 {
+            let from = rng.below(LISTS as u64) as usize;
+            let to = (from + 1 + rng.below(LISTS as u64 - 1) as usize) % LISTS;
+            let (src, dst) = (format!("ring:{from}"), format!("ring:{to}"));
+            let r = if m % 2 == 0 {
+                pipeline(&mut c, &[cmd(&["LMOVE", &src, &dst, "LEFT", "RIGHT"])])
+            } else {
+                pipeline(&mut c, &[cmd(&["RPOPLPUSH", &src, &dst])])
+            };
+            assert_ne!(r[0].tag(), b'-');
+        }
+    });
+    done.store(true, Ordering::Relaxed);
+    assert!(observer.join().expect("observer") >= 5);
+    let mut cmds: Vec<Vec<String>> = (0..LISTS)
+        .map(|l| cmd(&["LRANGE", &format!("ring:{l}"), "0", "-1"]))
+        .collect();
+    cmds.push(cmd(&["DBSIZE"]));
+    let r = pipeline(&mut admin, &cmds);
+    let mut all: Vec<Vec<u8>> = r[..LISTS]
+        .iter()
+        .flat_map(|l| l.items().iter().map(|e| e.bytes().unwrap().to_vec()))
+        .collect();
+    all.sort();
+    let before = all.len();
+    all.dedup();
+    assert_eq!(before, all.len(), "an element was duplicated");
+    assert_eq!(all.len() as i64, total, "an element was lost");
+}
+
+#[test]
+fn overlapping_multi_key_commands_never_deadlock() {
+    let srv = busbar(&["--threads", "3"]);
+    let port = srv.port;
+    let keys: Vec<String> = (0..12).map(|i| format!("dk{i}")).collect();
+    run_clients(16, move |i| {
+        let mut c = Raw::connect(port).unwrap();
+        let mut rng = Rng::new(7 + i as u64);
+        let mut pick = |rng: &mut Rng, n: u64| -> Vec<String> {
+            (0..1 + rng.below(n))
+                .map(|_| keys[rng.below(keys.len() as u64) as usize].clone())
+                .collect()
+        };
+        for _ in 0..150 {
+            let ks = pick(&mut rng, 5);
+            let cmds: Vec<Vec<String>> = match rng.below(9) {
+                0 => {
+                    let mut a = vec!["MSET".to_string()];
+                    for k in &ks {
+                        a.push(k.clone());
+                        a.push("1".into());
+                    }
+                    vec![a]
+                }
+                1 => vec![std::iter::once("MGET".to_string()).chain(ks).collect()],
+                2 => vec![std::iter::once("DEL".to_string()).chain(ks).collect()],
+                3 => vec![std::iter::once("EXISTS".to_string()).chain(ks).collect()],
+                4 => {
+                    let mut v = vec![cmd(&["MULTI"])];
+                    v.extend(ks.iter().map(|k| cmd(&["SET", k, "2"])));
+                    v.push(cmd(&["EXEC"]));
+                    v
+                }
+                5 => {
+                    let mut v = vec![std::iter::once("WATCH".to_string())
+                        .chain(ks.clone())
+                        .collect()];
+                    v.push(cmd(&["MULTI"]));
+                    v.extend(ks.iter().map(|k| cmd(&["GET", k])));
+                    v.push(cmd(&["EXEC"]));
+                    v
+                }
+                6 => vec![cmd(&["DBSIZE"])],
+                7 => {
+                    let mut a = vec!["MSETNX".to_string()];
+                    for k in &ks {
+                        a.push(k.clone());
+                        a.push("3".into());
+                    }
+                    vec![a]
+                }
+                _ => vec![cmd(&["SET", &ks[0], "4"])],
+            };
+            // A deadlock shows as a read timeout (10 s) and fails the test.
+            for r in pipeline(&mut c, &cmds) {
+                assert!(
+                    r.tag() != b'-' || r.encode().starts_with(b"-WRONGTYPE"),
+                    "{}",
+                    show(&r.encode())
+                );
+            }
+        }
+    });
+    let mut admin = Raw::connect(port).unwrap();
+    assert_eq!(admin.cmd(&["PING"]), b"+PONG\r\n");
+    let info = String::from_utf8(admin.cmd(&["INFO", "stats"])).unwrap();
+    assert!(info.contains("total_commands_processed"));
+}
+
+#[test]
+fn single_shard_commands_do_not_wait_behind_unrelated_transactions() {
+    // A transaction holds its locks only while it runs: a client whose keys are not
+    // involved is never queued behind one. Here one client keeps cross-shard MULTIs going
+    // while another hammers unrelated keys; both finish and the second sees its own writes.
+    let srv = busbar(&["--threads", "2"]);
+    let port = srv.port;
+    let busy = thread::spawn(move || {
+        let mut c = Raw::connect(port).unwrap();
+        for i in 0..300 {
+            let v = i.to_string();
+            let r = pipeline(
+                &mut c,
+                &[
+                    cmd(&["MULTI"]),
+                    cmd(&["SET", "a", &v]),
+                    cmd(&["SET", "b", &v]),
+                    cmd(&["EXEC"]),
+                ],
+            );
+            assert_eq!(r[3].items().len(), 2);
+        }
+    });
+    let mut c = Raw::connect(port).unwrap();
+    for i in 0..300 {
+        let v = i.to_string();
+        let r = pipeline(&mut c, &[cmd(&["SET", "k1", &v]), cmd(&["GET", "k1"])]);
+        assert_eq!(r[1].bytes(), Some(v.as_bytes()));
+    }
+    busy.join().unwrap();
+}
+
+#[test]
+fn a_client_that_leaves_mid_transaction_releases_its_locks() {
+    let srv = busbar(&["--threads", "2"]);
+    let port = srv.port;
+    for _ in 0..20 {
+        let mut c = Raw::connect(port).unwrap();
+        // Pipelined and abandoned: the server may be anywhere in the protocol when it
+        // sees the close.
+        let mut bytes = Raw::encode(&[b"MULTI"]);
+        bytes.extend(Raw::encode(&[b"SET", b"a", b"1"]));
+        bytes.extend(Raw::encode(&[b"SET", b"b", b"1"]));
+        bytes.extend(Raw::encode(&[b"EXEC"]));
+        bytes.extend(Raw::encode(&[b"MSET", b"a", b"2", b"b", b"2"]));
+        c.send(&bytes);
+        drop(c);
+    }
+    // Their buffered commands may still be running; whatever ran, it ran whole, and no
+    // lock was left behind (a leaked lock would stall these commands into a timeout).
+    let mut c = Raw::connect(port).unwrap();
+    for _ in 0..20 {
+        assert_eq!(c.cmd(&["MSET", "a", "3", "b", "3"]), b"+OK\r\n");
+        let r = Resp::from(&c.cmd(&["MGET", "a", "b"]));
+        assert_eq!(r.items()[0].bytes(), r.items()[1].bytes());
+    }
+}
