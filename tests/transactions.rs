@@ -306,7 +306,7 @@ fn overlapping_multi_key_commands_never_deadlock() {
     run_clients(16, move |i| {
         let mut c = Raw::connect(port).unwrap();
         let mut rng = Rng::new(7 + i as u64);
-        let mut pick = |rng: &mut Rng, n: u64| -> Vec<String> {
+        let pick = |rng: &mut Rng, n: u64| -> Vec<String> {
             (0..1 + rng.below(n))
                 .map(|_| keys[rng.below(keys.len() as u64) as usize].clone())
                 .collect()
