@@ -161,6 +161,8 @@ pub struct Conn {
     pub acquire: Option<crate::tx::Acquire>,
     /// Locks held on every shard of the running command or EXEC.
     pub tx: Option<crate::tx::Hold>,
+    /// The steps left of a chained multi-key command (its gather is open meanwhile).
+    pub chain: Option<crate::tx::Chain>,
     /// Between MULTI and EXEC: the queued commands.
     pub multi: Option<crate::tx::Queued>,
     /// An EXEC replaying its commands (taken out while one of them runs).
@@ -220,6 +222,7 @@ impl Conn {
             block: None,
             acquire: None,
             tx: None,
+            chain: None,
             multi: None,
             exec: None,
             in_exec: false,

@@ -353,6 +353,7 @@ impl Shard {
     fn close(&mut self, slot: usize, mut conn: Conn) {
         self.unsubscribe_all(&mut conn);
         self.abandon_acquire(&mut conn);
+        self.abandon_chain(&mut conn);
         self.release_hold(&mut conn);
         self.unwatch_all(&mut conn);
         if let Some(b) = conn.block.take() {
@@ -655,6 +656,9 @@ impl Shard {
                 Owners::One(s) if s == self.id => self.run_local(spec, Some(conn), args),
                 Owners::One(s) => self.start_hop(slot, conn, s, spec, args),
                 Owners::Many => match split {
+                    Some(merge) if conn.tx.is_none() => {
+                        self.start_chain(slot, conn, spec, args, merge)
+                    }
                     Some(merge) => self.split_keys(slot, conn, spec, args, merge),
                     None => Reply::new(&mut conn.out, conn.resp3).error(cmd::CROSS_SHARD),
                 },
@@ -839,19 +843,19 @@ impl Shard {
             cmds,
             rescue_left,
             tx: conn.tx.as_ref().map_or(0, |h| h.id),
+            lock: None,
+            hold: false,
         });
     }
 
-    /// Splits a multi-key command by owner shard; each part runs the same command on its
-    /// subset of keys and `merge` combines the replies.
-    fn split_keys(
-        &mut self,
-        slot: usize,
-        conn: &mut Conn,
+    /// Splits a multi-key command by owner shard: per shard (ascending) its part number
+    /// and the same command on its subset of keys; and the merge that combines the parts.
+    pub(crate) fn split_parts(
+        &self,
         spec: &'static Spec,
         args: &Args,
         merge: cmd::SplitMerge,
-    ) {
+    ) -> (Vec<(usize, u32, OwnedCmds)>, Merge) {
         let step = spec.keys.step.max(1) as usize;
         let positions: Vec<usize> = spec.key_positions(args).collect();
         // Per shard: the argument groups (key plus its `step - 1` values) it owns.
@@ -876,12 +880,7 @@ impl Shard {
             cmd::SplitMerge::Sum => Merge::Sum,
             cmd::SplitMerge::AllOk => Merge::AllOk,
         };
-        let mut gather = Gather {
-            left: nparts,
-            parts: vec![Vec::new(); nparts as usize],
-            merge,
-        };
-        let mut local: Option<(u32, OwnedCmds)> = None;
+        let mut parts = Vec::with_capacity(nparts as usize);
         for s in 0..self.shards {
             let part = part_of_shard[s];
             if part == u32::MAX {
@@ -894,6 +893,30 @@ impl Shard {
                     .flat_map(|&p| (p..p + step).map(|i| args.get(i))),
             );
             cmds.push(spec.id, sub);
+            parts.push((s, part, cmds));
+        }
+        (parts, merge)
+    }
+
+    /// Splits a multi-key command by owner shard (the caller holds the locks of every
+    /// part); each part runs the same command on its subset of keys and the merge
+    /// combines the replies.
+    fn split_keys(
+        &mut self,
+        slot: usize,
+        conn: &mut Conn,
+        spec: &'static Spec,
+        args: &Args,
+        merge: cmd::SplitMerge,
+    ) {
+        let (parts, merge) = self.split_parts(spec, args, merge);
+        let mut gather = Gather {
+            left: parts.len() as u32,
+            parts: vec![Vec::new(); parts.len()],
+            merge,
+        };
+        let mut local: Option<(u32, OwnedCmds)> = None;
+        for (s, part, cmds) in parts {
             if s == self.id {
                 local = Some((part, cmds));
             } else {
@@ -1023,7 +1046,30 @@ impl Shard {
         }
     }
 
-    fn handle(&mut self, msg: Msg) {
+    fn handle(&mut self, mut msg: Msg) {
+        if let Msg::Run {
+            lock: lock @ Some(_),
+            tx,
+            hold,
+            ..
+        } = &mut msg
+        {
+            // A step of a chained command: lock, run, keep or let go.
+            let (set, tx, release) = (lock.take().expect("matched"), *tx, !*hold);
+            let waiter = crate::tx::Waiter::Run {
+                msg: Box::new(msg),
+                release,
+            };
+            if let Some(crate::tx::Waiter::Run { msg, .. }) =
+                self.locks.lock_or_queue(tx, set, waiter)
+            {
+                self.handle_unlocked(*msg);
+                if release {
+                    self.release_local(tx);
+                }
+            }
+            return;
+        }
         if let Msg::Run { tx: 0, .. } = msg {
             if self.locks.busy() {
                 if let Some(msg) = self.park_if_locked(msg) {
@@ -1046,7 +1092,7 @@ impl Shard {
                 resp3,
                 cmds,
                 rescue_left,
-                tx: _,
+                ..
             } => {
                 let out = self.run_owned(&cmds, db as usize, resp3);
                 // A popped element in flight to another shard must never be lost.
@@ -1096,6 +1142,12 @@ impl Shard {
                 g.parts[part as usize] = out;
                 g.left -= 1;
                 if g.left > 0 {
+                    if conn.chain.is_some() {
+                        let mut conn = self.conns[r.slot].take().expect("present");
+                        self.chain_step(r.slot, &mut conn);
+                        self.after_async_step(r.slot, &mut conn);
+                        self.conns[r.slot] = Some(conn);
+                    }
                     return;
                 }
                 let mut conn = self.conns[r.slot].take().expect("present");

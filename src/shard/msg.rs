@@ -68,6 +68,10 @@ pub enum Msg {
         /// The transaction whose locks cover these commands (0 = none: the owner checks
         /// its lock table first and parks the message while its keys are locked).
         tx: crate::tx::TxId,
+        /// A step of a chained command (`tx::Chain`): lock these first (waiting if need
+        /// be), then run; keep them afterwards if `hold`, else let go at once.
+        lock: Option<crate::tx::LockSet>,
+        hold: bool,
     },
     /// The encoded replies of a `Run` (or of a served blocking pop, with what to push back
     /// if the client is gone by the time it arrives).

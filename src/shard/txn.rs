@@ -23,7 +23,9 @@ use crate::cmd::{self, Args, Route, Spec, TxnCmd};
 use crate::conn::{Conn, Gather, Merge};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::Reply;
-use crate::tx::{key_hash, Acquire, Hold, LockSet, Queued, Replay, Scope, TxId, Waiter, Watch};
+use crate::tx::{
+    key_hash, Acquire, Chain, Hold, LockSet, Queued, Replay, Scope, TxId, Waiter, Watch,
+};
 
 impl Shard {
     /// A fresh transaction id.
@@ -111,7 +113,9 @@ impl Shard {
             (Route::All(_), _) => {
                 cmd::whole_keyspace(spec) && (self.shards > 1 || self.locks.busy())
             }
-            // Blocking pops over several shards keep their own protocol (shard::block).
+            // One-step multi-key commands chain instead (`start_chain`); blocking pops
+            // over several shards keep their own protocol (shard::block).
+            (Route::Keys(Some(_)), super::Owners::Many) => false,
             (_, super::Owners::Many) => spec.flags & cmd::flag::BLOCKING == 0,
             (_, super::Owners::One(s)) => {
                 s == self.id && self.locks.busy() && self.locked_for(spec, args, conn.db)
@@ -231,15 +235,146 @@ impl Shard {
     /// Resumes connections whose locks on this shard were granted meanwhile.
     pub(crate) fn resume_granted(&mut self) {
         while let Some((r, tx)) = self.granted.pop() {
-            let alive = matches!(
-                self.conns.get(r.slot),
-                Some(Some(c)) if c.id == r.id && c.acquire.as_ref().is_some_and(|a| a.id == tx)
-            );
-            if !alive {
+            let (acquiring, chaining) = match self.conns.get(r.slot) {
+                Some(Some(c)) if c.id == r.id => (
+                    c.acquire.as_ref().is_some_and(|a| a.id == tx),
+                    c.chain.as_ref().is_some_and(|ch| ch.id == tx),
+                ),
+                _ => (false, false),
+            };
+            if acquiring {
+                self.on_locked(self.id, r, tx, true);
+            } else if chaining {
+                let mut conn = self.conns[r.slot].take().expect("present");
+                conn.chain.as_mut().expect("chaining").front_locked = true;
+                self.chain_step(r.slot, &mut conn);
+                self.after_async_step(r.slot, &mut conn);
+                self.conns[r.slot] = Some(conn);
+            } else {
                 self.release_local(tx);
-                continue;
             }
-            self.on_locked(self.id, r, tx, true);
+        }
+    }
+
+    /// Starts a one-step multi-key command whose keys span shards as a chain (`tx::Chain`):
+    /// one round trip per other shard, in ascending shard order, no separate lock phase.
+    pub(crate) fn start_chain(
+        &mut self,
+        slot: usize,
+        conn: &mut Conn,
+        spec: &'static Spec,
+        args: &Args,
+        merge: cmd::SplitMerge,
+    ) {
+        let (parts, merge) = self.split_parts(spec, args, merge);
+        let id = self.next_tx_id();
+        let n = parts.len();
+        let db = conn.db;
+        let steps = parts
+            .into_iter()
+            .map(|(s, part, cmds)| {
+                let set = self.lock_set_of(&cmds, db);
+                (s, part, set, cmds)
+            })
+            .collect();
+        conn.gather = Some(Gather {
+            left: n as u32,
+            parts: vec![Vec::new(); n],
+            merge,
+        });
+        conn.tx = Some(Hold {
+            id,
+            shards: Vec::new(),
+            scope: Scope::Command,
+        });
+        conn.chain = Some(Chain {
+            id,
+            steps,
+            front_locked: false,
+        });
+        self.chain_step(slot, conn);
+    }
+
+    /// Runs the chain's next steps: a step here locks (or waits), runs and goes on; a step
+    /// elsewhere is sent, and the chain goes on when its reply arrives. When the last part
+    /// is in, the reply is merged.
+    pub(crate) fn chain_step(&mut self, slot: usize, conn: &mut Conn) {
+        let me = ConnRef { slot, id: conn.id };
+        loop {
+            let Some(ch) = conn.chain.as_mut() else {
+                return;
+            };
+            let Some((s, part, set, cmds)) = ch.steps.pop_front() else {
+                conn.chain = None;
+                return;
+            };
+            let (id, last) = (ch.id, ch.steps.is_empty());
+            let hold = conn.tx.as_mut().expect("a chain holds locks");
+            if s != self.id {
+                if !last {
+                    hold.shards.push(s);
+                }
+                crate::server::bump(&self.stats().hops, 1);
+                self.outbox[s].push(Msg::Run {
+                    from: self.id,
+                    conn: me,
+                    part,
+                    db: conn.db as u16,
+                    resp3: conn.resp3,
+                    cmds,
+                    rescue_left: None,
+                    tx: id,
+                    lock: Some(set),
+                    hold: !last,
+                });
+                if last {
+                    conn.chain = None;
+                }
+                return;
+            }
+            if !std::mem::take(&mut ch.front_locked)
+                && self
+                    .locks
+                    .lock_or_queue(id, set.clone(), Waiter::Local { conn: me })
+                    .is_none()
+            {
+                ch.steps.push_front((s, part, set, cmds));
+                return;
+            }
+            hold.shards.push(s);
+            let out = self.run_owned(&cmds, conn.db, conn.resp3);
+            let g = conn.gather.as_mut().expect("a chain gathers");
+            g.parts[part as usize] = out;
+            g.left -= 1;
+            if g.left == 0 {
+                conn.chain = None;
+                let g = conn.gather.take().expect("present");
+                self.finish_gather(slot, conn, g);
+                return;
+            }
+        }
+    }
+
+    /// After a chain step completed outside the connection's own turn: settle its locks
+    /// and let its pipeline go on once the command replied.
+    pub(crate) fn after_async_step(&mut self, slot: usize, conn: &mut Conn) {
+        if conn.gather.is_none() {
+            self.settle_tx(conn);
+            if !conn.queued {
+                conn.queued = true;
+                self.ready.push(slot);
+            }
+        }
+    }
+
+    /// Gives up a connection's chain in progress (it closed): every shard lets go of it,
+    /// including one whose step is still on its way (the release arrives after it).
+    pub(crate) fn abandon_chain(&mut self, conn: &mut Conn) {
+        if let Some(ch) = conn.chain.take() {
+            for s in 0..self.shards {
+                self.release_on(s, ch.id);
+            }
+            conn.tx = None;
         }
     }
 
@@ -266,9 +401,11 @@ impl Shard {
                         granted: true,
                     }),
                     Waiter::Local { conn } => self.granted.push((conn, granted)),
-                    Waiter::Parked(msg) => {
+                    Waiter::Run { msg, release } => {
                         self.handle_unlocked(*msg);
-                        work.push(granted);
+                        if release {
+                            work.push(granted);
+                        }
                     }
                 }
             }
@@ -339,10 +476,13 @@ impl Shard {
             return Some(msg);
         }
         let id = self.next_tx_id();
-        let waiter = Waiter::Parked(Box::new(msg));
+        let waiter = Waiter::Run {
+            msg: Box::new(msg),
+            release: true,
+        };
         match self.locks.lock_or_queue(id, set, waiter) {
             // Cannot happen (it conflicted), but if it does: run it and let go.
-            Some(Waiter::Parked(msg)) => {
+            Some(Waiter::Run { msg, .. }) => {
                 self.handle_unlocked(*msg);
                 self.release_local(id);
                 None

@@ -76,8 +76,10 @@ pub enum Waiter {
     Remote { home: usize, conn: ConnRef },
     /// A transaction of one of this shard's connections: resume its acquisition.
     Local { conn: ConnRef },
-    /// A plain command from another shard that touches locked keys: run it, then release.
-    Parked(Box<Msg>),
+    /// A hop to run once its locks are held: a plain command from another shard that
+    /// touched locked keys (`release`: let go right after), or a step of a chained
+    /// command (`release` only on its last step).
+    Run { msg: Box<Msg>, release: bool },
 }
 
 /// A shard's lock table.
@@ -267,6 +269,19 @@ impl Acquire {
             .map(|(_, set)| set.clone())
             .unwrap_or_default()
     }
+}
+
+/// A one-step multi-key command (MSET, MGET, DEL ...) run shard by shard in ascending
+/// shard order: each step locks its keys there (waiting if it must), runs its part, and
+/// keeps the locks until the command has replied; the last step lets go at once.
+#[derive(Debug)]
+pub struct Chain {
+    /// The transaction.
+    pub id: TxId,
+    /// Steps not yet run, ascending by shard: (shard, part, locks, commands).
+    pub steps: VecDeque<(usize, u32, LockSet, OwnedCmds)>,
+    /// The first step's locks here were granted after a wait: do not ask again.
+    pub front_locked: bool,
 }
 
 /// A connection between MULTI and EXEC.
