@@ -501,6 +501,29 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
                 out.raw(p);
             }
         }
+        Merge::Batch(items) => {
+            // Each part holds one reply per command, in command order.
+            let mut at = vec![0usize; g.parts.len()];
+            for item in items {
+                let parts = g
+                    .parts
+                    .iter()
+                    .zip(at.iter_mut())
+                    .map(|(p, at)| {
+                        let n = value_len(&p[*at..]).unwrap_or(p.len() - *at);
+                        let reply = p[*at..*at + n].to_vec();
+                        *at += n;
+                        reply
+                    })
+                    .collect();
+                let sub = Gather {
+                    left: 0,
+                    parts,
+                    merge: item,
+                };
+                merge(sub, out, _home);
+            }
+        }
         Merge::Sum => {
             if let Some(e) = first_error {
                 out.raw(e);

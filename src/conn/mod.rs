@@ -44,6 +44,9 @@ pub enum Merge {
     AnyNonNull,
     /// Bulk string parts concatenated into one bulk (CLIENT LIST).
     ConcatBulk,
+    /// Several pipelined multi-key commands run as one chain: every part holds one reply
+    /// per command, in order; each command's replies merge by its own merge.
+    Batch(Vec<Merge>),
     /// Parts of any shape; on success the reply is these fixed bytes (MSETNX's `:1`).
     Fixed(&'static [u8]),
     /// A finished step whose client reply is these bytes (whatever the parts say).

@@ -595,6 +595,14 @@ impl Shard {
                 return true;
             }
         };
+        // While a chain is open this turn, a multi-key command over the same shards joins it.
+        if conn.chain.is_some() {
+            if self.append_to_chain(conn, spec, args) {
+                conn.last_cmd = spec.name;
+                return true;
+            }
+            return false;
+        }
         // While a hop is open this turn, a command for the same owner joins it.
         if let Some(g) = &conn.gather {
             let Some(dest) = self.appendable_hop(conn, g, spec, args) else {
@@ -743,7 +751,7 @@ impl Shard {
     }
 
     /// Which shards own the keys of `args`.
-    fn owner_of_keys(&self, spec: &Spec, args: &Args) -> Owners {
+    pub(crate) fn owner_of_keys(&self, spec: &Spec, args: &Args) -> Owners {
         let mut owner = Owners::None;
         for i in spec.key_positions(args) {
             let s = route::shard_of(args.get(i), self.shards);

@@ -22,6 +22,21 @@ pub struct OwnedCmds {
 }
 
 impl OwnedCmds {
+    /// Appends every command of `other`.
+    pub fn extend_from(&mut self, other: &OwnedCmds) {
+        let base = self.data.len() as u32;
+        let first_arg = self.args.len() as u32;
+        self.data.extend_from_slice(&other.data);
+        self.args
+            .extend(other.args.iter().map(|&(s, e)| (s + base, e + base)));
+        self.cmds.extend(
+            other
+                .cmds
+                .iter()
+                .map(|&(spec, first, n)| (spec, first + first_arg, n)),
+        );
+    }
+
     /// Appends one command made of `args`.
     pub fn push<'a>(&mut self, spec: u16, args: impl Iterator<Item = &'a [u8]>) {
         let first = self.args.len() as u32;

@@ -24,7 +24,7 @@ use crate::conn::{Conn, Gather, Merge};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::Reply;
 use crate::tx::{
-    key_hash, Acquire, Chain, Hold, LockSet, Queued, Replay, Scope, TxId, Waiter, Watch,
+    key_hash, Acquire, Chain, Hold, LockSet, Queued, Replay, Scope, Step, TxId, Waiter, Watch,
 };
 
 impl Shard {
@@ -270,11 +270,17 @@ impl Shard {
         let id = self.next_tx_id();
         let n = parts.len();
         let db = conn.db;
+        let mut part_shards = vec![0; n];
         let steps = parts
             .into_iter()
-            .map(|(s, part, cmds)| {
-                let set = self.lock_set_of(&cmds, db);
-                (s, part, set, cmds)
+            .map(|(shard, part, cmds)| {
+                part_shards[part as usize] = shard;
+                Step {
+                    shard,
+                    part,
+                    set: self.lock_set_of(&cmds, db),
+                    cmds,
+                }
             })
             .collect();
         conn.gather = Some(Gather {
@@ -291,6 +297,8 @@ impl Shard {
             id,
             steps,
             front_locked: false,
+            front_waiting: false,
+            part_shards,
         });
         self.chain_step(slot, conn);
     }
@@ -304,47 +312,45 @@ impl Shard {
             let Some(ch) = conn.chain.as_mut() else {
                 return;
             };
-            let Some((s, part, set, cmds)) = ch.steps.pop_front() else {
-                conn.chain = None;
+            let Some(step) = ch.steps.pop_front() else {
                 return;
             };
             let (id, last) = (ch.id, ch.steps.is_empty());
             let hold = conn.tx.as_mut().expect("a chain holds locks");
-            if s != self.id {
+            if step.shard != self.id {
                 if !last {
-                    hold.shards.push(s);
+                    hold.shards.push(step.shard);
                 }
                 crate::server::bump(&self.stats().hops, 1);
-                self.outbox[s].push(Msg::Run {
+                self.outbox[step.shard].push(Msg::Run {
                     from: self.id,
                     conn: me,
-                    part,
+                    part: step.part,
                     db: conn.db as u16,
                     resp3: conn.resp3,
-                    cmds,
+                    cmds: step.cmds,
                     rescue_left: None,
                     tx: id,
-                    lock: Some(set),
+                    lock: Some(step.set),
                     hold: !last,
                 });
-                if last {
-                    conn.chain = None;
-                }
                 return;
             }
             if !std::mem::take(&mut ch.front_locked)
                 && self
                     .locks
-                    .lock_or_queue(id, set.clone(), Waiter::Local { conn: me })
+                    .lock_or_queue(id, step.set.clone(), Waiter::Local { conn: me })
                     .is_none()
             {
-                ch.steps.push_front((s, part, set, cmds));
+                ch.front_waiting = true;
+                ch.steps.push_front(step);
                 return;
             }
-            hold.shards.push(s);
-            let out = self.run_owned(&cmds, conn.db, conn.resp3);
+            ch.front_waiting = false;
+            hold.shards.push(step.shard);
+            let out = self.run_owned(&step.cmds, conn.db, conn.resp3);
             let g = conn.gather.as_mut().expect("a chain gathers");
-            g.parts[part as usize] = out;
+            g.parts[step.part as usize] = out;
             g.left -= 1;
             if g.left == 0 {
                 conn.chain = None;
@@ -353,6 +359,123 @@ impl Shard {
                 return;
             }
         }
+    }
+
+    /// Lets a pipelined multi-key command join the connection's chain in progress, when
+    /// it spans the same shards and none of the chain's steps has left this turn: its
+    /// parts join the steps not yet run or still in this turn's outbox; its part on this
+    /// shard, when the chain already ran here, runs now under the chain's locks (taken
+    /// without waiting, or it does not join). Returns false if it cannot join.
+    pub(crate) fn append_to_chain(
+        &mut self,
+        conn: &mut Conn,
+        spec: &'static Spec,
+        args: &Args,
+    ) -> bool {
+        let Route::Keys(Some(split)) = spec.route else {
+            return false;
+        };
+        let Some(ch) = conn.chain.as_ref() else {
+            return false;
+        };
+        if ch.front_waiting
+            || conn.in_exec
+            || (!conn.resp3 && conn.subscriptions() > 0)
+            || cmd::check_call(spec, args, conn, &self.settings).is_err()
+            || !matches!(self.owner_of_keys(spec, args), super::Owners::Many)
+        {
+            return false;
+        }
+        let (parts, merge) = self.split_parts(spec, args, split);
+        let mut mine: Vec<usize> = parts.iter().map(|p| p.0).collect();
+        let mut theirs = ch.part_shards.clone();
+        mine.sort_unstable();
+        theirs.sort_unstable();
+        if mine != theirs {
+            return false;
+        }
+        let (id, db, me) = (ch.id, conn.db, conn.id);
+        let sets: Vec<LockSet> = parts.iter().map(|p| self.lock_set_of(&p.2, db)).collect();
+        // Can every part join?
+        for ((s, _, _), set) in parts.iter().zip(&sets) {
+            let pending = ch.steps.iter().any(|st| st.shard == *s);
+            let ok = if pending {
+                true
+            } else if *s != self.id {
+                matches!(
+                    self.outbox[*s].last(),
+                    Some(Msg::Run { conn: r, tx, lock: Some(_), .. }) if r.id == me && *tx == id
+                )
+            } else {
+                !self.locks.conflicts(id, set)
+            };
+            if !ok {
+                return false;
+            }
+        }
+        // Join. Part numbers follow the chain's.
+        let chain_part = |s: usize| {
+            ch.part_shards
+                .iter()
+                .position(|&p| p == s)
+                .expect("same shards") as u32
+        };
+        let renumber: Vec<u32> = {
+            let mut r = vec![0; parts.len()];
+            for (s, part, _) in &parts {
+                r[*part as usize] = chain_part(*s);
+            }
+            r
+        };
+        let merge = match merge {
+            Merge::Interleave { order } => Merge::Interleave {
+                order: order
+                    .into_iter()
+                    .map(|(p, i)| (renumber[p as usize], i))
+                    .collect(),
+            },
+            m => m,
+        };
+        let ch = conn.chain.as_mut().expect("checked");
+        let mut local_out = None;
+        for ((s, _, cmds), set) in parts.into_iter().zip(sets) {
+            if let Some(st) = ch.steps.iter_mut().find(|st| st.shard == s) {
+                st.set.extend(set.keys);
+                st.cmds.extend_from(&cmds);
+            } else if s != self.id {
+                if let Some(Msg::Run {
+                    lock: Some(l),
+                    cmds: c,
+                    ..
+                }) = self.outbox[s].last_mut()
+                {
+                    l.extend(set.keys);
+                    c.extend_from(&cmds);
+                }
+            } else {
+                let granted = self.locks.try_lock(id, set);
+                debug_assert!(granted, "checked for conflicts above");
+                local_out = Some((s, cmds));
+            }
+        }
+        if let Some((s, cmds)) = local_out {
+            let out = self.run_owned(&cmds, db, conn.resp3);
+            let part = conn.chain.as_ref().map_or(0, |ch| {
+                ch.part_shards.iter().position(|&p| p == s).unwrap_or(0)
+            });
+            let g = conn.gather.as_mut().expect("a chain gathers");
+            g.parts[part].extend_from_slice(&out);
+        }
+        let g = conn.gather.as_mut().expect("a chain gathers");
+        let first = std::mem::replace(&mut g.merge, Merge::Forward);
+        g.merge = match first {
+            Merge::Batch(mut items) => {
+                items.push(merge);
+                Merge::Batch(items)
+            }
+            first => Merge::Batch(vec![first, merge]),
+        };
+        true
     }
 
     /// After a chain step completed outside the connection's own turn: settle its locks
@@ -435,6 +558,7 @@ impl Shard {
     pub(crate) fn settle_tx(&mut self, conn: &mut Conn) {
         let done = conn.gather.is_none() || conn.block.is_some();
         if done && conn.tx.as_ref().is_some_and(|h| h.scope == Scope::Command) {
+            conn.chain = None;
             self.release_hold(conn);
         }
     }

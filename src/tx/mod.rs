@@ -274,14 +274,33 @@ impl Acquire {
 /// A one-step multi-key command (MSET, MGET, DEL ...) run shard by shard in ascending
 /// shard order: each step locks its keys there (waiting if it must), runs its part, and
 /// keeps the locks until the command has replied; the last step lets go at once.
+/// Later pipelined commands over the same shards may join it while its steps have not
+/// left (`Shard::append_to_chain`): one round trip then serves a whole pipeline.
 #[derive(Debug)]
 pub struct Chain {
     /// The transaction.
     pub id: TxId,
-    /// Steps not yet run, ascending by shard: (shard, part, locks, commands).
-    pub steps: VecDeque<(usize, u32, LockSet, OwnedCmds)>,
+    /// Steps not yet run or sent, ascending by shard.
+    pub steps: VecDeque<Step>,
     /// The first step's locks here were granted after a wait: do not ask again.
     pub front_locked: bool,
+    /// The first step waits in this shard's lock queue: its lock set is fixed.
+    pub front_waiting: bool,
+    /// The shard of each part, by part number.
+    pub part_shards: Vec<usize>,
+}
+
+/// One shard's step of a chain.
+#[derive(Debug)]
+pub struct Step {
+    /// Where it runs.
+    pub shard: usize,
+    /// Its part number in the gather.
+    pub part: u32,
+    /// What it locks there.
+    pub set: LockSet,
+    /// What it runs.
+    pub cmds: OwnedCmds,
 }
 
 /// A connection between MULTI and EXEC.
