@@ -424,3 +424,49 @@ fn a_client_that_leaves_mid_transaction_releases_its_locks() {
         assert_eq!(r.items()[0].bytes(), r.items()[1].bytes());
     }
 }
+
+#[test]
+fn pipelined_multi_key_commands_reply_like_redis() {
+    // Pipelines of multi-key commands over both shards join one chain on busbar; every
+    // command must still get its own reply, byte for byte as redis-server gives it.
+    let Some(redis) = redis_server(&[]) else {
+        return;
+    };
+    let srv = busbar(&["--threads", "2"]);
+    let mut rng = Rng::new(42);
+    let keys: Vec<String> = (0..8).map(|i| format!("k{i}")).collect();
+    for round in 0..20 {
+        let mut cmds: Vec<Vec<String>> = Vec::new();
+        for i in 0..40 {
+            let n = 1 + rng.below(5) as usize;
+            let ks: Vec<String> = (0..n)
+                .map(|_| keys[rng.below(keys.len() as u64) as usize].clone())
+                .collect();
+            let mut c = match rng.below(7) {
+                0 | 1 => {
+                    let mut a = vec!["MSET".to_string()];
+                    for k in &ks {
+                        a.push(k.clone());
+                        a.push(format!("r{round}i{i}"));
+                    }
+                    a
+                }
+                2 | 3 => std::iter::once("MGET".to_string()).chain(ks).collect(),
+                4 => std::iter::once("DEL".to_string()).chain(ks).collect(),
+                5 => std::iter::once("EXISTS".to_string()).chain(ks).collect(),
+                _ => vec!["GET".to_string(), ks[0].clone()],
+            };
+            if rng.below(20) == 0 {
+                c = vec!["RPUSH".to_string(), keys[0].clone(), "x".to_string()];
+            }
+            cmds.push(c);
+        }
+        let mut b = Raw::connect(srv.port).unwrap();
+        let mut r = Raw::connect(redis.port).unwrap();
+        let got: Vec<Vec<u8>> = pipeline(&mut b, &cmds).iter().map(|x| x.encode()).collect();
+        let want: Vec<Vec<u8>> = pipeline(&mut r, &cmds).iter().map(|x| x.encode()).collect();
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert_eq!(show(g), show(w), "round {round} command {i}: {:?}", cmds[i]);
+        }
+    }
+}
