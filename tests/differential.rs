@@ -2018,6 +2018,60 @@ const TRANSACTIONS: &[(&str, &str)] = &[
         "#,
     ),
     (
+        "rename_and_copy_across_shards",
+        r#"
+        SET a 1
+        RENAME a b
+        GET a
+        GET b
+        RENAME a b
+        RENAME b a
+        SET a v PX 100000
+        RENAME a b
+        ~near:100 PTTL b
+        RENAMENX b a
+        SET c x
+        RENAMENX a c
+        RENAMENX b c
+        MGET a b c
+        RPUSH l1 x y z
+        RENAME l1 b
+        LRANGE b 0 -1
+        OBJECT ENCODING b
+        SET n 12345
+        RENAME n a
+        OBJECT ENCODING a
+        COPY a b
+        COPY a b REPLACE
+        GET b
+        COPY a a
+        COPY a b DB 16
+        COPY a b DB x
+        COPY a b foo
+        COPY nokey b
+        COPY a b DB 1
+        SELECT 1
+        GET b
+        SELECT 0
+        COPY a a DB 1
+        COPY a d
+        COPY a d
+        RENAME nokey b
+        RENAMENX nokey b
+        SET x1 1
+        MULTI
+        RENAME x1 b
+        GET b
+        COPY b x1
+        EXEC
+        WATCH b
+        SET a 9
+        RENAME a b
+        MULTI
+        EXEC
+        "#,
+    ),
+    (
         "subscribe_inside_multi",
         r#"
         MULTI

@@ -1308,6 +1308,20 @@ static DOCS: &[CmdDoc] = &[
     )])
     .args(&[key("key", 0), key("newkey", 1)]),
     cmd(
+        "copy",
+        "generic",
+        "6.2.0",
+        "O(N) worst case for collections, where N is the number of nested items. O(1) \
+            for string values.",
+        "Copies a key's value (and expiry) to another key.",
+    )
+    .args(&[
+        key("source", 0),
+        key("destination", 1),
+        integer("destination-db").token("DB").optional(),
+        pure("replace", "REPLACE").optional(),
+    ]),
+    cmd(
         "subscribe",
         "pubsub",
         "2.0.0",
@@ -1631,7 +1645,7 @@ mod tests {
                    getdel getex mget mset msetnx append strlen incr decr incrby decrby \
                    incrbyfloat getrange setrange substr del unlink exists touch type expire \
                    pexpire expireat pexpireat ttl pttl expiretime pexpiretime persist keys scan \
-                   randomkey rename renamenx subscribe unsubscribe psubscribe punsubscribe \
+                   randomkey rename renamenx copy subscribe unsubscribe psubscribe punsubscribe \
                    publish spublish ssubscribe sunsubscribe pubsub";
         let subs = "client|id client|setname client|getname client|setinfo client|info \
                     client|list client|kill client|help config|get config|set config|resetstat \

@@ -600,3 +600,210 @@ mod tests {
         }
     }
 }
+
+/// COPY source destination [DB destination-db] [REPLACE]: the options, checked in Redis's
+/// order. Returns (destination database, replace).
+fn copy_options(args: &Args, db: usize, databases: usize) -> CmdResult<(usize, bool)> {
+    let (mut dst_db, mut replace) = (db, false);
+    let mut j = 3;
+    while j < args.len() {
+        if args.is(j, "replace") {
+            replace = true;
+        } else if args.is(j, "db") && j + 1 < args.len() {
+            let n = args.int(j + 1)?;
+            if n < 0 || n as usize >= databases {
+                return Err(CmdError::msg("ERR DB index is out of range"));
+            }
+            dst_db = n as usize;
+            j += 1;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        j += 1;
+    }
+    if dst_db == db && args.get(1) == args.get(2) {
+        return Err(CmdError::msg(
+            "ERR source and destination objects are the same",
+        ));
+    }
+    Ok((dst_db, replace))
+}
+
+/// COPY source destination [DB destination-db] [REPLACE] (both keys on this shard).
+pub fn copy(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let (dst_db, replace) = copy_options(args, ctx.db, ctx.shard.ks.databases())?;
+    let now = ctx.now_ms();
+    let Some(e) = ctx.shard.ks.lookup(ctx.db, args.get(1), now) else {
+        ctx.out.int(0);
+        return Ok(());
+    };
+    let (value, expire) = (e.value.clone(), e.expire_at_ms);
+    if !replace && ctx.shard.ks.exists(dst_db, args.get(2), now) {
+        ctx.out.int(0);
+        return Ok(());
+    }
+    let ttl = if expire == 0 {
+        crate::store::Ttl::Clear
+    } else {
+        crate::store::Ttl::At(expire)
+    };
+    ctx.shard.ks.set(dst_db, args.get(2), value, ttl, now);
+    ctx.out.int(1);
+    Ok(())
+}
+
+/// Internal `__take key`: the key's value and expiry, dumped (`Value::dump`), or null.
+/// The first step of RENAME / COPY across shards, under the transaction's locks.
+pub fn take(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let now = ctx.now_ms();
+    match ctx.shard.ks.peek(ctx.db, args.get(1), now) {
+        Some(e) => {
+            let mut buf = Vec::new();
+            e.value.dump(e.expire_at_ms, &mut buf);
+            ctx.out.bulk(&buf);
+        }
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+/// Internal `__put key dump replace|nx db`: stores a dumped value (with its expiry) unless
+/// `nx` and the key exists. Replies `:1` if stored, `:0` if not.
+pub fn put(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let now = ctx.now_ms();
+    let db = args.int(4)? as usize;
+    let (key, nx) = (args.get(1), args.is(3, "nx"));
+    let (value, expire) = crate::store::Value::restore(args.get(2))
+        .ok_or_else(|| CmdError::msg("ERR internal: bad dump"))?;
+    if nx && ctx.shard.ks.exists(db, key, now) {
+        ctx.out.int(0);
+        return Ok(());
+    }
+    let ttl = if expire == 0 {
+        crate::store::Ttl::Clear
+    } else {
+        crate::store::Ttl::At(expire)
+    };
+    ctx.shard.ks.set(db, key, value, ttl, now);
+    ctx.out.int(1);
+    Ok(())
+}
+
+/// RENAME / RENAMENX / COPY: on one shard the command itself; across shards (under the
+/// locks of both keys, taken before this runs) three steps: take a dump of the source,
+/// put it at the destination, and for a rename delete the source.
+fn relocate_coord(
+    shard: &mut Shard,
+    slot: usize,
+    conn: &mut Conn,
+    args: &Args,
+    out: &mut Vec<u8>,
+    op: crate::conn::Relocation,
+) -> CmdResult {
+    let (src, dst) = (args.get(1), args.get(2));
+    let dst_db = match op {
+        crate::conn::Relocation::Copy { .. } => {
+            copy_options(args, conn.db, shard.ks.databases())?.0
+        }
+        _ => conn.db,
+    };
+    let op = match op {
+        crate::conn::Relocation::Copy { .. } => crate::conn::Relocation::Copy {
+            replace: copy_options(args, conn.db, shard.ks.databases())?.1,
+        },
+        op => op,
+    };
+    let (src_shard, dst_shard) = (
+        route::shard_of(src, shard.shards),
+        route::shard_of(dst, shard.shards),
+    );
+    if src_shard == dst_shard {
+        let spec = crate::cmd::lookup(args.get(0)).expect("in table");
+        let mut cmds = OwnedCmds::default();
+        cmds.push(spec.id, args.iter());
+        if src_shard == shard.id {
+            out.extend_from_slice(&shard.run_owned(&cmds, conn.db, conn.resp3));
+        } else {
+            shard.send_run(src_shard, slot, conn, 0, cmds);
+            conn.gather = Some(Gather {
+                left: 1,
+                parts: vec![Vec::new()],
+                merge: Merge::Forward,
+            });
+        }
+        return Ok(());
+    }
+    let mut cmds = OwnedCmds::default();
+    cmds.push(
+        crate::cmd::internal_id("__take"),
+        [&b"__take"[..], src].into_iter(),
+    );
+    let next = crate::cmd::Next {
+        runs: vec![(src_shard, cmds)],
+        merge: Merge::RelocateTake {
+            src: src.into(),
+            src_shard,
+            dst: dst.into(),
+            dst_shard,
+            dst_db,
+            op,
+        },
+        rescue_left: None,
+    };
+    shard.run_parts(slot, conn, next);
+    Ok(())
+}
+
+/// RENAME coordinator.
+pub fn rename_coord(
+    shard: &mut Shard,
+    slot: usize,
+    conn: &mut Conn,
+    args: &Args,
+    out: &mut Vec<u8>,
+) -> CmdResult {
+    relocate_coord(
+        shard,
+        slot,
+        conn,
+        args,
+        out,
+        crate::conn::Relocation::Rename,
+    )
+}
+
+/// RENAMENX coordinator.
+pub fn renamenx_coord(
+    shard: &mut Shard,
+    slot: usize,
+    conn: &mut Conn,
+    args: &Args,
+    out: &mut Vec<u8>,
+) -> CmdResult {
+    relocate_coord(
+        shard,
+        slot,
+        conn,
+        args,
+        out,
+        crate::conn::Relocation::RenameNx,
+    )
+}
+
+/// COPY coordinator.
+pub fn copy_coord(
+    shard: &mut Shard,
+    slot: usize,
+    conn: &mut Conn,
+    args: &Args,
+    out: &mut Vec<u8>,
+) -> CmdResult {
+    relocate_coord(
+        shard,
+        slot,
+        conn,
+        args,
+        out,
+        crate::conn::Relocation::Copy { replace: false },
+    )
+}

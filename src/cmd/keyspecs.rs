@@ -544,6 +544,30 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
         &[],
     ),
     (
+        "copy",
+        &[],
+        &[
+            KeySpecDoc {
+                notes: None,
+                flags: &["RO", "access"],
+                begin_index: 1,
+                lastkey: 0,
+                keystep: 1,
+                limit: 0,
+                keynum: None,
+            },
+            KeySpecDoc {
+                notes: None,
+                flags: &["OW", "update"],
+                begin_index: 2,
+                lastkey: 0,
+                keystep: 1,
+                limit: 0,
+                keynum: None,
+            },
+        ],
+    ),
+    (
         "watch",
         &[],
         &[KeySpecDoc {

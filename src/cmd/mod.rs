@@ -19,7 +19,7 @@ use std::sync::OnceLock;
 
 use ahash::AHashMap;
 
-use crate::conn::{Conn, Gather, Merge};
+use crate::conn::{Conn, Gather, Merge, Relocation};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::write::{aggregate_header, read_int, value_len};
 use crate::resp::{ArgRange, Reply};
@@ -341,7 +341,47 @@ pub fn table() -> &'static Table {
 
 /// The spec with index `id`.
 pub fn spec_by_id(id: u16) -> &'static Spec {
+    if id >= INTERNAL_BASE {
+        return &internal()[(id - INTERNAL_BASE) as usize];
+    }
     &table().specs[id as usize]
+}
+
+/// Ids of internal commands (steps of commands that span shards) start here. They are not
+/// in the table: no client can name them, COMMAND does not list them.
+pub const INTERNAL_BASE: u16 = 0x4000;
+
+/// The internal commands.
+fn internal() -> &'static [Spec] {
+    static INTERNAL: OnceLock<Vec<Spec>> = OnceLock::new();
+    INTERNAL.get_or_init(|| {
+        let spec = |i: u16, name: &'static str, handler: Handler| Spec {
+            id: INTERNAL_BASE + i,
+            name,
+            arity: -2,
+            flags: flag::WRITE,
+            acl: &[],
+            keys: KeySpec {
+                first: 1,
+                last: 1,
+                step: 1,
+                numkeys_at: 0,
+            },
+            route: Route::Keys(None),
+            handler,
+            subs: Vec::new(),
+        };
+        vec![spec(0, "__take", keys::take), spec(1, "__put", keys::put)]
+    })
+}
+
+/// The id of the internal command `name`.
+pub fn internal_id(name: &str) -> u16 {
+    internal()
+        .iter()
+        .find(|s| s.name == name)
+        .map(|s| s.id)
+        .expect("internal command")
 }
 
 /// Finds a top-level command by name, case-insensitively, without allocating.
@@ -499,6 +539,71 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
         Merge::Forward => {
             for p in &g.parts {
                 out.raw(p);
+            }
+        }
+        Merge::RelocateTake {
+            src,
+            src_shard,
+            dst,
+            dst_shard,
+            dst_db,
+            op,
+        } => {
+            let p = &g.parts[0];
+            if p.first() == Some(&b'-') {
+                out.raw(p);
+                return None;
+            }
+            let Some(dump) = bulk_value(p) else {
+                match op {
+                    Relocation::Copy { .. } => out.int(0),
+                    _ => out.error("ERR no such key"),
+                }
+                return None;
+            };
+            let mode: &[u8] =
+                if op == (Relocation::Copy { replace: false }) || op == Relocation::RenameNx {
+                    b"nx"
+                } else {
+                    b"replace"
+                };
+            let db = itoa::Buffer::new().format(dst_db).as_bytes().to_vec();
+            let mut cmds = OwnedCmds::default();
+            cmds.push(
+                internal_id("__put"),
+                [&b"__put"[..], &dst, &dump, mode, &db].into_iter(),
+            );
+            return Some(Next {
+                runs: vec![(dst_shard, cmds)],
+                merge: Merge::RelocatePut { src, src_shard, op },
+                rescue_left: None,
+            });
+        }
+        Merge::RelocatePut { src, src_shard, op } => {
+            let p = &g.parts[0];
+            if p.first() == Some(&b'-') {
+                out.raw(p);
+                return None;
+            }
+            let stored = read_int(p) == Some(1);
+            match op {
+                Relocation::Copy { .. } => out.int(stored as i64),
+                Relocation::RenameNx if !stored => out.int(0),
+                _ => {
+                    let mut cmds = OwnedCmds::default();
+                    let del = lookup(b"del").expect("del in table");
+                    cmds.push(del.id, [&b"del"[..], &src].into_iter());
+                    let reply: &'static [u8] = if op == Relocation::Rename {
+                        b"+OK\r\n"
+                    } else {
+                        b":1\r\n"
+                    };
+                    return Some(Next {
+                        runs: vec![(src_shard, cmds)],
+                        merge: Merge::Fixed(reply),
+                        rescue_left: None,
+                    });
+                }
             }
         }
         Merge::Batch(items) => {

@@ -1160,7 +1160,7 @@ pub fn build() -> Vec<Spec> {
             flag::WRITE,
             &["@keyspace", "@write", "@slow"],
             (1, 2, 1),
-            Route::Keys(None),
+            Route::Coord(keys::rename_coord),
             keys::rename,
         ),
         c(
@@ -1169,8 +1169,17 @@ pub fn build() -> Vec<Spec> {
             flag::WRITE | flag::FAST,
             &["@keyspace", "@write", "@fast"],
             (1, 2, 1),
-            Route::Keys(None),
+            Route::Coord(keys::renamenx_coord),
             keys::renamenx,
+        ),
+        c(
+            "copy",
+            -3,
+            flag::WRITE | flag::DENYOOM,
+            &["@keyspace", "@write", "@slow"],
+            (1, 2, 1),
+            Route::Coord(keys::copy_coord),
+            keys::copy,
         ),
         // OBJECT
         container(

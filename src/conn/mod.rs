@@ -71,10 +71,38 @@ pub enum Merge {
     },
     /// CLIENT KILL ip:port: integer parts; `+OK` if any matched, else `ERR No such client`.
     KillOld,
+    /// RENAME / RENAMENX / COPY across shards, step 1: the part is the source's dump (or
+    /// null); next it is put at the destination.
+    RelocateTake {
+        src: Box<[u8]>,
+        src_shard: usize,
+        dst: Box<[u8]>,
+        dst_shard: usize,
+        dst_db: usize,
+        op: Relocation,
+    },
+    /// Step 2: the part is `:1` (stored) or `:0` (the destination exists); a rename then
+    /// deletes the source.
+    RelocatePut {
+        src: Box<[u8]>,
+        src_shard: usize,
+        op: Relocation,
+    },
     /// MSETNX: integer parts from EXISTS; if all are zero, run the MSET parts next.
     MsetNx {
         sets: Vec<(usize, crate::shard::msg::OwnedCmds)>,
     },
+}
+
+/// Which command moves a key between shards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relocation {
+    /// RENAME: replaces the destination.
+    Rename,
+    /// RENAMENX: only if the destination does not exist.
+    RenameNx,
+    /// COPY: keeps the source; replaces the destination only with REPLACE.
+    Copy { replace: bool },
 }
 
 /// A command waiting on replies from other shards.

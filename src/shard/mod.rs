@@ -723,8 +723,10 @@ impl Shard {
             e.write(&mut Reply::new(out, resp3));
         }
         let st = self.stats();
+        let Some(c) = st.cmd.get(spec.id as usize) else {
+            return; // an internal step: counted as the command it belongs to
+        };
         bump(&st.commands, 1);
-        let c = &st.cmd[spec.id as usize];
         bump(&c.calls, 1);
         bump(&c.usec, start.elapsed().as_micros() as u64);
         if out.get(reply_at) == Some(&b'-') {
