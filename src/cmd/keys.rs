@@ -576,31 +576,6 @@ pub fn int_arg(raw: &[u8]) -> CmdResult<i64> {
     parse_i64(raw).ok_or(CmdError::NotInteger)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scan_cursors_parse_like_strtoul() {
-        assert_eq!(parse_cursor(b"0"), Ok(0));
-        assert_eq!(parse_cursor(b""), Ok(0));
-        assert_eq!(parse_cursor(b"+7"), Ok(7));
-        assert_eq!(parse_cursor(b"-1"), Ok(u64::MAX));
-        assert_eq!(parse_cursor(b"18446744073709551615"), Ok(u64::MAX));
-        for bad in [
-            &b"-"[..],
-            b"+",
-            b" 1",
-            b"1 ",
-            b"0x10",
-            b"1.5",
-            b"18446744073709551616",
-        ] {
-            assert!(parse_cursor(bad).is_err(), "{bad:?}");
-        }
-    }
-}
-
 /// COPY source destination [DB destination-db] [REPLACE]: the options, checked in Redis's
 /// order. Returns (destination database, replace).
 fn copy_options(args: &Args, db: usize, databases: usize) -> CmdResult<(usize, bool)> {
@@ -806,4 +781,29 @@ pub fn copy_coord(
         out,
         crate::conn::Relocation::Copy { replace: false },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scan_cursors_parse_like_strtoul() {
+        assert_eq!(parse_cursor(b"0"), Ok(0));
+        assert_eq!(parse_cursor(b""), Ok(0));
+        assert_eq!(parse_cursor(b"+7"), Ok(7));
+        assert_eq!(parse_cursor(b"-1"), Ok(u64::MAX));
+        assert_eq!(parse_cursor(b"18446744073709551615"), Ok(u64::MAX));
+        for bad in [
+            &b"-"[..],
+            b"+",
+            b" 1",
+            b"1 ",
+            b"0x10",
+            b"1.5",
+            b"18446744073709551616",
+        ] {
+            assert!(parse_cursor(bad).is_err(), "{bad:?}");
+        }
+    }
 }
