@@ -2072,6 +2072,36 @@ const TRANSACTIONS: &[(&str, &str)] = &[
         "#,
     ),
     (
+        "swapdb_swaps_on_every_shard_and_touches_watched_keys",
+        r#"
+        SWAPDB 0
+        SWAPDB x 1
+        SWAPDB 0 x
+        SWAPDB 0 16
+        SWAPDB -1 0
+        SWAPDB 0 0
+        SET a 1
+        SET b 2
+        SWAPDB 0 1
+        MGET a b
+        DBSIZE
+        SELECT 1
+        MGET a b
+        DBSIZE
+        SWAPDB 1 0
+        SELECT 0
+        MGET a b
+        WATCH a
+        SWAPDB 0 1
+        MULTI
+        EXEC
+        WATCH zz
+        SWAPDB 0 1
+        MULTI
+        EXEC
+        "#,
+    ),
+    (
         "subscribe_inside_multi",
         r#"
         MULTI

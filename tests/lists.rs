@@ -303,3 +303,19 @@ fn blmove_across_shards_moves_the_element_when_it_arrives() {
     );
     assert_eq!(admin.cmd(&["EXISTS", "a"]), b":0\r\n");
 }
+
+#[test]
+fn swapdb_serves_clients_blocked_on_keys_that_now_hold_a_list() {
+    let srv = busbar(&["--threads", "2"]);
+    let mut waiter = Raw::connect(srv.port).unwrap();
+    let mut admin = Raw::connect(srv.port).unwrap();
+    waiter.send(&Raw::encode(&[b"BLPOP", b"swapq", b"0"]));
+    wait_blocked(&mut admin, 1);
+    assert_eq!(admin.cmd(&["SELECT", "1"]), b"+OK\r\n");
+    assert_eq!(admin.cmd(&["RPUSH", "swapq", "job"]), b":1\r\n");
+    assert_eq!(admin.cmd(&["SWAPDB", "0", "1"]), b"+OK\r\n");
+    assert_eq!(
+        waiter.read_reply(),
+        format!("*2\r\n{}{}", bulk("swapq"), bulk("job")).into_bytes()
+    );
+}

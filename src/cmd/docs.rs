@@ -477,6 +477,15 @@ static DOCS: &[CmdDoc] = &[
         "Counts the keys in the current database.",
     ),
     cmd(
+        "swapdb",
+        "server",
+        "4.0.0",
+        "O(N) where N is the count of clients watching or blocking on keys from both \
+            databases.",
+        "Swaps two databases.",
+    )
+    .args(&[integer("index1"), integer("index2")]),
+    cmd(
         "flushdb",
         "server",
         "1.0.0",
@@ -1640,7 +1649,7 @@ mod tests {
 
     #[test]
     fn every_served_command_has_a_doc() {
-        let top = "ping echo hello quit reset select auth multi exec discard watch unwatch dbsize flushdb flushall time info \
+        let top = "ping echo hello quit reset select auth multi exec discard watch unwatch dbsize swapdb flushdb flushall time info \
                    shutdown client config command object get set setnx setex psetex getset \
                    getdel getex mget mset msetnx append strlen incr decr incrby decrby \
                    incrbyfloat getrange setrange substr del unlink exists touch type expire \

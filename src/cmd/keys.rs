@@ -340,6 +340,24 @@ pub fn flushall(ctx: &mut Ctx, args: &Args) -> CmdResult {
     Ok(())
 }
 
+/// SWAPDB index1 index2 (this shard's part; every shard swaps under whole-shard locks,
+/// so no transaction sees one shard swapped and another not).
+pub fn swapdb(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let a = parse_i64(args.get(1)).ok_or_else(|| CmdError::msg("ERR invalid first DB index"))?;
+    let b = parse_i64(args.get(2)).ok_or_else(|| CmdError::msg("ERR invalid second DB index"))?;
+    let n = ctx.shard.ks.databases() as i64;
+    if !(0..n).contains(&a) || !(0..n).contains(&b) {
+        return Err(CmdError::msg("ERR DB index is out of range"));
+    }
+    if a != b {
+        ctx.shard.ks.swap(a as usize, b as usize);
+        ctx.shard.rescan_blocked(a as usize);
+        ctx.shard.rescan_blocked(b as usize);
+    }
+    ctx.out.ok();
+    Ok(())
+}
+
 /// RANDOMKEY (this shard's part; one non-null part is picked).
 pub fn randomkey(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     let now = ctx.now_ms();

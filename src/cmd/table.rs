@@ -287,6 +287,15 @@ pub fn build() -> Vec<Spec> {
             keys::flushdb,
         ),
         c(
+            "swapdb",
+            3,
+            flag::WRITE | flag::FAST,
+            &["@keyspace", "@write", "@fast", "@dangerous"],
+            (0, 0, 0),
+            Route::All(AllMerge::AllOk),
+            keys::swapdb,
+        ),
+        c(
             "flushall",
             -1,
             flag::WRITE,

@@ -372,6 +372,20 @@ impl Shard {
         }
     }
 
+    /// After SWAPDB: keys of `db` with waiters that now hold a list get served.
+    pub(crate) fn rescan_blocked(&mut self, db: usize) {
+        let now = self.now_ms;
+        let keys: Vec<Box<[u8]>> = self.blocked[db].keys().cloned().collect();
+        for k in keys {
+            if matches!(
+                self.ks.peek(db, &k, now).map(|e| &e.value),
+                Some(Value::List(_))
+            ) {
+                self.ready_keys.push((db, k));
+            }
+        }
+    }
+
     /// Fires timeouts of blocked clients on this shard.
     pub(crate) fn expire_blocks(&mut self) {
         let now = self.now_ms;

@@ -412,6 +412,18 @@ impl Keyspace {
         n
     }
 
+    /// Swaps databases `a` and `b` (SWAPDB). Watchers of keys that exist in either are
+    /// marked, as Redis does.
+    pub fn swap(&mut self, a: usize, b: usize) {
+        if !self.watches.is_empty() {
+            let (ma, mb) = (&self.dbs[a].map, &self.dbs[b].map);
+            let exists = |k: &[u8]| ma.contains_key(k) || mb.contains_key(k);
+            self.watches.touch_db(a, exists);
+            self.watches.touch_db(b, exists);
+        }
+        self.dbs.swap(a, b);
+    }
+
     /// Every live key of `db` matching `pattern`.
     pub fn keys(&mut self, db: usize, pattern: &[u8], now_ms: u64) -> Vec<Key> {
         let all = pattern == b"*";
