@@ -38,6 +38,8 @@
 //! | op | a function that runs on an owner shard against its keyspace, never a socket |
 //! | turn | one pass of a shard's event loop |
 //! | gather | the replies a home shard waits for before it answers one command |
+//! | transaction | a command (or EXEC) whose keys span shards: it holds intent locks on its keys on every shard it touches (`tx`) |
+//! | chain | a one-step multi-key transaction run shard by shard in ascending order, locking as it goes (`tx::Chain`) |
 //!
 //! # Life of a command
 //!
@@ -53,7 +55,9 @@
 //! 5. Otherwise its arguments are copied once into a hop message for the owner shard, queued
 //!    in this turn's batch for that shard; the connection waits (program order: its next
 //!    command starts only after this one took effect), though later pipelined commands for
-//!    the same owner join the same hop. Multi-key commands split per owner and gather.
+//!    the same owner join the same hop. Multi-key commands split per owner and gather,
+//!    as transactions: they hold locks on their keys on every shard until they replied
+//!    (DESIGN.md "Multi-shard transactions"); a plain command whose keys are locked waits.
 //! 6. At the end of the turn each destination gets one mailbox push and one wake.
 //! 7. The owner runs the handler against its keyspace and batches the encoded replies back.
 //! 8. The home shard appends the reply (merging parts if split), resumes the connection's
