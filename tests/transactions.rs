@@ -470,3 +470,24 @@ fn pipelined_multi_key_commands_reply_like_redis() {
         }
     }
 }
+
+#[test]
+fn a_watched_key_that_expires_makes_exec_fail_on_any_shard() {
+    // As Redis 7: the key's time running out after WATCH counts as a change, even when
+    // nothing touched it since (the owner collects it before granting EXEC its lock).
+    let srv = busbar(&["--threads", "2"]);
+    let mut c = Raw::connect(srv.port).unwrap();
+    for key in ["a", "b", "{t}x"] {
+        assert_eq!(c.cmd(&["SET", key, "1", "PX", "50"]), b"+OK\r\n");
+        assert_eq!(c.cmd(&["WATCH", key]), b"+OK\r\n");
+        thread::sleep(std::time::Duration::from_millis(200));
+        assert_eq!(c.cmd(&["MULTI"]), b"+OK\r\n");
+        assert_eq!(c.cmd(&["EXEC"]), b"*-1\r\n", "{key}");
+        // A key that had already expired at WATCH time does not count.
+        assert_eq!(c.cmd(&["SET", key, "1", "PX", "20"]), b"+OK\r\n");
+        thread::sleep(std::time::Duration::from_millis(100));
+        assert_eq!(c.cmd(&["WATCH", key]), b"+OK\r\n");
+        assert_eq!(c.cmd(&["MULTI"]), b"+OK\r\n");
+        assert_eq!(c.cmd(&["EXEC"]), b"*0\r\n", "{key}");
+    }
+}

@@ -8,6 +8,13 @@ medians: requests/s, p50 latency, server CPU microseconds per request, and the r
 
   loadtest/scripts/rbench.py --tests ping_inline,ping_mbulk,set,get,incr,mset \
       -n 200000 -r 1000000 -c 50 -P 1,16 --rounds 3 --busbar-threads 2
+
+With --background 'CMD' (a shell command; {port} is replaced by the server's port), CMD
+runs against the same server during every test and is stopped after it, e.g. a steady
+load of cross-shard transactions while redis-benchmark measures single-key commands:
+
+  --background 'target/release/busbar-load kv -p {port} --tx-incrs 3 -c 2 -d 600s -q \
+      --key-prefix bg: > /dev/null'
 """
 import argparse, os, re, signal, socket, statistics, subprocess, sys, time
 
@@ -62,9 +69,17 @@ def run_test(port, pid, test, pipeline, args):
         cmd += ["-r", str(args.r)]
     if args.threads:
         cmd += ["--threads", str(args.threads)]
+    bg = None
+    if args.background:
+        bg = subprocess.Popen(args.background.replace("{port}", str(port)), shell=True,
+                              start_new_session=True)
+        time.sleep(1.0)  # let it reach its steady state
     before = cpu_seconds(pid)
     out = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     after = cpu_seconds(pid)
+    if bg is not None:
+        os.killpg(bg.pid, signal.SIGTERM)
+        bg.wait(timeout=10)
     if out.returncode != 0 or "ERR" in out.stdout or "Error" in out.stderr:
         raise SystemExit(f"redis-benchmark failed: {out.stdout} {out.stderr}")
     # CSV: "test","rps","avg_latency_ms","min_latency_ms","p50_latency_ms",...
@@ -86,6 +101,7 @@ def main():
     ap.add_argument("--busbar-bin", default=os.path.join(os.path.dirname(__file__), "../../target/release/busbar"))
     ap.add_argument("--redis-bin", default="redis-server")
     ap.add_argument("--busbar-threads", type=int, default=2)
+    ap.add_argument("--background", default="", help="shell command run during each test; {port} = server port")
     args = ap.parse_args()
     servers = {k: start(k, args) for k in ("redis", "busbar")}
     results = {}
@@ -104,7 +120,8 @@ def main():
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=10)
     print(f"\nredis-benchmark -c {args.c} -n {args.n} -r {args.r}; busbar --threads {args.busbar_threads}; "
-          f"medians of {args.rounds} alternating rounds\n")
+          f"medians of {args.rounds} alternating rounds"
+          + (f"; background: `{args.background}`" if args.background else "") + "\n")
     print("| test | -P | redis req/s | busbar req/s | busbar/redis (min / med / max) | redis p50 ms | busbar p50 ms | redis CPU µs/req | busbar CPU µs/req |")
     print("|---|---:|---:|---:|---|---:|---:|---:|---:|")
     for p in [int(x) for x in args.P.split(",")]:

@@ -78,6 +78,10 @@ pub struct KvArgs {
     /// Key name prefix; keys are PREFIX + a 12-digit index.
     #[arg(long, default_value = "key:")]
     pub key_prefix: String,
+    /// Send transactions instead of GET/SET: each request is MULTI, this many INCRs of
+    /// random keys (on different shards of a sharded server), EXEC. 0 = off.
+    #[arg(long, default_value_t = 0)]
+    pub tx_incrs: usize,
 }
 
 /// Parses `SET:GET`; the weights of each command.
@@ -160,9 +164,20 @@ struct Workload {
     value: Vec<u8>,
     prefix: Vec<u8>,
     pipeline: usize,
+    /// INCRs per MULTI/EXEC request (0 = GET/SET requests).
+    tx_incrs: usize,
 }
 
 impl Workload {
+    /// Reply frames one request gets back.
+    fn frames_per_request(&self) -> u32 {
+        if self.tx_incrs > 0 {
+            self.tx_incrs as u32 + 2
+        } else {
+            1
+        }
+    }
+
     fn push_key(&self, key: &mut Vec<u8>, index: u64) {
         key.clear();
         key.extend_from_slice(&self.prefix);
@@ -179,6 +194,19 @@ impl Workload {
 
     /// Appends one request; returns true for a GET.
     fn push_request(&self, out: &mut Vec<u8>, key: &mut Vec<u8>, rng: &mut SmallRng) -> bool {
+        if self.tx_incrs > 0 {
+            resp::push_command(out, &[b"MULTI"]);
+            for _ in 0..self.tx_incrs {
+                let index = match &self.zipf {
+                    Some(z) => z.key(rng),
+                    None => rng.gen_range(0..self.keys),
+                };
+                self.push_key(key, index);
+                resp::push_command(out, &[b"INCR", key]);
+            }
+            resp::push_command(out, &[b"EXEC"]);
+            return false;
+        }
         let is_get = rng.gen_range(0..self.set_weight + self.get_weight) >= self.set_weight;
         let index = match &self.zipf {
             Some(z) => z.key(rng),
@@ -201,8 +229,9 @@ struct Conn {
     inb: Vec<u8>,
     in_start: usize,
     in_end: usize,
-    /// Send time and kind (true = GET) of each request awaiting its reply, in order.
-    inflight: VecDeque<(u64, bool)>,
+    /// Send time, kind (true = GET) and reply frames still due of each request awaiting
+    /// its reply, in order.
+    inflight: VecDeque<(u64, bool, u32)>,
     /// Measured requests this connection may still send, when `--requests` is set.
     quota: Option<u64>,
 }
@@ -247,7 +276,8 @@ fn send_batch(
     }
     for _ in 0..count {
         let is_get = work.push_request(&mut conn.out, key, rng);
-        conn.inflight.push_back((now, is_get));
+        conn.inflight
+            .push_back((now, is_get, work.frames_per_request()));
     }
     flush(conn)
 }
@@ -288,13 +318,18 @@ fn read_replies(
         let mut answered = 0;
         while let Some(n) = resp::frame_len(&conn.inb[conn.in_start..conn.in_end])? {
             let frame = &conn.inb[conn.in_start..conn.in_start + n];
-            let (sent_ns, is_get) = conn.inflight.pop_front().ok_or("reply without a request")?;
+            let front = conn.inflight.front_mut().ok_or("reply without a request")?;
             if frame[0] == b'-' {
                 let text = resp::show(&frame[1..frame.len() - 2]);
-                let command = if is_get { "GET" } else { "SET" };
+                let command = if front.1 { "GET" } else { "SET" };
                 return Err(format!("{command} -> -{text}").into());
             }
             conn.in_start += n;
+            front.2 -= 1;
+            if front.2 > 0 {
+                continue;
+            }
+            let (sent_ns, is_get, _) = conn.inflight.pop_front().expect("front exists");
             answered += 1;
             if sent_ns >= window_start && sent_ns < window_end {
                 totals.measured += 1;
@@ -436,8 +471,9 @@ pub fn run(args: &KvArgs) -> Result<Outcome, Error> {
         value,
         prefix: args.key_prefix.as_bytes().to_vec(),
         pipeline: args.pipeline,
+        tx_incrs: args.tx_incrs,
     });
-    if !args.no_prefill && get_weight > 0 {
+    if !args.no_prefill && get_weight > 0 && args.tx_incrs == 0 {
         prefill(addr, &work)?;
     }
 
@@ -569,6 +605,7 @@ mod tests {
             value: b"v".to_vec(),
             prefix: b"key:".to_vec(),
             pipeline: 1,
+            tx_incrs: 0,
         };
         let mut key = Vec::new();
         work.push_key(&mut key, 42);
@@ -585,6 +622,7 @@ mod tests {
             value: b"value".to_vec(),
             prefix: b"k:".to_vec(),
             pipeline: 1,
+            tx_incrs: 0,
         };
         let mut streams = Vec::new();
         for _ in 0..2 {

@@ -563,6 +563,21 @@ impl Shard {
         }
     }
 
+    /// Before a lock on watched keys is granted: a watched key whose time ran out since
+    /// WATCH is collected now, which marks its watchers (an EXEC must fail, as in Redis,
+    /// even if nothing touched the key).
+    fn expire_watched(&mut self, set: &LockSet) {
+        if self.ks.watches.is_empty() || set.all {
+            return;
+        }
+        let now = self.now_ms;
+        for &h in &set.keys {
+            for (db, key) in self.ks.watches.keys_named(h) {
+                self.ks.peek(db, &key, now);
+            }
+        }
+    }
+
     /// A `Lock` request from another shard.
     pub(crate) fn on_lock(
         &mut self,
@@ -572,6 +587,7 @@ impl Shard {
         set: LockSet,
         wait: bool,
     ) {
+        self.expire_watched(&set);
         let granted = if wait {
             self.locks
                 .lock_or_queue(tx, set, Waiter::Remote { home, conn })
@@ -700,6 +716,12 @@ impl Shard {
         }
         if conn.tx.is_none() {
             let sets = self.exec_lock_sets(conn);
+            // Watched keys here that expired since WATCH count as changed; remote owners
+            // check theirs when they grant (`on_lock`).
+            if let Some((_, set)) = sets.iter().find(|(s, _)| *s == self.id) {
+                let set = set.clone();
+                self.expire_watched(&set);
+            }
             if !self.acquire(conn, sets, Scope::Exec) {
                 return false;
             }

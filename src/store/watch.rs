@@ -66,6 +66,14 @@ impl Watches {
         }
     }
 
+    /// The watched keys named `hash`: (database, key).
+    pub fn keys_named(&self, hash: u64) -> Vec<(usize, Box<[u8]>)> {
+        self.by_key
+            .get(&hash)
+            .map(|v| v.iter().map(|w| (w.db, w.key.clone())).collect())
+            .unwrap_or_default()
+    }
+
     /// Marks the watchers of `key` in `db` dirty.
     pub fn touch(&self, db: usize, key: &[u8]) {
         if let Some(v) = self.by_key.get(&key_hash(db, key)) {
