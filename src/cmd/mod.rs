@@ -606,6 +606,16 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
                 }
             }
         }
+        Merge::Exec { order } => {
+            let mut at = vec![0usize; g.parts.len()];
+            out.array_len(order.len());
+            for p in order {
+                let (part, at) = (&g.parts[p as usize], &mut at[p as usize]);
+                let n = value_len(&part[*at..]).unwrap_or(part.len() - *at);
+                out.raw(&part[*at..*at + n]);
+                *at += n;
+            }
+        }
         Merge::Batch(items) => {
             // Each part holds one reply per command, in command order.
             let mut at = vec![0usize; g.parts.len()];

@@ -44,6 +44,9 @@ pub enum Merge {
     AnyNonNull,
     /// Bulk string parts concatenated into one bulk (CLIENT LIST).
     ConcatBulk,
+    /// An EXEC run as a chain: part `order[i]` holds the reply of queued command `i`
+    /// (each part's replies in command order); the reply is the array of them all.
+    Exec { order: Vec<u32> },
     /// Several pipelined multi-key commands run as one chain: every part holds one reply
     /// per command, in order; each command's replies merge by its own merge.
     Batch(Vec<Merge>),

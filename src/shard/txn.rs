@@ -267,6 +267,18 @@ impl Shard {
         merge: cmd::SplitMerge,
     ) {
         let (parts, merge) = self.split_parts(spec, args, merge);
+        self.run_chain(slot, conn, parts, merge);
+    }
+
+    /// Runs `parts` (ascending by shard: shard, part number, commands) as a chain whose
+    /// gather merges with `merge`.
+    fn run_chain(
+        &mut self,
+        slot: usize,
+        conn: &mut Conn,
+        parts: Vec<(usize, u32, OwnedCmds)>,
+        merge: Merge,
+    ) {
         let id = self.next_tx_id();
         let n = parts.len();
         let db = conn.db;
@@ -378,7 +390,12 @@ impl Shard {
         let Some(ch) = conn.chain.as_ref() else {
             return false;
         };
-        if ch.front_waiting
+        let exec = conn
+            .gather
+            .as_ref()
+            .is_some_and(|g| matches!(g.merge, Merge::Exec { .. }));
+        if exec
+            || ch.front_waiting
             || conn.in_exec
             || (!conn.resp3 && conn.subscriptions() > 0)
             || cmd::check_call(spec, args, conn, &self.settings).is_err()
@@ -714,6 +731,19 @@ impl Shard {
             conn.out = out;
             return true;
         }
+        if conn.tx.is_none() && conn.watch.is_none() {
+            if let Some((parts, order)) = self.exec_chain_plan(conn) {
+                // Every queued command is a keyed command on one shard: the EXEC runs as a
+                // chain, one round trip per other shard, no separate lock phase.
+                conn.multi = None;
+                let at = conn.out.len();
+                let mut out = std::mem::take(&mut conn.out);
+                self.finish_call(spec, start, Ok(()), &mut out, at, conn.resp3);
+                conn.out = out;
+                self.run_chain(slot, conn, parts, Merge::Exec { order });
+                return true;
+            }
+        }
         if conn.tx.is_none() {
             let sets = self.exec_lock_sets(conn);
             // Watched keys here that expired since WATCH count as changed; remote owners
@@ -753,6 +783,45 @@ impl Shard {
         });
         self.replay(slot, conn);
         true
+    }
+
+    /// An EXEC whose queued commands are all keyed commands on one shard each (no WATCH,
+    /// no blocking command, no SELECT): its commands per shard (ascending, numbered as
+    /// parts) and the part of each command in order. `None` when it must replay.
+    fn exec_chain_plan(&self, conn: &Conn) -> Option<(Vec<(usize, u32, OwnedCmds)>, Vec<u32>)> {
+        let q = conn.multi.as_ref()?;
+        if q.cmds.cmds.is_empty() {
+            return None;
+        }
+        let mut per: Vec<Option<OwnedCmds>> = (0..self.shards).map(|_| None).collect();
+        let mut shard_of_cmd = Vec::with_capacity(q.cmds.cmds.len());
+        for &(spec_id, first, n) in &q.cmds.cmds {
+            let spec = cmd::spec_by_id(spec_id);
+            let args = Args::new(
+                &q.cmds.data,
+                &q.cmds.args[first as usize..(first + n) as usize],
+            );
+            if !matches!(spec.route, Route::Keys(_)) || spec.flags & cmd::flag::BLOCKING != 0 {
+                return None;
+            }
+            let super::Owners::One(s) = self.owner_of_keys(spec, &args) else {
+                return None;
+            };
+            per[s]
+                .get_or_insert_with(OwnedCmds::default)
+                .push(spec_id, args.iter());
+            shard_of_cmd.push(s);
+        }
+        let mut part_of = vec![u32::MAX; self.shards];
+        let mut parts = Vec::new();
+        for (s, cmds) in per.into_iter().enumerate() {
+            if let Some(cmds) = cmds {
+                part_of[s] = parts.len() as u32;
+                parts.push((s, part_of[s], cmds));
+            }
+        }
+        let order = shard_of_cmd.iter().map(|&s| part_of[s]).collect();
+        Some((parts, order))
     }
 
     /// What an EXEC locks: the keys of its queued commands (in the database each runs
