@@ -865,7 +865,7 @@ impl Shard {
         spec: &'static Spec,
         args: &Args,
         merge: cmd::SplitMerge,
-    ) -> (Vec<(usize, u32, OwnedCmds)>, Merge) {
+    ) -> (Parts, Merge) {
         let step = spec.keys.step.max(1) as usize;
         let positions: Vec<usize> = spec.key_positions(args).collect();
         // Per shard: the argument groups (key plus its `step - 1` values) it owns.
@@ -1578,6 +1578,9 @@ fn over_output_limit(c: &mut Conn, (hard, soft, secs): (u64, u64, u64), now_ms: 
     c.soft_limit_since_ms = 0;
     false
 }
+
+/// The parts of a command split by shard, ascending: (shard, part number, commands).
+pub(crate) type Parts = Vec<(usize, u32, OwnedCmds)>;
 
 /// Marks the connection's MULTI (if any) as failed: its EXEC will reply EXECABORT.
 fn flag_multi(conn: &mut Conn) {

@@ -272,13 +272,7 @@ impl Shard {
 
     /// Runs `parts` (ascending by shard: shard, part number, commands) as a chain whose
     /// gather merges with `merge`.
-    fn run_chain(
-        &mut self,
-        slot: usize,
-        conn: &mut Conn,
-        parts: Vec<(usize, u32, OwnedCmds)>,
-        merge: Merge,
-    ) {
+    fn run_chain(&mut self, slot: usize, conn: &mut Conn, parts: super::Parts, merge: Merge) {
         let id = self.next_tx_id();
         let n = parts.len();
         let db = conn.db;
@@ -788,7 +782,7 @@ impl Shard {
     /// An EXEC whose queued commands are all keyed commands on one shard each (no WATCH,
     /// no blocking command, no SELECT): its commands per shard (ascending, numbered as
     /// parts) and the part of each command in order. `None` when it must replay.
-    fn exec_chain_plan(&self, conn: &Conn) -> Option<(Vec<(usize, u32, OwnedCmds)>, Vec<u32>)> {
+    fn exec_chain_plan(&self, conn: &Conn) -> Option<(super::Parts, Vec<u32>)> {
         let q = conn.multi.as_ref()?;
         if q.cmds.cmds.is_empty() {
             return None;
