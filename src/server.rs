@@ -195,13 +195,21 @@ fn bind_listeners(
     let mut addr = addr;
     // A plain bind first (no SO_REUSEPORT): it fails if anything already holds the port,
     // so a second server refuses to start instead of silently sharing the port with us.
-    // For port 0 it also picks the port the shard listeners then share.
-    {
+    // For port 0 the probe picks the port instead, with SO_REUSEPORT so the shard
+    // listeners can join it, and stays bound until they have: the kernel never hands a
+    // port in use to another bind(0), so no other process (say, a test's second server
+    // starting at the same moment) can end up sharing our port.
+    let _probe = {
         let probe = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
         probe.set_reuse_address(true)?;
+        let pick = addr.port() == 0;
+        if pick {
+            probe.set_reuse_port(true)?;
+        }
         probe.bind(&addr.into())?;
         addr.set_port(probe.local_addr()?.as_socket().expect("inet socket").port());
-    }
+        pick.then_some(probe)
+    };
     for _ in 0..shards {
         let sock = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
         sock.set_reuse_address(true)?;

@@ -409,6 +409,7 @@ fn move_coord(
         dst: dst.into(),
         dst_shard,
         to_left,
+        reblock: None,
     };
     shard.run_parts(
         slot,

@@ -753,6 +753,7 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
             src,
             src_shard,
             from_left,
+            reblock: _,
         } => {
             let p = &g.parts[0];
             let Some(value) = bulk_value(p) else {
@@ -773,6 +774,7 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
                 rescue_left: None,
             });
         }
+        Merge::MoveWake(_) => unreachable!("the shard retries a woken move itself"),
         Merge::MoveTo {
             value,
             src,

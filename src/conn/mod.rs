@@ -63,7 +63,13 @@ pub enum Merge {
         dst: Box<[u8]>,
         dst_shard: usize,
         to_left: bool,
+        /// BLMOVE / BRPOPLPUSH: on an empty source, block until this deadline (ms; 0 =
+        /// forever) instead of replying null.
+        reblock: Option<u64>,
     },
+    /// A blocked cross-shard BLMOVE was woken (its source got data): take both keys'
+    /// locks and try the move again (`Shard::move_retry`).
+    MoveWake(MoveRetry),
     /// A cross-shard move, step 2: the part is the push's reply; on an error the element
     /// goes back to `src`, else the client gets the element.
     MoveTo {
@@ -95,6 +101,19 @@ pub enum Merge {
     MsetNx {
         sets: Vec<(usize, crate::shard::msg::OwnedCmds)>,
     },
+}
+
+/// A cross-shard BLMOVE / BRPOPLPUSH to (re)try under the locks of both keys.
+#[derive(Debug, Clone)]
+pub struct MoveRetry {
+    pub src: Box<[u8]>,
+    pub src_shard: usize,
+    pub from_left: bool,
+    pub dst: Box<[u8]>,
+    pub dst_shard: usize,
+    pub to_left: bool,
+    /// When the block times out (ms; 0 = never).
+    pub deadline_ms: u64,
 }
 
 /// Which command moves a key between shards.
@@ -205,6 +224,8 @@ pub struct Conn {
     pub in_exec: bool,
     /// WATCHed keys.
     pub watch: Option<crate::tx::Watch>,
+    /// A woken cross-shard BLMOVE waiting for its locks: it runs once they are held.
+    pub move_retry: Option<MoveRetry>,
 }
 
 impl Conn {
@@ -261,6 +282,7 @@ impl Conn {
             exec: None,
             in_exec: false,
             watch: None,
+            move_retry: None,
         }
     }
 

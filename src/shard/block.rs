@@ -29,6 +29,10 @@ pub enum BlockOp {
     /// A cross-shard BLMOVE's first step: reply with the bare element; the home shard
     /// then pushes it onto the destination's shard.
     PopValue { left: bool },
+    /// A cross-shard BLMOVE / BRPOPLPUSH: take nothing, just wake the client, which then
+    /// retries the move under the locks of both keys (an element in flight between two
+    /// shards would be visible in neither list).
+    Wake,
     /// BLMOVE / BRPOPLPUSH: move to `dst` (same shard) and reply with the element.
     Move {
         dst: Box<[u8]>,
@@ -126,6 +130,9 @@ impl Shard {
         if !(nonempty || wrong_type) || !take(&w.claim) {
             return None;
         }
+        if let BlockOp::Wake = w.op {
+            return Some((Vec::new(), None));
+        }
         let mut out = Vec::new();
         let mut r = Reply::new(&mut out, w.resp3);
         if wrong_type {
@@ -136,6 +143,7 @@ impl Shard {
         // Pops reply with what they took and keep it for a rescue, should the client be
         // gone when the reply arrives; a move's element already lives in `dst`.
         let (left, values) = match &w.op {
+            BlockOp::Wake => unreachable!("a wake takes nothing"),
             BlockOp::Pop { left } => {
                 let v = self.pop_list(w.db, key, *left, 1);
                 r.array_len(2);
@@ -383,6 +391,81 @@ impl Shard {
             ) {
                 self.ready_keys.push((db, k));
             }
+        }
+    }
+
+    /// Runs a cross-shard blocking move under the locks of both keys (held by the
+    /// connection): pop from the source, then push (`Merge::MoveFrom` with `reblock`).
+    pub(crate) fn try_move(&mut self, slot: usize, conn: &mut Conn, m: crate::conn::MoveRetry) {
+        let pop: &[u8] = if m.from_left { b"lpop" } else { b"rpop" };
+        let mut cmds = crate::shard::msg::OwnedCmds::default();
+        cmds.push(
+            crate::cmd::lookup(pop).expect("in table").id,
+            [pop, &m.src[..]].into_iter(),
+        );
+        let next = crate::cmd::Next {
+            runs: vec![(m.src_shard, cmds)],
+            merge: Merge::MoveFrom {
+                src: m.src,
+                src_shard: m.src_shard,
+                from_left: m.from_left,
+                dst: m.dst,
+                dst_shard: m.dst_shard,
+                to_left: m.to_left,
+                reblock: Some(m.deadline_ms),
+            },
+            rescue_left: Some(m.from_left),
+        };
+        self.run_parts(slot, conn, next);
+    }
+
+    /// The source of a cross-shard blocking move was empty under the locks: let them go
+    /// and block until the source gets data (or the deadline passes).
+    pub(crate) fn block_move_wait(
+        &mut self,
+        slot: usize,
+        conn: &mut Conn,
+        m: crate::conn::MoveRetry,
+    ) {
+        self.release_hold(conn);
+        let timeout_ms = match m.deadline_ms {
+            0 => 0,
+            d if d <= self.now_ms => {
+                Reply::new(&mut conn.out, conn.resp3).null_array();
+                return;
+            }
+            d => d - self.now_ms,
+        };
+        let req = BlockRequest {
+            keys: vec![m.src.clone()],
+            timeout_ms,
+            op: BlockOp::Wake,
+            merge: Merge::MoveWake(m),
+        };
+        let mut out = std::mem::take(&mut conn.out);
+        self.block(slot, conn, req, &mut out);
+        out.append(&mut conn.out);
+        conn.out = out;
+    }
+
+    /// A blocked cross-shard move was woken: take both keys' locks and try again.
+    pub(crate) fn move_retry(&mut self, slot: usize, conn: &mut Conn, m: crate::conn::MoveRetry) {
+        let db = conn.db;
+        let mut sets = vec![
+            (
+                m.src_shard,
+                crate::tx::LockSet::of(vec![crate::tx::key_hash(db, &m.src)]),
+            ),
+            (
+                m.dst_shard,
+                crate::tx::LockSet::of(vec![crate::tx::key_hash(db, &m.dst)]),
+            ),
+        ];
+        sets.sort_by_key(|(s, _)| *s);
+        if self.acquire(conn, sets, crate::tx::Scope::Command) {
+            self.try_move(slot, conn, m);
+        } else {
+            conn.move_retry = Some(m);
         }
     }
 
@@ -638,7 +721,8 @@ fn block_move(
             },
             Merge::Forward,
         )
-    } else {
+    } else if conn.in_exec {
+        // Inside EXEC both keys are locked already and nothing blocks: pop, then push.
         let merge = Merge::MoveFrom {
             src: src.into(),
             src_shard,
@@ -646,8 +730,28 @@ fn block_move(
             dst: dst.into(),
             dst_shard,
             to_left,
+            reblock: None,
         };
         (BlockOp::PopValue { left: from_left }, merge)
+    } else {
+        // Both keys are locked (`lock_plan`): try the move now; on an empty source the
+        // locks go and the client blocks until woken, then retries (`move_retry`).
+        let deadline_ms = if timeout == 0 {
+            0
+        } else {
+            shard.now_ms + timeout
+        };
+        let retry = crate::conn::MoveRetry {
+            src: src.into(),
+            src_shard,
+            from_left,
+            dst: dst.into(),
+            dst_shard,
+            to_left,
+            deadline_ms,
+        };
+        shard.try_move(slot, conn, retry);
+        return;
     };
     let req = BlockRequest {
         keys: vec![src.into()],

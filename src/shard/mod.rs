@@ -486,6 +486,13 @@ impl Shard {
         if conn.exec.is_some() && conn.gather.is_none() {
             self.replay(slot, conn);
         }
+        if conn.tx.is_some() && conn.gather.is_none() {
+            if let Some(m) = conn.move_retry.take() {
+                // A woken blocking move got its locks: try it now.
+                self.try_move(slot, conn, m);
+                self.settle_tx(conn);
+            }
+        }
         loop {
             if conn.close_after_reply || conn.pending_output() > OUTPUT_PAUSE_BYTES || self.draining
             {
@@ -1162,14 +1169,15 @@ impl Shard {
                 }
                 let mut conn = self.conns[r.slot].take().expect("present");
                 let g = conn.gather.take().expect("present");
+                if let Some(b) = conn.block.take() {
+                    // Served: the client's other waiters go (before the reply is
+                    // finished, which may block the client again: a woken move).
+                    self.blocked_count -= 1;
+                    self.release(&b);
+                }
                 self.finish_gather(r.slot, &mut conn, g);
                 if conn.tx.is_some() {
                     self.settle_tx(&mut conn);
-                }
-                if let Some(b) = conn.block.take() {
-                    // Served: the client's other waiters go.
-                    self.blocked_count -= 1;
-                    self.release(&b);
                 }
                 if !conn.queued {
                     conn.queued = true;
@@ -1240,6 +1248,43 @@ impl Shard {
     /// Combines a completed gather into the connection's reply, running the next step
     /// when the merge asks for one (MSETNX's sets, a cross-shard move's push).
     pub(crate) fn finish_gather(&mut self, slot: usize, conn: &mut Conn, g: Gather) {
+        // A cross-shard blocking move: woken, or its source empty under the locks.
+        if let Merge::MoveWake(m) = g.merge {
+            self.move_retry(slot, conn, m);
+            return;
+        }
+        if let Merge::MoveFrom {
+            reblock: Some(deadline_ms),
+            ..
+        } = g.merge
+        {
+            let p = &g.parts[0];
+            if p.first() != Some(&b'-') && cmd::bulk_value(p).is_none() {
+                let Merge::MoveFrom {
+                    src,
+                    src_shard,
+                    from_left,
+                    dst,
+                    dst_shard,
+                    to_left,
+                    ..
+                } = g.merge
+                else {
+                    unreachable!()
+                };
+                let m = crate::conn::MoveRetry {
+                    src,
+                    src_shard,
+                    from_left,
+                    dst,
+                    dst_shard,
+                    to_left,
+                    deadline_ms,
+                };
+                self.block_move_wait(slot, conn, m);
+                return;
+            }
+        }
         let mut out = std::mem::take(&mut conn.out);
         let resp3 = conn.resp3;
         let next = cmd::merge(g, &mut Reply::new(&mut out, resp3), self.id);

@@ -116,7 +116,10 @@ impl Shard {
             // One-step multi-key commands chain instead (`start_chain`); blocking pops
             // over several shards keep their own protocol (shard::block).
             (Route::Keys(Some(_)), super::Owners::Many) => false,
-            (_, super::Owners::Many) => spec.flags & cmd::flag::BLOCKING == 0,
+            (_, super::Owners::Many) => {
+                spec.flags & cmd::flag::BLOCKING == 0
+                    || matches!(spec.name, "blmove" | "brpoplpush")
+            }
             (_, super::Owners::One(s)) => {
                 s == self.id && self.locks.busy() && self.locked_for(spec, args, conn.db)
             }
