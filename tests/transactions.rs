@@ -491,3 +491,72 @@ fn a_watched_key_that_expires_makes_exec_fail_on_any_shard() {
         assert_eq!(c.cmd(&["EXEC"]), b"*0\r\n", "{key}");
     }
 }
+
+#[test]
+fn blocked_moves_across_shards_never_show_an_element_in_neither_list() {
+    // Few elements, many BLMOVE / BRPOPLPUSH clients going both ways between two keys on
+    // different shards: most calls block and are woken. An observer reading both lengths
+    // atomically always counts every element exactly once.
+    const ELEMENTS: i64 = 3;
+    let srv = busbar(&["--threads", "2"]);
+    let port = srv.port;
+    let (a, b) = ("a", "b"); // shard 1 and shard 0 with two shards
+    let mut admin = Raw::connect(port).unwrap();
+    for e in 0..ELEMENTS {
+        assert!(admin.cmd(&["RPUSH", a, &format!("e{e}")]).starts_with(b":"));
+    }
+    let done = Arc::new(AtomicBool::new(false));
+    let observer = {
+        let done = Arc::clone(&done);
+        thread::spawn(move || {
+            let mut c = Raw::connect(port).unwrap();
+            let mut looks = 0;
+            while !done.load(Ordering::Relaxed) || looks < 5 {
+                let r = pipeline(
+                    &mut c,
+                    &[
+                        cmd(&["MULTI"]),
+                        cmd(&["LLEN", a]),
+                        cmd(&["LLEN", b]),
+                        cmd(&["EXEC"]),
+                    ],
+                );
+                let lens = r[3].encode();
+                let text = String::from_utf8_lossy(&lens).to_string();
+                let sum: i64 = text
+                    .split("\r\n")
+                    .filter_map(|l| l.strip_prefix(':'))
+                    .map(|n| n.parse::<i64>().unwrap())
+                    .sum();
+                assert_eq!(sum, ELEMENTS, "saw {text:?}");
+                looks += 1;
+            }
+            looks
+        })
+    };
+    run_clients(8, move |m| {
+        let mut c = Raw::connect(port).unwrap();
+        let (src, dst) = if m % 2 == 0 { (a, b) } else { (b, a) };
+        for _ in 0..60 {
+            let r = if m % 4 < 2 {
+                c.cmd(&["BLMOVE", src, dst, "LEFT", "RIGHT", "0.05"])
+            } else {
+                c.cmd(&["BRPOPLPUSH", src, dst, "0.05"])
+            };
+            assert!(r.starts_with(b"$") || r == b"*-1\r\n", "{}", show(&r));
+        }
+    });
+    done.store(true, Ordering::Relaxed);
+    assert!(observer.join().expect("observer") >= 5);
+    let r = pipeline(&mut admin, &[cmd(&["LLEN", a]), cmd(&["LLEN", b])]);
+    let total: i64 = r
+        .iter()
+        .map(|x| {
+            String::from_utf8_lossy(&x.encode()[1..])
+                .trim()
+                .parse::<i64>()
+                .unwrap()
+        })
+        .sum();
+    assert_eq!(total, ELEMENTS);
+}
