@@ -2102,6 +2102,38 @@ const TRANSACTIONS: &[(&str, &str)] = &[
         "#,
     ),
     (
+        "lmpop_across_shards_pops_the_first_non_empty_key",
+        r#"
+        LMPOP 2 a b LEFT
+        RPUSH b 1 2 3
+        LMPOP 3 a b c LEFT COUNT 2
+        LMPOP 2 a b RIGHT
+        RPUSH a x
+        LMPOP 2 b a LEFT COUNT 5
+        LMPOP 2 b a LEFT
+        SET c str
+        LMPOP 2 a c LEFT
+        RPUSH a q
+        LMPOP 2 a c LEFT
+        LMPOP 2 c a LEFT
+        LMPOP 0 a LEFT
+        LMPOP 2 a b
+        LMPOP 5 a b LEFT
+        LMPOP 2 a b up
+        LMPOP 2 a b LEFT COUNT 0
+        LMPOP 2 a b LEFT COUNT
+        BLMPOP 0 2 a b
+        RPUSH d 1
+        RPUSH f 2
+        LMPOP 4 a b d f RIGHT
+        LMPOP 4 a b d f RIGHT
+        MULTI
+        RPUSH b z
+        LMPOP 2 a b LEFT
+        EXEC
+        "#,
+    ),
+    (
         "subscribe_inside_multi",
         r#"
         MULTI

@@ -484,12 +484,13 @@ pub struct MPopArgs {
 }
 
 /// Parses LMPOP's (or, with `at` = 2, BLMPOP's) arguments with Redis's errors.
-pub fn parse_mpop(args: &Args, at: usize, name: &str) -> CmdResult<MPopArgs> {
+pub fn parse_mpop(args: &Args, at: usize) -> CmdResult<MPopArgs> {
     let numkeys = crate::resp::parse_i64(args.get(at))
         .filter(|&n| n > 0)
         .ok_or(CmdError::msg("ERR numkeys should be greater than 0"))? as usize;
     if args.len() < at + 1 + numkeys + 1 {
-        return Err(CmdError::Arity(name.into()));
+        // No room for the direction after the keys: Redis calls it a syntax error.
+        return Err(CmdError::Syntax);
     }
     let left = parse_end(args.get(at + 1 + numkeys))? == End::Left;
     let rest = at + 2 + numkeys;
@@ -509,9 +510,59 @@ pub fn parse_mpop(args: &Args, at: usize, name: &str) -> CmdResult<MPopArgs> {
     })
 }
 
+/// LMPOP coordinator: the keys in runs of consecutive keys on one shard; each run is an
+/// LMPOP of its own on its shard, tried in order until one pops (under the locks of every
+/// key when they span shards, so the first non-empty key in argument order wins).
+pub fn lmpop_coord(
+    shard: &mut Shard,
+    slot: usize,
+    conn: &mut Conn,
+    args: &Args,
+    out: &mut Vec<u8>,
+) -> CmdResult {
+    let m = parse_mpop(args, 1)?;
+    let tail: Vec<&[u8]> = (m.keys.end..args.len()).map(|i| args.get(i)).collect();
+    let mut runs: std::collections::VecDeque<(usize, Vec<&[u8]>)> = Default::default();
+    for i in m.keys.clone() {
+        let key = args.get(i);
+        let s = route::shard_of(key, shard.shards);
+        match runs.back_mut() {
+            Some((last, keys)) if *last == s => keys.push(key),
+            _ => runs.push_back((s, vec![key])),
+        }
+    }
+    let spec = crate::cmd::lookup(b"lmpop").expect("in table");
+    let mut steps: std::collections::VecDeque<(usize, OwnedCmds)> = runs
+        .into_iter()
+        .map(|(s, keys)| {
+            let n = keys.len().to_string();
+            let mut cmds = OwnedCmds::default();
+            let argv = std::iter::once(&b"lmpop"[..])
+                .chain(std::iter::once(n.as_bytes()))
+                .chain(keys)
+                .chain(tail.iter().copied());
+            cmds.push(spec.id, argv);
+            (s, cmds)
+        })
+        .collect();
+    if steps.len() == 1 && steps[0].0 == shard.id {
+        let (_, cmds) = steps.pop_front().expect("one step");
+        out.extend_from_slice(&shard.run_owned(&cmds, conn.db, conn.resp3));
+        return Ok(());
+    }
+    let first = steps.pop_front().expect("at least one key");
+    let next = crate::cmd::Next {
+        runs: vec![first],
+        merge: Merge::MPopNext { rest: steps },
+        rescue_left: None,
+    };
+    shard.run_parts(slot, conn, next);
+    Ok(())
+}
+
 /// LMPOP numkeys key [key ...] <LEFT | RIGHT> [COUNT count]
 pub fn lmpop(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let MPopArgs { keys, left, count } = parse_mpop(args, 1, "lmpop")?;
+    let MPopArgs { keys, left, count } = parse_mpop(args, 1)?;
     let end = if left { End::Left } else { End::Right };
     for i in keys {
         let key = args.get(i);

@@ -775,6 +775,20 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
             });
         }
         Merge::MoveWake(_) => unreachable!("the shard retries a woken move itself"),
+        Merge::MPopNext { mut rest } => {
+            let p = &g.parts[0];
+            let null = p.starts_with(b"*-1\r\n") || p.starts_with(b"_\r\n");
+            match rest.pop_front() {
+                Some(step) if null => {
+                    return Some(Next {
+                        runs: vec![step],
+                        merge: Merge::MPopNext { rest },
+                        rescue_left: None,
+                    })
+                }
+                _ => out.raw(p),
+            }
+        }
         Merge::MoveTo {
             value,
             src,

@@ -771,7 +771,7 @@ pub fn build() -> Vec<Spec> {
                 flag::WRITE | flag::MOVABLEKEYS,
                 &["@write", "@list", "@slow"],
                 (0, 0, 0),
-                Route::Keys(None),
+                Route::Coord(lists::lmpop_coord),
                 lists::lmpop,
             ),
             1,

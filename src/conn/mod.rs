@@ -67,6 +67,11 @@ pub enum Merge {
         /// forever) instead of replying null.
         reblock: Option<u64>,
     },
+    /// LMPOP over keys on several shards: the part is one run's reply; on a null array
+    /// the next run (shard, commands) is tried.
+    MPopNext {
+        rest: std::collections::VecDeque<(usize, crate::shard::msg::OwnedCmds)>,
+    },
     /// A blocked cross-shard BLMOVE was woken (its source got data): take both keys'
     /// locks and try the move again (`Shard::move_retry`).
     MoveWake(MoveRetry),

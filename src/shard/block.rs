@@ -798,8 +798,7 @@ pub fn blmpop(
     out: &mut Vec<u8>,
 ) -> CmdResult {
     let timeout = parse_timeout(args.get(1))?;
-    let crate::cmd::lists::MPopArgs { keys, left, count } =
-        crate::cmd::lists::parse_mpop(args, 2, "blmpop")?;
+    let crate::cmd::lists::MPopArgs { keys, left, count } = crate::cmd::lists::parse_mpop(args, 2)?;
     let keys = keys.map(|i| Box::from(args.get(i))).collect();
     let req = BlockRequest {
         keys,

@@ -214,6 +214,17 @@ impl Raw {
         Ok(Raw { s, buf: Vec::new() })
     }
 
+    /// One read from the socket, retried when a signal interrupts it (EINTR: the test
+    /// process gets signals, e.g. from the servers it starts and stops).
+    fn read_some(&mut self, chunk: &mut [u8]) -> std::io::Result<usize> {
+        loop {
+            match self.s.read(chunk) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                r => return r,
+            }
+        }
+    }
+
     pub fn send(&mut self, bytes: &[u8]) {
         self.s.write_all(bytes).expect("write");
     }
@@ -249,7 +260,7 @@ impl Raw {
                 return self.buf.drain(..n).collect();
             }
             let mut chunk = [0u8; 65536];
-            let n = self.s.read(&mut chunk).expect("read reply (timeout?)");
+            let n = self.read_some(&mut chunk).expect("read reply (timeout?)");
             if n == 0 {
                 panic!(
                     "connection closed; buffered: {:?}",
@@ -265,7 +276,7 @@ impl Raw {
         let mut out = std::mem::take(&mut self.buf);
         let mut chunk = [0u8; 65536];
         loop {
-            match self.s.read(&mut chunk) {
+            match self.read_some(&mut chunk) {
                 Ok(0) => return out,
                 Ok(n) => out.extend_from_slice(&chunk[..n]),
                 Err(e) => panic!(
@@ -297,7 +308,7 @@ impl Raw {
                 return Ok(self.buf.drain(..n).collect());
             }
             let mut chunk = [0u8; 65536];
-            match self.s.read(&mut chunk) {
+            match self.read_some(&mut chunk) {
                 Ok(0) => return Err(format!("connection closed; buffered: {}", show(&self.buf))),
                 Ok(n) => self.buf.extend_from_slice(&chunk[..n]),
                 Err(e) => return Err(format!("no reply ({e}); buffered: {}", show(&self.buf))),
@@ -310,7 +321,7 @@ impl Raw {
     pub fn closed(&mut self) -> bool {
         let mut chunk = [0u8; 4096];
         loop {
-            match self.s.read(&mut chunk) {
+            match self.read_some(&mut chunk) {
                 Ok(0) => return true,
                 Ok(_) => continue,
                 Err(e) => return e.kind() == std::io::ErrorKind::ConnectionReset,
@@ -452,7 +463,7 @@ impl Raw {
         let mut out = std::mem::take(&mut self.buf);
         let mut chunk = [0u8; 65536];
         loop {
-            match self.s.read(&mut chunk) {
+            match self.read_some(&mut chunk) {
                 Ok(0) => return out,
                 Ok(n) => out.extend_from_slice(&chunk[..n]),
                 Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return out,
