@@ -317,3 +317,27 @@ fn disconnecting_subscribers_mid_fanout_leaves_no_registrations() {
     });
     assert_eq!(admin.cmd(&["PUBLISH", "c1", "x"]), b":0\r\n");
 }
+
+#[test]
+fn publish_inside_multi_is_delivered_when_exec_runs_in_order() {
+    let srv = busbar(&["--threads", "2"]);
+    // Subscribers on both shards (connections land on either), channels on both shards.
+    let mut subs: Vec<Raw> = (0..4).map(|_| subscribe(srv.port, &["a", "b"])).collect();
+    let mut p = Raw::connect(srv.port).unwrap();
+    assert_eq!(p.cmd(&["MULTI"]), b"+OK\r\n");
+    assert_eq!(p.cmd(&["PUBLISH", "a", "1"]), b"+QUEUED\r\n");
+    assert_eq!(p.cmd(&["SET", "k", "v"]), b"+QUEUED\r\n");
+    assert_eq!(p.cmd(&["PUBLISH", "b", "2"]), b"+QUEUED\r\n");
+    // Nothing is delivered before EXEC.
+    for s in &mut subs {
+        s.s.set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
+        assert!(s.try_read_reply().is_err(), "delivered before EXEC");
+        s.s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    }
+    assert_eq!(p.cmd(&["EXEC"]), b"*3\r\n:4\r\n+OK\r\n:4\r\n");
+    for s in &mut subs {
+        assert_eq!(show(&s.read_reply()), show(&frame("a", "1")));
+        assert_eq!(show(&s.read_reply()), show(&frame("b", "2")));
+    }
+}
