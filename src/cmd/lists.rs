@@ -4,7 +4,7 @@
 //! failure) steps coordinated by the client's home shard.
 
 use crate::cmd::{Args, Ctx, Next};
-use crate::conn::{Conn, Gather, Merge};
+use crate::conn::{Conn, Merge};
 use crate::error::{CmdError, CmdResult};
 use crate::shard::msg::OwnedCmds;
 use crate::shard::{route, Shard};
@@ -381,19 +381,7 @@ fn move_coord(
         route::shard_of(dst, shard.shards),
     );
     if src_shard == dst_shard {
-        let spec = crate::cmd::lookup(args.get(0)).expect("in table");
-        let mut cmds = OwnedCmds::default();
-        cmds.push(spec.id, args.iter());
-        if src_shard == shard.id {
-            out.extend_from_slice(&shard.run_owned(&cmds, conn.db, conn.resp3));
-        } else {
-            shard.send_run(src_shard, slot, conn, 0, cmds);
-            conn.gather = Some(Gather {
-                left: 1,
-                parts: vec![Vec::new()],
-                merge: Merge::Forward,
-            });
-        }
+        shard.run_whole_on(src_shard, slot, conn, args, out);
         return Ok(());
     }
     let pop: &[u8] = if from_left { b"lpop" } else { b"rpop" };

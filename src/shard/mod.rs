@@ -827,12 +827,38 @@ impl Shard {
         debug_assert_ne!(dest, self.id);
         let mut cmds = OwnedCmds::default();
         cmds.push(spec.id, args.iter());
+        self.start_hop_cmds(slot, conn, dest, cmds);
+    }
+
+    /// Sends `cmds` to `dest` as one hop; the connection waits for the reply.
+    fn start_hop_cmds(&mut self, slot: usize, conn: &mut Conn, dest: usize, cmds: OwnedCmds) {
         self.send_run(dest, slot, conn, 0, cmds);
         conn.gather = Some(Gather {
             left: 1,
             parts: vec![Vec::new()],
             merge: Merge::Forward,
         });
+    }
+
+    /// Runs the whole command `args` on shard `dest`: here at once (its reply appended to
+    /// `out`), or as a hop the connection waits on. For coordinators whose keys turned out
+    /// to share one shard.
+    pub fn run_whole_on(
+        &mut self,
+        dest: usize,
+        slot: usize,
+        conn: &mut Conn,
+        args: &Args,
+        out: &mut Vec<u8>,
+    ) {
+        let spec = cmd::lookup(args.get(0)).expect("a command in the table");
+        let mut cmds = OwnedCmds::default();
+        cmds.push(spec.id, args.iter());
+        if dest == self.id {
+            out.extend_from_slice(&self.run_owned(&cmds, conn.db, conn.resp3));
+        } else {
+            self.start_hop_cmds(slot, conn, dest, cmds);
+        }
     }
 
     /// Queues a Run message for this turn's batch to `dest`.

@@ -1,17 +1,22 @@
-//! The lock protocol of multi-shard transactions (DESIGN.md "Multi-shard transactions").
+//! The lock protocol of multi-shard transactions (DESIGN.md "Multi-shard transactions"),
+//! and MULTI / EXEC / DISCARD / WATCH / UNWATCH on top of it.
 //!
-//! A command whose keys span shards (or that reads the whole keyspace) first takes
-//! exclusive intent locks on its keys on every shard it touches, then runs through the
-//! ordinary hop machinery with its hops tagged by the transaction id (tagged hops skip the
-//! owners' lock checks), then releases. Locks are taken in ascending shard order, each
-//! shard's set at once; the one exception is the home shard's own set, which may be taken
-//! first by a try-lock — and a transaction holding a lock out of order never waits: a
-//! refusal makes it release everything and start again in order. So every chain of
-//! waiting climbs strictly in shard order and cannot close into a cycle.
+//! Three ways a transaction runs:
+//! - **chain** (`start_chain`, `run_chain`): a one-step multi-key command (MSET, MGET,
+//!   DEL ...) or a simple EXEC runs shard by shard in ascending order, each step locking
+//!   its keys there, running and holding them until the reply; pipelined multi-key
+//!   commands join an open chain (`append_to_chain`).
+//! - **acquire** (`acquire`): every lock first, in ascending shard order — except the
+//!   home shard's own set, which may be try-locked out of order; a transaction holding a
+//!   lock out of order never waits: a refusal makes it release everything and start
+//!   again in order — then the command runs through the ordinary hop machinery with its
+//!   hops tagged by the transaction id (tagged hops skip the owners' lock checks).
+//! - **plain**: a command on one shard takes no lock; it checks the lock table only when
+//!   the table is busy, and waits only if its own keys are locked (a local connection
+//!   through the same queue, a hop from another shard parked in it).
 //!
-//! Plain commands check the lock table only when it is busy: a command whose keys are
-//! locked waits (a local connection through the same queue, a hop from another shard
-//! parked in it), everything else runs at once.
+//! Every wait is for a lock on a shard above every shard whose locks the waiter holds, so
+//! waiting cannot close into a cycle.
 
 use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
 use std::sync::Arc;

@@ -1,9 +1,10 @@
 //! Multi-shard transactions: the per-shard lock table, and the state a connection keeps
 //! while it acquires locks, holds them, queues a MULTI or replays an EXEC.
 //!
-//! The protocol that moves lock requests between shards lives in `shard::txn`; the
-//! MULTI / EXEC / WATCH commands in `cmd::txn`. This module is pure data: no sockets, no
-//! threads. DESIGN.md "Multi-shard transactions" is the contract.
+//! The protocol that moves lock requests between shards, and MULTI / EXEC / WATCH on top
+//! of it, live in `shard::txn`; the watched-key registry in `store::watch`. This module is
+//! pure data: no sockets, no threads. DESIGN.md "Multi-shard transactions" is the
+//! contract.
 //!
 //! Locks are exclusive intent locks on key hashes (`key_hash`): two keys that collide in
 //! 64 bits merely share a lock, which costs a little concurrency and never correctness.
@@ -123,11 +124,6 @@ impl Locks {
     /// True if `key_hash` is held by some transaction.
     pub fn is_held(&self, key: u64) -> bool {
         self.whole.is_some() || self.held.contains_key(&key)
-    }
-
-    /// True if `tx` holds locks here.
-    pub fn holds(&self, tx: TxId) -> bool {
-        self.holders.contains_key(&tx)
     }
 
     /// Grants `set` to `tx` if nothing conflicts. Never waits.
@@ -360,6 +356,7 @@ mod tests {
         assert!(l.lock_or_queue(3, LockSet::of(vec![2]), local(3)).is_none());
         // 4 is disjoint from everything: granted at once.
         assert!(l.lock_or_queue(4, LockSet::of(vec![9]), local(4)).is_some());
+        assert_eq!(l.waiting(), 2);
         let g = l.release(1);
         assert_eq!(g.iter().map(|(t, _)| *t).collect::<Vec<_>>(), vec![2]);
         let g = l.release(2);
