@@ -1331,6 +1331,137 @@ static DOCS: &[CmdDoc] = &[
         pure("replace", "REPLACE").optional(),
     ]),
     cmd(
+        "hset",
+        "hash",
+        "2.0.0",
+        "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs.",
+        "Sets fields of a hash, creating it if needed.",
+    )
+    .history(&[("4.0.0", "Accepts multiple `field` and `value` arguments.")])
+    .args(&[key("key", 0), block("field_value", &[string("field"), string("value")]).multiple()]),
+    cmd(
+        "hsetnx",
+        "hash",
+        "2.0.0",
+        "O(1)",
+        "Sets a hash field only if it does not exist yet.",
+    )
+    .args(&[key("key", 0), string("field"), string("value")]),
+    cmd(
+        "hget",
+        "hash",
+        "2.0.0",
+        "O(1)",
+        "Reads the value of one hash field.",
+    )
+    .args(&[key("key", 0), string("field")]),
+    cmd(
+        "hmset",
+        "hash",
+        "2.0.0",
+        "O(N) where N is the number of fields being set.",
+        "Sets fields of a hash (old form of HSET).",
+    )
+    .deprecated("4.0.0", "`HSET` with multiple field-value pairs")
+    .args(&[key("key", 0), block("field_value", &[string("field"), string("value")]).multiple()]),
+    cmd(
+        "hmget",
+        "hash",
+        "2.0.0",
+        "O(N) where N is the number of fields being requested.",
+        "Reads the values of several hash fields.",
+    )
+    .args(&[key("key", 0), string("field").multiple()]),
+    cmd(
+        "hgetall",
+        "hash",
+        "2.0.0",
+        "O(N) where N is the size of the hash.",
+        "Reads every field and value of a hash.",
+    )
+    .args(&[key("key", 0)]),
+    cmd(
+        "hdel",
+        "hash",
+        "2.0.0",
+        "O(N) where N is the number of fields to be removed.",
+        "Removes fields from a hash.",
+    )
+    .history(&[("2.4.0", "Accepts multiple `field` arguments.")])
+    .args(&[key("key", 0), string("field").multiple()]),
+    cmd(
+        "hlen",
+        "hash",
+        "2.0.0",
+        "O(1)",
+        "Counts the fields of a hash.",
+    )
+    .args(&[key("key", 0)]),
+    cmd(
+        "hexists",
+        "hash",
+        "2.0.0",
+        "O(1)",
+        "Tells whether a hash has a field.",
+    )
+    .args(&[key("key", 0), string("field")]),
+    cmd(
+        "hkeys",
+        "hash",
+        "2.0.0",
+        "O(N) where N is the size of the hash.",
+        "Lists the fields of a hash.",
+    )
+    .args(&[key("key", 0)]),
+    cmd(
+        "hvals",
+        "hash",
+        "2.0.0",
+        "O(N) where N is the size of the hash.",
+        "Lists the values of a hash.",
+    )
+    .args(&[key("key", 0)]),
+    cmd(
+        "hincrby",
+        "hash",
+        "2.0.0",
+        "O(1)",
+        "Adds an integer to a hash field's value.",
+    )
+    .args(&[key("key", 0), string("field"), integer("increment")]),
+    cmd(
+        "hincrbyfloat",
+        "hash",
+        "2.6.0",
+        "O(1)",
+        "Adds a floating point number to a hash field's value.",
+    )
+    .args(&[key("key", 0), string("field"), double("increment")]),
+    cmd(
+        "hstrlen",
+        "hash",
+        "3.2.0",
+        "O(1)",
+        "Length of a hash field's value.",
+    )
+    .args(&[key("key", 0), string("field")]),
+    cmd(
+        "hrandfield",
+        "hash",
+        "6.2.0",
+        "O(N) where N is the number of fields returned",
+        "Picks random fields of a hash.",
+    )
+    .args(&[key("key", 0), block("options", &[integer("count"), pure("withvalues", "WITHVALUES").optional()]).optional()]),
+    cmd(
+        "hscan",
+        "hash",
+        "2.8.0",
+        "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..",
+        "Iterates over the fields and values of a hash.",
+    )
+    .args(&[key("key", 0), integer("cursor"), pattern("pattern").token("MATCH").optional(), integer("count").token("COUNT").optional()]),
+    cmd(
         "subscribe",
         "pubsub",
         "2.0.0",
@@ -1654,7 +1785,7 @@ mod tests {
                    getdel getex mget mset msetnx append strlen incr decr incrby decrby \
                    incrbyfloat getrange setrange substr del unlink exists touch type expire \
                    pexpire expireat pexpireat ttl pttl expiretime pexpiretime persist keys scan \
-                   randomkey rename renamenx copy subscribe unsubscribe psubscribe punsubscribe \
+                   randomkey rename renamenx copy hset hsetnx hget hmset hmget hgetall hdel hlen hexists hkeys hvals hincrby hincrbyfloat hstrlen hrandfield hscan subscribe unsubscribe psubscribe punsubscribe \
                    publish spublish ssubscribe sunsubscribe pubsub";
         let subs = "client|id client|setname client|getname client|setinfo client|info \
                     client|list client|kill client|help config|get config|set config|resetstat \

@@ -381,19 +381,25 @@ pub fn scan_cursor_next(inner: u64, shard: usize, shards: usize) -> u64 {
 }
 
 /// Parsed SCAN options.
-struct ScanOpts {
-    count: usize,
-    pattern: Option<Vec<u8>>,
-    type_name: Option<Vec<u8>>,
+/// SCAN-family options: COUNT, MATCH and (SCAN only) TYPE.
+pub(crate) struct ScanOpts {
+    pub count: usize,
+    pub pattern: Option<Vec<u8>>,
+    pub type_name: Option<Vec<u8>>,
 }
 
 fn scan_opts(args: &Args) -> CmdResult<ScanOpts> {
+    scan_opts_from(args, 2, true)
+}
+
+/// Parses SCAN-family options starting at argument `from`; TYPE only if `with_type`.
+pub(crate) fn scan_opts_from(args: &Args, from: usize, with_type: bool) -> CmdResult<ScanOpts> {
     let mut o = ScanOpts {
         count: 10,
         pattern: None,
         type_name: None,
     };
-    let mut i = 2;
+    let mut i = from;
     while i < args.len() {
         let more = i + 1 < args.len();
         if args.is(i, "count") && more {
@@ -405,7 +411,7 @@ fn scan_opts(args: &Args) -> CmdResult<ScanOpts> {
         } else if args.is(i, "match") && more {
             let p = args.get(i + 1);
             o.pattern = (p != b"*").then(|| p.to_vec());
-        } else if args.is(i, "type") && more {
+        } else if with_type && args.is(i, "type") && more {
             o.type_name = Some(args.get(i + 1).to_ascii_lowercase());
         } else {
             return Err(CmdError::Syntax);
@@ -417,7 +423,7 @@ fn scan_opts(args: &Args) -> CmdResult<ScanOpts> {
 
 /// Parses a SCAN cursor like Redis's `parseScanCursorOrReply`, which uses `strtoul`: an
 /// optional sign (a negative cursor wraps around), and the empty string is cursor 0.
-fn parse_cursor(raw: &[u8]) -> CmdResult<u64> {
+pub(crate) fn parse_cursor(raw: &[u8]) -> CmdResult<u64> {
     let invalid = || CmdError::msg("ERR invalid cursor");
     let (neg, digits) = match raw.first() {
         Some(b'-') => (true, &raw[1..]),

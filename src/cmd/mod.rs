@@ -6,6 +6,7 @@
 //! its reply; it never touches a socket.
 
 pub mod docs;
+pub mod hashes;
 pub mod info;
 pub mod keys;
 pub mod keyspecs;

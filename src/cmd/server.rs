@@ -609,7 +609,8 @@ pub fn config_set(ctx: &mut Ctx, args: &Args) -> CmdResult {
     *cfg = next;
     drop(cfg);
     shared.config_epoch.fetch_add(1, Relaxed);
-    // This shard applies it at once; the others at their next cron tick.
+    // This shard applies it at once; the others at their next turn (or before running a
+    // batch sent after this).
     ctx.shard.settings = crate::shard::Settings::load(&shared);
     ctx.out.ok();
     Ok(())

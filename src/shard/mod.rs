@@ -70,6 +70,8 @@ pub struct Settings {
     pub idle_timeout_s: u64,
     /// `client-output-buffer-limit pubsub`: (hard bytes, soft bytes, soft seconds).
     pub pubsub_limit: (u64, u64, u64),
+    /// `hash-max-listpack-entries` / `hash-max-listpack-value`.
+    pub hash_limits: crate::store::hash::PackLimits,
 }
 
 impl Settings {
@@ -91,6 +93,10 @@ impl Settings {
             hz: cfg.int("hz").max(1) as u64,
             idle_timeout_s: cfg.int("timeout") as u64,
             pubsub_limit: cfg.output_limit("pubsub"),
+            hash_limits: crate::store::hash::PackLimits {
+                max_entries: cfg.int("hash-max-listpack-entries").max(0) as usize,
+                max_value: cfg.int("hash-max-listpack-value").max(0) as usize,
+            },
         }
     }
 }
@@ -220,6 +226,7 @@ impl Shard {
                 continue;
             }
             self.now_ms = unix_ms();
+            self.refresh_settings();
             for ev in events.iter() {
                 match ev.token() {
                     LISTENER => self.accept(),
@@ -1079,6 +1086,8 @@ impl Shard {
         let mailbox = &shared.mailboxes[self.id];
         let mut batches = 0;
         while let Some(batch) = mailbox.recv() {
+            // A CONFIG SET made before this batch was sent applies to its commands.
+            self.refresh_settings();
             for msg in batch {
                 self.handle(msg);
             }
@@ -1426,12 +1435,16 @@ impl Shard {
     }
 
     /// Periodic work: active expiry, settings refresh, idle clients, published gauges.
-    fn cron(&mut self) {
+    /// Reloads the hot-path settings if CONFIG SET changed them (one load per turn).
+    pub(crate) fn refresh_settings(&mut self) {
         let epoch = self.shared.config_epoch.load(Relaxed);
         if epoch != self.config_epoch {
             self.config_epoch = epoch;
             self.settings = Settings::load(&self.shared);
         }
+    }
+
+    fn cron(&mut self) {
         self.next_cron_ms = self.now_ms + 1000 / self.settings.hz;
         // Keys held by a transaction do not vanish under it: expiry waits for a quiet cron.
         if !self.locks.busy() {

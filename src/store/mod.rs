@@ -4,6 +4,7 @@
 //! shards reach it only through the mailbox. Knows nothing of sockets or threads.
 
 pub mod glob;
+pub mod hash;
 pub mod list;
 pub mod watch;
 
@@ -26,6 +27,8 @@ pub enum Value {
     Str(Str),
     /// A list: packed chunks of entries (`list::List`), boxed to keep `Value` small.
     List(Box<list::List>),
+    /// A hash: packed pairs or a table (`hash::Hash`).
+    Hash(Box<hash::Hash>),
 }
 
 /// A string value. Integers that round-trip are stored as `i64`, as Redis's `int` encoding.
@@ -114,6 +117,7 @@ impl Value {
         match self {
             Value::Str(_) => "string",
             Value::List(_) => "list",
+            Value::Hash(_) => "hash",
         }
     }
 
@@ -123,6 +127,7 @@ impl Value {
             Value::Str(s) => s.encoding(),
             // Redis 7.0's name for its chunked list; busbar's lists are chunked likewise.
             Value::List(_) => "quicklist",
+            Value::Hash(h) => h.encoding(),
         }
     }
 }
@@ -148,6 +153,15 @@ impl Value {
                     out.extend_from_slice(e);
                 }
             }
+            Value::Hash(h) => {
+                out.push(if h.encoding() == "listpack" { 4 } else { 5 });
+                for (f, v) in h.iter() {
+                    for part in [f, v] {
+                        out.extend_from_slice(&(part.len() as u32).to_le_bytes());
+                        out.extend_from_slice(part);
+                    }
+                }
+            }
         }
     }
 
@@ -170,6 +184,20 @@ impl Value {
                     rest = &rest[4 + n..];
                 }
                 Value::List(Box::new(l))
+            }
+            4 | 5 => {
+                let mut parts = Vec::new();
+                let mut rest = body;
+                while !rest.is_empty() {
+                    let n = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+                    parts.push(rest.get(4..4 + n)?);
+                    rest = &rest[4 + n..];
+                }
+                if parts.len() % 2 != 0 {
+                    return None;
+                }
+                let pairs = parts.chunks(2).map(|p| (p[0], p[1]));
+                Value::Hash(Box::new(hash::Hash::from_pairs(pairs, kind == 4)))
             }
             _ => return None,
         };
@@ -250,7 +278,8 @@ impl Keyspace {
         self.dbs.len()
     }
 
-    fn next_rand(&mut self) -> u64 {
+    /// A pseudo-random number (xorshift, seeded per shard), for sampling and random picks.
+    pub fn next_rand(&mut self) -> u64 {
         let mut x = self.rng;
         x ^= x << 13;
         x ^= x >> 7;

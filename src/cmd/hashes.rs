@@ -1,0 +1,387 @@
+//! Hash commands. Each runs on the owner shard of its key; the representation
+//! (packed pairs or a table) is `store::hash`.
+
+use crate::cmd::keys::{parse_cursor, scan_opts_from};
+use crate::cmd::strings::{format_incr_float, parse_float};
+use crate::cmd::{Args, Ctx};
+use crate::error::{CmdError, CmdResult};
+use crate::resp::parse_i64;
+use crate::store::hash::Hash;
+use crate::store::{glob_match, Ttl, Value};
+
+/// The hash at `key`, or `None`; WRONGTYPE for another type.
+fn read<'k>(ctx: &'k mut Ctx, key: &[u8]) -> CmdResult<Option<&'k Hash>> {
+    let now = ctx.now_ms();
+    match ctx.shard.ks.lookup(ctx.db, key, now).map(|e| &e.value) {
+        None => Ok(None),
+        Some(Value::Hash(h)) => Ok(Some(h)),
+        Some(_) => Err(CmdError::WrongType),
+    }
+}
+
+/// The hash at `key` for modification, created empty if missing; WRONGTYPE for another
+/// type. The caller removes it again if it ends empty (`drop_if_empty`).
+fn write<'k>(ctx: &'k mut Ctx, key: &[u8]) -> CmdResult<&'k mut Hash> {
+    let now = ctx.now_ms();
+    let db = ctx.db;
+    let exists = match ctx.shard.ks.peek(db, key, now).map(|e| &e.value) {
+        None => false,
+        Some(Value::Hash(_)) => true,
+        Some(_) => return Err(CmdError::WrongType),
+    };
+    if !exists {
+        ctx.shard
+            .ks
+            .set(db, key, Value::Hash(Box::default()), Ttl::Clear, now);
+    }
+    match ctx.shard.ks.lookup_mut(db, key, now).map(|e| &mut e.value) {
+        Some(Value::Hash(h)) => Ok(h),
+        _ => unreachable!("just checked or created"),
+    }
+}
+
+/// Removes `key` if its hash became empty (Redis never keeps empty hashes).
+fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
+    let now = ctx.now_ms();
+    if let Some(e) = ctx.shard.ks.peek(ctx.db, key, now) {
+        if matches!(&e.value, Value::Hash(h) if h.is_empty()) {
+            ctx.shard.ks.remove(ctx.db, key, now);
+        }
+    }
+}
+
+/// HSET key field value [field value ...] — replies with the number of new fields.
+pub fn hset(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if !args.len().is_multiple_of(2) {
+        return Err(CmdError::Arity("hset".into()));
+    }
+    let added = set_pairs(ctx, args)?;
+    ctx.out.int(added as i64);
+    Ok(())
+}
+
+/// HMSET key field value [field value ...] — replies OK.
+pub fn hmset(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if !args.len().is_multiple_of(2) {
+        return Err(CmdError::Arity("hmset".into()));
+    }
+    set_pairs(ctx, args)?;
+    ctx.out.ok();
+    Ok(())
+}
+
+fn set_pairs(ctx: &mut Ctx, args: &Args) -> CmdResult<usize> {
+    let limits = ctx.shard.settings.hash_limits;
+    let h = write(ctx, args.get(1))?;
+    let mut added = 0;
+    for i in (2..args.len()).step_by(2) {
+        added += h.set(args.get(i), args.get(i + 1), limits) as usize;
+    }
+    Ok(added)
+}
+
+/// HSETNX key field value
+pub fn hsetnx(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if read(ctx, args.get(1))?.is_some_and(|h| h.get(args.get(2)).is_some()) {
+        ctx.out.int(0);
+        return Ok(());
+    }
+    let limits = ctx.shard.settings.hash_limits;
+    write(ctx, args.get(1))?.set(args.get(2), args.get(3), limits);
+    ctx.out.int(1);
+    Ok(())
+}
+
+/// HGET key field
+pub fn hget(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    match read(ctx, args.get(1))?.and_then(|h| h.get(args.get(2))) {
+        Some(v) => {
+            let v = v.to_vec();
+            ctx.out.bulk(&v);
+        }
+        None => ctx.out.null(),
+    }
+    Ok(())
+}
+
+/// HMGET key field [field ...]
+pub fn hmget(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let values: Vec<Option<Vec<u8>>> = match read(ctx, args.get(1))? {
+        Some(h) => (2..args.len())
+            .map(|i| h.get(args.get(i)).map(<[u8]>::to_vec))
+            .collect(),
+        None => vec![None; args.len() - 2],
+    };
+    ctx.out.array_len(values.len());
+    for v in values {
+        match v {
+            Some(v) => ctx.out.bulk(&v),
+            None => ctx.out.null(),
+        }
+    }
+    Ok(())
+}
+
+/// Field/value pairs copied out of a hash.
+type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// The pairs of the hash at `key` (empty if missing), owned.
+fn pairs(ctx: &mut Ctx, key: &[u8]) -> CmdResult<Pairs> {
+    Ok(read(ctx, key)?
+        .map(|h| h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect())
+        .unwrap_or_default())
+}
+
+/// HGETALL key — a map in RESP3.
+pub fn hgetall(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let all = pairs(ctx, args.get(1))?;
+    ctx.out.map_len(all.len());
+    for (f, v) in all {
+        ctx.out.bulk(&f);
+        ctx.out.bulk(&v);
+    }
+    Ok(())
+}
+
+/// HKEYS key
+pub fn hkeys(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let all = pairs(ctx, args.get(1))?;
+    ctx.out.array_len(all.len());
+    for (f, _) in all {
+        ctx.out.bulk(&f);
+    }
+    Ok(())
+}
+
+/// HVALS key
+pub fn hvals(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let all = pairs(ctx, args.get(1))?;
+    ctx.out.array_len(all.len());
+    for (_, v) in all {
+        ctx.out.bulk(&v);
+    }
+    Ok(())
+}
+
+/// HDEL key field [field ...]
+pub fn hdel(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if read(ctx, args.get(1))?.is_none() {
+        ctx.out.int(0);
+        return Ok(());
+    }
+    let h = write(ctx, args.get(1))?;
+    let removed = (2..args.len()).filter(|&i| h.remove(args.get(i))).count();
+    drop_if_empty(ctx, args.get(1));
+    ctx.out.int(removed as i64);
+    Ok(())
+}
+
+/// HLEN key
+pub fn hlen(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let n = read(ctx, args.get(1))?.map_or(0, Hash::len);
+    ctx.out.int(n as i64);
+    Ok(())
+}
+
+/// HEXISTS key field
+pub fn hexists(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let found = read(ctx, args.get(1))?.is_some_and(|h| h.get(args.get(2)).is_some());
+    ctx.out.int(found as i64);
+    Ok(())
+}
+
+/// HSTRLEN key field
+pub fn hstrlen(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let n = read(ctx, args.get(1))?
+        .and_then(|h| h.get(args.get(2)))
+        .map_or(0, <[u8]>::len);
+    ctx.out.int(n as i64);
+    Ok(())
+}
+
+/// HINCRBY key field increment
+pub fn hincrby(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let by = args.int(3)?;
+    let cur = match read(ctx, args.get(1))?.and_then(|h| h.get(args.get(2))) {
+        Some(v) => parse_i64(v).ok_or(CmdError::msg("ERR hash value is not an integer"))?,
+        None => 0,
+    };
+    let new = cur
+        .checked_add(by)
+        .ok_or(CmdError::msg("ERR increment or decrement would overflow"))?;
+    let limits = ctx.shard.settings.hash_limits;
+    let text = itoa::Buffer::new().format(new).as_bytes().to_vec();
+    write(ctx, args.get(1))?.set(args.get(2), &text, limits);
+    ctx.out.int(new);
+    Ok(())
+}
+
+/// HINCRBYFLOAT key field increment
+pub fn hincrbyfloat(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let by = parse_float(args.get(3)).ok_or(CmdError::NotFloat)?;
+    if by.is_infinite() {
+        return Err(CmdError::msg("ERR value is NaN or Infinity"));
+    }
+    let cur = match read(ctx, args.get(1))?.and_then(|h| h.get(args.get(2))) {
+        Some(v) => parse_float(v)
+            .filter(|f| f.is_finite())
+            .ok_or(CmdError::msg("ERR hash value is not a float"))?,
+        None => 0.0,
+    };
+    let new = cur + by;
+    if !new.is_finite() {
+        return Err(CmdError::msg("ERR increment would produce NaN or Infinity"));
+    }
+    let text = format_incr_float(new);
+    let limits = ctx.shard.settings.hash_limits;
+    write(ctx, args.get(1))?.set(args.get(2), text.as_bytes(), limits);
+    ctx.out.bulk(text.as_bytes());
+    Ok(())
+}
+
+/// HRANDFIELD key [count [WITHVALUES]]
+pub fn hrandfield(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let (count, with_values) = match args.len() {
+        2 => (None, false),
+        3 => (Some(args.int(2)?), false),
+        4 if args.is(3, "withvalues") => (Some(args.int(2)?), true),
+        _ => return Err(CmdError::Syntax),
+    };
+    let Some(len) = read(ctx, args.get(1))?.map(Hash::len) else {
+        match count {
+            None => ctx.out.null(),
+            Some(_) => ctx.out.array_len(0),
+        }
+        return Ok(());
+    };
+    let mut rng = RandState::new(ctx.shard.ks.next_rand());
+    let picks: Vec<usize> = match count {
+        None => vec![rng.below(len)],
+        // Asking for at least every field: all of them, in the hash's own order.
+        Some(n) if n >= 0 && n as usize >= len => (0..len).collect(),
+        Some(n) if n >= 0 => {
+            // Distinct fields: all of them, or a random subset in random order.
+            let n = (n as usize).min(len);
+            let mut idx: Vec<usize> = (0..len).collect();
+            for i in 0..n {
+                let j = i + rng.below(len - i);
+                idx.swap(i, j);
+            }
+            idx.truncate(n);
+            idx
+        }
+        Some(n) => {
+            // Negative: |n| picks, repeats allowed.
+            let n = n.unsigned_abs().min(i64::MAX as u64 / 2) as usize;
+            (0..n).map(|_| rng.below(len)).collect()
+        }
+    };
+    let now = ctx.now_ms();
+    let Some(Value::Hash(h)) = ctx
+        .shard
+        .ks
+        .peek(ctx.db, args.get(1), now)
+        .map(|e| &e.value)
+    else {
+        unreachable!("read above");
+    };
+    let chosen: Pairs = picks
+        .iter()
+        .filter_map(|&i| h.at(i).map(|(f, v)| (f.to_vec(), v.to_vec())))
+        .collect();
+    if count.is_none() {
+        ctx.out.bulk(&chosen[0].0);
+        return Ok(());
+    }
+    let resp3 = ctx.out.resp3;
+    if with_values && resp3 {
+        ctx.out.array_len(chosen.len());
+        for (f, v) in chosen {
+            ctx.out.array_len(2);
+            ctx.out.bulk(&f);
+            ctx.out.bulk(&v);
+        }
+    } else if with_values {
+        ctx.out.array_len(chosen.len() * 2);
+        for (f, v) in chosen {
+            ctx.out.bulk(&f);
+            ctx.out.bulk(&v);
+        }
+    } else {
+        ctx.out.array_len(chosen.len());
+        for (f, _) in chosen {
+            ctx.out.bulk(&f);
+        }
+    }
+    Ok(())
+}
+
+/// A small xorshift generator for random picks.
+struct RandState(u64);
+
+impl RandState {
+    fn new(seed: u64) -> RandState {
+        RandState(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n.max(1) as u64) as usize
+    }
+}
+
+/// HSCAN key cursor [MATCH pattern] [COUNT count]. A packed hash comes back whole with
+/// cursor 0 (as Redis); a table is walked from the top index down, so a field present for
+/// the whole scan is returned at least once even while others are deleted.
+pub fn hscan(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let cursor = parse_cursor(args.get(2))?;
+    // As Redis: the cursor, then the key (a missing key is an empty scan whatever the
+    // options say), then the options.
+    if read(ctx, args.get(1))?.is_none() {
+        ctx.out.array_len(2);
+        ctx.out.bulk(b"0");
+        ctx.out.array_len(0);
+        return Ok(());
+    }
+    let o = scan_opts_from(args, 3, false)?;
+    let keep = |f: &[u8]| o.pattern.as_deref().is_none_or(|p| glob_match(p, f, false));
+    let (next, found): (u64, Pairs) = match read(ctx, args.get(1))? {
+        None => (0, Vec::new()),
+        Some(h @ Hash::Pack { .. }) => (
+            0,
+            h.iter()
+                .filter(|(f, _)| keep(f))
+                .map(|(f, v)| (f.to_vec(), v.to_vec()))
+                .collect(),
+        ),
+        Some(h @ Hash::Table(_)) => {
+            let len = h.len();
+            let mut at = if cursor == 0 {
+                len
+            } else {
+                (cursor as usize).min(len)
+            };
+            let mut out = Vec::new();
+            let mut visited = 0;
+            while at > 0 && visited < o.count {
+                at -= 1;
+                visited += 1;
+                if let Some((f, v)) = h.at(at) {
+                    if keep(f) {
+                        out.push((f.to_vec(), v.to_vec()));
+                    }
+                }
+            }
+            (at as u64, out)
+        }
+    };
+    ctx.out.array_len(2);
+    ctx.out.bulk(next.to_string().as_bytes());
+    ctx.out.array_len(found.len() * 2);
+    for (f, v) in found {
+        ctx.out.bulk(&f);
+        ctx.out.bulk(&v);
+    }
+    Ok(())
+}
