@@ -2302,6 +2302,103 @@ const HINCRBYFLOAT_LONG_DOUBLE: &[(&str, &str)] = &[(
     "#,
 )];
 
+/// Set commands on one key (SMEMBERS of a hashtable-encoded set is compared as a multiset:
+/// its order is the hash table's).
+const SETS: &[(&str, &str)] = &[
+    (
+        "sadd_srem_and_membership_like_redis",
+        r#"
+        SADD s 3 1 2 2
+        SMEMBERS s
+        SISMEMBER s 2
+        SISMEMBER s 02
+        SISMEMBER nokey 1
+        SMISMEMBER s 1 9 x
+        SMISMEMBER nokey 1 2
+        SCARD s
+        SCARD nokey
+        OBJECT ENCODING s
+        SREM s 1 9
+        SREM nokey 1
+        SMEMBERS s
+        SMEMBERS nokey
+        SADD t a
+        OBJECT ENCODING t
+        SADD t a b 7
+        SCARD t
+        ~sorted SMEMBERS t
+        SREM t a b 7
+        EXISTS t
+        SET str x
+        SADD str a
+        SMEMBERS str
+        SCARD str
+        SISMEMBER str a
+        SREM str a
+        SADD
+        SADD s
+        "#,
+    ),
+    (
+        "spop_srandmember_and_sscan_like_redis",
+        r#"
+        SADD s 1 2 3
+        SPOP nokey
+        SPOP nokey 2
+        SRANDMEMBER nokey
+        SRANDMEMBER nokey 2
+        SPOP s -1
+        SPOP s x
+        SPOP s 1 2
+        SRANDMEMBER s x
+        SRANDMEMBER s 1 2
+        SRANDMEMBER s 5
+        SRANDMEMBER s 0
+        SPOP s 0
+        ~shape SRANDMEMBER s
+        ~shape SRANDMEMBER s 2
+        ~shape SRANDMEMBER s -5
+        SSCAN s 0
+        SSCAN s 0 MATCH 2*
+        SSCAN nokey 0 COUNT 0
+        SSCAN s x
+        SSCAN s 0 COUNT 0
+        SSCAN s 0 TYPE string
+        ~shape SPOP s
+        SCARD s
+        SADD s 1 2 3
+        SPOP s 10
+        EXISTS s
+        SADD u a b c
+        ~shape SPOP u 2
+        SCARD u
+        "#,
+    ),
+    (
+        "sets_become_tables_and_move_across_shards",
+        r#"
+        CONFIG SET set-max-intset-entries 2
+        SADD few 1 2
+        OBJECT ENCODING few
+        SADD few 3
+        OBJECT ENCODING few
+        ~sorted SMEMBERS few
+        CONFIG SET set-max-intset-entries 512
+        SADD a 1 2
+        RENAME a b
+        SMEMBERS b
+        OBJECT ENCODING b
+        COPY b c
+        SMEMBERS c
+        MULTI
+        SADD a x
+        SREM b 1
+        SMEMBERS b
+        EXEC
+        "#,
+    ),
+];
+
 /// Expands `<<text*N>>` to `text` repeated N times.
 fn expand(line: &str) -> String {
     let mut out = String::new();
@@ -2671,6 +2768,11 @@ fn hincrbyfloat_matches_long_double_results() {
 }
 
 #[test]
+fn set_commands_match_redis() {
+    run_corpus(SETS, &[false, true]);
+}
+
+#[test]
 fn list_commands_match_redis() {
     run_corpus(LISTS, &[false, true]);
 }
@@ -2702,6 +2804,7 @@ fn corpus_names_are_unique_and_scripts_parse() {
         TRANSACTIONS,
         HASHES,
         HINCRBYFLOAT_LONG_DOUBLE,
+        SETS,
     ];
     for (name, script) in all.into_iter().flatten() {
         assert!(names.insert(*name), "duplicate case {name}");

@@ -1462,6 +1462,82 @@ static DOCS: &[CmdDoc] = &[
     )
     .args(&[key("key", 0), integer("cursor"), pattern("pattern").token("MATCH").optional(), integer("count").token("COUNT").optional()]),
     cmd(
+        "sadd",
+        "set",
+        "1.0.0",
+        "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.",
+        "Adds members to a set, creating it if needed.",
+    )
+    .history(&[("2.4.0", "Accepts multiple `member` arguments.")])
+    .args(&[key("key", 0), string("member").multiple()]),
+    cmd(
+        "srem",
+        "set",
+        "1.0.0",
+        "O(N) where N is the number of members to be removed.",
+        "Removes members from a set.",
+    )
+    .history(&[("2.4.0", "Accepts multiple `member` arguments.")])
+    .args(&[key("key", 0), string("member").multiple()]),
+    cmd(
+        "smembers",
+        "set",
+        "1.0.0",
+        "O(N) where N is the set cardinality.",
+        "Lists every member of a set.",
+    )
+    .args(&[key("key", 0)]),
+    cmd(
+        "sismember",
+        "set",
+        "1.0.0",
+        "O(1)",
+        "Tells whether a value is a member of a set.",
+    )
+    .args(&[key("key", 0), string("member")]),
+    cmd(
+        "smismember",
+        "set",
+        "6.2.0",
+        "O(N) where N is the number of elements being checked for membership",
+        "Tells, for each value, whether it is a member of a set.",
+    )
+    .args(&[key("key", 0), string("member").multiple()]),
+    cmd(
+        "scard",
+        "set",
+        "1.0.0",
+        "O(1)",
+        "Counts the members of a set.",
+    )
+    .args(&[key("key", 0)]),
+    cmd(
+        "spop",
+        "set",
+        "1.0.0",
+        "Without the count argument O(1), otherwise O(N) where N is the value of the passed count.",
+        "Removes and returns random members of a set.",
+    )
+    .history(&[("3.2.0", "Added the `count` argument.")])
+    .args(&[key("key", 0), integer("count").optional().since("3.2.0")]),
+    cmd(
+        "srandmember",
+        "set",
+        "1.0.0",
+        "Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count.",
+        "Returns random members of a set without removing them.",
+    )
+    .history(&[("2.6.0", "Added the optional `count` argument.")])
+    .args(&[key("key", 0), integer("count").optional().since("2.6.0")]),
+    cmd(
+        "sscan",
+        "set",
+        "2.8.0",
+        "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..",
+        "Iterates over the members of a set.",
+    )
+    .args(&[key("key", 0), integer("cursor"), pattern("pattern").token("MATCH").optional(), integer("count").token("COUNT").optional()]),
+    cmd(
         "subscribe",
         "pubsub",
         "2.0.0",
@@ -1785,7 +1861,7 @@ mod tests {
                    getdel getex mget mset msetnx append strlen incr decr incrby decrby \
                    incrbyfloat getrange setrange substr del unlink exists touch type expire \
                    pexpire expireat pexpireat ttl pttl expiretime pexpiretime persist keys scan \
-                   randomkey rename renamenx copy hset hsetnx hget hmset hmget hgetall hdel hlen hexists hkeys hvals hincrby hincrbyfloat hstrlen hrandfield hscan subscribe unsubscribe psubscribe punsubscribe \
+                   randomkey rename renamenx copy hset hsetnx hget hmset hmget hgetall hdel hlen hexists hkeys hvals hincrby hincrbyfloat hstrlen hrandfield hscan sadd srem smembers sismember smismember scard spop srandmember sscan subscribe unsubscribe psubscribe punsubscribe \
                    publish spublish ssubscribe sunsubscribe pubsub";
         let subs = "client|id client|setname client|getname client|setinfo client|info \
                     client|list client|kill client|help config|get config|set config|resetstat \

@@ -13,6 +13,7 @@ pub mod keyspecs;
 pub mod lists;
 pub mod pubsub;
 pub mod server;
+pub mod sets;
 pub mod strings;
 pub mod table;
 

@@ -72,6 +72,8 @@ pub struct Settings {
     pub pubsub_limit: (u64, u64, u64),
     /// `hash-max-listpack-entries` / `hash-max-listpack-value`.
     pub hash_limits: crate::store::hash::PackLimits,
+    /// `set-max-intset-entries`.
+    pub set_max_intset: usize,
 }
 
 impl Settings {
@@ -97,6 +99,7 @@ impl Settings {
                 max_entries: cfg.int("hash-max-listpack-entries").max(0) as usize,
                 max_value: cfg.int("hash-max-listpack-value").max(0) as usize,
             },
+            set_max_intset: cfg.int("set-max-intset-entries").max(0) as usize,
         }
     }
 }

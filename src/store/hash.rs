@@ -183,6 +183,9 @@ impl Hash {
                     buf.splice(s.start..s.end, pair);
                     false
                 } else {
+                    // Grow to the exact size, as a listpack does: small hashes are many,
+                    // and amortized doubling would waste up to half of each buffer.
+                    buf.reserve_exact(field.len() + value.len() + 10);
                     put_len(buf, field.len());
                     buf.extend_from_slice(field);
                     put_len(buf, value.len());

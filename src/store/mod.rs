@@ -6,6 +6,7 @@
 pub mod glob;
 pub mod hash;
 pub mod list;
+pub mod set;
 pub mod watch;
 
 use ahash::RandomState;
@@ -29,6 +30,8 @@ pub enum Value {
     List(Box<list::List>),
     /// A hash: packed pairs or a table (`hash::Hash`).
     Hash(Box<hash::Hash>),
+    /// A set: sorted integers or a hash set (`set::Set`).
+    Set(Box<set::Set>),
 }
 
 /// A string value. Integers that round-trip are stored as `i64`, as Redis's `int` encoding.
@@ -118,6 +121,7 @@ impl Value {
             Value::Str(_) => "string",
             Value::List(_) => "list",
             Value::Hash(_) => "hash",
+            Value::Set(_) => "set",
         }
     }
 
@@ -128,6 +132,7 @@ impl Value {
             // Redis 7.0's name for its chunked list; busbar's lists are chunked likewise.
             Value::List(_) => "quicklist",
             Value::Hash(h) => h.encoding(),
+            Value::Set(s) => s.encoding(),
         }
     }
 }
@@ -151,6 +156,13 @@ impl Value {
                 for e in l.iter() {
                     out.extend_from_slice(&(e.len() as u32).to_le_bytes());
                     out.extend_from_slice(e);
+                }
+            }
+            Value::Set(set) => {
+                out.push(if set.encoding() == "intset" { 6 } else { 7 });
+                for m in set.members() {
+                    out.extend_from_slice(&(m.len() as u32).to_le_bytes());
+                    out.extend_from_slice(&m);
                 }
             }
             Value::Hash(h) => {
@@ -198,6 +210,19 @@ impl Value {
                 }
                 let pairs = parts.chunks(2).map(|p| (p[0], p[1]));
                 Value::Hash(Box::new(hash::Hash::from_pairs(pairs, kind == 4)))
+            }
+            6 | 7 => {
+                let mut members = Vec::new();
+                let mut rest = body;
+                while !rest.is_empty() {
+                    let n = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+                    members.push(rest.get(4..4 + n)?);
+                    rest = &rest[4 + n..];
+                }
+                Value::Set(Box::new(set::Set::from_members(
+                    members.into_iter(),
+                    kind == 6,
+                )?))
             }
             _ => return None,
         };

@@ -1,0 +1,252 @@
+//! Set commands on one key. Each runs on the owner shard of its key; the representation
+//! (sorted integers or a hash set) is `store::set`.
+
+use crate::cmd::keys::{parse_cursor, scan_opts_from};
+use crate::cmd::{Args, Ctx};
+use crate::error::{CmdError, CmdResult};
+use crate::store::set::Set;
+use crate::store::{glob_match, Ttl, Value};
+
+/// The set at `key`, or `None`; WRONGTYPE for another type.
+fn read<'k>(ctx: &'k mut Ctx, key: &[u8]) -> CmdResult<Option<&'k Set>> {
+    let now = ctx.now_ms();
+    match ctx.shard.ks.lookup(ctx.db, key, now).map(|e| &e.value) {
+        None => Ok(None),
+        Some(Value::Set(s)) => Ok(Some(s)),
+        Some(_) => Err(CmdError::WrongType),
+    }
+}
+
+/// The set at `key` for modification, created empty if missing; WRONGTYPE for another
+/// type. The caller removes it again if it ends empty (`drop_if_empty`).
+fn write<'k>(ctx: &'k mut Ctx, key: &[u8]) -> CmdResult<&'k mut Set> {
+    let now = ctx.now_ms();
+    let db = ctx.db;
+    let exists = match ctx.shard.ks.peek(db, key, now).map(|e| &e.value) {
+        None => false,
+        Some(Value::Set(_)) => true,
+        Some(_) => return Err(CmdError::WrongType),
+    };
+    if !exists {
+        ctx.shard
+            .ks
+            .set(db, key, Value::Set(Box::default()), Ttl::Clear, now);
+    }
+    match ctx.shard.ks.lookup_mut(db, key, now).map(|e| &mut e.value) {
+        Some(Value::Set(s)) => Ok(s),
+        _ => unreachable!("just checked or created"),
+    }
+}
+
+/// Removes `key` if its set became empty (Redis never keeps empty sets).
+fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
+    let now = ctx.now_ms();
+    if let Some(e) = ctx.shard.ks.peek(ctx.db, key, now) {
+        if matches!(&e.value, Value::Set(s) if s.is_empty()) {
+            ctx.shard.ks.remove(ctx.db, key, now);
+        }
+    }
+}
+
+/// SADD key member [member ...]
+pub fn sadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let max_ints = ctx.shard.settings.set_max_intset;
+    let s = write(ctx, args.get(1))?;
+    let added = (2..args.len())
+        .filter(|&i| s.insert(args.get(i), max_ints))
+        .count();
+    ctx.out.int(added as i64);
+    Ok(())
+}
+
+/// SREM key member [member ...]
+pub fn srem(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if read(ctx, args.get(1))?.is_none() {
+        ctx.out.int(0);
+        return Ok(());
+    }
+    let s = write(ctx, args.get(1))?;
+    let removed = (2..args.len()).filter(|&i| s.remove(args.get(i))).count();
+    drop_if_empty(ctx, args.get(1));
+    ctx.out.int(removed as i64);
+    Ok(())
+}
+
+/// SMEMBERS key — a set in RESP3.
+pub fn smembers(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let members = read(ctx, args.get(1))?
+        .map(Set::members)
+        .unwrap_or_default();
+    ctx.out.set_len(members.len());
+    for m in members {
+        ctx.out.bulk(&m);
+    }
+    Ok(())
+}
+
+/// SISMEMBER key member
+pub fn sismember(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let found = read(ctx, args.get(1))?.is_some_and(|s| s.contains(args.get(2)));
+    ctx.out.int(found as i64);
+    Ok(())
+}
+
+/// SMISMEMBER key member [member ...]
+pub fn smismember(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let found: Vec<bool> = match read(ctx, args.get(1))? {
+        Some(s) => (2..args.len()).map(|i| s.contains(args.get(i))).collect(),
+        None => vec![false; args.len() - 2],
+    };
+    ctx.out.array_len(found.len());
+    for f in found {
+        ctx.out.int(f as i64);
+    }
+    Ok(())
+}
+
+/// SCARD key
+pub fn scard(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let n = read(ctx, args.get(1))?.map_or(0, Set::len);
+    ctx.out.int(n as i64);
+    Ok(())
+}
+
+/// The optional count of SPOP / SRANDMEMBER: must be an integer (SPOP: not negative).
+fn count_arg(args: &Args, pop: bool) -> CmdResult<Option<i64>> {
+    match args.len() {
+        2 => Ok(None),
+        3 if pop => {
+            let n = crate::resp::parse_i64(args.get(2)).filter(|&n| n >= 0);
+            n.map(Some)
+                .ok_or(CmdError::msg("ERR value is out of range, must be positive"))
+        }
+        3 => {
+            let n = args.int(2)?;
+            if n < 0 && pop {
+                return Err(CmdError::msg("ERR value is out of range, must be positive"));
+            }
+            Ok(Some(n))
+        }
+        _ => Err(CmdError::Syntax),
+    }
+}
+
+/// SPOP key [count] — with a count, a set in RESP3.
+pub fn spop(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let count = count_arg(args, true)?;
+    let Some(len) = read(ctx, args.get(1))?.map(Set::len) else {
+        match count {
+            None => ctx.out.null(),
+            Some(_) => ctx.out.set_len(0),
+        }
+        return Ok(());
+    };
+    let n = count.map_or(1, |c| (c as usize).min(len));
+    let mut popped = Vec::with_capacity(n);
+    if count.is_some() && n == len {
+        // All of it: the whole set in its own order, as SMEMBERS (Redis does the same).
+        popped = write(ctx, args.get(1))?.members();
+        *write(ctx, args.get(1))? = Set::default();
+    }
+    while popped.len() < n {
+        let r = ctx.shard.ks.next_rand();
+        let s = write(ctx, args.get(1))?;
+        let m = s.at((r % s.len() as u64) as usize).expect("non-empty");
+        s.remove(&m);
+        popped.push(m);
+    }
+    drop_if_empty(ctx, args.get(1));
+    match count {
+        None => ctx.out.bulk(&popped[0]),
+        Some(_) => {
+            ctx.out.set_len(popped.len());
+            for m in popped {
+                ctx.out.bulk(&m);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// SRANDMEMBER key [count] — distinct members for a positive count, repeats allowed for
+/// a negative one.
+pub fn srandmember(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let count = count_arg(args, false)?;
+    let Some(len) = read(ctx, args.get(1))?.map(Set::len) else {
+        match count {
+            None => ctx.out.null(),
+            Some(_) => ctx.out.array_len(0),
+        }
+        return Ok(());
+    };
+    let picks: Vec<usize> = match count {
+        None => vec![(ctx.shard.ks.next_rand() % len as u64) as usize],
+        Some(n) if n >= 0 && n as usize >= len => (0..len).collect(),
+        Some(n) if n >= 0 => {
+            let mut idx: Vec<usize> = (0..len).collect();
+            for i in 0..n as usize {
+                let j = i + (ctx.shard.ks.next_rand() % (len - i) as u64) as usize;
+                idx.swap(i, j);
+            }
+            idx.truncate(n as usize);
+            idx
+        }
+        Some(n) => (0..n.unsigned_abs())
+            .map(|_| (ctx.shard.ks.next_rand() % len as u64) as usize)
+            .collect(),
+    };
+    let s = read(ctx, args.get(1))?.expect("read above");
+    let members: Vec<Vec<u8>> = picks.iter().filter_map(|&i| s.at(i)).collect();
+    match count {
+        None => ctx.out.bulk(&members[0]),
+        Some(_) => {
+            ctx.out.array_len(members.len());
+            for m in members {
+                ctx.out.bulk(&m);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// SSCAN key cursor [MATCH pattern] [COUNT count]. An intset comes back whole with cursor
+/// 0 (as Redis); a table is walked from the top index down.
+pub fn sscan(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let cursor = parse_cursor(args.get(2))?;
+    if read(ctx, args.get(1))?.is_none() {
+        ctx.out.array_len(2);
+        ctx.out.bulk(b"0");
+        ctx.out.array_len(0);
+        return Ok(());
+    }
+    let o = scan_opts_from(args, 3, false)?;
+    let keep = |m: &[u8]| o.pattern.as_deref().is_none_or(|p| glob_match(p, m, false));
+    let s = read(ctx, args.get(1))?.expect("read above");
+    let (next, found) = match s {
+        Set::Ints(_) => (0, s.members().into_iter().filter(|m| keep(m)).collect()),
+        Set::Table(_) => {
+            let len = s.len();
+            let mut at = if cursor == 0 {
+                len
+            } else {
+                (cursor as usize).min(len)
+            };
+            let (mut out, mut visited) = (Vec::new(), 0);
+            while at > 0 && visited < o.count {
+                at -= 1;
+                visited += 1;
+                if let Some(m) = s.at(at).filter(|m| keep(m)) {
+                    out.push(m);
+                }
+            }
+            (at as u64, out)
+        }
+    };
+    ctx.out.array_len(2);
+    ctx.out.bulk(next.to_string().as_bytes());
+    ctx.out.array_len(found.len());
+    for m in found {
+        ctx.out.bulk(&m);
+    }
+    Ok(())
+}
