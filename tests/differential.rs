@@ -2397,6 +2397,30 @@ const SETS: &[(&str, &str)] = &[
         EXEC
         "#,
     ),
+    (
+        "smove_across_and_within_shards_like_redis",
+        r#"
+        SMOVE a b m
+        SADD a m n
+        SMOVE a b m
+        SMEMBERS b
+        SMEMBERS a
+        SMOVE a b zz
+        SET c str
+        SMOVE a c n
+        SMOVE c a n
+        SMOVE a a n
+        SMOVE a a q
+        SMOVE a b n
+        EXISTS a
+        SMEMBERS b
+        SADD {t}x 1
+        SMOVE {t}x {t}y 1
+        SMEMBERS {t}y
+        SMOVE nokey c x
+        SMOVE a b
+        "#,
+    ),
 ];
 
 /// Expands `<<text*N>>` to `text` repeated N times.

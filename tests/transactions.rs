@@ -560,3 +560,66 @@ fn blocked_moves_across_shards_never_show_an_element_in_neither_list() {
         .sum();
     assert_eq!(total, ELEMENTS);
 }
+
+#[test]
+fn smove_between_shards_keeps_every_member_in_exactly_one_set() {
+    const SETS: usize = 4;
+    const MEMBERS: usize = 40;
+    let srv = busbar(&["--threads", "3"]);
+    let port = srv.port;
+    let mut admin = Raw::connect(port).unwrap();
+    for m in 0..MEMBERS {
+        let set = format!("pool:{}", m % SETS);
+        assert_eq!(admin.cmd(&["SADD", &set, &format!("m{m}")]), b":1\r\n");
+    }
+    let done = Arc::new(AtomicBool::new(false));
+    let observer = {
+        let done = Arc::clone(&done);
+        thread::spawn(move || {
+            let mut c = Raw::connect(port).unwrap();
+            let mut looks = 0;
+            while !done.load(Ordering::Relaxed) || looks < 5 {
+                let mut cmds = vec![cmd(&["MULTI"])];
+                cmds.extend((0..SETS).map(|s| cmd(&["SCARD", &format!("pool:{s}")])));
+                cmds.push(cmd(&["EXEC"]));
+                let r = pipeline(&mut c, &cmds);
+                let text = String::from_utf8_lossy(&r.last().unwrap().encode()).to_string();
+                let sum: usize = text
+                    .split("\r\n")
+                    .filter_map(|l| l.strip_prefix(':'))
+                    .map(|n| n.parse::<usize>().unwrap())
+                    .sum();
+                assert_eq!(sum, MEMBERS, "saw {text:?}");
+                looks += 1;
+            }
+            looks
+        })
+    };
+    run_clients(8, move |t| {
+        let mut c = Raw::connect(port).unwrap();
+        let mut rng = Rng::new(500 + t as u64);
+        for _ in 0..200 {
+            let from = rng.below(SETS as u64);
+            let to = (from + 1 + rng.below(SETS as u64 - 1)) % SETS as u64;
+            let member = format!("m{}", rng.below(MEMBERS as u64));
+            let r = c.cmd(&[
+                "SMOVE",
+                &format!("pool:{from}"),
+                &format!("pool:{to}"),
+                &member,
+            ]);
+            assert!(r == b":0\r\n" || r == b":1\r\n", "{}", show(&r));
+        }
+    });
+    done.store(true, Ordering::Relaxed);
+    assert!(observer.join().expect("observer") >= 5);
+    let mut all = Vec::new();
+    for s in 0..SETS {
+        let r = Resp::from(&admin.cmd(&["SMEMBERS", &format!("pool:{s}")]));
+        all.extend(r.items().iter().map(|e| e.bytes().unwrap().to_vec()));
+    }
+    all.sort();
+    let before = all.len();
+    all.dedup();
+    assert_eq!((before, all.len()), (MEMBERS, MEMBERS));
+}

@@ -893,6 +893,30 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
         }],
     ),
     (
+        "smove",
+        &[],
+        &[
+            KeySpecDoc {
+                notes: None,
+                flags: &["RW", "access", "delete"],
+                begin_index: 1,
+                lastkey: 0,
+                keystep: 1,
+                limit: 0,
+                keynum: None,
+            },
+            KeySpecDoc {
+                notes: None,
+                flags: &["RW", "insert"],
+                begin_index: 2,
+                lastkey: 0,
+                keystep: 1,
+                limit: 0,
+                keynum: None,
+            },
+        ],
+    ),
+    (
         "watch",
         &[],
         &[KeySpecDoc {

@@ -21,7 +21,7 @@ use std::sync::OnceLock;
 
 use ahash::AHashMap;
 
-use crate::conn::{Conn, Gather, Merge, Relocation};
+use crate::conn::{Conn, Gather, Merge, Relocation, SMoveStage};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::write::{aggregate_header, read_int, value_len};
 use crate::resp::{ArgRange, Reply};
@@ -777,6 +777,26 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
             });
         }
         Merge::MoveWake(_) => unreachable!("the shard retries a woken move itself"),
+        Merge::SMove(m, stage) => {
+            let p = &g.parts[0];
+            if p.first() == Some(&b'-') {
+                out.raw(p);
+                return None;
+            }
+            let wrong = || CmdError::WrongType.text();
+            match stage {
+                SMoveStage::SrcType if p.starts_with(b"+none") => out.int(0),
+                SMoveStage::SrcType if !p.starts_with(b"+set") => out.error(&wrong()),
+                SMoveStage::SrcType => return Some(m.step(SMoveStage::DstType)),
+                SMoveStage::DstType if !(p.starts_with(b"+none") || p.starts_with(b"+set")) => {
+                    out.error(&wrong())
+                }
+                SMoveStage::DstType => return Some(m.step(SMoveStage::Remove)),
+                SMoveStage::Remove if read_int(p) != Some(1) => out.int(0),
+                SMoveStage::Remove => return Some(m.step(SMoveStage::Add)),
+                SMoveStage::Add => out.int(1),
+            }
+        }
         Merge::MPopNext { mut rest } => {
             let p = &g.parts[0];
             let null = p.starts_with(b"*-1\r\n") || p.starts_with(b"_\r\n");

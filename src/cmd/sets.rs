@@ -250,3 +250,55 @@ pub fn sscan(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     Ok(())
 }
+
+/// SMOVE source destination member (both keys on this shard).
+pub fn smove(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let (src, dst, member) = (args.get(1), args.get(2), args.get(3));
+    if read(ctx, src)?.is_none() {
+        ctx.out.int(0);
+        return Ok(());
+    }
+    read(ctx, dst)?;
+    if src == dst {
+        let found = read(ctx, src)?.is_some_and(|s| s.contains(member));
+        ctx.out.int(found as i64);
+        return Ok(());
+    }
+    if !write(ctx, src)?.remove(member) {
+        ctx.out.int(0);
+        return Ok(());
+    }
+    drop_if_empty(ctx, src);
+    let max_ints = ctx.shard.settings.set_max_intset;
+    write(ctx, dst)?.insert(member, max_ints);
+    ctx.out.int(1);
+    Ok(())
+}
+
+/// SMOVE coordinator: on one shard the command itself; across shards (under both keys'
+/// locks) the same checks in Redis's order as steps — the source's type, the
+/// destination's type, the removal, the insertion.
+pub fn smove_coord(
+    shard: &mut crate::shard::Shard,
+    slot: usize,
+    conn: &mut crate::conn::Conn,
+    args: &Args,
+    out: &mut Vec<u8>,
+) -> CmdResult {
+    use crate::shard::route::shard_of;
+    let (src, dst) = (args.get(1), args.get(2));
+    let (src_shard, dst_shard) = (shard_of(src, shard.shards), shard_of(dst, shard.shards));
+    if src_shard == dst_shard {
+        shard.run_whole_on(src_shard, slot, conn, args, out);
+        return Ok(());
+    }
+    let m = crate::conn::SMove {
+        src: src.into(),
+        src_shard,
+        dst: dst.into(),
+        dst_shard,
+        member: args.get(3).into(),
+    };
+    shard.run_parts(slot, conn, m.step(crate::conn::SMoveStage::SrcType));
+    Ok(())
+}

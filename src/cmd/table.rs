@@ -1391,6 +1391,15 @@ pub fn build() -> Vec<Spec> {
             sets::sscan,
         ),
         c(
+            "smove",
+            4,
+            flag::WRITE | flag::FAST,
+            &["@write", "@set", "@fast"],
+            (1, 2, 1),
+            Route::Coord(sets::smove_coord),
+            sets::smove,
+        ),
+        c(
             "rename",
             3,
             flag::WRITE,

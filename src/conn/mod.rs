@@ -72,6 +72,8 @@ pub enum Merge {
     MPopNext {
         rest: std::collections::VecDeque<(usize, crate::shard::msg::OwnedCmds)>,
     },
+    /// SMOVE across shards, at `stage`: the part is the reply of that stage's command.
+    SMove(SMove, SMoveStage),
     /// A blocked cross-shard BLMOVE was woken (its source got data): take both keys'
     /// locks and try the move again (`Shard::move_retry`).
     MoveWake(MoveRetry),
@@ -119,6 +121,49 @@ pub struct MoveRetry {
     pub to_left: bool,
     /// When the block times out (ms; 0 = never).
     pub deadline_ms: u64,
+}
+
+/// An SMOVE between two shards.
+#[derive(Debug, Clone)]
+pub struct SMove {
+    pub src: Box<[u8]>,
+    pub src_shard: usize,
+    pub dst: Box<[u8]>,
+    pub dst_shard: usize,
+    pub member: Box<[u8]>,
+}
+
+/// The steps of a cross-shard SMOVE, in Redis's order of checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SMoveStage {
+    /// TYPE of the source: none -> 0, not a set -> WRONGTYPE.
+    SrcType,
+    /// TYPE of the destination: neither none nor set -> WRONGTYPE.
+    DstType,
+    /// SREM from the source: 0 -> 0.
+    Remove,
+    /// SADD to the destination: the reply is 1.
+    Add,
+}
+
+impl SMove {
+    /// The command of `stage`, on its shard, as the next step.
+    pub fn step(self, stage: SMoveStage) -> crate::cmd::Next {
+        let mut cmds = crate::shard::msg::OwnedCmds::default();
+        let (shard, name, args): (usize, &[u8], Vec<&[u8]>) = match stage {
+            SMoveStage::SrcType => (self.src_shard, b"type", vec![&self.src]),
+            SMoveStage::DstType => (self.dst_shard, b"type", vec![&self.dst]),
+            SMoveStage::Remove => (self.src_shard, b"srem", vec![&self.src, &self.member]),
+            SMoveStage::Add => (self.dst_shard, b"sadd", vec![&self.dst, &self.member]),
+        };
+        let spec = crate::cmd::lookup(name).expect("in table");
+        cmds.push(spec.id, std::iter::once(name).chain(args));
+        crate::cmd::Next {
+            runs: vec![(shard, cmds)],
+            merge: Merge::SMove(self.clone(), stage),
+            rescue_left: None,
+        }
+    }
 }
 
 /// Which command moves a key between shards.
