@@ -2398,13 +2398,67 @@ const SETS: &[(&str, &str)] = &[
         "#,
     ),
     (
+        "set_algebra_across_shards_like_redis",
+        r#"
+        SADD a 1 2 3 4
+        SADD b 3 4 5
+        SADD c 4 5 6
+        SINTER a b
+        SINTER a b c
+        SINTER a nokey
+        SUNION a b
+        SUNION a b c nokey
+        SDIFF a b
+        SDIFF a b c
+        SDIFF nokey a
+        SINTERCARD 2 a b
+        SINTERCARD 2 a b LIMIT 1
+        SINTERCARD 2 a b LIMIT 0
+        SINTERCARD 0 a
+        SINTERCARD 3 a b
+        SINTERCARD 1 a LIMIT -1
+        SINTERCARD 1 a foo 1
+        SINTERSTORE d a b
+        SMEMBERS d
+        OBJECT ENCODING d
+        SUNIONSTORE e a b c
+        SMEMBERS e
+        SDIFFSTORE f a b
+        SMEMBERS f
+        SINTERSTORE d a nokey
+        EXISTS d
+        SET str x
+        SINTER a str
+        SINTER nokey str
+        SUNION str
+        SDIFFSTORE g a str
+        SUNIONSTORE str a
+        TYPE str
+        SMEMBERS str
+        SADD w x y
+        SUNIONSTORE u w a
+        SCARD u
+        OBJECT ENCODING u
+        ~sorted SUNION w a
+        SADD {t}1 1 2
+        SADD {t}2 2
+        SINTER {t}1 {t}2
+        MULTI
+        SINTER a b
+        SUNIONSTORE z a b
+        EXEC
+        SINTER
+        SINTERSTORE d
+        "#,
+    ),
+    (
         "smove_across_and_within_shards_like_redis",
         r#"
         SMOVE a b m
         SADD a m n
         SMOVE a b m
-        SMEMBERS b
-        SMEMBERS a
+        ~sorted SMEMBERS b
+        ~sorted SMEMBERS a
         SMOVE a b zz
         SET c str
         SMOVE a c n
@@ -2413,7 +2467,7 @@ const SETS: &[(&str, &str)] = &[
         SMOVE a a q
         SMOVE a b n
         EXISTS a
-        SMEMBERS b
+        ~sorted SMEMBERS b
         SADD {t}x 1
         SMOVE {t}x {t}y 1
         SMEMBERS {t}y

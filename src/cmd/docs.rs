@@ -1546,6 +1546,62 @@ static DOCS: &[CmdDoc] = &[
     )
     .args(&[key("source", 0), key("destination", 1), string("member")]),
     cmd(
+        "sinter",
+        "set",
+        "1.0.0",
+        "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.",
+        "Intersects sets.",
+    )
+    .args(&[key("key", 0).multiple()]),
+    cmd(
+        "sintercard",
+        "set",
+        "7.0.0",
+        "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.",
+        "Counts the members of the intersection of sets.",
+    )
+    .args(&[integer("numkeys"), key("key", 0).multiple(), integer("limit").token("LIMIT").optional()]),
+    cmd(
+        "sinterstore",
+        "set",
+        "1.0.0",
+        "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.",
+        "Stores the intersection of sets in a key.",
+    )
+    .args(&[key("destination", 0), key("key", 1).multiple()]),
+    cmd(
+        "sunion",
+        "set",
+        "1.0.0",
+        "O(N) where N is the total number of elements in all given sets.",
+        "Unites sets.",
+    )
+    .args(&[key("key", 0).multiple()]),
+    cmd(
+        "sunionstore",
+        "set",
+        "1.0.0",
+        "O(N) where N is the total number of elements in all given sets.",
+        "Stores the union of sets in a key.",
+    )
+    .args(&[key("destination", 0), key("key", 1).multiple()]),
+    cmd(
+        "sdiff",
+        "set",
+        "1.0.0",
+        "O(N) where N is the total number of elements in all given sets.",
+        "Subtracts sets from the first one.",
+    )
+    .args(&[key("key", 0).multiple()]),
+    cmd(
+        "sdiffstore",
+        "set",
+        "1.0.0",
+        "O(N) where N is the total number of elements in all given sets.",
+        "Stores the difference of sets in a key.",
+    )
+    .args(&[key("destination", 0), key("key", 1).multiple()]),
+    cmd(
         "subscribe",
         "pubsub",
         "2.0.0",
@@ -1869,7 +1925,7 @@ mod tests {
                    getdel getex mget mset msetnx append strlen incr decr incrby decrby \
                    incrbyfloat getrange setrange substr del unlink exists touch type expire \
                    pexpire expireat pexpireat ttl pttl expiretime pexpiretime persist keys scan \
-                   randomkey rename renamenx copy hset hsetnx hget hmset hmget hgetall hdel hlen hexists hkeys hvals hincrby hincrbyfloat hstrlen hrandfield hscan sadd srem smembers sismember smismember scard spop srandmember sscan smove subscribe unsubscribe psubscribe punsubscribe \
+                   randomkey rename renamenx copy hset hsetnx hget hmset hmget hgetall hdel hlen hexists hkeys hvals hincrby hincrbyfloat hstrlen hrandfield hscan sadd srem smembers sismember smismember scard spop srandmember sscan smove sinter sintercard sinterstore sunion sunionstore sdiff sdiffstore subscribe unsubscribe psubscribe punsubscribe \
                    publish spublish ssubscribe sunsubscribe pubsub";
         let subs = "client|id client|setname client|getname client|setinfo client|info \
                     client|list client|kill client|help config|get config|set config|resetstat \

@@ -777,6 +777,69 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
             });
         }
         Merge::MoveWake(_) => unreachable!("the shard retries a woken move itself"),
+        Merge::SetAlgebra(a) => {
+            // Split each part into its SMEMBERS replies; an error (WRONGTYPE) wins.
+            let replies: Vec<Vec<&[u8]>> = g
+                .parts
+                .iter()
+                .map(|p| {
+                    let mut v = Vec::new();
+                    let mut at = 0;
+                    while let Some(n) = value_len(&p[at..]) {
+                        v.push(&p[at..at + n]);
+                        at += n;
+                    }
+                    v
+                })
+                .collect();
+            let mut sets = Vec::with_capacity(a.order.len());
+            for &(part, idx) in &a.order {
+                let r = replies[part as usize][idx as usize];
+                if r.first() == Some(&b'-') {
+                    out.raw(r);
+                    return None;
+                }
+                sets.push(
+                    split_array(r)
+                        .iter()
+                        .filter_map(|m| bulk_value(m))
+                        .collect::<Vec<_>>(),
+                );
+            }
+            let members = sets::combine(a.op, &sets, a.max_ints);
+            let Some((dst, dst_shard)) = a.store else {
+                let algebra = sets::Algebra {
+                    op: a.op,
+                    keys: 0..0,
+                    store: None,
+                    card_limit: a.card_limit,
+                };
+                sets::reply_algebra(out, &algebra, &members);
+                return None;
+            };
+            let mut cmds = OwnedCmds::default();
+            if members.is_empty() {
+                let del = lookup(b"del").expect("del in table");
+                cmds.push(del.id, [&b"del"[..], &dst].into_iter());
+            } else {
+                let mut s = crate::store::set::Set::default();
+                for m in &members {
+                    s.insert(m, a.max_ints);
+                }
+                let mut dump = Vec::new();
+                crate::store::Value::Set(Box::new(s)).dump(0, &mut dump);
+                let db = itoa::Buffer::new().format(a.db).as_bytes().to_vec();
+                cmds.push(
+                    internal_id("__put"),
+                    [&b"__put"[..], &dst, &dump, b"replace", &db].into_iter(),
+                );
+            }
+            return Some(Next {
+                runs: vec![(dst_shard, cmds)],
+                merge: Merge::Reply(format!(":{}\r\n", members.len()).into_bytes()),
+                rescue_left: None,
+            });
+        }
         Merge::SMove(m, stage) => {
             let p = &g.parts[0];
             if p.first() == Some(&b'-') {

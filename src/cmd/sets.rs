@@ -302,3 +302,227 @@ pub fn smove_coord(
     shard.run_parts(slot, conn, m.step(crate::conn::SMoveStage::SrcType));
     Ok(())
 }
+
+/// Which set algebra a command does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetOp {
+    /// SINTER, SINTERSTORE, SINTERCARD.
+    Inter,
+    /// SUNION, SUNIONSTORE.
+    Union,
+    /// SDIFF, SDIFFSTORE.
+    Diff,
+}
+
+/// The result of `op` over `sets` (members of each key in key order; a missing key is an
+/// empty set), in the order Redis replies with: an intersection walks the smallest set,
+/// a union or difference is built as a set (integers ascending while it is an intset).
+pub fn combine(op: SetOp, sets: &[Vec<Vec<u8>>], max_ints: usize) -> Vec<Vec<u8>> {
+    use std::collections::HashSet;
+    match op {
+        SetOp::Inter => {
+            if sets.iter().any(Vec::is_empty) {
+                return Vec::new();
+            }
+            let mut order: Vec<usize> = (0..sets.len()).collect();
+            order.sort_by_key(|&i| sets[i].len());
+            let others: Vec<HashSet<&[u8]>> = order[1..]
+                .iter()
+                .map(|&i| sets[i].iter().map(Vec::as_slice).collect())
+                .collect();
+            sets[order[0]]
+                .iter()
+                .filter(|m| others.iter().all(|o| o.contains(m.as_slice())))
+                .cloned()
+                .collect()
+        }
+        SetOp::Union => {
+            let mut out = Set::default();
+            for m in sets.iter().flatten() {
+                out.insert(m, max_ints);
+            }
+            out.members()
+        }
+        SetOp::Diff => {
+            let Some((first, rest)) = sets.split_first() else {
+                return Vec::new();
+            };
+            let rest: Vec<HashSet<&[u8]>> = rest
+                .iter()
+                .map(|s| s.iter().map(Vec::as_slice).collect())
+                .collect();
+            let mut out = Set::default();
+            for m in first {
+                if !rest.iter().any(|r| r.contains(m.as_slice())) {
+                    out.insert(m, max_ints);
+                }
+            }
+            out.members()
+        }
+    }
+}
+
+/// What a set-algebra call asks: the op, where its source keys are, where it stores (if
+/// it does), and SINTERCARD's limit.
+pub struct Algebra {
+    pub op: SetOp,
+    pub keys: std::ops::Range<usize>,
+    pub store: Option<usize>,
+    pub card_limit: Option<usize>,
+}
+
+/// Parses SINTER/SUNION/SDIFF key [key ...], *STORE destination key [key ...] and
+/// SINTERCARD numkeys key [key ...] [LIMIT limit].
+pub fn parse_algebra(args: &Args) -> CmdResult<Algebra> {
+    let name = args.get(0).to_ascii_lowercase();
+    let op = match &name[..] {
+        b"sinter" | b"sinterstore" | b"sintercard" => SetOp::Inter,
+        b"sunion" | b"sunionstore" => SetOp::Union,
+        _ => SetOp::Diff,
+    };
+    if name == b"sintercard" {
+        let n = crate::resp::parse_i64(args.get(1))
+            .filter(|&n| n > 0)
+            .ok_or(CmdError::msg("ERR numkeys should be greater than 0"))? as usize;
+        if n > args.len() - 2 {
+            return Err(CmdError::msg(
+                "ERR Number of keys can't be greater than number of args",
+            ));
+        }
+        let mut limit = None;
+        let mut i = 2 + n;
+        while i < args.len() {
+            if args.is(i, "limit") && i + 1 < args.len() {
+                let l = crate::resp::parse_i64(args.get(i + 1))
+                    .filter(|&l| l >= 0)
+                    .ok_or(CmdError::msg("ERR LIMIT can't be negative"))?;
+                limit = (l > 0).then_some(l as usize);
+                i += 2;
+            } else {
+                return Err(CmdError::Syntax);
+            }
+        }
+        return Ok(Algebra {
+            op,
+            keys: 2..2 + n,
+            store: None,
+            card_limit: Some(limit.unwrap_or(usize::MAX)),
+        });
+    }
+    let store = name.ends_with(b"store").then_some(1);
+    let first = if store.is_some() { 2 } else { 1 };
+    Ok(Algebra {
+        op,
+        keys: first..args.len(),
+        store,
+        card_limit: None,
+    })
+}
+
+/// Writes the reply of a set-algebra call whose result is `members` (not a store).
+pub fn reply_algebra(out: &mut crate::resp::Reply, a: &Algebra, members: &[Vec<u8>]) {
+    match a.card_limit {
+        Some(limit) => out.int(members.len().min(limit) as i64),
+        None => {
+            out.set_len(members.len());
+            for m in members {
+                out.bulk(m);
+            }
+        }
+    }
+}
+
+/// SINTER / SUNION / SDIFF / *STORE / SINTERCARD with every key on this shard.
+pub fn algebra(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let a = parse_algebra(args)?;
+    let mut sets = Vec::with_capacity(a.keys.len());
+    for i in a.keys.clone() {
+        sets.push(
+            read(ctx, args.get(i))?
+                .map(Set::members)
+                .unwrap_or_default(),
+        );
+    }
+    let max_ints = ctx.shard.settings.set_max_intset;
+    let members = combine(a.op, &sets, max_ints);
+    let Some(dst) = a.store.map(|i| args.get(i)) else {
+        reply_algebra(&mut ctx.out, &a, &members);
+        return Ok(());
+    };
+    let now = ctx.now_ms();
+    if members.is_empty() {
+        ctx.shard.ks.remove(ctx.db, dst, now);
+    } else {
+        let mut s = Set::default();
+        for m in &members {
+            s.insert(m, max_ints);
+        }
+        ctx.shard
+            .ks
+            .set(ctx.db, dst, Value::Set(Box::new(s)), Ttl::Clear, now);
+    }
+    ctx.out.int(members.len() as i64);
+    Ok(())
+}
+
+/// Set-algebra coordinator: one shard runs the command itself; across shards (under the
+/// locks of every key) each shard sends its keys' members, the home shard combines them,
+/// and a store goes to the destination's shard.
+pub fn algebra_coord(
+    shard: &mut crate::shard::Shard,
+    slot: usize,
+    conn: &mut crate::conn::Conn,
+    args: &Args,
+    out: &mut Vec<u8>,
+) -> CmdResult {
+    use crate::shard::route::shard_of;
+    let a = parse_algebra(args)?;
+    let spec = crate::cmd::lookup(args.get(0)).expect("in table");
+    let mut owners: Vec<usize> = spec
+        .key_positions(args)
+        .map(|i| shard_of(args.get(i), shard.shards))
+        .collect();
+    owners.dedup();
+    if owners.windows(2).all(|w| w[0] == w[1]) {
+        let dest = owners.first().copied().unwrap_or(shard.id);
+        shard.run_whole_on(dest, slot, conn, args, out);
+        return Ok(());
+    }
+    let smembers = crate::cmd::lookup(b"smembers").expect("in table");
+    let mut runs: Vec<(usize, crate::shard::msg::OwnedCmds)> = Vec::new();
+    let mut order = Vec::with_capacity(a.keys.len());
+    for i in a.keys.clone() {
+        let key = args.get(i);
+        let s = shard_of(key, shard.shards);
+        let part = match runs.iter().position(|(rs, _)| *rs == s) {
+            Some(p) => p,
+            None => {
+                runs.push((s, Default::default()));
+                runs.len() - 1
+            }
+        };
+        let idx = runs[part].1.cmds.len() as u32;
+        runs[part]
+            .1
+            .push(smembers.id, [&b"smembers"[..], key].into_iter());
+        order.push((part as u32, idx));
+    }
+    let store = a.store.map(|i| {
+        let dst = args.get(i);
+        (Box::<[u8]>::from(dst), shard_of(dst, shard.shards))
+    });
+    let next = crate::cmd::Next {
+        runs,
+        merge: crate::conn::Merge::SetAlgebra(Box::new(crate::conn::SetAlgebra {
+            op: a.op,
+            order,
+            store,
+            card_limit: a.card_limit,
+            max_ints: shard.settings.set_max_intset,
+            db: conn.db,
+        })),
+        rescue_left: None,
+    };
+    shard.run_parts(slot, conn, next);
+    Ok(())
+}

@@ -72,6 +72,9 @@ pub enum Merge {
     MPopNext {
         rest: std::collections::VecDeque<(usize, crate::shard::msg::OwnedCmds)>,
     },
+    /// SINTER / SUNION / SDIFF (and *STORE, SINTERCARD) across shards: each part holds
+    /// SMEMBERS replies of its shard's keys.
+    SetAlgebra(Box<SetAlgebra>),
     /// SMOVE across shards, at `stage`: the part is the reply of that stage's command.
     SMove(SMove, SMoveStage),
     /// A blocked cross-shard BLMOVE was woken (its source got data): take both keys'
@@ -121,6 +124,22 @@ pub struct MoveRetry {
     pub to_left: bool,
     /// When the block times out (ms; 0 = never).
     pub deadline_ms: u64,
+}
+
+/// A set-algebra command spread over shards.
+#[derive(Debug)]
+pub struct SetAlgebra {
+    pub op: crate::cmd::sets::SetOp,
+    /// For each source key in order: (part, index of its reply in the part).
+    pub order: Vec<(u32, u32)>,
+    /// *STORE: the destination and its shard.
+    pub store: Option<(Box<[u8]>, usize)>,
+    /// SINTERCARD's limit (`usize::MAX` = none).
+    pub card_limit: Option<usize>,
+    /// `set-max-intset-entries` when the command started.
+    pub max_ints: usize,
+    /// The database (for the store).
+    pub db: usize,
 }
 
 /// An SMOVE between two shards.
