@@ -32,7 +32,7 @@ fn write<'k>(ctx: &'k mut Ctx, key: &[u8]) -> CmdResult<&'k mut Hash> {
     if !exists {
         ctx.shard
             .ks
-            .set(db, key, Value::Hash(Box::default()), Ttl::Clear, now);
+            .set(db, key, Value::Hash(Hash::default()), Ttl::Clear, now);
     }
     match ctx.shard.ks.lookup_mut(db, key, now).map(|e| &mut e.value) {
         Some(Value::Hash(h)) => Ok(h),

@@ -32,13 +32,15 @@ impl Default for PackLimits {
     }
 }
 
-/// A hash.
+/// A hash. Small enough (24 bytes) to live inline in a `Value`: a packed hash is then
+/// one allocation, its exact-size buffer.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Hash {
-    /// Packed pairs in insertion order.
-    Pack { buf: Vec<u8>, len: usize },
+    /// Packed pairs in insertion order, in a buffer of exactly their size (resized on
+    /// every change, as a listpack is).
+    Pack { buf: Box<[u8]>, len: u32 },
     /// A hash table.
-    Table(IndexMap<Box<[u8]>, Box<[u8]>, RandomState>),
+    Table(Box<IndexMap<Box<[u8]>, Box<[u8]>, RandomState>>),
 }
 
 fn put_len(buf: &mut Vec<u8>, mut n: usize) {
@@ -92,7 +94,7 @@ fn read_slot(buf: &[u8], start: usize) -> Slot {
 impl Default for Hash {
     fn default() -> Self {
         Hash::Pack {
-            buf: Vec::new(),
+            buf: Box::default(),
             len: 0,
         }
     }
@@ -116,16 +118,19 @@ impl Hash {
                 buf.extend_from_slice(v);
                 len += 1;
             }
-            Hash::Pack { buf, len }
+            Hash::Pack {
+                buf: buf.into_boxed_slice(),
+                len,
+            }
         } else {
-            Hash::Table(pairs.map(|(f, v)| (f.into(), v.into())).collect())
+            Hash::Table(Box::new(pairs.map(|(f, v)| (f.into(), v.into())).collect()))
         }
     }
 
     /// Number of pairs.
     pub fn len(&self) -> usize {
         match self {
-            Hash::Pack { len, .. } => *len,
+            Hash::Pack { len, .. } => *len as usize,
             Hash::Table(t) => t.len(),
         }
     }
@@ -168,31 +173,33 @@ impl Hash {
     pub fn set(&mut self, field: &[u8], value: &[u8], limits: PackLimits) -> bool {
         if let Hash::Pack { len, .. } = self {
             let too_long = field.len() > limits.max_value || value.len() > limits.max_value;
-            if too_long || (*len >= limits.max_entries && self.get(field).is_none()) {
+            if too_long || (*len as usize >= limits.max_entries && self.get(field).is_none()) {
                 self.convert();
             }
         }
         match self {
             Hash::Pack { buf, len } => {
-                if let Some(s) = Self::find(buf, field) {
-                    let mut pair = Vec::with_capacity(field.len() + value.len() + 4);
-                    put_len(&mut pair, field.len());
-                    pair.extend_from_slice(field);
-                    put_len(&mut pair, value.len());
-                    pair.extend_from_slice(value);
-                    buf.splice(s.start..s.end, pair);
-                    false
-                } else {
-                    // Grow to the exact size, as a listpack does: small hashes are many,
-                    // and amortized doubling would waste up to half of each buffer.
-                    buf.reserve_exact(field.len() + value.len() + 10);
-                    put_len(buf, field.len());
-                    buf.extend_from_slice(field);
-                    put_len(buf, value.len());
-                    buf.extend_from_slice(value);
-                    *len += 1;
-                    true
-                }
+                let mut pair = Vec::with_capacity(field.len() + value.len() + 10);
+                put_len(&mut pair, field.len());
+                pair.extend_from_slice(field);
+                put_len(&mut pair, value.len());
+                pair.extend_from_slice(value);
+                let mut v = std::mem::take(buf).into_vec();
+                let new = match Self::find(&v, field) {
+                    Some(s) => {
+                        v.splice(s.start..s.end, pair);
+                        false
+                    }
+                    None => {
+                        v.extend_from_slice(&pair);
+                        *len += 1;
+                        true
+                    }
+                };
+                // Exact size, as a listpack: small hashes are many, and amortized growth
+                // would waste up to half of each buffer.
+                *buf = v.into_boxed_slice();
+                new
             }
             Hash::Table(t) => t.insert(field.into(), value.into()).is_none(),
         }
@@ -203,7 +210,9 @@ impl Hash {
         match self {
             Hash::Pack { buf, len } => match Self::find(buf, field) {
                 Some(s) => {
-                    buf.drain(s.start..s.end);
+                    let mut v = std::mem::take(buf).into_vec();
+                    v.drain(s.start..s.end);
+                    *buf = v.into_boxed_slice();
                     *len -= 1;
                     true
                 }
@@ -220,7 +229,7 @@ impl Hash {
             for (f, v) in self.iter() {
                 t.insert(f.into(), v.into());
             }
-            *self = Hash::Table(t);
+            *self = Hash::Table(Box::new(t));
         }
     }
 
@@ -253,7 +262,7 @@ impl Hash {
     /// Heap bytes used (MEMORY-style accounting for PERF.md).
     pub fn bytes_used(&self) -> usize {
         match self {
-            Hash::Pack { buf, .. } => buf.capacity(),
+            Hash::Pack { buf, .. } => buf.len(),
             Hash::Table(t) => {
                 t.capacity() * (std::mem::size_of::<(Box<[u8]>, Box<[u8]>)>() + 16)
                     + t.iter().map(|(f, v)| f.len() + v.len()).sum::<usize>()

@@ -28,8 +28,9 @@ pub enum Value {
     Str(Str),
     /// A list: packed chunks of entries (`list::List`), boxed to keep `Value` small.
     List(Box<list::List>),
-    /// A hash: packed pairs or a table (`hash::Hash`).
-    Hash(Box<hash::Hash>),
+    /// A hash: packed pairs or a table (`hash::Hash`), inline: a small hash is one
+    /// allocation.
+    Hash(hash::Hash),
     /// A set: sorted integers or a hash set (`set::Set`).
     Set(Box<set::Set>),
 }
@@ -209,7 +210,7 @@ impl Value {
                     return None;
                 }
                 let pairs = parts.chunks(2).map(|p| (p[0], p[1]));
-                Value::Hash(Box::new(hash::Hash::from_pairs(pairs, kind == 4)))
+                Value::Hash(hash::Hash::from_pairs(pairs, kind == 4))
             }
             6 | 7 => {
                 let mut members = Vec::new();
@@ -610,6 +611,16 @@ impl Keyspace {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_stay_small() {
+        // An entry per key: keeping `Value` at 32 bytes keeps every key's slot small.
+        assert!(
+            std::mem::size_of::<Value>() <= 32,
+            "{}",
+            std::mem::size_of::<Value>()
+        );
+    }
 
     #[test]
     fn dump_restores_every_kind_of_value() {
