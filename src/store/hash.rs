@@ -40,8 +40,11 @@ pub enum Hash {
     /// every change, as a listpack is).
     Pack { buf: Box<[u8]>, len: u32 },
     /// A hash table.
-    Table(Box<IndexMap<Box<[u8]>, Box<[u8]>, RandomState>>),
+    Table(Box<Table>),
 }
+
+/// The table encoding: field -> value, insertion-indexed.
+pub type Table = IndexMap<Box<[u8]>, Box<[u8]>, RandomState>;
 
 fn put_len(buf: &mut Vec<u8>, mut n: usize) {
     loop {
