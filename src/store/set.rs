@@ -71,6 +71,8 @@ impl Set {
                 Some(n) => match v.binary_search(&n) {
                     Ok(_) => return false,
                     Err(at) if v.len() < max_ints => {
+                        // Exact size, as Redis's intset (no doubling slack).
+                        v.reserve_exact(1);
                         v.insert(at, n);
                         return true;
                     }
