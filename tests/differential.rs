@@ -2477,6 +2477,95 @@ const SETS: &[(&str, &str)] = &[
     ),
 ];
 
+/// Sorted-set commands on one key (the part built so far).
+const ZSETS: &[(&str, &str)] = &[
+    (
+        "zadd_scores_ranks_and_pops_like_redis",
+        r#"
+        zadd z 1.5 a 0.1 b inf c -inf d 1e20 e 3 f
+        zrange z 0 -1 withscores
+        zscore z b
+        zincrby z 0.2 b
+        zadd z nan x
+        zadd z xx nx 1 a
+        zadd z gt lt 1 a
+        zadd z incr 1 a 2 b
+        zadd z ch 5 a 1 new
+        zadd z incr nx 1 a
+        zadd z
+        zadd z 1
+        zadd z nx 1
+        zpopmin z
+        zpopmax z 2
+        zrank z a
+        zrevrank z a
+        zcard z
+        zmscore z a zz
+        zpopmin z -1
+        zpopmin nokey
+        zpopmax nokey 3
+        "#,
+    ),
+    (
+        "zrange_in_all_its_forms_like_redis",
+        r#"
+        del z
+        zadd z 1 a 2 b 3 c
+        zpopmin z 2
+        zadd z 1 a 2 b
+        zrange z (1 +inf byscore withscores
+        zrange z [a [b bylex
+        zrange z 0 1 bylex
+        zrange z x 1 byscore
+        zrange z 0 -1 limit 0 1
+        zrange z 0 -1 byscore limit 1 1
+        zrange z 0 -1 rev
+        zrangebyscore z -inf +inf withscores limit 0 2
+        zcount z (1 3
+        zlexcount z - +
+        zrevrangebyscore z +inf -inf
+        zrange z 0 -1 byscore bylex
+        zrevrange z 0 0 withscores
+        zrange z -100 100
+        zrange z 5 10
+        zrange z a b
+        zrange z [a [z bylex withscores
+        zrangebylex z - + limit 1 -1
+        zrevrangebylex z + -
+        zrange z +inf -inf byscore rev withscores
+        zcount z x 1
+        zlexcount z a b
+        "#,
+    ),
+    (
+        "zadd_flags_incr_and_types_like_redis",
+        r#"
+        zadd y xx 1 a
+        exists y
+        zadd y xx incr 1 a
+        zadd y gt ch 1 a 2 b
+        zadd y gt ch 3 a 1 b
+        zadd y lt ch 0 a 5 b
+        zrange y 0 -1 withscores
+        zadd y incr -inf a
+        zadd y incr inf a
+        zincrby y x a
+        zincrby y 1 a
+        zincrby nz 2.5 m
+        zrem y a b q
+        exists y
+        set s x
+        zadd s 1 a
+        zrange s 0 1
+        zcard s
+        zadd h 1 a
+        rename h b
+        zrange b 0 -1 withscores
+        object encoding b
+        "#,
+    ),
+];
+
 /// Expands `<<text*N>>` to `text` repeated N times.
 fn expand(line: &str) -> String {
     let mut out = String::new();
@@ -2851,6 +2940,11 @@ fn set_commands_match_redis() {
 }
 
 #[test]
+fn sorted_set_commands_match_redis() {
+    run_corpus(ZSETS, &[false, true]);
+}
+
+#[test]
 fn list_commands_match_redis() {
     run_corpus(LISTS, &[false, true]);
 }
@@ -2883,6 +2977,7 @@ fn corpus_names_are_unique_and_scripts_parse() {
         HASHES,
         HINCRBYFLOAT_LONG_DOUBLE,
         SETS,
+        ZSETS,
     ];
     for (name, script) in all.into_iter().flatten() {
         assert!(names.insert(*name), "duplicate case {name}");

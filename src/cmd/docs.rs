@@ -1602,6 +1602,160 @@ static DOCS: &[CmdDoc] = &[
     )
     .args(&[key("destination", 0), key("key", 1).multiple()]),
     cmd(
+        "zadd",
+        "sorted-set",
+        "1.2.0",
+        "O(log(N)) for each item added, where N is the number of elements in the sorted set.",
+        "Adds members to a sorted set, or updates their scores.",
+    )
+    .history(&[("2.4.0", "Accepts multiple elements."), ("3.0.2", "Added the `XX`, `NX`, `CH` and `INCR` options."), ("6.2.0", "Added the `GT` and `LT` options.")])
+    .args(&[key("key", 0), one_of("condition", &[pure("nx", "NX"), pure("xx", "XX")]).optional().since("3.0.2"), one_of("comparison", &[pure("gt", "GT"), pure("lt", "LT")]).optional().since("6.2.0"), pure("change", "CH").optional().since("3.0.2"), pure("increment", "INCR").optional().since("3.0.2"), block("score_member", &[double("score"), string("member")]).multiple()]),
+    cmd(
+        "zincrby",
+        "sorted-set",
+        "1.2.0",
+        "O(log(N)) where N is the number of elements in the sorted set.",
+        "Adds to the score of a sorted set member.",
+    )
+    .args(&[key("key", 0), integer("increment"), string("member")]),
+    cmd(
+        "zcard",
+        "sorted-set",
+        "1.2.0",
+        "O(1)",
+        "Counts the members of a sorted set.",
+    )
+    .args(&[key("key", 0)]),
+    cmd(
+        "zscore",
+        "sorted-set",
+        "1.2.0",
+        "O(1)",
+        "Reads the score of a sorted set member.",
+    )
+    .args(&[key("key", 0), string("member")]),
+    cmd(
+        "zmscore",
+        "sorted-set",
+        "6.2.0",
+        "O(N) where N is the number of members being requested.",
+        "Reads the scores of several sorted set members.",
+    )
+    .args(&[key("key", 0), string("member").multiple()]),
+    cmd(
+        "zrem",
+        "sorted-set",
+        "1.2.0",
+        "O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed.",
+        "Removes members from a sorted set.",
+    )
+    .history(&[("2.4.0", "Accepts multiple elements.")])
+    .args(&[key("key", 0), string("member").multiple()]),
+    cmd(
+        "zrank",
+        "sorted-set",
+        "2.0.0",
+        "O(log(N))",
+        "The position of a member in a sorted set, lowest score first.",
+    )
+    .args(&[key("key", 0), string("member")]),
+    cmd(
+        "zrevrank",
+        "sorted-set",
+        "2.0.0",
+        "O(log(N))",
+        "The position of a member in a sorted set, highest score first.",
+    )
+    .args(&[key("key", 0), string("member")]),
+    cmd(
+        "zpopmin",
+        "sorted-set",
+        "5.0.0",
+        "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.",
+        "Removes and returns the members with the lowest scores.",
+    )
+    .args(&[key("key", 0), integer("count").optional()]),
+    cmd(
+        "zpopmax",
+        "sorted-set",
+        "5.0.0",
+        "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.",
+        "Removes and returns the members with the highest scores.",
+    )
+    .args(&[key("key", 0), integer("count").optional()]),
+    cmd(
+        "zrange",
+        "sorted-set",
+        "1.2.0",
+        "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.",
+        "Members of a sorted set in a range of positions, scores or names.",
+    )
+    .history(&[("6.2.0", "Added the `REV`, `BYSCORE`, `BYLEX` and `LIMIT` options.")])
+    .args(&[key("key", 0), string("start"), string("stop"), one_of("sortby", &[pure("byscore", "BYSCORE"), pure("bylex", "BYLEX")]).optional().since("6.2.0"), pure("rev", "REV").optional().since("6.2.0"), block("offset_count", &[integer("offset"), integer("count")]).token("LIMIT").optional().since("6.2.0"), pure("withscores", "WITHSCORES").optional()]),
+    cmd(
+        "zrevrange",
+        "sorted-set",
+        "1.2.0",
+        "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.",
+        "Members of a sorted set in a range of positions, highest score first.",
+    )
+    .deprecated("6.2.0", "`ZRANGE` with the `REV` argument")
+    .args(&[key("key", 0), integer("start"), integer("stop"), pure("withscores", "WITHSCORES").optional()]),
+    cmd(
+        "zrangebyscore",
+        "sorted-set",
+        "1.0.5",
+        "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).",
+        "Members of a sorted set within a score range.",
+    )
+    .deprecated("6.2.0", "`ZRANGE` with the `BYSCORE` argument")
+    .history(&[("2.0.0", "Added the `WITHSCORES` modifier.")])
+    .args(&[key("key", 0), double("min"), double("max"), pure("withscores", "WITHSCORES").optional().since("2.0.0"), block("offset_count", &[integer("offset"), integer("count")]).token("LIMIT").optional()]),
+    cmd(
+        "zrevrangebyscore",
+        "sorted-set",
+        "2.2.0",
+        "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).",
+        "Members of a sorted set within a score range, highest first.",
+    )
+    .deprecated("6.2.0", "`ZRANGE` with the `REV` and `BYSCORE` arguments")
+    .history(&[("2.1.6", "`min` and `max` can be exclusive.")])
+    .args(&[key("key", 0), double("max"), double("min"), pure("withscores", "WITHSCORES").optional(), block("offset_count", &[integer("offset"), integer("count")]).token("LIMIT").optional()]),
+    cmd(
+        "zrangebylex",
+        "sorted-set",
+        "2.8.9",
+        "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).",
+        "Members of a sorted set within a name range.",
+    )
+    .deprecated("6.2.0", "`ZRANGE` with the `BYLEX` argument")
+    .args(&[key("key", 0), string("min"), string("max"), block("offset_count", &[integer("offset"), integer("count")]).token("LIMIT").optional()]),
+    cmd(
+        "zrevrangebylex",
+        "sorted-set",
+        "2.8.9",
+        "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).",
+        "Members of a sorted set within a name range, in reverse.",
+    )
+    .deprecated("6.2.0", "`ZRANGE` with the `REV` and `BYLEX` arguments")
+    .args(&[key("key", 0), string("max"), string("min"), block("offset_count", &[integer("offset"), integer("count")]).token("LIMIT").optional()]),
+    cmd(
+        "zcount",
+        "sorted-set",
+        "2.0.0",
+        "O(log(N)) with N being the number of elements in the sorted set.",
+        "Counts the members of a sorted set within a score range.",
+    )
+    .args(&[key("key", 0), double("min"), double("max")]),
+    cmd(
+        "zlexcount",
+        "sorted-set",
+        "2.8.9",
+        "O(log(N)) with N being the number of elements in the sorted set.",
+        "Counts the members of a sorted set within a name range.",
+    )
+    .args(&[key("key", 0), string("min"), string("max")]),
+    cmd(
         "subscribe",
         "pubsub",
         "2.0.0",
@@ -1925,7 +2079,7 @@ mod tests {
                    getdel getex mget mset msetnx append strlen incr decr incrby decrby \
                    incrbyfloat getrange setrange substr del unlink exists touch type expire \
                    pexpire expireat pexpireat ttl pttl expiretime pexpiretime persist keys scan \
-                   randomkey rename renamenx copy hset hsetnx hget hmset hmget hgetall hdel hlen hexists hkeys hvals hincrby hincrbyfloat hstrlen hrandfield hscan sadd srem smembers sismember smismember scard spop srandmember sscan smove sinter sintercard sinterstore sunion sunionstore sdiff sdiffstore subscribe unsubscribe psubscribe punsubscribe \
+                   randomkey rename renamenx copy hset hsetnx hget hmset hmget hgetall hdel hlen hexists hkeys hvals hincrby hincrbyfloat hstrlen hrandfield hscan sadd srem smembers sismember smismember scard spop srandmember sscan smove sinter sintercard sinterstore sunion sunionstore sdiff sdiffstore zadd zincrby zcard zscore zmscore zrem zrank zrevrank zpopmin zpopmax zrange zrevrange zrangebyscore zrevrangebyscore zrangebylex zrevrangebylex zcount zlexcount subscribe unsubscribe psubscribe punsubscribe \
                    publish spublish ssubscribe sunsubscribe pubsub";
         let subs = "client|id client|setname client|getname client|setinfo client|info \
                     client|list client|kill client|help config|get config|set config|resetstat \

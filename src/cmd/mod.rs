@@ -16,6 +16,7 @@ pub mod server;
 pub mod sets;
 pub mod strings;
 pub mod table;
+pub mod zsets;
 
 use std::sync::OnceLock;
 

@@ -161,7 +161,9 @@ impl<'a> Reply<'a> {
     }
 }
 
-/// Formats a double like Redis's RESP double (`%.17g`, with `inf`/`-inf`/`nan`).
+/// Formats a double as Redis does (`%.17g`): 17 significant digits with trailing zeros
+/// cut, exponent form below 1e-4 or from 1e17, `inf` / `-inf` (RESP3 doubles, sorted-set
+/// scores).
 pub fn format_double(v: f64) -> String {
     if v.is_infinite() {
         return if v > 0.0 { "inf".into() } else { "-inf".into() };
@@ -169,14 +171,29 @@ pub fn format_double(v: f64) -> String {
     if v.is_nan() {
         return "nan".into();
     }
-    // Shortest representation that round-trips; matches %.17g for the values clients read
-    // back as numbers, without its noisy tail digits.
-    let s = format!("{v}");
-    if s.len() > 17 && !s.contains('.') {
-        // Large integers: %.17g switches to exponent form.
-        return format!("{v:e}").replace('e', "e+");
+    if v == 0.0 {
+        return if v.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
-    s
+    let sci = format!("{v:.16e}");
+    let (mantissa, exp) = sci.split_once('e').expect("exponent form");
+    let exp: i32 = exp.parse().expect("integer exponent");
+    let trim = |s: &str| -> String {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    if !(-4..17).contains(&exp) {
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{}e{}{:02}", trim(mantissa), sign, exp.abs())
+    } else {
+        trim(&format!("{:.*}", (16 - exp) as usize, v))
+    }
 }
 
 /// Skips one complete RESP value at the start of `buf` and returns its length, or `None` if

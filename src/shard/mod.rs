@@ -74,6 +74,8 @@ pub struct Settings {
     pub hash_limits: crate::store::hash::PackLimits,
     /// `set-max-intset-entries`.
     pub set_max_intset: usize,
+    /// `zset-max-listpack-entries` / `zset-max-listpack-value`.
+    pub zset_limits: crate::store::zset::PackLimits,
 }
 
 impl Settings {
@@ -100,6 +102,10 @@ impl Settings {
                 max_value: cfg.int("hash-max-listpack-value").max(0) as usize,
             },
             set_max_intset: cfg.int("set-max-intset-entries").max(0) as usize,
+            zset_limits: crate::store::zset::PackLimits {
+                max_entries: cfg.int("zset-max-listpack-entries").max(0) as usize,
+                max_value: cfg.int("zset-max-listpack-value").max(0) as usize,
+            },
         }
     }
 }

@@ -8,6 +8,7 @@ pub mod hash;
 pub mod list;
 pub mod set;
 pub mod watch;
+pub mod zset;
 
 use ahash::RandomState;
 use indexmap::{IndexMap, IndexSet};
@@ -33,6 +34,8 @@ pub enum Value {
     Hash(hash::Hash),
     /// A set: sorted integers or a hash set (`set::Set`).
     Set(Box<set::Set>),
+    /// A sorted set (`zset::Zset`).
+    Zset(Box<zset::Zset>),
 }
 
 /// A string value. Integers that round-trip are stored as `i64`, as Redis's `int` encoding.
@@ -123,6 +126,7 @@ impl Value {
             Value::List(_) => "list",
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
+            Value::Zset(_) => "zset",
         }
     }
 
@@ -134,6 +138,7 @@ impl Value {
             Value::List(_) => "quicklist",
             Value::Hash(h) => h.encoding(),
             Value::Set(s) => s.encoding(),
+            Value::Zset(z) => z.encoding(),
         }
     }
 }
@@ -157,6 +162,14 @@ impl Value {
                 for e in l.iter() {
                     out.extend_from_slice(&(e.len() as u32).to_le_bytes());
                     out.extend_from_slice(e);
+                }
+            }
+            Value::Zset(z) => {
+                out.push(if z.encoding() == "listpack" { 8 } else { 9 });
+                for (score, m) in z.iter() {
+                    out.extend_from_slice(&score.to_le_bytes());
+                    out.extend_from_slice(&(m.len() as u32).to_le_bytes());
+                    out.extend_from_slice(m);
                 }
             }
             Value::Set(set) => {
@@ -224,6 +237,28 @@ impl Value {
                     members.into_iter(),
                     kind == 6,
                 )?))
+            }
+            8 | 9 => {
+                let mut z = zset::Zset::default();
+                let limits = if kind == 8 {
+                    zset::PackLimits {
+                        max_entries: usize::MAX,
+                        max_value: usize::MAX,
+                    }
+                } else {
+                    zset::PackLimits {
+                        max_entries: 0,
+                        max_value: 0,
+                    }
+                };
+                let mut rest = body;
+                while !rest.is_empty() {
+                    let score = f64::from_le_bytes(rest.get(..8)?.try_into().ok()?);
+                    let n = u32::from_le_bytes(rest.get(8..12)?.try_into().ok()?) as usize;
+                    z.insert(rest.get(12..12 + n)?, score, limits);
+                    rest = &rest[12 + n..];
+                }
+                Value::Zset(Box::new(z))
             }
             _ => return None,
         };
