@@ -2480,6 +2480,30 @@ const SETS: &[(&str, &str)] = &[
 /// Sorted-set commands on one key (the part built so far).
 const ZSETS: &[(&str, &str)] = &[
     (
+        "zremrangeby_rank_score_and_lex_like_redis",
+        r#"
+        ZADD z 1 a 2 b 3 c 4 d 5 e
+        ZREMRANGEBYRANK z 0 0
+        ZREMRANGEBYRANK z -1 -1
+        ZRANGE z 0 -1
+        ZREMRANGEBYSCORE z (2 3
+        ZRANGE z 0 -1
+        ZREMRANGEBYSCORE z x 1
+        ZREMRANGEBYRANK z a 1
+        ZREMRANGEBYLEX z a b
+        ZADD l 0 a 0 b 0 c
+        ZREMRANGEBYLEX l [a (c
+        ZRANGE l 0 -1
+        ZREMRANGEBYLEX l - +
+        EXISTS l
+        ZREMRANGEBYRANK nokey 0 -1
+        ZREMRANGEBYSCORE nokey x 1
+        ZREMRANGEBYRANK z 5 10
+        ZREMRANGEBYSCORE z -inf +inf
+        EXISTS z
+        "#,
+    ),
+    (
         "zadd_scores_ranks_and_pops_like_redis",
         r#"
         zadd z 1.5 a 0.1 b inf c -inf d 1e20 e 3 f

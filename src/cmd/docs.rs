@@ -1756,6 +1756,30 @@ static DOCS: &[CmdDoc] = &[
     )
     .args(&[key("key", 0), string("min"), string("max")]),
     cmd(
+        "zremrangebyrank",
+        "sorted-set",
+        "2.0.0",
+        "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.",
+        "Removes the members of a sorted set within a range of positions.",
+    )
+    .args(&[key("key", 0), integer("start"), integer("stop")]),
+    cmd(
+        "zremrangebyscore",
+        "sorted-set",
+        "1.2.0",
+        "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.",
+        "Removes the members of a sorted set within a score range.",
+    )
+    .args(&[key("key", 0), double("min"), double("max")]),
+    cmd(
+        "zremrangebylex",
+        "sorted-set",
+        "2.8.9",
+        "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.",
+        "Removes the members of a sorted set within a name range.",
+    )
+    .args(&[key("key", 0), string("min"), string("max")]),
+    cmd(
         "subscribe",
         "pubsub",
         "2.0.0",
@@ -2079,7 +2103,7 @@ mod tests {
                    getdel getex mget mset msetnx append strlen incr decr incrby decrby \
                    incrbyfloat getrange setrange substr del unlink exists touch type expire \
                    pexpire expireat pexpireat ttl pttl expiretime pexpiretime persist keys scan \
-                   randomkey rename renamenx copy hset hsetnx hget hmset hmget hgetall hdel hlen hexists hkeys hvals hincrby hincrbyfloat hstrlen hrandfield hscan sadd srem smembers sismember smismember scard spop srandmember sscan smove sinter sintercard sinterstore sunion sunionstore sdiff sdiffstore zadd zincrby zcard zscore zmscore zrem zrank zrevrank zpopmin zpopmax zrange zrevrange zrangebyscore zrevrangebyscore zrangebylex zrevrangebylex zcount zlexcount subscribe unsubscribe psubscribe punsubscribe \
+                   randomkey rename renamenx copy hset hsetnx hget hmset hmget hgetall hdel hlen hexists hkeys hvals hincrby hincrbyfloat hstrlen hrandfield hscan sadd srem smembers sismember smismember scard spop srandmember sscan smove sinter sintercard sinterstore sunion sunionstore sdiff sdiffstore zadd zincrby zcard zscore zmscore zrem zrank zrevrank zpopmin zpopmax zrange zrevrange zrangebyscore zrevrangebyscore zrangebylex zrevrangebylex zcount zlexcount zremrangebyrank zremrangebyscore zremrangebylex subscribe unsubscribe psubscribe punsubscribe \
                    publish spublish ssubscribe sunsubscribe pubsub";
         let subs = "client|id client|setname client|getname client|setinfo client|info \
                     client|list client|kill client|help config|get config|set config|resetstat \

@@ -1275,6 +1275,45 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
         }],
     ),
     (
+        "zremrangebyrank",
+        &[],
+        &[KeySpecDoc {
+            notes: None,
+            flags: &["RW", "delete"],
+            begin_index: 1,
+            lastkey: 0,
+            keystep: 1,
+            limit: 0,
+            keynum: None,
+        }],
+    ),
+    (
+        "zremrangebyscore",
+        &[],
+        &[KeySpecDoc {
+            notes: None,
+            flags: &["RW", "delete"],
+            begin_index: 1,
+            lastkey: 0,
+            keystep: 1,
+            limit: 0,
+            keynum: None,
+        }],
+    ),
+    (
+        "zremrangebylex",
+        &[],
+        &[KeySpecDoc {
+            notes: None,
+            flags: &["RW", "delete"],
+            begin_index: 1,
+            lastkey: 0,
+            keystep: 1,
+            limit: 0,
+            keynum: None,
+        }],
+    ),
+    (
         "watch",
         &[],
         &[KeySpecDoc {

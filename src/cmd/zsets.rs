@@ -593,3 +593,88 @@ pub fn zlexcount(ctx: &mut Ctx, args: &Args) -> CmdResult {
     ctx.out.int(n as i64);
     Ok(())
 }
+
+/// ZREMRANGEBYRANK / ZREMRANGEBYSCORE / ZREMRANGEBYLEX: the members a range selects,
+/// removed; replies how many.
+fn remrange(ctx: &mut Ctx, args: &Args, by: By) -> CmdResult {
+    let (lo, hi) = (args.get(2), args.get(3));
+    // The ends are parsed before the key is looked up, as in Redis.
+    enum Sel {
+        Rank(i64, i64),
+        Score(Bound, Bound),
+        Lex(Lex, Lex),
+    }
+    let sel = match by {
+        By::Index => Sel::Rank(
+            parse_i64(lo).ok_or(CmdError::NotInteger)?,
+            parse_i64(hi).ok_or(CmdError::NotInteger)?,
+        ),
+        By::Score => {
+            let bad = || CmdError::msg("ERR min or max is not a float");
+            Sel::Score(
+                Bound::parse(lo).ok_or_else(bad)?,
+                Bound::parse(hi).ok_or_else(bad)?,
+            )
+        }
+        By::Lex => Sel::Lex(Lex::parse(lo)?, Lex::parse(hi)?),
+    };
+    let Some(z) = read(ctx, args.get(1))? else {
+        ctx.out.int(0);
+        return Ok(());
+    };
+    let len = z.len() as i64;
+    let doomed: Vec<Vec<u8>> = match sel {
+        Sel::Rank(mut s, mut e) => {
+            if s < 0 {
+                s = (len + s).max(0);
+            }
+            if e < 0 {
+                e += len;
+            }
+            e = e.min(len - 1);
+            if s > e || s >= len {
+                Vec::new()
+            } else {
+                z.iter()
+                    .skip(s as usize)
+                    .take((e - s + 1) as usize)
+                    .map(|(_, m)| m.to_vec())
+                    .collect()
+            }
+        }
+        Sel::Score(min, max) => z
+            .iter()
+            .filter(|(s, _)| min.below(*s) && max.above(*s))
+            .map(|(_, m)| m.to_vec())
+            .collect(),
+        Sel::Lex(min, max) => z
+            .iter()
+            .filter(|(_, m)| min.above_min(m) && max.below_max(m))
+            .map(|(_, m)| m.to_vec())
+            .collect(),
+    };
+    if !doomed.is_empty() {
+        let z = write(ctx, args.get(1))?;
+        for m in &doomed {
+            z.remove(m);
+        }
+        drop_if_empty(ctx, args.get(1));
+    }
+    ctx.out.int(doomed.len() as i64);
+    Ok(())
+}
+
+/// ZREMRANGEBYRANK key start stop
+pub fn zremrangebyrank(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    remrange(ctx, args, By::Index)
+}
+
+/// ZREMRANGEBYSCORE key min max
+pub fn zremrangebyscore(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    remrange(ctx, args, By::Score)
+}
+
+/// ZREMRANGEBYLEX key min max
+pub fn zremrangebylex(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    remrange(ctx, args, By::Lex)
+}
