@@ -2480,6 +2480,27 @@ const SETS: &[(&str, &str)] = &[
 /// Sorted-set commands on one key (the part built so far).
 const ZSETS: &[(&str, &str)] = &[
     (
+        "zrandmember_like_redis",
+        r#"
+        ZADD z 1 a 2 b 3 c
+        ZRANDMEMBER nokey
+        ZRANDMEMBER nokey 2
+        ZRANDMEMBER nokey 2 WITHSCORES
+        ZRANDMEMBER z 5 WITHSCORES
+        ZRANDMEMBER z 3
+        ZRANDMEMBER z 0
+        ZRANDMEMBER z 1 foo
+        ZRANDMEMBER z x
+        ZRANDMEMBER z 1 WITHSCORES x
+        ~shape ZRANDMEMBER z
+        ~shape ZRANDMEMBER z 2
+        ~shape ZRANDMEMBER z -5
+        ~shape ZRANDMEMBER z -5 WITHSCORES
+        SET s x
+        ZRANDMEMBER s
+        "#,
+    ),
+    (
         "zremrangeby_rank_score_and_lex_like_redis",
         r#"
         ZADD z 1 a 2 b 3 c 4 d 5 e

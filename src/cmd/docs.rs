@@ -1780,6 +1780,14 @@ static DOCS: &[CmdDoc] = &[
     )
     .args(&[key("key", 0), string("min"), string("max")]),
     cmd(
+        "zrandmember",
+        "sorted-set",
+        "6.2.0",
+        "O(N) where N is the number of elements returned",
+        "Returns random members of a sorted set.",
+    )
+    .args(&[key("key", 0), block("options", &[integer("count"), pure("withscores", "WITHSCORES").optional()]).optional()]),
+    cmd(
         "subscribe",
         "pubsub",
         "2.0.0",
@@ -2103,7 +2111,7 @@ mod tests {
                    getdel getex mget mset msetnx append strlen incr decr incrby decrby \
                    incrbyfloat getrange setrange substr del unlink exists touch type expire \
                    pexpire expireat pexpireat ttl pttl expiretime pexpiretime persist keys scan \
-                   randomkey rename renamenx copy hset hsetnx hget hmset hmget hgetall hdel hlen hexists hkeys hvals hincrby hincrbyfloat hstrlen hrandfield hscan sadd srem smembers sismember smismember scard spop srandmember sscan smove sinter sintercard sinterstore sunion sunionstore sdiff sdiffstore zadd zincrby zcard zscore zmscore zrem zrank zrevrank zpopmin zpopmax zrange zrevrange zrangebyscore zrevrangebyscore zrangebylex zrevrangebylex zcount zlexcount zremrangebyrank zremrangebyscore zremrangebylex subscribe unsubscribe psubscribe punsubscribe \
+                   randomkey rename renamenx copy hset hsetnx hget hmset hmget hgetall hdel hlen hexists hkeys hvals hincrby hincrbyfloat hstrlen hrandfield hscan sadd srem smembers sismember smismember scard spop srandmember sscan smove sinter sintercard sinterstore sunion sunionstore sdiff sdiffstore zadd zincrby zcard zscore zmscore zrem zrank zrevrank zpopmin zpopmax zrange zrevrange zrangebyscore zrevrangebyscore zrangebylex zrevrangebylex zcount zlexcount zremrangebyrank zremrangebyscore zremrangebylex zrandmember subscribe unsubscribe psubscribe punsubscribe \
                    publish spublish ssubscribe sunsubscribe pubsub";
         let subs = "client|id client|setname client|getname client|setinfo client|info \
                     client|list client|kill client|help config|get config|set config|resetstat \

@@ -1314,6 +1314,19 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
         }],
     ),
     (
+        "zrandmember",
+        &["nondeterministic_output"],
+        &[KeySpecDoc {
+            notes: None,
+            flags: &["RO", "access"],
+            begin_index: 1,
+            lastkey: 0,
+            keystep: 1,
+            limit: 0,
+            keynum: None,
+        }],
+    ),
+    (
         "watch",
         &[],
         &[KeySpecDoc {

@@ -1656,6 +1656,15 @@ pub fn build() -> Vec<Spec> {
             zsets::zremrangebylex,
         ),
         c(
+            "zrandmember",
+            -2,
+            flag::READONLY,
+            &["@read", "@sortedset", "@slow"],
+            (1, 1, 1),
+            Route::Keys(None),
+            zsets::zrandmember,
+        ),
+        c(
             "rename",
             3,
             flag::WRITE,

@@ -678,3 +678,63 @@ pub fn zremrangebyscore(ctx: &mut Ctx, args: &Args) -> CmdResult {
 pub fn zremrangebylex(ctx: &mut Ctx, args: &Args) -> CmdResult {
     remrange(ctx, args, By::Lex)
 }
+
+/// ZRANDMEMBER key [count [WITHSCORES]] — distinct members for a positive count (all of
+/// them, in the order Redis gives a packed set: highest first, when the count reaches the
+/// size), repeats allowed for a negative one.
+pub fn zrandmember(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let (count, with_scores) = match args.len() {
+        2 => (None, false),
+        3 => (Some(args.int(2)?), false),
+        4 if args.is(3, "withscores") => (Some(args.int(2)?), true),
+        _ => return Err(CmdError::Syntax),
+    };
+    let Some(len) = read(ctx, args.get(1))?.map(Zset::len) else {
+        match count {
+            None => ctx.out.null(),
+            Some(_) => ctx.out.array_len(0),
+        }
+        return Ok(());
+    };
+    let mut rand = |n: usize| (ctx.shard.ks.next_rand() % n.max(1) as u64) as usize;
+    let picks: Vec<usize> = match count {
+        None => vec![rand(len)],
+        Some(n) if n >= 0 && n as usize >= len => (0..len).rev().collect(),
+        Some(n) if n >= 0 => {
+            let mut idx: Vec<usize> = (0..len).collect();
+            for i in 0..n as usize {
+                let j = i + rand(len - i);
+                idx.swap(i, j);
+            }
+            idx.truncate(n as usize);
+            idx
+        }
+        Some(n) => (0..n.unsigned_abs()).map(|_| rand(len)).collect(),
+    };
+    let z = read(ctx, args.get(1))?.expect("read above");
+    let all: Vec<(f64, &[u8])> = z.iter().collect();
+    let chosen: Vec<(f64, Vec<u8>)> = picks
+        .iter()
+        .map(|&i| (all[i].0, all[i].1.to_vec()))
+        .collect();
+    if count.is_none() {
+        ctx.out.bulk(&chosen[0].1);
+        return Ok(());
+    }
+    let nested = ctx.out.resp3 && with_scores;
+    ctx.out.array_len(if with_scores && !nested {
+        chosen.len() * 2
+    } else {
+        chosen.len()
+    });
+    for (s, m) in chosen {
+        if nested {
+            ctx.out.array_len(2);
+        }
+        ctx.out.bulk(&m);
+        if with_scores {
+            score_reply(&mut ctx.out, s);
+        }
+    }
+    Ok(())
+}
