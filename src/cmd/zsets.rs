@@ -343,6 +343,66 @@ enum By {
     Lex,
 }
 
+/// What a range selects: positions, a score range or a name range.
+enum Sel {
+    Index(i64, i64),
+    Score(Bound, Bound),
+    Lex(Lex, Lex),
+}
+
+impl Sel {
+    /// Parses the range ends `lo`, `hi` (already in ascending order for scores and
+    /// names), with Redis's error for each kind.
+    fn parse(by: By, lo: &[u8], hi: &[u8]) -> CmdResult<Sel> {
+        Ok(match by {
+            By::Index => Sel::Index(
+                parse_i64(lo).ok_or(CmdError::NotInteger)?,
+                parse_i64(hi).ok_or(CmdError::NotInteger)?,
+            ),
+            By::Score => {
+                let bad = || CmdError::msg("ERR min or max is not a float");
+                Sel::Score(
+                    Bound::parse(lo).ok_or_else(bad)?,
+                    Bound::parse(hi).ok_or_else(bad)?,
+                )
+            }
+            By::Lex => Sel::Lex(Lex::parse(lo)?, Lex::parse(hi)?),
+        })
+    }
+
+    /// The (score, member) pairs selected from `z`, walking it backwards if `rev`.
+    fn select(&self, z: &Zset, rev: bool) -> Vec<(f64, Vec<u8>)> {
+        let walk: Box<dyn Iterator<Item = (f64, &[u8])>> = if rev {
+            Box::new(z.iter().rev())
+        } else {
+            z.iter()
+        };
+        let owned = |(s, m): (f64, &[u8])| (s, m.to_vec());
+        match self {
+            Sel::Index(s, e) => {
+                let len = z.len() as i64;
+                let start = if *s < 0 { (len + s).max(0) } else { *s };
+                let end = (if *e < 0 { len + e } else { *e }).min(len - 1);
+                if start > end || start >= len {
+                    return Vec::new();
+                }
+                walk.skip(start as usize)
+                    .take((end - start + 1) as usize)
+                    .map(owned)
+                    .collect()
+            }
+            Sel::Score(min, max) => walk
+                .filter(|(s, _)| min.below(*s) && max.above(*s))
+                .map(owned)
+                .collect(),
+            Sel::Lex(min, max) => walk
+                .filter(|(_, m)| min.above_min(m) && max.below_max(m))
+                .map(owned)
+                .collect(),
+        }
+    }
+}
+
 /// The shared range walk of ZRANGE and its older forms. `start`/`stop` are the raw
 /// range ends in the order the command took them (REV forms take max first).
 #[allow(clippy::too_many_arguments)]
@@ -356,77 +416,19 @@ fn range_generic(
     limit: Option<(i64, i64)>,
     with_scores: bool,
 ) -> CmdResult {
-    // Parse the ends first (errors come before the key lookup, as in Redis).
-    enum Sel {
-        Index(i64, i64),
-        Score(Bound, Bound),
-        Lex(Lex, Lex),
-    }
-    let (lo, hi) = if rev { (stop, start) } else { (start, stop) };
-    let sel = match by {
-        By::Index => Sel::Index(
-            parse_i64(start).ok_or(CmdError::NotInteger)?,
-            parse_i64(stop).ok_or(CmdError::NotInteger)?,
-        ),
-        By::Score => {
-            let bad = || CmdError::msg("ERR min or max is not a float");
-            Sel::Score(
-                Bound::parse(lo).ok_or_else(bad)?,
-                Bound::parse(hi).ok_or_else(bad)?,
-            )
-        }
-        By::Lex => Sel::Lex(Lex::parse(lo)?, Lex::parse(hi)?),
+    // The ends are parsed before the key is looked up, as in Redis. Positions are taken
+    // as given; score and name ranges are put in ascending order.
+    let (lo, hi) = match by {
+        By::Index => (start, stop),
+        _ if rev => (stop, start),
+        _ => (start, stop),
     };
+    let sel = Sel::parse(by, lo, hi)?;
     let Some(z) = read(ctx, key)? else {
         ctx.out.array_len(0);
         return Ok(());
     };
-    let len = z.len() as i64;
-    let mut picked: Vec<(f64, Vec<u8>)> = match sel {
-        Sel::Index(mut s, mut e) => {
-            if s < 0 {
-                s = (len + s).max(0);
-            }
-            if e < 0 {
-                e += len;
-            }
-            e = e.min(len - 1);
-            if s > e || s >= len {
-                Vec::new()
-            } else {
-                let n = (e - s + 1) as usize;
-                let it: Box<dyn Iterator<Item = (f64, &[u8])>> = if rev {
-                    Box::new(z.iter().rev())
-                } else {
-                    z.iter()
-                };
-                it.skip(s as usize)
-                    .take(n)
-                    .map(|(sc, m)| (sc, m.to_vec()))
-                    .collect()
-            }
-        }
-        Sel::Score(min, max) => {
-            let it: Box<dyn Iterator<Item = (f64, &[u8])>> = if rev {
-                Box::new(z.iter().rev())
-            } else {
-                z.iter()
-            };
-            it.filter(|(s, _)| min.below(*s) && max.above(*s))
-                .map(|(s, m)| (s, m.to_vec()))
-                .collect()
-        }
-        Sel::Lex(min, max) => {
-            let it: Box<dyn Iterator<Item = (f64, &[u8])>> = if rev {
-                Box::new(z.iter().rev())
-            } else {
-                z.iter()
-            };
-            it.filter(|(_, m)| min.above_min(m) && max.below_max(m))
-                .map(|(s, m)| (s, m.to_vec()))
-                .collect()
-        }
-    };
+    let mut picked = sel.select(z, rev);
     if let Some((offset, count)) = limit {
         if offset < 0 {
             picked.clear();
@@ -597,65 +599,15 @@ pub fn zlexcount(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// ZREMRANGEBYRANK / ZREMRANGEBYSCORE / ZREMRANGEBYLEX: the members a range selects,
 /// removed; replies how many.
 fn remrange(ctx: &mut Ctx, args: &Args, by: By) -> CmdResult {
-    let (lo, hi) = (args.get(2), args.get(3));
-    // The ends are parsed before the key is looked up, as in Redis.
-    enum Sel {
-        Rank(i64, i64),
-        Score(Bound, Bound),
-        Lex(Lex, Lex),
-    }
-    let sel = match by {
-        By::Index => Sel::Rank(
-            parse_i64(lo).ok_or(CmdError::NotInteger)?,
-            parse_i64(hi).ok_or(CmdError::NotInteger)?,
-        ),
-        By::Score => {
-            let bad = || CmdError::msg("ERR min or max is not a float");
-            Sel::Score(
-                Bound::parse(lo).ok_or_else(bad)?,
-                Bound::parse(hi).ok_or_else(bad)?,
-            )
-        }
-        By::Lex => Sel::Lex(Lex::parse(lo)?, Lex::parse(hi)?),
-    };
+    let sel = Sel::parse(by, args.get(2), args.get(3))?;
     let Some(z) = read(ctx, args.get(1))? else {
         ctx.out.int(0);
         return Ok(());
     };
-    let len = z.len() as i64;
-    let doomed: Vec<Vec<u8>> = match sel {
-        Sel::Rank(mut s, mut e) => {
-            if s < 0 {
-                s = (len + s).max(0);
-            }
-            if e < 0 {
-                e += len;
-            }
-            e = e.min(len - 1);
-            if s > e || s >= len {
-                Vec::new()
-            } else {
-                z.iter()
-                    .skip(s as usize)
-                    .take((e - s + 1) as usize)
-                    .map(|(_, m)| m.to_vec())
-                    .collect()
-            }
-        }
-        Sel::Score(min, max) => z
-            .iter()
-            .filter(|(s, _)| min.below(*s) && max.above(*s))
-            .map(|(_, m)| m.to_vec())
-            .collect(),
-        Sel::Lex(min, max) => z
-            .iter()
-            .filter(|(_, m)| min.above_min(m) && max.below_max(m))
-            .map(|(_, m)| m.to_vec())
-            .collect(),
-    };
+    let doomed = sel.select(z, false);
     if !doomed.is_empty() {
         let z = write(ctx, args.get(1))?;
-        for m in &doomed {
+        for (_, m) in &doomed {
             z.remove(m);
         }
         drop_if_empty(ctx, args.get(1));
