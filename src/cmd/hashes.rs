@@ -7,47 +7,21 @@ use crate::cmd::{Args, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::parse_i64;
 use crate::store::hash::Hash;
-use crate::store::{glob_match, Ttl, Value};
+use crate::store::{glob_match, Value};
 
 /// The hash at `key`, or `None`; WRONGTYPE for another type.
 fn read<'k>(ctx: &'k mut Ctx, key: &[u8]) -> CmdResult<Option<&'k Hash>> {
-    let now = ctx.now_ms();
-    match ctx.shard.ks.lookup(ctx.db, key, now).map(|e| &e.value) {
-        None => Ok(None),
-        Some(Value::Hash(h)) => Ok(Some(h)),
-        Some(_) => Err(CmdError::WrongType),
-    }
+    crate::cmd::read_collection(ctx, key)
 }
 
-/// The hash at `key` for modification, created empty if missing; WRONGTYPE for another
-/// type. The caller removes it again if it ends empty (`drop_if_empty`).
+/// The hash at `key` for modification, created empty if missing.
 fn write<'k>(ctx: &'k mut Ctx, key: &[u8]) -> CmdResult<&'k mut Hash> {
-    let now = ctx.now_ms();
-    let db = ctx.db;
-    let exists = match ctx.shard.ks.peek(db, key, now).map(|e| &e.value) {
-        None => false,
-        Some(Value::Hash(_)) => true,
-        Some(_) => return Err(CmdError::WrongType),
-    };
-    if !exists {
-        ctx.shard
-            .ks
-            .set(db, key, Value::Hash(Hash::default()), Ttl::Clear, now);
-    }
-    match ctx.shard.ks.lookup_mut(db, key, now).map(|e| &mut e.value) {
-        Some(Value::Hash(h)) => Ok(h),
-        _ => unreachable!("just checked or created"),
-    }
+    crate::cmd::write_collection(ctx, key)
 }
 
-/// Removes `key` if its hash became empty (Redis never keeps empty hashes).
+/// Deletes `key` if it became empty.
 fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
-    let now = ctx.now_ms();
-    if let Some(e) = ctx.shard.ks.peek(ctx.db, key, now) {
-        if matches!(&e.value, Value::Hash(h) if h.is_empty()) {
-            ctx.shard.ks.remove(ctx.db, key, now);
-        }
-    }
+    crate::cmd::drop_if_empty::<Hash>(ctx, key)
 }
 
 /// HSET key field value [field value ...] — replies with the number of new fields.

@@ -28,6 +28,7 @@ use crate::resp::write::{aggregate_header, read_int, value_len};
 use crate::resp::{ArgRange, Reply};
 use crate::shard::msg::OwnedCmds;
 use crate::shard::{Settings, Shard};
+use crate::store::{Collection, Ttl};
 
 /// A command's arguments (argument 0 is its name), borrowed from a read buffer or a hop.
 #[derive(Clone, Copy)]
@@ -109,6 +110,51 @@ impl Ctx<'_> {
     /// The shard's clock, read once per turn.
     pub fn now_ms(&self) -> u64 {
         self.shard.now_ms
+    }
+}
+
+/// The collection of type `T` at `key` (a read: counts a keyspace hit or miss), or `None`
+/// if missing; WRONGTYPE for another type.
+pub fn read_collection<'k, T: Collection>(
+    ctx: &'k mut Ctx,
+    key: &[u8],
+) -> CmdResult<Option<&'k T>> {
+    let now = ctx.now_ms();
+    match ctx.shard.ks.lookup(ctx.db, key, now) {
+        None => Ok(None),
+        Some(e) => T::of(&e.value).map(Some).ok_or(CmdError::WrongType),
+    }
+}
+
+/// The collection of type `T` at `key` for modification, created empty if missing;
+/// WRONGTYPE for another type. The caller deletes it again if it ends empty
+/// (`drop_if_empty`).
+pub fn write_collection<'k, T: Collection>(ctx: &'k mut Ctx, key: &[u8]) -> CmdResult<&'k mut T> {
+    let now = ctx.now_ms();
+    let db = ctx.db;
+    match ctx.shard.ks.peek(db, key, now) {
+        None => ctx
+            .shard
+            .ks
+            .set(db, key, T::default().into_value(), Ttl::Clear, now),
+        Some(e) if T::of(&e.value).is_none() => return Err(CmdError::WrongType),
+        Some(_) => {}
+    }
+    let e = ctx.shard.ks.lookup_mut(db, key, now).expect("present");
+    Ok(T::of_mut(&mut e.value).expect("checked above"))
+}
+
+/// Deletes `key` if its collection of type `T` became empty (Redis keeps no empty ones).
+pub fn drop_if_empty<T: Collection>(ctx: &mut Ctx, key: &[u8]) {
+    let now = ctx.now_ms();
+    let empty = ctx
+        .shard
+        .ks
+        .peek(ctx.db, key, now)
+        .and_then(|e| T::of(&e.value))
+        .is_some_and(T::is_empty);
+    if empty {
+        ctx.shard.ks.remove(ctx.db, key, now);
     }
 }
 

@@ -9,43 +9,17 @@ use crate::store::{glob_match, Ttl, Value};
 
 /// The set at `key`, or `None`; WRONGTYPE for another type.
 fn read<'k>(ctx: &'k mut Ctx, key: &[u8]) -> CmdResult<Option<&'k Set>> {
-    let now = ctx.now_ms();
-    match ctx.shard.ks.lookup(ctx.db, key, now).map(|e| &e.value) {
-        None => Ok(None),
-        Some(Value::Set(s)) => Ok(Some(s)),
-        Some(_) => Err(CmdError::WrongType),
-    }
+    crate::cmd::read_collection(ctx, key)
 }
 
-/// The set at `key` for modification, created empty if missing; WRONGTYPE for another
-/// type. The caller removes it again if it ends empty (`drop_if_empty`).
+/// The set at `key` for modification, created empty if missing.
 fn write<'k>(ctx: &'k mut Ctx, key: &[u8]) -> CmdResult<&'k mut Set> {
-    let now = ctx.now_ms();
-    let db = ctx.db;
-    let exists = match ctx.shard.ks.peek(db, key, now).map(|e| &e.value) {
-        None => false,
-        Some(Value::Set(_)) => true,
-        Some(_) => return Err(CmdError::WrongType),
-    };
-    if !exists {
-        ctx.shard
-            .ks
-            .set(db, key, Value::Set(Box::default()), Ttl::Clear, now);
-    }
-    match ctx.shard.ks.lookup_mut(db, key, now).map(|e| &mut e.value) {
-        Some(Value::Set(s)) => Ok(s),
-        _ => unreachable!("just checked or created"),
-    }
+    crate::cmd::write_collection(ctx, key)
 }
 
-/// Removes `key` if its set became empty (Redis never keeps empty sets).
+/// Deletes `key` if it became empty.
 fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
-    let now = ctx.now_ms();
-    if let Some(e) = ctx.shard.ks.peek(ctx.db, key, now) {
-        if matches!(&e.value, Value::Set(s) if s.is_empty()) {
-            ctx.shard.ks.remove(ctx.db, key, now);
-        }
-    }
+    crate::cmd::drop_if_empty::<Set>(ctx, key)
 }
 
 /// SADD key member [member ...]

@@ -7,46 +7,20 @@ use crate::cmd::{Args, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::{parse_i64, Reply};
 use crate::store::zset::{format_score, Bound, Zset};
-use crate::store::{Ttl, Value};
 
 /// The sorted set at `key`, or `None`; WRONGTYPE for another type.
 fn read<'k>(ctx: &'k mut Ctx, key: &[u8]) -> CmdResult<Option<&'k Zset>> {
-    let now = ctx.now_ms();
-    match ctx.shard.ks.lookup(ctx.db, key, now).map(|e| &e.value) {
-        None => Ok(None),
-        Some(Value::Zset(z)) => Ok(Some(z)),
-        Some(_) => Err(CmdError::WrongType),
-    }
+    crate::cmd::read_collection(ctx, key)
 }
 
 /// The sorted set at `key` for modification, created empty if missing.
 fn write<'k>(ctx: &'k mut Ctx, key: &[u8]) -> CmdResult<&'k mut Zset> {
-    let now = ctx.now_ms();
-    let db = ctx.db;
-    let exists = match ctx.shard.ks.peek(db, key, now).map(|e| &e.value) {
-        None => false,
-        Some(Value::Zset(_)) => true,
-        Some(_) => return Err(CmdError::WrongType),
-    };
-    if !exists {
-        ctx.shard
-            .ks
-            .set(db, key, Value::Zset(Box::default()), Ttl::Clear, now);
-    }
-    match ctx.shard.ks.lookup_mut(db, key, now).map(|e| &mut e.value) {
-        Some(Value::Zset(z)) => Ok(z),
-        _ => unreachable!("just checked or created"),
-    }
+    crate::cmd::write_collection(ctx, key)
 }
 
-/// Removes `key` if its sorted set became empty.
+/// Deletes `key` if it became empty.
 fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
-    let now = ctx.now_ms();
-    if let Some(e) = ctx.shard.ks.peek(ctx.db, key, now) {
-        if matches!(&e.value, Value::Zset(z) if z.is_empty()) {
-            ctx.shard.ks.remove(ctx.db, key, now);
-        }
-    }
+    crate::cmd::drop_if_empty::<Zset>(ctx, key)
 }
 
 /// A score as a reply: a double in RESP3, a bulk string in RESP2.

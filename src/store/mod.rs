@@ -118,6 +118,82 @@ impl Str {
     }
 }
 
+/// A collection type stored in a `Value` (hash, set, sorted set): how to find it in a
+/// value, wrap a new one, and tell when it is empty (commands delete empty ones).
+pub trait Collection: Default + Sized {
+    /// This type inside `v`, if `v` holds one.
+    fn of(v: &Value) -> Option<&Self>;
+    /// The same, for modification.
+    fn of_mut(v: &mut Value) -> Option<&mut Self>;
+    /// A value holding `self`.
+    fn into_value(self) -> Value;
+    /// True when it holds nothing.
+    fn is_empty(&self) -> bool;
+}
+
+impl Collection for hash::Hash {
+    fn of(v: &Value) -> Option<&Self> {
+        match v {
+            Value::Hash(h) => Some(h),
+            _ => None,
+        }
+    }
+    fn of_mut(v: &mut Value) -> Option<&mut Self> {
+        match v {
+            Value::Hash(h) => Some(h),
+            _ => None,
+        }
+    }
+    fn into_value(self) -> Value {
+        Value::Hash(self)
+    }
+    fn is_empty(&self) -> bool {
+        hash::Hash::is_empty(self)
+    }
+}
+
+impl Collection for set::Set {
+    fn of(v: &Value) -> Option<&Self> {
+        match v {
+            Value::Set(s) => Some(s),
+            _ => None,
+        }
+    }
+    fn of_mut(v: &mut Value) -> Option<&mut Self> {
+        match v {
+            Value::Set(s) => Some(s),
+            _ => None,
+        }
+    }
+    fn into_value(self) -> Value {
+        Value::Set(Box::new(self))
+    }
+    fn is_empty(&self) -> bool {
+        set::Set::is_empty(self)
+    }
+}
+
+impl Collection for zset::Zset {
+    fn of(v: &Value) -> Option<&Self> {
+        match v {
+            Value::Zset(z) => Some(z),
+            _ => None,
+        }
+    }
+    fn of_mut(v: &mut Value) -> Option<&mut Self> {
+        match v {
+            Value::Zset(z) => Some(z),
+            _ => None,
+        }
+    }
+    fn into_value(self) -> Value {
+        Value::Zset(Box::new(self))
+    }
+    fn is_empty(&self) -> bool {
+        zset::Zset::is_empty(self)
+    }
+}
+
 impl Value {
     /// The TYPE name.
     pub fn type_name(&self) -> &'static str {
