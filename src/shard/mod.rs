@@ -1115,20 +1115,22 @@ impl Shard {
             ..
         } = &mut msg
         {
-            // A step of a chained command: lock, run, keep or let go.
-            let (set, tx, release) = (lock.take().expect("matched"), *tx, !*hold);
+            // A step of a chained command: lock, run, keep or let go. When nothing
+            // conflicts (the common case) it runs at once, taking the locks only if it keeps
+            // them; otherwise it waits in the queue.
+            let (set, tx, hold) = (lock.take().expect("matched"), *tx, *hold);
+            if !self.locks.conflicts(tx, &set) {
+                if hold {
+                    self.locks.try_lock(tx, set);
+                }
+                self.handle_unlocked(msg);
+                return;
+            }
             let waiter = crate::tx::Waiter::Run {
                 msg: Box::new(msg),
-                release,
+                release: !hold,
             };
-            if let Some(crate::tx::Waiter::Run { msg, .. }) =
-                self.locks.lock_or_queue(tx, set, waiter)
-            {
-                self.handle_unlocked(*msg);
-                if release {
-                    self.release_local(tx);
-                }
-            }
+            self.locks.lock_or_queue(tx, set, waiter);
             return;
         }
         if let Msg::Run { tx: 0, .. } = msg {
