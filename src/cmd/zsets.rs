@@ -344,35 +344,51 @@ impl Sel {
         })
     }
 
-    /// The (score, member) pairs selected from `z`, walking it backwards if `rev`.
-    fn select(&self, z: &Zset, rev: bool) -> Vec<(f64, Vec<u8>)> {
-        let walk: Box<dyn Iterator<Item = (f64, &[u8])>> = if rev {
-            Box::new(z.iter().rev())
-        } else {
-            z.iter()
-        };
-        let owned = |(s, m): (f64, &[u8])| (s, m.to_vec());
+    /// The ranks selected in `z` (ascending); `rev` counts positions from the top.
+    fn ranks(&self, z: &Zset, rev: bool) -> std::ops::Range<usize> {
         match self {
             Sel::Index(s, e) => {
                 let len = z.len() as i64;
                 let start = if *s < 0 { (len + s).max(0) } else { *s };
                 let end = (if *e < 0 { len + e } else { *e }).min(len - 1);
                 if start > end || start >= len {
-                    return Vec::new();
+                    return 0..0;
                 }
-                walk.skip(start as usize)
-                    .take((end - start + 1) as usize)
-                    .map(owned)
-                    .collect()
+                let (start, end) = (start as usize, end as usize);
+                if rev {
+                    z.len() - 1 - end..z.len() - start
+                } else {
+                    start..end + 1
+                }
             }
-            Sel::Score(min, max) => walk
-                .filter(|(s, _)| min.below(*s) && max.above(*s))
-                .map(owned)
-                .collect(),
-            Sel::Lex(min, max) => walk
-                .filter(|(_, m)| min.above_min(m) && max.below_max(m))
-                .map(owned)
-                .collect(),
+            Sel::Score(min, max) => z.score_ranks(*min, *max),
+            Sel::Lex(min, max) => {
+                let lo = z.partition_point(|_, m| !min.above_min(m));
+                let hi = z.partition_point(|_, m| max.below_max(m)).max(lo);
+                lo..hi
+            }
+        }
+    }
+
+    /// The (score, member) pairs selected from `z`, walking it backwards if `rev`, after
+    /// skipping `offset` and taking at most `count` (negative: all).
+    fn select(&self, z: &Zset, rev: bool, (offset, count): (usize, i64)) -> Vec<(f64, Vec<u8>)> {
+        let r = self.ranks(z, rev);
+        let n = r.len().saturating_sub(offset);
+        let n = if count < 0 { n } else { n.min(count as usize) };
+        let (lo, hi) = if rev {
+            (r.end - offset.min(r.len()) - n, r.end - offset.min(r.len()))
+        } else {
+            (
+                r.start + offset.min(r.len()),
+                r.start + offset.min(r.len()) + n,
+            )
+        };
+        let owned = |(s, m): (f64, &[u8])| (s, m.to_vec());
+        if rev {
+            z.range(lo, hi).rev().map(owned).collect()
+        } else {
+            z.range(lo, hi).map(owned).collect()
         }
     }
 }
@@ -402,17 +418,11 @@ fn range_generic(
         ctx.out.array_len(0);
         return Ok(());
     };
-    let mut picked = sel.select(z, rev);
-    if let Some((offset, count)) = limit {
-        if offset < 0 {
-            picked.clear();
-        } else {
-            picked.drain(..(offset as usize).min(picked.len()));
-            if count >= 0 {
-                picked.truncate(count as usize);
-            }
-        }
-    }
+    let picked = match limit {
+        Some((offset, _)) if offset < 0 => Vec::new(),
+        Some((offset, count)) => sel.select(z, rev, (offset as usize, count)),
+        None => sel.select(z, rev, (0, -1)),
+    };
     let nested = ctx.out.resp3 && with_scores;
     ctx.out.array_len(if with_scores && !nested {
         picked.len() * 2
@@ -561,11 +571,7 @@ pub fn zcount(ctx: &mut Ctx, args: &Args) -> CmdResult {
 pub fn zlexcount(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let min = Lex::parse(args.get(2))?;
     let max = Lex::parse(args.get(3))?;
-    let n = read(ctx, args.get(1))?.map_or(0, |z| {
-        z.iter()
-            .filter(|(_, m)| min.above_min(m) && max.below_max(m))
-            .count()
-    });
+    let n = read(ctx, args.get(1))?.map_or(0, |z| Sel::Lex(min, max).ranks(z, false).len());
     ctx.out.int(n as i64);
     Ok(())
 }
@@ -578,7 +584,7 @@ fn remrange(ctx: &mut Ctx, args: &Args, by: By) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     };
-    let doomed = sel.select(z, false);
+    let doomed = sel.select(z, false, (0, -1));
     if !doomed.is_empty() {
         let z = write(ctx, args.get(1))?;
         for (_, m) in &doomed {
@@ -638,10 +644,9 @@ pub fn zrandmember(ctx: &mut Ctx, args: &Args) -> CmdResult {
         Some(n) => (0..n.unsigned_abs()).map(|_| rand(len)).collect(),
     };
     let z = read(ctx, args.get(1))?.expect("read above");
-    let all: Vec<(f64, &[u8])> = z.iter().collect();
     let chosen: Vec<(f64, Vec<u8>)> = picks
         .iter()
-        .map(|&i| (all[i].0, all[i].1.to_vec()))
+        .filter_map(|&i| z.nth(i).map(|(s, m)| (s, m.to_vec())))
         .collect();
     if count.is_none() {
         ctx.out.bulk(&chosen[0].1);

@@ -315,25 +315,15 @@ impl Value {
                 )?))
             }
             8 | 9 => {
-                let mut z = zset::Zset::default();
-                let limits = if kind == 8 {
-                    zset::PackLimits {
-                        max_entries: usize::MAX,
-                        max_value: usize::MAX,
-                    }
-                } else {
-                    zset::PackLimits {
-                        max_entries: 0,
-                        max_value: 0,
-                    }
-                };
+                let mut pairs = Vec::new();
                 let mut rest = body;
                 while !rest.is_empty() {
                     let score = f64::from_le_bytes(rest.get(..8)?.try_into().ok()?);
                     let n = u32::from_le_bytes(rest.get(8..12)?.try_into().ok()?) as usize;
-                    z.insert(rest.get(12..12 + n)?, score, limits);
+                    pairs.push((score, Box::<[u8]>::from(rest.get(12..12 + n)?)));
                     rest = &rest[12 + n..];
                 }
+                let z = zset::Zset::from_sorted(pairs, kind == 8);
                 Value::Zset(Box::new(z))
             }
             _ => return None,

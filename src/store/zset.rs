@@ -3,12 +3,17 @@
 //! - `Pack`: a sorted vector of (score, member), for sets up to
 //!   `zset-max-listpack-entries` members of up to `zset-max-listpack-value` bytes
 //!   (Redis's listpack encoding; OBJECT ENCODING says so).
-//! - `Tree`: an ordered tree of (score, member) plus a member -> score table
-//!   (OBJECT ENCODING `skiplist`). Rank queries walk the tree: O(rank), not yet the
-//!   O(log n) of an order-statistic structure (see the issue notes).
+//! - `Tree`: the order as a list of sorted runs (each at most `RUN_MAX` entries) with a
+//!   Fenwick tree over the run lengths, plus a member -> score table (OBJECT ENCODING
+//!   `skiplist`). Finding a member's rank, the member at a rank, or where a score or name
+//!   range starts is O(log n); an insert or removal moves at most one run's entries.
+//!   The score table is insertion-ordered so ZSCAN can walk it by index.
+//!
+//! Everything positional is a *rank*: 0 is the lowest (score, member).
 
 use std::cmp::Ordering;
-use std::collections::{BTreeSet, HashMap};
+
+use indexmap::IndexMap;
 
 /// A score with the total order Redis uses (no NaN is ever stored).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -47,20 +52,175 @@ impl Default for PackLimits {
     }
 }
 
+/// One member in order.
+type Entry = (Score, Box<[u8]>);
+
 /// A sorted set.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Zset {
     /// Sorted (score, member) pairs.
-    Pack(Vec<(Score, Box<[u8]>)>),
-    /// Ordered pairs plus scores by member.
+    Pack(Vec<Entry>),
+    /// Sorted runs plus scores by member.
     Tree(Box<Tree>),
 }
 
+/// A run splits in two past this many entries.
+const RUN_MAX: usize = 256;
+
+/// A run this short merges into a neighbour.
+const RUN_MIN: usize = 32;
+
 /// The large encoding.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Tree {
-    order: BTreeSet<(Score, Box<[u8]>)>,
-    scores: HashMap<Box<[u8]>, Score, ahash::RandomState>,
+    /// Sorted runs; their concatenation is the order. None is empty.
+    runs: Vec<Vec<Entry>>,
+    /// Run lengths, for prefix sums.
+    sizes: Fenwick,
+    /// Scores by member, in insertion order (swap-removed).
+    scores: IndexMap<Box<[u8]>, Score, ahash::RandomState>,
+}
+
+/// A Fenwick (binary indexed) tree of run lengths: prefix sums and "which run holds
+/// rank r" in O(log runs).
+#[derive(Debug, Clone, Default)]
+struct Fenwick(Vec<usize>);
+
+impl Fenwick {
+    fn build(lens: impl Iterator<Item = usize>) -> Fenwick {
+        let mut t: Vec<usize> = lens.collect();
+        for i in 0..t.len() {
+            let parent = i | (i + 1);
+            if parent < t.len() {
+                t[parent] += t[i];
+            }
+        }
+        Fenwick(t)
+    }
+
+    fn add(&mut self, mut i: usize, delta: isize) {
+        while i < self.0.len() {
+            self.0[i] = self.0[i].wrapping_add_signed(delta);
+            i |= i + 1;
+        }
+    }
+
+    /// Sum of the lengths of runs `0..i`.
+    fn prefix(&self, mut i: usize) -> usize {
+        let mut sum = 0;
+        while i > 0 {
+            sum += self.0[i - 1];
+            i &= i - 1;
+        }
+        sum
+    }
+
+    /// The run holding rank `r` and the offset in it (`r` < total).
+    fn find(&self, mut r: usize) -> (usize, usize) {
+        let mut at = 0;
+        let mut step = self.0.len().next_power_of_two();
+        while step > 0 {
+            let next = at + step;
+            if next <= self.0.len() && self.0[next - 1] <= r {
+                r -= self.0[next - 1];
+                at = next;
+            }
+            step >>= 1;
+        }
+        (at, r)
+    }
+}
+
+impl Tree {
+    fn rebuild_sizes(&mut self) {
+        self.sizes = Fenwick::build(self.runs.iter().map(Vec::len));
+    }
+
+    /// The run `key` belongs in: the first whose last entry is not below it.
+    fn run_for(&self, key: &Entry) -> usize {
+        let i = self
+            .runs
+            .partition_point(|r| r.last().is_some_and(|l| l < key));
+        i.min(self.runs.len().saturating_sub(1))
+    }
+
+    fn insert(&mut self, key: Entry) {
+        if self.runs.is_empty() {
+            self.runs.push(Vec::with_capacity(RUN_MIN));
+            self.rebuild_sizes();
+        }
+        let ri = self.run_for(&key);
+        let run = &mut self.runs[ri];
+        let at = run.partition_point(|e| *e < key);
+        run.insert(at, key);
+        if run.len() > RUN_MAX {
+            let tail = run.split_off(run.len() / 2);
+            self.runs.insert(ri + 1, tail);
+            self.rebuild_sizes();
+        } else {
+            self.sizes.add(ri, 1);
+        }
+    }
+
+    fn remove(&mut self, key: &Entry) {
+        let ri = self.run_for(key);
+        let run = &mut self.runs[ri];
+        let Ok(at) = run.binary_search(key) else {
+            return;
+        };
+        run.remove(at);
+        if run.len() >= RUN_MIN || self.runs.len() == 1 {
+            self.sizes.add(ri, -1);
+            return;
+        }
+        // Fold a short run into a neighbour (splitting again if that overflows).
+        let short = self.runs.remove(ri);
+        let into = ri.saturating_sub(1).min(self.runs.len() - 1);
+        let target = &mut self.runs[into];
+        if into < ri {
+            target.extend(short);
+        } else {
+            let mut merged = short;
+            merged.append(target);
+            *target = merged;
+        }
+        if target.len() > RUN_MAX {
+            let tail = target.split_off(target.len() / 2);
+            self.runs.insert(into + 1, tail);
+        }
+        self.rebuild_sizes();
+    }
+
+    /// Ranks `lo..hi` (`lo < hi <= len`) as a double-ended walk.
+    fn range(&self, lo: usize, hi: usize) -> impl DoubleEndedIterator<Item = &Entry> + '_ {
+        let (ra, oa) = self.sizes.find(lo);
+        let (rb, ob) = self.sizes.find(hi - 1);
+        let (first, mid, last): (&[Entry], &[Vec<Entry>], &[Entry]) = if ra == rb {
+            (&self.runs[ra][oa..=ob], &[], &[])
+        } else {
+            (
+                &self.runs[ra][oa..],
+                &self.runs[ra + 1..rb],
+                &self.runs[rb][..=ob],
+            )
+        };
+        first.iter().chain(mid.iter().flatten()).chain(last.iter())
+    }
+
+    /// The number of entries for which `below` holds (it must hold for a prefix).
+    fn partition_point(&self, below: impl Fn(&Entry) -> bool) -> usize {
+        let ri = self.runs.partition_point(|r| r.last().is_some_and(&below));
+        if ri == self.runs.len() {
+            return self.scores.len();
+        }
+        self.sizes.prefix(ri) + self.runs[ri].partition_point(&below)
+    }
+}
+
+impl PartialEq for Zset {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
 }
 
 impl Default for Zset {
@@ -70,6 +230,25 @@ impl Default for Zset {
 }
 
 impl Zset {
+    /// A set from pairs already in order and distinct (a dump's), packed if `packed`.
+    pub fn from_sorted(pairs: Vec<(f64, Box<[u8]>)>, packed: bool) -> Zset {
+        let entries: Vec<Entry> = pairs.into_iter().map(|(s, m)| (Score(s), m)).collect();
+        if packed {
+            return Zset::Pack(entries);
+        }
+        let mut t = Tree::default();
+        t.scores.reserve(entries.len());
+        for (s, m) in &entries {
+            t.scores.insert(m.clone(), *s);
+        }
+        let mut rest = entries.into_iter().peekable();
+        while rest.peek().is_some() {
+            t.runs.push(rest.by_ref().take(RUN_MAX / 2).collect());
+        }
+        t.rebuild_sizes();
+        Zset::Tree(Box::new(t))
+    }
+
     /// Number of members.
     pub fn len(&self) -> usize {
         match self {
@@ -102,7 +281,10 @@ impl Zset {
     /// Sets `member`'s score (inserting it if new). Returns true if it was new.
     pub fn insert(&mut self, member: &[u8], score: f64, limits: PackLimits) -> bool {
         let old = self.score(member);
-        if old.is_some() {
+        if let Some(o) = old {
+            if o == score {
+                return false;
+            }
             self.remove(member);
         }
         if let Zset::Pack(v) = self {
@@ -118,7 +300,7 @@ impl Zset {
             }
             Zset::Tree(t) => {
                 t.scores.insert(key.1.clone(), key.0);
-                t.order.insert(key);
+                t.insert(key);
             }
         }
         old.is_none()
@@ -134,9 +316,9 @@ impl Zset {
                 }
                 None => false,
             },
-            Zset::Tree(t) => match t.scores.remove(member) {
+            Zset::Tree(t) => match t.scores.swap_remove(member) {
                 Some(s) => {
-                    t.order.remove(&(s, Box::from(member)));
+                    t.remove(&(s, Box::from(member)));
                     true
                 }
                 None => false,
@@ -146,38 +328,73 @@ impl Zset {
 
     fn convert(&mut self) {
         if let Zset::Pack(v) = self {
-            let mut t = Tree::default();
-            for (s, m) in v.drain(..) {
-                t.scores.insert(m.clone(), s);
-                t.order.insert((s, m));
-            }
-            *self = Zset::Tree(Box::new(t));
+            let pairs = std::mem::take(v)
+                .into_iter()
+                .map(|(s, m)| (s.0, m))
+                .collect();
+            *self = Zset::from_sorted(pairs, false);
         }
     }
 
     /// Members in order (ascending score, then bytes), with their scores.
     pub fn iter(&self) -> Box<dyn DoubleEndedIterator<Item = (f64, &[u8])> + '_> {
+        self.range(0, self.len())
+    }
+
+    /// Members of ranks `lo..hi` in order (clamped to the set).
+    pub fn range(
+        &self,
+        lo: usize,
+        hi: usize,
+    ) -> Box<dyn DoubleEndedIterator<Item = (f64, &[u8])> + '_> {
+        let hi = hi.min(self.len());
+        let lo = lo.min(hi);
         match self {
-            Zset::Pack(v) => Box::new(v.iter().map(|(s, m)| (s.0, &m[..]))),
-            Zset::Tree(t) => Box::new(t.order.iter().map(|(s, m)| (s.0, &m[..]))),
+            Zset::Pack(v) => Box::new(v[lo..hi].iter().map(|(s, m)| (s.0, &m[..]))),
+            Zset::Tree(_) if lo == hi => Box::new(std::iter::empty()),
+            Zset::Tree(t) => Box::new(t.range(lo, hi).map(|(s, m)| (s.0, &m[..]))),
         }
+    }
+
+    /// The member at rank `r`.
+    pub fn nth(&self, r: usize) -> Option<(f64, &[u8])> {
+        self.range(r, r + 1).next()
     }
 
     /// The 0-based rank of `member` in ascending order.
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
-        let score = self.score(member)?;
-        let key = (Score(score), Box::<[u8]>::from(member));
-        Some(match self {
-            Zset::Pack(v) => v.partition_point(|e| *e < key),
-            Zset::Tree(t) => t.order.range(..key).count(),
-        })
+        let score = Score(self.score(member)?);
+        Some(self.partition_point(|s, m| (Score(s), m) < (score, member)))
+    }
+
+    /// The number of members for which `below(score, member)` holds; it must hold for a
+    /// prefix of the order (then this is where that prefix ends).
+    pub fn partition_point(&self, below: impl Fn(f64, &[u8]) -> bool) -> usize {
+        match self {
+            Zset::Pack(v) => v.partition_point(|(s, m)| below(s.0, m)),
+            Zset::Tree(t) => t.partition_point(|(s, m)| below(s.0, m)),
+        }
+    }
+
+    /// The ranks whose scores are within the bounds.
+    pub fn score_ranks(&self, min: Bound, max: Bound) -> std::ops::Range<usize> {
+        let lo = self.partition_point(|s, _| !min.below(s));
+        let hi = self.partition_point(|s, _| max.above(s)).max(lo);
+        lo..hi
     }
 
     /// Number of members whose score is within the bounds.
     pub fn count_in(&self, min: Bound, max: Bound) -> usize {
-        self.iter()
-            .filter(|(s, _)| min.below(*s) && max.above(*s))
-            .count()
+        self.score_ranks(min, max).len()
+    }
+
+    /// ZSCAN's walk: the member at table index `i` of the large encoding (an index taken
+    /// from the top down visits every member present throughout at least once).
+    pub fn table_at(&self, i: usize) -> Option<(f64, &[u8])> {
+        match self {
+            Zset::Pack(_) => None,
+            Zset::Tree(t) => t.scores.get_index(i).map(|(m, s)| (s.0, &m[..])),
+        }
     }
 }
 
@@ -284,6 +501,69 @@ mod tests {
                     assert_eq!(z.rank(m), Some(i));
                 }
             }
+        }
+    }
+
+    #[test]
+    fn a_large_set_keeps_ranks_and_ranges_right_across_runs() {
+        let limits = PackLimits::default();
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move |n: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % n
+        };
+        let mut z = Zset::default();
+        let mut model: std::collections::BTreeMap<Vec<u8>, f64> = Default::default();
+        for round in 0..40_000 {
+            let m = format!("member:{}", next(5000)).into_bytes();
+            // Grow for a while, then shrink, so runs split and merge.
+            let grow = (round / 10_000) % 2 == 0;
+            if next(10) < if grow { 3 } else { 7 } {
+                assert_eq!(z.remove(&m), model.remove(&m).is_some());
+            } else {
+                let s = next(200) as f64 / 4.0 - 10.0;
+                assert_eq!(
+                    z.insert(&m, s, limits),
+                    model.insert(m.clone(), s).is_none()
+                );
+            }
+            if round % 2000 != 1999 {
+                continue;
+            }
+            let mut want: Vec<(f64, Vec<u8>)> =
+                model.iter().map(|(m, s)| (*s, m.clone())).collect();
+            want.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap().then(a.1.cmp(&b.1)));
+            assert_eq!(z.len(), want.len());
+            let got: Vec<(f64, Vec<u8>)> = z.iter().map(|(s, m)| (s, m.to_vec())).collect();
+            assert_eq!(got, want);
+            let back: Vec<(f64, Vec<u8>)> = z.iter().rev().map(|(s, m)| (s, m.to_vec())).collect();
+            assert!(back.iter().rev().eq(want.iter()));
+            for (i, (s, m)) in want.iter().enumerate().step_by(37) {
+                assert_eq!(z.rank(m), Some(i));
+                assert_eq!(z.nth(i), Some((*s, &m[..])));
+                let lo = i.saturating_sub(300);
+                let window: Vec<&[u8]> = z.range(lo, i + 1).map(|(_, m)| m).collect();
+                let expect: Vec<&[u8]> = want[lo..=i].iter().map(|(_, m)| &m[..]).collect();
+                assert_eq!(window, expect);
+            }
+            let (min, max) = (
+                Bound {
+                    value: -3.0,
+                    exclusive: true,
+                },
+                Bound {
+                    value: 20.5,
+                    exclusive: false,
+                },
+            );
+            let r = z.score_ranks(min, max);
+            let expect = want.iter().filter(|(s, _)| *s > -3.0 && *s <= 20.5).count();
+            assert_eq!(r.len(), expect);
+            assert!(want[r.start..r.end]
+                .iter()
+                .all(|(s, _)| *s > -3.0 && *s <= 20.5));
         }
     }
 }
