@@ -2480,6 +2480,187 @@ const SETS: &[(&str, &str)] = &[
 /// Sorted-set commands on one key (the part built so far).
 const ZSETS: &[(&str, &str)] = &[
     (
+        "zunion_zinter_zdiff_and_zintercard_like_redis",
+        r#"
+        ZADD z 1 a 2 b 3 c
+        ZADD a 10 b 20 c 30 d
+        SADD n a d e
+        ZUNION 2 z a
+        ZUNION 2 z a WITHSCORES
+        ZINTER 2 z a WITHSCORES
+        ZDIFF 2 z a WITHSCORES
+        ZDIFF 2 a z
+        ZUNION 3 z a n WITHSCORES
+        ZINTER 3 z a n WITHSCORES
+        ZINTER 2 z n WITHSCORES
+        ZUNION 2 z a WEIGHTS 2 3 WITHSCORES
+        ZUNION 2 z a WEIGHTS 2 3 AGGREGATE MAX WITHSCORES
+        ZUNION 2 z a aggregate min withscores withscores
+        ZINTER 2 z a AGGREGATE MAX
+        ZINTER 2 z nokey WITHSCORES
+        ZUNION 1 nokey
+        ZINTERCARD 2 z a
+        ZINTERCARD 2 z a LIMIT 1
+        ZINTERCARD 2 z a LIMIT 0
+        ZINTERCARD 1 nokey
+        ZINTERCARD 2 z a LIMIT -1
+        ZINTERCARD 2 z a LIMIT x
+        ZINTERCARD 0 z
+        ZINTERCARD 2 z
+        ZINTERCARD 1 z WITHSCORES
+        ZUNION 0 z
+        ZUNION -1 z
+        ZUNION x z
+        ZUNION 3 z a
+        ZUNION 2 z a WEIGHTS 1
+        ZUNION 2 z a WEIGHTS 1 x
+        ZUNION 2 z a AGGREGATE avg
+        ZDIFF 2 z a WEIGHTS 1 1
+        ZDIFF 2 z a AGGREGATE sum
+        SET x str
+        ZUNION 2 z x
+        ZUNION 2 x z WEIGHTS x
+        ZINTERCARD 2 x z
+        ZDIFF 2 z x
+        "#,
+    ),
+    (
+        "zunionstore_zinterstore_zdiffstore_like_redis",
+        r#"
+        ZADD z 1 a 2 b 3 c
+        ZADD a 10 b 20 c 30 d
+        SADD n a d e
+        ZUNIONSTORE dst 2 z a
+        ZRANGE dst 0 -1 WITHSCORES
+        OBJECT ENCODING dst
+        ZINTERSTORE b 2 z a WEIGHTS 1 -1
+        ZRANGE b 0 -1 WITHSCORES
+        ZDIFFSTORE d 2 z a
+        ZRANGE d 0 -1 WITHSCORES
+        ZDIFFSTORE d 2 z z
+        EXISTS d
+        ZINTERSTORE dst 3 z a n
+        ZRANGE dst 0 -1 WITHSCORES
+        ZUNIONSTORE dst 1 nokey
+        EXISTS dst
+        ZUNIONSTORE z 2 z a AGGREGATE MAX
+        ZRANGE z 0 -1 WITHSCORES
+        ZUNIONSTORE dst 2 z a WITHSCORES
+        ZUNIONSTORE dst 0 z
+        ZUNIONSTORE dst 3 z
+        SET x str
+        ZUNIONSTORE dst 2 z x
+        ZUNIONSTORE x 1 z
+        TYPE x
+        CONFIG SET zset-max-listpack-entries 2
+        ZUNIONSTORE dst 2 z a
+        OBJECT ENCODING dst
+        ZDIFFSTORE dst 1 n
+        OBJECT ENCODING dst
+        ZRANGE dst 0 -1 WITHSCORES
+        CONFIG SET zset-max-listpack-entries 128
+        ZADD big 1 <<m*70>>
+        ZUNIONSTORE dst 1 big
+        OBJECT ENCODING dst
+        "#,
+    ),
+    (
+        "zset_algebra_where_infinities_meet_like_redis",
+        r#"
+        ZADD z -inf m 1 x 2 y
+        ZADD a inf m
+        ZUNIONSTORE d 3 z a a
+        ZSCORE d m
+        ZUNION 3 z a a WITHSCORES
+        ZINTER 3 z a a WITHSCORES
+        ZUNION 2 z a WEIGHTS 0 1 WITHSCORES
+        ZUNION 2 z a WEIGHTS 1 inf AGGREGATE MIN WITHSCORES
+        ZUNION 2 z a WEIGHTS -inf 0 WITHSCORES
+        "#,
+    ),
+    (
+        "zrangestore_like_redis",
+        r#"
+        ZADD z 1 a 2 b 3 c 4 d
+        ZRANGESTORE dst z 0 1
+        ZRANGE dst 0 -1 WITHSCORES
+        ZRANGESTORE b z (1 +inf BYSCORE
+        ZRANGE b 0 -1 WITHSCORES
+        ZRANGESTORE dst z 5 1 BYSCORE REV LIMIT 1 2
+        ZRANGE dst 0 -1 WITHSCORES
+        ZRANGESTORE dst z [a [c BYLEX
+        ZRANGE dst 0 -1 WITHSCORES
+        ZRANGESTORE dst z - + BYLEX REV LIMIT 0 1
+        ZRANGE dst 0 -1 WITHSCORES
+        ZRANGESTORE dst z 10 20
+        EXISTS dst
+        ZRANGESTORE dst nokey 0 -1
+        ZRANGESTORE dst z 0 -1 WITHSCORES
+        ZRANGESTORE dst z 0 -1 LIMIT 0 1
+        ZRANGESTORE dst z a b BYSCORE
+        ZRANGESTORE dst z 0
+        SET x str
+        ZRANGESTORE dst x 0 -1
+        ZRANGESTORE x z 0 -1
+        TYPE x
+        "#,
+    ),
+    (
+        "zmpop_and_nonblocking_bzpop_like_redis",
+        r#"
+        ZADD z 1 a 2 b 3 c
+        ZADD a 10 x 20 y
+        ZMPOP 1 z MIN
+        ZMPOP 2 nokey a MAX COUNT 5
+        EXISTS a
+        ZMPOP 2 z a min count 1
+        ZMPOP 1 nokey MIN
+        ZMPOP 0 z MIN
+        ZMPOP 1 z foo
+        ZMPOP 1 z MIN COUNT 0
+        ZMPOP 2 z MIN
+        ZMPOP 1 z MIN COUNT 1 COUNT 2
+        ZMPOP 1 z MIN COUNT
+        SET x str
+        ZMPOP 2 x z MIN
+        ZMPOP 2 nokey x MIN
+        ZADD z 5 e 6 f
+        BZPOPMIN z 0.01
+        BZPOPMAX nokey z 0
+        BZPOPMIN nokey 0.01
+        BZPOPMIN x 0
+        BZPOPMIN z -1
+        BZPOPMIN z x
+        ZADD d 1 p 2 q 3 r
+        BZMPOP 0 2 nokey d MAX COUNT 2
+        BZMPOP 0.01 1 nokey MIN
+        BZMPOP -1 1 nokey MIN
+        BZMPOP 0.01 0 nokey MIN
+        BZMPOP 0.01 1 nokey foo
+        BZMPOP 0 1 x MIN
+        MULTI
+        BZPOPMIN nokey a 0
+        BZMPOP 0 2 nokey n MIN
+        ZADD n 1 one
+        BZPOPMAX nokey n 0
+        EXEC
+        "#,
+    ),
+    (
+        "zscan_of_packed_sets_like_redis",
+        r#"
+        ZADD z 1 a 2.5 b 3 c inf d
+        ZSCAN z 0
+        ZSCAN z 0 MATCH [ab]
+        ZSCAN z 0 COUNT 1
+        ZSCAN nokey 0
+        ZSCAN z x
+        ZSCAN z 0 COUNT 0
+        SET x str
+        ZSCAN x 0
+        "#,
+    ),
+    (
         "zrandmember_like_redis",
         r#"
         ZADD z 1 a 2 b 3 c

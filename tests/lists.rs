@@ -6,26 +6,6 @@ use common::*;
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
-fn blocked_clients(c: &mut Raw) -> usize {
-    let info = String::from_utf8(c.cmd(&["INFO", "clients"])).unwrap();
-    let line = info
-        .lines()
-        .find(|l| l.starts_with("blocked_clients:"))
-        .expect("field");
-    line["blocked_clients:".len()..].trim().parse().unwrap()
-}
-
-fn wait_blocked(c: &mut Raw, n: usize) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while blocked_clients(c) != n {
-        assert!(
-            Instant::now() < deadline,
-            "never reached {n} blocked clients"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
 fn bulk(v: &str) -> String {
     format!("${}\r\n{}\r\n", v.len(), v)
 }

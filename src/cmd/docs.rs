@@ -1788,6 +1788,112 @@ static DOCS: &[CmdDoc] = &[
     )
     .args(&[key("key", 0), block("options", &[integer("count"), pure("withscores", "WITHSCORES").optional()]).optional()]),
     cmd(
+        "zunion",
+        "sorted-set",
+        "6.2.0",
+        "O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.",
+        "Returns the union of multiple sorted sets.",
+    )
+    .args(&[integer("numkeys"), key("key", 0).multiple(), integer("weight").token("WEIGHTS").optional().multiple(), one_of("aggregate", &[pure("sum", "SUM"), pure("min", "MIN"), pure("max", "MAX")]).token("AGGREGATE").optional(), pure("withscores", "WITHSCORES").optional()]),
+    cmd(
+        "zinter",
+        "sorted-set",
+        "6.2.0",
+        "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.",
+        "Returns the intersect of multiple sorted sets.",
+    )
+    .args(&[integer("numkeys"), key("key", 0).multiple(), integer("weight").token("WEIGHTS").optional().multiple(), one_of("aggregate", &[pure("sum", "SUM"), pure("min", "MIN"), pure("max", "MAX")]).token("AGGREGATE").optional(), pure("withscores", "WITHSCORES").optional()]),
+    cmd(
+        "zdiff",
+        "sorted-set",
+        "6.2.0",
+        "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.",
+        "Returns the difference between multiple sorted sets.",
+    )
+    .args(&[integer("numkeys"), key("key", 0).multiple(), pure("withscores", "WITHSCORES").optional()]),
+    cmd(
+        "zunionstore",
+        "sorted-set",
+        "2.0.0",
+        "O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.",
+        "Stores the union of multiple sorted sets in a key.",
+    )
+    .args(&[key("destination", 0), integer("numkeys"), key("key", 1).multiple(), integer("weight").token("WEIGHTS").optional().multiple(), one_of("aggregate", &[pure("sum", "SUM"), pure("min", "MIN"), pure("max", "MAX")]).token("AGGREGATE").optional()]),
+    cmd(
+        "zinterstore",
+        "sorted-set",
+        "2.0.0",
+        "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.",
+        "Stores the intersect of multiple sorted sets in a key.",
+    )
+    .args(&[key("destination", 0), integer("numkeys"), key("key", 1).multiple(), integer("weight").token("WEIGHTS").optional().multiple(), one_of("aggregate", &[pure("sum", "SUM"), pure("min", "MIN"), pure("max", "MAX")]).token("AGGREGATE").optional()]),
+    cmd(
+        "zdiffstore",
+        "sorted-set",
+        "6.2.0",
+        "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.",
+        "Stores the difference of multiple sorted sets in a key.",
+    )
+    .args(&[key("destination", 0), integer("numkeys"), key("key", 1).multiple()]),
+    cmd(
+        "zintercard",
+        "sorted-set",
+        "7.0.0",
+        "O(N*K) worst case with N being the smallest input sorted set, K being the number of input sorted sets.",
+        "Returns the number of members of the intersect of multiple sorted sets.",
+    )
+    .args(&[integer("numkeys"), key("key", 0).multiple(), integer("limit").token("LIMIT").optional()]),
+    cmd(
+        "zrangestore",
+        "sorted-set",
+        "6.2.0",
+        "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key.",
+        "Stores a range of members from sorted set in a key.",
+    )
+    .args(&[key("dst", 0), key("src", 1), string("min"), string("max"), one_of("sortby", &[pure("byscore", "BYSCORE"), pure("bylex", "BYLEX")]).optional(), pure("rev", "REV").optional(), block("offset_count", &[integer("offset"), integer("count")]).token("LIMIT").optional()]),
+    cmd(
+        "zmpop",
+        "sorted-set",
+        "7.0.0",
+        "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.",
+        "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.",
+    )
+    .args(&[integer("numkeys"), key("key", 0).multiple(), one_of("where", &[pure("min", "MIN"), pure("max", "MAX")]), integer("count").token("COUNT").optional()]),
+    cmd(
+        "bzpopmin",
+        "sorted-set",
+        "5.0.0",
+        "O(log(N)) with N being the number of elements in the sorted set.",
+        "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.",
+    )
+    .history(&[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")])
+    .args(&[key("key", 0).multiple(), double("timeout")]),
+    cmd(
+        "bzpopmax",
+        "sorted-set",
+        "5.0.0",
+        "O(log(N)) with N being the number of elements in the sorted set.",
+        "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped.",
+    )
+    .history(&[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")])
+    .args(&[key("key", 0).multiple(), double("timeout")]),
+    cmd(
+        "bzmpop",
+        "sorted-set",
+        "7.0.0",
+        "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.",
+        "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.",
+    )
+    .args(&[double("timeout"), integer("numkeys"), key("key", 0).multiple(), one_of("where", &[pure("min", "MIN"), pure("max", "MAX")]), integer("count").token("COUNT").optional()]),
+    cmd(
+        "zscan",
+        "sorted-set",
+        "2.8.0",
+        "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..",
+        "Iterates over members and scores of a sorted set.",
+    )
+    .args(&[key("key", 0), integer("cursor"), pattern("pattern").token("MATCH").optional(), integer("count").token("COUNT").optional()]),
+    cmd(
         "subscribe",
         "pubsub",
         "2.0.0",
@@ -2111,7 +2217,7 @@ mod tests {
                    getdel getex mget mset msetnx append strlen incr decr incrby decrby \
                    incrbyfloat getrange setrange substr del unlink exists touch type expire \
                    pexpire expireat pexpireat ttl pttl expiretime pexpiretime persist keys scan \
-                   randomkey rename renamenx copy hset hsetnx hget hmset hmget hgetall hdel hlen hexists hkeys hvals hincrby hincrbyfloat hstrlen hrandfield hscan sadd srem smembers sismember smismember scard spop srandmember sscan smove sinter sintercard sinterstore sunion sunionstore sdiff sdiffstore zadd zincrby zcard zscore zmscore zrem zrank zrevrank zpopmin zpopmax zrange zrevrange zrangebyscore zrevrangebyscore zrangebylex zrevrangebylex zcount zlexcount zremrangebyrank zremrangebyscore zremrangebylex zrandmember subscribe unsubscribe psubscribe punsubscribe \
+                   randomkey rename renamenx copy hset hsetnx hget hmset hmget hgetall hdel hlen hexists hkeys hvals hincrby hincrbyfloat hstrlen hrandfield hscan sadd srem smembers sismember smismember scard spop srandmember sscan smove sinter sintercard sinterstore sunion sunionstore sdiff sdiffstore zadd zincrby zcard zscore zmscore zrem zrank zrevrank zpopmin zpopmax zrange zrevrange zrangebyscore zrevrangebyscore zrangebylex zrevrangebylex zcount zlexcount zremrangebyrank zremrangebyscore zremrangebylex zrandmember zunion zinter zdiff zunionstore zinterstore zdiffstore zintercard zrangestore zmpop bzpopmin bzpopmax bzmpop zscan subscribe unsubscribe psubscribe punsubscribe \
                    publish spublish ssubscribe sunsubscribe pubsub";
         let subs = "client|id client|setname client|getname client|setinfo client|info \
                     client|list client|kill client|help config|get config|set config|resetstat \

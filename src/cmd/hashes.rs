@@ -1,7 +1,7 @@
 //! Hash commands. Each runs on the owner shard of its key; the representation
 //! (packed pairs or a table) is `store::hash`.
 
-use crate::cmd::keys::{parse_cursor, scan_opts_from};
+use crate::cmd::keys::{parse_cursor, scan_opts_from, scan_table_down};
 use crate::cmd::strings::{format_incr_float, parse_float};
 use crate::cmd::{Args, Ctx};
 use crate::error::{CmdError, CmdResult};
@@ -329,26 +329,11 @@ pub fn hscan(ctx: &mut Ctx, args: &Args) -> CmdResult {
                 .map(|(f, v)| (f.to_vec(), v.to_vec()))
                 .collect(),
         ),
-        Some(h @ Hash::Table(_)) => {
-            let len = h.len();
-            let mut at = if cursor == 0 {
-                len
-            } else {
-                (cursor as usize).min(len)
-            };
-            let mut out = Vec::new();
-            let mut visited = 0;
-            while at > 0 && visited < o.count {
-                at -= 1;
-                visited += 1;
-                if let Some((f, v)) = h.at(at) {
-                    if keep(f) {
-                        out.push((f.to_vec(), v.to_vec()));
-                    }
-                }
-            }
-            (at as u64, out)
-        }
+        Some(h @ Hash::Table(_)) => scan_table_down(h.len(), cursor, o.count, |i| {
+            h.at(i)
+                .filter(|(f, _)| keep(f))
+                .map(|(f, v)| (f.to_vec(), v.to_vec()))
+        }),
     };
     ctx.out.array_len(2);
     ctx.out.bulk(next.to_string().as_bytes());

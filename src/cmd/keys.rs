@@ -238,6 +238,7 @@ fn rename_generic(ctx: &mut Ctx, args: &Args, nx: bool) -> CmdResult {
         crate::store::Ttl::At(expire)
     };
     ctx.shard.ks.set(ctx.db, dst, value, ttl, now);
+    ctx.shard.signal_key(ctx.db, dst);
     if nx {
         ctx.out.int(1);
     } else {
@@ -419,6 +420,32 @@ pub(crate) fn scan_opts_from(args: &Args, from: usize, with_type: bool) -> CmdRe
         i += 2;
     }
     Ok(o)
+}
+
+/// One HSCAN / SSCAN / ZSCAN step over a collection's table of `len` slots: from
+/// `cursor` (0 = the top) down, visiting `count` slots; returns the next cursor (0 when
+/// done) and what `at` found there. Walking down, a member present for the whole scan is
+/// returned at least once even while others are deleted (a removal moves the last slot,
+/// already visited, into the hole) — the guarantee Redis's SCAN gives.
+pub(crate) fn scan_table_down<T>(
+    len: usize,
+    cursor: u64,
+    count: usize,
+    mut at: impl FnMut(usize) -> Option<T>,
+) -> (u64, Vec<T>) {
+    let mut i = if cursor == 0 {
+        len
+    } else {
+        (cursor as usize).min(len)
+    };
+    let mut out = Vec::new();
+    let mut visited = 0;
+    while i > 0 && visited < count {
+        i -= 1;
+        visited += 1;
+        out.extend(at(i));
+    }
+    (i as u64, out)
 }
 
 /// Parses a SCAN cursor like Redis's `parseScanCursorOrReply`, which uses `strtoul`: an
@@ -647,6 +674,7 @@ pub fn copy(ctx: &mut Ctx, args: &Args) -> CmdResult {
         crate::store::Ttl::At(expire)
     };
     ctx.shard.ks.set(dst_db, args.get(2), value, ttl, now);
+    ctx.shard.signal_key(dst_db, args.get(2));
     ctx.out.int(1);
     Ok(())
 }
@@ -684,6 +712,7 @@ pub fn put(ctx: &mut Ctx, args: &Args) -> CmdResult {
         crate::store::Ttl::At(expire)
     };
     ctx.shard.ks.set(db, key, value, ttl, now);
+    ctx.shard.signal_key(db, key);
     ctx.out.int(1);
     Ok(())
 }

@@ -460,12 +460,12 @@ pub fn numkeys_positions(args: &Args, at: usize) -> std::ops::Range<usize> {
     }
 }
 
-/// The parsed tail of LMPOP / BLMPOP: `numkeys key [key ...] <LEFT | RIGHT> [COUNT n]`,
-/// with `numkeys` at argument `at`.
+/// The parsed tail of LMPOP / BLMPOP: `numkeys key [key ...] <LEFT | RIGHT> [COUNT n]`
+/// (ZMPOP / BZMPOP: `<MIN | MAX>`), with `numkeys` at argument `at`.
 pub struct MPopArgs {
     /// Argument indexes of the keys.
     pub keys: std::ops::Range<usize>,
-    /// Pop from the left end.
+    /// Pop from the left end (sorted sets: the lowest scores).
     pub left: bool,
     /// Elements to pop at most.
     pub count: usize,
@@ -480,7 +480,16 @@ pub fn parse_mpop(args: &Args, at: usize) -> CmdResult<MPopArgs> {
         // No room for the direction after the keys: Redis calls it a syntax error.
         return Err(CmdError::Syntax);
     }
-    let left = parse_end(args.get(at + 1 + numkeys))? == End::Left;
+    let end = args.get(at + 1 + numkeys);
+    let left = if args.get(0).to_ascii_lowercase().ends_with(b"zmpop") {
+        match end.to_ascii_lowercase().as_slice() {
+            b"min" => true,
+            b"max" => false,
+            _ => return Err(CmdError::Syntax),
+        }
+    } else {
+        parse_end(end)? == End::Left
+    };
     let rest = at + 2 + numkeys;
     let mut count = 1;
     if args.len() > rest {
@@ -498,10 +507,11 @@ pub fn parse_mpop(args: &Args, at: usize) -> CmdResult<MPopArgs> {
     })
 }
 
-/// LMPOP coordinator: the keys in runs of consecutive keys on one shard; each run is an
-/// LMPOP of its own on its shard, tried in order until one pops (under the locks of every
-/// key when they span shards, so the first non-empty key in argument order wins).
-pub fn lmpop_coord(
+/// LMPOP / ZMPOP coordinator: the keys in runs of consecutive keys on one shard; each run
+/// is an LMPOP (ZMPOP) of its own on its shard, tried in order until one pops (under the
+/// locks of every key when they span shards, so the first non-empty key in argument order
+/// wins).
+pub fn mpop_coord(
     shard: &mut Shard,
     slot: usize,
     conn: &mut Conn,
@@ -519,13 +529,14 @@ pub fn lmpop_coord(
             _ => runs.push_back((s, vec![key])),
         }
     }
-    let spec = crate::cmd::lookup(b"lmpop").expect("in table");
+    let name = args.get(0).to_ascii_lowercase();
+    let spec = crate::cmd::lookup(&name).expect("in table");
     let mut steps: std::collections::VecDeque<(usize, OwnedCmds)> = runs
         .into_iter()
         .map(|(s, keys)| {
             let n = keys.len().to_string();
             let mut cmds = OwnedCmds::default();
-            let argv = std::iter::once(&b"lmpop"[..])
+            let argv = std::iter::once(&name[..])
                 .chain(std::iter::once(n.as_bytes()))
                 .chain(keys)
                 .chain(tail.iter().copied());

@@ -359,9 +359,14 @@ impl Spec {
                 k.step.max(1) as usize,
             )
         };
-        (first..=last)
-            .step_by(step)
-            .filter(move |&i| i < argc && first <= last)
+        // A store's destination comes before its `numkeys` (ZUNIONSTORE dst numkeys ...).
+        let dst = (k.numkeys_at > 0 && k.first > 0 && (k.first as usize) < argc)
+            .then_some(k.first as usize);
+        dst.into_iter().chain(
+            (first..=last)
+                .step_by(step)
+                .filter(move |&i| i < argc && first <= last),
+        )
     }
 
     /// True if the command is a container of subcommands.
@@ -824,21 +829,47 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
             });
         }
         Merge::MoveWake(_) => unreachable!("the shard retries a woken move itself"),
+        Merge::Compute(c) => {
+            let replies = split_replies(&g.parts);
+            let mut values = Vec::with_capacity(c.order.len());
+            for &(part, idx) in &c.order {
+                let r = replies[part as usize][idx as usize];
+                if r.first() == Some(&b'-') {
+                    out.raw(r);
+                    return None;
+                }
+                values.push(bulk_value(r).and_then(|d| crate::store::Value::restore(&d)));
+            }
+            let sources: Vec<Option<&crate::store::Value>> =
+                values.iter().map(|v| v.as_ref().map(|(v, _)| v)).collect();
+            let args = Args::new(&c.args.data, &c.args.args);
+            let mut reply = Vec::new();
+            let result = (c.eval)(
+                &args,
+                &sources,
+                c.limits,
+                &mut Reply::new(&mut reply, out.resp3),
+            );
+            let stored = match result {
+                Err(e) => {
+                    out.error(&e.text());
+                    return None;
+                }
+                Ok(stored) => stored,
+            };
+            let (Some(value), Some((dst, dst_shard))) = (stored, c.store) else {
+                out.raw(&reply);
+                return None;
+            };
+            return Some(Next {
+                runs: vec![(dst_shard, store_step(&dst, value, c.db))],
+                merge: Merge::Reply(reply),
+                rescue_left: None,
+            });
+        }
         Merge::SetAlgebra(a) => {
             // Split each part into its SMEMBERS replies; an error (WRONGTYPE) wins.
-            let replies: Vec<Vec<&[u8]>> = g
-                .parts
-                .iter()
-                .map(|p| {
-                    let mut v = Vec::new();
-                    let mut at = 0;
-                    while let Some(n) = value_len(&p[at..]) {
-                        v.push(&p[at..at + n]);
-                        at += n;
-                    }
-                    v
-                })
-                .collect();
+            let replies = split_replies(&g.parts);
             let mut sets = Vec::with_capacity(a.order.len());
             for &(part, idx) in &a.order {
                 let r = replies[part as usize][idx as usize];
@@ -864,25 +895,15 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
                 sets::reply_algebra(out, &algebra, &members);
                 return None;
             };
-            let mut cmds = OwnedCmds::default();
-            if members.is_empty() {
-                let del = lookup(b"del").expect("del in table");
-                cmds.push(del.id, [&b"del"[..], &dst].into_iter());
-            } else {
+            let value = (!members.is_empty()).then(|| {
                 let mut s = crate::store::set::Set::default();
                 for m in &members {
                     s.insert(m, a.max_ints);
                 }
-                let mut dump = Vec::new();
-                crate::store::Value::Set(Box::new(s)).dump(0, &mut dump);
-                let db = itoa::Buffer::new().format(a.db).as_bytes().to_vec();
-                cmds.push(
-                    internal_id("__put"),
-                    [&b"__put"[..], &dst, &dump, b"replace", &db].into_iter(),
-                );
-            }
+                crate::store::Value::Set(Box::new(s))
+            });
             return Some(Next {
-                runs: vec![(dst_shard, cmds)],
+                runs: vec![(dst_shard, store_step(&dst, value, a.db))],
                 merge: Merge::Reply(format!(":{}\r\n", members.len()).into_bytes()),
                 rescue_left: None,
             });
@@ -943,6 +964,44 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
         }
     }
     None
+}
+
+/// Each part split into the replies it holds, in order.
+fn split_replies(parts: &[Vec<u8>]) -> Vec<Vec<&[u8]>> {
+    parts
+        .iter()
+        .map(|p| {
+            let mut v = Vec::new();
+            let mut at = 0;
+            while let Some(n) = value_len(&p[at..]) {
+                v.push(&p[at..at + n]);
+                at += n;
+            }
+            v
+        })
+        .collect()
+}
+
+/// The step that stores a computed `value` at `dst` in `db` on its shard: `__put ...
+/// replace`, or DEL for `None` (the hop runs in the connection's database, `db`).
+fn store_step(dst: &[u8], value: Option<crate::store::Value>, db: usize) -> OwnedCmds {
+    let mut cmds = OwnedCmds::default();
+    match value {
+        None => {
+            let del = lookup(b"del").expect("del in table");
+            cmds.push(del.id, [&b"del"[..], dst].into_iter());
+        }
+        Some(v) => {
+            let mut dump = Vec::new();
+            v.dump(0, &mut dump);
+            let db = itoa::Buffer::new().format(db).as_bytes().to_vec();
+            cmds.push(
+                internal_id("__put"),
+                [&b"__put"[..], dst, &dump, b"replace", &db].into_iter(),
+            );
+        }
+    }
+    cmds
 }
 
 /// The elements of an encoded array reply.

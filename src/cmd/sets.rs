@@ -1,7 +1,7 @@
 //! Set commands on one key. Each runs on the owner shard of its key; the representation
 //! (sorted integers or a hash set) is `store::set`.
 
-use crate::cmd::keys::{parse_cursor, scan_opts_from};
+use crate::cmd::keys::{parse_cursor, scan_opts_from, scan_table_down};
 use crate::cmd::{Args, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::store::set::Set;
@@ -198,23 +198,7 @@ pub fn sscan(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let s = read(ctx, args.get(1))?.expect("read above");
     let (next, found) = match s {
         Set::Ints(_) => (0, s.members().into_iter().filter(|m| keep(m)).collect()),
-        Set::Table(_) => {
-            let len = s.len();
-            let mut at = if cursor == 0 {
-                len
-            } else {
-                (cursor as usize).min(len)
-            };
-            let (mut out, mut visited) = (Vec::new(), 0);
-            while at > 0 && visited < o.count {
-                at -= 1;
-                visited += 1;
-                if let Some(m) = s.at(at).filter(|m| keep(m)) {
-                    out.push(m);
-                }
-            }
-            (at as u64, out)
-        }
+        Set::Table(_) => scan_table_down(s.len(), cursor, o.count, |i| s.at(i).filter(|m| keep(m))),
     };
     ctx.out.array_len(2);
     ctx.out.bulk(next.to_string().as_bytes());

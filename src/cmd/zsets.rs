@@ -6,7 +6,8 @@ use crate::cmd::strings::parse_float;
 use crate::cmd::{Args, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::{parse_i64, Reply};
-use crate::store::zset::{format_score, Bound, Zset};
+use crate::store::zset::{format_score, Bound, PackLimits, Zset};
+use crate::store::{Ttl, Value};
 
 /// The sorted set at `key`, or `None`; WRONGTYPE for another type.
 fn read<'k>(ctx: &'k mut Ctx, key: &[u8]) -> CmdResult<Option<&'k Zset>> {
@@ -24,7 +25,7 @@ fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
 }
 
 /// A score as a reply: a double in RESP3, a bulk string in RESP2.
-fn score_reply(out: &mut Reply, s: f64) {
+pub(crate) fn score_reply(out: &mut Reply, s: f64) {
     if out.resp3 {
         out.double(s);
     } else {
@@ -124,6 +125,9 @@ pub fn zadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
         incr_result = Some(score);
     }
     drop_if_empty(ctx, args.get(1));
+    if added > 0 {
+        ctx.shard.signal_key(ctx.db, args.get(1));
+    }
     if incr {
         match incr_result {
             Some(s) => score_reply(&mut ctx.out, s),
@@ -145,6 +149,9 @@ pub fn zincrby(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     let limits = ctx.shard.settings.zset_limits;
     write(ctx, args.get(1))?.insert(args.get(3), score, limits);
+    if old.is_none() {
+        ctx.shard.signal_key(ctx.db, args.get(1));
+    }
     score_reply(&mut ctx.out, score);
     Ok(())
 }
@@ -227,25 +234,7 @@ fn pop_generic(ctx: &mut Ctx, args: &Args, max: bool) -> CmdResult {
         ),
         _ => return Err(CmdError::Syntax),
     };
-    if read(ctx, args.get(1))?.is_none() {
-        ctx.out.array_len(0);
-        return Ok(());
-    }
-    let z = write(ctx, args.get(1))?;
-    let n = count.unwrap_or(1).min(z.len());
-    let picked: Vec<(f64, Vec<u8>)> = if max {
-        z.iter()
-            .rev()
-            .take(n)
-            .map(|(s, m)| (s, m.to_vec()))
-            .collect()
-    } else {
-        z.iter().take(n).map(|(s, m)| (s, m.to_vec())).collect()
-    };
-    for (_, m) in &picked {
-        z.remove(m);
-    }
-    drop_if_empty(ctx, args.get(1));
+    let picked = pop_members(ctx, args.get(1), max, count.unwrap_or(1))?;
     let nested = ctx.out.resp3 && count.is_some();
     ctx.out.array_len(if nested {
         picked.len()
@@ -259,6 +248,44 @@ fn pop_generic(ctx: &mut Ctx, args: &Args, max: bool) -> CmdResult {
         ctx.out.bulk(&m);
         score_reply(&mut ctx.out, s);
     }
+    Ok(())
+}
+
+/// Pops up to `n` members of the sorted set at `key` (highest first if `max`), deleting
+/// it when emptied.
+fn pop_members(ctx: &mut Ctx, key: &[u8], max: bool, n: usize) -> CmdResult<Vec<(f64, Box<[u8]>)>> {
+    if read(ctx, key)?.is_none() {
+        return Ok(Vec::new());
+    }
+    let picked = write(ctx, key)?.pop(max, n);
+    drop_if_empty(ctx, key);
+    Ok(picked)
+}
+
+/// The reply of ZMPOP and BZMPOP: `[key, [[member, score] ...]]`.
+pub(crate) fn reply_mpop(out: &mut Reply, key: &[u8], popped: &[(f64, Box<[u8]>)]) {
+    out.array_len(2);
+    out.bulk(key);
+    out.array_len(popped.len());
+    for (s, m) in popped {
+        out.array_len(2);
+        out.bulk(m);
+        score_reply(out, *s);
+    }
+}
+
+/// ZMPOP numkeys key [key ...] <MIN | MAX> [COUNT count] with its keys on this shard.
+pub fn zmpop(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let crate::cmd::lists::MPopArgs { keys, left, count } = crate::cmd::lists::parse_mpop(args, 1)?;
+    for i in keys {
+        let key = args.get(i);
+        if read(ctx, key)?.is_some() {
+            let popped = pop_members(ctx, key, !left, count)?;
+            reply_mpop(&mut ctx.out, key, &popped);
+            return Ok(());
+        }
+    }
+    ctx.out.null_array();
     Ok(())
 }
 
@@ -393,101 +420,282 @@ impl Sel {
     }
 }
 
-/// The shared range walk of ZRANGE and its older forms. `start`/`stop` are the raw
-/// range ends in the order the command took them (REV forms take max first).
-#[allow(clippy::too_many_arguments)]
-fn range_generic(
-    ctx: &mut Ctx,
-    key: &[u8],
-    start: &[u8],
-    stop: &[u8],
-    by: By,
+/// A parsed range request of ZRANGE, its older forms and ZRANGESTORE.
+struct RangeReq {
+    sel: Sel,
     rev: bool,
     limit: Option<(i64, i64)>,
     with_scores: bool,
-) -> CmdResult {
-    // The ends are parsed before the key is looked up, as in Redis. Positions are taken
-    // as given; score and name ranges are put in ascending order.
-    let (lo, hi) = match by {
-        By::Index => (start, stop),
-        _ if rev => (stop, start),
-        _ => (start, stop),
-    };
-    let sel = Sel::parse(by, lo, hi)?;
-    let Some(z) = read(ctx, key)? else {
-        ctx.out.array_len(0);
-        return Ok(());
-    };
-    let picked = match limit {
-        Some((offset, _)) if offset < 0 => Vec::new(),
-        Some((offset, count)) => sel.select(z, rev, (offset as usize, count)),
-        None => sel.select(z, rev, (0, -1)),
-    };
-    let nested = ctx.out.resp3 && with_scores;
-    ctx.out.array_len(if with_scores && !nested {
+}
+
+impl RangeReq {
+    /// `start`/`stop` are the raw range ends in the order the command took them (REV
+    /// forms take max first). Positions are taken as given; score and name ranges are put
+    /// in ascending order.
+    fn new(
+        start: &[u8],
+        stop: &[u8],
+        by: By,
+        rev: bool,
+        limit: Option<(i64, i64)>,
+        with_scores: bool,
+    ) -> CmdResult<RangeReq> {
+        let (lo, hi) = match by {
+            By::Index => (start, stop),
+            _ if rev => (stop, start),
+            _ => (start, stop),
+        };
+        Ok(RangeReq {
+            sel: Sel::parse(by, lo, hi)?,
+            rev,
+            limit,
+            with_scores,
+        })
+    }
+
+    /// ZRANGE's and ZRANGESTORE's form: `start stop [BYSCORE | BYLEX] [REV] [LIMIT offset
+    /// count] [WITHSCORES]` from argument `at` on (a store takes no WITHSCORES).
+    fn parse(args: &Args, at: usize, store: bool) -> CmdResult<RangeReq> {
+        let (mut by, mut rev, mut limit, mut with_scores) = (By::Index, false, None, false);
+        let (mut byscore, mut bylex) = (false, false);
+        let mut i = at + 2;
+        while i < args.len() {
+            if args.is(i, "byscore") {
+                byscore = true;
+                by = By::Score;
+            } else if args.is(i, "bylex") {
+                bylex = true;
+                by = By::Lex;
+            } else if args.is(i, "rev") {
+                rev = true;
+            } else if !store && args.is(i, "withscores") {
+                with_scores = true;
+            } else if args.is(i, "limit") && i + 2 < args.len() {
+                limit = Some((args.int(i + 1)?, args.int(i + 2)?));
+                i += 2;
+            } else {
+                return Err(CmdError::Syntax);
+            }
+            i += 1;
+        }
+        if byscore && bylex {
+            return Err(CmdError::Syntax);
+        }
+        if limit.is_some() && !(byscore || bylex) {
+            return Err(CmdError::msg(
+                "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
+            ));
+        }
+        if with_scores && bylex {
+            return Err(CmdError::msg(
+                "ERR syntax error, WITHSCORES not supported in combination with BYLEX",
+            ));
+        }
+        RangeReq::new(args.get(at), args.get(at + 1), by, rev, limit, with_scores)
+    }
+
+    /// The (score, member) pairs it selects from `z`, in reply order.
+    fn pick(&self, z: &Zset) -> Vec<(f64, Vec<u8>)> {
+        match self.limit {
+            Some((offset, _)) if offset < 0 => Vec::new(),
+            Some((offset, count)) => self.sel.select(z, self.rev, (offset as usize, count)),
+            None => self.sel.select(z, self.rev, (0, -1)),
+        }
+    }
+}
+
+/// Replies with members (and their scores: flat in RESP2, pairs in RESP3).
+fn reply_members<M: AsRef<[u8]>>(out: &mut Reply, picked: &[(f64, M)], with_scores: bool) {
+    let nested = out.resp3 && with_scores;
+    out.array_len(if with_scores && !nested {
         picked.len() * 2
     } else {
         picked.len()
     });
     for (s, m) in picked {
         if nested {
-            ctx.out.array_len(2);
+            out.array_len(2);
         }
-        ctx.out.bulk(&m);
+        out.bulk(m.as_ref());
         if with_scores {
-            score_reply(&mut ctx.out, s);
+            score_reply(out, *s);
         }
     }
+}
+
+/// The shared range walk of ZRANGE and its older forms: the ends are parsed (in `req`)
+/// before the key is looked up, as in Redis.
+fn range_generic(ctx: &mut Ctx, key: &[u8], req: CmdResult<RangeReq>) -> CmdResult {
+    let req = req?;
+    let picked = read(ctx, key)?.map(|z| req.pick(z)).unwrap_or_default();
+    reply_members(&mut ctx.out, &picked, req.with_scores);
     Ok(())
 }
 
 /// ZRANGE key start stop [BYSCORE | BYLEX] [REV] [LIMIT offset count] [WITHSCORES]
 pub fn zrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let (mut by, mut rev, mut limit, mut with_scores) = (By::Index, false, None, false);
-    let (mut byscore, mut bylex) = (false, false);
-    let mut i = 4;
-    while i < args.len() {
-        if args.is(i, "byscore") {
-            byscore = true;
-            by = By::Score;
-        } else if args.is(i, "bylex") {
-            bylex = true;
-            by = By::Lex;
-        } else if args.is(i, "rev") {
-            rev = true;
-        } else if args.is(i, "withscores") {
-            with_scores = true;
-        } else if args.is(i, "limit") && i + 2 < args.len() {
-            limit = Some((args.int(i + 1)?, args.int(i + 2)?));
-            i += 2;
-        } else {
-            return Err(CmdError::Syntax);
+    range_generic(ctx, args.get(1), RangeReq::parse(args, 2, false))
+}
+
+/// ZRANGESTORE dst src min max [BYSCORE | BYLEX] [REV] [LIMIT offset count], with both
+/// keys on this shard.
+pub fn zrangestore(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    run_compute(ctx, args, &[2], Some(1), zrangestore_eval)
+}
+
+/// ZRANGESTORE over its source (`sources[0]`): replies with the count and returns what
+/// to store (`None`: delete the destination).
+pub fn zrangestore_eval(
+    args: &Args,
+    sources: &[Option<&Value>],
+    limits: PackLimits,
+    out: &mut Reply,
+) -> CmdResult<Option<Option<Value>>> {
+    let req = RangeReq::parse(args, 3, true)?;
+    let picked = match sources[0] {
+        None => Vec::new(),
+        Some(Value::Zset(z)) => req.pick(z),
+        Some(_) => return Err(CmdError::WrongType),
+    };
+    out.int(picked.len() as i64);
+    let mut pairs: Vec<(f64, Box<[u8]>)> = picked.into_iter().map(|(s, m)| (s, m.into())).collect();
+    if req.rev {
+        pairs.reverse();
+    }
+    Ok(Some(stored_zset(pairs, limits)))
+}
+
+/// A result set to store: `None` when empty (the destination is deleted), packed when it
+/// fits the packed limits (as Redis's `zsetConvertToListpackIfNeeded`).
+fn stored_zset(pairs: Vec<(f64, Box<[u8]>)>, limits: PackLimits) -> Option<Value> {
+    if pairs.is_empty() {
+        return None;
+    }
+    let packed =
+        pairs.len() <= limits.max_entries && pairs.iter().all(|(_, m)| m.len() <= limits.max_value);
+    Some(Value::Zset(Box::new(Zset::from_sorted(pairs, packed))))
+}
+
+/// Computes a read-many command over the values of its source keys (argument indexes
+/// `sources`), all on this shard, and stores the result at argument `store` if it has
+/// one. The cross-shard form gathers the same values from their shards
+/// (`compute_coord`) and runs the same `eval`.
+fn run_compute(
+    ctx: &mut Ctx,
+    args: &Args,
+    sources: &[usize],
+    store: Option<usize>,
+    eval: ComputeFn,
+) -> CmdResult {
+    let now = ctx.now_ms();
+    let db = ctx.db;
+    for &i in sources {
+        ctx.shard.ks.lookup(db, args.get(i), now);
+    }
+    let limits = ctx.shard.settings.zset_limits;
+    let values: Vec<Option<&Value>> = sources
+        .iter()
+        .map(|&i| ctx.shard.ks.get(db, args.get(i)).map(|e| &e.value))
+        .collect();
+    let result = eval(args, &values, limits, &mut ctx.out)?;
+    if let (Some(value), Some(dst)) = (result, store) {
+        let dst = args.get(dst);
+        match value {
+            Some(v) => {
+                ctx.shard.ks.set(db, dst, v, Ttl::Clear, now);
+                ctx.shard.signal_key(db, dst);
+            }
+            None => {
+                ctx.shard.ks.remove(db, dst, now);
+            }
         }
-        i += 1;
     }
-    if byscore && bylex {
-        return Err(CmdError::Syntax);
+    Ok(())
+}
+
+/// A read-many command's computation: its arguments and its source values (in order;
+/// `None` for a missing key) -> the reply (written to `out`) and, for a store, the value
+/// to store (`Some(None)`: delete the destination).
+pub type ComputeFn =
+    fn(&Args, &[Option<&Value>], PackLimits, &mut Reply) -> CmdResult<Option<Option<Value>>>;
+
+/// Runs a read-many command whose keys span shards: under the locks of all its keys, the
+/// source values are dumped on their shards (`__take`), this shard computes with `eval`,
+/// and a result to store is put on the destination's shard.
+pub fn compute_coord(
+    shard: &mut crate::shard::Shard,
+    slot: usize,
+    conn: &mut crate::conn::Conn,
+    args: &Args,
+    out: &mut Vec<u8>,
+    (sources, store, eval): (&[usize], Option<usize>, ComputeFn),
+) {
+    use crate::shard::route::shard_of;
+    let mut owners: Vec<usize> = sources
+        .iter()
+        .chain(store.iter())
+        .map(|&i| shard_of(args.get(i), shard.shards))
+        .collect();
+    owners.sort_unstable();
+    owners.dedup();
+    if owners.len() <= 1 {
+        let dest = owners.first().copied().unwrap_or(shard.id);
+        shard.run_whole_on(dest, slot, conn, args, out);
+        return;
     }
-    if limit.is_some() && !(byscore || bylex) {
-        return Err(CmdError::msg(
-            "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
-        ));
+    let take = crate::cmd::internal_id("__take");
+    let mut runs: Vec<(usize, crate::shard::msg::OwnedCmds)> = Vec::new();
+    let mut order = Vec::with_capacity(sources.len());
+    for &i in sources {
+        let key = args.get(i);
+        let s = shard_of(key, shard.shards);
+        let part = match runs.iter().position(|(rs, _)| *rs == s) {
+            Some(p) => p,
+            None => {
+                runs.push((s, Default::default()));
+                runs.len() - 1
+            }
+        };
+        order.push((part as u32, runs[part].1.cmds.len() as u32));
+        runs[part].1.push(take, [&b"__take"[..], key].into_iter());
     }
-    if with_scores && bylex {
-        return Err(CmdError::msg(
-            "ERR syntax error, WITHSCORES not supported in combination with BYLEX",
-        ));
-    }
-    range_generic(
-        ctx,
-        args.get(1),
-        args.get(2),
-        args.get(3),
-        by,
-        rev,
-        limit,
-        with_scores,
-    )
+    let mut own = crate::shard::msg::OwnedCmds::default();
+    own.push(0, args.iter());
+    let next = crate::cmd::Next {
+        runs,
+        merge: crate::conn::Merge::Compute(Box::new(crate::conn::Compute {
+            args: own,
+            order,
+            store: store.map(|i| {
+                let dst = args.get(i);
+                (Box::<[u8]>::from(dst), shard_of(dst, shard.shards))
+            }),
+            db: conn.db,
+            limits: shard.settings.zset_limits,
+            eval,
+        })),
+        rescue_left: None,
+    };
+    shard.run_parts(slot, conn, next);
+}
+
+/// ZRANGESTORE coordinator.
+pub fn zrangestore_coord(
+    shard: &mut crate::shard::Shard,
+    slot: usize,
+    conn: &mut crate::conn::Conn,
+    args: &Args,
+    out: &mut Vec<u8>,
+) -> CmdResult {
+    compute_coord(
+        shard,
+        slot,
+        conn,
+        args,
+        out,
+        (&[2], Some(1), zrangestore_eval),
+    );
+    Ok(())
 }
 
 /// ZREVRANGE key start stop [WITHSCORES]
@@ -497,16 +705,8 @@ pub fn zrevrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
         5 if args.is(4, "withscores") => true,
         _ => return Err(CmdError::Syntax),
     };
-    range_generic(
-        ctx,
-        args.get(1),
-        args.get(2),
-        args.get(3),
-        By::Index,
-        true,
-        None,
-        with_scores,
-    )
+    let req = RangeReq::new(args.get(2), args.get(3), By::Index, true, None, with_scores);
+    range_generic(ctx, args.get(1), req)
 }
 
 /// ZRANGEBYSCORE / ZREVRANGEBYSCORE / ZRANGEBYLEX / ZREVRANGEBYLEX options.
@@ -525,16 +725,8 @@ fn by_generic(ctx: &mut Ctx, args: &Args, by: By, rev: bool) -> CmdResult {
         }
         i += 1;
     }
-    range_generic(
-        ctx,
-        args.get(1),
-        args.get(2),
-        args.get(3),
-        by,
-        rev,
-        limit,
-        with_scores,
-    )
+    let req = RangeReq::new(args.get(2), args.get(3), by, rev, limit, with_scores);
+    range_generic(ctx, args.get(1), req)
 }
 
 /// ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count]
@@ -666,6 +858,303 @@ pub fn zrandmember(ctx: &mut Ctx, args: &Args) -> CmdResult {
         if with_scores {
             score_reply(&mut ctx.out, s);
         }
+    }
+    Ok(())
+}
+
+/// Which algebra a ZUNION-family command does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ZOp {
+    Union,
+    Inter,
+    Diff,
+}
+
+/// The parts of a ZUNION / ZINTER / ZDIFF / *STORE / ZINTERCARD call Redis checks before
+/// it looks at the keys.
+struct ZKeys {
+    op: ZOp,
+    /// ZINTERCARD.
+    card: bool,
+    /// A store's destination argument.
+    dst: Option<usize>,
+    /// The source keys' arguments.
+    keys: std::ops::Range<usize>,
+}
+
+impl ZKeys {
+    fn parse(args: &Args) -> CmdResult<ZKeys> {
+        let name = args.get(0).to_ascii_lowercase();
+        let op = match &name[..] {
+            b"zunion" | b"zunionstore" => ZOp::Union,
+            b"zinter" | b"zinterstore" | b"zintercard" => ZOp::Inter,
+            _ => ZOp::Diff,
+        };
+        let dst = name.ends_with(b"store").then_some(1);
+        let at = if dst.is_some() { 2 } else { 1 };
+        let n = parse_i64(args.get(at)).ok_or(CmdError::NotInteger)?;
+        if n < 1 {
+            return Err(CmdError::Msg(
+                format!(
+                    "ERR at least 1 input key is needed for '{}' command",
+                    String::from_utf8_lossy(&name)
+                )
+                .into(),
+            ));
+        }
+        if n as u64 > (args.len() - at - 1) as u64 {
+            return Err(CmdError::Syntax);
+        }
+        Ok(ZKeys {
+            op,
+            card: name == b"zintercard",
+            dst,
+            keys: at + 1..at + 1 + n as usize,
+        })
+    }
+}
+
+/// A source of the algebra: a sorted set, or a plain set whose members score 1.
+enum Src<'a> {
+    Missing,
+    Set(&'a crate::store::set::Set),
+    Zset(&'a Zset),
+}
+
+impl Src<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Src::Missing => 0,
+            Src::Set(s) => s.len(),
+            Src::Zset(z) => z.len(),
+        }
+    }
+
+    fn members(&self) -> Vec<(f64, Box<[u8]>)> {
+        match self {
+            Src::Missing => Vec::new(),
+            Src::Set(s) => s.members().into_iter().map(|m| (1.0, m.into())).collect(),
+            Src::Zset(z) => z.iter().map(|(s, m)| (s, m.into())).collect(),
+        }
+    }
+
+    fn score(&self, member: &[u8]) -> Option<f64> {
+        match self {
+            Src::Missing => None,
+            Src::Set(s) => s.contains(member).then_some(1.0),
+            Src::Zset(z) => z.score(member),
+        }
+    }
+}
+
+/// How scores of one member in several inputs combine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Aggregate {
+    Sum,
+    Min,
+    Max,
+}
+
+impl Aggregate {
+    fn apply(self, acc: &mut f64, v: f64) {
+        match self {
+            // inf + -inf is NaN, which Redis turns into 0.
+            Aggregate::Sum => {
+                *acc += v;
+                if acc.is_nan() {
+                    *acc = 0.0;
+                }
+            }
+            Aggregate::Min => *acc = acc.min(v),
+            Aggregate::Max => *acc = acc.max(v),
+        }
+    }
+}
+
+/// ZUNION / ZINTER / ZDIFF / ZUNIONSTORE / ZINTERSTORE / ZDIFFSTORE / ZINTERCARD over their
+/// sources, with Redis's order of checks: keys' types, then options. Sets count as sorted
+/// sets with every score 1. Union and intersection take their inputs smallest first, as
+/// Redis does (it decides where infinities meet in a sum).
+pub fn zalgebra_eval(
+    args: &Args,
+    sources: &[Option<&Value>],
+    limits: PackLimits,
+    out: &mut Reply,
+) -> CmdResult<Option<Option<Value>>> {
+    let k = ZKeys::parse(args)?;
+    let srcs = sources
+        .iter()
+        .map(|v| match v {
+            None => Ok(Src::Missing),
+            Some(Value::Set(s)) => Ok(Src::Set(s)),
+            Some(Value::Zset(z)) => Ok(Src::Zset(z)),
+            Some(_) => Err(CmdError::WrongType),
+        })
+        .collect::<CmdResult<Vec<Src>>>()?;
+    let n = srcs.len();
+    let (mut weights, mut aggregate, mut with_scores, mut limit) =
+        (vec![1.0; n], Aggregate::Sum, false, 0usize);
+    let mut j = k.keys.end;
+    let algebra_opts = k.op != ZOp::Diff && !k.card;
+    while j < args.len() {
+        let remaining = args.len() - j;
+        if algebra_opts && remaining > n && args.is(j, "weights") {
+            for (i, w) in weights.iter_mut().enumerate() {
+                *w = crate::cmd::strings::parse_float(args.get(j + 1 + i))
+                    .ok_or(CmdError::msg("ERR weight value is not a float"))?;
+            }
+            j += n + 1;
+        } else if algebra_opts && remaining >= 2 && args.is(j, "aggregate") {
+            aggregate = match args.get(j + 1).to_ascii_lowercase().as_slice() {
+                b"sum" => Aggregate::Sum,
+                b"min" => Aggregate::Min,
+                b"max" => Aggregate::Max,
+                _ => return Err(CmdError::Syntax),
+            };
+            j += 2;
+        } else if k.dst.is_none() && !k.card && args.is(j, "withscores") {
+            with_scores = true;
+            j += 1;
+        } else if k.card && remaining >= 2 && args.is(j, "limit") {
+            limit = parse_i64(args.get(j + 1))
+                .filter(|&l| l >= 0)
+                .ok_or(CmdError::msg("ERR LIMIT can't be negative"))? as usize;
+            j += 2;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let weighted = |w: f64, s: f64| {
+        let v = w * s;
+        if v.is_nan() {
+            0.0
+        } else {
+            v
+        }
+    };
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| srcs[i].len());
+    let mut result: Vec<(f64, Box<[u8]>)> = match k.op {
+        ZOp::Inter => {
+            let mut found = Vec::new();
+            if srcs[order[0]].len() > 0 {
+                'members: for (s, m) in srcs[order[0]].members() {
+                    if k.card && limit > 0 && found.len() >= limit {
+                        break;
+                    }
+                    let mut score = weighted(weights[order[0]], s);
+                    for &o in &order[1..] {
+                        match srcs[o].score(&m) {
+                            Some(v) => aggregate.apply(&mut score, weighted(weights[o], v)),
+                            None => continue 'members,
+                        }
+                    }
+                    found.push((score, m));
+                }
+            }
+            found
+        }
+        ZOp::Union => {
+            let mut acc: indexmap::IndexMap<Box<[u8]>, f64, ahash::RandomState> =
+                Default::default();
+            for &o in &order {
+                for (s, m) in srcs[o].members() {
+                    let v = weighted(weights[o], s);
+                    match acc.entry(m) {
+                        indexmap::map::Entry::Occupied(mut e) => aggregate.apply(e.get_mut(), v),
+                        indexmap::map::Entry::Vacant(e) => {
+                            e.insert(v);
+                        }
+                    }
+                }
+            }
+            acc.into_iter().map(|(m, s)| (s, m)).collect()
+        }
+        ZOp::Diff => srcs[0]
+            .members()
+            .into_iter()
+            .filter(|(_, m)| srcs[1..].iter().all(|o| o.score(m).is_none()))
+            .collect(),
+    };
+    if k.card {
+        out.int(result.len() as i64);
+        return Ok(None);
+    }
+    result.sort_by(|a, b| {
+        crate::store::zset::Score(a.0)
+            .cmp(&crate::store::zset::Score(b.0))
+            .then_with(|| a.1.cmp(&b.1))
+    });
+    if k.dst.is_some() {
+        out.int(result.len() as i64);
+        return Ok(Some(stored_zset(result, limits)));
+    }
+    reply_members(out, &result, with_scores);
+    Ok(None)
+}
+
+/// ZUNION-family command with every key on this shard.
+pub fn zalgebra(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let k = ZKeys::parse(args)?;
+    let sources: Vec<usize> = k.keys.collect();
+    run_compute(ctx, args, &sources, k.dst, zalgebra_eval)
+}
+
+/// ZUNION-family coordinator: its numkeys checked first (as Redis), then run on one shard
+/// or across shards (`compute_coord`).
+pub fn zalgebra_coord(
+    shard: &mut crate::shard::Shard,
+    slot: usize,
+    conn: &mut crate::conn::Conn,
+    args: &Args,
+    out: &mut Vec<u8>,
+) -> CmdResult {
+    let k = ZKeys::parse(args)?;
+    let sources: Vec<usize> = k.keys.collect();
+    compute_coord(
+        shard,
+        slot,
+        conn,
+        args,
+        out,
+        (&sources, k.dst, zalgebra_eval),
+    );
+    Ok(())
+}
+
+/// ZSCAN key cursor [MATCH pattern] [COUNT count]. A packed set comes back whole with
+/// cursor 0 (as Redis); the large encoding is walked by its member table from the top
+/// index down (`keys::scan_table_down`).
+pub fn zscan(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    use crate::cmd::keys::{parse_cursor, scan_opts_from, scan_table_down};
+    let cursor = parse_cursor(args.get(2))?;
+    let Some(z) = read(ctx, args.get(1))? else {
+        ctx.out.array_len(2);
+        ctx.out.bulk(b"0");
+        ctx.out.array_len(0);
+        return Ok(());
+    };
+    let len = z.len();
+    let o = scan_opts_from(args, 3, false)?;
+    let keep = |m: &[u8]| {
+        o.pattern
+            .as_deref()
+            .is_none_or(|p| crate::store::glob_match(p, m, false))
+    };
+    let z = read(ctx, args.get(1))?.expect("read above");
+    let owned = |(s, m): (f64, &[u8])| (s, m.to_vec());
+    let (next, found): (u64, Vec<(f64, Vec<u8>)>) = match z {
+        Zset::Pack(_) => (0, z.iter().filter(|(_, m)| keep(m)).map(owned).collect()),
+        Zset::Tree(_) => scan_table_down(len, cursor, o.count, |i| {
+            z.table_at(i).filter(|(_, m)| keep(m)).map(owned)
+        }),
+    };
+    ctx.out.array_len(2);
+    ctx.out.bulk(next.to_string().as_bytes());
+    ctx.out.array_len(found.len() * 2);
+    for (s, m) in found {
+        ctx.out.bulk(&m);
+        ctx.out.bulk(format_score(s).as_bytes());
     }
     Ok(())
 }

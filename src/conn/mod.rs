@@ -75,6 +75,9 @@ pub enum Merge {
     /// SINTER / SUNION / SDIFF (and *STORE, SINTERCARD) across shards: each part holds
     /// SMEMBERS replies of its shard's keys.
     SetAlgebra(Box<SetAlgebra>),
+    /// A read-many command across shards (ZUNION family, ZRANGESTORE): each part holds
+    /// `__take` dumps of its shard's source keys.
+    Compute(Box<Compute>),
     /// SMOVE across shards, at `stage`: the part is the reply of that stage's command.
     SMove(SMove, SMoveStage),
     /// A blocked cross-shard BLMOVE was woken (its source got data): take both keys'
@@ -140,6 +143,23 @@ pub struct SetAlgebra {
     pub max_ints: usize,
     /// The database (for the store).
     pub db: usize,
+}
+
+/// A read-many command spread over shards (`cmd::zsets::compute_coord`).
+#[derive(Debug)]
+pub struct Compute {
+    /// The command itself.
+    pub args: crate::shard::msg::OwnedCmds,
+    /// For each source key in order: (part, index of its dump in the part).
+    pub order: Vec<(u32, u32)>,
+    /// A store's destination and its shard.
+    pub store: Option<(Box<[u8]>, usize)>,
+    /// The database (for the store).
+    pub db: usize,
+    /// `zset-max-listpack-*` when the command started.
+    pub limits: crate::store::zset::PackLimits,
+    /// The computation.
+    pub eval: crate::cmd::zsets::ComputeFn,
 }
 
 /// An SMOVE between two shards.

@@ -1,4 +1,5 @@
-//! Blocking list pops (BLPOP, BRPOP, BLMPOP, BLMOVE, BRPOPLPUSH) across shards.
+//! Blocking pops across shards: lists (BLPOP, BRPOP, BLMPOP, BLMOVE, BRPOPLPUSH) and
+//! sorted sets (BZPOPMIN, BZPOPMAX, BZMPOP).
 //!
 //! A blocked client registers one waiter on the owner shard of each of its keys; all its
 //! waiters share one claim flag. Whoever first flips the claim (compare-and-swap) decides
@@ -11,7 +12,7 @@
 use std::sync::atomic::{AtomicBool, Ordering::AcqRel, Ordering::Acquire};
 use std::sync::Arc;
 
-use super::msg::{ConnRef, Msg, Rescue};
+use super::msg::{ConnRef, Msg, Popped, Rescue};
 use super::{route, Shard};
 use crate::cmd::{Args, Ctx};
 use crate::conn::{Conn, Gather, Merge};
@@ -39,6 +40,29 @@ pub enum BlockOp {
         from_left: bool,
         to_left: bool,
     },
+    /// BZPOPMIN / BZPOPMAX: reply `[key, member, score]`.
+    ZPop { max: bool },
+    /// BZMPOP: reply `[key, [[member, score] ...]]` with up to `count` members.
+    ZMPop { max: bool, count: usize },
+}
+
+impl BlockOp {
+    /// True for the sorted-set pops (the others pop lists).
+    fn pops_zset(&self) -> bool {
+        matches!(self, BlockOp::ZPop { .. } | BlockOp::ZMPop { .. })
+    }
+}
+
+/// How an attempt to serve a waiter from a key went.
+enum Serve {
+    /// Served: the reply, and what to restore should its client be gone.
+    Done(Vec<u8>, Option<Rescue>),
+    /// Someone else decided the waiter's outcome already.
+    Claimed,
+    /// The key has nothing for it (missing or empty).
+    Empty,
+    /// The key holds a type this waiter does not pop: it stays blocked, as in Redis.
+    OtherType,
 }
 
 /// What a blocking command asks for.
@@ -115,46 +139,60 @@ pub fn parse_timeout(raw: &[u8]) -> CmdResult<u64> {
 
 impl Shard {
     /// Tries to serve `w` from `key` on this shard: wins the claim only if the key holds a
-    /// non-empty list. Returns the encoded reply and what to push back if the client is
-    /// gone by the time it arrives.
-    fn serve_one(&mut self, w: &Waiter, key: &[u8]) -> Option<(Vec<u8>, Option<Rescue>)> {
+    /// non-empty value of the type the waiter pops. When the client first blocks
+    /// (`blocking`), a key of another type fails the call (WRONGTYPE) instead.
+    fn serve_one(&mut self, w: &Waiter, key: &[u8], blocking: bool) -> Serve {
         if w.claim.load(Acquire) {
-            return None;
+            return Serve::Claimed;
         }
         let now = self.now_ms;
+        let zset = w.op.pops_zset();
         let (nonempty, wrong_type) = match self.ks.peek(w.db, key, now).map(|e| &e.value) {
-            Some(Value::List(l)) => (!l.is_empty(), false),
+            Some(Value::List(l)) if !zset => (!l.is_empty(), false),
+            Some(Value::Zset(z)) if zset => (!z.is_empty(), false),
             Some(_) => (false, true),
             None => (false, false),
         };
-        if !(nonempty || wrong_type) || !take(&w.claim) {
-            return None;
+        if wrong_type && !blocking {
+            return Serve::OtherType;
+        }
+        if !(nonempty || wrong_type) {
+            return Serve::Empty;
+        }
+        if !take(&w.claim) {
+            return Serve::Claimed;
         }
         if let BlockOp::Wake = w.op {
-            return Some((Vec::new(), None));
+            return Serve::Done(Vec::new(), None);
         }
         let mut out = Vec::new();
         let mut r = Reply::new(&mut out, w.resp3);
         if wrong_type {
             // Like Redis, a key of another type fails the call instead of blocking on it.
             r.error(&CmdError::WrongType.text());
-            return Some((out, None));
+            return Serve::Done(out, None);
         }
         // Pops reply with what they took and keep it for a rescue, should the client be
         // gone when the reply arrives; a move's element already lives in `dst`.
-        let (left, values) = match &w.op {
+        let popped = match &w.op {
             BlockOp::Wake => unreachable!("a wake takes nothing"),
             BlockOp::Pop { left } => {
                 let v = self.pop_list(w.db, key, *left, 1);
                 r.array_len(2);
                 r.bulk(key);
                 r.bulk(&v[0]);
-                (*left, v)
+                Popped::List {
+                    values: v,
+                    left: *left,
+                }
             }
             BlockOp::PopValue { left } => {
                 let v = self.pop_list(w.db, key, *left, 1);
                 r.bulk(&v[0]);
-                (*left, v)
+                Popped::List {
+                    values: v,
+                    left: *left,
+                }
             }
             BlockOp::MPop { left, count } => {
                 let v = self.pop_list(w.db, key, *left, *count);
@@ -164,7 +202,23 @@ impl Shard {
                 for e in &v {
                     r.bulk(e);
                 }
-                (*left, v)
+                Popped::List {
+                    values: v,
+                    left: *left,
+                }
+            }
+            BlockOp::ZPop { max } => {
+                let v = self.pop_zset(w.db, key, *max, 1);
+                r.array_len(3);
+                r.bulk(key);
+                r.bulk(&v[0].1);
+                crate::cmd::zsets::score_reply(&mut r, v[0].0);
+                Popped::Zset(v)
+            }
+            BlockOp::ZMPop { max, count } => {
+                let v = self.pop_zset(w.db, key, *max, *count);
+                crate::cmd::zsets::reply_mpop(&mut r, key, &v);
+                Popped::Zset(v)
             }
             BlockOp::Move {
                 dst,
@@ -185,17 +239,29 @@ impl Shard {
                 } else {
                     r.error(&CmdError::WrongType.text());
                 }
-                return Some((out, None));
+                return Serve::Done(out, None);
             }
         };
         let rescue = Rescue {
             shard: self.id,
             db: w.db,
             key: key.into(),
-            values,
-            left,
+            popped,
         };
-        Some((out, Some(rescue)))
+        Serve::Done(out, Some(rescue))
+    }
+
+    /// Pops up to `n` members from a non-empty sorted set, deleting it when emptied.
+    fn pop_zset(&mut self, db: usize, key: &[u8], max: bool, n: usize) -> Vec<(f64, Box<[u8]>)> {
+        let now = self.now_ms;
+        let mut out = Vec::new();
+        if let Some(Value::Zset(z)) = self.ks.lookup_mut(db, key, now).map(|e| &mut e.value) {
+            out = z.pop(max, n);
+            if z.is_empty() {
+                self.ks.remove(db, key, now);
+            }
+        }
+        out
     }
 
     /// Pops up to `n` elements from a non-empty list, deleting it when emptied.
@@ -236,7 +302,7 @@ impl Shard {
     /// Notes that `key` may have data for waiters; they are served after the current
     /// command (and turn step) completes.
     pub fn signal_key(&mut self, db: usize, key: &[u8]) {
-        if self.blocked[db].contains_key(key) {
+        if !self.blocked[db].is_empty() && self.blocked[db].contains_key(key) {
             self.ready_keys.push((db, key.into()));
         }
     }
@@ -264,17 +330,24 @@ impl Shard {
 
     fn serve_ready_keys_unlocked(&mut self) {
         while let Some((db, key)) = self.ready_keys.pop() {
+            // Waiters that pop another type than the key now holds keep their places.
+            let mut skipped = Vec::new();
             while let Some(w) = self.blocked[db].get_mut(&key).and_then(|q| q.pop_front()) {
-                match self.serve_one(&w, &key) {
-                    Some((out, rescue)) => self.send_served(&w, out, rescue),
-                    None if w.claim.load(Acquire) => continue, // claimed elsewhere: drop
-                    None => {
-                        // The list ran dry before this waiter: it keeps its place.
-                        if let Some(q) = self.blocked[db].get_mut(&key) {
-                            q.push_front(w);
-                        }
+                match self.serve_one(&w, &key, false) {
+                    Serve::Done(out, rescue) => self.send_served(&w, out, rescue),
+                    Serve::Claimed => {} // claimed elsewhere: drop
+                    Serve::OtherType => skipped.push(w),
+                    Serve::Empty => {
+                        // The key ran dry before this waiter: it keeps its place.
+                        skipped.push(w);
                         break;
                     }
+                }
+            }
+            if !skipped.is_empty() {
+                let q = self.blocked[db].entry(key.clone()).or_default();
+                for w in skipped.into_iter().rev() {
+                    q.push_front(w);
                 }
             }
             if self.blocked[db].get(&key).is_some_and(|q| q.is_empty()) {
@@ -306,8 +379,10 @@ impl Shard {
         keys: &[Box<[u8]>],
     ) -> Option<(Vec<u8>, Option<Rescue>)> {
         for key in keys {
-            if let Some(served) = self.serve_one(&w, key) {
-                return Some(served);
+            match self.serve_one(&w, key, true) {
+                Serve::Done(out, rescue) => return Some((out, rescue)),
+                Serve::Claimed => return None,
+                Serve::Empty | Serve::OtherType => {}
             }
         }
         if w.claim.load(Acquire) {
@@ -355,9 +430,32 @@ impl Shard {
             self.outbox[r.shard].push(Msg::Requeue(r));
             return;
         }
-        // Restore them at the end they left from, in their original order.
-        for v in r.values.iter().rev() {
-            self.push_list(r.db, &r.key, v, r.left);
+        match r.popped {
+            // Restore them at the end they left from, in their original order.
+            Popped::List { values, left } => {
+                for v in values.iter().rev() {
+                    self.push_list(r.db, &r.key, v, left);
+                }
+            }
+            // Members come back with their scores unless re-added meanwhile.
+            Popped::Zset(members) => {
+                let now = self.now_ms;
+                let limits = self.settings.zset_limits;
+                if self.ks.peek(r.db, &r.key, now).is_none() {
+                    self.ks
+                        .set(r.db, &r.key, Value::Zset(Box::default()), Ttl::Clear, now);
+                }
+                if let Some(Value::Zset(z)) =
+                    self.ks.lookup_mut(r.db, &r.key, now).map(|e| &mut e.value)
+                {
+                    for (s, m) in &members {
+                        if z.score(m).is_none() {
+                            z.insert(m, *s, limits);
+                        }
+                    }
+                }
+                self.signal_key(r.db, &r.key);
+            }
         }
     }
 
@@ -387,7 +485,7 @@ impl Shard {
         for k in keys {
             if matches!(
                 self.ks.peek(db, &k, now).map(|e| &e.value),
-                Some(Value::List(_))
+                Some(Value::List(_) | Value::Zset(_))
             ) {
                 self.ready_keys.push((db, k));
             }
@@ -804,6 +902,72 @@ pub fn blmpop(
         keys,
         timeout_ms: timeout,
         op: BlockOp::MPop { left, count },
+        merge: Merge::Forward,
+    };
+    shard.block(slot, conn, req, out);
+    Ok(())
+}
+
+/// BZPOPMIN / BZPOPMAX key [key ...] timeout
+fn bzpop(
+    shard: &mut Shard,
+    slot: usize,
+    conn: &mut Conn,
+    args: &Args,
+    out: &mut Vec<u8>,
+    max: bool,
+) -> CmdResult {
+    let timeout = parse_timeout(args.get(args.len() - 1))?;
+    let keys = (1..args.len() - 1)
+        .map(|i| Box::from(args.get(i)))
+        .collect();
+    let req = BlockRequest {
+        keys,
+        timeout_ms: timeout,
+        op: BlockOp::ZPop { max },
+        merge: Merge::Forward,
+    };
+    shard.block(slot, conn, req, out);
+    Ok(())
+}
+
+/// BZPOPMIN key [key ...] timeout
+pub fn bzpopmin(
+    shard: &mut Shard,
+    slot: usize,
+    conn: &mut Conn,
+    args: &Args,
+    out: &mut Vec<u8>,
+) -> CmdResult {
+    bzpop(shard, slot, conn, args, out, false)
+}
+
+/// BZPOPMAX key [key ...] timeout
+pub fn bzpopmax(
+    shard: &mut Shard,
+    slot: usize,
+    conn: &mut Conn,
+    args: &Args,
+    out: &mut Vec<u8>,
+) -> CmdResult {
+    bzpop(shard, slot, conn, args, out, true)
+}
+
+/// BZMPOP timeout numkeys key [key ...] <MIN | MAX> [COUNT count]
+pub fn bzmpop(
+    shard: &mut Shard,
+    slot: usize,
+    conn: &mut Conn,
+    args: &Args,
+    out: &mut Vec<u8>,
+) -> CmdResult {
+    let timeout = parse_timeout(args.get(1))?;
+    let crate::cmd::lists::MPopArgs { keys, left, count } = crate::cmd::lists::parse_mpop(args, 2)?;
+    let keys = keys.map(|i| Box::from(args.get(i))).collect();
+    let req = BlockRequest {
+        keys,
+        timeout_ms: timeout,
+        op: BlockOp::ZMPop { max: !left, count },
         merge: Merge::Forward,
     };
     shard.block(slot, conn, req, out);

@@ -1167,8 +1167,10 @@ impl Shard {
                         shard: self.id,
                         db: db as usize,
                         key: cmds.data[s as usize..e as usize].into(),
-                        values: vec![value],
-                        left,
+                        popped: msg::Popped::List {
+                            values: vec![value],
+                            left,
+                        },
                     })
                 });
                 self.outbox[from].push(Msg::Done {

@@ -50,19 +50,26 @@ impl OwnedCmds {
     }
 }
 
-/// Elements a served blocking pop took from a list, to restore if its client is gone.
+/// What a served blocking pop took, to restore if its client is gone.
 #[derive(Debug)]
 pub struct Rescue {
     /// The shard that owns `key`.
     pub shard: usize,
     /// Database.
     pub db: usize,
-    /// The list they came from.
+    /// The list or sorted set they came from.
     pub key: Box<[u8]>,
-    /// The elements, in pop order.
-    pub values: Vec<Vec<u8>>,
-    /// Popped from the left end.
-    pub left: bool,
+    /// What was taken.
+    pub popped: Popped,
+}
+
+/// Elements taken by a pop, in pop order.
+#[derive(Debug)]
+pub enum Popped {
+    /// List elements, and whether they left from the left end.
+    List { values: Vec<Vec<u8>>, left: bool },
+    /// Sorted-set members with their scores.
+    Zset(Vec<(f64, Box<[u8]>)>),
 }
 
 /// A message between shards.

@@ -464,6 +464,12 @@ impl Keyspace {
         self.dbs[db].map.get_mut(key)
     }
 
+    /// The entry at `key` as it is, without expiring it or counting a hit (for a command
+    /// that looked its keys up already and now needs several of them at once).
+    pub fn get(&self, db: usize, key: &[u8]) -> Option<&Entry> {
+        self.dbs[db].map.get(key)
+    }
+
     /// True if `key` exists (and is not expired).
     pub fn exists(&mut self, db: usize, key: &[u8], now_ms: u64) -> bool {
         self.peek(db, key, now_ms).is_some()

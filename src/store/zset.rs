@@ -388,6 +388,25 @@ impl Zset {
         self.score_ranks(min, max).len()
     }
 
+    /// Removes and returns up to `n` members from the low end (or the high end if `max`),
+    /// in that order.
+    pub fn pop(&mut self, max: bool, n: usize) -> Vec<(f64, Box<[u8]>)> {
+        let n = n.min(self.len());
+        let picked: Vec<(f64, Box<[u8]>)> = if max {
+            let len = self.len();
+            self.range(len - n, len)
+                .rev()
+                .map(|(s, m)| (s, m.into()))
+                .collect()
+        } else {
+            self.range(0, n).map(|(s, m)| (s, m.into())).collect()
+        };
+        for (_, m) in &picked {
+            self.remove(m);
+        }
+        picked
+    }
+
     /// ZSCAN's walk: the member at table index `i` of the large encoding (an index taken
     /// from the top down visits every member present throughout at least once).
     pub fn table_at(&self, i: usize) -> Option<(f64, &[u8])> {

@@ -497,3 +497,25 @@ pub fn mask_hello(reply: &[u8]) -> Vec<u8> {
     }
     Resp::Agg(tag, Some(items)).encode()
 }
+
+/// INFO's `blocked_clients`.
+pub fn blocked_clients(c: &mut Raw) -> usize {
+    let info = String::from_utf8(c.cmd(&["INFO", "clients"])).unwrap();
+    let line = info
+        .lines()
+        .find(|l| l.starts_with("blocked_clients:"))
+        .expect("field");
+    line["blocked_clients:".len()..].trim().parse().unwrap()
+}
+
+/// Waits (up to 20 s) until `n` clients are blocked.
+pub fn wait_blocked(c: &mut Raw, n: usize) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while blocked_clients(c) != n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never reached {n} blocked clients"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
