@@ -311,3 +311,30 @@ fn zscan_of_a_large_set_returns_every_member_and_survives_deletions() {
         );
     }
 }
+
+#[test]
+fn zrank_withscore_replies_like_redis_7_2() {
+    // The oracle here is Redis 7.0, which has no WITHSCORE: these are 7.2's documented
+    // replies.
+    let srv = busbar(&[]);
+    let mut c = Raw::connect(srv.port).unwrap();
+    c.cmd(&["ZADD", "z", "1", "a", "2.5", "b"]);
+    assert_eq!(
+        show(&c.cmd(&["ZRANK", "z", "b", "WITHSCORE"])),
+        show(b"*2\r\n:1\r\n$3\r\n2.5\r\n")
+    );
+    assert_eq!(
+        show(&c.cmd(&["ZREVRANK", "z", "b", "withscore"])),
+        show(b"*2\r\n:0\r\n$3\r\n2.5\r\n")
+    );
+    assert_eq!(c.cmd(&["ZRANK", "z", "x", "WITHSCORE"]), b"*-1\r\n");
+    assert_eq!(c.cmd(&["ZRANK", "nokey", "x", "WITHSCORE"]), b"*-1\r\n");
+    assert_eq!(c.cmd(&["ZRANK", "z", "x"]), b"$-1\r\n");
+    assert_eq!(c.cmd(&["ZRANK", "z", "a", "foo"]), b"-ERR syntax error\r\n");
+    assert_eq!(c.cmd(&["HELLO", "3"]).first(), Some(&b'%'));
+    assert_eq!(
+        show(&c.cmd(&["ZRANK", "z", "b", "WITHSCORE"])),
+        show(b"*2\r\n:1\r\n,2.5\r\n")
+    );
+    assert_eq!(c.cmd(&["ZREVRANK", "z", "x", "WITHSCORE"]), b"_\r\n");
+}

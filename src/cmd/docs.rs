@@ -1658,7 +1658,8 @@ static DOCS: &[CmdDoc] = &[
         "O(log(N))",
         "The position of a member in a sorted set, lowest score first.",
     )
-    .args(&[key("key", 0), string("member")]),
+    .history(&[("7.2.0", "Added the optional `WITHSCORE` argument.")])
+    .args(&[key("key", 0), string("member"), pure("withscore", "WITHSCORE").optional().since("7.2.0")]),
     cmd(
         "zrevrank",
         "sorted-set",
@@ -1666,7 +1667,8 @@ static DOCS: &[CmdDoc] = &[
         "O(log(N))",
         "The position of a member in a sorted set, highest score first.",
     )
-    .args(&[key("key", 0), string("member")]),
+    .history(&[("7.2.0", "Added the optional `WITHSCORE` argument.")])
+    .args(&[key("key", 0), string("member"), pure("withscore", "WITHSCORE").optional().since("7.2.0")]),
     cmd(
         "zpopmin",
         "sorted-set",

@@ -1522,7 +1522,7 @@ pub fn build() -> Vec<Spec> {
         ),
         c(
             "zrank",
-            3,
+            -3,
             flag::READONLY | flag::FAST,
             &["@read", "@sortedset", "@fast"],
             (1, 1, 1),
@@ -1531,7 +1531,7 @@ pub fn build() -> Vec<Spec> {
         ),
         c(
             "zrevrank",
-            3,
+            -3,
             flag::READONLY | flag::FAST,
             &["@read", "@sortedset", "@fast"],
             (1, 1, 1),

@@ -202,23 +202,35 @@ pub fn zrem(ctx: &mut Ctx, args: &Args) -> CmdResult {
 }
 
 fn rank_generic(ctx: &mut Ctx, args: &Args, rev: bool) -> CmdResult {
-    let r = read(ctx, args.get(1))?.and_then(|z| {
-        z.rank(args.get(2))
-            .map(|r| if rev { z.len() - 1 - r } else { r })
+    let with_score = match args.len() {
+        3 => false,
+        4 if args.is(3, "withscore") => true,
+        _ => return Err(CmdError::Syntax),
+    };
+    let found = read(ctx, args.get(1))?.and_then(|z| {
+        let r = z.rank(args.get(2))?;
+        let score = z.score(args.get(2))?;
+        Some((if rev { z.len() - 1 - r } else { r }, score))
     });
-    match r {
-        Some(r) => ctx.out.int(r as i64),
+    match found {
+        Some((r, s)) if with_score => {
+            ctx.out.array_len(2);
+            ctx.out.int(r as i64);
+            score_reply(&mut ctx.out, s);
+        }
+        Some((r, _)) => ctx.out.int(r as i64),
+        None if with_score => ctx.out.null_array(),
         None => ctx.out.null(),
     }
     Ok(())
 }
 
-/// ZRANK key member
+/// ZRANK key member [WITHSCORE] (WITHSCORE: Redis 7.2)
 pub fn zrank(ctx: &mut Ctx, args: &Args) -> CmdResult {
     rank_generic(ctx, args, false)
 }
 
-/// ZREVRANK key member
+/// ZREVRANK key member [WITHSCORE]
 pub fn zrevrank(ctx: &mut Ctx, args: &Args) -> CmdResult {
     rank_generic(ctx, args, true)
 }
