@@ -15,6 +15,14 @@ load of cross-shard transactions while redis-benchmark measures single-key comma
 
   --background 'target/release/busbar-load kv -p {port} --tx-incrs 3 -c 2 -d 600s -q \
       --key-prefix bg: > /dev/null'
+
+Custom commands instead of (or besides) -t tests: each --command is one redis-benchmark
+command line (`__rand_int__` works as in redis-benchmark), and --setup runs a shell
+command ({port} replaced) once against each server before the first round, e.g. a
+million-member sorted set to rank in:
+
+  --setup 'python3 loadtest/scripts/memory.py --load big_zset --port {port}' \
+  --tests '' --command 'ZRANK big member:__rand_int__' -P 1,16
 """
 import argparse, os, re, signal, socket, statistics, subprocess, sys, time
 
@@ -63,12 +71,14 @@ def start(kind, args):
 
 
 def run_test(port, pid, test, pipeline, args):
-    cmd = ["redis-benchmark", "-p", str(port), "-t", test, "-n", str(args.n), "-c", str(args.c),
+    cmd = ["redis-benchmark", "-p", str(port), "-n", str(args.n), "-c", str(args.c),
            "-P", str(pipeline), "-q", "--csv"]
     if args.r:
         cmd += ["-r", str(args.r)]
     if args.threads:
         cmd += ["--threads", str(args.threads)]
+    # A test with a space is a command line of its own; else a -t test name.
+    cmd += test.split() if " " in test else ["-t", test]
     bg = None
     if args.background:
         bg = subprocess.Popen(args.background.replace("{port}", str(port)), shell=True,
@@ -102,14 +112,20 @@ def main():
     ap.add_argument("--redis-bin", default="redis-server")
     ap.add_argument("--busbar-threads", type=int, default=2)
     ap.add_argument("--background", default="", help="shell command run during each test; {port} = server port")
+    ap.add_argument("--command", action="append", default=[], help="a custom redis-benchmark command line (repeatable)")
+    ap.add_argument("--setup", default="", help="shell command run once per server before the rounds; {port} = server port")
     args = ap.parse_args()
+    tests = [t for t in args.tests.split(",") if t] + args.command
     servers = {k: start(k, args) for k in ("redis", "busbar")}
+    if args.setup:
+        for _, port in servers.values():
+            subprocess.run(args.setup.replace("{port}", str(port)), shell=True, check=True)
     results = {}
     try:
         for rnd in range(args.rounds):
             order = ["redis", "busbar"] if rnd % 2 == 0 else ["busbar", "redis"]
             for p in [int(x) for x in args.P.split(",")]:
-                for t in args.tests.split(","):
+                for t in tests:
                     for k in order:
                         proc, port = servers[k]
                         results.setdefault((t, p, k), []).append(run_test(port, proc.pid, t, p, args))
@@ -121,11 +137,12 @@ def main():
             proc.wait(timeout=10)
     print(f"\nredis-benchmark -c {args.c} -n {args.n} -r {args.r}; busbar --threads {args.busbar_threads}; "
           f"medians of {args.rounds} alternating rounds"
-          + (f"; background: `{args.background}`" if args.background else "") + "\n")
+          + (f"; background: `{args.background}`" if args.background else "")
+          + (f"; setup: `{args.setup}`" if args.setup else "") + "\n")
     print("| test | -P | redis req/s | busbar req/s | busbar/redis (min / med / max) | redis p50 ms | busbar p50 ms | redis CPU µs/req | busbar CPU µs/req |")
     print("|---|---:|---:|---:|---|---:|---:|---:|---:|")
     for p in [int(x) for x in args.P.split(",")]:
-        for t in args.tests.split(","):
+        for t in tests:
             r, b = results[(t, p, "redis")], results[(t, p, "busbar")]
             ratios = sorted(bb[0] / rr[0] for rr, bb in zip(r, b))
             med = lambda xs, i: statistics.median(x[i] for x in xs)

@@ -1,12 +1,15 @@
-//! Sorted-set commands on one key (the first part of the family: adds, scores, ranks,
-//! pops, ranges, counts). Each runs on the owner shard of its key; the representation is
-//! `store::zset`.
+//! Sorted-set commands: adds, scores, ranks, pops (ZMPOP; the blocking pops are
+//! `shard::block`), ranges and their stores, counts, ZSCAN, and the algebra (ZUNION,
+//! ZINTER, ZDIFF, their STORE forms, ZINTERCARD). Single-key commands run on the owner
+//! shard of their key; the read-many ones (algebra, ZRANGESTORE) compute over their
+//! sources' values, gathered from their shards under locks when they span shards
+//! (`compute_coord`). The representation is `store::zset`.
 
 use crate::cmd::strings::parse_float;
 use crate::cmd::{Args, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::{parse_i64, Reply};
-use crate::store::zset::{format_score, Bound, PackLimits, Zset};
+use crate::store::zset::{Bound, PackLimits, Zset};
 use crate::store::{Ttl, Value};
 
 /// The sorted set at `key`, or `None`; WRONGTYPE for another type.
@@ -22,15 +25,6 @@ fn write<'k>(ctx: &'k mut Ctx, key: &[u8]) -> CmdResult<&'k mut Zset> {
 /// Deletes `key` if it became empty.
 fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
     crate::cmd::drop_if_empty::<Zset>(ctx, key)
-}
-
-/// A score as a reply: a double in RESP3, a bulk string in RESP2.
-pub(crate) fn score_reply(out: &mut Reply, s: f64) {
-    if out.resp3 {
-        out.double(s);
-    } else {
-        out.bulk(format_score(s).as_bytes());
-    }
 }
 
 /// A score argument ("ERR value is not a valid float" otherwise; no NaN).
@@ -130,7 +124,7 @@ pub fn zadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     if incr {
         match incr_result {
-            Some(s) => score_reply(&mut ctx.out, s),
+            Some(s) => ctx.out.double(s),
             None => ctx.out.null(),
         }
     } else {
@@ -152,7 +146,7 @@ pub fn zincrby(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if old.is_none() {
         ctx.shard.signal_key(ctx.db, args.get(1));
     }
-    score_reply(&mut ctx.out, score);
+    ctx.out.double(score);
     Ok(())
 }
 
@@ -166,7 +160,7 @@ pub fn zcard(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// ZSCORE key member
 pub fn zscore(ctx: &mut Ctx, args: &Args) -> CmdResult {
     match read(ctx, args.get(1))?.and_then(|z| z.score(args.get(2))) {
-        Some(s) => score_reply(&mut ctx.out, s),
+        Some(s) => ctx.out.double(s),
         None => ctx.out.null(),
     }
     Ok(())
@@ -181,7 +175,7 @@ pub fn zmscore(ctx: &mut Ctx, args: &Args) -> CmdResult {
     ctx.out.array_len(scores.len());
     for s in scores {
         match s {
-            Some(s) => score_reply(&mut ctx.out, s),
+            Some(s) => ctx.out.double(s),
             None => ctx.out.null(),
         }
     }
@@ -216,7 +210,7 @@ fn rank_generic(ctx: &mut Ctx, args: &Args, rev: bool) -> CmdResult {
         Some((r, s)) if with_score => {
             ctx.out.array_len(2);
             ctx.out.int(r as i64);
-            score_reply(&mut ctx.out, s);
+            ctx.out.double(s);
         }
         Some((r, _)) => ctx.out.int(r as i64),
         None if with_score => ctx.out.null_array(),
@@ -258,7 +252,7 @@ fn pop_generic(ctx: &mut Ctx, args: &Args, max: bool) -> CmdResult {
             ctx.out.array_len(2);
         }
         ctx.out.bulk(&m);
-        score_reply(&mut ctx.out, s);
+        ctx.out.double(s);
     }
     Ok(())
 }
@@ -282,7 +276,7 @@ pub(crate) fn reply_mpop(out: &mut Reply, key: &[u8], popped: &[(f64, Box<[u8]>)
     for (s, m) in popped {
         out.array_len(2);
         out.bulk(m);
-        score_reply(out, *s);
+        out.double(*s);
     }
 }
 
@@ -409,20 +403,24 @@ impl Sel {
         }
     }
 
+    /// The ranks selected from `z` after skipping `offset` (from the top if `rev`) and
+    /// taking at most `count` (negative: all).
+    fn window(&self, z: &Zset, rev: bool, (offset, count): (usize, i64)) -> (usize, usize) {
+        let r = self.ranks(z, rev);
+        let skip = offset.min(r.len());
+        let n = r.len() - skip;
+        let n = if count < 0 { n } else { n.min(count as usize) };
+        if rev {
+            (r.end - skip - n, r.end - skip)
+        } else {
+            (r.start + skip, r.start + skip + n)
+        }
+    }
+
     /// The (score, member) pairs selected from `z`, walking it backwards if `rev`, after
     /// skipping `offset` and taking at most `count` (negative: all).
-    fn select(&self, z: &Zset, rev: bool, (offset, count): (usize, i64)) -> Vec<(f64, Vec<u8>)> {
-        let r = self.ranks(z, rev);
-        let n = r.len().saturating_sub(offset);
-        let n = if count < 0 { n } else { n.min(count as usize) };
-        let (lo, hi) = if rev {
-            (r.end - offset.min(r.len()) - n, r.end - offset.min(r.len()))
-        } else {
-            (
-                r.start + offset.min(r.len()),
-                r.start + offset.min(r.len()) + n,
-            )
-        };
+    fn select(&self, z: &Zset, rev: bool, limit: (usize, i64)) -> Vec<(f64, Vec<u8>)> {
+        let (lo, hi) = self.window(z, rev, limit);
         let owned = |(s, m): (f64, &[u8])| (s, m.to_vec());
         if rev {
             z.range(lo, hi).rev().map(owned).collect()
@@ -514,23 +512,43 @@ impl RangeReq {
             None => self.sel.select(z, self.rev, (0, -1)),
         }
     }
+
+    /// Replies with what it selects from `z`, straight from the set (no copies).
+    fn reply(&self, z: &Zset, out: &mut Reply) {
+        let (lo, hi) = match self.limit {
+            Some((offset, _)) if offset < 0 => (0, 0),
+            Some((offset, count)) => self.sel.window(z, self.rev, (offset as usize, count)),
+            None => self.sel.window(z, self.rev, (0, -1)),
+        };
+        let walk = z.range(lo, hi);
+        let walk: Box<dyn Iterator<Item = (f64, &[u8])>> =
+            if self.rev { Box::new(walk.rev()) } else { walk };
+        reply_members_from(out, hi - lo, walk, self.with_scores);
+    }
 }
 
 /// Replies with members (and their scores: flat in RESP2, pairs in RESP3).
 fn reply_members<M: AsRef<[u8]>>(out: &mut Reply, picked: &[(f64, M)], with_scores: bool) {
+    let walk = picked.iter().map(|(s, m)| (*s, m.as_ref()));
+    reply_members_from(out, picked.len(), walk, with_scores);
+}
+
+/// Replies with `n` members from `walk`, as `reply_members`.
+fn reply_members_from<'m>(
+    out: &mut Reply,
+    n: usize,
+    walk: impl Iterator<Item = (f64, &'m [u8])>,
+    with_scores: bool,
+) {
     let nested = out.resp3 && with_scores;
-    out.array_len(if with_scores && !nested {
-        picked.len() * 2
-    } else {
-        picked.len()
-    });
-    for (s, m) in picked {
+    out.array_len(if with_scores && !nested { n * 2 } else { n });
+    for (s, m) in walk {
         if nested {
             out.array_len(2);
         }
-        out.bulk(m.as_ref());
+        out.bulk(m);
         if with_scores {
-            score_reply(out, *s);
+            out.double(s);
         }
     }
 }
@@ -539,8 +557,12 @@ fn reply_members<M: AsRef<[u8]>>(out: &mut Reply, picked: &[(f64, M)], with_scor
 /// before the key is looked up, as in Redis.
 fn range_generic(ctx: &mut Ctx, key: &[u8], req: CmdResult<RangeReq>) -> CmdResult {
     let req = req?;
-    let picked = read(ctx, key)?.map(|z| req.pick(z)).unwrap_or_default();
-    reply_members(&mut ctx.out, &picked, req.with_scores);
+    let now = ctx.now_ms();
+    match ctx.shard.ks.lookup(ctx.db, key, now).map(|e| &e.value) {
+        None => ctx.out.array_len(0),
+        Some(Value::Zset(z)) => req.reply(z, &mut ctx.out),
+        Some(_) => return Err(CmdError::WrongType),
+    }
     Ok(())
 }
 
@@ -868,7 +890,7 @@ pub fn zrandmember(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
         ctx.out.bulk(&m);
         if with_scores {
-            score_reply(&mut ctx.out, s);
+            ctx.out.double(s);
         }
     }
     Ok(())
@@ -1166,7 +1188,8 @@ pub fn zscan(ctx: &mut Ctx, args: &Args) -> CmdResult {
     ctx.out.array_len(found.len() * 2);
     for (s, m) in found {
         ctx.out.bulk(&m);
-        ctx.out.bulk(format_score(s).as_bytes());
+        let mut buf = crate::resp::write::DoubleBuf::default();
+        ctx.out.bulk(buf.format(s));
     }
     Ok(())
 }

@@ -212,7 +212,7 @@ impl Shard {
                 r.array_len(3);
                 r.bulk(key);
                 r.bulk(&v[0].1);
-                crate::cmd::zsets::score_reply(&mut r, v[0].0);
+                r.double(v[0].0);
                 Popped::Zset(v)
             }
             BlockOp::ZMPop { max, count } => {
