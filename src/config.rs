@@ -221,6 +221,24 @@ const PARAMS: &[Param] = &[
         "64",
         true,
     ),
+    p(
+        "stream-node-max-entries",
+        Kind::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        "100",
+        true,
+    ),
+    p(
+        "stream-node-max-bytes",
+        Kind::Int {
+            min: 0,
+            max: i64::MAX,
+        },
+        "4096",
+        true,
+    ),
     p("activerehashing", Kind::Bool, "yes", true),
     p("syslog-enabled", Kind::Bool, "no", false),
     p("always-show-logo", Kind::Bool, "no", false),

@@ -363,3 +363,67 @@ fn redis_py_with_default_settings_works() {
         "redis-py smoke failed:\n{stdout}\n{stderr}"
     );
 }
+
+/// Whether python-rq can be imported; without it the test is skipped (or fails in CI).
+fn have_rq() -> bool {
+    let ok = Command::new("python3")
+        .args(["-c", "import rq"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !ok {
+        if tools_required() {
+            panic!("python-rq is required (BUSBAR_REQUIRE_TOOLS=1): pip install rq");
+        }
+        eprintln!("SKIPPED: python3 with rq is not installed (pip install rq)");
+    }
+    ok
+}
+
+#[test]
+fn rq_worker_processes_a_thousand_jobs() {
+    // A real job queue library, unchanged: RQ keeps jobs in lists and hashes, its
+    // registries in sorted sets, and results in streams; the worker blocks on its queues.
+    if !have_rq() {
+        return;
+    }
+    let srv = busbar(&[]);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/clients/rq_smoke.py");
+    let mut child = Command::new("python3")
+        .arg(script)
+        .arg(srv.port.to_string())
+        .arg("1000")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn python3");
+    // Drain both pipes while it runs, so a chatty worker never blocks on a full pipe.
+    let drain = |mut pipe: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = pipe.read_to_end(&mut buf);
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let deadline = Instant::now() + Duration::from_secs(300);
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = child.wait().unwrap();
+    let (stdout, stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
+    let tail: Vec<&str> = stderr.lines().rev().take(30).collect();
+    let tail: Vec<&str> = tail.into_iter().rev().collect();
+    assert!(
+        status.success() && stdout.contains("OK 1000 jobs"),
+        "RQ smoke failed:\n{stdout}\n{}",
+        tail.join("\n")
+    );
+}

@@ -2478,6 +2478,192 @@ const SETS: &[(&str, &str)] = &[
 ];
 
 /// Sorted-set commands on one key (the part built so far).
+const STREAMS: &[(&str, &str)] = &[
+    (
+        "xadd_ids_and_errors_like_redis",
+        r#"
+        XADD s 1-1 a 1
+        XADD s 1-1 a 1
+        XADD s 1 a 1
+        XADD s 0-0 a 1
+        XADD t 0-0 a 1
+        XADD t 0-1 a 1
+        XADD t 0 a 1
+        XADD s 5-* a 1
+        XADD s 5-* b 2
+        XADD s 4-* b 2
+        XADD s abc a 1
+        XADD s 1-x a 1
+        XADD s -1 a 1
+        XADD s 7- a 1
+        XADD s 7-1 a
+        XADD s 7-1 a 1 b
+        XADD s 7-1
+        XADD s * a
+        XADD s MAXLEN = -1 8-0 a 1
+        XADD s MAXLEN x 8-0 a 1
+        XADD s MAXLEN 5 LIMIT 5 8-0 a 1
+        XADD s LIMIT 5 8-0 a 1
+        XADD s MINID bad 8-0 a 1
+        XADD s MAXLEN ~ 5 LIMIT -1 8-0 a 1
+        XADD nos NOMKSTREAM 6-0 a 1
+        EXISTS nos
+        XADD s NOMKSTREAM 9-0 a 1 "" ""
+        XRANGE s - +
+        XADD m 18446744073709551615-18446744073709551615 a 1
+        XADD m * a 1
+        XADD m 18446744073709551615-* a 1
+        TYPE s
+        OBJECT ENCODING s
+        SET str x
+        XADD str 1-1 a 1
+        XADD str NOMKSTREAM 1-1 a 1
+        "#,
+    ),
+    (
+        "xrange_xrevrange_xlen_xdel_like_redis",
+        r#"
+        XADD s 1-1 a 1
+        XADD s 1-2 b 2 c 3
+        XADD s 5-0 d 4
+        XADD s 5-1 e 5
+        XADD s 9-9 f 6
+        XRANGE s - +
+        XRANGE s 5 5
+        XRANGE s (1-1 +
+        XRANGE s - (5-1
+        XRANGE s (1-2 (9-9
+        XRANGE s - + COUNT 2
+        XRANGE s - + COUNT 0
+        XRANGE s - + COUNT -1
+        XRANGE s - + count 1 COUNT 3
+        XRANGE s - + COUNT
+        XRANGE s - + LIMIT 1
+        XRANGE s ( +
+        XRANGE s (18446744073709551615-18446744073709551615 +
+        XRANGE s - (0-0
+        XRANGE s + -
+        XRANGE s x +
+        XRANGE nokey - +
+        XRANGE nokey - + COUNT 0
+        XREVRANGE s + -
+        XREVRANGE s + - COUNT 1
+        XREVRANGE s (5-1 -
+        XREVRANGE s 5 1
+        XREVRANGE s - +
+        XLEN s
+        XLEN nokey
+        XDEL s 1-2 9-9 7-7
+        XDEL s x
+        XDEL nokey 1-1
+        XLEN s
+        XRANGE s - +
+        XDEL s 1-1 5-0 5-1
+        XLEN s
+        EXISTS s
+        XRANGE s - +
+        XADD s 2-0 a 1
+        SET str x
+        XRANGE str - +
+        XLEN str
+        XDEL str 1-1
+        "#,
+    ),
+    (
+        "xtrim_and_approximate_trimming_like_redis",
+        r#"
+        XADD s 1 f v
+        XADD s 2 f v
+        XADD s 3 f v
+        XADD s 4 f v
+        XADD s 5 f v
+        XTRIM s MAXLEN 3
+        XRANGE s - +
+        XTRIM s MAXLEN ~ 1
+        XLEN s
+        XTRIM s MINID 5
+        XRANGE s - +
+        XTRIM s MINID = 6
+        XLEN s
+        EXISTS s
+        XTRIM s foo 1
+        XTRIM s MAXLEN
+        XTRIM s MAXLEN 1 LIMIT 1
+        XTRIM s MAXLEN -1
+        XTRIM s MINID bad
+        XTRIM nokey MAXLEN 0
+        CONFIG SET stream-node-max-entries 3
+        XADD t 1 f v
+        XADD t 2 f v
+        XADD t 3 f v
+        XADD t 4 f v
+        XADD t 5 f v
+        XADD t 6 f v
+        XADD t 7 f v
+        XTRIM t MAXLEN ~ 5
+        XRANGE t - +
+        XTRIM t MAXLEN ~ 2
+        XRANGE t - +
+        XADD t MAXLEN ~ 1 8 f v
+        XRANGE t - +
+        XDEL t 7-0
+        XTRIM t MINID ~ 8
+        XRANGE t - +
+        XADD u 1 f v
+        XADD u 2 f v
+        XADD u 3 f v
+        XADD u 4 f v
+        XTRIM u MAXLEN ~ 0 LIMIT 2
+        XLEN u
+        XTRIM u MAXLEN ~ 0 LIMIT 3
+        XLEN u
+        XADD u MAXLEN = 0 5 f v
+        XLEN u
+        CONFIG SET stream-node-max-entries 100
+        "#,
+    ),
+    (
+        "xread_without_block_like_redis",
+        r#"
+        XADD a 1-1 f v
+        XADD a 1-2 g w
+        XADD b 2-1 h x
+        XREAD STREAMS a 0
+        XREAD COUNT 1 STREAMS a 0
+        XREAD STREAMS a b 0 0
+        XREAD STREAMS b a 0 1-1
+        XREAD STREAMS a b 1-2 0
+        XREAD STREAMS a b 1-2 2-1
+        XREAD STREAMS a b $ $
+        XREAD COUNT 0 STREAMS a 0
+        XREAD COUNT -1 STREAMS a 0
+        XREAD STREAMS nokey 0
+        XREAD STREAMS a nokey 0 0
+        XREAD STREAMS a
+        XREAD STREAMS a b 0
+        XREAD STREAMS a >
+        XREAD STREAMS a bad
+        XREAD STREAMS a 1
+        XREAD COUNT x STREAMS a 0
+        XREAD BLOCK -1 STREAMS a 0
+        XREAD BLOCK x STREAMS a 0
+        XREAD FOO STREAMS a 0
+        XREAD COUNT 1
+        SET c str
+        XREAD STREAMS c 0
+        XREAD STREAMS a c 0 0
+        XREAD STREAMS a c bad 0
+        XREAD STREAMS c a 0 bad
+        XREAD BLOCK 10 STREAMS a 0
+        XREAD BLOCK 10 STREAMS a $
+        MULTI
+        XREAD BLOCK 0 STREAMS a $
+        XREAD BLOCK 0 STREAMS a b 0 0
+        EXEC
+        "#,
+    ),
+];
+
 const ZSETS: &[(&str, &str)] = &[
     (
         "zunion_zinter_zdiff_and_zintercard_like_redis",
@@ -3171,6 +3357,11 @@ fn sorted_set_commands_match_redis() {
 }
 
 #[test]
+fn stream_commands_match_redis() {
+    run_corpus(STREAMS, &[false, true]);
+}
+
+#[test]
 fn list_commands_match_redis() {
     run_corpus(LISTS, &[false, true]);
 }
@@ -3204,6 +3395,7 @@ fn corpus_names_are_unique_and_scripts_parse() {
         HINCRBYFLOAT_LONG_DOUBLE,
         SETS,
         ZSETS,
+        STREAMS,
     ];
     for (name, script) in all.into_iter().flatten() {
         assert!(names.insert(*name), "duplicate case {name}");

@@ -1896,6 +1896,66 @@ static DOCS: &[CmdDoc] = &[
     )
     .args(&[key("key", 0), integer("cursor"), pattern("pattern").token("MATCH").optional(), integer("count").token("COUNT").optional()]),
     cmd(
+        "xadd",
+        "stream",
+        "5.0.0",
+        "O(1) when adding a new entry, O(N) when trimming where N being the number of entries evicted.",
+        "Appends a new message to a stream. Creates the key if it doesn't exist.",
+    )
+    .history(&[("6.2.0", "Added the `NOMKSTREAM` option, `MINID` trimming strategy and the `LIMIT` option."), ("7.0.0", "Added support for the `<ms>-*` explicit ID form.")])
+    .args(&[key("key", 0), pure("nomkstream", "NOMKSTREAM").optional().since("6.2.0"), block("trim", &[one_of("strategy", &[pure("maxlen", "MAXLEN"), pure("minid", "MINID").since("6.2.0")]), one_of("operator", &[pure("equal", "="), pure("approximately", "~")]).optional(), string("threshold"), integer("count").token("LIMIT").optional().since("6.2.0")]).optional(), one_of("id_or_auto", &[pure("auto_id", "*"), string("id")]), block("field_value", &[string("field"), string("value")]).multiple()]),
+    cmd(
+        "xlen",
+        "stream",
+        "5.0.0",
+        "O(1)",
+        "Return the number of messages in a stream.",
+    )
+    .args(&[key("key", 0)]),
+    cmd(
+        "xrange",
+        "stream",
+        "5.0.0",
+        "O(N) with N being the number of elements being returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).",
+        "Returns the messages from a stream within a range of IDs.",
+    )
+    .history(&[("6.2.0", "Added exclusive ranges.")])
+    .args(&[key("key", 0), string("start"), string("end"), integer("count").token("COUNT").optional()]),
+    cmd(
+        "xrevrange",
+        "stream",
+        "5.0.0",
+        "O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).",
+        "Returns the messages from a stream within a range of IDs in reverse order.",
+    )
+    .history(&[("6.2.0", "Added exclusive ranges.")])
+    .args(&[key("key", 0), string("end"), string("start"), integer("count").token("COUNT").optional()]),
+    cmd(
+        "xdel",
+        "stream",
+        "5.0.0",
+        "O(1) for each single item to delete in the stream, regardless of the stream size.",
+        "Returns the number of messages after removing them from a stream.",
+    )
+    .args(&[key("key", 0), string("id").multiple()]),
+    cmd(
+        "xtrim",
+        "stream",
+        "5.0.0",
+        "O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation.",
+        "Deletes messages from the beginning of a stream.",
+    )
+    .history(&[("6.2.0", "Added the `MINID` trimming strategy and the `LIMIT` option.")])
+    .args(&[key("key", 0), block("trim", &[one_of("strategy", &[pure("maxlen", "MAXLEN"), pure("minid", "MINID").since("6.2.0")]), one_of("operator", &[pure("equal", "="), pure("approximately", "~")]).optional(), string("threshold"), integer("count").token("LIMIT").optional().since("6.2.0")])]),
+    cmd(
+        "xread",
+        "stream",
+        "5.0.0",
+        "For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data.",
+        "Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.",
+    )
+    .args(&[integer("count").token("COUNT").optional(), integer("milliseconds").token("BLOCK").optional(), block("streams", &[key("key", 0).multiple(), string("id").multiple()]).token("STREAMS")]),
+    cmd(
         "subscribe",
         "pubsub",
         "2.0.0",
@@ -2219,7 +2279,7 @@ mod tests {
                    getdel getex mget mset msetnx append strlen incr decr incrby decrby \
                    incrbyfloat getrange setrange substr del unlink exists touch type expire \
                    pexpire expireat pexpireat ttl pttl expiretime pexpiretime persist keys scan \
-                   randomkey rename renamenx copy hset hsetnx hget hmset hmget hgetall hdel hlen hexists hkeys hvals hincrby hincrbyfloat hstrlen hrandfield hscan sadd srem smembers sismember smismember scard spop srandmember sscan smove sinter sintercard sinterstore sunion sunionstore sdiff sdiffstore zadd zincrby zcard zscore zmscore zrem zrank zrevrank zpopmin zpopmax zrange zrevrange zrangebyscore zrevrangebyscore zrangebylex zrevrangebylex zcount zlexcount zremrangebyrank zremrangebyscore zremrangebylex zrandmember zunion zinter zdiff zunionstore zinterstore zdiffstore zintercard zrangestore zmpop bzpopmin bzpopmax bzmpop zscan subscribe unsubscribe psubscribe punsubscribe \
+                   randomkey rename renamenx copy hset hsetnx hget hmset hmget hgetall hdel hlen hexists hkeys hvals hincrby hincrbyfloat hstrlen hrandfield hscan sadd srem smembers sismember smismember scard spop srandmember sscan smove sinter sintercard sinterstore sunion sunionstore sdiff sdiffstore zadd zincrby zcard zscore zmscore zrem zrank zrevrank zpopmin zpopmax zrange zrevrange zrangebyscore zrevrangebyscore zrangebylex zrevrangebylex zcount zlexcount zremrangebyrank zremrangebyscore zremrangebylex zrandmember zunion zinter zdiff zunionstore zinterstore zdiffstore zintercard zrangestore zmpop bzpopmin bzpopmax bzmpop zscan xadd xlen xrange xrevrange xdel xtrim xread subscribe unsubscribe psubscribe punsubscribe \
                    publish spublish ssubscribe sunsubscribe pubsub";
         let subs = "client|id client|setname client|getname client|setinfo client|info \
                     client|list client|kill client|help config|get config|set config|resetstat \

@@ -14,6 +14,7 @@ pub mod lists;
 pub mod pubsub;
 pub mod server;
 pub mod sets;
+pub mod streams;
 pub mod strings;
 pub mod table;
 pub mod zsets;
@@ -425,7 +426,11 @@ fn internal() -> &'static [Spec] {
             handler,
             subs: Vec::new(),
         };
-        vec![spec(0, "__take", keys::take), spec(1, "__put", keys::put)]
+        vec![
+            spec(0, "__take", keys::take),
+            spec(1, "__put", keys::put),
+            spec(2, "__xread", streams::xread_part),
+        ]
     })
 }
 
@@ -829,6 +834,7 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
             });
         }
         Merge::MoveWake(_) => unreachable!("the shard retries a woken move itself"),
+        Merge::XRead(_) => unreachable!("the shard merges XREAD itself (it may block)"),
         Merge::Compute(c) => {
             let replies = split_replies(&g.parts);
             let mut values = Vec::with_capacity(c.order.len());

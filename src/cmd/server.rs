@@ -686,11 +686,21 @@ fn write_command_info(out: &mut Reply, spec: &Spec) {
         out.bulk(b"begin_search");
         out.map_len(2);
         out.bulk(b"type");
-        out.bulk(b"index");
-        out.bulk(b"spec");
-        out.map_len(1);
-        out.bulk(b"index");
-        out.int(k.begin_index);
+        if let Some((keyword, startfrom)) = k.begin_keyword {
+            out.bulk(b"keyword");
+            out.bulk(b"spec");
+            out.map_len(2);
+            out.bulk(b"keyword");
+            out.bulk(keyword.as_bytes());
+            out.bulk(b"startfrom");
+            out.int(startfrom);
+        } else {
+            out.bulk(b"index");
+            out.bulk(b"spec");
+            out.map_len(1);
+            out.bulk(b"index");
+            out.int(k.begin_index);
+        }
         out.bulk(b"find_keys");
         out.map_len(2);
         out.bulk(b"type");

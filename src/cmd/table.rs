@@ -3,8 +3,8 @@
 //! handler. COMMAND, COMMAND INFO and routing all read this table.
 
 use crate::cmd::{
-    flag, hashes, info, keys, lists, pubsub, server, sets, shard_handled, strings, zsets, AllMerge,
-    Handler, KeySpec, Route, Spec, SplitMerge, TxnCmd,
+    flag, hashes, info, keys, lists, pubsub, server, sets, shard_handled, streams, strings, zsets,
+    AllMerge, Handler, KeySpec, Route, Spec, SplitMerge, TxnCmd,
 };
 use crate::shard::block;
 
@@ -1807,6 +1807,70 @@ pub fn build() -> Vec<Spec> {
             (1, 1, 1),
             Route::Keys(None),
             zsets::zscan,
+        ),
+        // Streams
+        c(
+            "xadd",
+            -5,
+            flag::WRITE | flag::DENYOOM | flag::FAST,
+            &["@write", "@stream", "@fast"],
+            (1, 1, 1),
+            Route::Keys(None),
+            streams::xadd,
+        ),
+        c(
+            "xlen",
+            2,
+            flag::READONLY | flag::FAST,
+            &["@read", "@stream", "@fast"],
+            (1, 1, 1),
+            Route::Keys(None),
+            streams::xlen,
+        ),
+        c(
+            "xrange",
+            -4,
+            flag::READONLY,
+            &["@read", "@stream", "@slow"],
+            (1, 1, 1),
+            Route::Keys(None),
+            streams::xrange,
+        ),
+        c(
+            "xrevrange",
+            -4,
+            flag::READONLY,
+            &["@read", "@stream", "@slow"],
+            (1, 1, 1),
+            Route::Keys(None),
+            streams::xrevrange,
+        ),
+        c(
+            "xdel",
+            -3,
+            flag::WRITE | flag::FAST,
+            &["@write", "@stream", "@fast"],
+            (1, 1, 1),
+            Route::Keys(None),
+            streams::xdel,
+        ),
+        c(
+            "xtrim",
+            -4,
+            flag::WRITE,
+            &["@write", "@stream", "@slow"],
+            (1, 1, 1),
+            Route::Keys(None),
+            streams::xtrim,
+        ),
+        c(
+            "xread",
+            -4,
+            flag::READONLY | flag::BLOCKING | flag::MOVABLEKEYS,
+            &["@read", "@stream", "@slow", "@blocking"],
+            (0, 0, 0),
+            Route::Coord(streams::xread_coord),
+            block::coordinated,
         ),
         c(
             "rename",

@@ -78,6 +78,9 @@ pub enum Merge {
     /// A read-many command across shards (ZUNION family, ZRANGESTORE): each part holds
     /// `__take` dumps of its shard's source keys.
     Compute(Box<Compute>),
+    /// XREAD: each part holds `__xread` results of its shard's keys; with nothing to
+    /// read and BLOCK given, the client blocks (`Shard::finish_gather`).
+    XRead(Box<crate::cmd::streams::XRead>),
     /// SMOVE across shards, at `stage`: the part is the reply of that stage's command.
     SMove(SMove, SMoveStage),
     /// A blocked cross-shard BLMOVE was woken (its source got data): take both keys'

@@ -18,6 +18,7 @@ use crate::cmd::{Args, Ctx};
 use crate::conn::{Conn, Gather, Merge};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::Reply;
+use crate::store::stream::StreamId;
 use crate::store::{Ttl, Value};
 
 /// What a served waiter does with the element(s).
@@ -44,12 +45,40 @@ pub enum BlockOp {
     ZPop { max: bool },
     /// BZMPOP: reply `[key, [[member, score] ...]]` with up to `count` members.
     ZMPop { max: bool, count: usize },
+    /// XREAD BLOCK: reply with up to `count` entries (0 = all) after the key's ID.
+    XRead {
+        ids: Arc<[(Box<[u8]>, StreamId)]>,
+        count: usize,
+    },
+}
+
+/// The type a waiter takes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Wants {
+    List,
+    Zset,
+    Stream,
 }
 
 impl BlockOp {
-    /// True for the sorted-set pops (the others pop lists).
-    fn pops_zset(&self) -> bool {
-        matches!(self, BlockOp::ZPop { .. } | BlockOp::ZMPop { .. })
+    fn wants(&self) -> Wants {
+        match self {
+            BlockOp::ZPop { .. } | BlockOp::ZMPop { .. } => Wants::Zset,
+            BlockOp::XRead { .. } => Wants::Stream,
+            _ => Wants::List,
+        }
+    }
+}
+
+/// The ID an XREAD waiter reads after on `key`.
+fn stream_after(op: &BlockOp, key: &[u8]) -> StreamId {
+    match op {
+        BlockOp::XRead { ids, .. } => ids
+            .iter()
+            .find(|(k, _)| &k[..] == key)
+            .map(|(_, id)| *id)
+            .unwrap_or_default(),
+        _ => StreamId::MIN,
     }
 }
 
@@ -146,10 +175,14 @@ impl Shard {
             return Serve::Claimed;
         }
         let now = self.now_ms;
-        let zset = w.op.pops_zset();
+        let wants = w.op.wants();
         let (nonempty, wrong_type) = match self.ks.peek(w.db, key, now).map(|e| &e.value) {
-            Some(Value::List(l)) if !zset => (!l.is_empty(), false),
-            Some(Value::Zset(z)) if zset => (!z.is_empty(), false),
+            Some(Value::List(l)) if wants == Wants::List => (!l.is_empty(), false),
+            Some(Value::Zset(z)) if wants == Wants::Zset => (!z.is_empty(), false),
+            Some(Value::Stream(s)) if wants == Wants::Stream => {
+                let after = stream_after(&w.op, key);
+                (s.last_entry_id().is_some_and(|last| last > after), false)
+            }
             Some(_) => (false, true),
             None => (false, false),
         };
@@ -219,6 +252,14 @@ impl Shard {
                 let v = self.pop_zset(w.db, key, *max, *count);
                 crate::cmd::zsets::reply_mpop(&mut r, key, &v);
                 Popped::Zset(v)
+            }
+            BlockOp::XRead { count, .. } => {
+                // A read takes nothing: no rescue.
+                let after = stream_after(&w.op, key);
+                if let Some(Value::Stream(s)) = self.ks.peek(w.db, key, now).map(|e| &e.value) {
+                    crate::cmd::streams::xread_serve(&mut r, key, s, after, *count);
+                }
+                return Serve::Done(out, None);
             }
             BlockOp::Move {
                 dst,
@@ -485,7 +526,7 @@ impl Shard {
         for k in keys {
             if matches!(
                 self.ks.peek(db, &k, now).map(|e| &e.value),
-                Some(Value::List(_) | Value::Zset(_))
+                Some(Value::List(_) | Value::Zset(_) | Value::Stream(_))
             ) {
                 self.ready_keys.push((db, k));
             }

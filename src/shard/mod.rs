@@ -76,6 +76,8 @@ pub struct Settings {
     pub set_max_intset: usize,
     /// `zset-max-listpack-entries` / `zset-max-listpack-value`.
     pub zset_limits: crate::store::zset::PackLimits,
+    /// `stream-node-max-entries` / `stream-node-max-bytes`.
+    pub stream_limits: crate::store::stream::NodeLimits,
 }
 
 impl Settings {
@@ -105,6 +107,10 @@ impl Settings {
             zset_limits: crate::store::zset::PackLimits {
                 max_entries: cfg.int("zset-max-listpack-entries").max(0) as usize,
                 max_value: cfg.int("zset-max-listpack-value").max(0) as usize,
+            },
+            stream_limits: crate::store::stream::NodeLimits {
+                max_entries: cfg.int("stream-node-max-entries").max(0) as usize,
+                max_bytes: cfg.int("stream-node-max-bytes").max(0) as usize,
             },
         }
     }
@@ -1332,6 +1338,25 @@ impl Shard {
                 self.block_move_wait(slot, conn, m);
                 return;
             }
+        }
+        if let Merge::XRead(x) = &g.merge {
+            let mut out = std::mem::take(&mut conn.out);
+            let mut reply = Reply::new(&mut out, conn.resp3);
+            if let Some(ids) = cmd::streams::merge_xread(x, &g.parts, &mut reply) {
+                let req = block::BlockRequest {
+                    keys: ids.iter().map(|(k, _)| k.clone()).collect(),
+                    timeout_ms: x.block.unwrap_or(0),
+                    op: block::BlockOp::XRead {
+                        ids: ids.into(),
+                        count: x.count,
+                    },
+                    merge: Merge::Forward,
+                };
+                self.block(slot, conn, req, &mut out);
+            }
+            out.append(&mut conn.out);
+            conn.out = out;
+            return;
         }
         let mut out = std::mem::take(&mut conn.out);
         let resp3 = conn.resp3;

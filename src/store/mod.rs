@@ -7,6 +7,7 @@ pub mod glob;
 pub mod hash;
 pub mod list;
 pub mod set;
+pub mod stream;
 pub mod watch;
 pub mod zset;
 
@@ -36,6 +37,8 @@ pub enum Value {
     Set(Box<set::Set>),
     /// A sorted set (`zset::Zset`).
     Zset(Box<zset::Zset>),
+    /// A stream (`stream::Stream`).
+    Stream(Box<stream::Stream>),
 }
 
 /// A string value. Integers that round-trip are stored as `i64`, as Redis's `int` encoding.
@@ -194,6 +197,28 @@ impl Collection for zset::Zset {
     }
 }
 
+impl Collection for stream::Stream {
+    fn of(v: &Value) -> Option<&Self> {
+        match v {
+            Value::Stream(s) => Some(s),
+            _ => None,
+        }
+    }
+    fn of_mut(v: &mut Value) -> Option<&mut Self> {
+        match v {
+            Value::Stream(s) => Some(s),
+            _ => None,
+        }
+    }
+    fn into_value(self) -> Value {
+        Value::Stream(Box::new(self))
+    }
+    fn is_empty(&self) -> bool {
+        // An empty stream stays (Redis deletes no stream for being empty).
+        false
+    }
+}
+
 impl Value {
     /// The TYPE name.
     pub fn type_name(&self) -> &'static str {
@@ -203,6 +228,7 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::Set(_) => "set",
             Value::Zset(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -215,6 +241,7 @@ impl Value {
             Value::Hash(h) => h.encoding(),
             Value::Set(s) => s.encoding(),
             Value::Zset(z) => z.encoding(),
+            Value::Stream(_) => "stream",
         }
     }
 }
@@ -253,6 +280,24 @@ impl Value {
                 for m in set.members() {
                     out.extend_from_slice(&(m.len() as u32).to_le_bytes());
                     out.extend_from_slice(&m);
+                }
+            }
+            Value::Stream(st) => {
+                out.push(10);
+                for id in [st.last_id, st.max_deleted] {
+                    out.extend_from_slice(&id.ms.to_le_bytes());
+                    out.extend_from_slice(&id.seq.to_le_bytes());
+                }
+                out.extend_from_slice(&st.entries_added.to_le_bytes());
+                for e in st.entries() {
+                    out.extend_from_slice(&e.id.ms.to_le_bytes());
+                    out.extend_from_slice(&e.id.seq.to_le_bytes());
+                    let pairs: Vec<&[u8]> = e.pairs().collect();
+                    out.extend_from_slice(&(pairs.len() as u32).to_le_bytes());
+                    for p in pairs {
+                        out.extend_from_slice(&(p.len() as u32).to_le_bytes());
+                        out.extend_from_slice(p);
+                    }
                 }
             }
             Value::Hash(h) => {
@@ -325,6 +370,40 @@ impl Value {
                 }
                 let z = zset::Zset::from_sorted(pairs, kind == 8);
                 Value::Zset(Box::new(z))
+            }
+            10 => {
+                let u64_at = |b: &[u8], at: usize| -> Option<u64> {
+                    Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
+                };
+                let id_at = |b: &[u8], at: usize| -> Option<stream::StreamId> {
+                    Some(stream::StreamId {
+                        ms: u64_at(b, at)?,
+                        seq: u64_at(b, at + 8)?,
+                    })
+                };
+                let mut st = stream::Stream::default();
+                let (last_id, max_deleted) = (id_at(body, 0)?, id_at(body, 16)?);
+                let added = u64_at(body, 32)?;
+                let mut rest = body.get(40..)?;
+                while !rest.is_empty() {
+                    let id = id_at(rest, 0)?;
+                    let n = u32::from_le_bytes(rest.get(16..20)?.try_into().ok()?) as usize;
+                    rest = &rest[20..];
+                    let mut pairs = Vec::with_capacity(n);
+                    for _ in 0..n {
+                        let len = u32::from_le_bytes(rest.get(..4)?.try_into().ok()?) as usize;
+                        pairs.push(rest.get(4..4 + len)?);
+                        rest = &rest[4 + len..];
+                    }
+                    st.append(
+                        stream::Entry::new(id, pairs.into_iter()),
+                        stream::NodeLimits::default(),
+                    );
+                }
+                st.last_id = last_id;
+                st.max_deleted = max_deleted;
+                st.entries_added = added;
+                Value::Stream(Box::new(st))
             }
             _ => return None,
         };

@@ -1,0 +1,567 @@
+//! Stream commands without consumer groups: XADD, XLEN, XRANGE, XREVRANGE, XDEL, XTRIM
+//! and XREAD (its blocking form through `shard::block`). Single-key commands run on the
+//! owner shard of their key; XREAD reads each shard's keys there (`__xread`) and merges in
+//! key order on the client's home shard (`Merge::XRead`). The representation is
+//! `store::stream`.
+
+use crate::cmd::{Args, Ctx};
+use crate::conn::Merge;
+use crate::error::{CmdError, CmdResult};
+use crate::resp::{parse_i64, Reply};
+use crate::store::stream::{Entry, Stream, StreamId, Trim};
+
+/// The stream at `key`, or `None`; WRONGTYPE for another type.
+fn read<'k>(ctx: &'k mut Ctx, key: &[u8]) -> CmdResult<Option<&'k Stream>> {
+    crate::cmd::read_collection(ctx, key)
+}
+
+/// The stream at `key` in `ks`, borrowed apart from the reply (so entries can be written
+/// straight from it); WRONGTYPE for another type.
+fn lookup<'k>(
+    ks: &'k mut crate::store::Keyspace,
+    db: usize,
+    key: &[u8],
+    now: u64,
+) -> CmdResult<Option<&'k Stream>> {
+    match ks.lookup(db, key, now).map(|e| &e.value) {
+        None => Ok(None),
+        Some(crate::store::Value::Stream(s)) => Ok(Some(s)),
+        Some(_) => Err(CmdError::WrongType),
+    }
+}
+
+/// `ERR Invalid stream ID specified as stream command argument`.
+fn invalid_id() -> CmdError {
+    CmdError::msg("ERR Invalid stream ID specified as stream command argument")
+}
+
+/// A strict ID argument (`ms` or `ms-seq`; `missing_seq` fills a bare `ms`).
+fn id_arg(a: &[u8], missing_seq: u64) -> CmdResult<StreamId> {
+    StreamId::parse(a, missing_seq).ok_or_else(invalid_id)
+}
+
+/// Writes one entry: `[id, [field, value, ...]]`.
+fn reply_entry(out: &mut Reply, e: &Entry) {
+    out.array_len(2);
+    out.bulk(&e.id.to_bytes());
+    out.array_len(e.pair_items());
+    for p in e.pairs() {
+        out.bulk(p);
+    }
+}
+
+/// Writes entries as an array.
+fn reply_entries(out: &mut Reply, entries: &[&Entry]) {
+    out.array_len(entries.len());
+    for e in entries {
+        reply_entry(out, e);
+    }
+}
+
+/// The trimming part of XADD and XTRIM.
+struct TrimArgs {
+    how: Trim,
+    approx: bool,
+    /// Entries removed at most (0 = no limit).
+    limit: usize,
+}
+
+/// What XADD asks besides its pairs.
+struct AddArgs {
+    no_mkstream: bool,
+    trim: Option<TrimArgs>,
+    /// `None` for `*`; else the ID and whether its sequence was given (`ms-*` is not).
+    id: Option<(StreamId, bool)>,
+    /// Index of the first field.
+    fields_at: usize,
+}
+
+/// Parses XADD's options and ID, or XTRIM's options (`xadd` false), with Redis's errors
+/// in Redis's order (`streamParseAddOrTrimArgsOrReply`).
+fn parse_add_or_trim(args: &Args, xadd: bool, node_entries: usize) -> CmdResult<AddArgs> {
+    let mut a = AddArgs {
+        no_mkstream: false,
+        trim: None,
+        id: None,
+        fields_at: args.len(),
+    };
+    let (mut strategy, mut approx, mut limit) = (None::<Trim>, false, None::<i64>);
+    let mut i = 2;
+    while i < args.len() {
+        let more = args.len() - 1 - i;
+        let opt = args.get(i);
+        if xadd && opt == b"*" {
+            break;
+        } else if (opt.eq_ignore_ascii_case(b"maxlen") || opt.eq_ignore_ascii_case(b"minid"))
+            && more > 0
+        {
+            let maxlen = opt.eq_ignore_ascii_case(b"maxlen");
+            let mut next = args.get(i + 1);
+            if more >= 2 && (next == b"~" || next == b"=") {
+                approx = next == b"~";
+                i += 1;
+                next = args.get(i + 1);
+            }
+            strategy = Some(if maxlen {
+                let n = parse_i64(next).ok_or(CmdError::NotInteger)?;
+                if n < 0 {
+                    return Err(CmdError::msg("ERR The MAXLEN argument must be >= 0."));
+                }
+                Trim::MaxLen(n as u64)
+            } else {
+                Trim::MinId(id_arg(next, 0)?)
+            });
+            i += 2;
+            continue;
+        } else if opt.eq_ignore_ascii_case(b"limit") && more > 0 {
+            let n = parse_i64(args.get(i + 1)).ok_or(CmdError::NotInteger)?;
+            if n < 0 {
+                return Err(CmdError::msg("ERR The LIMIT argument must be >= 0."));
+            }
+            limit = Some(n);
+            i += 2;
+            continue;
+        } else if xadd && opt.eq_ignore_ascii_case(b"nomkstream") {
+            a.no_mkstream = true;
+        } else if xadd {
+            // Anything else is the ID (or a bad one).
+            let seq_given = !opt.ends_with(b"-*");
+            let id = if seq_given {
+                id_arg(opt, 0)?
+            } else {
+                id_arg(&opt[..opt.len() - 2], 0)?
+            };
+            a.id = Some((id, seq_given));
+            break;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 1;
+    }
+    if xadd {
+        a.fields_at = i + 1;
+    }
+    if limit.is_some() && strategy.is_none() {
+        return Err(CmdError::msg(
+            "ERR syntax error, LIMIT cannot be used without specifying a trimming strategy",
+        ));
+    }
+    if !xadd && strategy.is_none() {
+        return Err(CmdError::Syntax);
+    }
+    if limit.is_some() && !approx {
+        return Err(CmdError::msg(
+            "ERR syntax error, LIMIT cannot be used without the special ~ option",
+        ));
+    }
+    a.trim = strategy.map(|how| TrimArgs {
+        how,
+        approx,
+        limit: match limit {
+            Some(l) => l as usize,
+            None if approx => 100 * if node_entries == 0 { 100 } else { node_entries },
+            None => 0,
+        },
+    });
+    Ok(a)
+}
+
+/// XADD key [NOMKSTREAM] [MAXLEN | MINID [= | ~] threshold [LIMIT count]] <* | id>
+/// field value [field value ...]
+pub fn xadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let limits = ctx.shard.settings.stream_limits;
+    let a = parse_add_or_trim(args, true, limits.max_entries)?;
+    let pairs = args.len().saturating_sub(a.fields_at);
+    if pairs == 0 || pairs % 2 == 1 {
+        return Err(CmdError::Arity("xadd".into()));
+    }
+    if let Some((id, true)) = a.id {
+        if id == StreamId::MIN {
+            return Err(CmdError::msg(
+                "ERR The ID specified in XADD must be greater than 0-0",
+            ));
+        }
+    }
+    let key = args.get(1);
+    if read(ctx, key)?.is_none() && a.no_mkstream {
+        ctx.out.null();
+        return Ok(());
+    }
+    let now = ctx.now_ms();
+    let s = crate::cmd::write_collection::<Stream>(ctx, key)?;
+    if s.last_id == StreamId::MAX {
+        return Err(CmdError::msg(
+            "ERR The stream has exhausted the last possible ID, unable to add more items",
+        ));
+    }
+    let top = || {
+        CmdError::msg(
+            "ERR The ID specified in XADD is equal or smaller than the target stream top item",
+        )
+    };
+    let last = s.last_id;
+    let id = match a.id {
+        None => {
+            if now > last.ms {
+                StreamId { ms: now, seq: 0 }
+            } else {
+                last.next().expect("below the last possible ID")
+            }
+        }
+        Some((id, true)) if id <= last => return Err(top()),
+        Some((id, true)) => id,
+        Some((id, false)) if id.ms == last.ms => {
+            if last.seq == u64::MAX {
+                return Err(top());
+            }
+            StreamId {
+                ms: id.ms,
+                seq: last.seq + 1,
+            }
+        }
+        Some((id, false)) if id.ms > last.ms => StreamId { ms: id.ms, seq: 0 },
+        Some(_) => return Err(top()),
+    };
+    s.append(
+        Entry::new(id, (a.fields_at..args.len()).map(|i| args.get(i))),
+        limits,
+    );
+    if let Some(t) = a.trim {
+        s.trim(t.how, t.approx, t.limit);
+    }
+    ctx.out.bulk(&id.to_bytes());
+    ctx.shard.signal_key(ctx.db, key);
+    Ok(())
+}
+
+/// XLEN key
+pub fn xlen(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let n = read(ctx, args.get(1))?.map_or(0, Stream::len);
+    ctx.out.int(n as i64);
+    Ok(())
+}
+
+/// One end of an XRANGE interval: `-`, `+`, `id`, or `(id` (exclusive).
+fn interval_end(a: &[u8], start: bool) -> CmdResult<StreamId> {
+    let missing_seq = if start { 0 } else { u64::MAX };
+    if a == b"-" {
+        return Ok(StreamId::MIN);
+    }
+    if a == b"+" {
+        return Ok(StreamId::MAX);
+    }
+    if let Some(rest) = a.strip_prefix(b"(") {
+        let id = id_arg(rest, missing_seq)?;
+        return if start {
+            id.next()
+                .ok_or(CmdError::msg("ERR invalid start ID for the interval"))
+        } else {
+            id.prev()
+                .ok_or(CmdError::msg("ERR invalid end ID for the interval"))
+        };
+    }
+    id_arg(a, missing_seq)
+}
+
+fn range_generic(ctx: &mut Ctx, args: &Args, rev: bool) -> CmdResult {
+    let (start, end) = if rev { (3, 2) } else { (2, 3) };
+    let lo = interval_end(args.get(start), true)?;
+    let hi = interval_end(args.get(end), false)?;
+    let mut count = None;
+    let mut i = 4;
+    while i < args.len() {
+        if args.is(i, "count") && i + 1 < args.len() {
+            count = Some(args.int(i + 1)?.max(0) as usize);
+            i += 2;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let now = ctx.now_ms();
+    let Some(s) = lookup(&mut ctx.shard.ks, ctx.db, args.get(1), now)? else {
+        ctx.out.array_len(0);
+        return Ok(());
+    };
+    if count == Some(0) {
+        ctx.out.null_array();
+        return Ok(());
+    }
+    let entries = s.range(lo, hi, rev, count.unwrap_or(0));
+    reply_entries(&mut ctx.out, &entries);
+    Ok(())
+}
+
+/// XRANGE key start end [COUNT count]
+pub fn xrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    range_generic(ctx, args, false)
+}
+
+/// XREVRANGE key end start [COUNT count]
+pub fn xrevrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    range_generic(ctx, args, true)
+}
+
+/// XDEL key id [id ...]
+pub fn xdel(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let ids = (2..args.len())
+        .map(|i| id_arg(args.get(i), 0))
+        .collect::<CmdResult<Vec<StreamId>>>()?;
+    if read(ctx, args.get(1))?.is_none() {
+        ctx.out.int(0);
+        return Ok(());
+    }
+    let s = crate::cmd::write_collection::<Stream>(ctx, args.get(1))?;
+    let deleted = ids.into_iter().filter(|&id| s.delete(id)).count();
+    ctx.out.int(deleted as i64);
+    Ok(())
+}
+
+/// XTRIM key <MAXLEN | MINID> [= | ~] threshold [LIMIT count]
+pub fn xtrim(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let limits = ctx.shard.settings.stream_limits;
+    let a = parse_add_or_trim(args, false, limits.max_entries)?;
+    if read(ctx, args.get(1))?.is_none() {
+        ctx.out.int(0);
+        return Ok(());
+    }
+    let t = a.trim.expect("XTRIM has a strategy");
+    let s = crate::cmd::write_collection::<Stream>(ctx, args.get(1))?;
+    let removed = s.trim(t.how, t.approx, t.limit);
+    ctx.out.int(removed as i64);
+    Ok(())
+}
+
+/// XREAD's options.
+pub struct XReadArgs {
+    /// Entries per stream at most (0 = all).
+    pub count: usize,
+    /// BLOCK in ms (0 = forever), if given.
+    pub block: Option<u64>,
+    /// Argument index of the first key; the IDs follow the keys.
+    pub keys: std::ops::Range<usize>,
+}
+
+/// Parses XREAD [COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...].
+pub fn parse_xread(args: &Args) -> CmdResult<XReadArgs> {
+    let (mut count, mut block, mut streams) = (0usize, None, None);
+    let mut i = 1;
+    while i < args.len() {
+        let more = args.len() - i - 1;
+        if args.is(i, "block") && more > 0 {
+            let raw = args.get(i + 1);
+            let ms = parse_i64(raw).ok_or(CmdError::msg(
+                "ERR timeout is not an integer or out of range",
+            ))?;
+            if ms < 0 {
+                return Err(CmdError::msg("ERR timeout is negative"));
+            }
+            block = Some(ms as u64);
+            i += 2;
+        } else if args.is(i, "count") && more > 0 {
+            count = args.int(i + 1)?.max(0) as usize;
+            i += 2;
+        } else if args.is(i, "streams") && more > 0 {
+            let n = args.len() - i - 1;
+            if !n.is_multiple_of(2) {
+                return Err(CmdError::msg(
+                    "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.",
+                ));
+            }
+            streams = Some(i + 1..i + 1 + n / 2);
+            break;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+    }
+    let keys = streams.ok_or(CmdError::Syntax)?;
+    Ok(XReadArgs { count, block, keys })
+}
+
+/// Internal `__xread key id [key id ...] count`: for each of this shard's keys, an error
+/// (WRONGTYPE, a bad ID) or `[resolved id, entries after it]` (`$` resolves to the
+/// stream's last ID, `0-0` for a missing key).
+pub fn xread_part(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let count = args.int(args.len() - 1)?.max(0) as usize;
+    let n = (args.len() - 2) / 2;
+    ctx.out.array_len(n);
+    for k in 0..n {
+        let (key, raw) = (args.get(1 + 2 * k), args.get(2 + 2 * k));
+        let now = ctx.now_ms();
+        let s = match lookup(&mut ctx.shard.ks, ctx.db, key, now) {
+            Ok(s) => s,
+            Err(e) => {
+                ctx.out.error(&e.text());
+                continue;
+            }
+        };
+        let after = if raw == b"$" {
+            s.map_or(StreamId::MIN, |s| s.last_id)
+        } else if raw == b">" {
+            ctx.out.error(
+                "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.",
+            );
+            continue;
+        } else {
+            match id_arg(raw, 0) {
+                Ok(id) => id,
+                Err(e) => {
+                    ctx.out.error(&e.text());
+                    continue;
+                }
+            }
+        };
+        let entries = match (s, after.next()) {
+            (Some(s), Some(from)) => s.range(from, StreamId::MAX, false, count),
+            _ => Vec::new(),
+        };
+        ctx.out.array_len(2);
+        ctx.out.bulk(&after.to_bytes());
+        reply_entries(&mut ctx.out, &entries);
+    }
+    Ok(())
+}
+
+/// Entries of `s` after `after` (at most `count`), as XREAD's reply for one key:
+/// `[[key, entries]]` in RESP2, `{key: entries}` in RESP3. `None` if there are none.
+pub fn xread_serve(
+    out: &mut Reply,
+    key: &[u8],
+    s: &Stream,
+    after: StreamId,
+    count: usize,
+) -> Option<()> {
+    let from = after.next()?;
+    let entries = s.range(from, StreamId::MAX, false, count);
+    if entries.is_empty() {
+        return None;
+    }
+    if out.resp3 {
+        out.map_len(1);
+    } else {
+        out.array_len(1);
+        out.array_len(2);
+    }
+    out.bulk(key);
+    reply_entries(out, &entries);
+    Some(())
+}
+
+/// An XREAD spread over shards (`Merge::XRead`).
+#[derive(Debug)]
+pub struct XRead {
+    /// For each key in order: the key, and (part, index of its result in the part).
+    pub keys: Vec<(Box<[u8]>, u32, u32)>,
+    /// COUNT (0 = all).
+    pub count: usize,
+    /// BLOCK (ms, 0 = forever), if given and the call may block (not inside EXEC, where
+    /// Redis replies as if it timed out).
+    pub block: Option<u64>,
+}
+
+/// XREAD's reply from its parts, or the (key, resolved id) pairs to block on when no key
+/// has entries and it blocks. Errors come in key order, as Redis checks them.
+pub fn merge_xread(
+    x: &XRead,
+    parts: &[Vec<u8>],
+    out: &mut Reply,
+) -> Option<Vec<(Box<[u8]>, StreamId)>> {
+    let results: Vec<Vec<&[u8]>> = parts.iter().map(|p| crate::cmd::split_array(p)).collect();
+    let mut found = Vec::new();
+    let mut ids = Vec::with_capacity(x.keys.len());
+    for (key, part, idx) in &x.keys {
+        let r = results[*part as usize][*idx as usize];
+        if r.first() == Some(&b'-') {
+            out.raw(r);
+            return None;
+        }
+        let items = crate::cmd::split_array(r);
+        let after = crate::cmd::bulk_value(items[0])
+            .and_then(|v| StreamId::parse(&v, 0))
+            .unwrap_or_default();
+        ids.push((key.clone(), after));
+        if crate::cmd::split_array(items[1]).is_empty() {
+            continue;
+        }
+        found.push((key, items[1]));
+    }
+    if !found.is_empty() {
+        if out.resp3 {
+            out.map_len(found.len());
+        } else {
+            out.array_len(found.len());
+        }
+        for (key, entries) in found {
+            if !out.resp3 {
+                out.array_len(2);
+            }
+            out.bulk(key);
+            out.raw(entries);
+        }
+        return None;
+    }
+    if x.block.is_none() {
+        out.null_array();
+        return None;
+    }
+    Some(ids)
+}
+
+/// XREAD coordinator: each owner shard reads its keys (`__xread`); the home shard
+/// merges in key order, and when nothing was there and BLOCK was given, blocks on every
+/// key after the ID it resolved (`BlockOp::XRead`).
+pub fn xread_coord(
+    shard: &mut crate::shard::Shard,
+    slot: usize,
+    conn: &mut crate::conn::Conn,
+    args: &Args,
+    _out: &mut Vec<u8>,
+) -> CmdResult {
+    use crate::shard::route::shard_of;
+    let x = parse_xread(args)?;
+    let n = x.keys.len();
+    let part_cmd = crate::cmd::internal_id("__xread");
+    let count = x.count.to_string();
+    // Per owner shard: its (key, id) pairs in argument order.
+    type Pairs<'a> = Vec<(&'a [u8], &'a [u8])>;
+    let mut runs: Vec<(usize, Pairs)> = Vec::new();
+    let mut keys = Vec::with_capacity(n);
+    for i in x.keys.clone() {
+        let (key, id) = (args.get(i), args.get(i + n));
+        let s = shard_of(key, shard.shards);
+        let part = match runs.iter().position(|(rs, _)| *rs == s) {
+            Some(p) => p,
+            None => {
+                runs.push((s, Vec::new()));
+                runs.len() - 1
+            }
+        };
+        keys.push((
+            Box::<[u8]>::from(key),
+            part as u32,
+            runs[part].1.len() as u32,
+        ));
+        runs[part].1.push((key, id));
+    }
+    let runs = runs
+        .into_iter()
+        .map(|(s, pairs)| {
+            let mut cmds = crate::shard::msg::OwnedCmds::default();
+            let argv = std::iter::once(&b"__xread"[..])
+                .chain(pairs.iter().flat_map(|&(k, id)| [k, id]))
+                .chain(std::iter::once(count.as_bytes()));
+            cmds.push(part_cmd, argv);
+            (s, cmds)
+        })
+        .collect();
+    let next = crate::cmd::Next {
+        runs,
+        merge: Merge::XRead(Box::new(XRead {
+            keys,
+            count: x.count,
+            block: x.block.filter(|_| !conn.in_exec),
+        })),
+        rescue_left: None,
+    };
+    shard.run_parts(slot, conn, next);
+    Ok(())
+}

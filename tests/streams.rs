@@ -1,0 +1,171 @@
+//! Streams over TCP with several shards: XREAD BLOCK woken by XADD on the key's shard or
+//! another, every blocked reader gets the entry (a read takes nothing), `$` means "only
+//! new entries", timeouts and disconnects, and streams moved between shards by RENAME.
+
+mod common;
+use busbar::shard::route::shard_of;
+use common::*;
+
+fn bulk(v: &str) -> String {
+    format!("${}\r\n{}\r\n", v.len(), v)
+}
+
+/// XREAD's RESP2 reply for one key and one entry of one field.
+fn one_entry(key: &str, id: &str, f: &str, v: &str) -> String {
+    format!(
+        "*1\r\n*2\r\n{}*1\r\n*2\r\n{}*2\r\n{}{}",
+        bulk(key),
+        bulk(id),
+        bulk(f),
+        bulk(v)
+    )
+}
+
+/// Two key names that live on different shards of `shards`.
+fn keys_on_two_shards(prefix: &str, shards: usize) -> (String, String) {
+    let first = format!("{prefix}0");
+    let home = shard_of(first.as_bytes(), shards);
+    let other = (1..)
+        .map(|i| format!("{prefix}{i}"))
+        .find(|k| shard_of(k.as_bytes(), shards) != home)
+        .unwrap();
+    (first, other)
+}
+
+#[test]
+fn blocked_readers_all_get_a_new_entry_on_any_shard() {
+    let srv = busbar(&["--threads", "3"]);
+    let mut admin = Raw::connect(srv.port).unwrap();
+    let mut readers = Vec::new();
+    for i in 0..12 {
+        let mut c = Raw::connect(srv.port).unwrap();
+        c.send(&Raw::encode(&[
+            b"XREAD", b"BLOCK", b"0", b"STREAMS", b"events", b"$",
+        ]));
+        wait_blocked(&mut admin, i + 1);
+        readers.push(c);
+    }
+    assert_eq!(
+        show(&admin.cmd(&["XADD", "events", "7-1", "kind", "signup"])),
+        show(bulk("7-1").as_bytes())
+    );
+    let want = one_entry("events", "7-1", "kind", "signup");
+    for c in readers.iter_mut() {
+        assert_eq!(show(&c.read_reply()), show(want.as_bytes()));
+    }
+    assert_eq!(blocked_clients(&mut admin), 0);
+    assert_eq!(admin.cmd(&["XLEN", "events"]), b":1\r\n");
+}
+
+#[test]
+fn dollar_waits_for_entries_after_the_call_and_keys_span_shards() {
+    let srv = busbar(&["--threads", "2"]);
+    let (a, b) = keys_on_two_shards("feed", 2);
+    let mut admin = Raw::connect(srv.port).unwrap();
+    admin.cmd(&["XADD", &a, "1-1", "old", "x"]);
+    admin.cmd(&["XADD", &b, "1-1", "old", "y"]);
+    let mut c = Raw::connect(srv.port).unwrap();
+    c.send(&Raw::encode(&[
+        b"XREAD",
+        b"COUNT",
+        b"10",
+        b"BLOCK",
+        b"0",
+        b"STREAMS",
+        a.as_bytes(),
+        b.as_bytes(),
+        b"$",
+        b"$",
+    ]));
+    wait_blocked(&mut admin, 1);
+    // Only the key that got the entry is in the reply.
+    admin.cmd(&["XADD", &b, "2-0", "new", "z"]);
+    assert_eq!(
+        show(&c.read_reply()),
+        show(one_entry(&b, "2-0", "new", "z").as_bytes())
+    );
+    // Given IDs: both keys have entries after them, both come back, in key order.
+    let r = Resp::from(&c.cmd(&["XREAD", "STREAMS", &a, &b, "0", "1-1"]));
+    let keys: Vec<&[u8]> = r
+        .items()
+        .iter()
+        .map(|kv| kv.items()[0].bytes().unwrap())
+        .collect();
+    assert_eq!(keys, vec![a.as_bytes(), b.as_bytes()]);
+    // RESP3: a map, and a timeout is a null.
+    assert_eq!(c.cmd(&["HELLO", "3"]).first(), Some(&b'%'));
+    assert_eq!(
+        c.cmd(&["XREAD", "BLOCK", "20", "STREAMS", &a, "$"]),
+        b"_\r\n"
+    );
+    c.send(&Raw::encode(&[
+        b"XREAD",
+        b"BLOCK",
+        b"0",
+        b"STREAMS",
+        a.as_bytes(),
+        b"$",
+    ]));
+    wait_blocked(&mut admin, 1);
+    admin.cmd(&["XADD", &a, "3-0", "k", "v"]);
+    let want = format!(
+        "%1\r\n{}*1\r\n*2\r\n{}*2\r\n{}{}",
+        bulk(&a),
+        bulk("3-0"),
+        bulk("k"),
+        bulk("v")
+    );
+    assert_eq!(show(&c.read_reply()), show(want.as_bytes()));
+}
+
+#[test]
+fn timeouts_and_disconnects_leave_no_waiter() {
+    let srv = busbar(&["--threads", "2"]);
+    let mut admin = Raw::connect(srv.port).unwrap();
+    let mut c = Raw::connect(srv.port).unwrap();
+    let t = std::time::Instant::now();
+    assert_eq!(
+        c.cmd(&["XREAD", "BLOCK", "50", "STREAMS", "s", "0"]),
+        b"*-1\r\n"
+    );
+    assert!(t.elapsed() >= std::time::Duration::from_millis(45));
+    {
+        let mut gone = Raw::connect(srv.port).unwrap();
+        gone.send(&Raw::encode(&[
+            b"XREAD", b"BLOCK", b"0", b"STREAMS", b"s", b"$",
+        ]));
+        wait_blocked(&mut admin, 1);
+    }
+    wait_blocked(&mut admin, 0);
+    admin.cmd(&["XADD", "s", "1-0", "f", "v"]);
+    // A blocked reader of another type's key stays blocked (as Redis 7.0).
+    let id = String::from_utf8(c.cmd(&["CLIENT", "ID"])).unwrap();
+    let id = id.trim_start_matches(':').trim_end().to_string();
+    c.send(&Raw::encode(&[b"BLPOP", b"s2", b"0"]));
+    wait_blocked(&mut admin, 1);
+    admin.cmd(&["XADD", "s2", "1-0", "f", "v"]);
+    assert_eq!(blocked_clients(&mut admin), 1);
+    assert_eq!(admin.cmd(&["CLIENT", "UNBLOCK", &id]), b":1\r\n");
+    assert_eq!(c.read_reply(), b"*-1\r\n");
+}
+
+#[test]
+fn a_stream_renamed_across_shards_keeps_its_entries_and_ids() {
+    let srv = busbar(&["--threads", "2"]);
+    let (a, b) = keys_on_two_shards("st", 2);
+    let mut c = Raw::connect(srv.port).unwrap();
+    for i in 1..=250 {
+        c.cmd(&["XADD", &a, &format!("{i}-0"), "n", &i.to_string()]);
+    }
+    c.cmd(&["XDEL", &a, "250-0"]);
+    let before = c.cmd(&["XRANGE", &a, "-", "+"]);
+    assert_eq!(c.cmd(&["RENAME", &a, &b]), b"+OK\r\n");
+    assert_eq!(c.cmd(&["XRANGE", &b, "-", "+"]), before);
+    assert_eq!(show(&c.cmd(&["TYPE", &b])), "+stream\\r\\n");
+    // The last ID moved too: the next explicit ID must still be above 250-0.
+    assert_eq!(
+        show(&c.cmd(&["XADD", &b, "250-0", "n", "x"])),
+        show(b"-ERR The ID specified in XADD is equal or smaller than the target stream top item\r\n")
+    );
+    assert_eq!(c.cmd(&["XLEN", &b]), b":249\r\n");
+}
