@@ -12,16 +12,15 @@
 //! - [`sync`] — the mailbox: the one cross-thread queue and its waker.
 //! - [`conn`] — a client connection: buffers, protocol state, the gather it waits on.
 //! - [`cmd`] — the command table (`cmd::table`), the handler context, one file per family
-//!   (`strings`, `keys`, `lists`, `hashes`, `sets`, `zsets`, `pubsub`, `server`,
-//!   `info`, `docs`), and how
-//!   gathered replies merge.
+//!   (`strings`, `keys`, `lists`, `hashes`, `sets`, `zsets`, `streams`, `pubsub`,
+//!   `server`, `info`, `docs`), and how gathered replies merge.
 //! - [`tx`] — multi-shard transactions: the per-shard lock table and a connection's
 //!   MULTI / EXEC / WATCH state (the protocol itself is `shard::txn`).
 //! - [`pubsub`] — the channel registry (counts per shard), pattern index, per-shard
 //!   subscriptions, and the once-encoded message frames.
 //! - [`resp`] — the zero-copy RESP parser and the RESP2/RESP3 reply writer.
-//! - [`store`] — a shard's keyspace: databases, values (`list`, `hash`, `set`, `zset`), expiry, SCAN,
-//!   glob matching, WATCHed keys (`watch`).
+//! - [`store`] — a shard's keyspace: databases, values (`list`, `hash`, `set`, `zset`,
+//!   `stream`), expiry, SCAN, glob matching, WATCHed keys (`watch`).
 //! - [`error`] — command errors with Redis's texts, rendered once.
 //! - [`log`] — Redis-style log lines.
 //!
