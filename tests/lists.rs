@@ -299,3 +299,68 @@ fn swapdb_serves_clients_blocked_on_keys_that_now_hold_a_list() {
         format!("*2\r\n{}{}", bulk("swapq"), bulk("job")).into_bytes()
     );
 }
+
+#[test]
+fn a_blocking_pop_over_shards_serves_the_first_non_empty_key_in_argument_order() {
+    // Keys on different shards, all non-empty when the call arrives: the first in
+    // argument order wins, as in Redis, whichever shard would answer first.
+    use busbar::shard::route::shard_of;
+    let srv = busbar(&["--threads", "3"]);
+    let keys: Vec<String> = {
+        let mut ks: Vec<String> = Vec::new();
+        for i in 0.. {
+            let k = format!("ord{i}");
+            if ks
+                .iter()
+                .all(|o| shard_of(o.as_bytes(), 3) != shard_of(k.as_bytes(), 3))
+            {
+                ks.push(k);
+            }
+            if ks.len() == 3 {
+                break;
+            }
+        }
+        ks
+    };
+    for round in 0..30 {
+        // Each round a fresh connection (its home shard varies) and a rotated key order.
+        let mut c = Raw::connect(srv.port).unwrap();
+        let order: Vec<&str> = (0..3).map(|j| keys[(round + j) % 3].as_str()).collect();
+        for k in &order {
+            c.cmd(&["RPUSH", k, &format!("{k}-v")]);
+        }
+        let mut args = vec!["BLPOP"];
+        args.extend(order.iter().copied());
+        args.push("0");
+        let want = format!(
+            "*2\r\n{}{}",
+            bulk(order[0]),
+            bulk(&format!("{}-v", order[0]))
+        );
+        assert_eq!(show(&c.cmd(&args)), show(want.as_bytes()), "round {round}");
+        // BLMPOP likewise, from what is left: the second key now comes first.
+        let args = vec!["BLMPOP", "0", "2", order[1], order[2], "LEFT", "COUNT", "5"];
+        let want = format!(
+            "*2\r\n{}*1\r\n{}",
+            bulk(order[1]),
+            bulk(&format!("{}-v", order[1]))
+        );
+        assert_eq!(show(&c.cmd(&args)), show(want.as_bytes()), "round {round}");
+        c.cmd(&["DEL", order[2]]);
+        // Nothing left anywhere: it blocks, and a push to the last key serves it.
+        let mut args = vec!["BRPOP"];
+        args.extend(order.iter().copied());
+        args.push("0");
+        let cmd: Vec<&[u8]> = args.iter().map(|a| a.as_bytes()).collect();
+        c.send(&Raw::encode(&cmd));
+        let mut admin = Raw::connect(srv.port).unwrap();
+        wait_blocked(&mut admin, 1);
+        admin.cmd(&["LPUSH", order[2], "late"]);
+        let want = format!("*2\r\n{}{}", bulk(order[2]), bulk("late"));
+        assert_eq!(
+            show(&c.read_reply()),
+            show(want.as_bytes()),
+            "round {round}"
+        );
+    }
+}

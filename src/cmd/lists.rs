@@ -520,30 +520,9 @@ pub fn mpop_coord(
 ) -> CmdResult {
     let m = parse_mpop(args, 1)?;
     let tail: Vec<&[u8]> = (m.keys.end..args.len()).map(|i| args.get(i)).collect();
-    let mut runs: std::collections::VecDeque<(usize, Vec<&[u8]>)> = Default::default();
-    for i in m.keys.clone() {
-        let key = args.get(i);
-        let s = route::shard_of(key, shard.shards);
-        match runs.back_mut() {
-            Some((last, keys)) if *last == s => keys.push(key),
-            _ => runs.push_back((s, vec![key])),
-        }
-    }
     let name = args.get(0).to_ascii_lowercase();
-    let spec = crate::cmd::lookup(&name).expect("in table");
-    let mut steps: std::collections::VecDeque<(usize, OwnedCmds)> = runs
-        .into_iter()
-        .map(|(s, keys)| {
-            let n = keys.len().to_string();
-            let mut cmds = OwnedCmds::default();
-            let argv = std::iter::once(&name[..])
-                .chain(std::iter::once(n.as_bytes()))
-                .chain(keys)
-                .chain(tail.iter().copied());
-            cmds.push(spec.id, argv);
-            (s, cmds)
-        })
-        .collect();
+    let keys = m.keys.map(|i| args.get(i));
+    let mut steps = mpop_steps(shard.shards, &name, keys, &tail);
     if steps.len() == 1 && steps[0].0 == shard.id {
         let (_, cmds) = steps.pop_front().expect("one step");
         out.extend_from_slice(&shard.run_owned(&cmds, conn.db, conn.resp3));
@@ -552,11 +531,46 @@ pub fn mpop_coord(
     let first = steps.pop_front().expect("at least one key");
     let next = crate::cmd::Next {
         runs: vec![first],
-        merge: Merge::MPopNext { rest: steps },
+        merge: Merge::MPopNext {
+            rest: steps,
+            then: None,
+        },
         rescue_left: None,
     };
     shard.run_parts(slot, conn, next);
     Ok(())
+}
+
+/// The steps of an LMPOP / ZMPOP (`name`) over `keys`: one per run of consecutive keys on
+/// one shard, each the same command over that run's keys followed by `tail` (the end and
+/// COUNT), in argument order.
+pub fn mpop_steps<'a>(
+    shards: usize,
+    name: &[u8],
+    keys: impl Iterator<Item = &'a [u8]>,
+    tail: &[&[u8]],
+) -> std::collections::VecDeque<(usize, OwnedCmds)> {
+    let mut runs: Vec<(usize, Vec<&[u8]>)> = Vec::new();
+    for key in keys {
+        let s = route::shard_of(key, shards);
+        match runs.last_mut() {
+            Some((last, keys)) if *last == s => keys.push(key),
+            _ => runs.push((s, vec![key])),
+        }
+    }
+    let spec = crate::cmd::lookup(name).expect("in table");
+    runs.into_iter()
+        .map(|(s, keys)| {
+            let n = keys.len().to_string();
+            let mut cmds = OwnedCmds::default();
+            let argv = std::iter::once(name)
+                .chain(std::iter::once(n.as_bytes()))
+                .chain(keys)
+                .chain(tail.iter().copied());
+            cmds.push(spec.id, argv);
+            (s, cmds)
+        })
+        .collect()
 }
 
 /// LMPOP numkeys key [key ...] <LEFT | RIGHT> [COUNT count]

@@ -934,18 +934,21 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
                 SMoveStage::Add => out.int(1),
             }
         }
-        Merge::MPopNext { mut rest } => {
+        Merge::MPopNext { mut rest, then } => {
             let p = &g.parts[0];
             let null = p.starts_with(b"*-1\r\n") || p.starts_with(b"_\r\n");
             match rest.pop_front() {
                 Some(step) if null => {
                     return Some(Next {
                         runs: vec![step],
-                        merge: Merge::MPopNext { rest },
+                        merge: Merge::MPopNext { rest, then },
                         rescue_left: None,
                     })
                 }
-                _ => out.raw(p),
+                _ => match then {
+                    Some(t) if !null && p.first() != Some(&b'-') => t.reshape.write(p, out),
+                    _ => out.raw(p),
+                },
             }
         }
         Merge::MoveTo {

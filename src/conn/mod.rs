@@ -71,6 +71,9 @@ pub enum Merge {
     /// the next run (shard, commands) is tried.
     MPopNext {
         rest: std::collections::VecDeque<(usize, crate::shard::msg::OwnedCmds)>,
+        /// A blocking pop's attempt: how its reply is shaped, and what it blocks with
+        /// when every run was empty (`Shard::finish_gather`).
+        then: Option<Box<crate::shard::block::PopThen>>,
     },
     /// SINTER / SUNION / SDIFF (and *STORE, SINTERCARD) across shards: each part holds
     /// SMEMBERS replies of its shard's keys.

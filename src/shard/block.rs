@@ -94,7 +94,53 @@ enum Serve {
     OtherType,
 }
 
+/// What a blocking pop over keys on several shards does after its attempt under the
+/// locks of every key (an LMPOP / ZMPOP per run of same-shard keys, in argument order).
+#[derive(Debug)]
+pub struct PopThen {
+    /// Block with this when every key was empty (`None` inside EXEC: it replies null).
+    pub block: Option<BlockRequest>,
+    /// How the attempt's LMPOP / ZMPOP reply becomes the command's reply.
+    pub reshape: Reshape,
+}
+
+/// The reply shape of a blocking pop, from its LMPOP / ZMPOP attempt's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reshape {
+    /// BLMPOP, BZMPOP: the same.
+    Same,
+    /// BLPOP, BRPOP: `[key, [element]]` -> `[key, element]`.
+    ListSingle,
+    /// BZPOPMIN, BZPOPMAX: `[key, [[member, score]]]` -> `[key, member, score]`.
+    ZsetSingle,
+}
+
+impl Reshape {
+    /// Writes the command's reply for the attempt's non-null reply `p`.
+    pub fn write(self, p: &[u8], out: &mut Reply) {
+        let items = crate::cmd::split_array(p);
+        match self {
+            Reshape::Same => out.raw(p),
+            Reshape::ListSingle => {
+                let elems = crate::cmd::split_array(items[1]);
+                out.array_len(2);
+                out.raw(items[0]);
+                out.raw(elems[0]);
+            }
+            Reshape::ZsetSingle => {
+                let pairs = crate::cmd::split_array(items[1]);
+                let pair = crate::cmd::split_array(pairs[0]);
+                out.array_len(3);
+                out.raw(items[0]);
+                out.raw(pair[0]);
+                out.raw(pair[1]);
+            }
+        }
+    }
+}
+
 /// What a blocking command asks for.
+#[derive(Debug)]
 pub struct BlockRequest {
     /// Its keys, in argument order.
     pub keys: Vec<Box<[u8]>>,
@@ -784,6 +830,48 @@ impl Shard {
     }
 }
 
+/// Starts a blocking pop. Keys on one shard: straight to `Shard::block` (the owner checks
+/// them in argument order). Keys on several shards (whose locks the command holds): first
+/// an LMPOP / ZMPOP per run of same-shard keys in argument order, so the first non-empty
+/// key wins as in Redis; only when all are empty does it block (`PopThen`).
+#[allow(clippy::too_many_arguments)]
+fn pop_or_block(
+    shard: &mut Shard,
+    slot: usize,
+    conn: &mut Conn,
+    out: &mut Vec<u8>,
+    req: BlockRequest,
+    attempt: (&[u8], &[&[u8]]),
+    reshape: Reshape,
+) {
+    let first = route::shard_of(&req.keys[0], shard.shards);
+    if req
+        .keys
+        .iter()
+        .all(|k| route::shard_of(k, shard.shards) == first)
+    {
+        shard.block(slot, conn, req, out);
+        return;
+    }
+    let (name, tail) = attempt;
+    let mut steps =
+        crate::cmd::lists::mpop_steps(shard.shards, name, req.keys.iter().map(|k| &k[..]), tail);
+    let first = steps.pop_front().expect("at least one key");
+    let then = PopThen {
+        block: (!conn.in_exec).then_some(req),
+        reshape,
+    };
+    let next = crate::cmd::Next {
+        runs: vec![first],
+        merge: Merge::MPopNext {
+            rest: steps,
+            then: Some(Box::new(then)),
+        },
+        rescue_left: None,
+    };
+    shard.run_parts(slot, conn, next);
+}
+
 /// BLPOP / BRPOP key [key ...] timeout
 fn bpop(
     shard: &mut Shard,
@@ -803,7 +891,9 @@ fn bpop(
         op: BlockOp::Pop { left },
         merge: Merge::Forward,
     };
-    shard.block(slot, conn, req, out);
+    let end: &[u8] = if left { b"left" } else { b"right" };
+    let attempt: (&[u8], &[&[u8]]) = (b"lmpop", &[end, b"count", b"1"]);
+    pop_or_block(shard, slot, conn, out, req, attempt, Reshape::ListSingle);
     Ok(())
 }
 
@@ -945,7 +1035,10 @@ pub fn blmpop(
         op: BlockOp::MPop { left, count },
         merge: Merge::Forward,
     };
-    shard.block(slot, conn, req, out);
+    let end: &[u8] = if left { b"left" } else { b"right" };
+    let count = count.to_string();
+    let attempt: (&[u8], &[&[u8]]) = (b"lmpop", &[end, b"count", count.as_bytes()]);
+    pop_or_block(shard, slot, conn, out, req, attempt, Reshape::Same);
     Ok(())
 }
 
@@ -968,7 +1061,9 @@ fn bzpop(
         op: BlockOp::ZPop { max },
         merge: Merge::Forward,
     };
-    shard.block(slot, conn, req, out);
+    let end: &[u8] = if max { b"max" } else { b"min" };
+    let attempt: (&[u8], &[&[u8]]) = (b"zmpop", &[end, b"count", b"1"]);
+    pop_or_block(shard, slot, conn, out, req, attempt, Reshape::ZsetSingle);
     Ok(())
 }
 
@@ -1011,7 +1106,10 @@ pub fn bzmpop(
         op: BlockOp::ZMPop { max: !left, count },
         merge: Merge::Forward,
     };
-    shard.block(slot, conn, req, out);
+    let end: &[u8] = if left { b"min" } else { b"max" };
+    let count = count.to_string();
+    let attempt: (&[u8], &[&[u8]]) = (b"zmpop", &[end, b"count", count.as_bytes()]);
+    pop_or_block(shard, slot, conn, out, req, attempt, Reshape::Same);
     Ok(())
 }
 

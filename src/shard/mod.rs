@@ -1339,6 +1339,34 @@ impl Shard {
                 return;
             }
         }
+        // A blocking pop over several shards found every key empty under the locks: let
+        // them go and block.
+        if let Merge::MPopNext {
+            rest,
+            then: Some(t),
+        } = &g.merge
+        {
+            let p = &g.parts[0];
+            let null = p.starts_with(b"*-1\r\n") || p.starts_with(b"_\r\n");
+            if null && rest.is_empty() && t.block.is_some() {
+                let Merge::MPopNext { then: Some(t), .. } = g.merge else {
+                    unreachable!("matched above")
+                };
+                if conn
+                    .tx
+                    .as_ref()
+                    .is_some_and(|h| h.scope == crate::tx::Scope::Command)
+                {
+                    self.release_hold(conn);
+                }
+                let req = t.block.expect("checked");
+                let mut out = std::mem::take(&mut conn.out);
+                self.block(slot, conn, req, &mut out);
+                out.append(&mut conn.out);
+                conn.out = out;
+                return;
+            }
+        }
         if let Merge::XRead(x) = &g.merge {
             let mut out = std::mem::take(&mut conn.out);
             let mut reply = Reply::new(&mut out, conn.resp3);

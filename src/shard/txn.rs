@@ -118,13 +118,11 @@ impl Shard {
             (Route::All(_), _) => {
                 cmd::whole_keyspace(spec) && (self.shards > 1 || self.locks.busy())
             }
-            // One-step multi-key commands chain instead (`start_chain`); blocking pops
-            // over several shards keep their own protocol (shard::block).
+            // One-step multi-key commands chain instead (`start_chain`).
             (Route::Keys(Some(_)), super::Owners::Many) => false,
-            (_, super::Owners::Many) => {
-                spec.flags & cmd::flag::BLOCKING == 0
-                    || matches!(spec.name, "blmove" | "brpoplpush")
-            }
+            // Blocking pops over several shards take their locks for the first attempt
+            // (`shard::block::pop_or_block`); XREAD only reads.
+            (_, super::Owners::Many) => spec.name != "xread",
             (_, super::Owners::One(s)) => {
                 s == self.id && self.locks.busy() && self.locked_for(spec, args, conn.db)
             }
