@@ -74,7 +74,7 @@ pub fn zadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     if incr {
         let old = read(ctx, args.get(1))?.and_then(|z| z.score(args.get(i + 1)));
-        if (old.unwrap_or(0.0) + scores[0]).is_nan() {
+        if old.is_some_and(|o| (o + scores[0]).is_nan()) {
             return Err(CmdError::msg("ERR resulting score is not a number (NaN)"));
         }
     }
@@ -96,7 +96,10 @@ pub fn zadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
         let old = z.score(member);
         let mut score = scores[k];
         if incr {
-            score += old.unwrap_or(0.0);
+            // A new member takes the increment itself (so `-0` stays `-0`).
+            if let Some(o) = old {
+                score += o;
+            }
         }
         let skip = match old {
             Some(_) if nx => true,
@@ -137,7 +140,8 @@ pub fn zadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
 pub fn zincrby(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let by = score_arg(args.get(2))?;
     let old = read(ctx, args.get(1))?.and_then(|z| z.score(args.get(3)));
-    let score = old.unwrap_or(0.0) + by;
+    // A new member takes the increment itself (so `-0` stays `-0`).
+    let score = old.map_or(by, |o| o + by);
     if score.is_nan() {
         return Err(CmdError::msg("ERR resulting score is not a number (NaN)"));
     }
@@ -343,6 +347,65 @@ impl Lex {
     }
 }
 
+impl Lex {
+    /// True when no name can be in `min..max` (Redis's empty-range check).
+    fn empty_range(min: &Lex, max: &Lex) -> bool {
+        match (min, max) {
+            (Lex::Max, _) | (_, Lex::Min) => true,
+            (Lex::Incl(a) | Lex::Excl(a), Lex::Incl(b) | Lex::Excl(b)) => {
+                a > b || (a == b && (matches!(min, Lex::Excl(_)) || matches!(max, Lex::Excl(_))))
+            }
+            _ => false,
+        }
+    }
+}
+
+/// The ranks a name range selects, as Redis finds them. Names are only ordered when all
+/// scores are equal; otherwise the answer is Redis's walk: for a packed set, the first
+/// member from the low end (the last from the high end, for REV) that is at or past the
+/// near end of the range, then on while members stay within the far end. The large
+/// encoding binary-searches (Redis's skiplist search is as good as random there).
+fn lex_ranks(z: &Zset, min: &Lex, max: &Lex, rev: bool) -> std::ops::Range<usize> {
+    let len = z.len();
+    if len == 0 || Lex::empty_range(min, max) {
+        return 0..0;
+    }
+    let name = |i: usize| z.nth(i).map(|(_, m)| m).unwrap_or_default();
+    // Redis's `zzlIsInLexRange`: the last member reaches min, the first is within max.
+    if !min.above_min(name(len - 1)) || !max.below_max(name(0)) {
+        return 0..0;
+    }
+    if let Zset::Tree(_) = z {
+        let lo = z.partition_point(|_, m| !min.above_min(m));
+        let hi = z.partition_point(|_, m| max.below_max(m)).max(lo);
+        return lo..hi;
+    }
+    if rev {
+        let Some(last) = (0..len).rev().find(|&i| max.below_max(name(i))) else {
+            return 0..0;
+        };
+        if !min.above_min(name(last)) {
+            return 0..0;
+        }
+        let lo = (0..last)
+            .rev()
+            .find(|&i| !min.above_min(name(i)))
+            .map_or(0, |i| i + 1);
+        lo..last + 1
+    } else {
+        let Some(first) = (0..len).find(|&i| min.above_min(name(i))) else {
+            return 0..0;
+        };
+        if !max.below_max(name(first)) {
+            return 0..0;
+        }
+        let hi = (first..len)
+            .find(|&i| !max.below_max(name(i)))
+            .unwrap_or(len);
+        first..hi
+    }
+}
+
 /// How a range command selects.
 enum By {
     Index,
@@ -395,11 +458,7 @@ impl Sel {
                 }
             }
             Sel::Score(min, max) => z.score_ranks(*min, *max),
-            Sel::Lex(min, max) => {
-                let lo = z.partition_point(|_, m| !min.above_min(m));
-                let hi = z.partition_point(|_, m| max.below_max(m)).max(lo);
-                lo..hi
-            }
+            Sel::Lex(min, max) => lex_ranks(z, min, max, rev),
         }
     }
 

@@ -217,6 +217,16 @@ impl Tree {
     }
 }
 
+/// The score as `z`'s encoding keeps it: a listpack stores `-0` as the integer 0 (Redis
+/// writes the score as text and `-0` parses as an integer), so a packed set has no `-0`;
+/// the large encoding keeps the double as it is.
+fn packed_score(z: &Zset, score: f64) -> f64 {
+    match z {
+        Zset::Pack(_) if score == 0.0 => 0.0,
+        _ => score,
+    }
+}
+
 impl PartialEq for Zset {
     fn eq(&self, other: &Self) -> bool {
         self.len() == other.len() && self.iter().eq(other.iter())
@@ -232,10 +242,15 @@ impl Default for Zset {
 impl Zset {
     /// A set from pairs already in order and distinct (a dump's), packed if `packed`.
     pub fn from_sorted(pairs: Vec<(f64, Box<[u8]>)>, packed: bool) -> Zset {
-        let entries: Vec<Entry> = pairs.into_iter().map(|(s, m)| (Score(s), m)).collect();
         if packed {
+            let pack = Zset::Pack(Vec::new());
+            let entries = pairs
+                .into_iter()
+                .map(|(s, m)| (Score(packed_score(&pack, s)), m))
+                .collect();
             return Zset::Pack(entries);
         }
+        let entries: Vec<Entry> = pairs.into_iter().map(|(s, m)| (Score(s), m)).collect();
         let mut t = Tree::default();
         t.scores.reserve(entries.len());
         for (s, m) in &entries {
@@ -292,7 +307,7 @@ impl Zset {
                 self.convert();
             }
         }
-        let key = (Score(score), Box::<[u8]>::from(member));
+        let key = (Score(packed_score(self, score)), Box::<[u8]>::from(member));
         match self {
             Zset::Pack(v) => {
                 let at = v.partition_point(|e| *e < key);
