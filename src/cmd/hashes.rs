@@ -2,7 +2,7 @@
 //! (packed pairs or a table) is `store::hash`.
 
 use crate::cmd::keys::{parse_cursor, scan_opts_from, scan_table_down};
-use crate::cmd::strings::{format_incr_float, parse_float};
+use crate::cmd::ldouble::LongDouble;
 use crate::cmd::{Args, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::parse_i64;
@@ -192,21 +192,20 @@ pub fn hincrby(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// HINCRBYFLOAT key field increment
 pub fn hincrbyfloat(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let by = parse_float(args.get(3)).ok_or(CmdError::NotFloat)?;
-    if by.is_infinite() {
+    // In long double, as Redis.
+    let by = LongDouble::parse(args.get(3)).ok_or(CmdError::NotFloat)?;
+    if by.is_nan_or_inf() {
         return Err(CmdError::msg("ERR value is NaN or Infinity"));
     }
     let cur = match read(ctx, args.get(1))?.and_then(|h| h.get(args.get(2))) {
-        Some(v) => parse_float(v)
-            .filter(|f| f.is_finite())
-            .ok_or(CmdError::msg("ERR hash value is not a float"))?,
-        None => 0.0,
+        Some(v) => LongDouble::parse(v).ok_or(CmdError::msg("ERR hash value is not a float"))?,
+        None => LongDouble::Zero { neg: false },
     };
-    let new = cur + by;
-    if !new.is_finite() {
+    let new = cur.sum(by);
+    if new.is_nan_or_inf() {
         return Err(CmdError::msg("ERR increment would produce NaN or Infinity"));
     }
-    let text = format_incr_float(new);
+    let text = new.format_human();
     let limits = ctx.shard.settings.hash_limits;
     write(ctx, args.get(1))?.set(args.get(2), text.as_bytes(), limits);
     ctx.out.bulk(text.as_bytes());

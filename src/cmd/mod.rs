@@ -10,6 +10,7 @@ pub mod hashes;
 pub mod info;
 pub mod keys;
 pub mod keyspecs;
+pub mod ldouble;
 pub mod lists;
 pub mod pubsub;
 pub mod server;

@@ -3,6 +3,7 @@
 //! Handlers run on the owner shard of their key(s); multi-key calls whose keys span
 //! shards are split by the shard loop and each part runs the same handler.
 
+use crate::cmd::ldouble::LongDouble;
 use crate::cmd::{Args, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::parse_i64;
@@ -474,50 +475,30 @@ fn parse_hex_float(text: &str) -> Option<f64> {
     Some(if neg { -v } else { v })
 }
 
-/// Formats an INCRBYFLOAT result as Redis does (`%.17Lf` of a long double, trailing zeros
-/// trimmed). We compute in f64, so the result is first rounded to 15 significant digits,
-/// which gives the same text Redis's 80-bit arithmetic gives for decimal inputs
-/// (`0.1 + 0.2` -> `0.3`).
-pub fn format_incr_float(v: f64) -> String {
-    let rounded: f64 = format!("{v:.14e}").parse().unwrap_or(v);
-    let mut s = format!("{rounded}");
-    // `%.17Lf` prints at most 17 decimals, so smaller digits round away (1e-20 -> "0").
-    // Only values below 0.001 get here, and 17 decimals of those hold fewer significant
-    // digits than f64 keeps, so the fixed-point form shows no binary noise.
-    if s.split_once('.').is_some_and(|(_, frac)| frac.len() > 17) {
-        s = format!("{rounded:.17}");
-        s.truncate(s.trim_end_matches('0').trim_end_matches('.').len());
-    }
-    if s == "-0" {
-        "0".into()
-    } else {
-        s
-    }
-}
-
 /// INCRBYFLOAT key increment
 pub fn incrbyfloat(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let now = ctx.now_ms();
     let db = ctx.db;
     let key = args.get(1);
-    let incr = parse_float(args.get(2)).ok_or(CmdError::NotFloat)?;
+    // As Redis: the key's type, then its value, then the increment; all in long double.
     let (cur, ttl) = match ctx.shard.ks.lookup_mut(db, key, now) {
-        None => (0.0, Ttl::Clear),
+        None => (LongDouble::Zero { neg: false }, Ttl::Clear),
         Some(e) => {
             let Value::Str(s) = &e.value else {
                 return Err(CmdError::WrongType);
             };
             (
-                s.with_bytes(parse_float).ok_or(CmdError::NotFloat)?,
+                s.with_bytes(LongDouble::parse).ok_or(CmdError::NotFloat)?,
                 Ttl::Keep,
             )
         }
     };
-    let new = cur + incr;
-    if new.is_nan() || new.is_infinite() {
+    let incr = LongDouble::parse(args.get(2)).ok_or(CmdError::NotFloat)?;
+    let new = cur.sum(incr);
+    if new.is_nan_or_inf() {
         return Err(CmdError::msg("ERR increment would produce NaN or Infinity"));
     }
-    let text = format_incr_float(new);
+    let text = new.format_human();
     ctx.shard.ks.set(
         db,
         key,
@@ -625,22 +606,6 @@ pub fn setrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn incrbyfloat_formats_like_redis_long_double() {
-        assert_eq!(format_incr_float(0.1 + 0.2), "0.3");
-        assert_eq!(format_incr_float(10.5 + 0.1), "10.6");
-        assert_eq!(format_incr_float(5.0e3), "5000");
-        assert_eq!(format_incr_float(-1.5), "-1.5");
-        assert_eq!(format_incr_float(3.0), "3");
-        assert_eq!(format_incr_float(1e-20), "0");
-        assert_eq!(format_incr_float(-1e-20), "0");
-        assert_eq!(
-            format_incr_float(1.23456789012345e-5),
-            "0.00001234567890123"
-        );
-        assert_eq!(format_incr_float(0.0001), "0.0001");
-    }
 
     #[test]
     fn floats_parse_like_string2ld() {
