@@ -312,10 +312,10 @@ fn redis_crate_authenticates_with_requirepass() {
     );
 }
 
-/// Whether redis-py can be imported; without it the test is skipped (or fails in CI).
-fn have_redis_py() -> bool {
+/// Whether python3 can import `module`; without it the test is skipped (or fails in CI).
+fn have_python_module(module: &str) -> bool {
     let ok = Command::new("python3")
-        .args(["-c", "import redis"])
+        .args(["-c", &format!("import {module}")])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
@@ -323,16 +323,18 @@ fn have_redis_py() -> bool {
         .unwrap_or(false);
     if !ok {
         if tools_required() {
-            panic!("redis-py is required (BUSBAR_REQUIRE_TOOLS=1): pip install redis");
+            panic!(
+                "python3 with {module} is required (BUSBAR_REQUIRE_TOOLS=1): pip install {module}"
+            );
         }
-        eprintln!("SKIPPED: python3 with redis-py is not installed (pip install redis)");
+        eprintln!("SKIPPED: python3 with {module} is not installed (pip install {module})");
     }
     ok
 }
 
 #[test]
 fn redis_py_with_default_settings_works() {
-    if !have_redis_py() {
+    if !have_python_module("redis") {
         return;
     }
     let srv = busbar(&[]);
@@ -364,29 +366,11 @@ fn redis_py_with_default_settings_works() {
     );
 }
 
-/// Whether python-rq can be imported; without it the test is skipped (or fails in CI).
-fn have_rq() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import rq"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !ok {
-        if tools_required() {
-            panic!("python-rq is required (BUSBAR_REQUIRE_TOOLS=1): pip install rq");
-        }
-        eprintln!("SKIPPED: python3 with rq is not installed (pip install rq)");
-    }
-    ok
-}
-
 #[test]
 fn rq_worker_processes_a_thousand_jobs() {
     // A real job queue library, unchanged: RQ keeps jobs in lists and hashes, its
     // registries in sorted sets, and results in streams; the worker blocks on its queues.
-    if !have_rq() {
+    if !have_python_module("rq") {
         return;
     }
     let srv = busbar(&[]);

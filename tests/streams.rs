@@ -3,7 +3,6 @@
 //! new entries", timeouts and disconnects, and streams moved between shards by RENAME.
 
 mod common;
-use busbar::shard::route::shard_of;
 use common::*;
 
 fn bulk(v: &str) -> String {
@@ -19,17 +18,6 @@ fn one_entry(key: &str, id: &str, f: &str, v: &str) -> String {
         bulk(f),
         bulk(v)
     )
-}
-
-/// Two key names that live on different shards of `shards`.
-fn keys_on_two_shards(prefix: &str, shards: usize) -> (String, String) {
-    let first = format!("{prefix}0");
-    let home = shard_of(first.as_bytes(), shards);
-    let other = (1..)
-        .map(|i| format!("{prefix}{i}"))
-        .find(|k| shard_of(k.as_bytes(), shards) != home)
-        .unwrap();
-    (first, other)
 }
 
 #[test]

@@ -12,17 +12,6 @@ fn bulk(v: &str) -> String {
     format!("${}\r\n{}\r\n", v.len(), v)
 }
 
-/// Two key names that live on different shards of `shards`.
-fn keys_on_two_shards(prefix: &str, shards: usize) -> (String, String) {
-    let first = format!("{prefix}0");
-    let home = shard_of(first.as_bytes(), shards);
-    let other = (1..)
-        .map(|i| format!("{prefix}{i}"))
-        .find(|k| shard_of(k.as_bytes(), shards) != home)
-        .unwrap();
-    (first, other)
-}
-
 #[test]
 fn bzpopmin_waiters_are_served_first_come_first_served() {
     let srv = busbar(&["--threads", "3"]);

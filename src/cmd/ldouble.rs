@@ -412,35 +412,7 @@ fn parse_decimal(neg: bool, body: &[u8]) -> Option<LongDouble> {
     if digits == 0 {
         return None;
     }
-    let mut exp10: i64 = 0;
-    if i < body.len() {
-        if body[i] != b'e' && body[i] != b'E' {
-            return None;
-        }
-        i += 1;
-        let eneg = match body.get(i) {
-            Some(b'-') => {
-                i += 1;
-                true
-            }
-            Some(b'+') => {
-                i += 1;
-                false
-            }
-            _ => false,
-        };
-        let start = i;
-        while i < body.len() && body[i].is_ascii_digit() {
-            exp10 = (exp10 * 10 + (body[i] - b'0') as i64).min(1 << 40);
-            i += 1;
-        }
-        if i == start || i != body.len() {
-            return None;
-        }
-        if eneg {
-            exp10 = -exp10;
-        }
-    }
+    let exp10 = exponent(&body[i..], b'e')?;
     if n.is_zero() {
         return Some(LongDouble::Zero { neg });
     }
@@ -471,6 +443,29 @@ fn parse_decimal(neg: bool, body: &[u8]) -> Option<LongDouble> {
         LongDouble::Zero { .. } => None,
         v => Some(v),
     }
+}
+
+/// The rest of a number after its digits: nothing (exponent 0), or `marker` (either case)
+/// and `[+-]digits` to the end (saturating far past any finite value).
+fn exponent(rest: &[u8], marker: u8) -> Option<i64> {
+    let Some((&m, rest)) = rest.split_first() else {
+        return Some(0);
+    };
+    if !m.eq_ignore_ascii_case(&marker) {
+        return None;
+    }
+    let (neg, digits) = match rest.split_first() {
+        Some((b'-', d)) => (true, d),
+        Some((b'+', d)) => (false, d),
+        _ => (false, rest),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let e = digits
+        .iter()
+        .fold(0i64, |e, d| (e * 10 + (d - b'0') as i64).min(1 << 40));
+    Some(if neg { -e } else { e })
 }
 
 /// `a / b` by binary long division: the quotient, and whether a remainder is left.
@@ -517,35 +512,7 @@ fn parse_hex(neg: bool, body: &[u8]) -> Option<LongDouble> {
     if digits == 0 {
         return None;
     }
-    let mut exp2: i64 = 0;
-    if i < body.len() {
-        if body[i] != b'p' {
-            return None;
-        }
-        i += 1;
-        let eneg = match body.get(i) {
-            Some(b'-') => {
-                i += 1;
-                true
-            }
-            Some(b'+') => {
-                i += 1;
-                false
-            }
-            _ => false,
-        };
-        let start = i;
-        while i < body.len() && body[i].is_ascii_digit() {
-            exp2 = (exp2 * 10 + (body[i] - b'0') as i64).min(1 << 40);
-            i += 1;
-        }
-        if i == start || i != body.len() {
-            return None;
-        }
-        if eneg {
-            exp2 = -exp2;
-        }
-    }
+    let exp2 = exponent(&body[i..], b'p')?;
     if n.is_zero() {
         return Some(LongDouble::Zero { neg });
     }

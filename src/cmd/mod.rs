@@ -581,6 +581,37 @@ pub struct Next {
     pub rescue_left: Option<bool>,
 }
 
+/// Commands for several shards: (shard, its commands) per part.
+pub type ShardCmds = Vec<(usize, OwnedCmds)>;
+
+/// One command per key (`name key`), grouped into a part per owner shard in first-seen
+/// order: the parts, and for each key in order (its part, its command's index there).
+pub fn per_key_parts<'a>(
+    shards: usize,
+    name: &[u8],
+    keys: impl Iterator<Item = &'a [u8]>,
+) -> (ShardCmds, Vec<(u32, u32)>) {
+    let id = lookup(name).map_or_else(
+        || internal_id(std::str::from_utf8(name).expect("ascii name")),
+        |s| s.id,
+    );
+    let mut parts: Vec<(usize, OwnedCmds)> = Vec::new();
+    let mut order = Vec::new();
+    for key in keys {
+        let s = crate::shard::route::shard_of(key, shards);
+        let part = match parts.iter().position(|(ps, _)| *ps == s) {
+            Some(p) => p,
+            None => {
+                parts.push((s, OwnedCmds::default()));
+                parts.len() - 1
+            }
+        };
+        order.push((part as u32, parts[part].1.cmds.len() as u32));
+        parts[part].1.push(id, [name, key].into_iter());
+    }
+    (parts, order)
+}
+
 /// The value of a bulk-string reply, if `reply` is one.
 pub fn bulk_value(reply: &[u8]) -> Option<Vec<u8>> {
     if reply.first() != Some(&b'$') || reply.starts_with(b"$-1") {

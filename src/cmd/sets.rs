@@ -446,25 +446,8 @@ pub fn algebra_coord(
         shard.run_whole_on(dest, slot, conn, args, out);
         return Ok(());
     }
-    let smembers = crate::cmd::lookup(b"smembers").expect("in table");
-    let mut runs: Vec<(usize, crate::shard::msg::OwnedCmds)> = Vec::new();
-    let mut order = Vec::with_capacity(a.keys.len());
-    for i in a.keys.clone() {
-        let key = args.get(i);
-        let s = shard_of(key, shard.shards);
-        let part = match runs.iter().position(|(rs, _)| *rs == s) {
-            Some(p) => p,
-            None => {
-                runs.push((s, Default::default()));
-                runs.len() - 1
-            }
-        };
-        let idx = runs[part].1.cmds.len() as u32;
-        runs[part]
-            .1
-            .push(smembers.id, [&b"smembers"[..], key].into_iter());
-        order.push((part as u32, idx));
-    }
+    let keys = a.keys.clone().map(|i| args.get(i));
+    let (runs, order) = crate::cmd::per_key_parts(shard.shards, b"smembers", keys);
     let store = a.store.map(|i| {
         let dst = args.get(i);
         (Box::<[u8]>::from(dst), shard_of(dst, shard.shards))

@@ -736,22 +736,8 @@ pub fn compute_coord(
         shard.run_whole_on(dest, slot, conn, args, out);
         return;
     }
-    let take = crate::cmd::internal_id("__take");
-    let mut runs: Vec<(usize, crate::shard::msg::OwnedCmds)> = Vec::new();
-    let mut order = Vec::with_capacity(sources.len());
-    for &i in sources {
-        let key = args.get(i);
-        let s = shard_of(key, shard.shards);
-        let part = match runs.iter().position(|(rs, _)| *rs == s) {
-            Some(p) => p,
-            None => {
-                runs.push((s, Default::default()));
-                runs.len() - 1
-            }
-        };
-        order.push((part as u32, runs[part].1.cmds.len() as u32));
-        runs[part].1.push(take, [&b"__take"[..], key].into_iter());
-    }
+    let keys = sources.iter().map(|&i| args.get(i));
+    let (runs, order) = crate::cmd::per_key_parts(shard.shards, b"__take", keys);
     let mut own = crate::shard::msg::OwnedCmds::default();
     own.push(0, args.iter());
     let next = crate::cmd::Next {

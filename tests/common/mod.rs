@@ -519,3 +519,15 @@ pub fn wait_blocked(c: &mut Raw, n: usize) {
         std::thread::sleep(std::time::Duration::from_millis(10));
     }
 }
+
+/// Two key names (`prefix` + a number) that live on different shards of `shards`.
+pub fn keys_on_two_shards(prefix: &str, shards: usize) -> (String, String) {
+    use busbar::shard::route::shard_of;
+    let first = format!("{prefix}0");
+    let home = shard_of(first.as_bytes(), shards);
+    let other = (1..)
+        .map(|i| format!("{prefix}{i}"))
+        .find(|k| shard_of(k.as_bytes(), shards) != home)
+        .unwrap();
+    (first, other)
+}
