@@ -3,15 +3,16 @@
 //! - `Pack`: one buffer of `[varint len][field][varint len][value]` pairs in insertion
 //!   order (Redis's listpack idea: no per-entry allocation, a few bytes of overhead per
 //!   pair); lookups scan it, which is fast while it is small.
-//! - `Table`: an insertion-indexed hash table (O(1) lookups, O(1) random picks for
-//!   HRANDFIELD, a plain index for HSCAN's cursor).
+//! - `Table`: an insertion-indexed hash set of `Pair`s (O(1) lookups, O(1) random picks
+//!   for HRANDFIELD, a plain index for HSCAN's cursor). A pair is one allocation holding
+//!   the field and its value, hashed and compared by the field alone.
 //!
 //! A hash starts packed and converts for good once it has more than `max_entries` pairs
 //! or a field or value longer than `max_value` bytes (`hash-max-listpack-entries` /
 //! `hash-max-listpack-value`).
 
 use ahash::RandomState;
-use indexmap::IndexMap;
+use indexmap::{Equivalent, IndexSet};
 
 /// The packed encoding's limits (CONFIG `hash-max-listpack-*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +35,7 @@ impl Default for PackLimits {
 
 /// A hash. Small enough (24 bytes) to live inline in a `Value`: a packed hash is then
 /// one allocation, its exact-size buffer.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub enum Hash {
     /// Packed pairs in insertion order, in a buffer of exactly their size (resized on
     /// every change, as a listpack is).
@@ -43,8 +44,70 @@ pub enum Hash {
     Table(Box<Table>),
 }
 
-/// The table encoding: field -> value, insertion-indexed.
-pub type Table = IndexMap<Box<[u8]>, Box<[u8]>, RandomState>;
+/// The table encoding: field -> value pairs, insertion-indexed.
+pub type Table = IndexSet<Pair, RandomState>;
+
+/// A field and its value in one allocation, `[varint field length][field][value]`; hashed
+/// and compared by the field alone (a table is a set of pairs keyed by field).
+#[derive(Debug, Clone)]
+pub struct Pair(Box<[u8]>);
+
+impl Pair {
+    fn new(field: &[u8], value: &[u8]) -> Pair {
+        let mut buf = Vec::with_capacity(5 + field.len() + value.len());
+        put_len(&mut buf, field.len());
+        buf.extend_from_slice(field);
+        buf.extend_from_slice(value);
+        Pair(buf.into_boxed_slice())
+    }
+
+    fn split(&self) -> (&[u8], &[u8]) {
+        let mut at = 0;
+        let flen = get_len(&self.0, &mut at);
+        self.0[at..].split_at(flen)
+    }
+
+    /// The field.
+    pub fn field(&self) -> &[u8] {
+        self.split().0
+    }
+
+    /// The value.
+    pub fn value(&self) -> &[u8] {
+        self.split().1
+    }
+}
+
+impl std::hash::Hash for Pair {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.field().hash(state);
+    }
+}
+
+impl PartialEq for Pair {
+    fn eq(&self, other: &Self) -> bool {
+        self.field() == other.field()
+    }
+}
+
+impl Eq for Pair {}
+
+/// A field looked up in a table: hashes as its pair does.
+#[derive(Hash)]
+struct Field<'a>(&'a [u8]);
+
+impl Equivalent<Pair> for Field<'_> {
+    fn equivalent(&self, pair: &Pair) -> bool {
+        self.0 == pair.field()
+    }
+}
+
+impl PartialEq for Hash {
+    /// Same pairs (a table's order aside).
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().all(|(f, v)| other.get(f) == Some(v))
+    }
+}
 
 fn put_len(buf: &mut Vec<u8>, mut n: usize) {
     loop {
@@ -126,7 +189,7 @@ impl Hash {
                 len,
             }
         } else {
-            Hash::Table(Box::new(pairs.map(|(f, v)| (f.into(), v.into())).collect()))
+            Hash::Table(Box::new(pairs.map(|(f, v)| Pair::new(f, v)).collect()))
         }
     }
 
@@ -167,7 +230,7 @@ impl Hash {
     pub fn get(&self, field: &[u8]) -> Option<&[u8]> {
         match self {
             Hash::Pack { buf, .. } => Self::find(buf, field).map(|s| &buf[s.value.0..s.value.1]),
-            Hash::Table(t) => t.get(field).map(|v| &v[..]),
+            Hash::Table(t) => t.get(&Field(field)).map(Pair::value),
         }
     }
 
@@ -204,7 +267,7 @@ impl Hash {
                 *buf = v.into_boxed_slice();
                 new
             }
-            Hash::Table(t) => t.insert(field.into(), value.into()).is_none(),
+            Hash::Table(t) => t.replace_full(Pair::new(field, value)).1.is_none(),
         }
     }
 
@@ -221,16 +284,16 @@ impl Hash {
                 }
                 None => false,
             },
-            Hash::Table(t) => t.swap_remove(field).is_some(),
+            Hash::Table(t) => t.swap_remove(&Field(field)),
         }
     }
 
     /// Turns a packed hash into a table (for good).
     fn convert(&mut self) {
         if let Hash::Pack { .. } = self {
-            let mut t = IndexMap::with_capacity_and_hasher(self.len() + 1, RandomState::new());
+            let mut t = IndexSet::with_capacity_and_hasher(self.len() + 1, RandomState::new());
             for (f, v) in self.iter() {
-                t.insert(f.into(), v.into());
+                t.insert(Pair::new(f, v));
             }
             *self = Hash::Table(Box::new(t));
         }
@@ -250,7 +313,7 @@ impl Hash {
                     Some((&buf[s.field.0..s.field.1], &buf[s.value.0..s.value.1]))
                 }))
             }
-            Hash::Table(t) => Box::new(t.iter().map(|(f, v)| (&f[..], &v[..]))),
+            Hash::Table(t) => Box::new(t.iter().map(Pair::split)),
         }
     }
 
@@ -258,7 +321,7 @@ impl Hash {
     pub fn at(&self, i: usize) -> Option<(&[u8], &[u8])> {
         match self {
             Hash::Pack { .. } => self.iter().nth(i),
-            Hash::Table(t) => t.get_index(i).map(|(f, v)| (&f[..], &v[..])),
+            Hash::Table(t) => t.get_index(i).map(Pair::split),
         }
     }
 
@@ -267,8 +330,8 @@ impl Hash {
         match self {
             Hash::Pack { buf, .. } => buf.len(),
             Hash::Table(t) => {
-                t.capacity() * (std::mem::size_of::<(Box<[u8]>, Box<[u8]>)>() + 16)
-                    + t.iter().map(|(f, v)| f.len() + v.len()).sum::<usize>()
+                t.capacity() * (std::mem::size_of::<Pair>() + 16)
+                    + t.iter().map(|p| p.0.len()).sum::<usize>()
             }
         }
     }
