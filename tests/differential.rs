@@ -1701,6 +1701,9 @@ const LISTS: &[(&str, &str)] = &[
         r#"
         RPUSH a a b c 1 2 3 c c
         LPOS a c
+        LPOS a COUNT 0 MAXLEN 2
+        LPOS a c FOO x
+        LPOS a c RANK x
         LPOS a c RANK 2
         LPOS a c RANK -1
         LPOS a c RANK -3
@@ -3449,7 +3452,7 @@ fn random_zset_command(r: &mut Rng, lex: bool) -> String {
     let key = r.pick(KEYS);
     let other = r.pick(KEYS);
     let member = format!("m{}", r.below(8));
-    match r.below(22) {
+    match r.below(31) {
         0..=4 => {
             let mut c = format!("ZADD {key}");
             for flag in ["NX", "XX", "GT", "LT", "CH"] {
@@ -3515,6 +3518,36 @@ fn random_zset_command(r: &mut Rng, lex: bool) -> String {
         19 => format!("ZMPOP 2 {key} {other} {} COUNT 2", r.pick(&["MIN", "MAX"])),
         20 => format!(
             "ZREMRANGEBYSCORE {key} {} {}",
+            r.pick(BOUNDS),
+            r.pick(BOUNDS)
+        ),
+        21 => format!("ZREMRANGEBYRANK {key} {} {}", r.pick(IDX), r.pick(IDX)),
+        22 if lex => format!("ZREMRANGEBYLEX {key} {} {}", r.pick(LEX), r.pick(LEX)),
+        23 if lex => format!("ZLEXCOUNT {key} {} {}", r.pick(LEX), r.pick(LEX)),
+        24 if lex => format!(
+            "ZRANGE {key} {} {} BYLEX REV LIMIT {} {}",
+            r.pick(LEX),
+            r.pick(LEX),
+            r.below(3),
+            r.pick(&["1", "2", "-1"])
+        ),
+        25 => format!("ZMSCORE {key} {member} m{} nomember", r.below(8)),
+        26 => {
+            let flag = r.pick(&["", " NX", " XX", " GT", " LT", " CH"]);
+            format!("ZADD {key}{flag} INCR {} {member}", r.pick(SCORES))
+        }
+        27 => format!("ZINTERCARD 2 {key} {other} LIMIT {}", r.below(3)),
+        28 => format!(
+            "ZRANGESTORE {} {key} {} {} BYSCORE{} LIMIT {} {}",
+            r.pick(KEYS),
+            r.pick(BOUNDS),
+            r.pick(BOUNDS),
+            r.pick(&["", " REV"]),
+            r.below(3),
+            r.pick(&["1", "-1"])
+        ),
+        29 => format!(
+            "ZREVRANGEBYSCORE {key} {} {} WITHSCORES",
             r.pick(BOUNDS),
             r.pick(BOUNDS)
         ),
@@ -3631,7 +3664,7 @@ fn random_collection_command(r: &mut Rng) -> String {
     let member = r.pick(&["1", "2", "3", "m1", "m2", "100", "-5", "m3"]);
     let (h, s, l) = (r.pick(HKEYS), r.pick(SKEYS), r.pick(LKEYS));
     let (s2, l2) = (r.pick(SKEYS), r.pick(LKEYS));
-    match r.below(30) {
+    match r.below(41) {
         0..=2 => format!(
             "HSET {h} {field} {} f{} {}",
             r.pick(VALS),
@@ -3692,11 +3725,35 @@ fn random_collection_command(r: &mut Rng) -> String {
             r.pick(VALS),
             r.pick(VALS)
         ),
-        _ => format!(
+        29 => format!(
             "LPOS {l} {} RANK {}",
             r.pick(VALS),
             r.pick(&["1", "-1", "2"])
         ),
+        30 => format!(
+            "LPOS {l} {} COUNT {} MAXLEN {}",
+            r.pick(VALS),
+            r.below(3),
+            r.below(4)
+        ),
+        31 => format!(
+            "LSET {l} {} {}",
+            r.pick(&["0", "-1", "2", "9"]),
+            r.pick(VALS)
+        ),
+        32 => format!(
+            "LTRIM {l} {} {}",
+            r.pick(&["0", "1", "-2"]),
+            r.pick(&["-1", "3", "0"])
+        ),
+        33 => format!("LINDEX {l} {}", r.pick(&["0", "-1", "1", "5"])),
+        34 => format!("LMPOP 2 {l} {l2} {} COUNT 2", r.pick(&["LEFT", "RIGHT"])),
+        35 => format!("SMISMEMBER {s} {member} m1 7"),
+        36 => format!("SINTERCARD 2 {s} {s2} LIMIT {}", r.below(3)),
+        37 => format!("HEXISTS {h} {field}"),
+        38 => format!("~sorted HKEYS {h}"),
+        39 => format!("~sorted HVALS {h}"),
+        _ => format!("LLEN {l}"),
     }
 }
 

@@ -277,7 +277,10 @@ pub fn lpos(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let (mut rank, mut count, mut maxlen) = (1i64, None::<i64>, 0i64);
     let mut i = 3;
     while i < args.len() {
-        if i + 1 >= args.len() {
+        // As Redis: an unknown option (or one without its value) is a syntax error before
+        // any value is read.
+        let known = args.is(i, "rank") || args.is(i, "count") || args.is(i, "maxlen");
+        if !known || i + 1 >= args.len() {
             return Err(CmdError::Syntax);
         }
         let v = args.int(i + 1)?;
