@@ -547,21 +547,28 @@ pub fn queued_in_multi(spec: &Spec) -> bool {
     ) && !matches!(spec.name, "quit" | "reset")
 }
 
-/// Checks arity and authentication before a command runs.
+/// Checks arity, whole key/value groups and authentication before a command runs.
 pub fn check_call(
     spec: &'static Spec,
     args: &Args,
     conn: &Conn,
     _settings: &Settings,
 ) -> CmdResult {
-    let argc = args.len() as i32;
-    if (spec.arity > 0 && argc != spec.arity) || argc < -spec.arity {
+    check_queued(spec, args, conn)?;
+    // Key/value lists (MSET k v [k v ...]) must come in whole groups; checked here, before
+    // routing splits the arguments by owner shard. In Redis the command itself says so,
+    // so inside MULTI it queues and fails when EXEC runs it.
+    let (argc, k) = (args.len() as i32, spec.keys);
+    if k.first > 0 && k.last < 0 && k.step > 1 && (argc - k.first) % k.step != 0 {
         return Err(CmdError::Arity(spec.name.to_string()));
     }
-    // Key/value lists (MSET k v [k v ...]) must come in whole groups; checked here, before
-    // routing splits the arguments by owner shard.
-    let k = spec.keys;
-    if k.first > 0 && k.last < 0 && k.step > 1 && (argc - k.first) % k.step != 0 {
+    Ok(())
+}
+
+/// What MULTI checks before it queues a command: arity and authentication.
+pub fn check_queued(spec: &'static Spec, args: &Args, conn: &Conn) -> CmdResult {
+    let argc = args.len() as i32;
+    if (spec.arity > 0 && argc != spec.arity) || argc < -spec.arity {
         return Err(CmdError::Arity(spec.name.to_string()));
     }
     if !conn.authenticated && spec.flags & flag::NO_AUTH == 0 {

@@ -643,7 +643,13 @@ impl Shard {
         }
         conn.last_cmd_ms = self.now_ms;
         conn.last_cmd = spec.name;
-        let refused = cmd::check_call(spec, args, conn, &self.settings).err().or_else(|| {
+        let queuing = conn.multi.is_some() && cmd::queued_in_multi(spec);
+        let checked = if queuing {
+            cmd::check_queued(spec, args, conn)
+        } else {
+            cmd::check_call(spec, args, conn, &self.settings)
+        };
+        let refused = checked.err().or_else(|| {
             (!conn.resp3 && conn.subscriptions() > 0 && !cmd::allowed_when_subscribed(spec))
                 .then(|| CmdError::Msg(std::borrow::Cow::Owned(format!(
                     "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
