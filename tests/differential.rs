@@ -3830,7 +3830,7 @@ fn random_key_command(r: &mut Rng) -> String {
         "hello",
     ];
     let (k, k2, v) = (r.pick(KEYS), r.pick(KEYS), r.pick(VALS));
-    match r.below(24) {
+    match r.below(32) {
         0..=3 => format!("SET {k} {v}"),
         4 => format!(
             "SET {k} {v} {}",
@@ -3863,7 +3863,22 @@ fn random_key_command(r: &mut Rng) -> String {
         20 => format!("{} {k} {k2}", r.pick(&["RENAME", "RENAMENX"])),
         21 => format!("COPY {k} {k2}{}", r.pick(&["", " REPLACE"])),
         22 => format!("TYPE {k}"),
-        _ => format!("GETDEL {k}"),
+        23 => format!("GETDEL {k}"),
+        24 => format!(
+            "EXPIRE {k} {}{}",
+            r.pick(&["100", "1000", "0", "-1", "x"]),
+            r.pick(&["", " NX", " XX", " GT", " LT"])
+        ),
+        25 => format!("PEXPIRE {k} {}", r.pick(&["100000", "500000"])),
+        26 => format!("~near:1 TTL {k}"),
+        27 => format!("~near:50 PTTL {k}"),
+        28 => format!("PERSIST {k}"),
+        29 => format!("SET {k} {v} EX {}", r.pick(&["100", "0", "-5"])),
+        30 => format!(
+            "GETEX {k} {}",
+            r.pick(&["PERSIST", "EX 50", "PX 90000", ""])
+        ),
+        _ => format!("~near:1 EXPIRETIME {k}"),
     }
 }
 
