@@ -652,3 +652,49 @@ fn maxclients_refuses_extra_connections() {
         assert_eq!(second.cmd(&["PING"]), b"+PONG\r\n", "{who}");
     }
 }
+
+#[test]
+fn command_list_names_subcommands_and_filters_like_redis() {
+    let srv = busbar(&[]);
+    let mut c = Raw::connect(srv.port).unwrap();
+    let names = |r: Vec<u8>| -> Vec<String> {
+        Resp::from(&r)
+            .items()
+            .iter()
+            .map(|i| String::from_utf8(i.bytes().unwrap().to_vec()).unwrap())
+            .collect()
+    };
+    let all = names(c.cmd(&["COMMAND", "LIST"]));
+    for want in [
+        "get",
+        "client",
+        "client|list",
+        "config|get",
+        "zunionstore",
+        "xread",
+    ] {
+        assert!(all.iter().any(|n| n == want), "{want} missing");
+    }
+    assert_eq!(
+        names(c.cmd(&["COMMAND", "LIST", "FILTERBY", "PATTERN", "config|g*"])),
+        vec!["config|get"]
+    );
+    let zsets = names(c.cmd(&["COMMAND", "LIST", "FILTERBY", "ACLCAT", "sortedset"]));
+    assert!(zsets
+        .iter()
+        .all(|n| n.starts_with('z') || n.starts_with("bz")));
+    assert!(zsets.iter().any(|n| n == "zadd"));
+    assert_eq!(
+        c.cmd(&["COMMAND", "LIST", "FILTERBY", "MODULE", "x"]),
+        b"*0\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["COMMAND", "LIST", "FILTERBY", "ACLCAT", "nosuch"]),
+        b"*0\r\n"
+    );
+    assert_eq!(
+        c.cmd(&["COMMAND", "LIST", "FILTERBY"]),
+        b"-ERR syntax error\r\n"
+    );
+    assert_eq!(c.cmd(&["COMMAND", "LIST", "FOO"]), b"-ERR syntax error\r\n");
+}

@@ -757,11 +757,34 @@ pub fn command_count(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 }
 
 /// COMMAND LIST
-pub fn command_list(ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    let all: Vec<_> = top_level().collect();
-    ctx.out.array_len(all.len());
-    for s in all {
-        ctx.out.bulk(s.name.as_bytes());
+pub fn command_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    // Every command and subcommand (`client|list`), or those a filter keeps.
+    let keep: Box<dyn Fn(&Spec) -> bool> = match args.len() {
+        2 => Box::new(|_| true),
+        5 if args.is(2, "filterby") => {
+            let arg = args.get(4).to_vec();
+            if args.is(3, "pattern") {
+                Box::new(move |s: &Spec| crate::store::glob_match(&arg, s.name.as_bytes(), true))
+            } else if args.is(3, "aclcat") {
+                let cat = format!("@{}", String::from_utf8_lossy(&arg).to_ascii_lowercase());
+                Box::new(move |s: &Spec| s.acl.iter().any(|c| *c == cat))
+            } else if args.is(3, "module") {
+                Box::new(|_| false) // no modules
+            } else {
+                return Err(CmdError::Syntax);
+            }
+        }
+        _ => return Err(CmdError::Syntax),
+    };
+    let names: Vec<&str> = cmd::table()
+        .specs
+        .iter()
+        .filter(|s| keep(s))
+        .map(|s| s.name)
+        .collect();
+    ctx.out.array_len(names.len());
+    for n in names {
+        ctx.out.bulk(n.as_bytes());
     }
     Ok(())
 }
