@@ -878,7 +878,10 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
             let replies = split_replies(&g.parts);
             let mut values = Vec::with_capacity(c.order.len());
             for &(part, idx) in &c.order {
-                let r = replies[part as usize][idx as usize];
+                let Some(&r) = replies[part as usize].get(idx as usize) else {
+                    out.error("ERR internal: a shard's reply is missing a key");
+                    return None;
+                };
                 if r.first() == Some(&b'-') {
                     out.raw(r);
                     return None;
@@ -917,7 +920,10 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
             let replies = split_replies(&g.parts);
             let mut sets = Vec::with_capacity(a.order.len());
             for &(part, idx) in &a.order {
-                let r = replies[part as usize][idx as usize];
+                let Some(&r) = replies[part as usize].get(idx as usize) else {
+                    out.error("ERR internal: a shard's reply is missing a key");
+                    return None;
+                };
                 if r.first() == Some(&b'-') {
                     out.raw(r);
                     return None;

@@ -469,12 +469,19 @@ pub fn merge_xread(
     let mut found = Vec::new();
     let mut ids = Vec::with_capacity(x.keys.len());
     for (key, part, idx) in &x.keys {
-        let r = results[*part as usize][*idx as usize];
+        let Some(&r) = results[*part as usize].get(*idx as usize) else {
+            out.error("ERR internal: a shard's XREAD reply is missing a key");
+            return None;
+        };
         if r.first() == Some(&b'-') {
             out.raw(r);
             return None;
         }
         let items = crate::cmd::split_array(r);
+        if items.len() != 2 {
+            out.error("ERR internal: malformed XREAD part");
+            return None;
+        }
         let after = crate::cmd::bulk_value(items[0])
             .and_then(|v| StreamId::parse(&v, 0))
             .unwrap_or_default();

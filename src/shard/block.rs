@@ -118,23 +118,29 @@ pub enum Reshape {
 impl Reshape {
     /// Writes the command's reply for the attempt's non-null reply `p`.
     pub fn write(self, p: &[u8], out: &mut Reply) {
-        let items = crate::cmd::split_array(p);
-        match self {
-            Reshape::Same => out.raw(p),
-            Reshape::ListSingle => {
-                let elems = crate::cmd::split_array(items[1]);
+        use crate::cmd::split_array;
+        let items = split_array(p);
+        let (Some(&key), Some(&popped)) = (items.first(), items.get(1)) else {
+            out.raw(p);
+            return;
+        };
+        let popped = split_array(popped);
+        match (self, popped.first()) {
+            (Reshape::ListSingle, Some(&elem)) => {
                 out.array_len(2);
-                out.raw(items[0]);
-                out.raw(elems[0]);
+                out.raw(key);
+                out.raw(elem);
             }
-            Reshape::ZsetSingle => {
-                let pairs = crate::cmd::split_array(items[1]);
-                let pair = crate::cmd::split_array(pairs[0]);
-                out.array_len(3);
-                out.raw(items[0]);
-                out.raw(pair[0]);
-                out.raw(pair[1]);
-            }
+            (Reshape::ZsetSingle, Some(&pair)) => match split_array(pair)[..] {
+                [member, score] => {
+                    out.array_len(3);
+                    out.raw(key);
+                    out.raw(member);
+                    out.raw(score);
+                }
+                _ => out.raw(p),
+            },
+            _ => out.raw(p),
         }
     }
 }
