@@ -3612,15 +3612,40 @@ fn random_stream_command(r: &mut Rng) -> String {
     }
 }
 
-/// Seeded random sequences of sorted-set and stream commands, replies compared with
-/// redis-server's byte for byte (in RESP2 and RESP3).
-#[test]
-fn random_sorted_set_and_stream_sequences_match_redis() {
+/// Runs each (label, script, RESP3) against a fresh busbar and redis-server pair and fails
+/// listing the first mismatches. `BUSBAR_DIFF_DUMP=<dir>` writes the scripts there too.
+fn run_random_scripts(scripts: Vec<(String, String, bool)>) {
     let Some(redis) = redis_server(&[]) else {
         return;
     };
     let bb = busbar(&[]);
     let mut failures = Vec::new();
+    for (label, script, resp3) in scripts {
+        if let Ok(dir) = std::env::var("BUSBAR_DIFF_DUMP") {
+            std::fs::write(format!("{dir}/{label}.txt"), &script).unwrap();
+        }
+        for p in run_case(&script, bb.port, redis.port, resp3) {
+            failures.push(format!("[{label} resp3={resp3}] {p}"));
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} mismatches with redis-server:\n  {}",
+        failures.len(),
+        failures
+            .iter()
+            .take(20)
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n  ")
+    );
+}
+
+/// Seeded random sequences of sorted-set and stream commands, replies compared with
+/// redis-server's byte for byte (in RESP2 and RESP3).
+#[test]
+fn random_sorted_set_and_stream_sequences_match_redis() {
+    let mut scripts = Vec::new();
     // The last seed runs with the large encoding from 5 members up; name ranges over
     // mixed scores follow Redis's skiplist search there, which depends on its random
     // levels, so that seed leaves them out.
@@ -3643,21 +3668,9 @@ fn random_sorted_set_and_stream_sequences_match_redis() {
             script.push('\n');
         }
         script += "CONFIG SET zset-max-listpack-entries 128\n";
-        for p in run_case(&script, bb.port, redis.port, resp3) {
-            failures.push(format!("[seed {seed:x} resp3={resp3}] {p}"));
-        }
+        scripts.push((format!("{seed:x}"), script, resp3));
     }
-    assert!(
-        failures.is_empty(),
-        "{} mismatches with redis-server:\n  {}",
-        failures.len(),
-        failures
-            .iter()
-            .take(20)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n  ")
-    );
+    run_random_scripts(scripts);
 }
 
 /// A random hash, set or list command over keys of both shards.
@@ -3776,11 +3789,7 @@ fn random_collection_command(r: &mut Rng) -> String {
 /// last seed, the large ones from a few entries up), compared with redis-server's.
 #[test]
 fn random_hash_set_and_list_sequences_match_redis() {
-    let Some(redis) = redis_server(&[]) else {
-        return;
-    };
-    let bb = busbar(&[]);
-    let mut failures = Vec::new();
+    let mut scripts = Vec::new();
     let seeds = [
         (0xc011_0001u64, false, false),
         (0xc011_0002, true, false),
@@ -3799,24 +3808,13 @@ fn random_hash_set_and_list_sequences_match_redis() {
         }
         script +=
             "CONFIG SET hash-max-listpack-entries 128\nCONFIG SET set-max-intset-entries 512\n";
-        for p in run_case(&script, bb.port, redis.port, resp3) {
-            failures.push(format!("[seed {seed:x} resp3={resp3}] {p}"));
-        }
+        scripts.push((format!("{seed:x}"), script, resp3));
     }
-    assert!(
-        failures.is_empty(),
-        "{} mismatches with redis-server:\n  {}",
-        failures.len(),
-        failures
-            .iter()
-            .take(20)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n  ")
-    );
+    run_random_scripts(scripts);
 }
 
-/// A random string or key command over keys of both shards (no clocks: no expiry).
+/// A random string or key command over keys of both shards (expiry checked within a
+/// margin: both servers share the clock).
 fn random_key_command(r: &mut Rng) -> String {
     const KEYS: &[&str] = &["k1", "k2", "k3", "k4", "foo", "bar", "{t}a", "{t}b"];
     const VALS: &[&str] = &[
@@ -3886,11 +3884,7 @@ fn random_key_command(r: &mut Rng) -> String {
 /// ones span them), compared with redis-server's.
 #[test]
 fn random_string_and_key_sequences_match_redis() {
-    let Some(redis) = redis_server(&[]) else {
-        return;
-    };
-    let bb = busbar(&[]);
-    let mut failures = Vec::new();
+    let mut scripts = Vec::new();
     for (seed, resp3) in [(0x7e57_0001u64, false), (0x7e57_0002, true)] {
         let mut r = Rng(seed);
         let mut script = String::new();
@@ -3898,21 +3892,9 @@ fn random_string_and_key_sequences_match_redis() {
             script += &random_key_command(&mut r);
             script.push('\n');
         }
-        for p in run_case(&script, bb.port, redis.port, resp3) {
-            failures.push(format!("[seed {seed:x} resp3={resp3}] {p}"));
-        }
+        scripts.push((format!("{seed:x}"), script, resp3));
     }
-    assert!(
-        failures.is_empty(),
-        "{} mismatches with redis-server:\n  {}",
-        failures.len(),
-        failures
-            .iter()
-            .take(20)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n  ")
-    );
+    run_random_scripts(scripts);
 }
 
 /// Seeded random transactions: MULTI blocks of random commands from the generators above
@@ -3921,11 +3903,7 @@ fn random_string_and_key_sequences_match_redis() {
 /// make EXEC abort — compared with redis-server's replies.
 #[test]
 fn random_transactions_match_redis() {
-    let Some(redis) = redis_server(&[]) else {
-        return;
-    };
-    let bb = busbar(&[]);
-    let mut failures = Vec::new();
+    let mut scripts = Vec::new();
     for (seed, resp3) in [(0x7a11_0001u64, false), (0x7a11_0002, true)] {
         let mut r = Rng(seed);
         let mut script = String::from("SADD n m1 m2 m9\n");
@@ -3964,22 +3942,7 @@ fn random_transactions_match_redis() {
                 "EXEC\n"
             };
         }
-        if let Ok(dir) = std::env::var("BUSBAR_DIFF_DUMP") {
-            std::fs::write(format!("{dir}/tx-{seed:x}.txt"), &script).unwrap();
-        }
-        for p in run_case(&script, bb.port, redis.port, resp3) {
-            failures.push(format!("[seed {seed:x} resp3={resp3}] {p}"));
-        }
+        scripts.push((format!("{seed:x}"), script, resp3));
     }
-    assert!(
-        failures.is_empty(),
-        "{} mismatches with redis-server:\n  {}",
-        failures.len(),
-        failures
-            .iter()
-            .take(20)
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n  ")
-    );
+    run_random_scripts(scripts);
 }
