@@ -878,29 +878,110 @@ fn pop_or_block(
     shard.run_parts(slot, conn, next);
 }
 
-/// BLPOP / BRPOP key [key ...] timeout
-fn bpop(
+/// Which type a blocking pop takes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Family {
+    List,
+    Zset,
+}
+
+impl Family {
+    /// The non-blocking multi-pop of the family, and the words for its two ends (the
+    /// first is LEFT / MIN).
+    fn mpop(self) -> (&'static [u8], [&'static [u8]; 2]) {
+        match self {
+            Family::List => (b"lmpop", [b"left", b"right"]),
+            Family::Zset => (b"zmpop", [b"min", b"max"]),
+        }
+    }
+}
+
+/// BLPOP / BRPOP / BZPOPMIN / BZPOPMAX key [key ...] timeout; `first_end` is LEFT / MIN.
+fn pop_one(
     shard: &mut Shard,
     slot: usize,
     conn: &mut Conn,
     args: &Args,
     out: &mut Vec<u8>,
-    left: bool,
+    (family, first_end): (Family, bool),
 ) -> CmdResult {
     let timeout = parse_timeout(args.get(args.len() - 1))?;
     let keys = (1..args.len() - 1)
         .map(|i| Box::from(args.get(i)))
         .collect();
+    let (op, reshape) = match family {
+        Family::List => (BlockOp::Pop { left: first_end }, Reshape::ListSingle),
+        Family::Zset => (BlockOp::ZPop { max: !first_end }, Reshape::ZsetSingle),
+    };
     let req = BlockRequest {
         keys,
         timeout_ms: timeout,
-        op: BlockOp::Pop { left },
+        op,
         merge: Merge::Forward,
     };
-    let end: &[u8] = if left { b"left" } else { b"right" };
-    let attempt: (&[u8], &[&[u8]]) = (b"lmpop", &[end, b"count", b"1"]);
-    pop_or_block(shard, slot, conn, out, req, attempt, Reshape::ListSingle);
+    let (name, ends) = family.mpop();
+    let end = ends[!first_end as usize];
+    pop_or_block(
+        shard,
+        slot,
+        conn,
+        out,
+        req,
+        (name, &[end, b"count", b"1"]),
+        reshape,
+    );
     Ok(())
+}
+
+/// BLMPOP / BZMPOP timeout numkeys key [key ...] <LEFT | RIGHT | MIN | MAX> [COUNT count]
+fn pop_many(
+    shard: &mut Shard,
+    slot: usize,
+    conn: &mut Conn,
+    args: &Args,
+    out: &mut Vec<u8>,
+    family: Family,
+) -> CmdResult {
+    let timeout = parse_timeout(args.get(1))?;
+    let crate::cmd::lists::MPopArgs { keys, left, count } = crate::cmd::lists::parse_mpop(args, 2)?;
+    let keys = keys.map(|i| Box::from(args.get(i))).collect();
+    let op = match family {
+        Family::List => BlockOp::MPop { left, count },
+        Family::Zset => BlockOp::ZMPop { max: !left, count },
+    };
+    let req = BlockRequest {
+        keys,
+        timeout_ms: timeout,
+        op,
+        merge: Merge::Forward,
+    };
+    let (name, ends) = family.mpop();
+    let count = count.to_string();
+    let attempt: &[&[u8]] = &[ends[!left as usize], b"count", count.as_bytes()];
+    pop_or_block(shard, slot, conn, out, req, (name, attempt), Reshape::Same);
+    Ok(())
+}
+
+/// BLMPOP timeout numkeys key [key ...] <LEFT | RIGHT> [COUNT count]
+pub fn blmpop(
+    shard: &mut Shard,
+    slot: usize,
+    conn: &mut Conn,
+    args: &Args,
+    out: &mut Vec<u8>,
+) -> CmdResult {
+    pop_many(shard, slot, conn, args, out, Family::List)
+}
+
+/// BZMPOP timeout numkeys key [key ...] <MIN | MAX> [COUNT count]
+pub fn bzmpop(
+    shard: &mut Shard,
+    slot: usize,
+    conn: &mut Conn,
+    args: &Args,
+    out: &mut Vec<u8>,
+) -> CmdResult {
+    pop_many(shard, slot, conn, args, out, Family::Zset)
 }
 
 /// BLPOP key [key ...] timeout
@@ -911,7 +992,7 @@ pub fn blpop(
     args: &Args,
     out: &mut Vec<u8>,
 ) -> CmdResult {
-    bpop(shard, slot, conn, args, out, true)
+    pop_one(shard, slot, conn, args, out, (Family::List, true))
 }
 
 /// BRPOP key [key ...] timeout
@@ -922,7 +1003,7 @@ pub fn brpop(
     args: &Args,
     out: &mut Vec<u8>,
 ) -> CmdResult {
-    bpop(shard, slot, conn, args, out, false)
+    pop_one(shard, slot, conn, args, out, (Family::List, false))
 }
 
 /// LEFT (true) or RIGHT (false).
@@ -1024,55 +1105,6 @@ pub fn brpoplpush(
     Ok(())
 }
 
-/// BLMPOP timeout numkeys key [key ...] <LEFT | RIGHT> [COUNT count]
-pub fn blmpop(
-    shard: &mut Shard,
-    slot: usize,
-    conn: &mut Conn,
-    args: &Args,
-    out: &mut Vec<u8>,
-) -> CmdResult {
-    let timeout = parse_timeout(args.get(1))?;
-    let crate::cmd::lists::MPopArgs { keys, left, count } = crate::cmd::lists::parse_mpop(args, 2)?;
-    let keys = keys.map(|i| Box::from(args.get(i))).collect();
-    let req = BlockRequest {
-        keys,
-        timeout_ms: timeout,
-        op: BlockOp::MPop { left, count },
-        merge: Merge::Forward,
-    };
-    let end: &[u8] = if left { b"left" } else { b"right" };
-    let count = count.to_string();
-    let attempt: (&[u8], &[&[u8]]) = (b"lmpop", &[end, b"count", count.as_bytes()]);
-    pop_or_block(shard, slot, conn, out, req, attempt, Reshape::Same);
-    Ok(())
-}
-
-/// BZPOPMIN / BZPOPMAX key [key ...] timeout
-fn bzpop(
-    shard: &mut Shard,
-    slot: usize,
-    conn: &mut Conn,
-    args: &Args,
-    out: &mut Vec<u8>,
-    max: bool,
-) -> CmdResult {
-    let timeout = parse_timeout(args.get(args.len() - 1))?;
-    let keys = (1..args.len() - 1)
-        .map(|i| Box::from(args.get(i)))
-        .collect();
-    let req = BlockRequest {
-        keys,
-        timeout_ms: timeout,
-        op: BlockOp::ZPop { max },
-        merge: Merge::Forward,
-    };
-    let end: &[u8] = if max { b"max" } else { b"min" };
-    let attempt: (&[u8], &[&[u8]]) = (b"zmpop", &[end, b"count", b"1"]);
-    pop_or_block(shard, slot, conn, out, req, attempt, Reshape::ZsetSingle);
-    Ok(())
-}
-
 /// BZPOPMIN key [key ...] timeout
 pub fn bzpopmin(
     shard: &mut Shard,
@@ -1081,7 +1113,7 @@ pub fn bzpopmin(
     args: &Args,
     out: &mut Vec<u8>,
 ) -> CmdResult {
-    bzpop(shard, slot, conn, args, out, false)
+    pop_one(shard, slot, conn, args, out, (Family::Zset, true))
 }
 
 /// BZPOPMAX key [key ...] timeout
@@ -1092,31 +1124,7 @@ pub fn bzpopmax(
     args: &Args,
     out: &mut Vec<u8>,
 ) -> CmdResult {
-    bzpop(shard, slot, conn, args, out, true)
-}
-
-/// BZMPOP timeout numkeys key [key ...] <MIN | MAX> [COUNT count]
-pub fn bzmpop(
-    shard: &mut Shard,
-    slot: usize,
-    conn: &mut Conn,
-    args: &Args,
-    out: &mut Vec<u8>,
-) -> CmdResult {
-    let timeout = parse_timeout(args.get(1))?;
-    let crate::cmd::lists::MPopArgs { keys, left, count } = crate::cmd::lists::parse_mpop(args, 2)?;
-    let keys = keys.map(|i| Box::from(args.get(i))).collect();
-    let req = BlockRequest {
-        keys,
-        timeout_ms: timeout,
-        op: BlockOp::ZMPop { max: !left, count },
-        merge: Merge::Forward,
-    };
-    let end: &[u8] = if left { b"min" } else { b"max" };
-    let count = count.to_string();
-    let attempt: (&[u8], &[&[u8]]) = (b"zmpop", &[end, b"count", count.as_bytes()]);
-    pop_or_block(shard, slot, conn, out, req, attempt, Reshape::Same);
-    Ok(())
+    pop_one(shard, slot, conn, args, out, (Family::Zset, false))
 }
 
 /// The table's handler for blocking commands. They always run through their coordinator
