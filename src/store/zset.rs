@@ -77,6 +77,9 @@ pub struct Tree {
     runs: Vec<Vec<Entry>>,
     /// Run lengths, for prefix sums.
     sizes: Fenwick,
+    /// Each run's last score, searched before any run is touched (a cache-friendly first
+    /// step: runs are only read where the score alone cannot decide).
+    fences: Vec<Score>,
     /// Scores by member, in insertion order (swap-removed).
     scores: IndexMap<Box<[u8]>, Score, ahash::RandomState>,
 }
@@ -131,46 +134,69 @@ impl Fenwick {
     }
 }
 
+/// A run's fence: its last score (an empty run, only ever the sole run of an empty set,
+/// sorts after everything).
+fn fence_of(run: &[Entry]) -> Score {
+    run.last().map_or(Score(f64::INFINITY), |e| e.0)
+}
+
+/// How an entry compares with the key (`score`, `member`).
+fn cmp_key(e: &Entry, score: Score, member: &[u8]) -> Ordering {
+    e.0.cmp(&score).then_with(|| e.1[..].cmp(member))
+}
+
 impl Tree {
-    fn rebuild_sizes(&mut self) {
+    fn rebuild_index(&mut self) {
         self.sizes = Fenwick::build(self.runs.iter().map(Vec::len));
+        self.fences = self.runs.iter().map(|r| fence_of(r)).collect();
     }
 
-    /// The run `key` belongs in: the first whose last entry is not below it.
-    fn run_for(&self, key: &Entry) -> usize {
-        let i = self
-            .runs
-            .partition_point(|r| r.last().is_some_and(|l| l < key));
+    /// The run the key (`score`, `member`) belongs in: the first whose last entry is not
+    /// below it. Fences settle it by score; only runs ending on that very score are read.
+    fn run_for(&self, score: Score, member: &[u8]) -> usize {
+        let lo = self.fences.partition_point(|&f| f < score);
+        let hi = lo + self.fences[lo..].partition_point(|&f| f <= score);
+        let i = lo
+            + self.runs[lo..hi].partition_point(|r| {
+                r.last()
+                    .is_some_and(|l| cmp_key(l, score, member) == Ordering::Less)
+            });
         i.min(self.runs.len().saturating_sub(1))
     }
 
     fn insert(&mut self, key: Entry) {
         if self.runs.is_empty() {
             self.runs.push(Vec::with_capacity(RUN_MIN));
-            self.rebuild_sizes();
+            self.rebuild_index();
         }
-        let ri = self.run_for(&key);
+        let score = key.0;
+        let ri = self.run_for(score, &key.1);
         let run = &mut self.runs[ri];
         let at = run.partition_point(|e| *e < key);
         run.insert(at, key);
         if run.len() > RUN_MAX {
             let tail = run.split_off(run.len() / 2);
             self.runs.insert(ri + 1, tail);
-            self.rebuild_sizes();
+            self.rebuild_index();
         } else {
             self.sizes.add(ri, 1);
+            if at + 1 == run.len() {
+                self.fences[ri] = score;
+            }
         }
     }
 
-    fn remove(&mut self, key: &Entry) {
-        let ri = self.run_for(key);
+    fn remove(&mut self, score: Score, member: &[u8]) {
+        let ri = self.run_for(score, member);
         let run = &mut self.runs[ri];
-        let Ok(at) = run.binary_search(key) else {
+        let Ok(at) = run.binary_search_by(|e| cmp_key(e, score, member)) else {
             return;
         };
         run.remove(at);
-        if run.len() >= RUN_MIN || self.runs.len() == 1 {
+        let (left, fence) = (run.len(), fence_of(run));
+        if left >= RUN_MIN || self.runs.len() == 1 {
             self.sizes.add(ri, -1);
+            self.fences[ri] = fence;
             return;
         }
         // Fold a short run into a neighbour (splitting again if that overflows).
@@ -188,7 +214,27 @@ impl Tree {
             let tail = target.split_off(target.len() / 2);
             self.runs.insert(into + 1, tail);
         }
-        self.rebuild_sizes();
+        self.rebuild_index();
+    }
+
+    /// The rank the key (`score`, `member`) has or would have.
+    fn rank_of(&self, score: Score, member: &[u8]) -> usize {
+        if self.runs.is_empty() {
+            return 0;
+        }
+        let ri = self.run_for(score, member);
+        self.sizes.prefix(ri)
+            + self.runs[ri].partition_point(|e| cmp_key(e, score, member) == Ordering::Less)
+    }
+
+    /// The number of entries whose score satisfies `below` (it must hold for a prefix),
+    /// found through the fences.
+    fn score_partition(&self, below: impl Fn(Score) -> bool) -> usize {
+        let ri = self.fences.partition_point(|&f| below(f));
+        if ri == self.runs.len() {
+            return self.scores.len();
+        }
+        self.sizes.prefix(ri) + self.runs[ri].partition_point(|e| below(e.0))
     }
 
     /// Ranks `lo..hi` (`lo < hi <= len`) as a double-ended walk.
@@ -260,7 +306,7 @@ impl Zset {
         while rest.peek().is_some() {
             t.runs.push(rest.by_ref().take(RUN_MAX / 2).collect());
         }
-        t.rebuild_sizes();
+        t.rebuild_index();
         Zset::Tree(Box::new(t))
     }
 
@@ -333,7 +379,7 @@ impl Zset {
             },
             Zset::Tree(t) => match t.scores.swap_remove(member) {
                 Some(s) => {
-                    t.remove(&(s, Box::from(member)));
+                    t.remove(s, member);
                     true
                 }
                 None => false,
@@ -379,7 +425,10 @@ impl Zset {
     /// The 0-based rank of `member` in ascending order.
     pub fn rank(&self, member: &[u8]) -> Option<usize> {
         let score = Score(self.score(member)?);
-        Some(self.partition_point(|s, m| (Score(s), m) < (score, member)))
+        Some(match self {
+            Zset::Pack(v) => v.partition_point(|e| cmp_key(e, score, member) == Ordering::Less),
+            Zset::Tree(t) => t.rank_of(score, member),
+        })
     }
 
     /// The number of members for which `below(score, member)` holds; it must hold for a
@@ -393,9 +442,17 @@ impl Zset {
 
     /// The ranks whose scores are within the bounds.
     pub fn score_ranks(&self, min: Bound, max: Bound) -> std::ops::Range<usize> {
-        let lo = self.partition_point(|s, _| !min.below(s));
-        let hi = self.partition_point(|s, _| max.above(s)).max(lo);
-        lo..hi
+        let (lo, hi) = match self {
+            Zset::Pack(v) => (
+                v.partition_point(|e| !min.below(e.0 .0)),
+                v.partition_point(|e| max.above(e.0 .0)),
+            ),
+            Zset::Tree(t) => (
+                t.score_partition(|s| !min.below(s.0)),
+                t.score_partition(|s| max.above(s.0)),
+            ),
+        };
+        lo..hi.max(lo)
     }
 
     /// Number of members whose score is within the bounds.
@@ -599,5 +656,38 @@ mod tests {
                 .iter()
                 .all(|(s, _)| *s > -3.0 && *s <= 20.5));
         }
+    }
+
+    #[test]
+    fn equal_scores_across_many_runs_order_by_member() {
+        // A name-ordered set (every score 0) spans many runs whose fences are all equal:
+        // the member decides where a key goes.
+        let limits = PackLimits::default();
+        let mut z = Zset::default();
+        let mut model = std::collections::BTreeSet::new();
+        let mut x: u64 = 0x0123_4567_89ab_cdef;
+        for step in 0..20_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let m = format!("name:{:05}", x % 4000).into_bytes();
+            if step % 3 == 2 {
+                assert_eq!(z.remove(&m), model.remove(&m));
+            } else {
+                z.insert(&m, 0.0, limits);
+                model.insert(m);
+            }
+        }
+        let got: Vec<&[u8]> = z.iter().map(|(_, m)| m).collect();
+        let want: Vec<&[u8]> = model.iter().map(|m| &m[..]).collect();
+        assert_eq!(got, want);
+        for (i, m) in model.iter().enumerate().step_by(11) {
+            assert_eq!(z.rank(m), Some(i));
+        }
+        let all = Bound {
+            value: 0.0,
+            exclusive: false,
+        };
+        assert_eq!(z.score_ranks(all, all), 0..model.len());
     }
 }
