@@ -37,6 +37,9 @@ const CONN_TOKEN_BASE: usize = 2;
 /// Bytes read from one connection per turn before others get a go.
 const READ_BYTES_PER_TURN_MAX: usize = 1024 * 1024;
 
+/// How often (ms) a shard asks the allocator to return freed memory to the OS.
+const ALLOCATOR_COLLECT_MS: u64 = 1000;
+
 /// Redis's refusal of a non-loopback client in protected mode.
 const PROTECTED_MODE_DENIED: &[u8] = b"-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup a an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
 
@@ -166,6 +169,8 @@ pub struct Shard {
     pub settings: Settings,
     config_epoch: u64,
     next_cron_ms: u64,
+    /// When this shard last asked the allocator to hand freed memory back (ms).
+    last_collect_ms: u64,
     /// Set once shutdown started: no new connections or commands.
     draining: bool,
     /// (ms, total commands) at the last instantaneous_ops_per_sec sample (shard 0 only).
@@ -207,6 +212,7 @@ impl Shard {
             settings,
             config_epoch: shared.config_epoch.load(Relaxed),
             next_cron_ms: 0,
+            last_collect_ms: 0,
             draining: false,
             ops_sample: (0, 0),
             shared,
@@ -1518,6 +1524,15 @@ impl Shard {
 
     fn cron(&mut self) {
         self.next_cron_ms = self.now_ms + 1000 / self.settings.hz;
+        if self.now_ms >= self.last_collect_ms + ALLOCATOR_COLLECT_MS {
+            // Memory freed by this thread (old tables after a resize, deleted values)
+            // goes back to the OS now rather than at the allocator's next busy moment,
+            // as jemalloc's background purge does for Redis: RSS follows the data.
+            self.last_collect_ms = self.now_ms;
+            // SAFETY: `mi_collect` only walks this thread's own heap and mimalloc's
+            // segment caches; it takes no pointers from us.
+            unsafe { libmimalloc_sys::mi_collect(false) };
+        }
         // Keys held by a transaction do not vanish under it: expiry waits for a quiet cron.
         if !self.locks.busy() {
             self.ks.active_expire(self.now_ms, EXPIRE_KEYS_PER_TURN_MAX);

@@ -173,6 +173,12 @@ impl Tree {
         let ri = self.run_for(score, &key.1);
         let run = &mut self.runs[ri];
         let at = run.partition_point(|e| *e < key);
+        if run.len() == run.capacity() {
+            // Grow straight to the most a run holds (plus the one that makes it split),
+            // not by doubling: a doubled run would keep 512 slots for the 128 entries
+            // left after its split.
+            run.reserve_exact((RUN_MAX + 1).saturating_sub(run.len()).max(1));
+        }
         run.insert(at, key);
         if run.len() > RUN_MAX {
             let tail = run.split_off(run.len() / 2);
