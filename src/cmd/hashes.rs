@@ -19,11 +19,6 @@ fn write<'k>(ctx: &'k mut Ctx, key: &[u8]) -> CmdResult<&'k mut Hash> {
     crate::cmd::write_collection(ctx, key)
 }
 
-/// Deletes `key` if it became empty.
-fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
-    crate::cmd::drop_if_empty::<Hash>(ctx, key)
-}
-
 /// HSET key field value [field value ...] — replies with the number of new fields.
 pub fn hset(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if !args.len().is_multiple_of(2) {
@@ -139,15 +134,7 @@ pub fn hvals(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// HDEL key field [field ...]
 pub fn hdel(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    if read(ctx, args.get(1))?.is_none() {
-        ctx.out.int(0);
-        return Ok(());
-    }
-    let h = write(ctx, args.get(1))?;
-    let removed = (2..args.len()).filter(|&i| h.remove(args.get(i))).count();
-    drop_if_empty(ctx, args.get(1));
-    ctx.out.int(removed as i64);
-    Ok(())
+    crate::cmd::remove_named::<Hash>(ctx, args)
 }
 
 /// HLEN key

@@ -146,6 +146,22 @@ pub fn write_collection<'k, T: Collection>(ctx: &'k mut Ctx, key: &[u8]) -> CmdR
     Ok(T::of_mut(&mut e.value).expect("checked above"))
 }
 
+/// HDEL / SREM / ZREM `key name [name ...]`: removes the named entries of the collection
+/// of type `T` at `key` (deleting it once empty) and replies how many went.
+pub fn remove_named<T: crate::store::Named>(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if read_collection::<T>(ctx, args.get(1))?.is_none() {
+        ctx.out.int(0);
+        return Ok(());
+    }
+    let c = write_collection::<T>(ctx, args.get(1))?;
+    let removed = (2..args.len())
+        .filter(|&i| c.remove_named(args.get(i)))
+        .count();
+    drop_if_empty::<T>(ctx, args.get(1));
+    ctx.out.int(removed as i64);
+    Ok(())
+}
+
 /// Deletes `key` if its collection of type `T` became empty (Redis keeps no empty ones).
 pub fn drop_if_empty<T: Collection>(ctx: &mut Ctx, key: &[u8]) {
     let now = ctx.now_ms();
@@ -876,18 +892,10 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
         Merge::XRead(_) => unreachable!("the shard merges XREAD itself (it may block)"),
         Merge::Compute(c) => {
             let replies = split_replies(&g.parts);
-            let mut values = Vec::with_capacity(c.order.len());
-            for &(part, idx) in &c.order {
-                let Some(&r) = replies[part as usize].get(idx as usize) else {
-                    out.error("ERR internal: a shard's reply is missing a key");
-                    return None;
-                };
-                if r.first() == Some(&b'-') {
-                    out.raw(r);
-                    return None;
-                }
-                values.push(bulk_value(r).and_then(|d| crate::store::Value::restore(&d)));
-            }
+            let values: Vec<_> = per_key_replies(&replies, &c.order, out)?
+                .into_iter()
+                .map(|r| bulk_value(r).and_then(|d| crate::store::Value::restore(&d)))
+                .collect();
             let sources: Vec<Option<&crate::store::Value>> =
                 values.iter().map(|v| v.as_ref().map(|(v, _)| v)).collect();
             let args = Args::new(&c.args.data, &c.args.args);
@@ -918,23 +926,15 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
         Merge::SetAlgebra(a) => {
             // Split each part into its SMEMBERS replies; an error (WRONGTYPE) wins.
             let replies = split_replies(&g.parts);
-            let mut sets = Vec::with_capacity(a.order.len());
-            for &(part, idx) in &a.order {
-                let Some(&r) = replies[part as usize].get(idx as usize) else {
-                    out.error("ERR internal: a shard's reply is missing a key");
-                    return None;
-                };
-                if r.first() == Some(&b'-') {
-                    out.raw(r);
-                    return None;
-                }
-                sets.push(
+            let sets: Vec<Vec<Vec<u8>>> = per_key_replies(&replies, &a.order, out)?
+                .into_iter()
+                .map(|r| {
                     split_array(r)
                         .iter()
                         .filter_map(|m| bulk_value(m))
-                        .collect::<Vec<_>>(),
-                );
-            }
+                        .collect()
+                })
+                .collect();
             let members = sets::combine(a.op, &sets, a.max_ints);
             let Some((dst, dst_shard)) = a.store else {
                 let algebra = sets::Algebra {
@@ -1034,6 +1034,29 @@ fn split_replies(parts: &[Vec<u8>]) -> Vec<Vec<&[u8]>> {
             v
         })
         .collect()
+}
+
+/// Each key's reply, in key order (`order`: (part, index in part) per key), from the
+/// split parts. An error reply (WRONGTYPE) is the command's reply: written to `out`, and
+/// `None` returned.
+fn per_key_replies<'p>(
+    replies: &[Vec<&'p [u8]>],
+    order: &[(u32, u32)],
+    out: &mut Reply,
+) -> Option<Vec<&'p [u8]>> {
+    let mut found = Vec::with_capacity(order.len());
+    for &(part, idx) in order {
+        let Some(&r) = replies[part as usize].get(idx as usize) else {
+            out.error("ERR internal: a shard's reply is missing a key");
+            return None;
+        };
+        if r.first() == Some(&b'-') {
+            out.raw(r);
+            return None;
+        }
+        found.push(r);
+    }
+    Some(found)
 }
 
 /// The step that stores a computed `value` at `dst` in `db` on its shard: `__put ...

@@ -35,15 +35,7 @@ pub fn sadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// SREM key member [member ...]
 pub fn srem(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    if read(ctx, args.get(1))?.is_none() {
-        ctx.out.int(0);
-        return Ok(());
-    }
-    let s = write(ctx, args.get(1))?;
-    let removed = (2..args.len()).filter(|&i| s.remove(args.get(i))).count();
-    drop_if_empty(ctx, args.get(1));
-    ctx.out.int(removed as i64);
-    Ok(())
+    crate::cmd::remove_named::<Set>(ctx, args)
 }
 
 /// SMEMBERS key — a set in RESP3.

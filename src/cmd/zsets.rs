@@ -188,15 +188,7 @@ pub fn zmscore(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// ZREM key member [member ...]
 pub fn zrem(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    if read(ctx, args.get(1))?.is_none() {
-        ctx.out.int(0);
-        return Ok(());
-    }
-    let z = write(ctx, args.get(1))?;
-    let removed = (2..args.len()).filter(|&i| z.remove(args.get(i))).count();
-    drop_if_empty(ctx, args.get(1));
-    ctx.out.int(removed as i64);
-    Ok(())
+    crate::cmd::remove_named::<Zset>(ctx, args)
 }
 
 fn rank_generic(ctx: &mut Ctx, args: &Args, rev: bool) -> CmdResult {

@@ -134,6 +134,31 @@ pub trait Collection: Default + Sized {
     fn is_empty(&self) -> bool;
 }
 
+/// A collection whose entries go by name (a hash's fields, a set's or sorted set's
+/// members): HDEL, SREM and ZREM are one command over it.
+pub trait Named: Collection {
+    /// Removes the entry `name`; true if it was there.
+    fn remove_named(&mut self, name: &[u8]) -> bool;
+}
+
+impl Named for hash::Hash {
+    fn remove_named(&mut self, name: &[u8]) -> bool {
+        self.remove(name)
+    }
+}
+
+impl Named for set::Set {
+    fn remove_named(&mut self, name: &[u8]) -> bool {
+        self.remove(name)
+    }
+}
+
+impl Named for zset::Zset {
+    fn remove_named(&mut self, name: &[u8]) -> bool {
+        self.remove(name)
+    }
+}
+
 impl Collection for hash::Hash {
     fn of(v: &Value) -> Option<&Self> {
         match v {
