@@ -8,19 +8,22 @@
 //! - [`server`] — bootstrap: shared state, shard threads, SO_REUSEPORT listeners, signals,
 //!   graceful shutdown, per-shard counters.
 //! - [`shard`] — the per-core event loop (turns), routing (`shard::route`), hops and
-//!   gathers, messages between shards (`shard::msg`).
+//!   gathers, messages between shards (`shard::msg`), paced replies between shards
+//!   (`shard::paced`).
 //! - [`sync`] — the mailbox: the one cross-thread queue and its waker.
 //! - [`conn`] — a client connection: buffers, protocol state, the gather it waits on.
 //! - [`cmd`] — the command table (`cmd::table`), the handler context, one file per family
 //!   (`strings`, `keys`, `lists`, `hashes`, `sets`, `zsets`, `streams`, `pubsub`,
-//!   `server`, `info`, `docs`), and how gathered replies merge.
+//!   `server`, `info`, `docs`), how gathered replies merge, and the walks that write long
+//!   replies piece by piece (`cmd::paced`).
 //! - [`tx`] — multi-shard transactions: the per-shard lock table and a connection's
 //!   MULTI / EXEC / WATCH state (the protocol itself is `shard::txn`).
 //! - [`pubsub`] — the channel registry (counts per shard), pattern index, per-shard
 //!   subscriptions, and the once-encoded message frames.
 //! - [`resp`] — the zero-copy RESP parser and the RESP2/RESP3 reply writer.
 //! - [`store`] — a shard's keyspace: databases, values (`list`, `hash`, `set`, `zset`,
-//!   `stream`), expiry, SCAN, glob matching, WATCHed keys (`watch`).
+//!   `stream`), expiry, SCAN, glob matching, WATCHed keys (`watch`), values pinned for
+//!   paced replies (`pin`).
 //! - [`error`] — command errors with Redis's texts, rendered once.
 //! - [`log`] — Redis-style log lines.
 //!
@@ -42,6 +45,8 @@
 //! | gather | the replies a home shard waits for before it answers one command |
 //! | transaction | a command (or EXEC) whose keys span shards: it holds intent locks on its keys on every shard it touches (`tx`) |
 //! | chain | a one-step multi-key transaction run shard by shard in ascending order, locking as it goes (`tx::Chain`) |
+//! | paced reply | a long reply written piece by piece as its client reads it, from a pinned value (`cmd::paced`) |
+//! | pin | a paced reply's hold on a value: it reads the value as it was, whatever later commands do to the key (`store::pin`) |
 //!
 //! # Life of a command
 //!

@@ -3,6 +3,7 @@
 
 use crate::cmd::keys::{parse_cursor, scan_opts_from, scan_table_down};
 use crate::cmd::ldouble::LongDouble;
+use crate::cmd::paced::{HashPart, Paced};
 use crate::cmd::{Args, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::parse_i64;
@@ -94,42 +95,32 @@ pub fn hmget(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// Field/value pairs copied out of a hash.
 type Pairs = Vec<(Vec<u8>, Vec<u8>)>;
 
-/// The pairs of the hash at `key` (empty if missing), owned.
-fn pairs(ctx: &mut Ctx, key: &[u8]) -> CmdResult<Pairs> {
-    Ok(read(ctx, key)?
-        .map(|h| h.iter().map(|(f, v)| (f.to_vec(), v.to_vec())).collect())
-        .unwrap_or_default())
-}
-
 /// HGETALL key — a map in RESP3.
 pub fn hgetall(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let all = pairs(ctx, args.get(1))?;
-    ctx.out.map_len(all.len());
-    for (f, v) in all {
-        ctx.out.bulk(&f);
-        ctx.out.bulk(&v);
-    }
-    Ok(())
+    reply_pairs(ctx, args.get(1), HashPart::Both)
 }
 
 /// HKEYS key
 pub fn hkeys(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let all = pairs(ctx, args.get(1))?;
-    ctx.out.array_len(all.len());
-    for (f, _) in all {
-        ctx.out.bulk(&f);
-    }
-    Ok(())
+    reply_pairs(ctx, args.get(1), HashPart::Fields)
 }
 
 /// HVALS key
 pub fn hvals(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let all = pairs(ctx, args.get(1))?;
-    ctx.out.array_len(all.len());
-    for (_, v) in all {
-        ctx.out.bulk(&v);
+    reply_pairs(ctx, args.get(1), HashPart::Values)
+}
+
+/// Replies with every pair of the hash at `key` (or part of each), as the client reads.
+fn reply_pairs(ctx: &mut Ctx, key: &[u8], part: HashPart) -> CmdResult {
+    let len = read(ctx, key)?.map_or(0, Hash::len);
+    match part {
+        HashPart::Both => ctx.out.map_len(len),
+        HashPart::Fields | HashPart::Values => ctx.out.array_len(len),
     }
-    Ok(())
+    if len == 0 {
+        return Ok(());
+    }
+    ctx.pace(key, Paced::Hash { next: 0, part })
 }
 
 /// HDEL key field [field ...]

@@ -181,21 +181,26 @@ pub fn llen(ctx: &mut Ctx, args: &Args) -> CmdResult {
 pub fn lrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let (start, stop) = (args.int(2)?, args.int(3)?);
     let now = ctx.now_ms();
-    // Borrow the keyspace and the reply writer side by side: elements are encoded straight
-    // from the list's chunks, with no copy.
-    let Ctx { shard, out, db, .. } = ctx;
-    match shard.ks.lookup(*db, args.get(1), now).map(|e| &e.value) {
-        None => out.array_len(0),
-        Some(Value::List(list)) => {
-            let items = list.range(start, stop);
-            out.array_len(items.len());
-            for item in items {
-                out.bulk(item);
-            }
-        }
+    let range = match ctx
+        .shard
+        .ks
+        .lookup(ctx.db, args.get(1), now)
+        .map(|e| &e.value)
+    {
+        None => None,
+        Some(Value::List(list)) => list.positions(start, stop),
         Some(_) => return Err(CmdError::WrongType),
-    }
-    Ok(())
+    };
+    let Some((first, last)) = range else {
+        ctx.out.array_len(0);
+        return Ok(());
+    };
+    // Elements are encoded straight from the list's chunks, as the client reads.
+    ctx.out.array_len(last - first + 1);
+    ctx.pace(
+        args.get(1),
+        crate::cmd::paced::Paced::List { next: first, last },
+    )
 }
 
 /// LINDEX key index

@@ -12,6 +12,7 @@ pub mod keys;
 pub mod keyspecs;
 pub mod ldouble;
 pub mod lists;
+pub mod paced;
 pub mod pubsub;
 pub mod server;
 pub mod sets;
@@ -99,6 +100,8 @@ pub struct Ctx<'a> {
     pub db: usize,
     /// Where the reply goes.
     pub out: Reply<'a>,
+    /// Whether the reply may be paced, and whether it was (`cmd::paced`).
+    pub pace: paced::Pace,
 }
 
 impl Ctx<'_> {

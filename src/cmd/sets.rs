@@ -40,14 +40,12 @@ pub fn srem(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// SMEMBERS key — a set in RESP3.
 pub fn smembers(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let members = read(ctx, args.get(1))?
-        .map(Set::members)
-        .unwrap_or_default();
-    ctx.out.set_len(members.len());
-    for m in members {
-        ctx.out.bulk(&m);
-    }
-    Ok(())
+    let Some(len) = read(ctx, args.get(1))?.map(Set::len) else {
+        ctx.out.set_len(0);
+        return Ok(());
+    };
+    ctx.out.set_len(len);
+    ctx.pace(args.get(1), crate::cmd::paced::Paced::Set { next: 0 })
 }
 
 /// SISMEMBER key member

@@ -286,9 +286,22 @@ fn range_generic(ctx: &mut Ctx, args: &Args, rev: bool) -> CmdResult {
         ctx.out.null_array();
         return Ok(());
     }
-    let entries = s.range(lo, hi, rev, count.unwrap_or(0));
-    reply_entries(&mut ctx.out, &entries);
-    Ok(())
+    let count = count.unwrap_or(0);
+    let n = s.count_range(lo, hi, count);
+    ctx.out.array_len(n);
+    if n == 0 {
+        return Ok(());
+    }
+    // Entries are written straight from the stream, as the client reads.
+    ctx.pace(
+        args.get(1),
+        crate::cmd::paced::Paced::Stream {
+            lo,
+            hi,
+            rev,
+            left: n,
+        },
+    )
 }
 
 /// XRANGE key start end [COUNT count]

@@ -4,6 +4,7 @@
 //! shards are split by the shard loop and each part runs the same handler.
 
 use crate::cmd::ldouble::LongDouble;
+use crate::cmd::paced::{Paced, PIECE_BYTES};
 use crate::cmd::{Args, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::parse_i64;
@@ -37,10 +38,24 @@ pub fn get(ctx: &mut Ctx, args: &Args) -> CmdResult {
     match entry.map(|e| &e.value) {
         None => ctx.out.null(),
         Some(Value::Str(Str::Int(n))) => ctx.out.bulk_int(*n),
-        Some(Value::Str(Str::Bytes { data, .. })) => ctx.out.bulk(data),
+        Some(Value::Str(Str::Bytes { data, .. })) if data.len() <= PIECE_BYTES => {
+            ctx.out.bulk(data)
+        }
+        Some(Value::Str(Str::Bytes { data, .. })) => {
+            // A long string goes out as the client reads it.
+            let end = data.len();
+            return pace_bytes(ctx, args.get(1), 0, end);
+        }
         Some(_) => return Err(CmdError::WrongType),
     }
     Ok(())
+}
+
+/// Replies with bytes `start..end` of the string at `key` (which holds raw bytes) as a
+/// bulk string, as the client reads.
+fn pace_bytes(ctx: &mut Ctx, key: &[u8], start: usize, end: usize) -> CmdResult {
+    ctx.out.bulk_header(end - start);
+    ctx.pace(key, Paced::Str { next: start, end })
 }
 
 /// Expiry options shared by SET, GETEX.
@@ -515,35 +530,41 @@ pub fn incrbyfloat(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// GETRANGE key start end
 pub fn getrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let mut start = args.int(2)?;
-    let mut end = args.int(3)?;
-    let Some(s) = lookup_str(ctx, args.get(1))?.cloned() else {
+    let start = args.int(2)?;
+    let end = args.int(3)?;
+    let Some(s) = lookup_str(ctx, args.get(1))? else {
         ctx.out.bulk(b"");
         return Ok(());
     };
-    s.with_bytes(|data| {
-        let len = data.len() as i64;
-        if start < 0 && end < 0 && start > end {
-            return ctx.out.bulk(b"");
-        }
-        if start < 0 {
-            start += len;
-        }
-        if end < 0 {
-            end += len;
-        }
-        start = start.max(0);
-        end = end.max(0);
-        if end >= len {
-            end = len - 1;
-        }
-        if start > end || len == 0 {
-            ctx.out.bulk(b"");
-        } else {
-            ctx.out.bulk(&data[start as usize..=end as usize]);
-        }
-    });
+    let raw = matches!(s, Str::Bytes { .. });
+    let Some((start, end)) = s.with_bytes(|data| substring(data.len(), start, end)) else {
+        ctx.out.bulk(b"");
+        return Ok(());
+    };
+    if end - start > PIECE_BYTES && raw {
+        return pace_bytes(ctx, args.get(1), start, end);
+    }
+    let Ctx { shard, out, db, .. } = ctx;
+    if let Some(Value::Str(s)) = shard.ks.get(*db, args.get(1)).map(|e| &e.value) {
+        s.with_bytes(|data| out.bulk(&data[start..end]));
+    }
     Ok(())
+}
+
+/// GETRANGE's index rules over a string of `len` bytes: the byte range `start..end` that
+/// `start` and `end` (inclusive, negative from the end) denote, or `None` when empty.
+fn substring(len: usize, start: i64, end: i64) -> Option<(usize, usize)> {
+    let len = len as i64;
+    if start < 0 && end < 0 && start > end {
+        return None;
+    }
+    // No overflow: only negative values get the (non-negative) length added.
+    let start = if start < 0 { start + len } else { start }.max(0);
+    let end = if end < 0 { end + len } else { end }.max(0).min(len - 1);
+    if start > end || len == 0 {
+        return None;
+    }
+    Some((start as usize, end as usize + 1))
 }
 
 /// SETRANGE key offset value

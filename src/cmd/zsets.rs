@@ -564,17 +564,13 @@ impl RangeReq {
         }
     }
 
-    /// Replies with what it selects from `z`, straight from the set (no copies).
-    fn reply(&self, z: &Zset, out: &mut Reply) {
-        let (lo, hi) = match self.limit {
+    /// The ranks `lo..hi` it selects from `z` (walked from `hi` down when `rev`).
+    fn window(&self, z: &Zset) -> (usize, usize) {
+        match self.limit {
             Some((offset, _)) if offset < 0 => (0, 0),
             Some((offset, count)) => self.sel.window(z, self.rev, (offset as usize, count)),
             None => self.sel.window(z, self.rev, (0, -1)),
-        };
-        let walk = z.range(lo, hi);
-        let walk: Box<dyn Iterator<Item = (f64, &[u8])>> =
-            if self.rev { Box::new(walk.rev()) } else { walk };
-        reply_members_from(out, hi - lo, walk, self.with_scores);
+        }
     }
 }
 
@@ -609,12 +605,28 @@ fn reply_members_from<'m>(
 fn range_generic(ctx: &mut Ctx, key: &[u8], req: CmdResult<RangeReq>) -> CmdResult {
     let req = req?;
     let now = ctx.now_ms();
-    match ctx.shard.ks.lookup(ctx.db, key, now).map(|e| &e.value) {
-        None => ctx.out.array_len(0),
-        Some(Value::Zset(z)) => req.reply(z, &mut ctx.out),
+    let (lo, hi) = match ctx.shard.ks.lookup(ctx.db, key, now).map(|e| &e.value) {
+        None => (0, 0),
+        Some(Value::Zset(z)) => req.window(z),
         Some(_) => return Err(CmdError::WrongType),
+    };
+    let n = hi.saturating_sub(lo);
+    let nested = ctx.out.resp3 && req.with_scores;
+    ctx.out
+        .array_len(if req.with_scores && !nested { n * 2 } else { n });
+    if n == 0 {
+        return Ok(());
     }
-    Ok(())
+    // Members are written straight from the set, as the client reads.
+    ctx.pace(
+        key,
+        crate::cmd::paced::Paced::Zset {
+            lo,
+            hi,
+            rev: req.rev,
+            scores: req.with_scores,
+        },
+    )
 }
 
 /// ZRANGE key start stop [BYSCORE | BYLEX] [REV] [LIMIT offset count] [WITHSCORES]

@@ -13,8 +13,49 @@ use crate::pubsub::Kind;
 
 use crate::resp::{ArgRange, ParseState};
 
-/// Initial read buffer size; grows for large frames, shrinks back when idle.
+/// Read buffer size; grows for large frames. A connection holds a read buffer only while
+/// it has unparsed input: between reads it gives it back to its shard's pool
+/// (`InputPool`), so an idle connection costs no buffer at all.
 pub const READ_BUF_BYTES: usize = 16 * 1024;
+
+/// Output buffer capacity a connection keeps after its output drained (larger ones are
+/// freed, so one long reply does not cost memory for the life of the connection).
+pub const OUT_KEEP_BYTES: usize = 16 * 1024;
+
+/// Read buffers of `READ_BUF_BYTES` that connections of one shard lend between reads.
+#[derive(Default)]
+pub struct InputPool {
+    free: Vec<Vec<u8>>,
+}
+
+impl InputPool {
+    /// Buffers kept for reuse at most; beyond, returned ones are freed.
+    const KEPT_MAX: usize = 256;
+
+    /// Lends `conn` a read buffer if it has none.
+    pub fn lend(&mut self, conn: &mut Conn) {
+        if conn.inbuf.is_empty() {
+            conn.inbuf = self.free.pop().unwrap_or_else(|| vec![0; READ_BUF_BYTES]);
+            conn.in_start = 0;
+            conn.in_end = 0;
+            conn.in_cap = conn.inbuf.len();
+        }
+    }
+
+    /// Takes `conn`'s read buffer back once everything in it was parsed.
+    pub fn reclaim(&mut self, conn: &mut Conn) {
+        if conn.inbuf.is_empty() || conn.in_start != conn.in_end {
+            return;
+        }
+        let buf = std::mem::take(&mut conn.inbuf);
+        conn.in_start = 0;
+        conn.in_end = 0;
+        conn.in_cap = 0;
+        if buf.len() == READ_BUF_BYTES && self.free.len() < Self::KEPT_MAX {
+            self.free.push(buf);
+        }
+    }
+}
 
 /// Output past which we stop executing a connection's pipelined commands until the
 /// client reads (so a client that never reads cannot grow our memory without bound).
@@ -245,7 +286,8 @@ pub struct Conn {
     pub addr: SocketAddr,
     /// Local address (`laddr=`).
     pub laddr: SocketAddr,
-    /// Read buffer; bytes `in_start..in_end` are unparsed. Always fully initialized.
+    /// Read buffer, lent by the shard's pool while there is input (empty otherwise); bytes
+    /// `in_start..in_end` are unparsed. Always fully initialized.
     pub inbuf: Vec<u8>,
     /// Start of unparsed input in `inbuf`.
     pub in_start: usize,
@@ -321,6 +363,13 @@ pub struct Conn {
     pub watch: Option<crate::tx::Watch>,
     /// A woken cross-shard BLMOVE waiting for its locks: it runs once they are held.
     pub move_retry: Option<MoveRetry>,
+    /// A write failed (the peer stopped reading or reset): replies are dropped from now on,
+    /// but what the client sent before still runs, as Redis runs every command it read,
+    /// and then the connection closes.
+    pub out_dead: bool,
+    /// The walk the reply being written continues with (`shard::paced`); its gather
+    /// stays open until the walk is finished.
+    pub paced: Option<crate::shard::paced::PacedRef>,
 }
 
 impl Conn {
@@ -340,13 +389,13 @@ impl Conn {
             stream,
             addr,
             laddr,
-            inbuf: vec![0; READ_BUF_BYTES],
+            inbuf: Vec::new(),
             in_start: 0,
             in_end: 0,
-            in_cap: READ_BUF_BYTES,
+            in_cap: 0,
             parse: ParseState::default(),
-            args: Vec::with_capacity(8),
-            out: Vec::with_capacity(1024),
+            args: Vec::new(),
+            out: Vec::new(),
             out_pos: 0,
             resp3: false,
             db: 0,
@@ -378,6 +427,8 @@ impl Conn {
             in_exec: false,
             watch: None,
             move_retry: None,
+            out_dead: false,
+            paced: None,
         }
     }
 
@@ -411,16 +462,20 @@ impl Conn {
         self.out.len() - self.out_pos
     }
 
+    /// Drops the written part of the output buffer, so that appending does not grow it
+    /// past what is unsent.
+    pub fn compact_output(&mut self) {
+        if self.out_pos > 0 {
+            self.out.drain(..self.out_pos);
+            self.out_pos = 0;
+        }
+    }
+
     /// Makes room for at least `want` more bytes after `in_end`, compacting first.
     pub fn reserve_input(&mut self, want: usize) {
         if self.in_start == self.in_end {
             self.in_start = 0;
             self.in_end = 0;
-            // Give back a buffer grown for one huge frame.
-            if self.inbuf.len() > 4 * READ_BUF_BYTES && want <= READ_BUF_BYTES {
-                self.inbuf = vec![0; READ_BUF_BYTES];
-                self.in_cap = READ_BUF_BYTES;
-            }
         }
         if self.inbuf.len() - self.in_end >= want {
             return;
@@ -435,6 +490,18 @@ impl Conn {
             self.inbuf.resize(new_len, 0);
         }
         self.in_cap = self.inbuf.len();
+    }
+
+    /// Frees what an idle connection holds beyond its state: spare output capacity and
+    /// argument slots (its read buffer went back to the pool after its last read).
+    pub fn release_idle_buffers(&mut self) {
+        if self.pending_output() == 0 && self.out.capacity() > 0 {
+            self.out = Vec::new();
+            self.out_pos = 0;
+        }
+        if self.in_start == self.in_end && self.args.capacity() > 0 {
+            self.args = Vec::new();
+        }
     }
 
     /// The `flags=` field of CLIENT LIST.

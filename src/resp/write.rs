@@ -64,6 +64,12 @@ impl<'a> Reply<'a> {
         self.buf.extend_from_slice(b"\r\n");
     }
 
+    /// The header of a bulk string of `len` bytes; the caller writes the bytes and the
+    /// closing CRLF (a paced reply).
+    pub fn bulk_header(&mut self, len: usize) {
+        self.header(b'$', len as i64);
+    }
+
     /// An integer rendered as a bulk string (GET of an integer-encoded value).
     pub fn bulk_int(&mut self, n: i64) {
         let mut b = itoa::Buffer::new();

@@ -6,6 +6,7 @@
 
 pub mod block;
 pub mod msg;
+pub mod paced;
 pub mod route;
 pub mod txn;
 
@@ -19,6 +20,7 @@ use std::time::{Duration, Instant};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 
+use crate::cmd::paced::Pace;
 use crate::cmd::{self, Args, Ctx, Route, Spec};
 use crate::conn::{Conn, Gather, Merge, INPUT_PAUSE_BYTES, OUTPUT_PAUSE_BYTES};
 use crate::error::CmdError;
@@ -48,6 +50,9 @@ const RESERVE_STEP_BYTES_MAX: usize = 4 * 1024 * 1024;
 
 /// Replies held back while a connection waits on a hop, at most (then they are written).
 const WRITE_HOLD_BYTES_MAX: usize = 64 * 1024;
+
+/// How long (ms) a connection runs no command before its spare buffer room is freed.
+const IDLE_BUFFERS_MS: u64 = 2000;
 
 /// Keys sampled by one active expiry step (bounds the time one step takes).
 const EXPIRE_KEYS_PER_TURN_MAX: usize = 2000;
@@ -175,6 +180,12 @@ pub struct Shard {
     draining: bool,
     /// (ms, total commands) at the last instantaneous_ops_per_sec sample (shard 0 only).
     ops_sample: (u64, u64),
+    /// Unfinished paced replies over this shard's keys, by id (`paced`).
+    paced: ahash::AHashMap<u64, paced::PacedReply>,
+    /// The last paced reply id handed out.
+    next_paced_id: u64,
+    /// Read buffers lent to connections while they have input.
+    input_pool: crate::conn::InputPool,
 }
 
 impl Shard {
@@ -215,6 +226,9 @@ impl Shard {
             last_collect_ms: 0,
             draining: false,
             ops_sample: (0, 0),
+            paced: Default::default(),
+            next_paced_id: 0,
+            input_pool: Default::default(),
             shared,
         })
     }
@@ -282,6 +296,8 @@ impl Shard {
             self.publish_gauges();
             self.send_outbox();
             self.flush_dirty();
+            // Asks for the next pieces of paced replies, made while flushing.
+            self.send_outbox();
             if self.now_ms >= self.next_cron_ms {
                 self.cron();
             }
@@ -379,6 +395,7 @@ impl Shard {
     }
 
     fn close(&mut self, slot: usize, mut conn: Conn) {
+        self.drop_paced(&mut conn);
         self.unsubscribe_all(&mut conn);
         self.abandon_acquire(&mut conn);
         self.abandon_chain(&mut conn);
@@ -416,7 +433,7 @@ impl Shard {
             conn.queued = false;
             let keep = self.serve(slot, &mut conn);
             if keep {
-                if conn.pending_output() > 0 && !conn.dirty {
+                if (conn.pending_output() > 0 || conn.paced.is_some()) && !conn.dirty {
                     conn.dirty = true;
                     self.dirty.push(slot);
                 }
@@ -440,9 +457,18 @@ impl Shard {
         }
         let paused_in = conn.busy() && conn.pending_input() > INPUT_PAUSE_BYTES;
         let paused_out = conn.pending_output() > OUTPUT_PAUSE_BYTES;
-        if conn.read_ready && !paused_in && !paused_out && !conn.close_after_reply {
-            if self.read_input(conn).is_err() {
-                return false;
+        if conn.read_ready && !paused_in && !paused_out && !conn.close_after_reply && !conn.out_dead
+        {
+            match self.read_input(conn) {
+                Ok(()) => {}
+                // Over the query buffer limit: closed, as Redis.
+                Err(e) if e.kind() == io::ErrorKind::InvalidData => return false,
+                Err(_) if conn.pending_input() > 0 || conn.busy() => {
+                    // The peer reset, but what it sent before still runs (as Redis runs
+                    // every command it read); its replies have nowhere to go.
+                    self.output_died(conn);
+                }
+                Err(_) => return false,
             }
             if conn.read_ready && !conn.queued {
                 // More to read next turn; keep the loop spinning.
@@ -451,6 +477,12 @@ impl Shard {
             }
         }
         self.run_frames(slot, conn);
+        if conn.out_dead {
+            conn.out.clear();
+            conn.out_pos = 0;
+        }
+        // Everything parsed: the read buffer goes back until the next read.
+        self.input_pool.reclaim(conn);
         if conn.eof && conn.block.is_some() {
             // A blocked client that hung up: close now (close() settles its claim).
             return false;
@@ -467,6 +499,7 @@ impl Shard {
     /// the client closed its side; errors mean the connection is dead.
     fn read_input(&mut self, conn: &mut Conn) -> io::Result<()> {
         let mut total = 0;
+        self.input_pool.lend(conn);
         loop {
             conn.reserve_input(4096);
             let space = conn.inbuf.len() - conn.in_end;
@@ -734,16 +767,28 @@ impl Shard {
         let resp3 = conn.resp3;
         let start = Instant::now();
         let reply_at = out.len();
-        let res = {
+        // A reply that is part of a transaction's is written whole: its locks must not wait
+        // for the client's reading.
+        let pace = if conn.tx.is_none() && !conn.in_exec && conn.exec.is_none() {
+            Pace::Allowed
+        } else {
+            Pace::Off
+        };
+        let (res, pace) = {
             let mut ctx = Ctx {
                 shard: self,
                 conn: Some(&mut *conn),
                 db,
                 out: Reply::new(&mut out, resp3),
+                pace,
             };
-            (spec.handler)(&mut ctx, args)
+            let res = (spec.handler)(&mut ctx, args);
+            (res, ctx.pace)
         };
         self.finish_call(spec, start, res, &mut out, reply_at, conn.resp3);
+        if let Pace::Started(id) = pace {
+            self.paced_local(conn, id);
+        }
         // A handler may have written to conn.out through ctx.conn (e.g. RESET); keep order.
         out.append(&mut conn.out);
         conn.out = out;
@@ -866,7 +911,10 @@ impl Shard {
 
     /// Sends `cmds` to `dest` as one hop; the connection waits for the reply.
     fn start_hop_cmds(&mut self, slot: usize, conn: &mut Conn, dest: usize, cmds: OwnedCmds) {
-        self.send_run(dest, slot, conn, 0, cmds);
+        // Its reply is forwarded as it is, so it may come in pieces — unless it is part
+        // of a transaction, whose locks must not wait for a client's reading.
+        let paced = conn.tx.is_none() && !conn.in_exec;
+        self.send_run_with(dest, slot, conn, 0, cmds, None, paced);
         conn.gather = Some(Gather {
             left: 1,
             parts: vec![Vec::new()],
@@ -897,7 +945,7 @@ impl Shard {
 
     /// Queues a Run message for this turn's batch to `dest`.
     pub fn send_run(&mut self, dest: usize, slot: usize, conn: &Conn, part: u32, cmds: OwnedCmds) {
-        self.send_run_rescued(dest, slot, conn, part, cmds, None);
+        self.send_run_with(dest, slot, conn, part, cmds, None, false);
     }
 
     /// Like `send_run`; with `rescue_left` the popped element comes back with a rescue.
@@ -909,6 +957,21 @@ impl Shard {
         part: u32,
         cmds: OwnedCmds,
         rescue_left: Option<bool>,
+    ) {
+        self.send_run_with(dest, slot, conn, part, cmds, rescue_left, false);
+    }
+
+    /// Queues a Run message; `paced`: its reply may come in pieces (`shard::paced`).
+    #[allow(clippy::too_many_arguments)]
+    fn send_run_with(
+        &mut self,
+        dest: usize,
+        slot: usize,
+        conn: &Conn,
+        part: u32,
+        cmds: OwnedCmds,
+        rescue_left: Option<bool>,
+        paced: bool,
     ) {
         bump(&self.stats().hops, 1);
         self.outbox[dest].push(Msg::Run {
@@ -922,6 +985,7 @@ impl Shard {
             tx: conn.tx.as_ref().map_or(0, |h| h.id),
             lock: None,
             hold: false,
+            paced,
         });
     }
 
@@ -1061,6 +1125,7 @@ impl Shard {
                 conn: Some(&mut *conn),
                 db,
                 out: Reply::new(&mut out, resp3),
+                pace: Pace::Off,
             };
             (spec.handler)(&mut ctx, args)
         };
@@ -1076,8 +1141,20 @@ impl Shard {
 
     /// Runs commands copied from another shard (or a local part) and returns the replies.
     pub fn run_owned(&mut self, cmds: &OwnedCmds, db: usize, resp3: bool) -> Vec<u8> {
+        self.run_owned_paced(cmds, db, resp3, false).0
+    }
+
+    /// Like `run_owned`; with `paced`, a command may pace its reply (`shard::paced`): the
+    /// run then stops after it and returns the walk's id and the index of the next command.
+    fn run_owned_paced(
+        &mut self,
+        cmds: &OwnedCmds,
+        db: usize,
+        resp3: bool,
+        paced: bool,
+    ) -> (Vec<u8>, Option<(u64, usize)>) {
         let mut out = Vec::new();
-        for &(spec_id, first, n) in &cmds.cmds {
+        for (i, &(spec_id, first, n)) in cmds.cmds.iter().enumerate() {
             let spec = cmd::spec_by_id(spec_id);
             let ranges = &cmds.args[first as usize..(first + n) as usize];
             let args = Args::new(&cmds.data, ranges);
@@ -1093,18 +1170,23 @@ impl Shard {
             }
             let start = Instant::now();
             let reply_at = out.len();
-            let res = {
+            let (res, pace) = {
                 let mut ctx = Ctx {
                     shard: self,
                     conn: None,
                     db,
                     out: Reply::new(&mut out, resp3),
+                    pace: if paced { Pace::Allowed } else { Pace::Off },
                 };
-                (spec.handler)(&mut ctx, &args)
+                let res = (spec.handler)(&mut ctx, &args);
+                (res, ctx.pace)
             };
             self.finish_call(spec, start, res, &mut out, reply_at, resp3);
+            if let Pace::Started(id) = pace {
+                return (out, Some((id, i + 1)));
+            }
         }
-        out
+        (out, None)
     }
 
     /// Handles every batch waiting in the mailbox.
@@ -1173,9 +1255,34 @@ impl Shard {
                 resp3,
                 cmds,
                 rescue_left,
+                paced,
                 ..
             } => {
-                let out = self.run_owned(&cmds, db as usize, resp3);
+                let (out, started) = self.run_owned_paced(&cmds, db as usize, resp3, paced);
+                if let Some((id, next)) = started {
+                    // The reply goes home in pieces; the hop's later commands wait for it.
+                    let rest = (next < cmds.cmds.len()).then(|| Msg::Run {
+                        from,
+                        conn,
+                        part,
+                        db,
+                        resp3,
+                        cmds: cmds.tail(next),
+                        rescue_left: None,
+                        tx: 0,
+                        lock: None,
+                        hold: false,
+                        paced: true,
+                    });
+                    self.paced_route(id, (from, conn, part), rest);
+                    self.outbox[from].push(Msg::Piece {
+                        conn,
+                        part,
+                        out,
+                        more: Some((self.id, id)),
+                    });
+                    return;
+                }
                 // A popped element in flight to another shard must never be lost.
                 let rescue = rescue_left.and_then(|left| {
                     let value = cmd::bulk_value(&out)?;
@@ -1235,6 +1342,7 @@ impl Shard {
                 }
                 let mut conn = self.conns[r.slot].take().expect("present");
                 let g = conn.gather.take().expect("present");
+                conn.paced = None;
                 if let Some(b) = conn.block.take() {
                     // Served: the client's other waiters go (before the reply is
                     // finished, which may block the client again: a woken move).
@@ -1254,6 +1362,11 @@ impl Shard {
             Msg::Publish(m) => {
                 self.deliver(&m, None);
             }
+            Msg::Piece {
+                conn, out, more, ..
+            } => self.on_piece(conn, out, more),
+            Msg::PacedMore { id } => self.on_paced_more(id),
+            Msg::PacedCancel { id } => self.paced_cancel(id),
             Msg::Block { waiter, keys } => {
                 if let Some((out, rescue)) = self.register_or_serve(waiter.clone(), &keys) {
                     self.outbox[waiter.home].push(Msg::Done {
@@ -1447,52 +1560,83 @@ impl Shard {
         }
     }
 
-    /// Writes each connection's pending output once.
+    /// Writes each connection's pending output once (and, for a paced reply, the pieces
+    /// that fit while the socket takes them).
     fn flush_dirty(&mut self) {
         let dirty = std::mem::take(&mut self.dirty);
         let mut written = 0u64;
         for &slot in &dirty {
-            let Some(Some(conn)) = self.conns.get_mut(slot) else {
+            let Some(mut conn) = self.conns.get_mut(slot).and_then(|c| c.take()) else {
                 continue;
             };
             conn.dirty = false;
-            if conn.gather.is_some() && conn.pending_output() < WRITE_HOLD_BYTES_MAX {
+            if conn.gather.is_some()
+                && conn.paced.is_none()
+                && conn.pending_output() < WRITE_HOLD_BYTES_MAX
+            {
                 // The rest of this pipeline waits on a hop: hold its replies so that the
                 // whole pipeline leaves in one write, as it would from a single shard. The
                 // connection is marked dirty again when the hop's reply arrives.
+                self.conns[slot] = Some(conn);
                 continue;
             }
             let mut dead = false;
-            while conn.out_pos < conn.out.len() {
-                match conn.stream.write(&conn.out[conn.out_pos..]) {
-                    Ok(0) => {
-                        dead = true;
-                        break;
+            let mut pieces = 0;
+            if conn.out_dead {
+                conn.out.clear();
+                conn.out_pos = 0;
+            }
+            loop {
+                while conn.out_pos < conn.out.len() {
+                    match conn.stream.write(&conn.out[conn.out_pos..]) {
+                        Ok(0) => {
+                            dead = true;
+                            break;
+                        }
+                        Ok(n) => {
+                            conn.out_pos += n;
+                            written += n as u64;
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                        Err(_) => {
+                            dead = true;
+                            break;
+                        }
                     }
-                    Ok(n) => {
-                        conn.out_pos += n;
-                        written += n as u64;
-                    }
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(_) => {
-                        dead = true;
-                        break;
-                    }
+                }
+                if dead || !self.pull_paced(&mut conn, &mut pieces) {
+                    break;
                 }
             }
             let drained = conn.out_pos == conn.out.len();
             if drained {
                 conn.out.clear();
                 conn.out_pos = 0;
-                if conn.out.capacity() > 1024 * 1024 {
-                    conn.out = Vec::with_capacity(1024);
+                if conn.out.capacity() > crate::conn::OUT_KEEP_BYTES {
+                    conn.out = Vec::new();
                 }
             }
+            if dead && !conn.kill && (conn.pending_input() > 0 || conn.busy()) {
+                // The client reads no more, but it sent commands that have not run yet:
+                // they still run (replies dropped), then the connection closes.
+                self.output_died(&mut conn);
+                if !conn.queued {
+                    conn.queued = true;
+                    self.ready.push(slot);
+                }
+                self.conns[slot] = Some(conn);
+                continue;
+            }
             if dead || (drained && conn.close_after_reply) {
-                let conn = self.conns[slot].take().expect("present");
                 self.close(slot, conn);
                 continue;
+            }
+            if self.paced_wants_turn(&conn) && !conn.queued {
+                // A long reply stopped for the turn's budget with the socket still
+                // taking bytes: go on next turn.
+                conn.queued = true;
+                self.ready.push(slot);
             }
             if drained
                 && (conn.in_start < conn.in_end || conn.read_ready)
@@ -1503,6 +1647,7 @@ impl Shard {
                 conn.queued = true;
                 self.ready.push(slot);
             }
+            self.conns[slot] = Some(conn);
         }
         bump(&self.stats().net_output_bytes, written);
         if self.dirty.is_empty() {
@@ -1510,6 +1655,17 @@ impl Shard {
             d.clear();
             self.dirty = d;
         }
+    }
+
+    /// A write to `conn` failed while it still has commands to run: from now on its
+    /// replies are dropped, its paced reply goes, and it reads nothing more.
+    fn output_died(&mut self, conn: &mut Conn) {
+        conn.out_dead = true;
+        self.drop_paced(conn);
+        conn.out.clear();
+        conn.out_pos = 0;
+        conn.eof = true;
+        conn.read_ready = false;
     }
 
     /// Periodic work: active expiry, settings refresh, idle clients, published gauges.
@@ -1529,6 +1685,14 @@ impl Shard {
             // goes back to the OS now rather than at the allocator's next busy moment,
             // as jemalloc's background purge does for Redis: RSS follows the data.
             self.last_collect_ms = self.now_ms;
+            // Connections quiet for a while give back their buffers' spare room, as
+            // Redis's clientsCron shrinks idle clients' buffers.
+            let now = self.now_ms;
+            for c in self.conns.iter_mut().flatten() {
+                if now.saturating_sub(c.last_cmd_ms) >= IDLE_BUFFERS_MS && !c.busy() {
+                    c.release_idle_buffers();
+                }
+            }
             // SAFETY: `mi_collect` only walks this thread's own heap and mimalloc's
             // segment caches; it takes no pointers from us.
             unsafe { libmimalloc_sys::mi_collect(false) };

@@ -37,6 +37,21 @@ impl OwnedCmds {
         );
     }
 
+    /// The commands from the `from`-th on, as a batch of their own (what a hop still has
+    /// to run after one of its commands paced its reply).
+    pub fn tail(&self, from: usize) -> OwnedCmds {
+        let mut rest = OwnedCmds::default();
+        for &(spec, first, n) in self.cmds.iter().skip(from) {
+            let args = &self.args[first as usize..(first + n) as usize];
+            rest.push(
+                spec,
+                args.iter()
+                    .map(|&(s, e)| &self.data[s as usize..e as usize]),
+            );
+        }
+        rest
+    }
+
     /// Appends one command made of `args`.
     pub fn push<'a>(&mut self, spec: u16, args: impl Iterator<Item = &'a [u8]>) {
         let first = self.args.len() as u32;
@@ -94,7 +109,23 @@ pub enum Msg {
         /// be), then run; keep them afterwards if `hold`, else let go at once.
         lock: Option<crate::tx::LockSet>,
         hold: bool,
+        /// A command may pace its reply (`shard::paced`): set for a plain hop whose
+        /// reply is forwarded as it is.
+        paced: bool,
     },
+    /// A piece of a paced reply for `conn`'s gather part `part`; `more` names the walk
+    /// (owner shard, id) to ask for the next piece, or is `None` when the rest comes
+    /// unasked (the hop's later commands run next).
+    Piece {
+        conn: ConnRef,
+        part: u32,
+        out: Vec<u8>,
+        more: Option<(usize, u64)>,
+    },
+    /// Send the next piece of paced reply `id`.
+    PacedMore { id: u64 },
+    /// The client of paced reply `id` is gone: drop it.
+    PacedCancel { id: u64 },
     /// The encoded replies of a `Run` (or of a served blocking pop, with what to push back
     /// if the client is gone by the time it arrives).
     Done {

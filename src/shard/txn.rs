@@ -345,6 +345,7 @@ impl Shard {
                     tx: id,
                     lock: Some(step.set),
                     hold: !last,
+                    paced: false,
                 });
                 return;
             }

@@ -317,6 +317,18 @@ impl Hash {
         }
     }
 
+    /// Every (field, value) from position `i` on, in `iter`'s order (a paced HGETALL
+    /// resumes here).
+    pub fn iter_from(&self, i: usize) -> Box<dyn Iterator<Item = (&[u8], &[u8])> + '_> {
+        match self {
+            Hash::Pack { .. } => Box::new(self.iter().skip(i)),
+            Hash::Table(t) => match t.get_range(i.min(t.len())..) {
+                Some(rest) => Box::new(rest.iter().map(Pair::split)),
+                None => Box::new(std::iter::empty()),
+            },
+        }
+    }
+
     /// The pair at position `i` (0 <= i < len), for random picks and SCAN.
     pub fn at(&self, i: usize) -> Option<(&[u8], &[u8])> {
         match self {

@@ -242,6 +242,12 @@ impl List {
         }
     }
 
+    /// The inclusive positions LRANGE `start` `stop` denotes (see [`List::range`]), or
+    /// `None` for an empty range.
+    pub fn positions(&self, start: i64, stop: i64) -> Option<(usize, usize)> {
+        clamp_range(start, stop, self.len)
+    }
+
     /// Keeps only the values from `start` to `stop` inclusive, with the same index rules as
     /// [`List::range`] (LTRIM); an empty range empties the list.
     pub fn trim(&mut self, start: i64, stop: i64) {

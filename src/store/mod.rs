@@ -6,6 +6,7 @@
 pub mod glob;
 pub mod hash;
 pub mod list;
+pub mod pin;
 pub mod set;
 pub mod stream;
 pub mod watch;
@@ -479,6 +480,8 @@ pub struct Keyspace {
     rng: u64,
     /// WATCHed keys; every change of one marks its watchers.
     pub watches: watch::Watches,
+    /// Values paced replies are reading; every change of one detaches it first.
+    pins: pin::Pins,
 }
 
 /// How a write treats an existing expiry.
@@ -501,6 +504,7 @@ impl Keyspace {
             expire_cursor_db: 0,
             rng: seed | 1,
             watches: watch::Watches::default(),
+            pins: pin::Pins::default(),
         }
     }
 
@@ -527,8 +531,11 @@ impl Keyspace {
             None => false,
         };
         if expired {
-            d.map.swap_remove(key);
+            let e = d.map.swap_remove(key).expect("present");
             d.expires.swap_remove(key);
+            if !self.pins.no_attached() {
+                self.pins.detach_move(db, key, e.value);
+            }
             self.stats.expired += 1;
             self.touch(db, key);
         }
@@ -565,7 +572,11 @@ impl Keyspace {
     pub fn lookup_mut(&mut self, db: usize, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
         self.expire_if_needed(db, key, now_ms);
         self.touch(db, key);
-        self.dbs[db].map.get_mut(key)
+        let e = self.dbs[db].map.get_mut(key)?;
+        if !self.pins.no_attached() {
+            self.pins.detach_clone(db, key, &e.value);
+        }
+        Some(e)
     }
 
     /// The entry at `key` as it is, without expiring it or counting a hit (for a command
@@ -592,8 +603,11 @@ impl Keyspace {
         };
         match d.map.get_mut(key) {
             Some(e) => {
-                e.value = value;
+                let old = std::mem::replace(&mut e.value, value);
                 e.expire_at_ms = expire_at_ms;
+                if !self.pins.no_attached() {
+                    self.pins.detach_move(db, key, old);
+                }
             }
             None => {
                 d.map.insert(
@@ -619,6 +633,9 @@ impl Keyspace {
         let e = d.map.swap_remove(key)?;
         if !self.watches.is_empty() {
             self.watches.touch(db, key);
+        }
+        if !self.pins.no_attached() {
+            self.pins.detach_clone(db, key, &e.value);
         }
         let d = &mut self.dbs[db];
         if e.expire_at_ms != 0 {
@@ -674,6 +691,13 @@ impl Keyspace {
             let map = &self.dbs[db].map;
             self.watches.touch_db(db, |k| map.contains_key(k));
         }
+        if !self.pins.no_attached() {
+            for key in self.pins.attached_in(db) {
+                if let Some(e) = self.dbs[db].map.swap_remove(&key) {
+                    self.pins.detach_move(db, &key, e.value);
+                }
+            }
+        }
         self.dbs[db] = Db::default();
         n
     }
@@ -688,6 +712,28 @@ impl Keyspace {
             self.watches.touch_db(b, exists);
         }
         self.dbs.swap(a, b);
+        self.pins.swap_dbs(a, b);
+    }
+
+    /// Pins the value at `key` (which must exist) for a paced reply: from now on it reads
+    /// the value as it is now, whatever later commands do to the key (`pin`).
+    pub fn pin(&mut self, db: usize, key: &[u8]) -> pin::PinId {
+        debug_assert!(self.dbs[db].map.contains_key(key));
+        self.pins.pin(db, key)
+    }
+
+    /// Gives a pin back.
+    pub fn unpin(&mut self, pin: pin::PinId) {
+        self.pins.unpin(pin);
+    }
+
+    /// The value a pin holds: the key's own value while nothing changed it, else the copy
+    /// taken before the change.
+    pub fn pinned(&self, pin: &pin::PinId) -> Option<&Value> {
+        match self.pins.locate(pin)? {
+            Ok(v) => Some(v),
+            Err((db, key)) => self.dbs[db].map.get(key).map(|e| &e.value),
+        }
     }
 
     /// Every live key of `db` matching `pattern`.

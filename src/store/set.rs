@@ -123,6 +123,23 @@ impl Set {
         }
     }
 
+    /// Writes the member at position `i` (0 <= i < len) as a bulk string, without
+    /// copying it.
+    pub fn write_member(&self, i: usize, out: &mut crate::resp::Reply) {
+        match self {
+            Set::Ints(v) => {
+                if let Some(&n) = v.get(i) {
+                    out.bulk_int(n);
+                }
+            }
+            Set::Table(t) => {
+                if let Some(m) = t.get_index(i) {
+                    out.bulk(m);
+                }
+            }
+        }
+    }
+
     /// Every member, owned: integers ascending, a table in its own order.
     pub fn members(&self) -> Vec<Vec<u8>> {
         (0..self.len()).filter_map(|i| self.at(i)).collect()

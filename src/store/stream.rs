@@ -285,6 +285,31 @@ impl Stream {
         out
     }
 
+    /// How many entries `range(lo, hi, _, count)` would return, without collecting them
+    /// (a paced XRANGE writes its array length first).
+    pub fn count_range(&self, lo: StreamId, hi: StreamId, count: usize) -> usize {
+        if lo > hi {
+            return 0;
+        }
+        let limit = if count == 0 { usize::MAX } else { count };
+        let start = self
+            .nodes
+            .partition_point(|n| n.entries.last().is_some_and(|e| e.id < lo));
+        let end = self
+            .nodes
+            .partition_point(|n| n.entries.first().is_some_and(|e| e.id <= hi));
+        let mut n = 0;
+        for node in self.nodes.range(start..end.max(start)) {
+            let from = node.entries.partition_point(|e| e.id < lo);
+            let to = node.entries.partition_point(|e| e.id <= hi);
+            n += to.saturating_sub(from);
+            if n >= limit {
+                return limit;
+            }
+        }
+        n
+    }
+
     /// Deletes the entry `id`; true if it was there.
     pub fn delete(&mut self, id: StreamId) -> bool {
         let ni = self
