@@ -234,7 +234,22 @@ pub struct Server {
 
 impl Server {
     /// Binds and starts the shard threads. Returns once the server accepts connections.
-    pub fn start(cfg: Config) -> Result<Server, String> {
+    pub fn start(mut cfg: Config) -> Result<Server, String> {
+        // Like Redis, make room for `maxclients` descriptors, or lower it to what fits.
+        let clients_wanted = cfg.int("maxclients") as u32;
+        let clients_fit = crate::config::fit_open_files(clients_wanted);
+        if clients_fit == 0 {
+            return Err(format!(
+                "The open file limit is too low for busbar to start: raise 'ulimit -n' to at least {}.",
+                u64::from(clients_wanted) + 32
+            ));
+        }
+        if clients_fit != clients_wanted {
+            crate::log::warning(&format!(
+                "maxclients lowered from {clients_wanted} to {clients_fit}: the open file limit allows no more (raise 'ulimit -n' for more)"
+            ));
+            cfg.apply("maxclients", &[clients_fit.to_string()])?;
+        }
         let threads_cfg = cfg.int("threads");
         let shards = if threads_cfg > 0 {
             threads_cfg as usize

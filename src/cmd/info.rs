@@ -190,7 +190,7 @@ fn write_section(ctx: &mut Ctx, section: &str, t: &mut String) {
         "memory" => {
             let rss = rss_bytes();
             let peak = peak_rss_bytes().max(rss);
-            let maxmem = cfg.int("maxmemory") as u64;
+            let maxmem = cfg.uint("maxmemory");
             line!("# Memory");
             line!("used_memory:{}", rss);
             line!("used_memory_human:{}", human_bytes(rss));

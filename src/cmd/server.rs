@@ -568,45 +568,32 @@ pub fn config_get(ctx: &mut Ctx, args: &Args) -> CmdResult {
         .iter()
         .any(|p| crate::store::glob_match(p, b"threads", true))
     {
-        pairs.push(("threads".into(), ctx.shard.shards.to_string()));
+        pairs.push(("threads".into(), ctx.shard.shards.to_string().into_bytes()));
     }
     ctx.out.map_len(pairs.len());
     for (k, v) in pairs {
         ctx.out.bulk(k.as_bytes());
-        ctx.out.bulk(v.as_bytes());
+        ctx.out.bulk(&v);
     }
     Ok(())
 }
 
 /// CONFIG SET parameter value [parameter value ...]
 pub fn config_set(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    if !args.len().is_multiple_of(2) {
+    if args.len() < 4 {
         return Err(CmdError::Arity("config|set".into()));
     }
+    if !args.len().is_multiple_of(2) {
+        return Err(CmdError::Syntax);
+    }
+    let pairs: Vec<(&[u8], &[u8])> = (2..args.len())
+        .step_by(2)
+        .map(|i| (args.get(i), args.get(i + 1)))
+        .collect();
     let shared = ctx.shard.shared.clone();
     let mut cfg = shared.config.write().expect("config lock");
-    let mut next = cfg.clone();
-    for i in (2..args.len()).step_by(2) {
-        let name = String::from_utf8_lossy(args.get(i)).to_string();
-        let value = String::from_utf8_lossy(args.get(i + 1)).to_string();
-        let vals: Vec<String> = if matches!(
-            name.to_ascii_lowercase().as_str(),
-            "save" | "client-output-buffer-limit" | "bind"
-        ) {
-            value.split_whitespace().map(str::to_string).collect()
-        } else {
-            vec![value]
-        };
-        if let Err(e) = next.apply(&name, &vals, true) {
-            return Err(CmdError::owned(if e.starts_with("Bad directive") {
-                format!("ERR Unknown option or number of arguments for CONFIG SET - '{name}'")
-            } else {
-                format!("ERR CONFIG SET failed (possibly related to argument '{name}') - {e}")
-            }));
-        }
-    }
-    crate::log::set_level(next.get("loglevel"));
-    *cfg = next;
+    cfg.set(&pairs).map_err(CmdError::Bytes)?;
+    crate::log::set_level(cfg.get("loglevel"));
     drop(cfg);
     shared.config_epoch.fetch_add(1, Relaxed);
     // This shard applies it at once; the others at their next turn (or before running a

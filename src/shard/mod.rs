@@ -92,9 +92,9 @@ impl Settings {
     /// Reads the typed settings from the shared config.
     pub fn load(shared: &Shared) -> Settings {
         let cfg = shared.config.read().expect("config lock poisoned");
-        let pass = cfg.get("requirepass");
+        let pass = cfg.bytes("requirepass");
         Settings {
-            requirepass: (!pass.is_empty()).then(|| pass.as_bytes().to_vec()),
+            requirepass: (!pass.is_empty()).then(|| pass.to_vec()),
             limits: ParseLimits {
                 bulk_bytes_max: cfg.int("proto-max-bulk-len"),
                 unauthenticated: false,
