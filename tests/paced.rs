@@ -526,7 +526,11 @@ fn an_idle_connection_holds_no_buffers() {
     loop {
         let list = Resp::from(&admin.cmd(&["CLIENT", "LIST"]));
         let text = String::from_utf8_lossy(list.bytes().unwrap()).to_string();
-        let line = text.lines().find(|l| l.contains(" name=idle ")).unwrap().to_string();
+        let line = text
+            .lines()
+            .find(|l| l.contains(" name=idle "))
+            .unwrap()
+            .to_string();
         if line.contains(" qbuf=0 qbuf-free=0 ") && line.contains(" tot-mem=0 ") {
             break;
         }
@@ -535,4 +539,41 @@ fn an_idle_connection_holds_no_buffers() {
     }
     // And it still works.
     assert_eq!(idle.cmd(&["PING"]), b"+PONG\r\n");
+}
+
+#[test]
+fn pub_sub_messages_wait_behind_a_half_written_long_reply() {
+    let srv = busbar(&["--threads", "2"]);
+    let mut admin = Raw::connect(srv.port).unwrap();
+    for (n, tag) in two_shard_tags().iter().enumerate() {
+        let key = format!("{tag}big");
+        let value = vec![b'v'; 64 * 1024];
+        for _ in 0..8 {
+            let mut a: Vec<&[u8]> = vec![b"RPUSH", key.as_bytes()];
+            a.extend(std::iter::repeat_n(value.as_slice(), 64));
+            admin.cmd_bytes(&a);
+        }
+        let want = admin.cmd(&["LRANGE", &key, "0", "-1"]);
+        let name = format!("sub{n}");
+        let mut sub = stalled_reader(srv.port, &name);
+        sub.cmd(&["HELLO", "3"]);
+        sub.cmd(&["SUBSCRIBE", "news"]);
+        sub.send(&Raw::encode(&[b"LRANGE", key.as_bytes(), b"0", b"-1"]));
+        wait_reply_started(&mut admin, &name);
+        for i in 0..10 {
+            assert_eq!(admin.cmd(&["PUBLISH", "news", &format!("m{i}")]), b":1\r\n");
+        }
+        let (got, first) = read_exact_then_reply(&mut sub, want.len());
+        assert!(got == want, "the long reply was cut by a message");
+        let mut pushes = vec![first];
+        pushes.extend((1..10).map(|_| sub.read_reply()));
+        for (i, p) in pushes.iter().enumerate() {
+            let m = format!("m{i}");
+            let want = format!(
+                ">3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n${}\r\n{m}\r\n",
+                m.len()
+            );
+            assert_eq!(show(p), show(want.as_bytes()));
+        }
+    }
 }

@@ -370,6 +370,9 @@ pub struct Conn {
     /// The walk the reply being written continues with (`shard::paced`); its gather
     /// stays open until the walk is finished.
     pub paced: Option<crate::shard::paced::PacedRef>,
+    /// Push messages (pub/sub) that arrived while a paced reply was half written: they
+    /// follow it, so they never land inside it.
+    pub pushes_held: Vec<u8>,
 }
 
 impl Conn {
@@ -429,6 +432,7 @@ impl Conn {
             move_retry: None,
             out_dead: false,
             paced: None,
+            pushes_held: Vec::new(),
         }
     }
 
@@ -460,6 +464,32 @@ impl Conn {
     /// Unsent output bytes.
     pub fn pending_output(&self) -> usize {
         self.out.len() - self.out_pos
+    }
+
+    /// The buffer a push message (pub/sub) goes to now: the output, or behind a paced
+    /// reply that is half written.
+    pub fn push_buffer(&mut self) -> &mut Vec<u8> {
+        if self.paced.is_some() {
+            &mut self.pushes_held
+        } else {
+            &mut self.out
+        }
+    }
+
+    /// Sets (or ends, with `None`) the walk the reply continues with; push messages held
+    /// behind a finished one follow it now.
+    pub fn set_paced(&mut self, paced: Option<crate::shard::paced::PacedRef>) {
+        self.paced = paced;
+        if paced.is_none() && !self.pushes_held.is_empty() {
+            let held = std::mem::take(&mut self.pushes_held);
+            self.out.extend_from_slice(&held);
+        }
+    }
+
+    /// Output bytes waiting to be written, the ones held behind a paced reply included
+    /// (what output-buffer limits count).
+    pub fn output_held(&self) -> usize {
+        self.pending_output() + self.pushes_held.len()
     }
 
     /// Drops the written part of the output buffer, so that appending does not grow it

@@ -1342,7 +1342,6 @@ impl Shard {
                 }
                 let mut conn = self.conns[r.slot].take().expect("present");
                 let g = conn.gather.take().expect("present");
-                conn.paced = None;
                 if let Some(b) = conn.block.take() {
                     // Served: the client's other waiters go (before the reply is
                     // finished, which may block the client again: a woken move).
@@ -1350,6 +1349,8 @@ impl Shard {
                     self.release(&b);
                 }
                 self.finish_gather(r.slot, &mut conn, g);
+                // The last piece of a paced reply is in: held messages follow it.
+                conn.set_paced(None);
                 if conn.tx.is_some() {
                     self.settle_tx(&mut conn);
                 }
@@ -1838,9 +1839,10 @@ impl Shard {
             if c.kill {
                 return;
             }
+            let resp3 = c.resp3;
             match pattern {
-                Some(p) => msg.write_pmessage(&mut c.out, c.resp3, p),
-                None => msg.write_message(&mut c.out, c.resp3),
+                Some(p) => msg.write_pmessage(c.push_buffer(), resp3, p),
+                None => msg.write_message(c.push_buffer(), resp3),
             }
             if !c.dirty {
                 c.dirty = true;
@@ -1900,7 +1902,7 @@ impl Shard {
 /// Applies `client-output-buffer-limit pubsub` to a subscriber: true when it must be
 /// disconnected (past the hard limit, or past the soft limit for longer than allowed).
 fn over_output_limit(c: &mut Conn, (hard, soft, secs): (u64, u64, u64), now_ms: u64) -> bool {
-    let pending = c.pending_output() as u64;
+    let pending = c.output_held() as u64;
     if hard > 0 && pending > hard {
         return true;
     }

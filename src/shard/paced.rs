@@ -173,11 +173,11 @@ impl Shard {
         };
         conn.compact_output();
         conn.out.extend_from_slice(&out);
-        conn.paced = more.map(|(owner, id)| PacedRef {
+        conn.set_paced(more.map(|(owner, id)| PacedRef {
             owner,
             id,
             asked: false,
-        });
+        }));
         if !conn.dirty {
             conn.dirty = true;
             self.dirty.push(r.slot);
@@ -228,7 +228,7 @@ impl Shard {
         conn.compact_output();
         if self.paced_fill(id, &mut conn.out) {
             self.paced_remove(id);
-            conn.paced = None;
+            conn.set_paced(None);
             conn.gather = None;
         }
         true
@@ -237,7 +237,8 @@ impl Shard {
     /// The connection is closing, or its output died: its walk goes. A local walk's
     /// gather ends now; a remote one's ends when the owner answers the cancel.
     pub(crate) fn drop_paced(&mut self, conn: &mut Conn) {
-        if let Some(p) = conn.paced.take() {
+        if let Some(p) = conn.paced {
+            conn.set_paced(None);
             if p.owner == self.id {
                 self.paced_cancel(p.id);
                 conn.gather = None;
