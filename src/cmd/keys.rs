@@ -300,11 +300,16 @@ pub fn help(out: &mut Reply, cmd: &str, lines: &[&str]) {
 /// KEYS pattern (this shard's part; the parts are concatenated).
 pub fn keys(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let now = ctx.now_ms();
-    let keys = ctx.shard.ks.keys(ctx.db, args.get(1), now);
-    ctx.out.array_len(keys.len());
-    for k in keys {
-        ctx.out.bulk(&k);
-    }
+    // The keys go straight into the reply (no copies of them), and the array header in
+    // front once they are counted.
+    let Ctx { shard, out, db, .. } = ctx;
+    let start = out.buf.len();
+    let n = shard
+        .ks
+        .for_each_key(*db, args.get(1), now, |k| out.bulk(k));
+    let mut header = Vec::new();
+    crate::resp::Reply::new(&mut header, out.resp3).array_len(n);
+    out.buf.splice(start..start, header);
     Ok(())
 }
 

@@ -788,10 +788,14 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
                 out.raw(e);
                 return None;
             }
-            let elems: Vec<&[u8]> = g.parts.iter().flat_map(|p| split_array(p)).collect();
-            out.array_len(elems.len());
-            for e in elems {
-                out.raw(e);
+            // Each part is one array: the reply is their elements, without listing them.
+            let heads: Vec<Option<(usize, usize)>> =
+                g.parts.iter().map(|p| aggregate_header(p)).collect();
+            out.array_len(heads.iter().flatten().map(|&(_, n)| n).sum());
+            for (p, head) in g.parts.iter().zip(heads) {
+                if let Some((at, _)) = head {
+                    out.raw(&p[at..]);
+                }
             }
         }
         Merge::ConcatBulk => {

@@ -319,7 +319,10 @@ pub fn read_int(buf: &[u8]) -> Option<i64> {
 /// Splits an aggregate reply into its header length and its element count, for merging.
 pub fn aggregate_header(buf: &[u8]) -> Option<(usize, usize)> {
     let nl = memchr::memchr(b'\n', buf)?;
-    let n: i64 = std::str::from_utf8(&buf[1..nl - 1]).ok()?.parse().ok()?;
+    let n: i64 = std::str::from_utf8(buf.get(1..nl.checked_sub(1)?)?)
+        .ok()?
+        .parse()
+        .ok()?;
     Some((nl + 1, n.max(0) as usize))
 }
 

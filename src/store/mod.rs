@@ -736,18 +736,25 @@ impl Keyspace {
         }
     }
 
-    /// Every live key of `db` matching `pattern`.
-    pub fn keys(&mut self, db: usize, pattern: &[u8], now_ms: u64) -> Vec<Key> {
+    /// Calls `f` with every live key of `db` matching `pattern`; returns how many.
+    pub fn for_each_key(
+        &self,
+        db: usize,
+        pattern: &[u8],
+        now_ms: u64,
+        mut f: impl FnMut(&[u8]),
+    ) -> usize {
         let all = pattern == b"*";
-        self.dbs[db]
-            .map
-            .iter()
-            .filter(|(k, e)| {
-                (e.expire_at_ms == 0 || now_ms <= e.expire_at_ms)
-                    && (all || glob_match(pattern, k, false))
-            })
-            .map(|(k, _)| k.clone())
-            .collect()
+        let mut n = 0;
+        for (k, e) in &self.dbs[db].map {
+            if (e.expire_at_ms == 0 || now_ms <= e.expire_at_ms)
+                && (all || glob_match(pattern, k, false))
+            {
+                f(k);
+                n += 1;
+            }
+        }
+        n
     }
 
     /// One SCAN step over `db`. The cursor counts down from the top index, so a key moved
