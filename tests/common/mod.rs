@@ -86,7 +86,12 @@ impl Drop for Proc {
 
 /// Starts busbar with `--port 0` and the extra `args`; waits for "Ready to accept".
 pub fn busbar(args: &[&str]) -> Proc {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_busbar"));
+    busbar_from(env!("CARGO_BIN_EXE_busbar"), args)
+}
+
+/// `busbar` from the binary at `bin` (the fuzzer can run against a release build).
+pub fn busbar_from(bin: &str, args: &[&str]) -> Proc {
+    let mut cmd = Command::new(bin);
     // A config file path, like redis-server's, must come first.
     let (file, args) = match args.first() {
         Some(f) if !f.starts_with("--") => (Some(*f), &args[1..]),
