@@ -32,6 +32,8 @@ use rand::{Rng, SeedableRng};
 use std::collections::{BTreeMap, VecDeque};
 use std::io::{Read, Write};
 use std::net::TcpStream;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 type Args = Vec<Vec<u8>>;
@@ -742,6 +744,48 @@ fn rss_bytes(pid: i32) -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
     let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kb * 1024)
+}
+
+/// Polls busbar's RSS every 20 ms and kills it (SIGKILL) past the ceiling, so one command
+/// that allocates without bound fails the run instead of exhausting the machine before its
+/// reply. The check after every command alone would come too late.
+struct Watchdog {
+    /// The RSS that tripped it, or 0.
+    tripped: Arc<AtomicU64>,
+    peak: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Watchdog {
+    fn start(pid: i32, ceiling: u64) -> Watchdog {
+        let w = Watchdog {
+            tripped: Arc::new(AtomicU64::new(0)),
+            peak: Arc::new(AtomicU64::new(0)),
+            stop: Arc::new(AtomicBool::new(false)),
+        };
+        let (tripped, peak, stop) = (w.tripped.clone(), w.peak.clone(), w.stop.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                let Some(rss) = rss_bytes(pid) else { return };
+                peak.fetch_max(rss, Ordering::Relaxed);
+                if rss > ceiling {
+                    tripped.store(rss, Ordering::Relaxed);
+                    let _ = std::process::Command::new("kill")
+                        .args(["-9", &pid.to_string()])
+                        .status();
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        });
+        w
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1872,6 +1916,7 @@ struct Runner {
     bb: Conn,
     rs: Option<Conn>,
     health: Conn,
+    watchdog: Watchdog,
     pool: Pool,
     /// CONFIG SET commands restoring each server's encoding thresholds.
     config_reset: (Vec<Args>, Vec<Args>),
@@ -1894,6 +1939,7 @@ impl Runner {
         let bb = connect(&busbar);
         let health = connect(&busbar);
         let rs = redis.as_ref().map(connect);
+        let watchdog = Watchdog::start(busbar.pid(), settings.rss_bytes_max);
         let mut r = Runner {
             settings,
             names: Vec::new(),
@@ -1902,6 +1948,7 @@ impl Runner {
             bb,
             rs,
             health,
+            watchdog,
             pool: Pool::new(),
             config_reset: (Vec::new(), Vec::new()),
             log: VecDeque::new(),
@@ -1973,6 +2020,14 @@ impl Runner {
 
     /// Crash, hang and memory checks after a command.
     fn health(&mut self) -> Result<(), Failure> {
+        let tripped = self.watchdog.tripped.load(Ordering::Relaxed);
+        if tripped > 0 {
+            return Err(Failure(format!(
+                "busbar's RSS reached {} MiB, over the {} MiB ceiling (killed)",
+                tripped >> 20,
+                self.settings.rss_bytes_max >> 20
+            )));
+        }
         if let Ok(Some(status)) = self.busbar.child.try_wait() {
             return Err(Failure(format!("busbar exited: {status}")));
         }
@@ -1981,6 +2036,9 @@ impl Runner {
             Ok(r) => return Err(Failure(format!("PING answered {}", clip(&r)))),
             Err(e) => {
                 std::thread::sleep(Duration::from_millis(200));
+                if self.watchdog.tripped.load(Ordering::Relaxed) > 0 {
+                    return self.health();
+                }
                 if let Ok(Some(status)) = self.busbar.child.try_wait() {
                     return Err(Failure(format!("busbar exited: {status}")));
                 }
@@ -2380,7 +2438,7 @@ impl Runner {
             self.settings.seed,
             st.commands,
             st.per_command.len(),
-            st.rss_max >> 20,
+            st.rss_max.max(self.watchdog.peak.load(Ordering::Relaxed)) >> 20,
             st.huge_sent,
             st.huge_dropped,
             st.busbar_blocked,
