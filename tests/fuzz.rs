@@ -1952,7 +1952,16 @@ fn connect(p: &Proc) -> Conn {
 
 impl Runner {
     fn start(settings: Settings) -> Runner {
-        let busbar = busbar_from(&settings.bin, &["--threads", &SHARDS.to_string()]);
+        let log = std::path::PathBuf::from(format!(
+            "{}/fuzz-{}-busbar.log",
+            env!("CARGO_TARGET_TMPDIR"),
+            settings.seed
+        ));
+        let busbar = busbar_logged(
+            &settings.bin,
+            &["--threads", &SHARDS.to_string()],
+            Some(&log),
+        );
         let redis = redis_server(&[]);
         let bb = connect(&busbar);
         let health = connect(&busbar);
@@ -2047,7 +2056,7 @@ impl Runner {
             )));
         }
         if let Ok(Some(status)) = self.busbar.child.try_wait() {
-            return Err(Failure(format!("busbar exited: {status}")));
+            return Err(self.exited(status));
         }
         match self.health.call(&vec![s("PING")], PING_WAIT, 1 << 20) {
             Ok(r) if r == b"+PONG\r\n" => {}
@@ -2058,7 +2067,7 @@ impl Runner {
                     return self.health();
                 }
                 if let Ok(Some(status)) = self.busbar.child.try_wait() {
-                    return Err(Failure(format!("busbar exited: {status}")));
+                    return Err(self.exited(status));
                 }
                 return Err(Failure(format!(
                     "busbar did not answer PING within {PING_WAIT:?}: {}",
@@ -2076,6 +2085,23 @@ impl Runner {
             )));
         }
         Ok(())
+    }
+
+    /// Busbar is gone: its exit and the end of its log (a clean exit 0 is a shutdown, by
+    /// SHUTDOWN or a signal from outside; a panic shows as SIGABRT).
+    fn exited(&self, status: std::process::ExitStatus) -> Failure {
+        let path = format!(
+            "{}/fuzz-{}-busbar.log",
+            env!("CARGO_TARGET_TMPDIR"),
+            self.settings.seed
+        );
+        let log = std::fs::read_to_string(&path).unwrap_or_default();
+        let tail: Vec<&str> = log.lines().rev().take(8).collect();
+        let tail: Vec<&str> = tail.into_iter().rev().collect();
+        Failure(format!(
+            "busbar exited: {status}; the end of its log ({path}):\n  {}",
+            tail.join("\n  ")
+        ))
     }
 
     /// Reopens the main connections (after a close or an unanswered command): their state
