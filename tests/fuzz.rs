@@ -235,12 +235,14 @@ const KNOWN_MISMATCHES: &[Known] = &[
         why: "busbar parses the IDs before it looks the key up; Redis looks up first (0, \
               WRONGTYPE)",
         matches: |_, b, r| {
-            b.starts_with(b"-ERR Invalid stream ID") && (r == b":0\r\n" || r.starts_with(b"-WRONGTYPE"))
+            b.starts_with(b"-ERR Invalid stream ID")
+                && (r == b":0\r\n" || r.starts_with(b"-WRONGTYPE"))
         },
     },
     Known {
         command: "zcount",
-        shape: "ZCOUNT key <min> <max>, a bound strtod takes: 1e400 (inf), \"\" or \"(\" (0), a leading NUL",
+        shape: "ZCOUNT key <min> <max>, a bound strtod takes: 1e400 (inf), \"\" or \"(\" (0), \
+                a leading NUL or blank",
         why: "Redis reads score bounds with C strtod (overflow is ±inf, an empty rest is 0); \
               busbar refuses them",
         matches: score_bound_quirk,
@@ -491,10 +493,11 @@ fn is_word(a: &[u8], w: &str) -> bool {
 }
 
 /// A score bound that C strtod takes and busbar refuses: one that overflows (Redis: ±inf),
-/// an empty one or a lone `(` (Redis: 0), one starting with a NUL (Redis stops there: 0).
+/// an empty one or a lone `(` (Redis: 0), one starting with a NUL (Redis stops there: 0) or
+/// with whitespace (strtod skips it).
 fn strtod_quirk(a: &[u8]) -> bool {
     let t = a.strip_prefix(b"(").unwrap_or(a);
-    if t.is_empty() || t[0] == 0 {
+    if t.is_empty() || t[0] == 0 || t[0].is_ascii_whitespace() || t[0] == 0x0b {
         return true;
     }
     let text = String::from_utf8_lossy(t).to_ascii_lowercase();
