@@ -116,6 +116,13 @@ impl ParseState {
                 }
                 return Ok(Parsed::Incomplete { want: None });
             };
+            // Past the limit the line is refused whether or not its end came in this read,
+            // so the outcome does not depend on how the bytes were split.
+            if nl > INLINE_BYTES_MAX {
+                return Err(ProtocolError::new(
+                    "Protocol error: too big mbulk count string",
+                ));
+            }
             if nl + 1 >= buf.len() {
                 return Ok(Parsed::Incomplete { want: None });
             }
@@ -154,6 +161,11 @@ impl ParseState {
                         }
                         return Ok(Parsed::Incomplete { want: None });
                     };
+                    if nl > INLINE_BYTES_MAX {
+                        return Err(ProtocolError::new(
+                            "Protocol error: too big bulk count string",
+                        ));
+                    }
                     if nl + 1 >= rest.len() {
                         return Ok(Parsed::Incomplete { want: None });
                     }
@@ -204,6 +216,10 @@ fn parse_inline(buf: &[u8], args: &mut Vec<ArgRange>) -> Result<Parsed, Protocol
         }
         return Ok(Parsed::Incomplete { want: None });
     };
+    // As for headers: a line over the limit is refused even when it arrived whole.
+    if nl > INLINE_BYTES_MAX {
+        return Err(ProtocolError::new("Protocol error: too big inline request"));
+    }
     let mut end = nl;
     if end > 0 && buf[end - 1] == b'\r' {
         end -= 1;

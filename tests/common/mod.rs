@@ -86,7 +86,17 @@ impl Drop for Proc {
 
 /// Starts busbar with `--port 0` and the extra `args`; waits for "Ready to accept".
 pub fn busbar(args: &[&str]) -> Proc {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_busbar"));
+    busbar_from(env!("CARGO_BIN_EXE_busbar"), args)
+}
+
+/// `busbar` from the binary at `bin` (the fuzzer can run against a release build).
+pub fn busbar_from(bin: &str, args: &[&str]) -> Proc {
+    busbar_logged(bin, args, None)
+}
+
+/// `busbar_from`, also copying the server's log (its stdout) to `log` when given.
+pub fn busbar_logged(bin: &str, args: &[&str], log_path: Option<&std::path::Path>) -> Proc {
+    let mut cmd = Command::new(bin);
     // A config file path, like redis-server's, must come first.
     let (file, args) = match args.first() {
         Some(f) if !f.starts_with("--") => (Some(*f), &args[1..]),
@@ -135,9 +145,24 @@ pub fn busbar(args: &[&str]) -> Proc {
         }
     }
     // Keep draining stdout so the server never blocks on a full pipe.
+    let mut file = log_path.and_then(|p| std::fs::File::create(p).ok());
+    if let Some(f) = file.as_mut() {
+        for line in &log {
+            let _ = writeln!(f, "{line}");
+        }
+    }
     std::thread::spawn(move || {
-        let mut sink = Vec::new();
-        let _ = reader.read_to_end(&mut sink);
+        let mut chunk = [0u8; 8192];
+        loop {
+            match reader.read(&mut chunk) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => {
+                    if let Some(f) = file.as_mut() {
+                        let _ = f.write_all(&chunk[..n]);
+                    }
+                }
+            }
+        }
     });
     assert!(port > 0, "no port in {log:?}");
     Proc {
