@@ -577,3 +577,77 @@ fn pub_sub_messages_wait_behind_a_half_written_long_reply() {
         }
     }
 }
+
+#[test]
+fn a_huge_negative_randmember_count_is_written_at_the_readers_pace() {
+    let srv = busbar(&["--threads", "2"]);
+    let mut admin = Raw::connect(srv.port).unwrap();
+    let tags = two_shard_tags();
+    for (n, tag) in tags.iter().enumerate() {
+        let (h, s, z) = (format!("{tag}h"), format!("{tag}s"), format!("{tag}z"));
+        admin.cmd(&["HSET", &h, "f", "v", "g", "w"]);
+        admin.cmd(&["SADD", &s, "a", "b", "c"]);
+        admin.cmd(&["ZADD", &z, "1", "a", "2.5", "b"]);
+        for (i, cmd) in [
+            vec!["HRANDFIELD", &h, "-2147483648", "WITHVALUES"],
+            vec!["SRANDMEMBER", &s, "-9223372036854775807"],
+            vec!["ZRANDMEMBER", &z, "-1099511627776", "WITHSCORES"],
+        ]
+        .iter()
+        .enumerate()
+        {
+            let name = format!("picker{n}x{i}");
+            let mut reader = stalled_reader(srv.port, &name);
+            let a: Vec<&[u8]> = cmd.iter().map(|a| a.as_bytes()).collect();
+            reader.send(&Raw::encode(&a));
+            wait_reply_started(&mut admin, &name);
+            for _ in 0..10 {
+                std::thread::sleep(Duration::from_millis(10));
+                let held = omem(&mut admin, &name).unwrap();
+                assert!(held <= 2 * 300 * 1024, "{cmd:?} holds {held} bytes");
+            }
+            // What it does read is well formed: the header, then picks of the value.
+            use std::io::Read;
+            let mut head = vec![0u8; 1 << 20];
+            reader.s.read_exact(&mut head).unwrap();
+            let text = String::from_utf8_lossy(&head);
+            let mut lines = text.split("\r\n");
+            let header = lines.next().unwrap();
+            let want_header = match i {
+                0 => "*4294967296",
+                1 => "*9223372036854775807",
+                _ => "*2199023255552",
+            };
+            assert_eq!(header, want_header);
+            let allowed: &[&str] = match i {
+                0 => &["f", "v", "g", "w"],
+                1 => &["a", "b", "c"],
+                _ => &["a", "1", "b", "2.5"],
+            };
+            let items: Vec<&str> = lines.collect();
+            for pair in items.chunks(2).take(items.len() / 2 - 1) {
+                assert!(pair[0].starts_with('$'), "{pair:?}");
+                assert!(allowed.contains(&pair[1]), "{pair:?}");
+            }
+            drop(reader);
+        }
+    }
+    // Inside a transaction the reply is built whole: a count that could take gigabytes
+    // is refused there, a small one is answered.
+    let mut c = Raw::connect(srv.port).unwrap();
+    let s = format!("{}s", tags[0]);
+    c.cmd(&["MULTI"]);
+    c.cmd(&["SRANDMEMBER", &s, "-100000000"]);
+    c.cmd(&["SRANDMEMBER", &s, "-3"]);
+    let exec = Resp::from(&c.cmd(&["EXEC"]));
+    let items = exec.items();
+    assert_eq!(
+        items[0],
+        Resp::Line(
+            b'-',
+            b"ERR count is too large to reply with inside a transaction".to_vec()
+        )
+    );
+    assert_eq!(items[1].items().len(), 3);
+    assert_eq!(admin.cmd(&["PING"]), b"+PONG\r\n");
+}

@@ -3,7 +3,7 @@
 
 use crate::cmd::keys::{parse_cursor, scan_opts_from, scan_table_down};
 use crate::cmd::ldouble::LongDouble;
-use crate::cmd::paced::{HashPart, Paced};
+use crate::cmd::paced::{HashPart, Paced, Pick};
 use crate::cmd::{Args, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::parse_i64;
@@ -205,6 +205,29 @@ pub fn hrandfield(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
         return Ok(());
     };
+    if let Some(n) = count.filter(|&n| n < 0) {
+        // Repeats allowed: the reply can be far larger than the hash, so it is written
+        // as the client reads.
+        let picks = n.unsigned_abs();
+        ctx.check_picks(picks)?;
+        let items = if with_values && !ctx.out.resp3 {
+            picks.saturating_mul(2)
+        } else {
+            picks
+        };
+        ctx.out.array_len(items.min(i64::MAX as u64) as usize);
+        let rng = ctx.pick_seed();
+        return ctx.pace(
+            args.get(1),
+            Paced::Picks {
+                left: picks,
+                rng,
+                pick: Pick::Field {
+                    values: with_values,
+                },
+            },
+        );
+    }
     let mut rng = RandState::new(ctx.shard.ks.next_rand());
     let picks: Vec<usize> = match count {
         None => vec![rng.below(len)],
@@ -221,11 +244,8 @@ pub fn hrandfield(ctx: &mut Ctx, args: &Args) -> CmdResult {
             idx.truncate(n);
             idx
         }
-        Some(n) => {
-            // Negative: |n| picks, repeats allowed.
-            let n = n.unsigned_abs().min(i64::MAX as u64 / 2) as usize;
-            (0..n).map(|_| rng.below(len)).collect()
-        }
+        // Negative counts were paced above.
+        Some(_) => Vec::new(),
     };
     let now = ctx.now_ms();
     let Some(Value::Hash(h)) = ctx

@@ -277,15 +277,6 @@ impl Ctx<'_> {
     /// allowed the whole reply is written now.
     pub fn pace(&mut self, key: &[u8], mut walk: Paced) -> CmdResult {
         let paced = matches!(self.pace, Pace::Allowed);
-        if !paced {
-            if let Paced::Picks { left, .. } = walk {
-                if left > PICKS_UNPACED_MAX {
-                    return Err(CmdError::msg(
-                        "ERR count is too large to reply with inside a transaction",
-                    ));
-                }
-            }
-        }
         let budget = if paced { PIECE_BYTES } else { usize::MAX };
         let Some(v) = self.shard.ks.get(self.db, key).map(|e| &e.value) else {
             debug_assert!(false, "paced reply over a missing key");
@@ -298,6 +289,28 @@ impl Ctx<'_> {
         let id = self.shard.paced_start(walk, pin, self.out.resp3);
         self.pace = Pace::Started(id);
         Ok(())
+    }
+}
+
+impl Ctx<'_> {
+    /// Refuses `picks` random picks (a negative RANDMEMBER count) where the reply cannot
+    /// be paced and so would be built whole: call before writing the reply's header.
+    pub fn check_picks(&self, picks: u64) -> CmdResult {
+        if !matches!(self.pace, Pace::Allowed) && picks > PICKS_UNPACED_MAX {
+            return Err(CmdError::msg(
+                "ERR count is too large to reply with inside a transaction",
+            ));
+        }
+        Ok(())
+    }
+
+    /// A seed for a walk's random picks.
+    pub fn pick_seed(&mut self) -> u64 {
+        self.shard
+            .ks
+            .next_rand()
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            | 1
     }
 }
 

@@ -143,6 +143,22 @@ pub fn srandmember(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
         return Ok(());
     };
+    if let Some(n) = count.filter(|&n| n < 0) {
+        // Repeats allowed: the reply can be far larger than the set, so it is written as
+        // the client reads.
+        let picks = n.unsigned_abs();
+        ctx.check_picks(picks)?;
+        ctx.out.array_len(picks.min(i64::MAX as u64) as usize);
+        let rng = ctx.pick_seed();
+        return ctx.pace(
+            args.get(1),
+            crate::cmd::paced::Paced::Picks {
+                left: picks,
+                rng,
+                pick: crate::cmd::paced::Pick::Member,
+            },
+        );
+    }
     let picks: Vec<usize> = match count {
         None => vec![(ctx.shard.ks.next_rand() % len as u64) as usize],
         Some(n) if n >= 0 && n as usize >= len => (0..len).collect(),
@@ -155,9 +171,8 @@ pub fn srandmember(ctx: &mut Ctx, args: &Args) -> CmdResult {
             idx.truncate(n as usize);
             idx
         }
-        Some(n) => (0..n.unsigned_abs())
-            .map(|_| (ctx.shard.ks.next_rand() % len as u64) as usize)
-            .collect(),
+        // Negative counts were paced above.
+        Some(_) => Vec::new(),
     };
     let s = read(ctx, args.get(1))?.expect("read above");
     let members: Vec<Vec<u8>> = picks.iter().filter_map(|&i| s.at(i)).collect();

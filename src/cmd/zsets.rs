@@ -903,6 +903,29 @@ pub fn zrandmember(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
         return Ok(());
     };
+    if let Some(n) = count.filter(|&n| n < 0) {
+        // Repeats allowed: the reply can be far larger than the set, so it is written as
+        // the client reads.
+        let picks = n.unsigned_abs();
+        ctx.check_picks(picks)?;
+        let items = if with_scores && !ctx.out.resp3 {
+            picks.saturating_mul(2)
+        } else {
+            picks
+        };
+        ctx.out.array_len(items.min(i64::MAX as u64) as usize);
+        let rng = ctx.pick_seed();
+        return ctx.pace(
+            args.get(1),
+            crate::cmd::paced::Paced::Picks {
+                left: picks,
+                rng,
+                pick: crate::cmd::paced::Pick::Scored {
+                    scores: with_scores,
+                },
+            },
+        );
+    }
     let mut rand = |n: usize| (ctx.shard.ks.next_rand() % n.max(1) as u64) as usize;
     let picks: Vec<usize> = match count {
         None => vec![rand(len)],
@@ -916,7 +939,8 @@ pub fn zrandmember(ctx: &mut Ctx, args: &Args) -> CmdResult {
             idx.truncate(n as usize);
             idx
         }
-        Some(n) => (0..n.unsigned_abs()).map(|_| rand(len)).collect(),
+        // Negative counts were paced above.
+        Some(_) => Vec::new(),
     };
     let z = read(ctx, args.get(1))?.expect("read above");
     let chosen: Vec<(f64, Vec<u8>)> = picks
