@@ -247,10 +247,7 @@ pub enum TxnCmd {
 /// True for commands that read or change every key of a database (FLUSHALL, DBSIZE,
 /// KEYS ...): as transactions they lock whole shards.
 pub fn whole_keyspace(spec: &Spec) -> bool {
-    matches!(
-        spec.name,
-        "flushall" | "flushdb" | "dbsize" | "keys" | "randomkey" | "swapdb"
-    )
+    spec.flags & flag::WHOLE_KEYSPACE != 0
 }
 
 /// The handler of commands the shard runs itself (`Route::Txn`, blocking pops); never
@@ -299,7 +296,7 @@ pub mod flag {
     pub const BLOCKING: u32 = 1 << 10;
     /// Allowed in a busy-script context.
     pub const ALLOW_BUSY: u32 = 1 << 11;
-    /// Not propagated.
+    /// Refused inside MULTI (SHUTDOWN).
     pub const NO_MULTI: u32 = 1 << 12;
     /// Skips MONITOR.
     pub const SKIP_MONITOR: u32 = 1 << 14;
@@ -309,6 +306,18 @@ pub mod flag {
     pub const NO_MANDATORY_KEYS: u32 = 1 << 16;
     /// Key positions depend on the arguments (`numkeys`).
     pub const MOVABLEKEYS: u32 = 1 << 17;
+
+    // busbar's own flags: facts about a command that Redis keeps in code rather than in
+    // its table. COMMAND INFO does not show them (they are not in `NAMES`).
+
+    /// Acts at once inside MULTI instead of being queued (EXEC, DISCARD, MULTI, WATCH,
+    /// QUIT, RESET).
+    pub const NOT_QUEUED: u32 = 1 << 24;
+    /// Allowed on a RESP2 connection that has subscriptions.
+    pub const SUBSCRIBED_OK: u32 = 1 << 25;
+    /// Reads or changes every key of a database (FLUSHALL, DBSIZE, KEYS ...): as a
+    /// transaction it locks whole shards.
+    pub const WHOLE_KEYSPACE: u32 = 1 << 26;
 
     /// Flag names in COMMAND INFO order.
     pub const NAMES: &[(u32, &str)] = &[
@@ -540,27 +549,13 @@ pub fn unknown_command_error(args: &Args) -> Vec<u8> {
 
 /// Commands a RESP2 connection may run while it has subscriptions.
 pub fn allowed_when_subscribed(spec: &Spec) -> bool {
-    matches!(
-        spec.name,
-        "subscribe"
-            | "unsubscribe"
-            | "psubscribe"
-            | "punsubscribe"
-            | "ssubscribe"
-            | "sunsubscribe"
-            | "ping"
-            | "quit"
-            | "reset"
-    )
+    spec.flags & flag::SUBSCRIBED_OK != 0
 }
 
 /// True if `spec` is queued between MULTI and EXEC (all but EXEC, DISCARD, MULTI, WATCH,
 /// QUIT and RESET, which act at once).
 pub fn queued_in_multi(spec: &Spec) -> bool {
-    !matches!(
-        spec.route,
-        Route::Txn(TxnCmd::Exec | TxnCmd::Discard | TxnCmd::Multi | TxnCmd::Watch)
-    ) && !matches!(spec.name, "quit" | "reset")
+    spec.flags & flag::NOT_QUEUED == 0
 }
 
 /// Checks arity, whole key/value groups and authentication before a command runs.
@@ -581,7 +576,8 @@ pub fn check_call(
     Ok(())
 }
 
-/// What MULTI checks before it queues a command: arity and authentication.
+/// What MULTI checks before it queues a command: arity, authentication and the
+/// `no-multi` flag.
 pub fn check_queued(spec: &'static Spec, args: &Args, conn: &Conn) -> CmdResult {
     let argc = args.len() as i32;
     if (spec.arity > 0 && argc != spec.arity) || argc < -spec.arity {
@@ -589,6 +585,13 @@ pub fn check_queued(spec: &'static Spec, args: &Args, conn: &Conn) -> CmdResult 
     }
     if !conn.authenticated && spec.flags & flag::NO_AUTH == 0 {
         return Err(CmdError::msg("NOAUTH Authentication required."));
+    }
+    // SHUTDOWN (and the other `no-multi` commands) would act at once however the
+    // transaction ends, so MULTI refuses to queue them, and the EXEC then aborts.
+    if conn.multi.is_some() && spec.flags & flag::NO_MULTI != 0 {
+        return Err(CmdError::msg(
+            "ERR Command not allowed inside a transaction",
+        ));
     }
     Ok(())
 }
