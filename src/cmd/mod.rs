@@ -56,10 +56,20 @@ impl<'a> Args<'a> {
         self.ranges.is_empty()
     }
 
-    /// Argument `i`.
+    /// Argument `i`; past the end, an empty argument. A handler that reads past its
+    /// arguments has a logic error (arity and option parsing should have stopped it), which
+    /// debug builds catch; a release build must not let it panic every shard.
     pub fn get(&self, i: usize) -> &'a [u8] {
-        let (s, e) = self.ranges[i];
-        &self.buf[s as usize..e as usize]
+        debug_assert!(i < self.len(), "argument {i} of {}", self.len());
+        self.ranges
+            .get(i)
+            .and_then(|&(s, e)| self.buf.get(s as usize..e as usize))
+            .unwrap_or_default()
+    }
+
+    /// A cursor over the arguments from index `at` on (for option walking).
+    pub fn cursor(&self, at: usize) -> ArgCursor<'a> {
+        ArgCursor { args: *self, at }
     }
 
     /// All arguments in order.
@@ -75,6 +85,77 @@ impl<'a> Args<'a> {
     /// Argument `i` lower-cased (for option words; allocation-free compare is `is`).
     pub fn is(&self, i: usize, word: &str) -> bool {
         self.get(i).eq_ignore_ascii_case(word.as_bytes())
+    }
+}
+
+/// Walks a command's arguments in order, turning a missing or malformed one into Redis's
+/// error reply (`ERR syntax error`, `ERR value is not an integer or out of range` ...) so
+/// option parsing reads as a sequence of `?`s and can never index past the end.
+#[derive(Clone, Copy)]
+pub struct ArgCursor<'a> {
+    args: Args<'a>,
+    at: usize,
+}
+
+impl<'a> ArgCursor<'a> {
+    /// Index of the next argument.
+    pub fn position(&self) -> usize {
+        self.at
+    }
+
+    /// Arguments not yet taken.
+    pub fn remaining(&self) -> usize {
+        self.args.len().saturating_sub(self.at)
+    }
+
+    /// True once every argument was taken.
+    pub fn is_done(&self) -> bool {
+        self.remaining() == 0
+    }
+
+    /// The next argument without taking it.
+    pub fn peek(&self) -> Option<&'a [u8]> {
+        (self.at < self.args.len()).then(|| self.args.get(self.at))
+    }
+
+    /// Takes the next argument; a missing one is a syntax error (an option without its
+    /// value, as Redis reports it).
+    pub fn next_arg(&mut self) -> CmdResult<&'a [u8]> {
+        let a = self.peek().ok_or(CmdError::Syntax)?;
+        self.at += 1;
+        Ok(a)
+    }
+
+    /// Takes the next argument if it is `word` (case-insensitively).
+    pub fn next_is(&mut self, word: &str) -> bool {
+        let hit = self
+            .peek()
+            .is_some_and(|a| a.eq_ignore_ascii_case(word.as_bytes()));
+        self.at += usize::from(hit);
+        hit
+    }
+
+    /// Takes the next argument as a strict integer.
+    pub fn next_i64(&mut self) -> CmdResult<i64> {
+        crate::resp::parse_i64(self.next_arg()?).ok_or(CmdError::NotInteger)
+    }
+
+    /// Takes the next argument as an integer in `min..=max`, with Redis's range error
+    /// (its text says "value must between", as Redis 7.0 prints it).
+    pub fn next_i64_in(&mut self, min: i64, max: i64) -> CmdResult<i64> {
+        let n = self.next_i64()?;
+        if !(min..=max).contains(&n) {
+            return Err(CmdError::owned(format!(
+                "ERR value is out of range, value must between {min} and {max}"
+            )));
+        }
+        Ok(n)
+    }
+
+    /// Takes the next argument as a float, read as Redis's `strtold` does
+    /// (`ERR value is not a valid float`).
+    pub fn next_f64(&mut self) -> CmdResult<f64> {
+        strings::parse_float(self.next_arg()?).ok_or(CmdError::NotFloat)
     }
 }
 
@@ -147,6 +228,31 @@ pub fn write_collection<'k, T: Collection>(ctx: &'k mut Ctx, key: &[u8]) -> CmdR
     }
     let e = ctx.shard.ks.lookup_mut(db, key, now).expect("present");
     Ok(T::of_mut(&mut e.value).expect("checked above"))
+}
+
+/// The `[count [WITH...]]` of HRANDFIELD / ZRANDMEMBER (`with`: "withvalues" /
+/// "withscores") or SRANDMEMBER (`with`: `None`), checked as Redis does before it looks at
+/// the key: SRANDMEMBER refuses extra arguments first; the count is an integer of
+/// -(2^63 - 1) ..= 2^63 - 1 (so negating it cannot overflow); with the paired option it
+/// must stay within half that, because the reply holds two entries per pick. Returns the
+/// count (`None` without one) and whether the option was given.
+pub fn random_count(args: &Args, with: Option<&str>) -> CmdResult<(Option<i64>, bool)> {
+    if with.is_none() && args.len() > 3 {
+        return Err(CmdError::Syntax);
+    }
+    let mut a = args.cursor(2);
+    if a.is_done() {
+        return Ok((None, false));
+    }
+    let n = a.next_i64_in(-i64::MAX, i64::MAX)?;
+    let paired = with.is_some_and(|w| a.next_is(w));
+    if !a.is_done() {
+        return Err(CmdError::Syntax);
+    }
+    if paired && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&n) {
+        return Err(CmdError::msg("ERR value is out of range"));
+    }
+    Ok((Some(n), paired))
 }
 
 /// HDEL / SREM / ZREM `key name [name ...]`: removes the named entries of the collection
@@ -250,10 +356,7 @@ pub enum TxnCmd {
 /// True for commands that read or change every key of a database (FLUSHALL, DBSIZE,
 /// KEYS ...): as transactions they lock whole shards.
 pub fn whole_keyspace(spec: &Spec) -> bool {
-    matches!(
-        spec.name,
-        "flushall" | "flushdb" | "dbsize" | "keys" | "randomkey" | "swapdb"
-    )
+    spec.flags & flag::WHOLE_KEYSPACE != 0
 }
 
 /// The handler of commands the shard runs itself (`Route::Txn`, blocking pops); never
@@ -302,7 +405,7 @@ pub mod flag {
     pub const BLOCKING: u32 = 1 << 10;
     /// Allowed in a busy-script context.
     pub const ALLOW_BUSY: u32 = 1 << 11;
-    /// Not propagated.
+    /// Refused inside MULTI (SHUTDOWN).
     pub const NO_MULTI: u32 = 1 << 12;
     /// Skips MONITOR.
     pub const SKIP_MONITOR: u32 = 1 << 14;
@@ -312,6 +415,18 @@ pub mod flag {
     pub const NO_MANDATORY_KEYS: u32 = 1 << 16;
     /// Key positions depend on the arguments (`numkeys`).
     pub const MOVABLEKEYS: u32 = 1 << 17;
+
+    // busbar's own flags: facts about a command that Redis keeps in code rather than in
+    // its table. COMMAND INFO does not show them (they are not in `NAMES`).
+
+    /// Acts at once inside MULTI instead of being queued (EXEC, DISCARD, MULTI, WATCH,
+    /// QUIT, RESET).
+    pub const NOT_QUEUED: u32 = 1 << 24;
+    /// Allowed on a RESP2 connection that has subscriptions.
+    pub const SUBSCRIBED_OK: u32 = 1 << 25;
+    /// Reads or changes every key of a database (FLUSHALL, DBSIZE, KEYS ...): as a
+    /// transaction it locks whole shards.
+    pub const WHOLE_KEYSPACE: u32 = 1 << 26;
 
     /// Flag names in COMMAND INFO order.
     pub const NAMES: &[(u32, &str)] = &[
@@ -543,27 +658,13 @@ pub fn unknown_command_error(args: &Args) -> Vec<u8> {
 
 /// Commands a RESP2 connection may run while it has subscriptions.
 pub fn allowed_when_subscribed(spec: &Spec) -> bool {
-    matches!(
-        spec.name,
-        "subscribe"
-            | "unsubscribe"
-            | "psubscribe"
-            | "punsubscribe"
-            | "ssubscribe"
-            | "sunsubscribe"
-            | "ping"
-            | "quit"
-            | "reset"
-    )
+    spec.flags & flag::SUBSCRIBED_OK != 0
 }
 
 /// True if `spec` is queued between MULTI and EXEC (all but EXEC, DISCARD, MULTI, WATCH,
 /// QUIT and RESET, which act at once).
 pub fn queued_in_multi(spec: &Spec) -> bool {
-    !matches!(
-        spec.route,
-        Route::Txn(TxnCmd::Exec | TxnCmd::Discard | TxnCmd::Multi | TxnCmd::Watch)
-    ) && !matches!(spec.name, "quit" | "reset")
+    spec.flags & flag::NOT_QUEUED == 0
 }
 
 /// Checks arity, whole key/value groups and authentication before a command runs.
@@ -584,7 +685,8 @@ pub fn check_call(
     Ok(())
 }
 
-/// What MULTI checks before it queues a command: arity and authentication.
+/// What MULTI checks before it queues a command: arity, authentication and the
+/// `no-multi` flag.
 pub fn check_queued(spec: &'static Spec, args: &Args, conn: &Conn) -> CmdResult {
     let argc = args.len() as i32;
     if (spec.arity > 0 && argc != spec.arity) || argc < -spec.arity {
@@ -592,6 +694,13 @@ pub fn check_queued(spec: &'static Spec, args: &Args, conn: &Conn) -> CmdResult 
     }
     if !conn.authenticated && spec.flags & flag::NO_AUTH == 0 {
         return Err(CmdError::msg("NOAUTH Authentication required."));
+    }
+    // SHUTDOWN (and the other `no-multi` commands) would act at once however the
+    // transaction ends, so MULTI refuses to queue them, and the EXEC then aborts.
+    if conn.multi.is_some() && spec.flags & flag::NO_MULTI != 0 {
+        return Err(CmdError::msg(
+            "ERR Command not allowed inside a transaction",
+        ));
     }
     Ok(())
 }

@@ -98,7 +98,7 @@ pub fn build() -> Vec<Spec> {
         c(
             "ping",
             -1,
-            flag::FAST,
+            flag::FAST | flag::SUBSCRIBED_OK,
             &["@fast", "@connection"],
             (0, 0, 0),
             Route::Home,
@@ -135,7 +135,9 @@ pub fn build() -> Vec<Spec> {
                 | flag::STALE
                 | flag::FAST
                 | flag::NO_AUTH
-                | flag::ALLOW_BUSY,
+                | flag::ALLOW_BUSY
+                | flag::SUBSCRIBED_OK
+                | flag::NOT_QUEUED,
             &["@fast", "@connection"],
             (0, 0, 0),
             Route::Home,
@@ -149,7 +151,9 @@ pub fn build() -> Vec<Spec> {
                 | flag::STALE
                 | flag::FAST
                 | flag::NO_AUTH
-                | flag::ALLOW_BUSY,
+                | flag::ALLOW_BUSY
+                | flag::SUBSCRIBED_OK
+                | flag::NOT_QUEUED,
             &["@fast", "@connection"],
             (0, 0, 0),
             Route::Home,
@@ -271,7 +275,7 @@ pub fn build() -> Vec<Spec> {
         c(
             "dbsize",
             1,
-            flag::READONLY | flag::FAST,
+            flag::READONLY | flag::FAST | flag::WHOLE_KEYSPACE,
             &["@keyspace", "@read", "@fast"],
             (0, 0, 0),
             Route::All(AllMerge::Sum),
@@ -280,7 +284,7 @@ pub fn build() -> Vec<Spec> {
         c(
             "flushdb",
             -1,
-            flag::WRITE,
+            flag::WRITE | flag::WHOLE_KEYSPACE,
             &["@keyspace", "@write", "@slow", "@dangerous"],
             (0, 0, 0),
             Route::All(AllMerge::AllOk),
@@ -289,7 +293,7 @@ pub fn build() -> Vec<Spec> {
         c(
             "swapdb",
             3,
-            flag::WRITE | flag::FAST,
+            flag::WRITE | flag::FAST | flag::WHOLE_KEYSPACE,
             &["@keyspace", "@write", "@fast", "@dangerous"],
             (0, 0, 0),
             Route::All(AllMerge::AllOk),
@@ -298,7 +302,7 @@ pub fn build() -> Vec<Spec> {
         c(
             "flushall",
             -1,
-            flag::WRITE,
+            flag::WRITE | flag::WHOLE_KEYSPACE,
             &["@keyspace", "@write", "@slow", "@dangerous"],
             (0, 0, 0),
             Route::All(AllMerge::AllOk),
@@ -439,7 +443,7 @@ pub fn build() -> Vec<Spec> {
         c(
             "subscribe",
             -2,
-            flag::PUBSUB | flag::NOSCRIPT | flag::LOADING | flag::STALE,
+            flag::PUBSUB | flag::NOSCRIPT | flag::LOADING | flag::STALE | flag::SUBSCRIBED_OK,
             &["@pubsub", "@slow"],
             (0, 0, 0),
             Route::Home,
@@ -448,7 +452,7 @@ pub fn build() -> Vec<Spec> {
         c(
             "unsubscribe",
             -1,
-            flag::PUBSUB | flag::NOSCRIPT | flag::LOADING | flag::STALE,
+            flag::PUBSUB | flag::NOSCRIPT | flag::LOADING | flag::STALE | flag::SUBSCRIBED_OK,
             &["@pubsub", "@slow"],
             (0, 0, 0),
             Route::Home,
@@ -457,7 +461,7 @@ pub fn build() -> Vec<Spec> {
         c(
             "psubscribe",
             -2,
-            flag::PUBSUB | flag::NOSCRIPT | flag::LOADING | flag::STALE,
+            flag::PUBSUB | flag::NOSCRIPT | flag::LOADING | flag::STALE | flag::SUBSCRIBED_OK,
             &["@pubsub", "@slow"],
             (0, 0, 0),
             Route::Home,
@@ -466,7 +470,7 @@ pub fn build() -> Vec<Spec> {
         c(
             "punsubscribe",
             -1,
-            flag::PUBSUB | flag::NOSCRIPT | flag::LOADING | flag::STALE,
+            flag::PUBSUB | flag::NOSCRIPT | flag::LOADING | flag::STALE | flag::SUBSCRIBED_OK,
             &["@pubsub", "@slow"],
             (0, 0, 0),
             Route::Home,
@@ -493,7 +497,7 @@ pub fn build() -> Vec<Spec> {
         c(
             "ssubscribe",
             -2,
-            flag::PUBSUB | flag::NOSCRIPT | flag::LOADING | flag::STALE,
+            flag::PUBSUB | flag::NOSCRIPT | flag::LOADING | flag::STALE | flag::SUBSCRIBED_OK,
             &["@pubsub", "@slow"],
             (1, -1, 1),
             Route::Home,
@@ -502,7 +506,7 @@ pub fn build() -> Vec<Spec> {
         c(
             "sunsubscribe",
             -1,
-            flag::PUBSUB | flag::NOSCRIPT | flag::LOADING | flag::STALE,
+            flag::PUBSUB | flag::NOSCRIPT | flag::LOADING | flag::STALE | flag::SUBSCRIBED_OK,
             &["@pubsub", "@slow"],
             (1, -1, 1),
             Route::Home,
@@ -1094,7 +1098,7 @@ pub fn build() -> Vec<Spec> {
         c(
             "keys",
             2,
-            flag::READONLY,
+            flag::READONLY | flag::WHOLE_KEYSPACE,
             &["@keyspace", "@read", "@slow", "@dangerous"],
             (0, 0, 0),
             Route::All(AllMerge::Concat),
@@ -1112,7 +1116,7 @@ pub fn build() -> Vec<Spec> {
         c(
             "randomkey",
             1,
-            flag::READONLY,
+            flag::READONLY | flag::WHOLE_KEYSPACE,
             &["@keyspace", "@read", "@slow"],
             (0, 0, 0),
             Route::All(AllMerge::AnyNonNull),
@@ -1121,7 +1125,12 @@ pub fn build() -> Vec<Spec> {
         c(
             "multi",
             1,
-            flag::NOSCRIPT | flag::LOADING | flag::STALE | flag::FAST | flag::ALLOW_BUSY,
+            flag::NOSCRIPT
+                | flag::LOADING
+                | flag::STALE
+                | flag::FAST
+                | flag::ALLOW_BUSY
+                | flag::NOT_QUEUED,
             &["@fast", "@transaction"],
             (0, 0, 0),
             Route::Txn(TxnCmd::Multi),
@@ -1130,7 +1139,7 @@ pub fn build() -> Vec<Spec> {
         c(
             "exec",
             1,
-            flag::NOSCRIPT | flag::LOADING | flag::STALE | flag::SKIP_SLOWLOG,
+            flag::NOSCRIPT | flag::LOADING | flag::STALE | flag::SKIP_SLOWLOG | flag::NOT_QUEUED,
             &["@slow", "@transaction"],
             (0, 0, 0),
             Route::Txn(TxnCmd::Exec),
@@ -1139,7 +1148,12 @@ pub fn build() -> Vec<Spec> {
         c(
             "discard",
             1,
-            flag::NOSCRIPT | flag::LOADING | flag::STALE | flag::FAST | flag::ALLOW_BUSY,
+            flag::NOSCRIPT
+                | flag::LOADING
+                | flag::STALE
+                | flag::FAST
+                | flag::ALLOW_BUSY
+                | flag::NOT_QUEUED,
             &["@fast", "@transaction"],
             (0, 0, 0),
             Route::Txn(TxnCmd::Discard),
@@ -1148,7 +1162,12 @@ pub fn build() -> Vec<Spec> {
         c(
             "watch",
             -2,
-            flag::NOSCRIPT | flag::LOADING | flag::STALE | flag::FAST | flag::ALLOW_BUSY,
+            flag::NOSCRIPT
+                | flag::LOADING
+                | flag::STALE
+                | flag::FAST
+                | flag::ALLOW_BUSY
+                | flag::NOT_QUEUED,
             &["@fast", "@transaction"],
             (1, -1, 1),
             Route::Txn(TxnCmd::Watch),
