@@ -192,12 +192,7 @@ pub fn hincrbyfloat(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// HRANDFIELD key [count [WITHVALUES]]
 pub fn hrandfield(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let (count, with_values) = match args.len() {
-        2 => (None, false),
-        3 => (Some(args.int(2)?), false),
-        4 if args.is(3, "withvalues") => (Some(args.int(2)?), true),
-        _ => return Err(CmdError::Syntax),
-    };
+    let (count, with_values) = crate::cmd::random_count(args, Some("withvalues"))?;
     let Some(len) = read(ctx, args.get(1))?.map(Hash::len) else {
         match count {
             None => ctx.out.null(),

@@ -135,7 +135,7 @@ pub fn spop(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// SRANDMEMBER key [count] — distinct members for a positive count, repeats allowed for
 /// a negative one.
 pub fn srandmember(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let count = count_arg(args, false)?;
+    let (count, _) = crate::cmd::random_count(args, None)?;
     let Some(len) = read(ctx, args.get(1))?.map(Set::len) else {
         match count {
             None => ctx.out.null(),

@@ -890,12 +890,7 @@ pub fn zremrangebylex(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// them, in the order Redis gives a packed set: highest first, when the count reaches the
 /// size), repeats allowed for a negative one.
 pub fn zrandmember(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let (count, with_scores) = match args.len() {
-        2 => (None, false),
-        3 => (Some(args.int(2)?), false),
-        4 if args.is(3, "withscores") => (Some(args.int(2)?), true),
-        _ => return Err(CmdError::Syntax),
-    };
+    let (count, with_scores) = crate::cmd::random_count(args, Some("withscores"))?;
     let Some(len) = read(ctx, args.get(1))?.map(Zset::len) else {
         match count {
             None => ctx.out.null(),
