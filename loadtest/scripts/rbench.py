@@ -23,6 +23,10 @@ million-member sorted set to rank in:
 
   --setup 'python3 loadtest/scripts/memory.py --load big_zset --port {port}' \
   --tests '' --command 'ZRANK big member:__rand_int__' -P 1,16
+
+With --base-bin PATH a third server, busbar built from an earlier commit, runs in the same
+rounds (rotating order) and the table gains its req/s and the new/base ratio: a regression
+check that shares the machine's noise with the comparison against redis-server.
 """
 import argparse, os, re, signal, socket, statistics, subprocess, sys, time
 
@@ -64,7 +68,8 @@ def start(kind, args):
     if kind == "redis":
         cmd = [args.redis_bin] + common + ["--daemonize", "no", "--logfile", ""]
     else:
-        cmd = [args.busbar_bin] + common + ["--threads", str(args.busbar_threads)]
+        binary = args.base_bin if kind == "base" else args.busbar_bin
+        cmd = [binary] + common + ["--threads", str(args.busbar_threads)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_ready(port, proc)
     return proc, port
@@ -110,27 +115,30 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--busbar-bin", default=os.path.join(os.path.dirname(__file__), "../../target/release/busbar"))
     ap.add_argument("--redis-bin", default="redis-server")
+    ap.add_argument("--base-bin", default="", help="an earlier busbar build, measured in the same rounds")
     ap.add_argument("--busbar-threads", type=int, default=2)
     ap.add_argument("--background", default="", help="shell command run during each test; {port} = server port")
     ap.add_argument("--command", action="append", default=[], help="a custom redis-benchmark command line (repeatable)")
     ap.add_argument("--setup", default="", help="shell command run once per server before the rounds; {port} = server port")
     args = ap.parse_args()
     tests = [t for t in args.tests.split(",") if t] + args.command
-    servers = {k: start(k, args) for k in ("redis", "busbar")}
+    kinds = ["redis", "busbar"] + (["base"] if args.base_bin else [])
+    servers = {k: start(k, args) for k in kinds}
     if args.setup:
         for _, port in servers.values():
             subprocess.run(args.setup.replace("{port}", str(port)), shell=True, check=True)
     results = {}
     try:
         for rnd in range(args.rounds):
-            order = ["redis", "busbar"] if rnd % 2 == 0 else ["busbar", "redis"]
+            shift = rnd % len(kinds)
+            order = kinds[shift:] + kinds[:shift]
             for p in [int(x) for x in args.P.split(",")]:
                 for t in tests:
                     for k in order:
                         proc, port = servers[k]
                         results.setdefault((t, p, k), []).append(run_test(port, proc.pid, t, p, args))
                     print(f"round {rnd + 1} P={p} {t}: " + "  ".join(
-                        f"{k} {results[(t, p, k)][-1][0]:.0f}/s" for k in ("redis", "busbar")), file=sys.stderr)
+                        f"{k} {results[(t, p, k)][-1][0]:.0f}/s" for k in kinds), file=sys.stderr)
     finally:
         for proc, _ in servers.values():
             proc.send_signal(signal.SIGTERM)
@@ -139,15 +147,21 @@ def main():
           f"medians of {args.rounds} alternating rounds"
           + (f"; background: `{args.background}`" if args.background else "")
           + (f"; setup: `{args.setup}`" if args.setup else "") + "\n")
-    print("| test | -P | redis req/s | busbar req/s | busbar/redis (min / med / max) | redis p50 ms | busbar p50 ms | redis CPU µs/req | busbar CPU µs/req |")
-    print("|---|---:|---:|---:|---|---:|---:|---:|---:|")
+    base_head = " base req/s | busbar/base (min / med / max) |" if args.base_bin else ""
+    print("| test | -P | redis req/s | busbar req/s | busbar/redis (min / med / max) | redis p50 ms | busbar p50 ms | redis CPU µs/req | busbar CPU µs/req |" + base_head)
+    print("|---|---:|---:|---:|---|---:|---:|---:|---:|" + ("---:|---|" if args.base_bin else ""))
     for p in [int(x) for x in args.P.split(",")]:
         for t in tests:
             r, b = results[(t, p, "redis")], results[(t, p, "busbar")]
             ratios = sorted(bb[0] / rr[0] for rr, bb in zip(r, b))
             med = lambda xs, i: statistics.median(x[i] for x in xs)
-            print(f"| {t} | {p} | {med(r,0):,.0f} | {med(b,0):,.0f} | {ratios[0]:.2f} / {statistics.median(ratios):.2f} / {ratios[-1]:.2f} | "
-                  f"{med(r,1):.3f} | {med(b,1):.3f} | {med(r,2):.2f} | {med(b,2):.2f} |")
+            row = (f"| {t} | {p} | {med(r,0):,.0f} | {med(b,0):,.0f} | {ratios[0]:.2f} / {statistics.median(ratios):.2f} / {ratios[-1]:.2f} | "
+                   f"{med(r,1):.3f} | {med(b,1):.3f} | {med(r,2):.2f} | {med(b,2):.2f} |")
+            if args.base_bin:
+                a = results[(t, p, "base")]
+                vs = sorted(bb[0] / aa[0] for aa, bb in zip(a, b))
+                row += f" {med(a,0):,.0f} | {vs[0]:.2f} / {statistics.median(vs):.2f} / {vs[-1]:.2f} |"
+            print(row)
 
 
 if __name__ == "__main__":
