@@ -1614,6 +1614,14 @@ const CLIENT_LIST: &[(&str, &str)] = &[(
     CLIENT LIST FOO
     CLIENT LIST ID abc
     CLIENT LIST ID 0
+    CLIENT LIST TYPE normal ID 1
+    CLIENT LIST ID 1 TYPE normal
+    CLIENT LIST TYPE normal TYPE normal
+    CLIENT LIST TYPE nosuchtype ID 1
+    CLIENT LIST TYPE normal extra
+    CLIENT LIST TYPE
+    CLIENT LIST ID
+    CLIENT LIST ID 99999 99998 -1
     "#,
 )];
 
@@ -1892,6 +1900,27 @@ const TRANSACTIONS: &[(&str, &str)] = &[
         MULTI
         EXEC x
         EXEC
+        "#,
+    ),
+    (
+        "exec_with_arguments_aborts_even_outside_multi_and_drops_watches",
+        r#"
+        EXEC x
+        EXEC x y
+        WATCH a
+        EXEC x
+        SET a 1
+        MULTI
+        EXEC
+        WATCH a
+        MULTI
+        EXEC x
+        SET a 2
+        MULTI
+        EXEC
+        SUBSCRIBE ch
+        EXEC
+        EXEC x
         "#,
     ),
     (

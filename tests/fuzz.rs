@@ -191,23 +191,6 @@ const KNOWN_MISMATCHES: &[Known] = &[
         matches: |a, _, r| a.len() > 3 && r.starts_with(b"-ERR wrong number of arguments"),
     },
     Known {
-        command: "client|list",
-        shape: "CLIENT LIST TYPE <type> ID <id>... (both filters)",
-        why: "busbar takes TYPE and ID together; Redis 7.0 takes one of them, else syntax error",
-        matches: |a, _, r| {
-            r == b"-ERR syntax error\r\n"
-                && a.iter().any(|x| is_word(x, "type"))
-                && a.iter().any(|x| is_word(x, "id"))
-        },
-    },
-    Known {
-        command: "exec",
-        shape: "EXEC <any argument>",
-        why: "Redis answers a wrong-arity EXEC with -EXECABORT (even outside MULTI); busbar \
-              with the plain arity error",
-        matches: |a, _, r| a.len() > 1 && r.starts_with(b"-EXECABORT"),
-    },
-    Known {
         command: "lindex",
         shape: "LINDEX <missing or non-list key> <not an integer>",
         why: "busbar parses the index before it looks the key up; Redis looks up first \

@@ -376,25 +376,22 @@ fn client_type(raw: &[u8]) -> CmdResult<String> {
 /// CLIENT LIST [TYPE <NORMAL | MASTER | REPLICA | PUBSUB>] [ID client-id [client-id ...]]
 /// — this shard's lines; the parts are concatenated.
 pub fn client_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    // As Redis 7.0: one filter only, TYPE with exactly its one word, ID with one or more
+    // ids; anything else (both filters, TYPE with extra words) is a syntax error.
     let mut f = ClientFilter::default();
-    let mut i = 2;
-    while i < args.len() {
-        if args.is(i, "type") && i + 1 < args.len() {
-            f.kind = Some(client_type(args.get(i + 1))?);
-            i += 2;
-        } else if args.is(i, "id") && i + 1 < args.len() {
-            let mut ids = Vec::new();
-            for j in i + 1..args.len() {
-                // Any integer is accepted (Redis's getLongLongFromObject); ids are never 0
-                // or negative, so those simply match nothing.
-                let id = parse_i64(args.get(j)).ok_or(CmdError::msg("ERR Invalid client ID"))?;
-                ids.push(u64::try_from(id).unwrap_or(0));
-            }
-            f.ids = Some(ids);
-            i = args.len();
-        } else {
-            return Err(CmdError::Syntax);
+    if args.len() == 4 && args.is(2, "type") {
+        f.kind = Some(client_type(args.get(3))?);
+    } else if args.len() > 3 && args.is(2, "id") {
+        let mut ids = Vec::new();
+        for j in 3..args.len() {
+            // Any integer is accepted (Redis's getLongLongFromObject); ids are never 0 or
+            // negative, so those simply match nothing.
+            let id = parse_i64(args.get(j)).ok_or(CmdError::msg("ERR Invalid client ID"))?;
+            ids.push(u64::try_from(id).unwrap_or(0));
         }
+        f.ids = Some(ids);
+    } else if args.len() != 2 {
+        return Err(CmdError::Syntax);
     }
     let now = ctx.now_ms();
     let mut text = String::new();
