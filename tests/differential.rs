@@ -3054,6 +3054,115 @@ const ZSETS: &[(&str, &str)] = &[
         object encoding b
         "#,
     ),
+    (
+        "score_bounds_are_read_like_c_strtod",
+        r#"
+        ZADD z 1 a 2 b 3 c 4 d
+        SET str x
+        ZCOUNT z 1e400 +inf
+        ZCOUNT z -1e400 1e400
+        ZCOUNT z "" 10
+        ZCOUNT z ( 10
+        ZCOUNT z "( 1" 10
+        ZCOUNT z " 1" "\t2"
+        ZCOUNT z "\x0b2" "\r3"
+        ZCOUNT z "1\x00junk" 3
+        ZCOUNT z "\x001" 3
+        ZCOUNT z 1e-400 0x1p2
+        ZCOUNT z "1 " 3
+        ZCOUNT z " " 3
+        ZCOUNT z (nan 3
+        ZCOUNT z ((1 3
+        ZCOUNT z 1e 3
+        ZCOUNT str 1e400 1
+        ZCOUNT nokey "" 1
+        ZRANGEBYSCORE z ( +inf
+        ZRANGEBYSCORE z -inf 1e400 WITHSCORES
+        ZREVRANGEBYSCORE z 1e400 ""
+        ZRANGE z " 2" 1e400 BYSCORE
+        ZRANGE z 1e400 ( BYSCORE REV
+        ZRANGESTORE d z "" 1e400 BYSCORE
+        ZRANGESTORE d str "" 1 BYSCORE
+        ZREMRANGEBYSCORE str 1e400 1
+        ZREMRANGEBYSCORE nokey ( 1
+        ZREMRANGEBYSCORE z ( "\t2"
+        ZRANGE z 0 -1 WITHSCORES
+        "#,
+    ),
+    (
+        "scores_and_weights_that_overflow_or_underflow_are_refused",
+        r#"
+        ZADD z 1 a 2 b
+        SET str x
+        ZADD y 1e-400 m
+        ZADD y -1e-400 m
+        ZADD y 1e400 m
+        ZADD y 0x1p-1080 m
+        ZADD y 0x1p1024 m
+        ZADD str 1e-400 m
+        ZADD y 4.9e-324 m
+        ZADD y 0e-999 n
+        ZADD y 0x1p-1074 o
+        ZADD y " 1" m
+        ZADD y "1\x00" m
+        ZADD y +1.5 p
+        ZADD y INCR 1e-400 m
+        ZRANGE y 0 -1 WITHSCORES
+        ZINCRBY y 1e-400 m
+        ZINCRBY y -1e400 m
+        ZINCRBY str 1e-400 m
+        ZINCRBY y 2e-324 m
+        ZUNIONSTORE d 1 z WEIGHTS 1e-400
+        ZUNIONSTORE d 1 z WEIGHTS 1e400
+        ZUNIONSTORE d 1 str WEIGHTS 1e-400
+        ZINTERSTORE d 1 nokey WEIGHTS -1e-400
+        ZUNION 1 z WEIGHTS 2e-324 WITHSCORES
+        ZINTER 1 z WEIGHTS 1e-400
+        ZUNION 1 z WEIGHTS 4.9e-324 WITHSCORES
+        ZINTER 1 z WEIGHTS 0x1p-3 WITHSCORES
+        "#,
+    ),
+    (
+        "range_options_are_read_like_redis",
+        r#"
+        ZADD z 1 a 2 b 3 c 4 d
+        SET str x
+        ZRANGE z 0 -1 BYSCORE BYSCORE
+        ZRANGE z 0 -1 BYLEX BYSCORE
+        ZRANGE z - + BYLEX BYLEX
+        ZRANGE z 0 -1 REV REV
+        ZRANGE z 0 -1 REV BYSCORE REV
+        ZRANGESTORE d z 0 -1 BYSCORE BYSCORE
+        ZRANGESTORE d z 0 -1 REV REV
+        ZRANGESTORE d z 0 -1 WITHSCORES
+        ZRANGE z 0 -1 LIMIT 0 -1
+        ZRANGE z 0 -1 LIMIT 5 -1
+        ZRANGE z 0 -1 LIMIT -5 -1
+        ZRANGE z 0 -1 LIMIT 0 -2
+        ZRANGE z 0 -1 LIMIT 0 0
+        ZRANGE z 0 -1 LIMIT x -1
+        ZRANGE z 1 2 REV LIMIT 3 -1 WITHSCORES
+        ZRANGE str 0 -1 LIMIT 0 -1
+        ZRANGESTORE d z 0 -1 LIMIT 1 -1
+        ZRANGESTORE d str 0 -1 LIMIT 1 -1
+        ZRANGE z 0 -1 LIMIT 0
+        ZRANGE z 0 -1 WITHSCORES WITHSCORES
+        ZRANGE z 0 -1 WITHSCORES REV WITHSCORES
+        ZREVRANGE z 0 -1 WITHSCORES WITHSCORES
+        ZREVRANGE z 0 -1 REV
+        ZREVRANGE z 0 -1 BYSCORE
+        ZREVRANGE z 0 -1 LIMIT 0 -1
+        ZREVRANGE z 0 -1 LIMIT 0 1
+        ZRANGEBYSCORE z 0 5 REV
+        ZRANGEBYSCORE z 0 5 BYSCORE
+        ZRANGEBYSCORE z 0 5 WITHSCORES WITHSCORES LIMIT 1 1
+        ZRANGEBYSCORE z -inf +inf LIMIT -1 5
+        ZRANGEBYSCORE z -inf +inf LIMIT 1 -5
+        ZRANGEBYLEX z - + WITHSCORES
+        ZREVRANGEBYLEX z + - LIMIT 0 1
+        ZREVRANGEBYLEX z + - BYLEX
+        "#,
+    ),
 ];
 
 /// Expands `<<text*N>>` to `text` repeated N times.
