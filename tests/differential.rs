@@ -2717,6 +2717,70 @@ const STREAMS: &[(&str, &str)] = &[
         EXEC
         "#,
     ),
+    (
+        "stream_ids_are_read_like_strtoull",
+        r#"
+        XADD s 1-1 a 1
+        XADD s 5-1 a 1
+        SET str x
+        XRANGE s +1 +
+        XRANGE s - +1-1
+        XRANGE s " 1" +
+        XRANGE s "\t1-1" "1- 2"
+        XRANGE s 1-+1 "\n5"
+        XRANGE s 007 5-001
+        XRANGE s "1\x00junk" +
+        XRANGE s ( +
+        XRANGE s (+ +
+        XRANGE s (- +
+        XRANGE s (+1 +
+        XRANGE s "( 1" +
+        XRANGE s 1--1 +
+        XRANGE s 1--05 +
+        XRANGE s 1--0 +
+        XRANGE s "1- -1" +
+        XRANGE s ++1 +
+        XRANGE s +-1 +
+        XRANGE s 1-2-3 +
+        XRANGE s 1- +
+        XRANGE s "1 " +
+        XRANGE s 1-0x1 +
+        XRANGE s 18446744073709551616 +
+        XRANGE s +18446744073709551615 +
+        XRANGE s 1--18446744073709551615 +
+        XRANGE s <<0*127>> +
+        XRANGE s <<0*128>> +
+        XREVRANGE s + +1
+        XREVRANGE s " 5" -
+        XDEL s +1-1
+        XDEL s " 5-1" - +
+        XDEL s -
+        XDEL nokey bad
+        XDEL nokey -
+        XDEL str bad
+        XDEL str +1
+        XDEL s bad
+        XADD s +6-1 a 1
+        XADD s " 7" a 1
+        XADD s 8- 2 a 1
+        XADD s +9-* a 1
+        XADD s 10-2-* a 1
+        XADD s -* a 1
+        XADD s + a 1
+        XADD s - a 1
+        XADD s MINID +1 11-1 a 1
+        XTRIM s MINID " 6"
+        XTRIM s MINID +
+        XTRIM nokey MINID +1
+        XTRIM str MINID +1
+        XREAD STREAMS s +1
+        XREAD STREAMS s " 8-0"
+        XREAD STREAMS s +
+        XREAD STREAMS s -
+        XREAD STREAMS str s +1 +1
+        XRANGE s - +
+        "#,
+    ),
 ];
 
 const ZSETS: &[(&str, &str)] = &[

@@ -213,16 +213,6 @@ const KNOWN_MISMATCHES: &[Known] = &[
         },
     },
     Known {
-        command: "xdel",
-        shape: "XDEL <missing or non-stream key> <invalid ID>...",
-        why: "busbar parses the IDs before it looks the key up; Redis looks up first (0, \
-              WRONGTYPE)",
-        matches: |_, b, r| {
-            b.starts_with(b"-ERR Invalid stream ID")
-                && (r == b":0\r\n" || r.starts_with(b"-WRONGTYPE"))
-        },
-    },
-    Known {
         command: "scan",
         shape: "SCAN <cursor starting with a NUL byte, or empty> ...",
         why: "Redis reads the cursor as a C string (strtoul), so it ends at the NUL and is 0; \
@@ -270,43 +260,6 @@ const KNOWN_MISMATCHES: &[Known] = &[
         shape: "ZRANDMEMBER key <count beyond ±(2^63-1)/2> WITHSCORES",
         why: "as HRANDFIELD",
         matches: |_, _, r| r == b"-ERR value is out of range\r\n",
-    },
-    Known {
-        command: "xrange",
-        shape: "XRANGE key <an ID with a leading + or blank, e.g. +1 or \" 1\"> ...",
-        why: "Redis reads ID parts with strtoull, which takes a leading + and leading \
-              whitespace; busbar says invalid",
-        matches: plus_stream_id,
-    },
-    Known {
-        command: "xrevrange",
-        shape: "XREVRANGE key <an ID with a leading +, e.g. +1> ...",
-        why: "as XRANGE",
-        matches: plus_stream_id,
-    },
-    Known {
-        command: "xdel",
-        shape: "XDEL key <an ID with a leading +, e.g. +1>",
-        why: "as XRANGE",
-        matches: plus_stream_id,
-    },
-    Known {
-        command: "xadd",
-        shape: "XADD key ... <an ID with a leading +, e.g. +5-1> ...",
-        why: "as XRANGE",
-        matches: plus_stream_id,
-    },
-    Known {
-        command: "xtrim",
-        shape: "XTRIM key MINID <an ID with a leading +>",
-        why: "as XRANGE",
-        matches: plus_stream_id,
-    },
-    Known {
-        command: "xread",
-        shape: "XREAD ... STREAMS key <an ID with a leading +>",
-        why: "as XRANGE",
-        matches: plus_stream_id,
     },
     Known {
         command: "hello",
@@ -361,16 +314,6 @@ fn is_word(a: &[u8], w: &str) -> bool {
 fn cursor_quirk(cursor: Option<&Vec<u8>>, busbar: &[u8]) -> bool {
     busbar == b"-ERR invalid cursor\r\n"
         && cursor.is_some_and(|c| c.first().is_none_or(|&b| b == 0))
-}
-
-/// An ID part strtoull takes and busbar refuses: a leading `+` or leading whitespace.
-fn plus_stream_id(a: &[Vec<u8>], b: &[u8], r: &[u8]) -> bool {
-    b.starts_with(b"-ERR Invalid stream ID")
-        && (error_text(r).is_none() || r.starts_with(b"-WRONGTYPE"))
-        && a.iter().skip(2).any(|x| {
-            x.len() > 1
-                && (x[0] == b'+' || matches!(x[0], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
-        })
 }
 
 // ---------------------------------------------------------------------------------------------
