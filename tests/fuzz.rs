@@ -262,15 +262,6 @@ const KNOWN_MISMATCHES: &[Known] = &[
         matches: |_, _, r| r == b"-ERR value is out of range\r\n",
     },
     Known {
-        command: "hello",
-        shape: "HELLO <ver> AUTH <user> <wrong password> <a bad option after it>",
-        why: "Redis authenticates when it meets AUTH, so a wrong password (WRONGPASS) wins \
-              over a later bad option; busbar parses every option first",
-        matches: |_, b, r| {
-            r.starts_with(b"-WRONGPASS") && b.starts_with(b"-ERR Syntax error in HELLO option")
-        },
-    },
-    Known {
         command: "config|set",
         shape: "CONFIG SET p v p v (a parameter twice); CONFIG SET <threshold> -0",
         why: "Redis refuses a parameter given twice (duplicate parameter) and -0 for a number \

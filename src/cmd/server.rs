@@ -96,40 +96,34 @@ pub fn hello(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
         ver = Some(v);
     }
-    let mut auth = None;
-    let mut name = None;
+    // As Redis 7.0, each option acts when it is met: AUTH authenticates there (a wrong
+    // password ends the command; a later bad option does not undo a good one), SETNAME
+    // checks and sets the name there, even before authentication.
     let mut i = 2;
     while i < args.len() {
         let more = args.len() - i - 1;
         if args.is(i, "auth") && more >= 2 {
-            auth = Some((args.get(i + 1), args.get(i + 2)));
+            check_password(ctx, args.get(i + 1), args.get(i + 2))?;
+            ctx.conn().authenticated = true;
             i += 3;
         } else if args.is(i, "setname") && more >= 1 {
-            name = Some(args.get(i + 1));
+            let n = args.get(i + 1);
+            if !valid_name(n) {
+                return Err(CmdError::msg(
+                    "ERR Client names cannot contain spaces, newlines or special characters.",
+                ));
+            }
+            ctx.conn().name = n.to_vec();
             i += 2;
         } else {
             return Err(CmdError::owned(format!(
                 "ERR Syntax error in HELLO option '{}'",
-                String::from_utf8_lossy(args.get(i))
+                String::from_utf8_lossy(crate::resp::cnum::c_str(args.get(i)))
             )));
         }
     }
-    if let Some((u, p)) = auth {
-        check_password(ctx, u, p)?;
-        ctx.conn().authenticated = true;
-    }
     if !ctx.conn().authenticated {
         return Err(CmdError::msg("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
-    }
-    // As Redis, the name is checked only after authentication, which stands even if the
-    // name is then refused.
-    if let Some(n) = name {
-        if !valid_name(n) {
-            return Err(CmdError::msg(
-                "ERR Client names cannot contain spaces, newlines or special characters.",
-            ));
-        }
-        ctx.conn().name = n.to_vec();
     }
     if let Some(v) = ver {
         ctx.conn().resp3 = v == 3;
