@@ -261,34 +261,6 @@ const KNOWN_MISMATCHES: &[Known] = &[
         why: "as HRANDFIELD",
         matches: |_, _, r| r == b"-ERR value is out of range\r\n",
     },
-    Known {
-        command: "config|set",
-        shape: "CONFIG SET p v p v (a parameter twice); CONFIG SET <threshold> -0",
-        why: "Redis refuses a parameter given twice (duplicate parameter) and -0 for a number \
-              (strict integer parsing); busbar takes both",
-        matches: |a, b, r| {
-            b == b"+OK\r\n"
-                && (r.ends_with(b"duplicate parameter\r\n")
-                    || a.iter().skip(3).step_by(2).any(|v| v == b"-0"))
-        },
-    },
-    Known {
-        command: "config|set",
-        shape: "CONFIG SET list-compress-depth <n>; CONFIG SET <*-max-*-value | \
-                stream-node-max-bytes> <a memory value such as 1kb or b>",
-        why: "busbar has no list-compress-depth, and reads the memory-valued encoding \
-              thresholds as plain integers",
-        matches: |a, b, r| {
-            b.starts_with(b"-ERR")
-                && r == b"+OK\r\n"
-                && a.chunks(2).skip(1).any(|pv| {
-                    let p = lower(&pv[0]);
-                    p == "list-compress-depth"
-                        || ((p.ends_with("-value") || p == "stream-node-max-bytes")
-                            && pv.get(1).is_some_and(|v| parse_i64(v).is_none()))
-                })
-        },
-    },
 ];
 
 /// The known mismatch (index into KNOWN_MISMATCHES) this one is, if any.
