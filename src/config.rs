@@ -273,6 +273,8 @@ const PARAMS: &[Param] = &[
         "64",
     ),
     p("list-max-listpack-size", signed(INT_MIN, INT_MAX), "-2"),
+    // Kept for CONFIG GET/SET as Redis has it; busbar's lists are never compressed.
+    p("list-compress-depth", signed(0, INT_MAX), "0"),
     p("set-max-intset-entries", unsigned(0, LLONG_MAX), "512"),
     p("zset-max-listpack-entries", unsigned(0, LLONG_MAX), "128"),
     p(

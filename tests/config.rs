@@ -238,6 +238,16 @@ const MULTI: &[(&[&[u8]], &[&str])] = &[
         &["hash-max-listpack-entries"],
     ),
     (&[b"HASH-MAX-ZIPLIST-VALUE", b"x"], &["hash-max-listpack-value"]),
+    (&[b"list-compress-depth", b"1", b"LIST-COMPRESS-DEPTH", b"2"], &["list-compress-depth"]),
+    (
+        &[b"list-compress-depth", b"3", b"list-max-ziplist-size", b"5"],
+        &["list-compress-depth", "list-max-listpack-size"],
+    ),
+    (
+        &[b"stream-node-max-bytes", b"4kb", b"zset-max-listpack-value", b"b"],
+        &["stream-node-max-bytes", "zset-max-listpack-value"],
+    ),
+    (&[b"stream-node-max-entries", b"-0", b"hz", b"5"], &["stream-node-max-entries", "hz"]),
     (&[b"HZ", b"abc"], &["hz"]),
     (&[b"dbfilename", b"x"], &["dbfilename"]),
     (&[b"dir", b"/nonexistent"], &[]),

@@ -1614,6 +1614,14 @@ const CLIENT_LIST: &[(&str, &str)] = &[(
     CLIENT LIST FOO
     CLIENT LIST ID abc
     CLIENT LIST ID 0
+    CLIENT LIST TYPE normal ID 1
+    CLIENT LIST ID 1 TYPE normal
+    CLIENT LIST TYPE normal TYPE normal
+    CLIENT LIST TYPE nosuchtype ID 1
+    CLIENT LIST TYPE normal extra
+    CLIENT LIST TYPE
+    CLIENT LIST ID
+    CLIENT LIST ID 99999 99998 -1
     "#,
 )];
 
@@ -1892,6 +1900,27 @@ const TRANSACTIONS: &[(&str, &str)] = &[
         MULTI
         EXEC x
         EXEC
+        "#,
+    ),
+    (
+        "exec_with_arguments_aborts_even_outside_multi_and_drops_watches",
+        r#"
+        EXEC x
+        EXEC x y
+        WATCH a
+        EXEC x
+        SET a 1
+        MULTI
+        EXEC
+        WATCH a
+        MULTI
+        EXEC x
+        SET a 2
+        MULTI
+        EXEC
+        SUBSCRIBE ch
+        EXEC
+        EXEC x
         "#,
     ),
     (
@@ -2688,6 +2717,70 @@ const STREAMS: &[(&str, &str)] = &[
         EXEC
         "#,
     ),
+    (
+        "stream_ids_are_read_like_strtoull",
+        r#"
+        XADD s 1-1 a 1
+        XADD s 5-1 a 1
+        SET str x
+        XRANGE s +1 +
+        XRANGE s - +1-1
+        XRANGE s " 1" +
+        XRANGE s "\t1-1" "1- 2"
+        XRANGE s 1-+1 "\n5"
+        XRANGE s 007 5-001
+        XRANGE s "1\x00junk" +
+        XRANGE s ( +
+        XRANGE s (+ +
+        XRANGE s (- +
+        XRANGE s (+1 +
+        XRANGE s "( 1" +
+        XRANGE s 1--1 +
+        XRANGE s 1--05 +
+        XRANGE s 1--0 +
+        XRANGE s "1- -1" +
+        XRANGE s ++1 +
+        XRANGE s +-1 +
+        XRANGE s 1-2-3 +
+        XRANGE s 1- +
+        XRANGE s "1 " +
+        XRANGE s 1-0x1 +
+        XRANGE s 18446744073709551616 +
+        XRANGE s +18446744073709551615 +
+        XRANGE s 1--18446744073709551615 +
+        XRANGE s <<0*127>> +
+        XRANGE s <<0*128>> +
+        XREVRANGE s + +1
+        XREVRANGE s " 5" -
+        XDEL s +1-1
+        XDEL s " 5-1" - +
+        XDEL s -
+        XDEL nokey bad
+        XDEL nokey -
+        XDEL str bad
+        XDEL str +1
+        XDEL s bad
+        XADD s +6-1 a 1
+        XADD s " 7" a 1
+        XADD s 8- 2 a 1
+        XADD s +9-* a 1
+        XADD s 10-2-* a 1
+        XADD s -* a 1
+        XADD s + a 1
+        XADD s - a 1
+        XADD s MINID +1 11-1 a 1
+        XTRIM s MINID " 6"
+        XTRIM s MINID +
+        XTRIM nokey MINID +1
+        XTRIM str MINID +1
+        XREAD STREAMS s +1
+        XREAD STREAMS s " 8-0"
+        XREAD STREAMS s +
+        XREAD STREAMS s -
+        XREAD STREAMS str s +1 +1
+        XRANGE s - +
+        "#,
+    ),
 ];
 
 const ZSETS: &[(&str, &str)] = &[
@@ -3023,6 +3116,115 @@ const ZSETS: &[(&str, &str)] = &[
         rename h b
         zrange b 0 -1 withscores
         object encoding b
+        "#,
+    ),
+    (
+        "score_bounds_are_read_like_c_strtod",
+        r#"
+        ZADD z 1 a 2 b 3 c 4 d
+        SET str x
+        ZCOUNT z 1e400 +inf
+        ZCOUNT z -1e400 1e400
+        ZCOUNT z "" 10
+        ZCOUNT z ( 10
+        ZCOUNT z "( 1" 10
+        ZCOUNT z " 1" "\t2"
+        ZCOUNT z "\x0b2" "\r3"
+        ZCOUNT z "1\x00junk" 3
+        ZCOUNT z "\x001" 3
+        ZCOUNT z 1e-400 0x1p2
+        ZCOUNT z "1 " 3
+        ZCOUNT z " " 3
+        ZCOUNT z (nan 3
+        ZCOUNT z ((1 3
+        ZCOUNT z 1e 3
+        ZCOUNT str 1e400 1
+        ZCOUNT nokey "" 1
+        ZRANGEBYSCORE z ( +inf
+        ZRANGEBYSCORE z -inf 1e400 WITHSCORES
+        ZREVRANGEBYSCORE z 1e400 ""
+        ZRANGE z " 2" 1e400 BYSCORE
+        ZRANGE z 1e400 ( BYSCORE REV
+        ZRANGESTORE d z "" 1e400 BYSCORE
+        ZRANGESTORE d str "" 1 BYSCORE
+        ZREMRANGEBYSCORE str 1e400 1
+        ZREMRANGEBYSCORE nokey ( 1
+        ZREMRANGEBYSCORE z ( "\t2"
+        ZRANGE z 0 -1 WITHSCORES
+        "#,
+    ),
+    (
+        "scores_and_weights_that_overflow_or_underflow_are_refused",
+        r#"
+        ZADD z 1 a 2 b
+        SET str x
+        ZADD y 1e-400 m
+        ZADD y -1e-400 m
+        ZADD y 1e400 m
+        ZADD y 0x1p-1080 m
+        ZADD y 0x1p1024 m
+        ZADD str 1e-400 m
+        ZADD y 4.9e-324 m
+        ZADD y 0e-999 n
+        ZADD y 0x1p-1074 o
+        ZADD y " 1" m
+        ZADD y "1\x00" m
+        ZADD y +1.5 p
+        ZADD y INCR 1e-400 m
+        ZRANGE y 0 -1 WITHSCORES
+        ZINCRBY y 1e-400 m
+        ZINCRBY y -1e400 m
+        ZINCRBY str 1e-400 m
+        ZINCRBY y 2e-324 m
+        ZUNIONSTORE d 1 z WEIGHTS 1e-400
+        ZUNIONSTORE d 1 z WEIGHTS 1e400
+        ZUNIONSTORE d 1 str WEIGHTS 1e-400
+        ZINTERSTORE d 1 nokey WEIGHTS -1e-400
+        ZUNION 1 z WEIGHTS 2e-324 WITHSCORES
+        ZINTER 1 z WEIGHTS 1e-400
+        ZUNION 1 z WEIGHTS 4.9e-324 WITHSCORES
+        ZINTER 1 z WEIGHTS 0x1p-3 WITHSCORES
+        "#,
+    ),
+    (
+        "range_options_are_read_like_redis",
+        r#"
+        ZADD z 1 a 2 b 3 c 4 d
+        SET str x
+        ZRANGE z 0 -1 BYSCORE BYSCORE
+        ZRANGE z 0 -1 BYLEX BYSCORE
+        ZRANGE z - + BYLEX BYLEX
+        ZRANGE z 0 -1 REV REV
+        ZRANGE z 0 -1 REV BYSCORE REV
+        ZRANGESTORE d z 0 -1 BYSCORE BYSCORE
+        ZRANGESTORE d z 0 -1 REV REV
+        ZRANGESTORE d z 0 -1 WITHSCORES
+        ZRANGE z 0 -1 LIMIT 0 -1
+        ZRANGE z 0 -1 LIMIT 5 -1
+        ZRANGE z 0 -1 LIMIT -5 -1
+        ZRANGE z 0 -1 LIMIT 0 -2
+        ZRANGE z 0 -1 LIMIT 0 0
+        ZRANGE z 0 -1 LIMIT x -1
+        ZRANGE z 1 2 REV LIMIT 3 -1 WITHSCORES
+        ZRANGE str 0 -1 LIMIT 0 -1
+        ZRANGESTORE d z 0 -1 LIMIT 1 -1
+        ZRANGESTORE d str 0 -1 LIMIT 1 -1
+        ZRANGE z 0 -1 LIMIT 0
+        ZRANGE z 0 -1 WITHSCORES WITHSCORES
+        ZRANGE z 0 -1 WITHSCORES REV WITHSCORES
+        ZREVRANGE z 0 -1 WITHSCORES WITHSCORES
+        ZREVRANGE z 0 -1 REV
+        ZREVRANGE z 0 -1 BYSCORE
+        ZREVRANGE z 0 -1 LIMIT 0 -1
+        ZREVRANGE z 0 -1 LIMIT 0 1
+        ZRANGEBYSCORE z 0 5 REV
+        ZRANGEBYSCORE z 0 5 BYSCORE
+        ZRANGEBYSCORE z 0 5 WITHSCORES WITHSCORES LIMIT 1 1
+        ZRANGEBYSCORE z -inf +inf LIMIT -1 5
+        ZRANGEBYSCORE z -inf +inf LIMIT 1 -5
+        ZRANGEBYLEX z - + WITHSCORES
+        ZREVRANGEBYLEX z + - LIMIT 0 1
+        ZREVRANGEBYLEX z + - BYLEX
         "#,
     ),
 ];

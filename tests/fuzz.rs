@@ -191,23 +191,6 @@ const KNOWN_MISMATCHES: &[Known] = &[
         matches: |a, _, r| a.len() > 3 && r.starts_with(b"-ERR wrong number of arguments"),
     },
     Known {
-        command: "client|list",
-        shape: "CLIENT LIST TYPE <type> ID <id>... (both filters)",
-        why: "busbar takes TYPE and ID together; Redis 7.0 takes one of them, else syntax error",
-        matches: |a, _, r| {
-            r == b"-ERR syntax error\r\n"
-                && a.iter().any(|x| is_word(x, "type"))
-                && a.iter().any(|x| is_word(x, "id"))
-        },
-    },
-    Known {
-        command: "exec",
-        shape: "EXEC <any argument>",
-        why: "Redis answers a wrong-arity EXEC with -EXECABORT (even outside MULTI); busbar \
-              with the plain arity error",
-        matches: |a, _, r| a.len() > 1 && r.starts_with(b"-EXECABORT"),
-    },
-    Known {
         command: "lindex",
         shape: "LINDEX <missing or non-list key> <not an integer>",
         why: "busbar parses the index before it looks the key up; Redis looks up first \
@@ -227,71 +210,6 @@ const KNOWN_MISMATCHES: &[Known] = &[
             a.len() == 4
                 && parse_i64(&a[2]).is_none()
                 && b == b"-ERR value is not an integer or out of range\r\n"
-        },
-    },
-    Known {
-        command: "xdel",
-        shape: "XDEL <missing or non-stream key> <invalid ID>...",
-        why: "busbar parses the IDs before it looks the key up; Redis looks up first (0, \
-              WRONGTYPE)",
-        matches: |_, b, r| {
-            b.starts_with(b"-ERR Invalid stream ID")
-                && (r == b":0\r\n" || r.starts_with(b"-WRONGTYPE"))
-        },
-    },
-    Known {
-        command: "zcount",
-        shape: "ZCOUNT key <min> <max>, a bound strtod takes: 1e400 (inf), \"\" or \"(\" (0), \
-                a leading NUL or blank",
-        why: "Redis reads score bounds with C strtod (overflow is ±inf, an empty rest is 0); \
-              busbar refuses them",
-        matches: score_bound_quirk,
-    },
-    Known {
-        command: "zrangebyscore",
-        shape: "ZRANGEBYSCORE key <min> <max> ..., a bound as for ZCOUNT",
-        why: "as ZCOUNT",
-        matches: score_bound_quirk,
-    },
-    Known {
-        command: "zrevrangebyscore",
-        shape: "ZREVRANGEBYSCORE key <max> <min> ..., a bound as for ZCOUNT",
-        why: "as ZCOUNT",
-        matches: score_bound_quirk,
-    },
-    Known {
-        command: "zremrangebyscore",
-        shape: "ZREMRANGEBYSCORE key <min> <max>, a bound as for ZCOUNT",
-        why: "as ZCOUNT",
-        matches: score_bound_quirk,
-    },
-    Known {
-        command: "zrange",
-        shape: "ZRANGE key <min> <max> BYSCORE ..., a bound as for ZCOUNT",
-        why: "as ZCOUNT",
-        matches: score_bound_quirk,
-    },
-    Known {
-        command: "zrangestore",
-        shape: "ZRANGESTORE dst src <min> <max> BYSCORE ..., a bound as for ZCOUNT",
-        why: "as ZCOUNT",
-        matches: score_bound_quirk,
-    },
-    Known {
-        command: "zadd",
-        shape: "ZADD key ... <a score that underflows to 0, e.g. 1e-400> member ...",
-        why: "Redis refuses a score whose strtod underflows (ERANGE): not a valid float; busbar \
-              takes it as 0 (and so goes on to WRONGTYPE or adds)",
-        matches: |a, _, r| {
-            r == b"-ERR value is not a valid float\r\n" && a.iter().any(|x| underflows(x))
-        },
-    },
-    Known {
-        command: "zincrby",
-        shape: "ZINCRBY key <increment that underflows, e.g. -1e-400> member",
-        why: "as ZADD",
-        matches: |a, _, r| {
-            r == b"-ERR value is not a valid float\r\n" && a.iter().any(|x| underflows(x))
         },
     },
     Known {
@@ -320,44 +238,6 @@ const KNOWN_MISMATCHES: &[Known] = &[
         matches: |a, b, _| cursor_quirk(a.get(2), b),
     },
     Known {
-        command: "zrange",
-        shape: "ZRANGE key min max with BYSCORE/BYLEX twice, or REV twice",
-        why: "Redis takes each of REV, BYSCORE, BYLEX once (a repeat is a syntax error); busbar \
-              takes repeats",
-        matches: repeated_range_option,
-    },
-    Known {
-        command: "zrangestore",
-        shape: "ZRANGESTORE dst src min max with BYSCORE/BYLEX twice, or REV twice",
-        why: "as ZRANGE",
-        matches: repeated_range_option,
-    },
-    Known {
-        command: "zrange",
-        shape: "ZRANGE key start stop LIMIT <offset> -1 (a rank range)",
-        why: "Redis ignores a LIMIT whose count is -1 on a rank range; busbar refuses any LIMIT \
-              there",
-        matches: ignored_rank_limit,
-    },
-    Known {
-        command: "zrangestore",
-        shape: "ZRANGESTORE dst src start stop LIMIT <offset> -1 (a rank range)",
-        why: "as ZRANGE (and so Redis goes on to WRONGTYPE)",
-        matches: ignored_rank_limit,
-    },
-    Known {
-        command: "zrevrange",
-        shape: "ZREVRANGE key start stop WITHSCORES WITHSCORES",
-        why: "Redis takes WITHSCORES more than once; busbar says syntax error",
-        matches: repeated_withscores,
-    },
-    Known {
-        command: "zrange",
-        shape: "ZRANGE key start stop ... WITHSCORES WITHSCORES",
-        why: "as ZREVRANGE",
-        matches: repeated_withscores,
-    },
-    Known {
         command: "object",
         shape: "OBJECT IDLETIME|FREQ|REFCOUNT key",
         why: "busbar's OBJECT has ENCODING and HELP only",
@@ -367,30 +247,6 @@ const KNOWN_MISMATCHES: &[Known] = &[
                     is_word(w, "idletime") || is_word(w, "freq") || is_word(w, "refcount")
                 })
         },
-    },
-    Known {
-        command: "zinterstore",
-        shape: "ZINTERSTORE dst numkeys key... WEIGHTS <a weight that underflows, e.g. 1e-400>",
-        why: "as ZADD: Redis refuses the underflowing weight (weight value is not a float)",
-        matches: weight_underflow,
-    },
-    Known {
-        command: "zunionstore",
-        shape: "ZUNIONSTORE dst numkeys key... WEIGHTS <a weight that underflows>",
-        why: "as ZINTERSTORE",
-        matches: weight_underflow,
-    },
-    Known {
-        command: "zinter",
-        shape: "ZINTER numkeys key... WEIGHTS <a weight that underflows>",
-        why: "as ZINTERSTORE",
-        matches: weight_underflow,
-    },
-    Known {
-        command: "zunion",
-        shape: "ZUNION numkeys key... WEIGHTS <a weight that underflows>",
-        why: "as ZINTERSTORE",
-        matches: weight_underflow,
     },
     Known {
         command: "hrandfield",
@@ -405,80 +261,6 @@ const KNOWN_MISMATCHES: &[Known] = &[
         why: "as HRANDFIELD",
         matches: |_, _, r| r == b"-ERR value is out of range\r\n",
     },
-    Known {
-        command: "xrange",
-        shape: "XRANGE key <an ID with a leading + or blank, e.g. +1 or \" 1\"> ...",
-        why: "Redis reads ID parts with strtoull, which takes a leading + and leading \
-              whitespace; busbar says invalid",
-        matches: plus_stream_id,
-    },
-    Known {
-        command: "xrevrange",
-        shape: "XREVRANGE key <an ID with a leading +, e.g. +1> ...",
-        why: "as XRANGE",
-        matches: plus_stream_id,
-    },
-    Known {
-        command: "xdel",
-        shape: "XDEL key <an ID with a leading +, e.g. +1>",
-        why: "as XRANGE",
-        matches: plus_stream_id,
-    },
-    Known {
-        command: "xadd",
-        shape: "XADD key ... <an ID with a leading +, e.g. +5-1> ...",
-        why: "as XRANGE",
-        matches: plus_stream_id,
-    },
-    Known {
-        command: "xtrim",
-        shape: "XTRIM key MINID <an ID with a leading +>",
-        why: "as XRANGE",
-        matches: plus_stream_id,
-    },
-    Known {
-        command: "xread",
-        shape: "XREAD ... STREAMS key <an ID with a leading +>",
-        why: "as XRANGE",
-        matches: plus_stream_id,
-    },
-    Known {
-        command: "hello",
-        shape: "HELLO <ver> AUTH <user> <wrong password> <a bad option after it>",
-        why: "Redis authenticates when it meets AUTH, so a wrong password (WRONGPASS) wins \
-              over a later bad option; busbar parses every option first",
-        matches: |_, b, r| {
-            r.starts_with(b"-WRONGPASS") && b.starts_with(b"-ERR Syntax error in HELLO option")
-        },
-    },
-    Known {
-        command: "config|set",
-        shape: "CONFIG SET p v p v (a parameter twice); CONFIG SET <threshold> -0",
-        why: "Redis refuses a parameter given twice (duplicate parameter) and -0 for a number \
-              (strict integer parsing); busbar takes both",
-        matches: |a, b, r| {
-            b == b"+OK\r\n"
-                && (r.ends_with(b"duplicate parameter\r\n")
-                    || a.iter().skip(3).step_by(2).any(|v| v == b"-0"))
-        },
-    },
-    Known {
-        command: "config|set",
-        shape: "CONFIG SET list-compress-depth <n>; CONFIG SET <*-max-*-value | \
-                stream-node-max-bytes> <a memory value such as 1kb or b>",
-        why: "busbar has no list-compress-depth, and reads the memory-valued encoding \
-              thresholds as plain integers",
-        matches: |a, b, r| {
-            b.starts_with(b"-ERR")
-                && r == b"+OK\r\n"
-                && a.chunks(2).skip(1).any(|pv| {
-                    let p = lower(&pv[0]);
-                    p == "list-compress-depth"
-                        || ((p.ends_with("-value") || p == "stream-node-max-bytes")
-                            && pv.get(1).is_some_and(|v| parse_i64(v).is_none()))
-                })
-        },
-    },
 ];
 
 /// The known mismatch (index into KNOWN_MISMATCHES) this one is, if any.
@@ -492,64 +274,9 @@ fn is_word(a: &[u8], w: &str) -> bool {
     a.eq_ignore_ascii_case(w.as_bytes())
 }
 
-/// A score bound that C strtod takes and busbar refuses: one that overflows (Redis: ±inf),
-/// an empty one or a lone `(` (Redis: 0), one starting with a NUL (Redis stops there: 0) or
-/// with whitespace (strtod skips it).
-fn strtod_quirk(a: &[u8]) -> bool {
-    let t = a.strip_prefix(b"(").unwrap_or(a);
-    if t.is_empty() || t[0] == 0 || t[0].is_ascii_whitespace() || t[0] == 0x0b {
-        return true;
-    }
-    let text = String::from_utf8_lossy(t).to_ascii_lowercase();
-    !text.contains("inf") && text.parse::<f64>().is_ok_and(|x| x.is_infinite())
-}
-
-fn score_bound_quirk(a: &[Vec<u8>], b: &[u8], _: &[u8]) -> bool {
-    b == b"-ERR min or max is not a float\r\n" && a.iter().skip(2).any(|x| strtod_quirk(x))
-}
-
-/// A decimal that parses to zero although it has a nonzero digit: strtod underflow.
-fn underflows(a: &[u8]) -> bool {
-    let text = String::from_utf8_lossy(a).to_ascii_lowercase();
-    let mantissa = text.split('e').next().unwrap_or("");
-    text.parse::<f64>().is_ok_and(|x| x == 0.0)
-        && mantissa.bytes().any(|c| (b'1'..=b'9').contains(&c))
-}
-
 fn cursor_quirk(cursor: Option<&Vec<u8>>, busbar: &[u8]) -> bool {
     busbar == b"-ERR invalid cursor\r\n"
         && cursor.is_some_and(|c| c.first().is_none_or(|&b| b == 0))
-}
-
-/// An ID part strtoull takes and busbar refuses: a leading `+` or leading whitespace.
-fn plus_stream_id(a: &[Vec<u8>], b: &[u8], r: &[u8]) -> bool {
-    b.starts_with(b"-ERR Invalid stream ID")
-        && (error_text(r).is_none() || r.starts_with(b"-WRONGTYPE"))
-        && a.iter().skip(2).any(|x| {
-            x.len() > 1
-                && (x[0] == b'+' || matches!(x[0], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
-        })
-}
-
-fn ignored_rank_limit(a: &[Vec<u8>], b: &[u8], _: &[u8]) -> bool {
-    b.starts_with(b"-ERR syntax error, LIMIT is only supported")
-        && a.windows(3)
-            .any(|w| is_word(&w[0], "limit") && w[2] == b"-1")
-}
-
-fn repeated_withscores(a: &[Vec<u8>], b: &[u8], _: &[u8]) -> bool {
-    b == b"-ERR syntax error\r\n" && a.iter().filter(|x| is_word(x, "withscores")).count() > 1
-}
-
-fn weight_underflow(a: &[Vec<u8>], _: &[u8], r: &[u8]) -> bool {
-    r == b"-ERR weight value is not a float\r\n" && a.iter().any(|x| underflows(x))
-}
-
-fn repeated_range_option(a: &[Vec<u8>], b: &[u8], r: &[u8]) -> bool {
-    let count = |w: &str| a.iter().filter(|x| is_word(x, w)).count();
-    r == b"-ERR syntax error\r\n"
-        && b != r
-        && (count("byscore") + count("bylex") > 1 || count("rev") > 1)
 }
 
 // ---------------------------------------------------------------------------------------------

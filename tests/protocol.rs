@@ -588,6 +588,81 @@ fn hello_checks_auth_before_the_client_name() {
 }
 
 #[test]
+fn hello_runs_each_option_when_it_meets_it() {
+    let s = Servers::start(&["--requirepass", "secret"]);
+    const NOAUTH: &[u8] = b"-NOAUTH Authentication required.\r\n";
+    const WRONGPASS: &[u8] = b"-WRONGPASS invalid username-password pair or user is disabled.\r\n";
+    const BAD_NAME: &[u8] =
+        b"-ERR Client names cannot contain spaces, newlines or special characters.\r\n";
+    const BAD_OPT: &[u8] = b"-ERR Syntax error in HELLO option 'BADOPT'\r\n";
+    // A wrong password wins over a later bad option; a good one stands despite it.
+    script(
+        &s,
+        &[
+            (
+                &["HELLO", "3", "AUTH", "default", "wrong", "BADOPT"],
+                WRONGPASS,
+            ),
+            (&["PING"], NOAUTH),
+            (
+                &[
+                    "HELLO", "3", "AUTH", "default", "wrong", "AUTH", "default", "secret",
+                ],
+                WRONGPASS,
+            ),
+            (&["PING"], NOAUTH),
+            (
+                &["HELLO", "3", "BADOPT", "AUTH", "default", "wrong"],
+                BAD_OPT,
+            ),
+            (
+                &["HELLO", "3", "AUTH", "default", "secret", "BADOPT"],
+                BAD_OPT,
+            ),
+            (&["PING"], b"+PONG\r\n"),
+            (&["GET", "missing"], b"$-1\r\n"),
+            (
+                &[
+                    "HELLO", "2", "AUTH", "default", "secret", "AUTH", "default", "wrong",
+                ],
+                WRONGPASS,
+            ),
+            (&["PING"], b"+PONG\r\n"),
+            (
+                &["HELLO", "3", "BAD\0x"],
+                b"-ERR Syntax error in HELLO option 'BAD'\r\n",
+            ),
+        ],
+    );
+    // SETNAME is checked and set where it stands, even before authentication.
+    script(
+        &s,
+        &[
+            (&["HELLO", "3", "SETNAME", "nm", "BADOPT"], BAD_OPT),
+            (&["AUTH", "secret"], b"+OK\r\n"),
+            (&["CLIENT", "GETNAME"], b"$2\r\nnm\r\n"),
+        ],
+    );
+    script(
+        &s,
+        &[
+            (
+                &["HELLO", "3", "SETNAME", "a b", "AUTH", "default", "secret"],
+                BAD_NAME,
+            ),
+            (&["PING"], NOAUTH),
+            (
+                &[
+                    "HELLO", "3", "AUTH", "default", "secret", "SETNAME", "nm", "BADOPT",
+                ],
+                BAD_OPT,
+            ),
+            (&["CLIENT", "GETNAME"], b"$2\r\nnm\r\n"),
+        ],
+    );
+}
+
+#[test]
 fn unauthenticated_clients_get_tight_protocol_limits() {
     let s = Servers::start(&["--requirepass", "secret"]);
     s.closes(

@@ -96,40 +96,34 @@ pub fn hello(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
         ver = Some(v);
     }
-    let mut auth = None;
-    let mut name = None;
+    // As Redis 7.0, each option acts when it is met: AUTH authenticates there (a wrong
+    // password ends the command; a later bad option does not undo a good one), SETNAME
+    // checks and sets the name there, even before authentication.
     let mut i = 2;
     while i < args.len() {
         let more = args.len() - i - 1;
         if args.is(i, "auth") && more >= 2 {
-            auth = Some((args.get(i + 1), args.get(i + 2)));
+            check_password(ctx, args.get(i + 1), args.get(i + 2))?;
+            ctx.conn().authenticated = true;
             i += 3;
         } else if args.is(i, "setname") && more >= 1 {
-            name = Some(args.get(i + 1));
+            let n = args.get(i + 1);
+            if !valid_name(n) {
+                return Err(CmdError::msg(
+                    "ERR Client names cannot contain spaces, newlines or special characters.",
+                ));
+            }
+            ctx.conn().name = n.to_vec();
             i += 2;
         } else {
             return Err(CmdError::owned(format!(
                 "ERR Syntax error in HELLO option '{}'",
-                String::from_utf8_lossy(args.get(i))
+                String::from_utf8_lossy(crate::resp::cnum::c_str(args.get(i)))
             )));
         }
     }
-    if let Some((u, p)) = auth {
-        check_password(ctx, u, p)?;
-        ctx.conn().authenticated = true;
-    }
     if !ctx.conn().authenticated {
         return Err(CmdError::msg("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
-    }
-    // As Redis, the name is checked only after authentication, which stands even if the
-    // name is then refused.
-    if let Some(n) = name {
-        if !valid_name(n) {
-            return Err(CmdError::msg(
-                "ERR Client names cannot contain spaces, newlines or special characters.",
-            ));
-        }
-        ctx.conn().name = n.to_vec();
     }
     if let Some(v) = ver {
         ctx.conn().resp3 = v == 3;
@@ -376,25 +370,22 @@ fn client_type(raw: &[u8]) -> CmdResult<String> {
 /// CLIENT LIST [TYPE <NORMAL | MASTER | REPLICA | PUBSUB>] [ID client-id [client-id ...]]
 /// — this shard's lines; the parts are concatenated.
 pub fn client_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    // As Redis 7.0: one filter only, TYPE with exactly its one word, ID with one or more
+    // ids; anything else (both filters, TYPE with extra words) is a syntax error.
     let mut f = ClientFilter::default();
-    let mut i = 2;
-    while i < args.len() {
-        if args.is(i, "type") && i + 1 < args.len() {
-            f.kind = Some(client_type(args.get(i + 1))?);
-            i += 2;
-        } else if args.is(i, "id") && i + 1 < args.len() {
-            let mut ids = Vec::new();
-            for j in i + 1..args.len() {
-                // Any integer is accepted (Redis's getLongLongFromObject); ids are never 0
-                // or negative, so those simply match nothing.
-                let id = parse_i64(args.get(j)).ok_or(CmdError::msg("ERR Invalid client ID"))?;
-                ids.push(u64::try_from(id).unwrap_or(0));
-            }
-            f.ids = Some(ids);
-            i = args.len();
-        } else {
-            return Err(CmdError::Syntax);
+    if args.len() == 4 && args.is(2, "type") {
+        f.kind = Some(client_type(args.get(3))?);
+    } else if args.len() > 3 && args.is(2, "id") {
+        let mut ids = Vec::new();
+        for j in 3..args.len() {
+            // Any integer is accepted (Redis's getLongLongFromObject); ids are never 0 or
+            // negative, so those simply match nothing.
+            let id = parse_i64(args.get(j)).ok_or(CmdError::msg("ERR Invalid client ID"))?;
+            ids.push(u64::try_from(id).unwrap_or(0));
         }
+        f.ids = Some(ids);
+    } else if args.len() != 2 {
+        return Err(CmdError::Syntax);
     }
     let now = ctx.now_ms();
     let mut text = String::new();

@@ -7,6 +7,7 @@
 use crate::cmd::{Args, Ctx};
 use crate::conn::Merge;
 use crate::error::{CmdError, CmdResult};
+use crate::resp::cnum::{c_str, string2ull};
 use crate::resp::{parse_i64, Reply};
 use crate::store::stream::{Entry, Stream, StreamId, Trim};
 
@@ -35,9 +36,46 @@ fn invalid_id() -> CmdError {
     CmdError::msg("ERR Invalid stream ID specified as stream command argument")
 }
 
-/// A strict ID argument (`ms` or `ms-seq`; `missing_seq` fills a bare `ms`).
+/// The longest ID argument Redis reads (its 128-byte buffer, NUL included).
+const ID_ARG_BYTES_MAX: usize = 127;
+
+/// An ID argument as Redis's `streamGenericParseIDOrReply` reads it: `ms` or `ms-seq`
+/// (`missing_seq` fills a bare `ms`), the text taken up to a NUL and split at its first
+/// `-`, each part read with `string2ull` (so `+1`, ` 1` and `007` are taken). `-` and `+`
+/// alone are the smallest and largest IDs unless `strict`; with `seq_star`, `ms-*` is
+/// taken and the flag returned is false (no sequence given).
+fn parse_id(
+    a: &[u8],
+    missing_seq: u64,
+    strict: bool,
+    seq_star: bool,
+) -> CmdResult<(StreamId, bool)> {
+    if a.len() > ID_ARG_BYTES_MAX {
+        return Err(invalid_id());
+    }
+    let text = c_str(a);
+    match text {
+        b"-" | b"+" if strict => return Err(invalid_id()),
+        b"-" => return Ok((StreamId::MIN, true)),
+        b"+" => return Ok((StreamId::MAX, true)),
+        _ => {}
+    }
+    let (ms_part, seq_part) = match memchr::memchr(b'-', text) {
+        Some(i) => (&text[..i], Some(&text[i + 1..])),
+        None => (text, None),
+    };
+    let ms = string2ull(ms_part).ok_or_else(invalid_id)?;
+    let (seq, seq_given) = match seq_part {
+        None => (missing_seq, true),
+        Some(b"*") if seq_star => (0, false),
+        Some(p) => (string2ull(p).ok_or_else(invalid_id)?, true),
+    };
+    Ok((StreamId { ms, seq }, seq_given))
+}
+
+/// A strict ID argument (Redis's `streamParseStrictIDOrReply`: `-` and `+` refused).
 fn id_arg(a: &[u8], missing_seq: u64) -> CmdResult<StreamId> {
-    StreamId::parse(a, missing_seq).ok_or_else(invalid_id)
+    parse_id(a, missing_seq, true, false).map(|(id, _)| id)
 }
 
 /// Writes one entry: `[id, [field, value, ...]]`.
@@ -125,13 +163,7 @@ fn parse_add_or_trim(args: &Args, xadd: bool, node_entries: usize) -> CmdResult<
             a.no_mkstream = true;
         } else if xadd {
             // Anything else is the ID (or a bad one).
-            let seq_given = !opt.ends_with(b"-*");
-            let id = if seq_given {
-                id_arg(opt, 0)?
-            } else {
-                id_arg(&opt[..opt.len() - 2], 0)?
-            };
-            a.id = Some((id, seq_given));
+            a.id = Some(parse_id(opt, 0, true, true)?);
             break;
         } else {
             return Err(CmdError::Syntax);
@@ -241,16 +273,11 @@ pub fn xlen(ctx: &mut Ctx, args: &Args) -> CmdResult {
     Ok(())
 }
 
-/// One end of an XRANGE interval: `-`, `+`, `id`, or `(id` (exclusive).
+/// One end of an XRANGE interval: `-`, `+`, `id`, or `(id` (exclusive, read strictly;
+/// a lone `(` is read as an ID and refused).
 fn interval_end(a: &[u8], start: bool) -> CmdResult<StreamId> {
     let missing_seq = if start { 0 } else { u64::MAX };
-    if a == b"-" {
-        return Ok(StreamId::MIN);
-    }
-    if a == b"+" {
-        return Ok(StreamId::MAX);
-    }
-    if let Some(rest) = a.strip_prefix(b"(") {
+    if let Some(rest) = a.strip_prefix(b"(").filter(|r| !r.is_empty()) {
         let id = id_arg(rest, missing_seq)?;
         return if start {
             id.next()
@@ -260,7 +287,7 @@ fn interval_end(a: &[u8], start: bool) -> CmdResult<StreamId> {
                 .ok_or(CmdError::msg("ERR invalid end ID for the interval"))
         };
     }
-    id_arg(a, missing_seq)
+    parse_id(a, missing_seq, false, false).map(|(id, _)| id)
 }
 
 fn range_generic(ctx: &mut Ctx, args: &Args, rev: bool) -> CmdResult {
@@ -314,15 +341,16 @@ pub fn xrevrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
     range_generic(ctx, args, true)
 }
 
-/// XDEL key id [id ...]
+/// XDEL key id [id ...] — the key is looked up before the IDs are read, as in Redis (a
+/// missing key is 0 and another type WRONGTYPE, whatever the IDs).
 pub fn xdel(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let ids = (2..args.len())
-        .map(|i| id_arg(args.get(i), 0))
-        .collect::<CmdResult<Vec<StreamId>>>()?;
     if read(ctx, args.get(1))?.is_none() {
         ctx.out.int(0);
         return Ok(());
     }
+    let ids = (2..args.len())
+        .map(|i| id_arg(args.get(i), 0))
+        .collect::<CmdResult<Vec<StreamId>>>()?;
     let s = crate::cmd::write_collection::<Stream>(ctx, args.get(1))?;
     let deleted = ids.into_iter().filter(|&id| s.delete(id)).count();
     ctx.out.int(deleted as i64);

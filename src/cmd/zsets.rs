@@ -5,9 +5,9 @@
 //! sources' values, gathered from their shards under locks when they span shards
 //! (`compute_coord`). The representation is `store::zset`.
 
-use crate::cmd::strings::parse_float;
 use crate::cmd::{Args, Ctx};
 use crate::error::{CmdError, CmdResult};
+use crate::resp::cnum::string2d;
 use crate::resp::{parse_i64, Reply};
 use crate::store::zset::{Bound, PackLimits, Zset};
 use crate::store::{Ttl, Value};
@@ -27,9 +27,11 @@ fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
     crate::cmd::drop_if_empty::<Zset>(ctx, key)
 }
 
-/// A score argument ("ERR value is not a valid float" otherwise; no NaN).
+/// A score argument, read as Redis's `string2d` (C `strtod` over the whole text; no
+/// NaN, no leading blank, no overflow or underflow): "ERR value is not a valid float"
+/// otherwise.
 fn score_arg(a: &[u8]) -> CmdResult<f64> {
-    parse_float(a).ok_or(CmdError::NotFloat)
+    string2d(a).ok_or(CmdError::NotFloat)
 }
 
 /// ZADD key [NX | XX] [GT | LT] [CH] [INCR] score member [score member ...]
@@ -399,6 +401,7 @@ fn lex_ranks(z: &Zset, min: &Lex, max: &Lex, rev: bool) -> std::ops::Range<usize
 }
 
 /// How a range command selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum By {
     Index,
     Score,
@@ -514,40 +517,53 @@ impl RangeReq {
         })
     }
 
-    /// ZRANGE's and ZRANGESTORE's form: `start stop [BYSCORE | BYLEX] [REV] [LIMIT offset
-    /// count] [WITHSCORES]` from argument `at` on (a store takes no WITHSCORES).
-    fn parse(args: &Args, at: usize, store: bool) -> CmdResult<RangeReq> {
-        let (mut by, mut rev, mut limit, mut with_scores) = (By::Index, false, None, false);
-        let (mut byscore, mut bylex) = (false, false);
+    /// The options after `start stop` (from argument `at` on), as Redis's
+    /// `zrangeGenericCommand` reads them for every range command: `by` and `rev` are what
+    /// the command fixes (ZRANGEBYSCORE: `Some(Score)`, `Some(false)`; ZRANGE and
+    /// ZRANGESTORE: neither), and an option not fixed may be given once (BYSCORE or BYLEX,
+    /// REV); a repeat is a syntax error. WITHSCORES may repeat (a store takes none), and
+    /// LIMIT's numbers are read where they stand. LIMIT with a count other than -1 needs
+    /// BYSCORE or BYLEX; on a rank range a count of -1 leaves it ignored, as in Redis.
+    fn parse(
+        args: &Args,
+        at: usize,
+        store: bool,
+        by: Option<By>,
+        rev: Option<bool>,
+    ) -> CmdResult<RangeReq> {
+        let (mut by, mut rev) = (by, rev);
+        let (mut limit, mut with_scores) = (None, false);
         let mut i = at + 2;
         while i < args.len() {
-            if args.is(i, "byscore") {
-                byscore = true;
-                by = By::Score;
-            } else if args.is(i, "bylex") {
-                bylex = true;
-                by = By::Lex;
-            } else if args.is(i, "rev") {
-                rev = true;
-            } else if !store && args.is(i, "withscores") {
+            if !store && args.is(i, "withscores") {
                 with_scores = true;
             } else if args.is(i, "limit") && i + 2 < args.len() {
                 limit = Some((args.int(i + 1)?, args.int(i + 2)?));
                 i += 2;
+            } else if rev.is_none() && args.is(i, "rev") {
+                rev = Some(true);
+            } else if by.is_none() && args.is(i, "bylex") {
+                by = Some(By::Lex);
+            } else if by.is_none() && args.is(i, "byscore") {
+                by = Some(By::Score);
             } else {
                 return Err(CmdError::Syntax);
             }
             i += 1;
         }
-        if byscore && bylex {
-            return Err(CmdError::Syntax);
+        let (by, rev) = (by.unwrap_or(By::Index), rev.unwrap_or(false));
+        if by == By::Index {
+            match limit {
+                Some((_, -1)) => limit = None,
+                Some(_) => {
+                    return Err(CmdError::msg(
+                        "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
+                    ))
+                }
+                None => {}
+            }
         }
-        if limit.is_some() && !(byscore || bylex) {
-            return Err(CmdError::msg(
-                "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
-            ));
-        }
-        if with_scores && bylex {
+        if with_scores && by == By::Lex {
             return Err(CmdError::msg(
                 "ERR syntax error, WITHSCORES not supported in combination with BYLEX",
             ));
@@ -631,7 +647,11 @@ fn range_generic(ctx: &mut Ctx, key: &[u8], req: CmdResult<RangeReq>) -> CmdResu
 
 /// ZRANGE key start stop [BYSCORE | BYLEX] [REV] [LIMIT offset count] [WITHSCORES]
 pub fn zrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    range_generic(ctx, args.get(1), RangeReq::parse(args, 2, false))
+    range_generic(
+        ctx,
+        args.get(1),
+        RangeReq::parse(args, 2, false, None, None),
+    )
 }
 
 /// ZRANGESTORE dst src min max [BYSCORE | BYLEX] [REV] [LIMIT offset count], with both
@@ -648,7 +668,7 @@ pub fn zrangestore_eval(
     limits: PackLimits,
     out: &mut Reply,
 ) -> CmdResult<Option<Option<Value>>> {
-    let req = RangeReq::parse(args, 3, true)?;
+    let req = RangeReq::parse(args, 3, true, None, None)?;
     let picked = match sources[0] {
         None => Vec::new(),
         Some(Value::Zset(z)) => req.pick(z),
@@ -783,32 +803,13 @@ pub fn zrangestore_coord(
 
 /// ZREVRANGE key start stop [WITHSCORES]
 pub fn zrevrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let with_scores = match args.len() {
-        4 => false,
-        5 if args.is(4, "withscores") => true,
-        _ => return Err(CmdError::Syntax),
-    };
-    let req = RangeReq::new(args.get(2), args.get(3), By::Index, true, None, with_scores);
-    range_generic(ctx, args.get(1), req)
+    by_generic(ctx, args, By::Index, true)
 }
 
-/// ZRANGEBYSCORE / ZREVRANGEBYSCORE / ZRANGEBYLEX / ZREVRANGEBYLEX options.
+/// ZREVRANGE / ZRANGEBYSCORE / ZREVRANGEBYSCORE / ZRANGEBYLEX / ZREVRANGEBYLEX: the ZRANGE
+/// walk with the kind and direction fixed.
 fn by_generic(ctx: &mut Ctx, args: &Args, by: By, rev: bool) -> CmdResult {
-    let lex = matches!(by, By::Lex);
-    let (mut limit, mut with_scores) = (None, false);
-    let mut i = 4;
-    while i < args.len() {
-        if !lex && args.is(i, "withscores") {
-            with_scores = true;
-        } else if args.is(i, "limit") && i + 2 < args.len() {
-            limit = Some((args.int(i + 1)?, args.int(i + 2)?));
-            i += 2;
-        } else {
-            return Err(CmdError::Syntax);
-        }
-        i += 1;
-    }
-    let req = RangeReq::new(args.get(2), args.get(3), by, rev, limit, with_scores);
+    let req = RangeReq::parse(args, 2, false, Some(by), Some(rev));
     range_generic(ctx, args.get(1), req)
 }
 
@@ -1102,7 +1103,7 @@ pub fn zalgebra_eval(
         let remaining = args.len() - j;
         if algebra_opts && remaining > n && args.is(j, "weights") {
             for (i, w) in weights.iter_mut().enumerate() {
-                *w = crate::cmd::strings::parse_float(args.get(j + 1 + i))
+                *w = string2d(args.get(j + 1 + i))
                     .ok_or(CmdError::msg("ERR weight value is not a float"))?;
             }
             j += n + 1;

@@ -699,8 +699,9 @@ impl Shard {
             bump(&self.stats().rejected_calls, 1);
             bump(&self.stats().cmd[spec.id as usize].rejected, 1);
             let at = conn.out.len();
-            if conn.multi.is_some() && matches!(spec.route, Route::Txn(cmd::TxnCmd::Exec)) {
-                // EXEC itself refused inside MULTI: the transaction goes, saying why.
+            if matches!(spec.route, Route::Txn(cmd::TxnCmd::Exec)) {
+                // EXEC itself refused: as Redis, the transaction (if any) and every watched
+                // key go, saying why, even outside MULTI.
                 self.discard_multi(conn);
                 let mut body = Vec::new();
                 e.write(&mut Reply::new(&mut body, false));

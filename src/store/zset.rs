@@ -503,13 +503,16 @@ pub struct Bound {
 }
 
 impl Bound {
-    /// Parses `1.5`, `(1.5`, `inf`, `-inf`, `+inf` as Redis's `zslParseRange` does.
+    /// Parses `1.5`, `(1.5`, `inf`, `-inf`, `+inf` as Redis's `zslParseRange` does: C
+    /// `strtod` after the optional `(`, so `1e400` is inf, an empty rest (`(`, ``) is 0,
+    /// leading blanks are skipped and a NUL ends the text; NaN and trailing junk are
+    /// refused.
     pub fn parse(text: &[u8]) -> Option<Bound> {
         let (exclusive, rest) = match text.first() {
             Some(b'(') => (true, &text[1..]),
             _ => (false, text),
         };
-        let value = crate::cmd::strings::parse_float(rest)?;
+        let value = crate::resp::cnum::score_bound(rest)?;
         Some(Bound { value, exclusive })
     }
 
