@@ -209,3 +209,107 @@ const RANDOM_COUNTS: &[(&str, &str)] = &[(
 fn random_member_counts_get_redis_replies() {
     run_cases(RANDOM_COUNTS);
 }
+
+/// What a blocking command did with its timeout: replied (the reply), or still waits.
+fn blocking_outcomes(port: u16, cmds: &[Vec<String>]) -> Vec<String> {
+    let mut ctl = Raw::connect(port).unwrap();
+    let mut clients: Vec<Raw> = cmds
+        .iter()
+        .map(|args| {
+            let mut c = Raw::connect(port).unwrap();
+            let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+            c.send(&Raw::encode(&a));
+            c
+        })
+        .collect();
+    // Long enough for a 1 ms timeout to fire; the rest are refused at once or wait.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let outcomes: Vec<String> = clients
+        .iter_mut()
+        .map(|c| {
+            c.s.set_read_timeout(Some(std::time::Duration::from_millis(50)))
+                .unwrap();
+            match c.try_read_reply() {
+                Ok(reply) => show(&reply),
+                Err(_) => "(blocked)".to_string(),
+            }
+        })
+        .collect();
+    let waiting = outcomes.iter().filter(|o| *o == "(blocked)").count();
+    assert_eq!(blocked_clients(&mut ctl), waiting, "{outcomes:?}");
+    drop(clients);
+    wait_blocked(&mut ctl, 0);
+    outcomes
+}
+
+#[test]
+fn blocking_timeouts_are_read_as_redis_reads_them() {
+    let Some(redis) = redis_server(&[]) else {
+        return;
+    };
+    let bb = busbar(&[]);
+    let secs = [
+        "9223372036854775.807",
+        "9223372036854775.808",
+        "9223372036854775",
+        "9223372036854776",
+        "9223372036854775807",
+        "1e15",
+        "1e16",
+        "1e300",
+        "1e400",
+        "1e5000",
+        "inf",
+        "-inf",
+        "nan",
+        "-0",
+        "0.0001",
+        "1e-400",
+        "0x1p-20",
+        "-0.0001",
+        "-0.001",
+        "-0.0010000000000000000001",
+        "-0.0015",
+        " 1",
+        "",
+        "0x10",
+        ".5",
+    ];
+    let mut cmds = Vec::new();
+    for s in secs {
+        for cmd in [
+            "BLPOP k",
+            "BRPOP k",
+            "BRPOPLPUSH k d",
+            "BLMOVE k d LEFT RIGHT",
+            "BZPOPMIN k",
+            "BZPOPMAX k",
+        ] {
+            let mut v: Vec<String> = cmd.split(' ').map(String::from).collect();
+            v.push(s.to_string());
+            cmds.push(v);
+        }
+        for (head, tail) in [("BLMPOP", "1 k LEFT"), ("BZMPOP", "1 k MIN")] {
+            let mut v = vec![head.to_string(), s.to_string()];
+            v.extend(tail.split(' ').map(String::from));
+            cmds.push(v);
+        }
+    }
+    for ms in ["9223372036854775807", "9223372036854775808", "-1", "-0", "1.5"] {
+        cmds.push(
+            ["XREAD", "BLOCK", ms, "STREAMS", "s", "$"]
+                .map(String::from)
+                .to_vec(),
+        );
+    }
+    let b = blocking_outcomes(bb.port, &cmds);
+    let r = blocking_outcomes(redis.port, &cmds);
+    let diffs: Vec<String> = cmds
+        .iter()
+        .zip(b.iter().zip(&r))
+        .filter(|(_, (b, r))| b != r)
+        .map(|(c, (b, r))| format!("{c:?}: busbar {b} redis {r}"))
+        .collect();
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+    assert!(r.iter().any(|o| o == "(blocked)"), "{r:?}");
+}
