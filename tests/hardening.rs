@@ -313,3 +313,69 @@ fn blocking_timeouts_are_read_as_redis_reads_them() {
     assert!(diffs.is_empty(), "{}", diffs.join("\n"));
     assert!(r.iter().any(|o| o == "(blocked)"), "{r:?}");
 }
+
+/// SCAN-family cursors at and past `strtoul`'s edges; Redis reads a C string, so a NUL
+/// ends the cursor. Small encodings answer the same whatever the cursor, so their pages
+/// compare byte for byte; SCAN walks one shard per call (an empty keyspace answers cursor
+/// 0 only from the last shard), so cursors that start elsewhere compare by shape.
+const SCAN_CURSORS: &[(&str, &str)] = &[
+    (
+        "scan_cursor_edges_on_an_empty_keyspace",
+        r#"
+        SCAN 18446744073709551615
+        SCAN -1
+        SCAN 18446744073709551616
+        SCAN -18446744073709551616
+        SCAN " 1"
+        SCAN "1 "
+        SCAN -
+        SCAN +
+        SCAN 0x1
+        SCAN 18446744073709551615 COUNT 9223372036854775807
+        ~len SCAN ""
+        ~len SCAN "\x00"
+        ~len SCAN "\x001"
+        ~len SCAN "\x00abc"
+        ~len SCAN "1\x00"
+        ~len SCAN "5\x00x"
+        ~len SCAN +1
+        ~len SCAN -18446744073709551615
+        "#,
+    ),
+    (
+        "hscan_sscan_zscan_cursor_edges_on_small_values",
+        r#"
+        HSET h f v g w
+        SADD s 1 2 3
+        ZADD z 1 a 2 b
+        HSCAN h 18446744073709551615
+        HSCAN h -1
+        HSCAN h 18446744073709551616
+        HSCAN h +1
+        HSCAN h " 1"
+        HSCAN h "\x00"
+        HSCAN h "\x00junk"
+        HSCAN h "7\x00junk"
+        SSCAN s 18446744073709551615
+        SSCAN s -1
+        SSCAN s 18446744073709551616
+        SSCAN s "\x00"
+        SSCAN s "3\x00x"
+        SSCAN s " 1"
+        ZSCAN z 18446744073709551615
+        ZSCAN z -18446744073709551615
+        ZSCAN z 18446744073709551616
+        ZSCAN z "\x00"
+        ZSCAN z "\x00" COUNT 9223372036854775807
+        ZSCAN z "+"
+        SSCAN nokey "\x00"
+        SSCAN nokey 18446744073709551616
+        HSCAN nokey -1
+        "#,
+    ),
+];
+
+#[test]
+fn scan_cursors_get_redis_replies() {
+    run_cases(SCAN_CURSORS);
+}

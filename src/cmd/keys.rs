@@ -455,8 +455,11 @@ pub(crate) fn scan_table_down<T>(
 
 /// Parses a SCAN cursor like Redis's `parseScanCursorOrReply`, which uses `strtoul`: an
 /// optional sign (a negative cursor wraps around), and the empty string is cursor 0.
+/// Redis reads the argument as a C string, so it ends at the first NUL: `"\0x"` is the
+/// empty cursor 0 and `"1\0x"` is cursor 1.
 pub(crate) fn parse_cursor(raw: &[u8]) -> CmdResult<u64> {
     let invalid = || CmdError::msg("ERR invalid cursor");
+    let raw = raw.split(|&b| b == 0).next().unwrap_or(raw);
     let (neg, digits) = match raw.first() {
         Some(b'-') => (true, &raw[1..]),
         Some(b'+') => (false, &raw[1..]),
@@ -838,6 +841,10 @@ mod tests {
         assert_eq!(parse_cursor(b"0"), Ok(0));
         assert_eq!(parse_cursor(b""), Ok(0));
         assert_eq!(parse_cursor(b"+7"), Ok(7));
+        assert_eq!(parse_cursor(b"\0"), Ok(0));
+        assert_eq!(parse_cursor(b"\0abc"), Ok(0));
+        assert_eq!(parse_cursor(b"12\0abc"), Ok(12));
+        assert_eq!(parse_cursor(b" 1"), Err(CmdError::msg("ERR invalid cursor")));
         assert_eq!(parse_cursor(b"-1"), Ok(u64::MAX));
         assert_eq!(parse_cursor(b"18446744073709551615"), Ok(u64::MAX));
         for bad in [
