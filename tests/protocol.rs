@@ -139,6 +139,62 @@ fn empty_lines_and_empty_multibulks_are_skipped() {
     );
 }
 
+/// Redis finds a line's end with `strchr` on its NUL-terminated query buffer, so a NUL
+/// before the end hides it: the line never completes (commands after it are never run)
+/// until the pending bytes pass 64 KiB, then it is refused as too big and the connection
+/// closed. A NUL inside a bulk's payload is only data.
+#[test]
+fn a_nul_before_a_line_end_hides_the_end_like_redis() {
+    let s = Servers::start(&[]);
+    let stalls: &[&[u8]] = &[
+        b"\0\r\nPING\r\n",
+        b"\0\0\0\r\nPING\r\n",
+        b"x\0\0\r\nPING\r\n",
+        b" \0 \r\nPING\r\n",
+        b"PING\0junk\r\nPING\r\n",
+        b"ECHO \"a\0b\"\r\nPING\r\n",
+        b"\0*1\r\n$4\r\nPING\r\n",
+        b"*1\0\r\n$4\r\nPING\r\n",
+        b"*1\r\n$4\0\r\nPING\r\n",
+    ];
+    for (who, port) in s.ports() {
+        for input in stalls {
+            let mut c = Raw::connect(port).unwrap();
+            c.send(input);
+            c.s.set_read_timeout(Some(Duration::from_millis(200)))
+                .unwrap();
+            let got = c.try_read_reply();
+            assert!(got.is_err(), "{who} for {}: {got:?}", show(input));
+        }
+    }
+    let past = |head: &[u8]| {
+        let mut v = head.to_vec();
+        v.extend(vec![b'a'; 65_540]);
+        v
+    };
+    s.closes(
+        &past(b"x\0"),
+        b"-ERR Protocol error: too big inline request\r\n",
+    );
+    s.closes(
+        &past(b"PING\r\n\0"),
+        b"+PONG\r\n-ERR Protocol error: too big inline request\r\n",
+    );
+    s.closes(
+        &past(b"*1\0\r\n"),
+        b"-ERR Protocol error: too big mbulk count string\r\n",
+    );
+    s.closes(
+        &past(b"*1\r\n$1\0\r\n"),
+        b"-ERR Protocol error: too big bulk count string\r\n",
+    );
+    s.exchange(
+        b"*1\r\n$4\r\nPI\0G\r\n",
+        1,
+        b"-ERR unknown command 'PI', with args beginning with: \r\n",
+    );
+}
+
 #[test]
 fn many_commands_in_one_write_reply_in_order() {
     let s = Servers::start(&[]);
