@@ -754,3 +754,55 @@ fn command_list_names_subcommands_and_filters_like_redis() {
     );
     assert_eq!(c.cmd(&["COMMAND", "LIST", "FOO"]), b"-ERR syntax error\r\n");
 }
+
+/// A refused client that writes at once still reads Redis's line: busbar shuts its write
+/// side and drains the input before closing, so no reset overtakes the text.
+#[test]
+fn a_refused_client_that_sends_at_once_reads_the_error_line() {
+    let bb = busbar(&[]);
+    let mut admin = Raw::connect(bb.port).unwrap();
+    assert_eq!(admin.cmd(&["CONFIG", "SET", "maxclients", "2"]), b"+OK\r\n");
+    let mut second = Raw::connect(bb.port).unwrap();
+    assert_eq!(second.cmd(&["PING"]), b"+PONG\r\n");
+    let mut burst = Vec::new();
+    for _ in 0..200 {
+        burst.extend(Raw::encode(&[b"SET", b"k", &[b'v'; 100]]));
+    }
+    for round in 0..20 {
+        let mut c = Raw::connect(bb.port).unwrap();
+        // Half the rounds a lone PING, half a burst far past one read; both at once and
+        // again a moment later (after the refusal): a socket closed with unread input
+        // answers with a reset, which fails the later write and can discard the line.
+        let input = if round % 2 == 0 {
+            Raw::encode(&[b"PING"])
+        } else {
+            burst.clone()
+        };
+        for write in 0..2 {
+            if let Err(e) = c.s.write_all(&input) {
+                panic!("round {round} write {write}: {e}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(
+            show(&c.read_until_closed()),
+            show(b"-ERR max number of clients reached\r\n"),
+            "round {round}"
+        );
+    }
+    // The refusals held no client slot: with one client gone, a new one is served.
+    drop(second);
+    let served = (0..100).any(|_| {
+        let Ok(mut c) = Raw::connect(bb.port) else {
+            return false;
+        };
+        c.send(&Raw::encode(&[b"PING"]));
+        let ok = c.try_read_reply().as_deref() == Ok(b"+PONG\r\n");
+        if !ok {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        ok
+    });
+    assert!(served);
+    assert_eq!(admin.cmd(&["PING"]), b"+PONG\r\n");
+}
