@@ -208,28 +208,6 @@ const KNOWN_MISMATCHES: &[Known] = &[
         matches: |a, _, r| a.len() > 1 && r.starts_with(b"-EXECABORT"),
     },
     Known {
-        command: "lindex",
-        shape: "LINDEX <missing or non-list key> <not an integer>",
-        why: "busbar parses the index before it looks the key up; Redis looks up first \
-              (nil, WRONGTYPE)",
-        matches: |a, b, _| {
-            a.len() == 3
-                && parse_i64(&a[2]).is_none()
-                && b == b"-ERR value is not an integer or out of range\r\n"
-        },
-    },
-    Known {
-        command: "lset",
-        shape: "LSET <missing or non-list key> <not an integer> element",
-        why: "busbar parses the index before it looks the key up; Redis looks up first \
-              (no such key, WRONGTYPE)",
-        matches: |a, b, _| {
-            a.len() == 4
-                && parse_i64(&a[2]).is_none()
-                && b == b"-ERR value is not an integer or out of range\r\n"
-        },
-    },
-    Known {
         command: "xdel",
         shape: "XDEL <missing or non-stream key> <invalid ID>...",
         why: "busbar parses the IDs before it looks the key up; Redis looks up first (0, \
@@ -293,31 +271,6 @@ const KNOWN_MISMATCHES: &[Known] = &[
         matches: |a, _, r| {
             r == b"-ERR value is not a valid float\r\n" && a.iter().any(|x| underflows(x))
         },
-    },
-    Known {
-        command: "scan",
-        shape: "SCAN <cursor starting with a NUL byte, or empty> ...",
-        why: "Redis reads the cursor as a C string (strtoul), so it ends at the NUL and is 0; \
-              busbar says invalid cursor",
-        matches: |a, b, _| cursor_quirk(a.get(1), b),
-    },
-    Known {
-        command: "hscan",
-        shape: "HSCAN key <cursor starting with a NUL byte> ...",
-        why: "as SCAN",
-        matches: |a, b, _| cursor_quirk(a.get(2), b),
-    },
-    Known {
-        command: "sscan",
-        shape: "SSCAN key <cursor starting with a NUL byte> ...",
-        why: "as SCAN",
-        matches: |a, b, _| cursor_quirk(a.get(2), b),
-    },
-    Known {
-        command: "zscan",
-        shape: "ZSCAN key <cursor starting with a NUL byte> ...",
-        why: "as SCAN",
-        matches: |a, b, _| cursor_quirk(a.get(2), b),
     },
     Known {
         command: "zrange",
@@ -514,11 +467,6 @@ fn underflows(a: &[u8]) -> bool {
     let mantissa = text.split('e').next().unwrap_or("");
     text.parse::<f64>().is_ok_and(|x| x == 0.0)
         && mantissa.bytes().any(|c| (b'1'..=b'9').contains(&c))
-}
-
-fn cursor_quirk(cursor: Option<&Vec<u8>>, busbar: &[u8]) -> bool {
-    busbar == b"-ERR invalid cursor\r\n"
-        && cursor.is_some_and(|c| c.first().is_none_or(|&b| b == 0))
 }
 
 /// An ID part strtoull takes and busbar refuses: a leading `+` or leading whitespace.

@@ -379,3 +379,30 @@ const SCAN_CURSORS: &[(&str, &str)] = &[
 fn scan_cursors_get_redis_replies() {
     run_cases(SCAN_CURSORS);
 }
+
+/// LINDEX and LSET look the key up before they parse the index (formerly fuzz K3).
+const LIST_INDEX_ORDER: &[(&str, &str)] = &[(
+    "lindex_and_lset_look_the_key_up_before_the_index",
+    r#"
+    RPUSH l a b
+    SET s x
+    LINDEX nokey abc
+    LINDEX s abc
+    LINDEX l abc
+    LINDEX l 99999999999999999999
+    LINDEX l -9223372036854775808
+    LINDEX l 9223372036854775807
+    LSET nokey abc x
+    LSET nokey 99999999999999999999 x
+    LSET s abc x
+    LSET l abc x
+    LSET l 9223372036854775807 x
+    LSET l -9223372036854775808 x
+    LRANGE l 0 -1
+    "#,
+)];
+
+#[test]
+fn list_index_commands_check_the_key_first_like_redis() {
+    run_cases(LIST_INDEX_ORDER);
+}

@@ -205,10 +205,13 @@ pub fn lrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// LINDEX key index
 pub fn lindex(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let index = args.int(2)?;
-    let v = read(ctx, args.get(1))?
-        .and_then(|l| l.get(index))
-        .map(|v| v.to_vec());
+    // Redis looks the key up first: a missing key is nil and another type WRONGTYPE,
+    // whatever the index says.
+    let Some(list) = read(ctx, args.get(1))? else {
+        ctx.out.null();
+        return Ok(());
+    };
+    let v = list.get(args.int(2)?).map(|v| v.to_vec());
     match v {
         Some(v) => ctx.out.bulk(&v),
         None => ctx.out.null(),
@@ -218,6 +221,10 @@ pub fn lindex(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// LSET key index element
 pub fn lset(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    // As LINDEX: the key (no such key, WRONGTYPE) before the index.
+    if read(ctx, args.get(1))?.is_none() {
+        return Err(CmdError::NoSuchKey);
+    }
     let index = args.int(2)?;
     let Some(list) = write(ctx, args.get(1))? else {
         return Err(CmdError::NoSuchKey);
