@@ -406,3 +406,226 @@ const LIST_INDEX_ORDER: &[(&str, &str)] = &[(
 fn list_index_commands_check_the_key_first_like_redis() {
     run_cases(LIST_INDEX_ORDER);
 }
+
+/// Client numbers at i64's edges reaching expiry arithmetic, counters, offsets, ranges,
+/// counts and database indexes: each answered with Redis's reply or error, never a panic
+/// or an allocation sized by the number.
+const EXTREME_NUMBERS: &[(&str, &str)] = &[
+    (
+        "expire_times_overflow_as_redis",
+        r#"
+        SET k v
+        EXPIRE k 9223372036854775807
+        EXPIRE k 9223372036854775
+        EXPIRE k -9223372036854775808
+        PEXPIRE k 9223372036854775807
+        PEXPIRE k -9223372036854775808
+        EXPIREAT k 9223372036854775807
+        EXPIREAT k 9223372036854776
+        PEXPIREAT k 9223372036854775807
+        SET k v
+        PEXPIREAT k -9223372036854775808
+        SET k v EX 9223372036854775807
+        SET k v EX 9223372036854776
+        SET k v PX 9223372036854775807
+        SET k v EXAT 9223372036854775807
+        SET k v PXAT 9223372036854775807
+        SET k v EX 0
+        SET k v EX -1
+        SET k v PX -9223372036854775808
+        SETEX k 9223372036854775807 v
+        PSETEX k 9223372036854775807 v
+        SETEX k 0 v
+        GETEX k EX 9223372036854775807
+        GETEX k PX 9223372036854775807
+        GETEX k EXAT 9223372036854775807
+        GETEX k PXAT 9223372036854775807
+        GETEX k EX 0
+        GETEX k PXAT -1
+        TTL k
+        "#,
+    ),
+    (
+        "counters_overflow_as_redis",
+        r#"
+        SET n 9223372036854775807
+        INCR n
+        INCRBY n 1
+        SET n -9223372036854775808
+        DECR n
+        DECRBY n 1
+        DECRBY n -9223372036854775808
+        SET n 0
+        DECRBY n -9223372036854775808
+        INCRBY n -9223372036854775808
+        SET n 1
+        DECRBY n -9223372036854775808
+        GET n
+        SET f 1e308
+        INCRBYFLOAT f 1e308
+        INCRBYFLOAT f inf
+        INCRBYFLOAT f nan
+        HSET h n 9223372036854775807
+        HINCRBY h n 1
+        HSET h n -9223372036854775808
+        HINCRBY h n -1
+        HSET h f 1e4932
+        HINCRBYFLOAT h f 1e4932
+        ZADD z 1 a
+        ZINCRBY z inf a
+        ZINCRBY z -inf a
+        ZINCRBY z nan a
+        "#,
+    ),
+    (
+        "string_offsets_and_ranges_at_the_edges",
+        r#"
+        SETRANGE sr 536870912 x
+        SETRANGE sr 536870911 xx
+        SETRANGE sr 9223372036854775807 x
+        SETRANGE sr 4611686018427387904 x
+        SETRANGE sr -1 x
+        SETRANGE sr -9223372036854775808 x
+        SETRANGE sr 0 ""
+        SET k v
+        SETRANGE k 9223372036854775807 x
+        SETRANGE k 536870911 xx
+        GETRANGE k -9223372036854775808 9223372036854775807
+        GETRANGE k 9223372036854775807 -9223372036854775808
+        SUBSTR k -9223372036854775808 9223372036854775807
+        STRLEN sr
+        "#,
+    ),
+    (
+        "list_ranks_counts_and_ranges_at_the_edges",
+        r#"
+        RPUSH l a x a b
+        LPOS l a RANK -9223372036854775808
+        LPOS l a RANK -9223372036854775808 COUNT 0
+        LPOS l a RANK -9223372036854775808 COUNT 1
+        LPOS l a RANK -9223372036854775808 MAXLEN 1
+        LPOS l x RANK -9223372036854775808
+        LPOS nokey a RANK -9223372036854775808
+        LPOS l a RANK -9223372036854775807
+        LPOS l a RANK 9223372036854775807
+        LPOS l a RANK 0
+        LPOS l a COUNT -1
+        LPOS l a COUNT 9223372036854775807
+        LPOS l a MAXLEN -1
+        LPOS l a MAXLEN 9223372036854775807
+        LRANGE l -9223372036854775808 9223372036854775807
+        LRANGE l 9223372036854775807 -9223372036854775808
+        LREM l -9223372036854775808 nothing
+        LREM l 9223372036854775807 nothing
+        LMPOP 0 l LEFT
+        LMPOP -1 l LEFT
+        LMPOP 9223372036854775807 l LEFT
+        LMPOP 2147483648 l LEFT
+        LMPOP 1 l LEFT COUNT 0
+        LMPOP 1 l LEFT COUNT -1
+        LPOP l -1
+        RPOP l -9223372036854775808
+        LPOP nokey 9223372036854775807
+        LTRIM l -9223372036854775808 9223372036854775807
+        LRANGE l 0 -1
+        LMPOP 1 l LEFT COUNT 9223372036854775807
+        "#,
+    ),
+    (
+        "set_and_zset_counts_at_the_edges",
+        r#"
+        SADD s a
+        SINTERCARD 9223372036854775807 s
+        SINTERCARD 0 s
+        SINTERCARD 1 s LIMIT -1
+        SINTERCARD 1 s LIMIT 9223372036854775807
+        SPOP s -1
+        SPOP s -9223372036854775808
+        SPOP s 0
+        SPOP s 9223372036854775807
+        ZADD z 1 a 2 b
+        ZRANGE z -9223372036854775808 9223372036854775807
+        ZRANGE z 9223372036854775807 -9223372036854775808
+        ZINTERCARD 9223372036854775807 z
+        ZINTERCARD 1 z LIMIT -1
+        ZUNION 9223372036854775807 z
+        ZUNION 2147483648 z
+        ZUNION -1 z
+        ZINTER 0 z
+        ZUNIONSTORE d 9223372036854775807 z
+        ZDIFF 9223372036854775807 z
+        ZDIFFSTORE d -1 z
+        ZMPOP 9223372036854775807 z MIN
+        ZMPOP 1 z MIN COUNT -9223372036854775808
+        ZPOPMIN z -1
+        ZPOPMAX z -9223372036854775808
+        ZRANGEBYSCORE z -inf +inf LIMIT 9223372036854775807 9223372036854775807
+        ZRANGEBYSCORE z -inf +inf LIMIT -9223372036854775808 -9223372036854775808
+        ZRANGEBYLEX z - + LIMIT 9223372036854775807 -1
+        ZREMRANGEBYRANK z -9223372036854775808 9223372036854775807
+        ZMPOP 1 z MIN COUNT 9223372036854775807
+        ZCARD z
+        "#,
+    ),
+    (
+        "stream_counts_and_trims_at_the_edges",
+        r#"
+        XADD st MAXLEN 9223372036854775807 * a b
+        XADD st MAXLEN -1 * a b
+        XADD st MAXLEN ~ 9223372036854775807 LIMIT 9223372036854775807 * a b
+        XADD st MAXLEN = 1 LIMIT 10 * a b
+        XTRIM st MAXLEN 9223372036854775807
+        XTRIM st MAXLEN ~ 0 LIMIT -1
+        XTRIM st MAXLEN ~ 0 LIMIT 9223372036854775807
+        XLEN st
+        XRANGE st - + COUNT -1
+        ~len XRANGE st - + COUNT 9223372036854775807
+        XREVRANGE st + - COUNT -9223372036854775808
+        ~len XREAD COUNT 9223372036854775807 STREAMS st 0
+        ~len XREAD COUNT -1 STREAMS st 0
+        "#,
+    ),
+    (
+        "database_indexes_at_the_edges",
+        r#"
+        SET k v
+        SELECT 9223372036854775807
+        SELECT -1
+        SELECT 2147483648
+        SELECT 16
+        SWAPDB 0 9223372036854775807
+        SWAPDB 0 2147483648
+        SWAPDB 2147483648 16
+        SWAPDB -1 0
+        SWAPDB 0 -1
+        SWAPDB abc 0
+        SWAPDB 0 abc
+        SWAPDB 16 0
+        COPY k k2 DB 9223372036854775807
+        COPY k k2 DB 2147483648
+        COPY k k2 DB -2147483649
+        COPY k k2 DB -1
+        COPY k k2 DB 16
+        COPY k k2 DB abc
+        "#,
+    ),
+    (
+        "client_kill_filters_of_redis_7_0",
+        r#"
+        CLIENT KILL ID 9223372036854775807
+        CLIENT KILL ID -1
+        CLIENT KILL ID 0
+        CLIENT KILL ID abc
+        CLIENT KILL MAXAGE 9223372036854775807
+        CLIENT KILL MAXAGE 1
+        CLIENT KILL ID 1 MAXAGE 5
+        CLIENT KILL SKIPME maybe
+        CLIENT KILL 1.2.3.4:5
+        "#,
+    ),
+];
+
+#[test]
+fn extreme_numbers_get_redis_replies() {
+    run_cases(EXTREME_NUMBERS);
+}

@@ -300,8 +300,9 @@ pub fn lpos(ctx: &mut Ctx, args: &Args) -> CmdResult {
             if v == 0 {
                 return Err(CmdError::msg("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list"));
             }
-            // Redis negates a negative rank internally; i64::MIN cannot be negated and
-            // behaves as rank 0 there (no match).
+            // Redis 7.0 negates a negative rank to search from the tail; i64::MIN stays
+            // itself there, so every match is at least that rank (it answers as -1) and
+            // its count check overflows (COUNT n answers every match, as COUNT 0).
             rank = v;
         } else if args.is(i, "count") {
             if v < 0 {
@@ -320,11 +321,13 @@ pub fn lpos(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     let want = match count {
         None => 1,
+        Some(_) if rank == i64::MIN => usize::MAX,
         Some(0) => usize::MAX,
         Some(n) => n as usize,
     };
+    let rank = if rank == i64::MIN { -1 } else { rank };
     let found = match read(ctx, args.get(1))? {
-        Some(list) if rank != i64::MIN => list.position(args.get(2), rank, want, maxlen as usize),
+        Some(list) => list.position(args.get(2), rank, want, maxlen as usize),
         _ => Vec::new(),
     };
     match count {
