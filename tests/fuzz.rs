@@ -16,7 +16,7 @@
 //! | `BUSBAR_FUZZ_SECS` | wall time of the random phase | 60 |
 //! | `BUSBAR_FUZZ_SEED` | seed of the generator (printed at start), or `random` | 1 |
 //! | `BUSBAR_FUZZ_REPLAY` | a file of commands to run instead of random ones | |
-//! | `BUSBAR_FUZZ_HUGE` | `1`: also send huge random counts and offsets (busbar only) | off |
+//! | `BUSBAR_FUZZ_HUGE` | `0`: leave out the huge random counts and offsets (busbar only) | on |
 //! | `BUSBAR_FUZZ_BIN` | the busbar binary (e.g. `target/release/busbar`) | the test build |
 //! | `BUSBAR_FUZZ_RSS_MB` | busbar's resident-memory ceiling | 2048 |
 
@@ -533,7 +533,7 @@ impl Settings {
                 _ => num("BUSBAR_FUZZ_SEED", 1),
             },
             replay: var("BUSBAR_FUZZ_REPLAY"),
-            huge: var("BUSBAR_FUZZ_HUGE").as_deref() == Some("1"),
+            huge: var("BUSBAR_FUZZ_HUGE").as_deref() != Some("0"),
             rss_bytes_max: num("BUSBAR_FUZZ_RSS_MB", 2048) << 20,
             bin: var("BUSBAR_FUZZ_BIN").unwrap_or_else(|| env!("CARGO_BIN_EXE_busbar").into()),
         }

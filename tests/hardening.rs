@@ -295,7 +295,13 @@ fn blocking_timeouts_are_read_as_redis_reads_them() {
             cmds.push(v);
         }
     }
-    for ms in ["9223372036854775807", "9223372036854775808", "-1", "-0", "1.5"] {
+    for ms in [
+        "9223372036854775807",
+        "9223372036854775808",
+        "-1",
+        "-0",
+        "1.5",
+    ] {
         cmds.push(
             ["XREAD", "BLOCK", ms, "STREAMS", "s", "$"]
                 .map(String::from)

@@ -852,7 +852,10 @@ mod tests {
         assert_eq!(parse_cursor(b"\0"), Ok(0));
         assert_eq!(parse_cursor(b"\0abc"), Ok(0));
         assert_eq!(parse_cursor(b"12\0abc"), Ok(12));
-        assert_eq!(parse_cursor(b" 1"), Err(CmdError::msg("ERR invalid cursor")));
+        assert_eq!(
+            parse_cursor(b" 1"),
+            Err(CmdError::msg("ERR invalid cursor"))
+        );
         assert_eq!(parse_cursor(b"-1"), Ok(u64::MAX));
         assert_eq!(parse_cursor(b"18446744073709551615"), Ok(u64::MAX));
         for bad in [

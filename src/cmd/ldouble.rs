@@ -651,7 +651,12 @@ mod tests {
 
     #[test]
     fn seconds_to_ms_ceil_as_a_blocking_timeout() {
-        let ms = |t: &str| LongDouble::parse(t.as_bytes()).unwrap().times(1000).ceil_to_i64();
+        let ms = |t: &str| {
+            LongDouble::parse(t.as_bytes())
+                .unwrap()
+                .times(1000)
+                .ceil_to_i64()
+        };
         assert_eq!(ms("1"), 1000);
         assert_eq!(ms("0.0001"), 1);
         assert_eq!(ms("1e-400"), 1);
