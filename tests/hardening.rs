@@ -209,3 +209,429 @@ const RANDOM_COUNTS: &[(&str, &str)] = &[(
 fn random_member_counts_get_redis_replies() {
     run_cases(RANDOM_COUNTS);
 }
+
+/// What a blocking command did with its timeout: replied (the reply), or still waits.
+fn blocking_outcomes(port: u16, cmds: &[Vec<String>]) -> Vec<String> {
+    let mut ctl = Raw::connect(port).unwrap();
+    let mut clients: Vec<Raw> = cmds
+        .iter()
+        .map(|args| {
+            let mut c = Raw::connect(port).unwrap();
+            let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+            c.send(&Raw::encode(&a));
+            c
+        })
+        .collect();
+    // Long enough for a 1 ms timeout to fire; the rest are refused at once or wait.
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let outcomes: Vec<String> = clients
+        .iter_mut()
+        .map(|c| {
+            c.s.set_read_timeout(Some(std::time::Duration::from_millis(50)))
+                .unwrap();
+            match c.try_read_reply() {
+                Ok(reply) => show(&reply),
+                Err(_) => "(blocked)".to_string(),
+            }
+        })
+        .collect();
+    let waiting = outcomes.iter().filter(|o| *o == "(blocked)").count();
+    assert_eq!(blocked_clients(&mut ctl), waiting, "{outcomes:?}");
+    drop(clients);
+    wait_blocked(&mut ctl, 0);
+    outcomes
+}
+
+#[test]
+fn blocking_timeouts_are_read_as_redis_reads_them() {
+    let Some(redis) = redis_server(&[]) else {
+        return;
+    };
+    let bb = busbar(&[]);
+    let secs = [
+        "9223372036854775.807",
+        "9223372036854775.808",
+        "9223372036854775",
+        "9223372036854776",
+        "9223372036854775807",
+        "1e15",
+        "1e16",
+        "1e300",
+        "1e400",
+        "1e5000",
+        "inf",
+        "-inf",
+        "nan",
+        "-0",
+        "0.0001",
+        "1e-400",
+        "0x1p-20",
+        "-0.0001",
+        "-0.001",
+        "-0.0010000000000000000001",
+        "-0.0015",
+        " 1",
+        "",
+        "0x10",
+        ".5",
+    ];
+    let mut cmds = Vec::new();
+    for s in secs {
+        for cmd in [
+            "BLPOP k",
+            "BRPOP k",
+            "BRPOPLPUSH k d",
+            "BLMOVE k d LEFT RIGHT",
+            "BZPOPMIN k",
+            "BZPOPMAX k",
+        ] {
+            let mut v: Vec<String> = cmd.split(' ').map(String::from).collect();
+            v.push(s.to_string());
+            cmds.push(v);
+        }
+        for (head, tail) in [("BLMPOP", "1 k LEFT"), ("BZMPOP", "1 k MIN")] {
+            let mut v = vec![head.to_string(), s.to_string()];
+            v.extend(tail.split(' ').map(String::from));
+            cmds.push(v);
+        }
+    }
+    for ms in [
+        "9223372036854775807",
+        "9223372036854775808",
+        "-1",
+        "-0",
+        "1.5",
+    ] {
+        cmds.push(
+            ["XREAD", "BLOCK", ms, "STREAMS", "s", "$"]
+                .map(String::from)
+                .to_vec(),
+        );
+    }
+    let b = blocking_outcomes(bb.port, &cmds);
+    let r = blocking_outcomes(redis.port, &cmds);
+    let diffs: Vec<String> = cmds
+        .iter()
+        .zip(b.iter().zip(&r))
+        .filter(|(_, (b, r))| b != r)
+        .map(|(c, (b, r))| format!("{c:?}: busbar {b} redis {r}"))
+        .collect();
+    assert!(diffs.is_empty(), "{}", diffs.join("\n"));
+    assert!(r.iter().any(|o| o == "(blocked)"), "{r:?}");
+}
+
+/// SCAN-family cursors at and past `strtoul`'s edges; Redis reads a C string, so a NUL
+/// ends the cursor. Small encodings answer the same whatever the cursor, so their pages
+/// compare byte for byte; SCAN walks one shard per call (an empty keyspace answers cursor
+/// 0 only from the last shard), so cursors that start elsewhere compare by shape.
+const SCAN_CURSORS: &[(&str, &str)] = &[
+    (
+        "scan_cursor_edges_on_an_empty_keyspace",
+        r#"
+        SCAN 18446744073709551615
+        SCAN -1
+        SCAN 18446744073709551616
+        SCAN -18446744073709551616
+        SCAN " 1"
+        SCAN "1 "
+        SCAN -
+        SCAN +
+        SCAN 0x1
+        SCAN 18446744073709551615 COUNT 9223372036854775807
+        ~len SCAN ""
+        ~len SCAN "\x00"
+        ~len SCAN "\x001"
+        ~len SCAN "\x00abc"
+        ~len SCAN "1\x00"
+        ~len SCAN "5\x00x"
+        ~len SCAN +1
+        ~len SCAN -18446744073709551615
+        "#,
+    ),
+    (
+        "hscan_sscan_zscan_cursor_edges_on_small_values",
+        r#"
+        HSET h f v g w
+        SADD s 1 2 3
+        ZADD z 1 a 2 b
+        HSCAN h 18446744073709551615
+        HSCAN h -1
+        HSCAN h 18446744073709551616
+        HSCAN h +1
+        HSCAN h " 1"
+        HSCAN h "\x00"
+        HSCAN h "\x00junk"
+        HSCAN h "7\x00junk"
+        SSCAN s 18446744073709551615
+        SSCAN s -1
+        SSCAN s 18446744073709551616
+        SSCAN s "\x00"
+        SSCAN s "3\x00x"
+        SSCAN s " 1"
+        ZSCAN z 18446744073709551615
+        ZSCAN z -18446744073709551615
+        ZSCAN z 18446744073709551616
+        ZSCAN z "\x00"
+        ZSCAN z "\x00" COUNT 9223372036854775807
+        ZSCAN z "+"
+        SSCAN nokey "\x00"
+        SSCAN nokey 18446744073709551616
+        HSCAN nokey -1
+        "#,
+    ),
+];
+
+#[test]
+fn scan_cursors_get_redis_replies() {
+    run_cases(SCAN_CURSORS);
+}
+
+/// LINDEX and LSET look the key up before they parse the index (formerly fuzz K3).
+const LIST_INDEX_ORDER: &[(&str, &str)] = &[(
+    "lindex_and_lset_look_the_key_up_before_the_index",
+    r#"
+    RPUSH l a b
+    SET s x
+    LINDEX nokey abc
+    LINDEX s abc
+    LINDEX l abc
+    LINDEX l 99999999999999999999
+    LINDEX l -9223372036854775808
+    LINDEX l 9223372036854775807
+    LSET nokey abc x
+    LSET nokey 99999999999999999999 x
+    LSET s abc x
+    LSET l abc x
+    LSET l 9223372036854775807 x
+    LSET l -9223372036854775808 x
+    LRANGE l 0 -1
+    "#,
+)];
+
+#[test]
+fn list_index_commands_check_the_key_first_like_redis() {
+    run_cases(LIST_INDEX_ORDER);
+}
+
+/// Client numbers at i64's edges reaching expiry arithmetic, counters, offsets, ranges,
+/// counts and database indexes: each answered with Redis's reply or error, never a panic
+/// or an allocation sized by the number.
+const EXTREME_NUMBERS: &[(&str, &str)] = &[
+    (
+        "expire_times_overflow_as_redis",
+        r#"
+        SET k v
+        EXPIRE k 9223372036854775807
+        EXPIRE k 9223372036854775
+        EXPIRE k -9223372036854775808
+        PEXPIRE k 9223372036854775807
+        PEXPIRE k -9223372036854775808
+        EXPIREAT k 9223372036854775807
+        EXPIREAT k 9223372036854776
+        PEXPIREAT k 9223372036854775807
+        SET k v
+        PEXPIREAT k -9223372036854775808
+        SET k v EX 9223372036854775807
+        SET k v EX 9223372036854776
+        SET k v PX 9223372036854775807
+        SET k v EXAT 9223372036854775807
+        SET k v PXAT 9223372036854775807
+        SET k v EX 0
+        SET k v EX -1
+        SET k v PX -9223372036854775808
+        SETEX k 9223372036854775807 v
+        PSETEX k 9223372036854775807 v
+        SETEX k 0 v
+        GETEX k EX 9223372036854775807
+        GETEX k PX 9223372036854775807
+        GETEX k EXAT 9223372036854775807
+        GETEX k PXAT 9223372036854775807
+        GETEX k EX 0
+        GETEX k PXAT -1
+        TTL k
+        "#,
+    ),
+    (
+        "counters_overflow_as_redis",
+        r#"
+        SET n 9223372036854775807
+        INCR n
+        INCRBY n 1
+        SET n -9223372036854775808
+        DECR n
+        DECRBY n 1
+        DECRBY n -9223372036854775808
+        SET n 0
+        DECRBY n -9223372036854775808
+        INCRBY n -9223372036854775808
+        SET n 1
+        DECRBY n -9223372036854775808
+        GET n
+        SET f 1e308
+        INCRBYFLOAT f 1e308
+        INCRBYFLOAT f inf
+        INCRBYFLOAT f nan
+        HSET h n 9223372036854775807
+        HINCRBY h n 1
+        HSET h n -9223372036854775808
+        HINCRBY h n -1
+        HSET h f 1e4932
+        HINCRBYFLOAT h f 1e4932
+        ZADD z 1 a
+        ZINCRBY z inf a
+        ZINCRBY z -inf a
+        ZINCRBY z nan a
+        "#,
+    ),
+    (
+        "string_offsets_and_ranges_at_the_edges",
+        r#"
+        SETRANGE sr 536870912 x
+        SETRANGE sr 536870911 xx
+        SETRANGE sr 9223372036854775807 x
+        SETRANGE sr 4611686018427387904 x
+        SETRANGE sr -1 x
+        SETRANGE sr -9223372036854775808 x
+        SETRANGE sr 0 ""
+        SET k v
+        SETRANGE k 9223372036854775807 x
+        SETRANGE k 536870911 xx
+        GETRANGE k -9223372036854775808 9223372036854775807
+        GETRANGE k 9223372036854775807 -9223372036854775808
+        SUBSTR k -9223372036854775808 9223372036854775807
+        STRLEN sr
+        "#,
+    ),
+    (
+        "list_ranks_counts_and_ranges_at_the_edges",
+        r#"
+        RPUSH l a x a b
+        LPOS l a RANK -9223372036854775808
+        LPOS l a RANK -9223372036854775808 COUNT 0
+        LPOS l a RANK -9223372036854775808 COUNT 1
+        LPOS l a RANK -9223372036854775808 MAXLEN 1
+        LPOS l x RANK -9223372036854775808
+        LPOS nokey a RANK -9223372036854775808
+        LPOS l a RANK -9223372036854775807
+        LPOS l a RANK 9223372036854775807
+        LPOS l a RANK 0
+        LPOS l a COUNT -1
+        LPOS l a COUNT 9223372036854775807
+        LPOS l a MAXLEN -1
+        LPOS l a MAXLEN 9223372036854775807
+        LRANGE l -9223372036854775808 9223372036854775807
+        LRANGE l 9223372036854775807 -9223372036854775808
+        LREM l -9223372036854775808 nothing
+        LREM l 9223372036854775807 nothing
+        LMPOP 0 l LEFT
+        LMPOP -1 l LEFT
+        LMPOP 9223372036854775807 l LEFT
+        LMPOP 2147483648 l LEFT
+        LMPOP 1 l LEFT COUNT 0
+        LMPOP 1 l LEFT COUNT -1
+        LPOP l -1
+        RPOP l -9223372036854775808
+        LPOP nokey 9223372036854775807
+        LTRIM l -9223372036854775808 9223372036854775807
+        LRANGE l 0 -1
+        LMPOP 1 l LEFT COUNT 9223372036854775807
+        "#,
+    ),
+    (
+        "set_and_zset_counts_at_the_edges",
+        r#"
+        SADD s a
+        SINTERCARD 9223372036854775807 s
+        SINTERCARD 0 s
+        SINTERCARD 1 s LIMIT -1
+        SINTERCARD 1 s LIMIT 9223372036854775807
+        SPOP s -1
+        SPOP s -9223372036854775808
+        SPOP s 0
+        SPOP s 9223372036854775807
+        ZADD z 1 a 2 b
+        ZRANGE z -9223372036854775808 9223372036854775807
+        ZRANGE z 9223372036854775807 -9223372036854775808
+        ZINTERCARD 9223372036854775807 z
+        ZINTERCARD 1 z LIMIT -1
+        ZUNION 9223372036854775807 z
+        ZUNION 2147483648 z
+        ZUNION -1 z
+        ZINTER 0 z
+        ZUNIONSTORE d 9223372036854775807 z
+        ZDIFF 9223372036854775807 z
+        ZDIFFSTORE d -1 z
+        ZMPOP 9223372036854775807 z MIN
+        ZMPOP 1 z MIN COUNT -9223372036854775808
+        ZPOPMIN z -1
+        ZPOPMAX z -9223372036854775808
+        ZRANGEBYSCORE z -inf +inf LIMIT 9223372036854775807 9223372036854775807
+        ZRANGEBYSCORE z -inf +inf LIMIT -9223372036854775808 -9223372036854775808
+        ZRANGEBYLEX z - + LIMIT 9223372036854775807 -1
+        ZREMRANGEBYRANK z -9223372036854775808 9223372036854775807
+        ZMPOP 1 z MIN COUNT 9223372036854775807
+        ZCARD z
+        "#,
+    ),
+    (
+        "stream_counts_and_trims_at_the_edges",
+        r#"
+        XADD st MAXLEN 9223372036854775807 * a b
+        XADD st MAXLEN -1 * a b
+        XADD st MAXLEN ~ 9223372036854775807 LIMIT 9223372036854775807 * a b
+        XADD st MAXLEN = 1 LIMIT 10 * a b
+        XTRIM st MAXLEN 9223372036854775807
+        XTRIM st MAXLEN ~ 0 LIMIT -1
+        XTRIM st MAXLEN ~ 0 LIMIT 9223372036854775807
+        XLEN st
+        XRANGE st - + COUNT -1
+        ~len XRANGE st - + COUNT 9223372036854775807
+        XREVRANGE st + - COUNT -9223372036854775808
+        ~len XREAD COUNT 9223372036854775807 STREAMS st 0
+        ~len XREAD COUNT -1 STREAMS st 0
+        "#,
+    ),
+    (
+        "database_indexes_at_the_edges",
+        r#"
+        SET k v
+        SELECT 9223372036854775807
+        SELECT -1
+        SELECT 2147483648
+        SELECT 16
+        SWAPDB 0 9223372036854775807
+        SWAPDB 0 2147483648
+        SWAPDB 2147483648 16
+        SWAPDB -1 0
+        SWAPDB 0 -1
+        SWAPDB abc 0
+        SWAPDB 0 abc
+        SWAPDB 16 0
+        COPY k k2 DB 9223372036854775807
+        COPY k k2 DB 2147483648
+        COPY k k2 DB -2147483649
+        COPY k k2 DB -1
+        COPY k k2 DB 16
+        COPY k k2 DB abc
+        "#,
+    ),
+    (
+        "client_kill_filters_of_redis_7_0",
+        r#"
+        CLIENT KILL ID 9223372036854775807
+        CLIENT KILL ID -1
+        CLIENT KILL ID 0
+        CLIENT KILL ID abc
+        CLIENT KILL MAXAGE 9223372036854775807
+        CLIENT KILL MAXAGE 1
+        CLIENT KILL ID 1 MAXAGE 5
+        CLIENT KILL SKIPME maybe
+        CLIENT KILL 1.2.3.4:5
+        "#,
+    ),
+];
+
+#[test]
+fn extreme_numbers_get_redis_replies() {
+    run_cases(EXTREME_NUMBERS);
+}

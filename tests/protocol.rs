@@ -139,6 +139,62 @@ fn empty_lines_and_empty_multibulks_are_skipped() {
     );
 }
 
+/// Redis finds a line's end with `strchr` on its NUL-terminated query buffer, so a NUL
+/// before the end hides it: the line never completes (commands after it are never run)
+/// until the pending bytes pass 64 KiB, then it is refused as too big and the connection
+/// closed. A NUL inside a bulk's payload is only data.
+#[test]
+fn a_nul_before_a_line_end_hides_the_end_like_redis() {
+    let s = Servers::start(&[]);
+    let stalls: &[&[u8]] = &[
+        b"\0\r\nPING\r\n",
+        b"\0\0\0\r\nPING\r\n",
+        b"x\0\0\r\nPING\r\n",
+        b" \0 \r\nPING\r\n",
+        b"PING\0junk\r\nPING\r\n",
+        b"ECHO \"a\0b\"\r\nPING\r\n",
+        b"\0*1\r\n$4\r\nPING\r\n",
+        b"*1\0\r\n$4\r\nPING\r\n",
+        b"*1\r\n$4\0\r\nPING\r\n",
+    ];
+    for (who, port) in s.ports() {
+        for input in stalls {
+            let mut c = Raw::connect(port).unwrap();
+            c.send(input);
+            c.s.set_read_timeout(Some(Duration::from_millis(200)))
+                .unwrap();
+            let got = c.try_read_reply();
+            assert!(got.is_err(), "{who} for {}: {got:?}", show(input));
+        }
+    }
+    let past = |head: &[u8]| {
+        let mut v = head.to_vec();
+        v.extend(vec![b'a'; 65_540]);
+        v
+    };
+    s.closes(
+        &past(b"x\0"),
+        b"-ERR Protocol error: too big inline request\r\n",
+    );
+    s.closes(
+        &past(b"PING\r\n\0"),
+        b"+PONG\r\n-ERR Protocol error: too big inline request\r\n",
+    );
+    s.closes(
+        &past(b"*1\0\r\n"),
+        b"-ERR Protocol error: too big mbulk count string\r\n",
+    );
+    s.closes(
+        &past(b"*1\r\n$1\0\r\n"),
+        b"-ERR Protocol error: too big bulk count string\r\n",
+    );
+    s.exchange(
+        b"*1\r\n$4\r\nPI\0G\r\n",
+        1,
+        b"-ERR unknown command 'PI', with args beginning with: \r\n",
+    );
+}
+
 #[test]
 fn many_commands_in_one_write_reply_in_order() {
     let s = Servers::start(&[]);
@@ -772,4 +828,56 @@ fn command_list_names_subcommands_and_filters_like_redis() {
         b"-ERR syntax error\r\n"
     );
     assert_eq!(c.cmd(&["COMMAND", "LIST", "FOO"]), b"-ERR syntax error\r\n");
+}
+
+/// A refused client that writes at once still reads Redis's line: busbar shuts its write
+/// side and drains the input before closing, so no reset overtakes the text.
+#[test]
+fn a_refused_client_that_sends_at_once_reads_the_error_line() {
+    let bb = busbar(&[]);
+    let mut admin = Raw::connect(bb.port).unwrap();
+    assert_eq!(admin.cmd(&["CONFIG", "SET", "maxclients", "2"]), b"+OK\r\n");
+    let mut second = Raw::connect(bb.port).unwrap();
+    assert_eq!(second.cmd(&["PING"]), b"+PONG\r\n");
+    let mut burst = Vec::new();
+    for _ in 0..200 {
+        burst.extend(Raw::encode(&[b"SET", b"k", &[b'v'; 100]]));
+    }
+    for round in 0..20 {
+        let mut c = Raw::connect(bb.port).unwrap();
+        // Half the rounds a lone PING, half a burst far past one read; both at once and
+        // again a moment later (after the refusal): a socket closed with unread input
+        // answers with a reset, which fails the later write and can discard the line.
+        let input = if round % 2 == 0 {
+            Raw::encode(&[b"PING"])
+        } else {
+            burst.clone()
+        };
+        for write in 0..2 {
+            if let Err(e) = c.s.write_all(&input) {
+                panic!("round {round} write {write}: {e}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        assert_eq!(
+            show(&c.read_until_closed()),
+            show(b"-ERR max number of clients reached\r\n"),
+            "round {round}"
+        );
+    }
+    // The refusals held no client slot: with one client gone, a new one is served.
+    drop(second);
+    let served = (0..100).any(|_| {
+        let Ok(mut c) = Raw::connect(bb.port) else {
+            return false;
+        };
+        c.send(&Raw::encode(&[b"PING"]));
+        let ok = c.try_read_reply().as_deref() == Ok(b"+PONG\r\n");
+        if !ok {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        ok
+    });
+    assert!(served);
+    assert_eq!(admin.cmd(&["PING"]), b"+PONG\r\n");
 }

@@ -349,8 +349,10 @@ pub fn flushall(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// SWAPDB index1 index2 (this shard's part; every shard swaps under whole-shard locks,
 /// so no transaction sees one shard swapped and another not).
 pub fn swapdb(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let a = parse_i64(args.get(1)).ok_or_else(|| CmdError::msg("ERR invalid first DB index"))?;
-    let b = parse_i64(args.get(2)).ok_or_else(|| CmdError::msg("ERR invalid second DB index"))?;
+    // Redis reads each index as an int: past i32 it is as invalid as a non-number.
+    let index = |raw: &[u8]| parse_i64(raw).filter(|&n| i32::try_from(n).is_ok());
+    let a = index(args.get(1)).ok_or_else(|| CmdError::msg("ERR invalid first DB index"))?;
+    let b = index(args.get(2)).ok_or_else(|| CmdError::msg("ERR invalid second DB index"))?;
     let n = ctx.shard.ks.databases() as i64;
     if !(0..n).contains(&a) || !(0..n).contains(&b) {
         return Err(CmdError::msg("ERR DB index is out of range"));
@@ -455,8 +457,11 @@ pub(crate) fn scan_table_down<T>(
 
 /// Parses a SCAN cursor like Redis's `parseScanCursorOrReply`, which uses `strtoul`: an
 /// optional sign (a negative cursor wraps around), and the empty string is cursor 0.
+/// Redis reads the argument as a C string, so it ends at the first NUL: `"\0x"` is the
+/// empty cursor 0 and `"1\0x"` is cursor 1.
 pub(crate) fn parse_cursor(raw: &[u8]) -> CmdResult<u64> {
     let invalid = || CmdError::msg("ERR invalid cursor");
+    let raw = raw.split(|&b| b == 0).next().unwrap_or(raw);
     let (neg, digits) = match raw.first() {
         Some(b'-') => (true, &raw[1..]),
         Some(b'+') => (false, &raw[1..]),
@@ -642,6 +647,12 @@ fn copy_options(args: &Args, db: usize, databases: usize) -> CmdResult<(usize, b
             replace = true;
         } else if args.is(j, "db") && j + 1 < args.len() {
             let n = args.int(j + 1)?;
+            // Redis reads the index as an int first (its range error), then the range.
+            if i32::try_from(n).is_err() {
+                return Err(CmdError::msg(
+                    "ERR value is out of range, value must between -2147483648 and 2147483647",
+                ));
+            }
             if n < 0 || n as usize >= databases {
                 return Err(CmdError::msg("ERR DB index is out of range"));
             }
@@ -838,6 +849,13 @@ mod tests {
         assert_eq!(parse_cursor(b"0"), Ok(0));
         assert_eq!(parse_cursor(b""), Ok(0));
         assert_eq!(parse_cursor(b"+7"), Ok(7));
+        assert_eq!(parse_cursor(b"\0"), Ok(0));
+        assert_eq!(parse_cursor(b"\0abc"), Ok(0));
+        assert_eq!(parse_cursor(b"12\0abc"), Ok(12));
+        assert_eq!(
+            parse_cursor(b" 1"),
+            Err(CmdError::msg("ERR invalid cursor"))
+        );
         assert_eq!(parse_cursor(b"-1"), Ok(u64::MAX));
         assert_eq!(parse_cursor(b"18446744073709551615"), Ok(u64::MAX));
         for bad in [

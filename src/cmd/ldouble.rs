@@ -343,6 +343,56 @@ impl LongDouble {
         }
     }
 
+    /// `self * m` for a small integer `m`, rounded to nearest even (an x87 multiply).
+    pub fn times(self, m: u32) -> LongDouble {
+        use LongDouble::*;
+        match self {
+            Nan => Nan,
+            Inf { .. } if m == 0 => Nan,
+            Inf { neg } => Inf { neg },
+            Zero { neg } => Zero { neg },
+            Finite { neg, .. } if m == 0 => Zero { neg },
+            Finite { neg, mant, exp } => {
+                let mut big = Big::from_u64(mant);
+                big.mul_small(m);
+                round(neg, &big, exp as i64)
+            }
+        }
+    }
+
+    /// `(long long) ceill(self)` as x86-64 computes it: the ceiling, then the x87
+    /// conversion, which yields `i64::MIN` for NaN, infinities and anything outside `i64`.
+    pub fn ceil_to_i64(self) -> i64 {
+        let (neg, mant, exp) = match self {
+            LongDouble::Zero { .. } => return 0,
+            LongDouble::Inf { .. } | LongDouble::Nan => return i64::MIN,
+            LongDouble::Finite { neg, mant, exp } => (neg, mant, exp),
+        };
+        // The magnitude rounded toward zero, and whether a fraction was cut.
+        let (int, cut): (u128, bool) = if exp >= 0 {
+            if exp >= 64 {
+                return i64::MIN;
+            }
+            ((mant as u128) << exp, false)
+        } else if exp <= -64 {
+            (0, true)
+        } else {
+            let s = (-exp) as u32;
+            ((mant >> s) as u128, mant & ((1u64 << s) - 1) != 0)
+        };
+        if neg {
+            // Toward zero is the ceiling of a negative value.
+            if int > i64::MAX as u128 {
+                i64::MIN
+            } else {
+                -(int as i64)
+            }
+        } else {
+            let up = int + cut as u128;
+            i64::try_from(up).unwrap_or(i64::MIN)
+        }
+    }
+
     /// Redis's `ld2string(..., LD_STR_HUMAN)`: `%.17Lf` with trailing zeros (and a bare
     /// point) cut, `-0` printed as `0`; infinities as `inf` / `-inf`.
     pub fn format_human(self) -> String {
@@ -597,5 +647,30 @@ mod tests {
         assert!(inf.sum(LongDouble::parse(b"1").unwrap()).is_nan_or_inf());
         let big = LongDouble::parse(b"1e4932").unwrap();
         assert!(big.sum(big).is_nan_or_inf());
+    }
+
+    #[test]
+    fn seconds_to_ms_ceil_as_a_blocking_timeout() {
+        let ms = |t: &str| {
+            LongDouble::parse(t.as_bytes())
+                .unwrap()
+                .times(1000)
+                .ceil_to_i64()
+        };
+        assert_eq!(ms("1"), 1000);
+        assert_eq!(ms("0.0001"), 1);
+        assert_eq!(ms("1e-400"), 1);
+        assert_eq!(ms("-0.0001"), 0);
+        // -0.001 as a long double is a hair above -0.001: its ceiling is 0.
+        assert_eq!(ms("-0.001"), 0);
+        assert_eq!(ms("-0.0015"), -1);
+        assert_eq!(ms("9223372036854775.807"), i64::MAX);
+        // The product is 2^63 - 0.5: up past i64 (refused), or toward zero when negative.
+        assert_eq!(ms("9223372036854775.808"), i64::MIN);
+        assert_eq!(ms("-9223372036854775.808"), -i64::MAX);
+        assert_eq!(ms("-9223372036854775.809"), i64::MIN);
+        assert_eq!(ms("1e400"), i64::MIN);
+        assert_eq!(ms("inf"), i64::MIN);
+        assert_eq!(ms("1e4932"), i64::MIN);
     }
 }

@@ -205,10 +205,13 @@ pub fn lrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// LINDEX key index
 pub fn lindex(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let index = args.int(2)?;
-    let v = read(ctx, args.get(1))?
-        .and_then(|l| l.get(index))
-        .map(|v| v.to_vec());
+    // Redis looks the key up first: a missing key is nil and another type WRONGTYPE,
+    // whatever the index says.
+    let Some(list) = read(ctx, args.get(1))? else {
+        ctx.out.null();
+        return Ok(());
+    };
+    let v = list.get(args.int(2)?).map(|v| v.to_vec());
     match v {
         Some(v) => ctx.out.bulk(&v),
         None => ctx.out.null(),
@@ -218,6 +221,10 @@ pub fn lindex(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// LSET key index element
 pub fn lset(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    // As LINDEX: the key (no such key, WRONGTYPE) before the index.
+    if read(ctx, args.get(1))?.is_none() {
+        return Err(CmdError::NoSuchKey);
+    }
     let index = args.int(2)?;
     let Some(list) = write(ctx, args.get(1))? else {
         return Err(CmdError::NoSuchKey);
@@ -293,8 +300,9 @@ pub fn lpos(ctx: &mut Ctx, args: &Args) -> CmdResult {
             if v == 0 {
                 return Err(CmdError::msg("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list"));
             }
-            // Redis negates a negative rank internally; i64::MIN cannot be negated and
-            // behaves as rank 0 there (no match).
+            // Redis 7.0 negates a negative rank to search from the tail; i64::MIN stays
+            // itself there, so every match is at least that rank (it answers as -1) and
+            // its count check overflows (COUNT n answers every match, as COUNT 0).
             rank = v;
         } else if args.is(i, "count") {
             if v < 0 {
@@ -313,11 +321,13 @@ pub fn lpos(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     let want = match count {
         None => 1,
+        Some(_) if rank == i64::MIN => usize::MAX,
         Some(0) => usize::MAX,
         Some(n) => n as usize,
     };
+    let rank = if rank == i64::MIN { -1 } else { rank };
     let found = match read(ctx, args.get(1))? {
-        Some(list) if rank != i64::MIN => list.position(args.get(2), rank, want, maxlen as usize),
+        Some(list) => list.position(args.get(2), rank, want, maxlen as usize),
         _ => Vec::new(),
     };
     match count {

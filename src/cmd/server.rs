@@ -307,11 +307,11 @@ struct ClientFilter {
     /// `normal`, `pubsub`, `master`, `replica`.
     kind: Option<String>,
     skipme: bool,
-    maxage: Option<u64>,
 }
 
 impl ClientFilter {
-    fn matches(&self, c: &Conn, me: Option<u64>, now_ms: u64) -> bool {
+    // `_now_ms` served the MAXAGE filter (gone: Redis 7.0 has none); kept so callers stay.
+    fn matches(&self, c: &Conn, me: Option<u64>, _now_ms: u64) -> bool {
         if self.skipme && Some(c.id) == me {
             return false;
         }
@@ -342,11 +342,6 @@ impl ClientFilter {
                 "normal"
             };
             if k != kind {
-                return false;
-            }
-        }
-        if let Some(age) = self.maxage {
-            if now_ms.saturating_sub(c.created_ms) / 1000 < age {
                 return false;
             }
         }
@@ -445,13 +440,9 @@ fn kill_filter(args: &Args, me: u64) -> CmdResult<(ClientFilter, bool)> {
             } else {
                 return Err(CmdError::Syntax);
             };
-        } else if args.is(i, "maxage") {
-            f.maxage = Some(
-                parse_i64(v)
-                    .filter(|&n| n >= 0)
-                    .ok_or(CmdError::NotInteger)? as u64,
-            );
         } else {
+            // Redis 7.0 has no MAXAGE filter (7.4 added it): a syntax error, as any
+            // unknown filter.
             return Err(CmdError::Syntax);
         }
     }
@@ -530,7 +521,7 @@ pub fn client_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
             "KILL <ip:port>",
             "    Kill connection made from <ip:port>.",
             "KILL <option> <value> [<option> <value> [...]]",
-            "    Kill connections. Options are: ID, TYPE, USER, ADDR, LADDR, SKIPME, MAXAGE.",
+            "    Kill connections. Options are: ID, TYPE, USER, ADDR, LADDR, SKIPME.",
             "LIST [options ...]",
             "    Return information about client connections. Options: TYPE, ID.",
             "SETINFO <option> <value>",

@@ -8,7 +8,7 @@
 //! Error texts and limits follow Redis 7 `networking.c` byte for byte, because clients and
 //! tests match on them.
 
-use memchr::memchr;
+use memchr::memchr2;
 
 /// Longest inline request, and longest `*<count>` / `$<len>` header line (Redis's
 /// PROTO_INLINE_MAX_SIZE): a peer that sends more without a newline is not speaking RESP.
@@ -108,7 +108,7 @@ impl ParseState {
                 return parse_inline(buf, args);
             }
             // Multibulk header.
-            let Some(nl) = memchr(b'\r', buf) else {
+            let Some(nl) = line_end(b'\r', buf) else {
                 if buf.len() > INLINE_BYTES_MAX {
                     return Err(ProtocolError::new(
                         "Protocol error: too big mbulk count string",
@@ -153,7 +153,7 @@ impl ParseState {
                 Some(len) => len,
                 None => {
                     let rest = &buf[self.pos..];
-                    let Some(nl) = memchr(b'\r', rest) else {
+                    let Some(nl) = line_end(b'\r', rest) else {
                         if rest.len() > INLINE_BYTES_MAX {
                             return Err(ProtocolError::new(
                                 "Protocol error: too big bulk count string",
@@ -210,7 +210,7 @@ impl ParseState {
 /// quotes needs unescaping, so its arguments come back owned (`Parsed::Owned`): a rare path
 /// (telnet users), never taken by client libraries or redis-benchmark.
 fn parse_inline(buf: &[u8], args: &mut Vec<ArgRange>) -> Result<Parsed, ProtocolError> {
-    let Some(nl) = memchr(b'\n', buf) else {
+    let Some(nl) = line_end(b'\n', buf) else {
         if buf.len() > INLINE_BYTES_MAX {
             return Err(ProtocolError::new("Protocol error: too big inline request"));
         }
@@ -251,6 +251,14 @@ fn parse_inline(buf: &[u8], args: &mut Vec<ArgRange>) -> Result<Parsed, Protocol
         args.push((start as u32, i as u32));
     }
     Ok(Parsed::Frame { consumed: nl + 1 })
+}
+
+/// Where a header or inline line ends (its first `end` byte), found as Redis finds it:
+/// with `strchr` on the NUL-terminated query buffer, so a NUL before the end hides it.
+/// Such a line is never complete; past [`INLINE_BYTES_MAX`] bytes it is refused as too
+/// big, like any other line with no end.
+fn line_end(end: u8, buf: &[u8]) -> Option<usize> {
+    memchr2(end, 0, buf).filter(|&i| buf[i] == end)
 }
 
 fn is_space(b: u8) -> bool {
@@ -461,6 +469,33 @@ mod tests {
         assert_eq!(f[0], vec![b"PING".to_vec()]);
         assert_eq!(f[1], vec![b"SET".to_vec(), b"a".to_vec(), b"b".to_vec()]);
         assert!(f[2].is_empty());
+    }
+
+    #[test]
+    fn a_nul_before_a_line_end_leaves_the_frame_incomplete() {
+        for input in [
+            &b"\0\r\nPING\r\n"[..],
+            b"x\0y\nPING\r\n",
+            b"*1\0\r\n$4\r\nPING\r\n",
+            b"*1\r\n$4\0\r\nPING\r\n",
+        ] {
+            let mut st = ParseState::default();
+            let mut args = Vec::new();
+            let mut r = st.parse(input, &mut args, &ParseLimits::default());
+            // A multibulk count line parses, then the bulk header stalls.
+            if let Ok(Parsed::Frame { .. }) = r {
+                panic!("{input:?} completed");
+            }
+            if !st.is_idle() {
+                r = st.parse(input, &mut args, &ParseLimits::default());
+            }
+            assert_eq!(r, Ok(Parsed::Incomplete { want: None }), "{input:?}");
+        }
+        let mut long = b"x\0".to_vec();
+        long.resize(INLINE_BYTES_MAX + 1, b'a');
+        long.extend(b"\r\n");
+        let refused = parse_all(&long).unwrap_err().message();
+        assert_eq!(refused, "Protocol error: too big inline request");
     }
 
     #[test]

@@ -204,18 +204,17 @@ fn take(claim: &AtomicBool) -> bool {
     claim.compare_exchange(false, true, AcqRel, Acquire).is_ok()
 }
 
-/// Parses a blocking timeout (seconds, a double) like Redis's `getTimeoutFromObjectOrReply`:
-/// returns milliseconds, 0 = forever.
+/// Parses a blocking timeout (seconds) like Redis 7.0's `getTimeoutFromObjectOrReply`:
+/// returns milliseconds, 0 = forever. Redis reads the seconds as a `long double`,
+/// multiplies by 1000 in that precision and converts `ceill` of it to a `long long`; the
+/// x87 conversion turns anything past `i64` (and infinities) into `i64::MIN`, which is then
+/// refused as negative. So `0.0001` waits 1 ms, `-0.0001` (ceiling -0) waits forever,
+/// `9223372036854775.807` waits practically forever and `1e16` is "negative".
 pub fn parse_timeout(raw: &[u8]) -> CmdResult<u64> {
-    let secs = crate::cmd::strings::parse_float(raw)
+    let secs = crate::cmd::ldouble::LongDouble::parse(raw)
         .ok_or(CmdError::msg("ERR timeout is not a float or out of range"))?;
-    let ms = secs * 1000.0;
-    // Redis converts to a long long; values past its range wrap negative there.
-    // (NaN cannot occur: the parser rejects it.)
-    if ms >= 9.223_372_036_854_775e18 || ms.trunc() < 0.0 {
-        return Err(CmdError::msg("ERR timeout is negative"));
-    }
-    Ok(ms.trunc() as u64)
+    let ms = secs.times(1000).ceil_to_i64();
+    u64::try_from(ms).map_err(|_| CmdError::msg("ERR timeout is negative"))
 }
 
 impl Shard {
@@ -814,7 +813,8 @@ impl Shard {
         } else if timeout_ms == 0 {
             0
         } else {
-            self.now_ms + timeout_ms
+            // A huge timeout (up to i64::MAX ms) waits forever rather than wrapping.
+            self.now_ms.saturating_add(timeout_ms)
         };
         if deadline_ms > 0 {
             self.block_timers.insert((deadline_ms, slot, conn.id));
@@ -1055,7 +1055,7 @@ fn block_move(
         let deadline_ms = if timeout == 0 {
             0
         } else {
-            shard.now_ms + timeout
+            shard.now_ms.saturating_add(timeout)
         };
         let retry = crate::conn::MoveRetry {
             src: src.into(),

@@ -7,6 +7,7 @@
 pub mod block;
 pub mod msg;
 pub mod paced;
+pub mod refused;
 pub mod route;
 pub mod txn;
 
@@ -186,6 +187,8 @@ pub struct Shard {
     next_paced_id: u64,
     /// Read buffers lent to connections while they have input.
     input_pool: crate::conn::InputPool,
+    /// Refused connections kept until their error line is read (`refused`).
+    refused: refused::Refused,
 }
 
 impl Shard {
@@ -229,6 +232,7 @@ impl Shard {
             paced: Default::default(),
             next_paced_id: 0,
             input_pool: Default::default(),
+            refused: Default::default(),
             shared,
         })
     }
@@ -266,6 +270,9 @@ impl Shard {
                 match ev.token() {
                     LISTENER => self.accept(),
                     WAKER => {}
+                    t if refused::Refused::owns(t) => {
+                        self.refused.readable(self.poll.registry(), t);
+                    }
                     Token(t) => {
                         let slot = t - CONN_TOKEN_BASE;
                         if let Some(Some(c)) = self.conns.get_mut(slot) {
@@ -355,16 +362,18 @@ impl Shard {
     fn add_conn(&mut self, mut stream: TcpStream, addr: SocketAddr) {
         let clients = self.shared.clients.fetch_add(1, Relaxed) + 1;
         bump(&self.stats().connections_received, 1);
-        if clients > self.settings.clients_max {
+        let refusal: Option<&[u8]> = if clients > self.settings.clients_max {
+            Some(b"-ERR max number of clients reached\r\n")
+        } else if self.settings.loopback_only && !addr.ip().is_loopback() {
+            Some(PROTECTED_MODE_DENIED)
+        } else {
+            None
+        };
+        if let Some(line) = refusal {
             self.shared.clients.fetch_sub(1, Relaxed);
             bump(&self.stats().rejected_connections, 1);
-            let _ = stream.write(b"-ERR max number of clients reached\r\n");
-            return;
-        }
-        if self.settings.loopback_only && !addr.ip().is_loopback() {
-            self.shared.clients.fetch_sub(1, Relaxed);
-            bump(&self.stats().rejected_connections, 1);
-            let _ = stream.write(PROTECTED_MODE_DENIED);
+            self.refused
+                .refuse(self.poll.registry(), stream, line, self.now_ms);
             return;
         }
         let _ = stream.set_nodelay(true);
@@ -1682,6 +1691,7 @@ impl Shard {
 
     fn cron(&mut self) {
         self.next_cron_ms = self.now_ms + 1000 / self.settings.hz;
+        self.refused.expire(self.poll.registry(), self.now_ms);
         if self.now_ms >= self.last_collect_ms + ALLOCATOR_COLLECT_MS {
             // Memory freed by this thread (old tables after a resize, deleted values)
             // goes back to the OS now rather than at the allocator's next busy moment,
