@@ -169,8 +169,8 @@ struct Known {
     matches: Matcher,
 }
 
-/// Known reply-kind mismatches (FUZZ.md lists them with their findings). The first three
-/// are Redis 7.2 behaviour busbar has on purpose, against a 7.0 oracle; the rest are bugs.
+/// Known reply-kind mismatches (FUZZ.md lists them with their findings): Redis 7.2
+/// behaviour busbar has on purpose, against a 7.0 oracle.
 const KNOWN_MISMATCHES: &[Known] = &[
     Known {
         command: "client|setinfo",
@@ -190,17 +190,6 @@ const KNOWN_MISMATCHES: &[Known] = &[
         why: "7.2's WITHSCORE makes ZREVRANK's arity -3; 7.0's is 3",
         matches: |a, _, r| a.len() > 3 && r.starts_with(b"-ERR wrong number of arguments"),
     },
-    Known {
-        command: "object",
-        shape: "OBJECT IDLETIME|FREQ|REFCOUNT key",
-        why: "busbar's OBJECT has ENCODING and HELP only",
-        matches: |a, b, _| {
-            b.starts_with(b"-ERR unknown subcommand")
-                && a.get(1).is_some_and(|w| {
-                    is_word(w, "idletime") || is_word(w, "freq") || is_word(w, "refcount")
-                })
-        },
-    },
 ];
 
 /// The known mismatch (index into KNOWN_MISMATCHES) this one is, if any.
@@ -208,10 +197,6 @@ fn known_for(name: &str, args: &[Vec<u8>], busbar: &[u8], redis: &[u8]) -> Optio
     KNOWN_MISMATCHES
         .iter()
         .position(|k| k.command == name && (k.matches)(args, busbar, redis))
-}
-
-fn is_word(a: &[u8], w: &str) -> bool {
-    a.eq_ignore_ascii_case(w.as_bytes())
 }
 
 // ---------------------------------------------------------------------------------------------

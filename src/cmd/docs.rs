@@ -841,7 +841,13 @@ static DOCS: &[CmdDoc] = &[
         "Depends on subcommand.",
         "Groups the commands that inspect how a value is stored.",
     )
-    .subcommands(&["object|encoding", "object|help"]),
+    .subcommands(&[
+        "object|encoding",
+        "object|freq",
+        "object|help",
+        "object|idletime",
+        "object|refcount",
+    ]),
     cmd(
         "object|encoding",
         "generic",
@@ -851,12 +857,36 @@ static DOCS: &[CmdDoc] = &[
     )
     .args(&[key("key", 0)]),
     cmd(
+        "object|freq",
+        "generic",
+        "4.0.0",
+        "O(1)",
+        "Reports a key's logarithmic access frequency counter.",
+    )
+    .args(&[key("key", 0)]),
+    cmd(
         "object|help",
         "generic",
         "6.2.0",
         "O(1)",
         "Lists the OBJECT subcommands.",
     ),
+    cmd(
+        "object|idletime",
+        "generic",
+        "2.2.3",
+        "O(1)",
+        "Reports the seconds since a key was last accessed.",
+    )
+    .args(&[key("key", 0)]),
+    cmd(
+        "object|refcount",
+        "generic",
+        "2.2.3",
+        "O(1)",
+        "Reports how many references a key's value has.",
+    )
+    .args(&[key("key", 0)]),
     cmd(
         "get",
         "string",
@@ -2284,7 +2314,7 @@ mod tests {
         let subs = "client|id client|setname client|getname client|setinfo client|info \
                     client|list client|kill client|help config|get config|set config|resetstat \
                     config|help command|count command|info command|docs command|list \
-                    command|help object|encoding object|help pubsub|channels pubsub|numsub \
+                    command|help object|encoding object|freq object|help object|idletime object|refcount pubsub|channels pubsub|numsub \
                     pubsub|numpat pubsub|shardchannels pubsub|shardnumsub pubsub|help";
         for name in top.split_whitespace().chain(subs.split_whitespace()) {
             assert!(doc(name).is_some(), "{name} has no doc");

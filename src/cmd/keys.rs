@@ -72,10 +72,15 @@ fn expire_generic(
         } else if a.eq_ignore_ascii_case(b"lt") {
             lt = true;
         } else {
-            return Err(CmdError::owned(format!(
-                "ERR Unsupported option {}",
-                String::from_utf8_lossy(a)
-            )));
+            // Redis formats the option with `%s` (so a NUL ends it) and trims trailing
+            // CR/LF from the formatted text; CR/LF inside become blanks when written.
+            let shown = &a[..memchr::memchr(0, a).unwrap_or(a.len())];
+            let mut msg = b"ERR Unsupported option ".to_vec();
+            msg.extend_from_slice(shown);
+            while matches!(msg.last(), Some(b'\r' | b'\n')) {
+                msg.pop();
+            }
+            return Err(CmdError::Bytes(msg));
         }
     }
     if nx && (xx || gt || lt) {
@@ -270,6 +275,71 @@ pub fn object_encoding(ctx: &mut Ctx, args: &Args) -> CmdResult {
     Ok(())
 }
 
+/// Redis's count of shared small integers (0 to 9999), which report an "infinite"
+/// reference count.
+const SHARED_INTEGERS: i64 = 10_000;
+
+/// The text Redis appends to the OBJECT FREQ / IDLETIME policy errors.
+const POLICY_SWITCH_NOTE: &str = "Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
+
+/// OBJECT FREQ / IDLETIME / REFCOUNT: the key's value, or a null reply (written) when
+/// the key is missing. Like Redis, the lookup does not count as an access.
+fn object_lookup<'a>(ctx: &'a mut Ctx, args: &Args) -> Option<&'a crate::store::Entry> {
+    let now = ctx.now_ms();
+    match ctx.shard.ks.peek(ctx.db, args.get(2), now) {
+        Some(e) => Some(e),
+        None => {
+            ctx.out.null();
+            None
+        }
+    }
+}
+
+/// OBJECT REFCOUNT key: 1, or `i32::MAX` for the small integers Redis shares.
+pub fn object_refcount(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let shared_ok = ctx.shard.settings.shared_integers;
+    let Some(e) = object_lookup(ctx, args) else {
+        return Ok(());
+    };
+    let shared = shared_ok
+        && matches!(e.value, crate::store::Value::Str(crate::store::Str::Int(n)) if (0..SHARED_INTEGERS).contains(&n));
+    ctx.out.int(if shared { i32::MAX as i64 } else { 1 });
+    Ok(())
+}
+
+/// OBJECT FREQ key: refused unless an LFU policy is set. busbar keeps no access
+/// counters, so it answers Redis's starting counter (5), what Redis reports for a key
+/// not read since it was created.
+pub fn object_freq(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let lfu = ctx.shard.settings.lfu_policy;
+    if object_lookup(ctx, args).is_none() {
+        return Ok(());
+    }
+    if !lfu {
+        return Err(CmdError::owned(format!(
+            "ERR An LFU maxmemory policy is not selected, access frequency not tracked. {POLICY_SWITCH_NOTE}"
+        )));
+    }
+    ctx.out.int(5);
+    Ok(())
+}
+
+/// OBJECT IDLETIME key: refused under an LFU policy. busbar keeps no per-key access
+/// clock (an entry has no spare bytes for one), so it answers 0 seconds.
+pub fn object_idletime(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let lfu = ctx.shard.settings.lfu_policy;
+    if object_lookup(ctx, args).is_none() {
+        return Ok(());
+    }
+    if lfu {
+        return Err(CmdError::owned(format!(
+            "ERR An LFU maxmemory policy is selected, idle time not tracked. {POLICY_SWITCH_NOTE}"
+        )));
+    }
+    ctx.out.int(0);
+    Ok(())
+}
+
 /// OBJECT HELP
 pub fn object_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     help(
@@ -279,6 +349,15 @@ pub fn object_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
             "ENCODING <key>",
             "    Return the kind of internal representation used in order to store the value",
             "    associated with a <key>.",
+            "FREQ <key>",
+            "    Return the access frequency index of the <key>. The returned integer is",
+            "    proportional to the logarithm of the recent access frequency of the key.",
+            "IDLETIME <key>",
+            "    Return the idle time of the <key>, that is the approximated number of",
+            "    seconds elapsed since the last access to the key.",
+            "REFCOUNT <key>",
+            "    Return the number of references of the value associated with the specified",
+            "    <key>.",
         ],
     );
     Ok(())
@@ -294,7 +373,7 @@ pub fn help(out: &mut Reply, cmd: &str, lines: &[&str]) {
         out.simple(l);
     }
     out.simple("HELP");
-    out.simple("    Print this help.");
+    out.simple("    Prints this help.");
 }
 
 /// KEYS pattern (this shard's part; the parts are concatenated).

@@ -295,7 +295,13 @@ pub fn lpos(ctx: &mut Ctx, args: &Args) -> CmdResult {
         if !known || i + 1 >= args.len() {
             return Err(CmdError::Syntax);
         }
-        let v = args.int(i + 1)?;
+        // Redis reads COUNT and MAXLEN with their range message, so a non-integer gets the
+        // "can't be negative" text too; RANK gets the plain integer error.
+        let v = if args.is(i, "rank") {
+            args.int(i + 1)?
+        } else {
+            crate::resp::parse_i64(args.get(i + 1)).unwrap_or(-1)
+        };
         if args.is(i, "rank") {
             if v == 0 {
                 return Err(CmdError::msg("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list"));
@@ -509,15 +515,21 @@ pub fn parse_mpop(args: &Args, at: usize) -> CmdResult<MPopArgs> {
         parse_end(end)? == End::Left
     };
     let rest = at + 2 + numkeys;
-    let mut count = 1;
-    if args.len() > rest {
-        if args.len() != rest + 2 || !args.is(rest, "count") {
+    // Options are read in order, so a bad COUNT value is reported before what follows it.
+    let mut count = None;
+    let mut i = rest;
+    while i < args.len() {
+        if count.is_some() || !args.is(i, "count") || i + 1 == args.len() {
             return Err(CmdError::Syntax);
         }
-        count = crate::resp::parse_i64(args.get(rest + 1))
-            .filter(|&n| n > 0)
-            .ok_or(CmdError::msg("ERR count should be greater than 0"))? as usize;
+        count = Some(
+            crate::resp::parse_i64(args.get(i + 1))
+                .filter(|&n| n > 0)
+                .ok_or(CmdError::msg("ERR count should be greater than 0"))? as usize,
+        );
+        i += 2;
     }
+    let count = count.unwrap_or(1);
     Ok(MPopArgs {
         keys: at + 1..at + 1 + numkeys,
         left,

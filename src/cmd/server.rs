@@ -489,7 +489,8 @@ pub fn client_kill_coord(
 
 /// CLIENT UNBLOCK client-id [TIMEOUT | ERROR] — this shard's part (summed).
 pub fn client_unblock(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let id = args.int(2)?;
+    // As Redis: more than one reason is CLIENT's generic subcommand error (the name as
+    // typed, `%.128s`), and the reason is checked before the id.
     let as_error = match args.len() {
         3 => false,
         4 if args.is(3, "timeout") => false,
@@ -499,8 +500,16 @@ pub fn client_unblock(ctx: &mut Ctx, args: &Args) -> CmdResult {
                 "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
             ))
         }
-        _ => return Err(CmdError::Syntax),
+        _ => {
+            let sub = args.get(1);
+            let sub = &sub[..memchr::memchr(0, sub).unwrap_or(sub.len()).min(128)];
+            let mut msg = b"ERR unknown subcommand or wrong number of arguments for '".to_vec();
+            msg.extend_from_slice(sub);
+            msg.extend_from_slice(b"'. Try CLIENT HELP.");
+            return Err(CmdError::Bytes(msg));
+        }
     };
+    let id = args.int(2)?;
     let done = id > 0 && ctx.shard.unblock_client(id as u64, as_error);
     ctx.out.int(done as i64);
     Ok(())
@@ -640,7 +649,9 @@ fn write_command_info(out: &mut Reply, spec: &Spec) {
     for t in tips {
         out.bulk(t.as_bytes());
     }
-    out.array_len(key_specs.len());
+    // Redis 7.0 writes the key specs as a set, and the subcommands as a set when there
+    // are none (an array otherwise): RESP3 shows the difference.
+    out.set_len(key_specs.len());
     for k in key_specs {
         out.map_len(3 + k.notes.is_some() as usize);
         if let Some(n) = k.notes {
@@ -695,7 +706,11 @@ fn write_command_info(out: &mut Reply, spec: &Spec) {
             out.int(k.limit);
         }
     }
-    out.array_len(spec.subs.len());
+    if spec.subs.is_empty() {
+        out.set_len(0);
+    } else {
+        out.array_len(spec.subs.len());
+    }
     for &id in &spec.subs {
         write_command_info(out, cmd::spec_by_id(id));
     }

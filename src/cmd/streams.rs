@@ -410,6 +410,14 @@ pub fn parse_xread(args: &Args) -> CmdResult<XReadArgs> {
             }
             streams = Some(i + 1..i + 1 + n / 2);
             break;
+        } else if args.is(i, "group") && more >= 2 {
+            return Err(CmdError::msg(
+                "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.",
+            ));
+        } else if args.is(i, "noack") {
+            return Err(CmdError::msg(
+                "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.",
+            ));
         } else {
             return Err(CmdError::Syntax);
         }

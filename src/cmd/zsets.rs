@@ -140,6 +140,14 @@ pub fn zadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// ZINCRBY key increment member
 pub fn zincrby(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    // Redis runs ZINCRBY through ZADD's parser, which takes a ZADD flag word in the score's
+    // place as a flag and then finds one argument left: a syntax error.
+    if ["nx", "xx", "gt", "lt", "ch", "incr"]
+        .iter()
+        .any(|w| args.is(2, w))
+    {
+        return Err(CmdError::Syntax);
+    }
     let by = score_arg(args.get(2))?;
     let old = read(ctx, args.get(1))?.and_then(|z| z.score(args.get(3)));
     // A new member takes the increment itself (so `-0` stays `-0`).

@@ -720,6 +720,8 @@ impl Shard {
         let mut r = Reply::new(&mut conn.out, conn.resp3);
         if as_error {
             r.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
+        } else if b.null_bulk {
+            r.null();
         } else {
             r.null_array();
         }
@@ -942,8 +944,9 @@ fn pop_many(
     out: &mut Vec<u8>,
     family: Family,
 ) -> CmdResult {
-    let timeout = parse_timeout(args.get(1))?;
+    // Redis reads the timeout after every other argument.
     let crate::cmd::lists::MPopArgs { keys, left, count } = crate::cmd::lists::parse_mpop(args, 2)?;
+    let timeout = parse_timeout(args.get(1))?;
     let keys = keys.map(|i| Box::from(args.get(i))).collect();
     let op = match family {
         Family::List => BlockOp::MPop { left, count },

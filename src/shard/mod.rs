@@ -87,6 +87,11 @@ pub struct Settings {
     pub zset_limits: crate::store::zset::PackLimits,
     /// `stream-node-max-entries` / `stream-node-max-bytes`.
     pub stream_limits: crate::store::stream::NodeLimits,
+    /// `maxmemory-policy` is an LFU one (OBJECT FREQ answers, OBJECT IDLETIME refuses).
+    pub lfu_policy: bool,
+    /// Small integer strings are Redis's shared objects (OBJECT REFCOUNT): `maxmemory` is
+    /// 0 or the policy is neither LRU nor LFU.
+    pub shared_integers: bool,
 }
 
 impl Settings {
@@ -121,6 +126,10 @@ impl Settings {
                 max_entries: cfg.int("stream-node-max-entries").max(0) as usize,
                 max_bytes: cfg.int("stream-node-max-bytes").max(0) as usize,
             },
+            lfu_policy: cfg.get("maxmemory-policy").ends_with("-lfu"),
+            shared_integers: cfg.int("maxmemory") == 0
+                || !(cfg.get("maxmemory-policy").ends_with("-lfu")
+                    || cfg.get("maxmemory-policy").ends_with("-lru")),
         }
     }
 }
