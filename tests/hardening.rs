@@ -322,8 +322,8 @@ fn blocking_timeouts_are_read_as_redis_reads_them() {
 
 /// SCAN-family cursors at and past `strtoul`'s edges; Redis reads a C string, so a NUL
 /// ends the cursor. Small encodings answer the same whatever the cursor, so their pages
-/// compare byte for byte; SCAN walks one shard per call (an empty keyspace answers cursor
-/// 0 only from the last shard), so cursors that start elsewhere compare by shape.
+/// compare byte for byte; an empty keyspace answers cursor 0 from any cursor, as a SCAN
+/// call moves on to the next shard while it has fewer than COUNT keys.
 const SCAN_CURSORS: &[(&str, &str)] = &[
     (
         "scan_cursor_edges_on_an_empty_keyspace",
@@ -338,14 +338,14 @@ const SCAN_CURSORS: &[(&str, &str)] = &[
         SCAN +
         SCAN 0x1
         SCAN 18446744073709551615 COUNT 9223372036854775807
-        ~len SCAN ""
-        ~len SCAN "\x00"
-        ~len SCAN "\x001"
-        ~len SCAN "\x00abc"
-        ~len SCAN "1\x00"
-        ~len SCAN "5\x00x"
-        ~len SCAN +1
-        ~len SCAN -18446744073709551615
+        SCAN ""
+        SCAN "\x00"
+        SCAN "\x001"
+        SCAN "\x00abc"
+        SCAN "1\x00"
+        SCAN "5\x00x"
+        SCAN +1
+        SCAN -18446744073709551615
         "#,
     ),
     (
@@ -384,6 +384,57 @@ const SCAN_CURSORS: &[(&str, &str)] = &[
 #[test]
 fn scan_cursors_get_redis_replies() {
     run_cases(SCAN_CURSORS);
+}
+
+/// The keys of a SCAN reply, sorted, and its cursor.
+fn scan_page(c: &mut Raw, args: &[&str]) -> (String, Vec<Vec<u8>>) {
+    let reply = Resp::from(&c.cmd(args)[..]);
+    let items = reply.items();
+    let cursor = String::from_utf8(items[0].bytes().unwrap().to_vec()).unwrap();
+    let mut keys: Vec<Vec<u8>> = items[1]
+        .items()
+        .iter()
+        .map(|k| k.bytes().unwrap().to_vec())
+        .collect();
+    keys.sort();
+    (cursor, keys)
+}
+
+/// On an empty or small keyspace one `SCAN 0` answers every key with cursor 0, as Redis
+/// does (client test suites assume it), with keys spread over every shard.
+#[test]
+fn scan_of_a_small_keyspace_is_one_call_like_redis() {
+    let Some(redis) = redis_server(&[]) else {
+        return;
+    };
+    for threads in ["2", "4"] {
+        let bb = busbar(&["--threads", threads]);
+        let mut b = Raw::connect(bb.port).unwrap();
+        let mut r = Raw::connect(redis.port).unwrap();
+        r.cmd(&["FLUSHALL"]);
+        for c in [&mut b, &mut r] {
+            assert_eq!(scan_page(c, &["SCAN", "0"]), ("0".into(), vec![]));
+        }
+        for c in [&mut b, &mut r] {
+            c.cmd(&["MSET", "a", "1", "b", "2", "c", "3", "d", "4", "e", "5"]);
+        }
+        for args in [
+            // (Not COUNT 5: Redis's 8-bucket table then answers a cursor that depends on
+            // its random hash seed.)
+            &["SCAN", "0"][..],
+            &["SCAN", "0", "MATCH", "[a-c]"],
+            &["SCAN", "0", "TYPE", "string"],
+            &["SCAN", "0", "TYPE", "list"],
+        ] {
+            assert_eq!(
+                scan_page(&mut b, args),
+                scan_page(&mut r, args),
+                "{threads} threads: {args:?}"
+            );
+        }
+        let (cursor, keys) = scan_page(&mut b, &["SCAN", "0"]);
+        assert_eq!((cursor.as_str(), keys.len()), ("0", 5));
+    }
 }
 
 /// LINDEX and LSET look the key up before they parse the index (formerly fuzz K3).
@@ -828,4 +879,63 @@ const ERROR_TEXTS: &[(&str, &str)] = &[
 #[test]
 fn error_texts_and_object_subcommands_get_redis_replies() {
     run_cases(ERROR_TEXTS);
+}
+
+/// A full SCAN of 10 000 keys over 4 shards, with COUNT 10 and with COUNT 1000, while a
+/// third of the keys are deleted and others added: every key present for the whole scan
+/// is returned, the cursor always leads back to 0, and every step is bounded.
+#[test]
+fn full_scan_of_ten_thousand_keys_returns_every_lasting_key() {
+    let bb = busbar(&["--threads", "4"]);
+    let mut c = Raw::connect(bb.port).unwrap();
+    for count in ["10", "1000"] {
+        assert_eq!(c.cmd(&["FLUSHALL"]), b"+OK\r\n");
+        for batch in 0..10 {
+            let mut args = vec!["MSET".to_string()];
+            for i in batch * 1000..(batch + 1) * 1000 {
+                args.push(format!("key:{i}"));
+                args.push("v".into());
+            }
+            let a: Vec<&str> = args.iter().map(String::as_str).collect();
+            assert_eq!(c.cmd(&a), b"+OK\r\n");
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut cursor = "0".to_string();
+        let mut calls = 0;
+        loop {
+            calls += 1;
+            assert!(calls < 20_000, "COUNT {count}: the scan does not end");
+            // Churn between steps: delete keys divisible by 3, add fresh ones.
+            if calls % 2 == 0 {
+                let i = calls * 3 % 10_000;
+                c.cmd(&["DEL", &format!("key:{i}")]);
+                c.cmd(&["SET", &format!("new:{calls}"), "v"]);
+            }
+            let reply = Resp::from(&c.cmd(&["SCAN", &cursor, "COUNT", count])[..]);
+            let items = reply.items();
+            let page = items[1].items();
+            assert!(
+                page.len() <= 4 * count.parse::<usize>().unwrap() + 4,
+                "COUNT {count}: a step returned {} keys",
+                page.len()
+            );
+            for k in page {
+                seen.insert(k.bytes().unwrap().to_vec());
+            }
+            cursor = String::from_utf8(items[0].bytes().unwrap().to_vec()).unwrap();
+            if cursor == "0" {
+                break;
+            }
+        }
+        for i in 0..10_000 {
+            let lasting = i % 3 != 0;
+            let k = format!("key:{i}");
+            if lasting {
+                assert!(
+                    seen.contains(k.as_bytes()),
+                    "COUNT {count}: {k} was never returned"
+                );
+            }
+        }
+    }
 }

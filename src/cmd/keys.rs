@@ -587,16 +587,20 @@ pub fn scan(ctx: &mut Ctx, args: &Args) -> CmdResult {
 }
 
 /// SCAN coordinator: the global cursor names a shard (`cursor % shards`) and its local
-/// cursor (`cursor / shards`); one step runs on that shard only.
+/// cursor (`cursor / shards`); that shard takes one step (at most COUNT slots). If it
+/// finishes the shard with fewer than COUNT keys, the next shard takes a step from its
+/// start, and so on (`Merge::Scan`), so an empty or small keyspace answers in one call
+/// with cursor 0, as Redis does. Every step starts at a cursor a SCAN could have been
+/// given, so the guarantees of a single step hold for the chain.
 pub fn scan_coord(
     shard: &mut Shard,
     slot: usize,
     conn: &mut Conn,
     args: &Args,
-    out: &mut Vec<u8>,
+    _out: &mut Vec<u8>,
 ) -> CmdResult {
     let cursor = parse_cursor(args.get(1))?;
-    scan_opts(args)?;
+    let want = scan_opts(args)?.count;
     let shards = shard.shards as u64;
     let target = (cursor % shards) as usize;
     let inner = cursor / shards;
@@ -608,25 +612,24 @@ pub fn scan_coord(
         .enumerate()
         .map(|(i, a)| if i == 1 { inner_text.as_bytes() } else { a });
     cmds.push(spec.id, rewritten);
-    if target == shard.id {
-        let part = shard_run(shard, &cmds, conn);
-        crate::cmd::write_scan_reply(
-            &part,
-            target,
-            shard.shards,
-            &mut Reply::new(out, conn.resp3),
-        );
-    } else {
-        shard.send_run(target, slot, conn, 0, cmds);
-        conn.gather = Some(Gather {
-            left: 1,
-            parts: vec![Vec::new()],
-            merge: Merge::Scan {
-                shard: target,
-                shards: shard.shards,
-            },
-        });
-    }
+    let again = args
+        .iter()
+        .enumerate()
+        .map(|(i, a)| Box::from(if i == 1 { &b"0"[..] } else { a }))
+        .collect();
+    let next = crate::cmd::Next {
+        runs: vec![(target, cmds)],
+        merge: Merge::Scan {
+            shard: target,
+            shards: shard.shards,
+            again,
+            found: Vec::new(),
+            found_n: 0,
+            want,
+        },
+        rescue_left: None,
+    };
+    shard.run_parts(slot, conn, next);
     Ok(())
 }
 

@@ -933,13 +933,48 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
                 out.raw(candidates[pick]);
             }
         }
-        Merge::Scan { shard, shards } => {
+        Merge::Scan {
+            shard,
+            shards,
+            again,
+            mut found,
+            mut found_n,
+            want,
+        } => {
             let p = &g.parts[0];
             if p.first() == Some(&b'-') {
                 out.raw(p);
                 return None;
             }
-            write_scan_reply(p, shard, shards, out);
+            let (inner, keys) = scan_step_parts(p);
+            if let Some((h, n)) = keys.and_then(aggregate_header) {
+                found.extend_from_slice(&keys.expect("some")[h..]);
+                found_n += n;
+            }
+            let next = keys::scan_cursor_next(inner, shard, shards);
+            if inner == 0 && next != 0 && found_n < want {
+                // This shard is done and fewer than COUNT keys came back: the next shard
+                // takes a step too, so a small keyspace is one call (cursor 0), as Redis.
+                let spec = lookup(b"scan").expect("scan in table");
+                let mut cmds = OwnedCmds::default();
+                cmds.push(spec.id, again.iter().map(|a| &a[..]));
+                return Some(Next {
+                    runs: vec![(next as usize, cmds)],
+                    merge: Merge::Scan {
+                        shard: next as usize,
+                        shards,
+                        again,
+                        found,
+                        found_n,
+                        want,
+                    },
+                    rescue_left: None,
+                });
+            }
+            out.array_len(2);
+            out.bulk(next.to_string().as_bytes());
+            out.array_len(found_n);
+            out.raw(&found);
         }
         Merge::KillOld => {
             if let Some(e) = first_error {
@@ -1213,20 +1248,13 @@ pub fn split_array(p: &[u8]) -> Vec<&[u8]> {
     v
 }
 
-/// Rewrites one shard's `[inner_cursor, [keys]]` SCAN reply with the global cursor.
-pub fn write_scan_reply(p: &[u8], shard: usize, shards: usize, out: &mut Reply) {
+/// One shard's `[inner_cursor, [keys]]` SCAN reply: the inner cursor and the keys array.
+fn scan_step_parts(p: &[u8]) -> (u64, Option<&[u8]>) {
     let elems = split_array(p);
     let inner: u64 = elems
         .first()
         .and_then(|e| aggregate_header(e).map(|(h, n)| &e[h..h + n]))
         .and_then(|b| std::str::from_utf8(b).ok()?.parse().ok())
         .unwrap_or(0);
-    let next = keys::scan_cursor_next(inner, shard, shards);
-    out.array_len(2);
-    out.bulk(next.to_string().as_bytes());
-    if let Some(keys) = elems.get(1) {
-        out.raw(keys);
-    } else {
-        out.array_len(0);
-    }
+    (inner, elems.get(1).copied())
 }

@@ -79,8 +79,17 @@ pub enum Merge {
     Interleave { order: Vec<(u32, u32)> },
     /// Array parts concatenated (KEYS).
     Concat,
-    /// One shard's SCAN step: turn its cursor back into a global one.
-    Scan { shard: usize, shards: usize },
+    /// One shard's SCAN step: turn its cursor back into a global one. When the shard is
+    /// done, fewer than `want` keys were `found` so far and shards remain, the next shard
+    /// takes a step from its start (`again`: the SCAN arguments with cursor 0).
+    Scan {
+        shard: usize,
+        shards: usize,
+        again: Vec<Box<[u8]>>,
+        found: Vec<u8>,
+        found_n: usize,
+        want: usize,
+    },
     /// Bulk parts; reply with a random non-null one (RANDOMKEY).
     AnyNonNull,
     /// Bulk string parts concatenated into one bulk (CLIENT LIST).
