@@ -294,6 +294,7 @@ const PARAMS: &[Param] = &[
     p("stop-writes-on-bgsave-error", Kind::Bool, "yes"),
     p("rdbcompression", Kind::Bool, "yes"),
     p("rdbchecksum", Kind::Bool, "yes").immutable(),
+    p("disable-thp", Kind::Bool, "yes").immutable(),
 ];
 
 /// Old names Redis still accepts, each its own entry: CONFIG SET names the alias in its

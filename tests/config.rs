@@ -252,6 +252,7 @@ const MULTI: &[(&[&[u8]], &[&str])] = &[
     (&[b"dbfilename", b"x"], &["dbfilename"]),
     (&[b"dir", b"/nonexistent"], &[]),
     (&[b"rdbchecksum", b"no"], &["rdbchecksum"]),
+    (&[b"disable-thp", b"no"], &["disable-thp"]),
     (&[b"hz"], &["hz"]),
     (&[b"hz", b"1", b"2"], &["hz"]),
     (&[], &[]),
