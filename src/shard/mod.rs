@@ -153,7 +153,8 @@ pub struct Shard {
     poll: Poll,
     listener: Option<TcpListener>,
     /// Connections by slab index; `None` while one is being served (taken out) or free.
-    pub conns: Vec<Option<Conn>>,
+    /// Boxed so that taking one out to serve it moves a pointer, not the whole `Conn`.
+    pub conns: Vec<Option<Box<Conn>>>,
     free: Vec<usize>,
     /// The keys this shard owns.
     pub ks: Keyspace,
@@ -408,11 +409,11 @@ impl Shard {
         let authenticated = self.settings.requirepass.is_none();
         let mut conn = Conn::new(id, slot, stream, addr, laddr, self.now_ms, authenticated);
         conn.queued = true;
-        self.conns[slot] = Some(conn);
+        self.conns[slot] = Some(Box::new(conn));
         self.ready.push(slot);
     }
 
-    fn close(&mut self, slot: usize, mut conn: Conn) {
+    fn close(&mut self, slot: usize, mut conn: Box<Conn>) {
         self.drop_paced(&mut conn);
         self.unsubscribe_all(&mut conn);
         self.abandon_acquire(&mut conn);
