@@ -623,3 +623,51 @@ fn smove_between_shards_keeps_every_member_in_exactly_one_set() {
     all.dedup();
     assert_eq!((before, all.len()), (MEMBERS, MEMBERS));
 }
+
+#[test]
+fn watch_is_broken_only_by_a_real_change_like_redis() {
+    // As Redis 7: SMOVE of a member the destination already holds changes only the
+    // source, and SADD of members all present changes nothing, so a WATCH on the
+    // untouched key survives. Busbar with one shard, with two (the keys on different
+    // shards, so SMOVE runs as steps), and redis-server give the same EXEC replies.
+    let Some(redis) = redis_server(&[]) else {
+        return;
+    };
+    let one = busbar(&["--threads", "1"]);
+    let two = busbar(&["--threads", "2"]);
+    let (src, dst) = keys_on_two_shards("sm", 2);
+    let (src, dst) = (src.as_str(), dst.as_str());
+    let cases: &[(&str, &[&str])] = &[
+        (dst, &["SMOVE", src, dst, "a"]),
+        (src, &["SMOVE", src, dst, "a"]),
+        (dst, &["SMOVE", src, dst, "b"]),
+        (dst, &["SMOVE", src, dst, "nosuch"]),
+        (src, &["SMOVE", src, src, "a"]),
+        (dst, &["SADD", dst, "a"]),
+        (dst, &["SADD", dst, "a", "c"]),
+        (dst, &["SREM", dst, "nosuch"]),
+    ];
+    let exec_after = |port: u16, watched: &str, change: &[&str]| {
+        let mut w = Raw::connect(port).unwrap();
+        let mut o = Raw::connect(port).unwrap();
+        assert_eq!(o.cmd(&["FLUSHALL"]), b"+OK\r\n");
+        assert_eq!(o.cmd(&["SADD", src, "a", "b"]), b":2\r\n");
+        assert_eq!(o.cmd(&["SADD", dst, "a"]), b":1\r\n");
+        assert_eq!(w.cmd(&["WATCH", watched]), b"+OK\r\n");
+        let reply = o.cmd(change);
+        assert_eq!(w.cmd(&["MULTI"]), b"+OK\r\n");
+        assert_eq!(w.cmd(&["PING"]), b"+QUEUED\r\n");
+        (reply, w.cmd(&["EXEC"]))
+    };
+    for (watched, change) in cases {
+        let want = exec_after(redis.port, watched, change);
+        for srv in [&one, &two] {
+            let got = exec_after(srv.port, watched, change);
+            assert_eq!(
+                (show(&got.0), show(&got.1)),
+                (show(&want.0), show(&want.1)),
+                "WATCH {watched}, then {change:?}"
+            );
+        }
+    }
+}

@@ -216,6 +216,31 @@ pub fn read_collection<'k, T: Collection>(
 /// WRONGTYPE for another type. The caller deletes it again if it ends empty
 /// (`drop_if_empty`).
 pub fn write_collection<'k, T: Collection>(ctx: &'k mut Ctx, key: &[u8]) -> CmdResult<&'k mut T> {
+    let now = ensure_collection::<T>(ctx, key)?;
+    let e = ctx.shard.ks.lookup_mut(ctx.db, key, now).expect("present");
+    Ok(T::of_mut(&mut e.value).expect("checked above"))
+}
+
+/// As `write_collection`, but an existing key's watchers are not marked: for a command
+/// that may change nothing (Redis signals SADD, SREM, SMOVE's destination only when a
+/// member was added or removed), which calls `ctx.shard.ks.touch` once it did. A key
+/// created here counts as changed at once.
+pub fn write_collection_unmarked<'k, T: Collection>(
+    ctx: &'k mut Ctx,
+    key: &[u8],
+) -> CmdResult<&'k mut T> {
+    let now = ensure_collection::<T>(ctx, key)?;
+    let e = ctx
+        .shard
+        .ks
+        .lookup_mut_unmarked(ctx.db, key, now)
+        .expect("present");
+    Ok(T::of_mut(&mut e.value).expect("checked above"))
+}
+
+/// Creates an empty collection of type `T` at `key` if it is missing (WRONGTYPE if
+/// another type is there); returns the time it looked at.
+fn ensure_collection<T: Collection>(ctx: &mut Ctx, key: &[u8]) -> CmdResult<u64> {
     let now = ctx.now_ms();
     let db = ctx.db;
     match ctx.shard.ks.peek(db, key, now) {
@@ -226,8 +251,7 @@ pub fn write_collection<'k, T: Collection>(ctx: &'k mut Ctx, key: &[u8]) -> CmdR
         Some(e) if T::of(&e.value).is_none() => return Err(CmdError::WrongType),
         Some(_) => {}
     }
-    let e = ctx.shard.ks.lookup_mut(db, key, now).expect("present");
-    Ok(T::of_mut(&mut e.value).expect("checked above"))
+    Ok(now)
 }
 
 /// The `[count [WITH...]]` of HRANDFIELD / ZRANDMEMBER (`with`: "withvalues" /
@@ -262,10 +286,13 @@ pub fn remove_named<T: crate::store::Named>(ctx: &mut Ctx, args: &Args) -> CmdRe
         ctx.out.int(0);
         return Ok(());
     }
-    let c = write_collection::<T>(ctx, args.get(1))?;
+    let c = write_collection_unmarked::<T>(ctx, args.get(1))?;
     let removed = (2..args.len())
         .filter(|&i| c.remove_named(args.get(i)))
         .count();
+    if removed > 0 {
+        ctx.shard.ks.touch(ctx.db, args.get(1));
+    }
     drop_if_empty::<T>(ctx, args.get(1));
     ctx.out.int(removed as i64);
     Ok(())

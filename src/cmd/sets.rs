@@ -25,10 +25,13 @@ fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
 /// SADD key member [member ...]
 pub fn sadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let max_ints = ctx.shard.settings.set_max_intset;
-    let s = write(ctx, args.get(1))?;
+    let s = crate::cmd::write_collection_unmarked::<Set>(ctx, args.get(1))?;
     let added = (2..args.len())
         .filter(|&i| s.insert(args.get(i), max_ints))
         .count();
+    if added > 0 {
+        ctx.shard.ks.touch(ctx.db, args.get(1));
+    }
     ctx.out.int(added as i64);
     Ok(())
 }
@@ -232,8 +235,11 @@ pub fn smove(ctx: &mut Ctx, args: &Args) -> CmdResult {
         return Ok(());
     }
     drop_if_empty(ctx, src);
+    // As Redis, the destination counts as changed only if the member was new to it.
     let max_ints = ctx.shard.settings.set_max_intset;
-    write(ctx, dst)?.insert(member, max_ints);
+    if crate::cmd::write_collection_unmarked::<Set>(ctx, dst)?.insert(member, max_ints) {
+        ctx.shard.ks.touch(ctx.db, dst);
+    }
     ctx.out.int(1);
     Ok(())
 }

@@ -572,6 +572,19 @@ impl Keyspace {
     pub fn lookup_mut(&mut self, db: usize, key: &[u8], now_ms: u64) -> Option<&mut Entry> {
         self.expire_if_needed(db, key, now_ms);
         self.touch(db, key);
+        self.lookup_mut_unmarked(db, key, now_ms)
+    }
+
+    /// Looks up a live entry for a modification that may turn out to change nothing (SADD
+    /// of members already there): its watchers are not marked, the caller `touch`es the
+    /// key once it did change it.
+    pub fn lookup_mut_unmarked(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        now_ms: u64,
+    ) -> Option<&mut Entry> {
+        self.expire_if_needed(db, key, now_ms);
         let e = self.dbs[db].map.get_mut(key)?;
         if !self.pins.no_attached() {
             self.pins.detach_clone(db, key, &e.value);
