@@ -18,6 +18,17 @@ pub struct Strtod {
     pub range_error: bool,
 }
 
+/// Skips an optional `+` or `-` at `*i`, as C's number readers do; true for `-`.
+fn take_sign(s: &[u8], i: &mut usize) -> bool {
+    match s.get(*i) {
+        Some(&c @ (b'-' | b'+')) => {
+            *i += 1;
+            c == b'-'
+        }
+        _ => false,
+    }
+}
+
 /// The blanks C's `isspace` knows in the C locale.
 pub fn is_c_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
@@ -42,17 +53,7 @@ pub fn strtod(s: &[u8]) -> Strtod {
         range_error: false,
     };
     let mut i = s.iter().take_while(|&&b| is_c_space(b)).count();
-    let neg = match s.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
+    let neg = take_sign(s, &mut i);
     let sign = |v: f64| if neg { -v } else { v };
     let rest = &s[i..];
     if let Some(n) = word(rest, b"infinity").or_else(|| word(rest, b"inf")) {
@@ -126,17 +127,7 @@ fn decimal(s: &[u8]) -> Option<(f64, usize, bool)> {
     let mut exp: i64 = 0;
     if matches!(s.get(end), Some(b'e' | b'E')) {
         let mut j = end + 1;
-        let exp_neg = match s.get(j) {
-            Some(b'-') => {
-                j += 1;
-                true
-            }
-            Some(b'+') => {
-                j += 1;
-                false
-            }
-            _ => false,
-        };
+        let exp_neg = take_sign(s, &mut j);
         let n = digits(j);
         if n > 0 {
             for &d in &s[j..j + n] {
@@ -205,17 +196,7 @@ fn hexadecimal(s: &[u8]) -> Option<(f64, usize, bool)> {
     let mut exp2: i64 = 0;
     if matches!(s.get(end), Some(b'p' | b'P')) {
         let mut j = end + 1;
-        let exp_neg = match s.get(j) {
-            Some(b'-') => {
-                j += 1;
-                true
-            }
-            Some(b'+') => {
-                j += 1;
-                false
-            }
-            _ => false,
-        };
+        let exp_neg = take_sign(s, &mut j);
         let n = s[j..].iter().take_while(|b| b.is_ascii_digit()).count();
         if n > 0 {
             for &d in &s[j..j + n] {
@@ -323,17 +304,7 @@ pub fn string2ull(s: &[u8]) -> Option<u64> {
         return u64::try_from(v).ok();
     }
     let mut i = s.iter().take_while(|&&b| is_c_space(b)).count();
-    let neg = match s.get(i) {
-        Some(b'-') => {
-            i += 1;
-            true
-        }
-        Some(b'+') => {
-            i += 1;
-            false
-        }
-        _ => false,
-    };
+    let neg = take_sign(s, &mut i);
     let digits = &s[i..];
     if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return None;
