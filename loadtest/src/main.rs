@@ -6,13 +6,14 @@
 //! - `resp.rs`: RESP encoding, frame boundaries and reply parsing (client side).
 //! - `client.rs`: blocking connection for the control path and blocking commands.
 //! - `verify.rs`: message stamps and the loss / duplicate / reorder / exactly-once trackers.
-//! - `kv.rs`, `fanout.rs`, `queue.rs`, `stream.rs`: the scenarios.
+//! - `kv.rs`, `fanout.rs`, `flood.rs`, `queue.rs`, `stream.rs`: the scenarios.
 //! - `sink.rs`: a trivial RESP responder, to measure the client's own ceiling.
 //! - `compare.rs`, `plot.rs`: A/B rounds against servers it starts, tables and SVG plots.
 
 mod client;
 mod compare;
 mod fanout;
+mod flood;
 mod kv;
 mod plot;
 mod queue;
@@ -41,6 +42,8 @@ enum Command {
     Kv(kv::KvArgs),
     /// Pub/sub fanout: end-to-end delivery latency, loss/duplicate/reorder checks.
     Fanout(fanout::FanoutArgs),
+    /// Unwindowed publishers, per-subscriber received counts (starvation and backlog check).
+    Flood(flood::FloodArgs),
     /// Job queue: LPUSH/RPUSH producers, BRPOP or BLMOVE workers, exactly-once check.
     Queue(queue::QueueArgs),
     /// Stream consumer group: XADD producers, XREADGROUP + XACK consumers, exactly-once check.
@@ -60,6 +63,7 @@ fn main() {
         Command::Fanout(args) => {
             fanout::run(args).and_then(|o| run::report(&args.common, args, &o))
         }
+        Command::Flood(args) => flood::run(args),
         Command::Queue(args) => queue::run(args).and_then(|o| run::report(&args.common, args, &o)),
         Command::Stream(args) => {
             stream::run(args).and_then(|o| run::report(&args.common, args, &o))
