@@ -22,6 +22,12 @@ pub const READ_BUF_BYTES: usize = 16 * 1024;
 /// freed, so one long reply does not cost memory for the life of the connection).
 pub const OUT_KEEP_BYTES: usize = 16 * 1024;
 
+/// Size of one output chunk for push messages. A subscriber's output that keeps growing
+/// is a queue of chunks of about this size (`Conn::spill`), each freed as soon as it is
+/// written, so the memory it holds is what is unsent, as Redis's reply list of 16 KB
+/// blocks; one growing buffer would be copied at every doubling and hold what was sent.
+pub const OUT_CHUNK_BYTES: usize = 64 * 1024;
+
 /// Read buffers of `READ_BUF_BYTES` that connections of one shard lend between reads.
 #[derive(Default)]
 pub struct InputPool {
@@ -308,10 +314,21 @@ pub struct Conn {
     pub parse: ParseState,
     /// Argument ranges of the frame being parsed (reused across frames).
     pub args: Vec<ArgRange>,
-    /// Encoded replies waiting to be written; `out[out_pos..]` is unsent.
+    /// Encoded replies waiting to be written; `out[out_pos..]` is unsent. It is the newest
+    /// output: everything in `spill` goes before it.
     pub out: Vec<u8>,
-    /// Bytes of `out` already written.
+    /// Bytes of `out` already written (0 while `spill` holds anything).
     pub out_pos: usize,
+    /// Older output chunks, oldest first, moved out of `out` when push messages filled it
+    /// (`push_buffer`); the first `spill_pos` bytes of the front chunk are written.
+    pub spill: std::collections::VecDeque<Vec<u8>>,
+    /// Bytes of the front chunk of `spill` already written.
+    pub spill_pos: usize,
+    /// Unsent bytes in `spill`.
+    pub spill_bytes: usize,
+    /// Stopped after a PUBLISH that went over the fanout budget (`Shard::publish`): its
+    /// later commands wait, and its socket is not read, until deliveries catch up.
+    pub fanout_paused: bool,
     /// True after `HELLO 3`.
     pub resp3: bool,
     /// Selected database.
@@ -409,6 +426,10 @@ impl Conn {
             args: Vec::new(),
             out: Vec::new(),
             out_pos: 0,
+            spill: Default::default(),
+            spill_pos: 0,
+            spill_bytes: 0,
+            fanout_paused: false,
             resp3: false,
             db: 0,
             name: Vec::new(),
@@ -472,17 +493,91 @@ impl Conn {
 
     /// Unsent output bytes.
     pub fn pending_output(&self) -> usize {
-        self.out.len() - self.out_pos
+        self.spill_bytes + self.out.len() - self.out_pos
     }
 
-    /// The buffer a push message (pub/sub) goes to now: the output, or behind a paced
-    /// reply that is half written.
-    pub fn push_buffer(&mut self) -> &mut Vec<u8> {
+    /// The buffer a push message (pub/sub) of `want` bytes goes to now: the output, or
+    /// behind a paced reply that is half written. An output buffer holding half a chunk
+    /// or more that `want` would make grow becomes a chunk of `spill` first, so a
+    /// subscriber's backlog grows by whole chunks and never by copying what it holds.
+    pub fn push_buffer(&mut self, want: usize) -> &mut Vec<u8> {
         if self.paced.is_some() {
-            &mut self.pushes_held
-        } else {
-            &mut self.out
+            return &mut self.pushes_held;
         }
+        if self.out.len() + want > self.out.capacity() && self.out.len() >= OUT_CHUNK_BYTES / 2 {
+            self.spill_out(want);
+        }
+        &mut self.out
+    }
+
+    /// Moves `out` behind the spilled chunks and starts a fresh chunk with room for
+    /// `want` bytes.
+    fn spill_out(&mut self, want: usize) {
+        let fresh = Vec::with_capacity(OUT_CHUNK_BYTES.max(want));
+        let full = std::mem::replace(&mut self.out, fresh);
+        if self.spill.is_empty() {
+            self.spill_pos = self.out_pos;
+        }
+        debug_assert!(self.spill.is_empty() || self.out_pos == 0);
+        self.spill_bytes += full.len() - self.out_pos;
+        self.out_pos = 0;
+        self.spill.push_back(full);
+    }
+
+    /// Writes what the socket takes of the unsent output, oldest first (one vectored write
+    /// over up to `slices_max` chunks while chunks are spilled). Does not advance.
+    pub fn write_unsent(&mut self, slices_max: usize) -> std::io::Result<usize> {
+        use std::io::Write;
+        if self.spill.is_empty() {
+            return self.stream.write(&self.out[self.out_pos..]);
+        }
+        let mut slices = Vec::with_capacity(slices_max.min(self.spill.len() + 1));
+        for (i, chunk) in self.spill.iter().take(slices_max).enumerate() {
+            let from = if i == 0 { self.spill_pos } else { 0 };
+            slices.push(std::io::IoSlice::new(&chunk[from..]));
+        }
+        if slices.len() < slices_max && self.out_pos < self.out.len() {
+            slices.push(std::io::IoSlice::new(&self.out[self.out_pos..]));
+        }
+        self.stream.write_vectored(&slices)
+    }
+
+    /// Records that `n` bytes of the unsent output were written, freeing chunks that are
+    /// now wholly sent.
+    pub fn advance_output(&mut self, mut n: usize) {
+        while n > 0 {
+            let Some(front) = self.spill.front() else {
+                self.out_pos += n;
+                debug_assert!(self.out_pos <= self.out.len());
+                return;
+            };
+            let left = front.len() - self.spill_pos;
+            if n < left {
+                self.spill_pos += n;
+                self.spill_bytes -= n;
+                return;
+            }
+            n -= left;
+            self.spill_bytes -= left;
+            self.spill_pos = 0;
+            self.spill.pop_front();
+        }
+    }
+
+    /// Drops every unsent byte (the client reads no more).
+    pub fn discard_output(&mut self) {
+        self.out.clear();
+        self.out_pos = 0;
+        self.spill.clear();
+        self.spill_pos = 0;
+        self.spill_bytes = 0;
+    }
+
+    /// Memory the output holds (its buffers' capacity), for CLIENT LIST's tot-mem.
+    pub fn output_capacity(&self) -> usize {
+        self.out.capacity()
+            + self.spill.iter().map(Vec::capacity).sum::<usize>()
+            + self.pushes_held.capacity()
     }
 
     /// Sets (or ends, with `None`) the walk the reply continues with; push messages held
@@ -502,7 +597,7 @@ impl Conn {
     }
 
     /// Drops the written part of the output buffer, so that appending does not grow it
-    /// past what is unsent.
+    /// past what is unsent. (With chunks spilled `out_pos` is 0: nothing to do.)
     pub fn compact_output(&mut self) {
         if self.out_pos > 0 {
             self.out.drain(..self.out_pos);
@@ -561,7 +656,7 @@ impl Conn {
         let age = now_ms.saturating_sub(self.created_ms) / 1000;
         let idle = now_ms.saturating_sub(self.last_cmd_ms) / 1000;
         format!(
-            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl=0 oll=0 omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
+            "id={} addr={} laddr={} fd={} name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} multi={} qbuf={} qbuf-free={} argv-mem=0 multi-mem=0 rbs={} rbp={} obl={} oll={} omem={} tot-mem={} events=r cmd={} user=default redir=-1 resp={} lib-name={} lib-ver={}",
             self.id,
             self.addr,
             self.laddr,
@@ -579,8 +674,10 @@ impl Conn {
             self.in_cap.saturating_sub(self.in_end),
             self.in_cap,
             self.in_end,
-            self.pending_output(),
-            self.in_cap + self.out.capacity(),
+            if self.spill.is_empty() { self.out.len() - self.out_pos } else { 0 },
+            self.spill.len(),
+            self.output_held(),
+            self.in_cap + self.output_capacity(),
             self.last_cmd,
             if self.resp3 { 3 } else { 2 },
             String::from_utf8_lossy(&self.lib_name),

@@ -12,7 +12,7 @@ pub mod route;
 pub mod txn;
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
@@ -51,6 +51,27 @@ const RESERVE_STEP_BYTES_MAX: usize = 4 * 1024 * 1024;
 
 /// Replies held back while a connection waits on a hop, at most (then they are written).
 const WRITE_HOLD_BYTES_MAX: usize = 64 * 1024;
+
+/// Output chunks handed to one vectored write, at most (a few MB of backlog per call).
+const WRITE_SLICES_MAX: usize = 64;
+
+/// Published bytes (each message's encoded channel and payload plus
+/// `FANOUT_MESSAGE_OVERHEAD_BYTES`) one shard's publishers may send per turn. A publisher
+/// that goes past it stops until the next turn, after this turn's output was written: as
+/// Redis reads 16 KB of a client per event, fanout work per turn is bounded by what was
+/// read (here the same 16 KB), so subscribers' buffers hold about one turn of
+/// messages, never a burst.
+const FANOUT_TURN_BYTES_MAX: usize = 16 * 1024;
+
+/// Published bytes one shard may have on their way to another (sent, not yet delivered
+/// and written there). A publisher whose message leaves a pair at or past it stops, and
+/// its socket is not read, until the other shard's credit comes back: the mailbox between
+/// two shards never queues more than this (plus one message per publisher).
+const FANOUT_INFLIGHT_BYTES_MAX: usize = 32 * 1024;
+
+/// What a message counts for in the fanout budgets beyond its channel and payload, so
+/// that tiny messages are not free.
+const FANOUT_MESSAGE_OVERHEAD_BYTES: usize = 64;
 
 /// How long (ms) a connection runs no command before its spare buffer room is freed.
 const IDLE_BUFFERS_MS: u64 = 2000;
@@ -199,6 +220,14 @@ pub struct Shard {
     input_pool: crate::conn::InputPool,
     /// Refused connections kept until their error line is read (`refused`).
     refused: refused::Refused,
+    /// Fanout bytes sent to each shard and not yet credited back by it.
+    fanout_inflight: Vec<usize>,
+    /// Fanout bytes delivered this turn from each shard, to credit back after the flush.
+    fanout_credit: Vec<usize>,
+    /// Fanout bytes published by this shard's connections this turn.
+    fanout_turn_bytes: usize,
+    /// Publishers stopped by a fanout budget, resumed when it has room again.
+    fanout_waiters: Vec<ConnRef>,
 }
 
 impl Shard {
@@ -243,6 +272,10 @@ impl Shard {
             next_paced_id: 0,
             input_pool: Default::default(),
             refused: Default::default(),
+            fanout_inflight: vec![0; shards],
+            fanout_credit: vec![0; shards],
+            fanout_turn_bytes: 0,
+            fanout_waiters: Vec::new(),
             shared,
         })
     }
@@ -257,7 +290,8 @@ impl Shard {
         let mut drain_deadline: Option<Instant> = None;
         loop {
             let mailbox = &self.shared.mailboxes[self.id];
-            let idle = self.ready.is_empty() && mailbox.prepare_sleep();
+            // A publisher stopped only for the turn's fanout budget goes on next turn.
+            let idle = self.ready.is_empty() && !self.fanout_resumable() && mailbox.prepare_sleep();
             let timeout = if idle {
                 let wake_at = self
                     .next_block_deadline()
@@ -305,6 +339,7 @@ impl Shard {
                 }
             }
             self.drain_mailbox();
+            self.resume_fanout();
             self.resume_granted();
             self.serve_ready();
             self.resume_granted();
@@ -313,7 +348,9 @@ impl Shard {
             self.publish_gauges();
             self.send_outbox();
             self.flush_dirty();
-            // Asks for the next pieces of paced replies, made while flushing.
+            self.return_fanout_credit();
+            // Asks for the next pieces of paced replies, made while flushing, and the
+            // fanout credit for what was just written.
             self.send_outbox();
             if self.now_ms >= self.next_cron_ms {
                 self.cron();
@@ -476,7 +513,12 @@ impl Shard {
         }
         let paused_in = conn.busy() && conn.pending_input() > INPUT_PAUSE_BYTES;
         let paused_out = conn.pending_output() > OUTPUT_PAUSE_BYTES;
-        if conn.read_ready && !paused_in && !paused_out && !conn.close_after_reply && !conn.out_dead
+        if conn.read_ready
+            && !paused_in
+            && !paused_out
+            && !conn.fanout_paused
+            && !conn.close_after_reply
+            && !conn.out_dead
         {
             match self.read_input(conn) {
                 Ok(()) => {}
@@ -497,8 +539,7 @@ impl Shard {
         }
         self.run_frames(slot, conn);
         if conn.out_dead {
-            conn.out.clear();
-            conn.out_pos = 0;
+            conn.discard_output();
         }
         // Everything parsed: the read buffer goes back until the next read.
         self.input_pool.reclaim(conn);
@@ -506,7 +547,7 @@ impl Shard {
             // A blocked client that hung up: close now (close() settles its claim).
             return false;
         }
-        if conn.eof && !conn.busy() {
+        if conn.eof && !conn.busy() && !conn.fanout_paused {
             // The client is gone after its last bytes: they ran; flush, then close.
             conn.close_after_reply = true;
         }
@@ -578,7 +619,7 @@ impl Shard {
             {
                 break;
             }
-            if conn.acquire.is_some() || conn.exec.is_some() {
+            if conn.acquire.is_some() || conn.exec.is_some() || conn.fanout_paused {
                 break;
             }
             if conn.in_start == conn.in_end {
@@ -1380,8 +1421,12 @@ impl Shard {
                 }
                 self.conns[r.slot] = Some(conn);
             }
-            Msg::Publish(m) => {
-                self.deliver(&m, None);
+            Msg::Publish { msg, from, credit } => {
+                self.deliver(&msg, None);
+                self.fanout_credit[from] += credit;
+            }
+            Msg::Credit { from, bytes } => {
+                self.fanout_inflight[from] = self.fanout_inflight[from].saturating_sub(bytes);
             }
             Msg::Piece {
                 conn, out, more, ..
@@ -1604,18 +1649,17 @@ impl Shard {
             let mut dead = false;
             let mut pieces = 0;
             if conn.out_dead {
-                conn.out.clear();
-                conn.out_pos = 0;
+                conn.discard_output();
             }
             loop {
-                while conn.out_pos < conn.out.len() {
-                    match conn.stream.write(&conn.out[conn.out_pos..]) {
+                while conn.pending_output() > 0 {
+                    match conn.write_unsent(WRITE_SLICES_MAX) {
                         Ok(0) => {
                             dead = true;
                             break;
                         }
                         Ok(n) => {
-                            conn.out_pos += n;
+                            conn.advance_output(n);
                             written += n as u64;
                         }
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
@@ -1630,7 +1674,7 @@ impl Shard {
                     break;
                 }
             }
-            let drained = conn.out_pos == conn.out.len();
+            let drained = conn.pending_output() == 0;
             if drained {
                 conn.out.clear();
                 conn.out_pos = 0;
@@ -1663,6 +1707,7 @@ impl Shard {
                 && (conn.in_start < conn.in_end || conn.read_ready)
                 && !conn.queued
                 && conn.gather.is_none()
+                && !conn.fanout_paused
             {
                 // Output was paused; resume parsing.
                 conn.queued = true;
@@ -1683,8 +1728,7 @@ impl Shard {
     fn output_died(&mut self, conn: &mut Conn) {
         conn.out_dead = true;
         self.drop_paced(conn);
-        conn.out.clear();
-        conn.out_pos = 0;
+        conn.discard_output();
         conn.eof = true;
         conn.read_ready = false;
     }
@@ -1812,6 +1856,8 @@ impl Shard {
             payload,
             route.patterns.clone(),
         ));
+        let weight = msg.tail.len() + FANOUT_MESSAGE_OVERHEAD_BYTES;
+        self.fanout_turn_bytes += weight;
         for &s in &route.shards {
             if s == self.id {
                 self.deliver(
@@ -1822,10 +1868,77 @@ impl Shard {
                         .map(|slot| (slot, &mut *out)),
                 );
             } else {
-                self.outbox[s].push(Msg::Publish(Arc::clone(&msg)));
+                self.fanout_inflight[s] += weight;
+                self.outbox[s].push(Msg::Publish {
+                    msg: Arc::clone(&msg),
+                    from: self.id,
+                    credit: weight,
+                });
+            }
+        }
+        if let Some(c) = current {
+            if !c.fanout_paused && self.fanout_over_budget() {
+                c.fanout_paused = true;
+                self.fanout_waiters.push(ConnRef {
+                    slot: c.slot,
+                    id: c.id,
+                });
             }
         }
         route.receivers
+    }
+
+    /// True while this turn's fanout budget is spent or a shard pair has as much in
+    /// flight as it may.
+    fn fanout_over_budget(&self) -> bool {
+        self.fanout_turn_bytes >= FANOUT_TURN_BYTES_MAX
+            || self
+                .fanout_inflight
+                .iter()
+                .any(|&n| n >= FANOUT_INFLIGHT_BYTES_MAX)
+    }
+
+    /// True if stopped publishers wait only for the next turn (no pair is full).
+    fn fanout_resumable(&self) -> bool {
+        !self.fanout_waiters.is_empty()
+            && self
+                .fanout_inflight
+                .iter()
+                .all(|&n| n < FANOUT_INFLIGHT_BYTES_MAX)
+    }
+
+    /// A new turn: the per-turn budget starts again, and publishers stopped by a budget
+    /// that has room go on.
+    fn resume_fanout(&mut self) {
+        self.fanout_turn_bytes = 0;
+        if self.fanout_waiters.is_empty() || self.fanout_over_budget() {
+            return;
+        }
+        for r in std::mem::take(&mut self.fanout_waiters) {
+            if let Some(Some(c)) = self.conns.get_mut(r.slot) {
+                if c.id == r.id {
+                    c.fanout_paused = false;
+                    if !c.queued {
+                        c.queued = true;
+                        self.ready.push(r.slot);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Gives back to each shard the fanout credit for what this turn delivered from it
+    /// (and has written, as far as the sockets took it).
+    fn return_fanout_credit(&mut self) {
+        for from in 0..self.shards {
+            let bytes = std::mem::take(&mut self.fanout_credit[from]);
+            if bytes > 0 {
+                self.outbox[from].push(Msg::Credit {
+                    from: self.id,
+                    bytes,
+                });
+            }
+        }
     }
 
     /// Writes `msg` into the output of every local subscriber (and matching pattern
@@ -1861,9 +1974,10 @@ impl Shard {
                 return;
             }
             let resp3 = c.resp3;
+            let want = msg.tail.len() + 32 + pattern.map_or(0, <[u8]>::len);
             match pattern {
-                Some(p) => msg.write_pmessage(c.push_buffer(), resp3, p),
-                None => msg.write_message(c.push_buffer(), resp3),
+                Some(p) => msg.write_pmessage(c.push_buffer(want), resp3, p),
+                None => msg.write_message(c.push_buffer(want), resp3),
             }
             if !c.dirty {
                 c.dirty = true;

@@ -134,8 +134,15 @@ pub enum Msg {
         out: Vec<u8>,
         rescue: Option<Rescue>,
     },
-    /// Deliver a published message to this shard's subscribers.
-    Publish(std::sync::Arc<crate::pubsub::Message>),
+    /// Deliver a published message to this shard's subscribers, then give `credit` back
+    /// to shard `from` (`Credit`) once this turn's output was written.
+    Publish {
+        msg: std::sync::Arc<crate::pubsub::Message>,
+        from: usize,
+        credit: usize,
+    },
+    /// Fanout credit coming back: shard `from` delivered `bytes` of what this shard sent it.
+    Credit { from: usize, bytes: usize },
     /// Register a blocked client's waiter on this shard's `keys` (or serve it now).
     Block {
         waiter: crate::shard::block::Waiter,

@@ -208,10 +208,11 @@ impl Shard {
     /// reply, get it (a local walk writes it now, up to a few pieces a turn; a remote one
     /// is asked for). Returns true if a local piece was added (write again).
     pub(crate) fn pull_paced(&mut self, conn: &mut Conn, pieces: &mut usize) -> bool {
+        let pending = conn.pending_output();
         let Some(p) = conn.paced.as_mut() else {
             return false;
         };
-        if p.asked || conn.out.len() - conn.out_pos >= PIECE_BYTES {
+        if p.asked || pending >= PIECE_BYTES {
             return false;
         }
         if p.owner != self.id {
@@ -252,6 +253,6 @@ impl Shard {
     /// should go on next turn.
     pub(crate) fn paced_wants_turn(&self, conn: &Conn) -> bool {
         conn.paced
-            .is_some_and(|p| p.owner == self.id && conn.out.len() - conn.out_pos < PIECE_BYTES)
+            .is_some_and(|p| p.owner == self.id && conn.pending_output() < PIECE_BYTES)
     }
 }
