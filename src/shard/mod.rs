@@ -530,6 +530,7 @@ impl Shard {
                 }
                 Ok(n) => {
                     conn.in_end += n;
+                    conn.in_peak = conn.in_peak.max(conn.pending_input());
                     total += n;
                     if conn.pending_input() > self.settings.query_buffer_max {
                         crate::log::warning(&format!(
@@ -1712,9 +1713,13 @@ impl Shard {
             // Redis's clientsCron shrinks idle clients' buffers.
             let now = self.now_ms;
             for c in self.conns.iter_mut().flatten() {
-                if now.saturating_sub(c.last_cmd_ms) >= IDLE_BUFFERS_MS && !c.busy() {
+                let idle = now.saturating_sub(c.last_cmd_ms) >= IDLE_BUFFERS_MS;
+                if idle && !c.busy() {
                     c.release_idle_buffers();
                 }
+                // A large command's read buffer does not outlive it (and no buffer is kept
+                // by a client idle mid-command), whether or not more input follows.
+                c.shrink_input(idle);
             }
             // SAFETY: `mi_collect` only walks this thread's own heap and mimalloc's
             // segment caches; it takes no pointers from us.
