@@ -14,8 +14,9 @@
 //! - [`conn`] — a client connection: buffers, protocol state, the gather it waits on.
 //! - [`cmd`] — the command table (`cmd::table`), the handler context, one file per family
 //!   (`strings`, `keys`, `lists`, `hashes`, `sets`, `zsets`, `streams`, `pubsub`,
-//!   `server`, `info`, `docs`), how gathered replies merge, and the walks that write long
-//!   replies piece by piece (`cmd::paced`).
+//!   `server`, `info`, `docs`), the keys COMMAND GETKEYS reports (`cmd::getkeys`), how
+//!   gathered replies merge, and the walks that write long replies piece by piece
+//!   (`cmd::paced`).
 //! - [`tx`] — multi-shard transactions: the per-shard lock table and a connection's
 //!   MULTI / EXEC / WATCH state (the protocol itself is `shard::txn`).
 //! - [`pubsub`] — the channel registry (counts per shard), pattern index, per-shard

@@ -10,6 +10,7 @@ use mio::{Poll, Waker};
 
 use crate::config::Config;
 use crate::shard::{Shard, WAKER};
+use crate::store::KeyspaceStats;
 use crate::sync::Mailbox;
 
 /// Adds `n` to a counter that only one thread writes. A plain load and store, not a
@@ -49,18 +50,9 @@ pub struct ShardStats {
     pub net_output_bytes: AtomicU64,
     /// Hops sent to other shards.
     pub hops: AtomicU64,
-    /// Connections waiting in a blocking command (gauge).
-    pub blocked_clients: AtomicU64,
-    /// Published by cron from the keyspace.
-    pub keyspace_hits: AtomicU64,
-    /// Published by cron from the keyspace.
-    pub keyspace_misses: AtomicU64,
-    /// Published by cron from the keyspace.
-    pub expired_keys: AtomicU64,
-    /// Keys per database, published by cron.
-    pub keys: Vec<AtomicU64>,
-    /// Keys with an expiry per database, published by cron.
-    pub expires: Vec<AtomicU64>,
+    /// The shard's keyspace numbers (hits, misses, expired keys, keys and expiries per
+    /// database), kept current by the keyspace itself as it changes.
+    pub keyspace: Arc<KeyspaceStats>,
     /// Average TTL estimate (ms) per database, published by cron.
     pub avg_ttl_ms: Vec<AtomicU64>,
     /// Per-command counters, indexed by command id.
@@ -81,12 +73,7 @@ impl ShardStats {
             net_input_bytes: z(),
             net_output_bytes: z(),
             hops: z(),
-            blocked_clients: z(),
-            keyspace_hits: z(),
-            keyspace_misses: z(),
-            expired_keys: z(),
-            keys: (0..databases).map(|_| z()).collect(),
-            expires: (0..databases).map(|_| z()).collect(),
+            keyspace: Arc::new(KeyspaceStats::new(databases)),
             avg_ttl_ms: (0..databases).map(|_| z()).collect(),
             cmd: (0..commands).map(|_| CmdStats::default()).collect(),
             errors: Default::default(),
@@ -103,12 +90,10 @@ impl ShardStats {
             &self.net_input_bytes,
             &self.net_output_bytes,
             &self.hops,
-            &self.keyspace_hits,
-            &self.keyspace_misses,
-            &self.expired_keys,
         ] {
             a.store(0, Relaxed);
         }
+        self.keyspace.reset_counters();
         self.errors.lock().expect("errorstats lock").clear();
         for c in &self.cmd {
             c.calls.store(0, Relaxed);
@@ -136,6 +121,11 @@ pub struct Shared {
     pub tx_seq: AtomicU64,
     /// Connected clients, all shards (maxclients).
     pub clients: AtomicUsize,
+    /// Clients waiting in a blocking command, all shards (INFO `blocked_clients`). Counted
+    /// where a block starts (its home shard) and where its claim is won (the shard that
+    /// serves it, or its home on a timeout, CLIENT UNBLOCK or close), so INFO never counts
+    /// a served client nor misses a blocked one.
+    pub blocked_clients: AtomicU64,
     /// Set when shutdown begins.
     pub shutdown: AtomicBool,
     /// Shards that have not finished draining.
@@ -295,6 +285,7 @@ impl Server {
             next_client_id: AtomicU64::new(1),
             tx_seq: AtomicU64::new(0),
             clients: AtomicUsize::new(0),
+            blocked_clients: AtomicU64::new(0),
             shutdown: AtomicBool::new(false),
             shards_draining: AtomicUsize::new(shards),
             stats: (0..shards)

@@ -781,6 +781,8 @@ static DOCS: &[CmdDoc] = &[
         "command|info",
         "command|docs",
         "command|list",
+        "command|getkeys",
+        "command|getkeysandflags",
         "command|help",
     ]),
     cmd(
@@ -827,6 +829,20 @@ static DOCS: &[CmdDoc] = &[
     )
     .token("FILTERBY")
     .optional()]),
+    cmd(
+        "command|getkeys",
+        "server",
+        "2.8.13",
+        "O(N) where N is the number of arguments to the command",
+        "Lists the key arguments of a full command line.",
+    ),
+    cmd(
+        "command|getkeysandflags",
+        "server",
+        "7.0.0",
+        "O(N) where N is the number of arguments to the command",
+        "Lists the key arguments of a full command line, each with how the command uses it.",
+    ),
     cmd(
         "command|help",
         "server",
@@ -2314,7 +2330,7 @@ mod tests {
         let subs = "client|id client|setname client|getname client|setinfo client|info \
                     client|list client|kill client|help config|get config|set config|resetstat \
                     config|help command|count command|info command|docs command|list \
-                    command|help object|encoding object|freq object|help object|idletime object|refcount pubsub|channels pubsub|numsub \
+                    command|getkeys command|getkeysandflags command|help object|encoding object|freq object|help object|idletime object|refcount pubsub|channels pubsub|numsub \
                     pubsub|numpat pubsub|shardchannels pubsub|shardnumsub pubsub|help";
         for name in top.split_whitespace().chain(subs.split_whitespace()) {
             assert!(doc(name).is_some(), "{name} has no doc");

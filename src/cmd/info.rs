@@ -183,7 +183,7 @@ fn write_section(ctx: &mut Ctx, section: &str, t: &mut String) {
             line!("maxclients:{}", cfg.int("maxclients"));
             line!("client_recent_max_input_buffer:0");
             line!("client_recent_max_output_buffer:0");
-            line!("blocked_clients:{}", shared.total(|s| &s.blocked_clients));
+            line!("blocked_clients:{}", shared.blocked_clients.load(Relaxed));
             line!("tracking_clients:0");
             line!("clients_in_timeout_table:0");
         }
@@ -264,10 +264,10 @@ fn write_section(ctx: &mut Ctx, section: &str, t: &mut String) {
                 "rejected_connections:{}",
                 shared.total(|s| &s.rejected_connections)
             );
-            line!("expired_keys:{}", shared.total(|s| &s.expired_keys));
+            line!("expired_keys:{}", shared.total(|s| &s.keyspace.expired));
             line!("evicted_keys:0");
-            line!("keyspace_hits:{}", shared.total(|s| &s.keyspace_hits));
-            line!("keyspace_misses:{}", shared.total(|s| &s.keyspace_misses));
+            line!("keyspace_hits:{}", shared.total(|s| &s.keyspace.hits));
+            line!("keyspace_misses:{}", shared.total(|s| &s.keyspace.misses));
             line!("pubsub_channels:{}", shared.pubsub.channel_count());
             line!("pubsub_patterns:{}", shared.pubsub.pattern_count());
             line!(
@@ -341,22 +341,30 @@ fn write_section(ctx: &mut Ctx, section: &str, t: &mut String) {
         }
         "keyspace" => {
             line!("# Keyspace");
-            let dbs = shared.stats.first().map(|s| s.keys.len()).unwrap_or(0);
+            let dbs = shared
+                .stats
+                .first()
+                .map(|s| s.keyspace.keys.len())
+                .unwrap_or(0);
             for db in 0..dbs {
-                let keys: u64 = shared.stats.iter().map(|s| s.keys[db].load(Relaxed)).sum();
+                let keys: u64 = shared
+                    .stats
+                    .iter()
+                    .map(|s| s.keyspace.keys[db].load(Relaxed))
+                    .sum();
                 if keys == 0 {
                     continue;
                 }
                 let expires: u64 = shared
                     .stats
                     .iter()
-                    .map(|s| s.expires[db].load(Relaxed))
+                    .map(|s| s.keyspace.expires[db].load(Relaxed))
                     .sum();
                 // Each shard's estimate, weighted by how many keys with a TTL it holds.
                 let weighted: u64 = shared
                     .stats
                     .iter()
-                    .map(|s| s.avg_ttl_ms[db].load(Relaxed) * s.expires[db].load(Relaxed))
+                    .map(|s| s.avg_ttl_ms[db].load(Relaxed) * s.keyspace.expires[db].load(Relaxed))
                     .sum();
                 let avg_ttl = weighted.checked_div(expires).unwrap_or(0);
                 line!("db{db}:keys={keys},expires={expires},avg_ttl={avg_ttl}");
@@ -379,8 +387,6 @@ fn error_counts(shared: &crate::server::Shared) -> Vec<(String, u64)> {
 
 /// INFO [section [section ...]]
 pub fn info(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    // This shard's own writes of this turn are not published yet.
-    ctx.shard.publish_gauges();
     let text = info_text(ctx, args);
     ctx.out.verbatim(text.as_bytes());
     Ok(())

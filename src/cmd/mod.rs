@@ -6,6 +6,7 @@
 //! its reply; it never touches a socket.
 
 pub mod docs;
+pub mod getkeys;
 pub mod hashes;
 pub mod info;
 pub mod keys;
@@ -65,6 +66,15 @@ impl<'a> Args<'a> {
             .get(i)
             .and_then(|&(s, e)| self.buf.get(s as usize..e as usize))
             .unwrap_or_default()
+    }
+
+    /// The arguments from index `at` on, as a command line of their own (COMMAND GETKEYS
+    /// reads the command line it was given).
+    pub fn tail(&self, at: usize) -> Args<'a> {
+        Args {
+            buf: self.buf,
+            ranges: self.ranges.get(at..).unwrap_or_default(),
+        }
     }
 
     /// A cursor over the arguments from index `at` on (for option walking).
@@ -404,6 +414,22 @@ pub struct KeySpec {
     /// For commands with movable keys (LMPOP ...): the index of the `numkeys` argument;
     /// the keys follow it. 0 = keys are at fixed positions.
     pub numkeys_at: usize,
+    /// The command's own way of finding its keys, which COMMAND GETKEYS uses where the
+    /// key specs cannot answer (`cmd::getkeys`).
+    pub native: NativeKeys,
+}
+
+/// A command's own key finder, beyond its key specs (Redis's `getkeys_proc`). Commands with
+/// a `numkeys` share one, so they need none here.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum NativeKeys {
+    /// The key specs say everything.
+    #[default]
+    None,
+    /// SET: the key's flags depend on whether `GET` is given.
+    Set,
+    /// XREAD: the keys are half of what follows the `STREAMS` option.
+    XRead,
 }
 
 /// Command flags (COMMAND INFO), as bits.
@@ -583,6 +609,7 @@ fn internal() -> &'static [Spec] {
                 last: 1,
                 step: 1,
                 numkeys_at: 0,
+                native: NativeKeys::None,
             },
             route: Route::Keys(None),
             handler,

@@ -812,6 +812,49 @@ pub fn command_docs(ctx: &mut Ctx, args: &Args) -> CmdResult {
     Ok(())
 }
 
+/// COMMAND GETKEYS command [arg [arg ...]]
+pub fn command_getkeys(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    command_keys(ctx, args, false)
+}
+
+/// COMMAND GETKEYSANDFLAGS command [arg [arg ...]]
+pub fn command_getkeysandflags(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    command_keys(ctx, args, true)
+}
+
+/// The keys of the command line after `COMMAND GETKEYS[ANDFLAGS]`; with `flags`, each as a
+/// pair of the key and the set of its key spec flags.
+fn command_keys(ctx: &mut Ctx, args: &Args, flags: bool) -> CmdResult {
+    let line = args.tail(2);
+    // As Redis looks it up: a container named alone is itself (and has no keys); with
+    // more arguments, its subcommand must exist.
+    let spec = cmd::lookup(line.get(0)).and_then(|s| {
+        if !s.is_container() || line.len() < 2 {
+            return Some(s);
+        }
+        s.subs
+            .iter()
+            .map(|&id| cmd::spec_by_id(id))
+            .find(|sub| sub.name.as_bytes()[s.name.len() + 1..].eq_ignore_ascii_case(line.get(1)))
+    });
+    let spec = spec.ok_or(CmdError::msg("ERR Invalid command specified"))?;
+    let keys = cmd::getkeys::keys_of(spec, &line).map_err(|e| CmdError::msg(e.text()))?;
+    ctx.out.array_len(keys.len());
+    for k in keys {
+        if flags {
+            ctx.out.array_len(2);
+            ctx.out.bulk(line.get(k.pos));
+            ctx.out.set_len(k.flags.len());
+            for f in k.flags {
+                ctx.out.simple(f);
+            }
+        } else {
+            ctx.out.bulk(line.get(k.pos));
+        }
+    }
+    Ok(())
+}
+
 /// COMMAND HELP
 pub fn command_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     help(
@@ -828,6 +871,10 @@ pub fn command_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
             "    Return details about multiple commands.",
             "DOCS [<command-name> ...]",
             "    Return documentation details about multiple commands.",
+            "GETKEYS <full-command>",
+            "    Return the keys from a full command.",
+            "GETKEYSANDFLAGS <full-command>",
+            "    Return the keys and their access flags from a full command.",
         ],
     );
     Ok(())

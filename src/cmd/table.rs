@@ -4,7 +4,7 @@
 
 use crate::cmd::{
     flag, hashes, info, keys, lists, pubsub, server, sets, shard_handled, streams, strings, zsets,
-    AllMerge, Handler, KeySpec, Route, Spec, SplitMerge, TxnCmd,
+    AllMerge, Handler, KeySpec, NativeKeys, Route, Spec, SplitMerge, TxnCmd,
 };
 use crate::shard::block;
 
@@ -29,6 +29,7 @@ fn c(
             last: keys.1,
             step: keys.2,
             numkeys_at: 0,
+            native: NativeKeys::None,
         },
         route,
         handler,
@@ -41,6 +42,17 @@ fn numkeys(entry: Entry, at: usize) -> Entry {
     match entry {
         Entry::One(mut s) => {
             s.keys.numkeys_at = at;
+            Entry::One(s)
+        }
+        other => other,
+    }
+}
+
+/// A command that finds its keys its own way where its key specs cannot (SET, XREAD).
+fn native_keys(entry: Entry, native: NativeKeys) -> Entry {
+    match entry {
+        Entry::One(mut s) => {
+            s.keys.native = native;
             Entry::One(s)
         }
         other => other,
@@ -413,6 +425,24 @@ pub fn build() -> Vec<Spec> {
                     (0, 0, 0),
                     Route::Home,
                     server::command_list,
+                ),
+                c(
+                    "command|getkeys",
+                    -4,
+                    flag::LOADING | flag::STALE,
+                    &["@slow", "@connection"],
+                    (0, 0, 0),
+                    Route::Home,
+                    server::command_getkeys,
+                ),
+                c(
+                    "command|getkeysandflags",
+                    -4,
+                    flag::LOADING | flag::STALE,
+                    &["@slow", "@connection"],
+                    (0, 0, 0),
+                    Route::Home,
+                    server::command_getkeysandflags,
                 ),
                 c(
                     "command|help",
@@ -789,14 +819,17 @@ pub fn build() -> Vec<Spec> {
             Route::Keys(None),
             strings::get,
         ),
-        c(
-            "set",
-            -3,
-            flag::WRITE | flag::DENYOOM,
-            &["@write", "@string", "@slow"],
-            (1, 1, 1),
-            Route::Keys(None),
-            strings::set,
+        native_keys(
+            c(
+                "set",
+                -3,
+                flag::WRITE | flag::DENYOOM,
+                &["@write", "@string", "@slow"],
+                (1, 1, 1),
+                Route::Keys(None),
+                strings::set,
+            ),
+            NativeKeys::Set,
         ),
         c(
             "setnx",
@@ -1882,14 +1915,17 @@ pub fn build() -> Vec<Spec> {
             Route::Keys(None),
             streams::xtrim,
         ),
-        c(
-            "xread",
-            -4,
-            flag::READONLY | flag::BLOCKING | flag::MOVABLEKEYS,
-            &["@read", "@stream", "@slow", "@blocking"],
-            (0, 0, 0),
-            Route::Coord(streams::xread_coord),
-            block::coordinated,
+        native_keys(
+            c(
+                "xread",
+                -4,
+                flag::READONLY | flag::BLOCKING | flag::MOVABLEKEYS,
+                &["@read", "@stream", "@slow", "@blocking"],
+                (0, 0, 0),
+                Route::Coord(streams::xread_coord),
+                block::coordinated,
+            ),
+            NativeKeys::XRead,
         ),
         c(
             "rename",

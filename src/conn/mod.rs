@@ -28,6 +28,15 @@ pub const OUT_KEEP_BYTES: usize = 16 * 1024;
 /// blocks; one growing buffer would be copied at every doubling and hold what was sent.
 pub const OUT_CHUNK_BYTES: usize = 64 * 1024;
 
+/// A read buffer past this size shrinks once its recent peak used less than half of it
+/// (Redis's `PROTO_RESIZE_THRESHOLD`): one large command does not hold its memory for as
+/// long as the client keeps pipelining.
+pub const INPUT_SHRINK_BYTES_MIN: usize = 32 * 1024;
+
+/// Spare read-buffer room worth giving back (Redis resizes a query buffer only when it
+/// wastes more than this).
+pub const INPUT_SPARE_BYTES_MAX: usize = 4 * 1024;
+
 /// Read buffers of `READ_BUF_BYTES` that connections of one shard lend between reads.
 #[derive(Default)]
 pub struct InputPool {
@@ -310,6 +319,8 @@ pub struct Conn {
     pub in_end: usize,
     /// `inbuf.len()`, kept apart because the buffer is lent out while a frame runs.
     pub in_cap: usize,
+    /// Most unparsed input held since the last `shrink_input` (Redis's `querybuf_peak`).
+    pub in_peak: usize,
     /// Parser progress through the frame at `in_start`.
     pub parse: ParseState,
     /// Argument ranges of the frame being parsed (reused across frames).
@@ -422,6 +433,7 @@ impl Conn {
             in_start: 0,
             in_end: 0,
             in_cap: 0,
+            in_peak: 0,
             parse: ParseState::default(),
             args: Vec::new(),
             out: Vec::new(),
@@ -626,6 +638,43 @@ impl Conn {
         self.in_cap = self.inbuf.len();
     }
 
+    /// Gives back read-buffer room the connection is not using, as Redis's clientsCron
+    /// resizes a query buffer: after `idle` (no command for a while) down to the unparsed
+    /// input (none: the buffer goes), otherwise, for a large buffer whose peak since the last
+    /// call used less than half of it, down to that peak (the next read grows it again).
+    /// Unparsed bytes move to the front, as `reserve_input` moves them, so the parser's
+    /// progress (relative to `in_start`) stays valid. Called between turns' frames only.
+    pub fn shrink_input(&mut self, idle: bool) {
+        let pending = self.pending_input();
+        let peak = std::mem::replace(&mut self.in_peak, pending).max(pending);
+        let size = self.inbuf.len();
+        if size - pending <= INPUT_SPARE_BYTES_MAX {
+            return;
+        }
+        let target = if idle {
+            pending
+        } else if size > INPUT_SHRINK_BYTES_MIN && size / 2 > peak {
+            peak
+        } else {
+            return;
+        };
+        if target == 0 {
+            self.inbuf = Vec::new();
+            self.in_start = 0;
+            self.in_end = 0;
+            self.in_cap = 0;
+            return;
+        }
+        if self.in_start > 0 {
+            self.inbuf.copy_within(self.in_start..self.in_end, 0);
+            self.in_end -= self.in_start;
+            self.in_start = 0;
+        }
+        self.inbuf.truncate(target);
+        self.inbuf.shrink_to_fit();
+        self.in_cap = self.inbuf.len();
+    }
+
     /// Frees what an idle connection holds beyond its state: spare output capacity and
     /// argument slots (its read buffer went back to the pool after its last read).
     pub fn release_idle_buffers(&mut self) {
@@ -672,8 +721,9 @@ impl Conn {
             self.multi.as_ref().map_or(-1, |q| q.cmds.cmds.len() as i64),
             self.pending_input(),
             self.in_cap.saturating_sub(self.in_end),
-            self.in_cap,
-            self.in_end,
+            // Redis's rbs / rbp describe the reply buffer: its size, and what it holds.
+            self.out.capacity(),
+            self.pending_output(),
             if self.spill.is_empty() { self.out.len() - self.out_pos } else { 0 },
             self.spill.len(),
             self.output_held(),

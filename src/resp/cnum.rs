@@ -316,9 +316,39 @@ pub fn string2ull(s: &[u8]) -> Option<u64> {
     Some(if neg { v.wrapping_neg() } else { v })
 }
 
+/// C's `atoi` as glibc has it (`(int)strtol(s, NULL, 10)`): leading blanks, a sign, then
+/// as many digits as there are (none reads as 0); the long saturates, and the cast to int
+/// keeps its low 32 bits. Redis reads a `numkeys` this way where it is lenient.
+pub fn atoi(s: &[u8]) -> i32 {
+    let s = c_str(s);
+    let mut i = s.iter().take_while(|&&b| is_c_space(b)).count();
+    let neg = take_sign(s, &mut i);
+    let mut v: i64 = 0;
+    for &d in s[i..].iter().take_while(|b| b.is_ascii_digit()) {
+        let d = i64::from(d - b'0');
+        v = if neg {
+            v.saturating_mul(10).saturating_sub(d)
+        } else {
+            v.saturating_mul(10).saturating_add(d)
+        };
+    }
+    v as i32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn atoi_reads_a_prefix_saturates_then_truncates() {
+        assert_eq!(atoi(b" +12x"), 12);
+        assert_eq!(atoi(b"-7"), -7);
+        assert_eq!(atoi(b"x1"), 0);
+        assert_eq!(atoi(b""), 0);
+        assert_eq!(atoi(b"4294967297"), 1);
+        assert_eq!(atoi(b"99999999999999999999"), -1);
+        assert_eq!(atoi(b"1\x002"), 1);
+    }
 
     fn full(s: &str) -> Option<f64> {
         let r = strtod(s.as_bytes());

@@ -9,7 +9,7 @@
 //! order. An element popped for a client that disconnected meanwhile is pushed back where
 //! it came from, so nothing is lost or delivered twice.
 
-use std::sync::atomic::{AtomicBool, Ordering::AcqRel, Ordering::Acquire};
+use std::sync::atomic::{AtomicBool, Ordering::AcqRel, Ordering::Acquire, Ordering::Relaxed};
 use std::sync::Arc;
 
 use super::msg::{ConnRef, Msg, Popped, Rescue};
@@ -197,6 +197,9 @@ pub struct Blocked {
     /// Time out with a null bulk rather than a null array (a move inside EXEC replies
     /// like LMOVE).
     pub null_bulk: bool,
+    /// Counted in INFO `blocked_clients` (every block but one inside EXEC, which never
+    /// really blocks: Redis does not count it).
+    pub counted: bool,
 }
 
 /// Wins the claim: true exactly once per blocked client.
@@ -426,7 +429,10 @@ impl Shard {
             let mut skipped = Vec::new();
             while let Some(w) = self.blocked[db].get_mut(&key).and_then(|q| q.pop_front()) {
                 match self.serve_one(&w, &key, false) {
-                    Serve::Done(out, rescue) => self.send_served(&w, out, rescue),
+                    Serve::Done(out, rescue) => {
+                        self.count_served(&w);
+                        self.send_served(&w, out, rescue)
+                    }
                     Serve::Claimed => {} // claimed elsewhere: drop
                     Serve::OtherType => skipped.push(w),
                     Serve::Empty => {
@@ -693,7 +699,7 @@ impl Shard {
                 conn.queued = true;
                 self.ready.push(slot);
             }
-            self.blocked_count -= 1;
+            self.count_unblocked(&b);
             self.release(&b);
         }
     }
@@ -729,7 +735,7 @@ impl Shard {
             conn.queued = true;
             self.ready.push(slot);
         }
-        self.blocked_count -= 1;
+        self.count_unblocked(&b);
         self.release(&b);
         true
     }
@@ -828,13 +834,33 @@ impl Shard {
             db: conn.db,
             declines_left: if conn.in_exec { remote } else { 0 },
             null_bulk,
+            counted: !conn.in_exec,
         });
         conn.gather = Some(Gather {
             left: 1,
             parts: vec![Vec::new()],
             merge,
         });
-        self.blocked_count += 1;
+        if !conn.in_exec {
+            // Before any other shard can see a waiter of this client (the Block messages
+            // leave at the end of the turn), so no serve is counted ahead of its block.
+            self.shared.blocked_clients.fetch_add(1, Relaxed);
+        }
+    }
+
+    /// A waiter of a blocked client won its claim on this shard: the client no longer
+    /// counts as blocked, even before its reply reaches its home shard.
+    pub(crate) fn count_served(&self, w: &Waiter) {
+        if !w.nowait {
+            self.shared.blocked_clients.fetch_sub(1, Relaxed);
+        }
+    }
+
+    /// The home shard won the claim of block `b` (timeout, CLIENT UNBLOCK, close).
+    pub(crate) fn count_unblocked(&self, b: &Blocked) {
+        if b.counted {
+            self.shared.blocked_clients.fetch_sub(1, Relaxed);
+        }
     }
 }
 

@@ -188,8 +188,6 @@ pub struct Shard {
     ready_keys: Vec<(usize, Box<[u8]>)>,
     /// Timeouts of this shard's blocked connections: (deadline ms, slot, client id).
     block_timers: BTreeSet<(u64, usize, u64)>,
-    /// Connections of this shard waiting in a blocking command.
-    blocked_count: u64,
     /// Messages to send at the end of the turn, per destination shard.
     outbox: Vec<Vec<Msg>>,
     /// Intent locks of multi-shard transactions on this shard's keys.
@@ -250,12 +248,14 @@ impl Shard {
             listener: Some(listener),
             conns: Vec::new(),
             free: Vec::new(),
-            ks: Keyspace::new(databases, 0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1)),
+            ks: Keyspace::with_stats(
+                0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1),
+                shared.stats[id].keyspace.clone(),
+            ),
             subs: Default::default(),
             blocked: (0..databases).map(|_| HashMap::default()).collect(),
             ready_keys: Vec::new(),
             block_timers: BTreeSet::new(),
-            blocked_count: 0,
             outbox: (0..shards).map(|_| Vec::new()).collect(),
             locks: Default::default(),
             granted: Vec::new(),
@@ -345,7 +345,6 @@ impl Shard {
             self.resume_granted();
             self.serve_ready_keys();
             self.expire_blocks();
-            self.publish_gauges();
             self.send_outbox();
             self.flush_dirty();
             self.return_fanout_credit();
@@ -458,8 +457,8 @@ impl Shard {
         self.release_hold(&mut conn);
         self.unwatch_all(&mut conn);
         if let Some(b) = conn.block.take() {
-            self.blocked_count -= 1;
-            // If an owner already won the claim, its element comes back as a rescue.
+            // If an owner already won the claim, its element comes back as a rescue (and
+            // it counted the client as no longer blocked).
             if b.claim
                 .compare_exchange(
                     false,
@@ -469,6 +468,7 @@ impl Shard {
                 )
                 .is_ok()
             {
+                self.count_unblocked(&b);
                 self.release(&b);
             }
         }
@@ -571,6 +571,7 @@ impl Shard {
                 }
                 Ok(n) => {
                     conn.in_end += n;
+                    conn.in_peak = conn.in_peak.max(conn.pending_input());
                     total += n;
                     if conn.pending_input() > self.settings.query_buffer_max {
                         crate::log::warning(&format!(
@@ -1405,8 +1406,8 @@ impl Shard {
                 let g = conn.gather.take().expect("present");
                 if let Some(b) = conn.block.take() {
                     // Served: the client's other waiters go (before the reply is
-                    // finished, which may block the client again: a woken move).
-                    self.blocked_count -= 1;
+                    // finished, which may block the client again: a woken move). The
+                    // serving shard counted it as no longer blocked.
                     self.release(&b);
                 }
                 self.finish_gather(r.slot, &mut conn, g);
@@ -1435,6 +1436,7 @@ impl Shard {
             Msg::PacedCancel { id } => self.paced_cancel(id),
             Msg::Block { waiter, keys } => {
                 if let Some((out, rescue)) = self.register_or_serve(waiter.clone(), &keys) {
+                    self.count_served(&waiter);
                     self.outbox[waiter.home].push(Msg::Done {
                         conn: waiter.conn,
                         part: 0,
@@ -1755,9 +1757,13 @@ impl Shard {
             // Redis's clientsCron shrinks idle clients' buffers.
             let now = self.now_ms;
             for c in self.conns.iter_mut().flatten() {
-                if now.saturating_sub(c.last_cmd_ms) >= IDLE_BUFFERS_MS && !c.busy() {
+                let idle = now.saturating_sub(c.last_cmd_ms) >= IDLE_BUFFERS_MS;
+                if idle && !c.busy() {
                     c.release_idle_buffers();
                 }
+                // A large command's read buffer does not outlive it (and no buffer is kept
+                // by a client idle mid-command), whether or not more input follows.
+                c.shrink_input(idle);
             }
             // SAFETY: `mi_collect` only walks this thread's own heap and mimalloc's
             // segment caches; it takes no pointers from us.
@@ -1767,7 +1773,6 @@ impl Shard {
         if !self.locks.busy() {
             self.ks.active_expire(self.now_ms, EXPIRE_KEYS_PER_TURN_MAX);
         }
-        self.publish_gauges();
         for db in 0..self.ks.databases() {
             self.stats().avg_ttl_ms[db].store(self.ks.avg_ttl_ms(db), Relaxed);
         }
@@ -1790,20 +1795,6 @@ impl Shard {
                     && c.subscriptions() == 0
                     && now.saturating_sub(c.last_cmd_ms) > limit
             });
-        }
-    }
-
-    /// Publishes keyspace gauges for INFO and DBSIZE-free readers. Called every turn
-    /// before replies leave, so a client that got a reply sees its effect in INFO.
-    pub fn publish_gauges(&self) {
-        let st = self.stats();
-        st.blocked_clients.store(self.blocked_count, Relaxed);
-        st.keyspace_hits.store(self.ks.stats.hits, Relaxed);
-        st.keyspace_misses.store(self.ks.stats.misses, Relaxed);
-        st.expired_keys.store(self.ks.stats.expired, Relaxed);
-        for db in 0..self.ks.databases() {
-            st.keys[db].store(self.ks.len(db) as u64, Relaxed);
-            st.expires[db].store(self.ks.expires_len(db) as u64, Relaxed);
         }
     }
 
@@ -2011,7 +2002,6 @@ impl Shard {
 
     /// Zeroes this shard's INFO counters (CONFIG RESETSTAT).
     pub fn reset_stats(&mut self) {
-        self.ks.stats = Default::default();
         self.stats().reset();
     }
 

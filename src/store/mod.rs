@@ -1,7 +1,9 @@
 //! One shard's keyspace: sixteen logical databases of key -> value with expiry.
 //!
 //! Plain single-threaded data structures: a shard owns its `Keyspace` outright and other
-//! shards reach it only through the mailbox. Knows nothing of sockets or threads.
+//! shards reach it only through the mailbox. Knows nothing of sockets or threads; the one
+//! exception is its INFO numbers (`KeyspaceStats`), atomics that only the owner writes so
+//! that INFO on any shard reads them as they are.
 
 pub mod glob;
 pub mod hash;
@@ -11,6 +13,9 @@ pub mod set;
 pub mod stream;
 pub mod watch;
 pub mod zset;
+
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
 
 use ahash::RandomState;
 use indexmap::{IndexMap, IndexSet};
@@ -458,22 +463,56 @@ pub struct Db {
     avg_ttl_ms: u64,
 }
 
-/// Counters the keyspace keeps for INFO.
-#[derive(Debug, Default, Clone, Copy)]
+/// The numbers the keyspace keeps for INFO, updated as the keyspace changes so that INFO
+/// on any shard reads them exact (a client polling `expired_keys` or `keys=` sees every
+/// change made before it asked). Written only by the owner shard, with a plain load and
+/// store (one writer needs no locked read-modify-write), so the hot path pays what it
+/// paid for plain integers; read by any shard.
 pub struct KeyspaceStats {
     /// Lookups that found a key (`keyspace_hits`).
-    pub hits: u64,
+    pub hits: AtomicU64,
     /// Lookups that did not (`keyspace_misses`).
-    pub misses: u64,
+    pub misses: AtomicU64,
     /// Keys removed because their time ran out (`expired_keys`).
-    pub expired: u64,
+    pub expired: AtomicU64,
+    /// Keys per database (INFO keyspace `keys=`).
+    pub keys: Box<[AtomicU64]>,
+    /// Keys with an expiry per database (INFO keyspace `expires=`).
+    pub expires: Box<[AtomicU64]>,
+}
+
+impl KeyspaceStats {
+    /// Zeroed numbers for `databases` databases.
+    pub fn new(databases: usize) -> Self {
+        let zeros = || (0..databases).map(|_| AtomicU64::new(0)).collect();
+        Self {
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            expired: AtomicU64::new(0),
+            keys: zeros(),
+            expires: zeros(),
+        }
+    }
+
+    /// Zeroes the counters, not the sizes (CONFIG RESETSTAT). Owner shard only.
+    pub fn reset_counters(&self) {
+        for c in [&self.hits, &self.misses, &self.expired] {
+            c.store(0, Relaxed);
+        }
+    }
+
+    /// Owner shard only: see the type's note.
+    #[inline]
+    fn bump(counter: &AtomicU64) {
+        counter.store(counter.load(Relaxed).wrapping_add(1), Relaxed);
+    }
 }
 
 /// All databases of one shard.
 pub struct Keyspace {
     dbs: Vec<Db>,
-    /// INFO counters.
-    pub stats: KeyspaceStats,
+    /// INFO numbers, shared with readers on other shards.
+    stats: Arc<KeyspaceStats>,
     /// Where the next active expiry cycle resumes (db index).
     expire_cursor_db: usize,
     /// Small xorshift state for sampling; seeded per shard.
@@ -498,14 +537,33 @@ pub enum Ttl {
 impl Keyspace {
     /// An empty keyspace of `databases` databases.
     pub fn new(databases: usize, seed: u64) -> Self {
+        Self::with_stats(seed, Arc::new(KeyspaceStats::new(databases)))
+    }
+
+    /// An empty keyspace with as many databases as `stats` counts, which it keeps up to
+    /// date for INFO readers elsewhere.
+    pub fn with_stats(seed: u64, stats: Arc<KeyspaceStats>) -> Self {
         Self {
-            dbs: (0..databases).map(|_| Db::default()).collect(),
-            stats: KeyspaceStats::default(),
+            dbs: (0..stats.keys.len()).map(|_| Db::default()).collect(),
+            stats,
             expire_cursor_db: 0,
             rng: seed | 1,
             watches: watch::Watches::default(),
             pins: pin::Pins::default(),
         }
+    }
+
+    /// The INFO numbers.
+    pub fn stats(&self) -> &KeyspaceStats {
+        &self.stats
+    }
+
+    /// Publishes the key and expiry counts of `db` after a change to them.
+    #[inline]
+    fn sizes_changed(&self, db: usize) {
+        let d = &self.dbs[db];
+        self.stats.keys[db].store(d.map.len() as u64, Relaxed);
+        self.stats.expires[db].store(d.expires.len() as u64, Relaxed);
     }
 
     /// Number of databases.
@@ -536,7 +594,8 @@ impl Keyspace {
             if !self.pins.no_attached() {
                 self.pins.detach_move(db, key, e.value);
             }
-            self.stats.expired += 1;
+            KeyspaceStats::bump(&self.stats.expired);
+            self.sizes_changed(db);
             self.touch(db, key);
         }
         expired
@@ -553,9 +612,9 @@ impl Keyspace {
         self.expire_if_needed(db, key, now_ms);
         let found = self.dbs[db].map.get(key);
         if found.is_some() {
-            self.stats.hits += 1;
+            KeyspaceStats::bump(&self.stats.hits);
         } else {
-            self.stats.misses += 1;
+            KeyspaceStats::bump(&self.stats.misses);
         }
         found
     }
@@ -637,6 +696,7 @@ impl Keyspace {
         } else if expire_at_ms == 0 && old_expire != 0 {
             d.expires.swap_remove(key);
         }
+        self.sizes_changed(db);
     }
 
     /// Removes `key`, returning its value if it was live.
@@ -654,6 +714,7 @@ impl Keyspace {
         if e.expire_at_ms != 0 {
             d.expires.swap_remove(key);
         }
+        self.sizes_changed(db);
         Some(e.value)
     }
 
@@ -674,6 +735,7 @@ impl Keyspace {
         } else if at_ms == 0 && old != 0 {
             d.expires.swap_remove(key);
         }
+        self.sizes_changed(db);
         true
     }
 
@@ -712,6 +774,7 @@ impl Keyspace {
             }
         }
         self.dbs[db] = Db::default();
+        self.sizes_changed(db);
         n
     }
 
@@ -726,6 +789,8 @@ impl Keyspace {
         }
         self.dbs.swap(a, b);
         self.pins.swap_dbs(a, b);
+        self.sizes_changed(a);
+        self.sizes_changed(b);
     }
 
     /// Pins the value at `key` (which must exist) for a paced reply: from now on it reads
@@ -941,7 +1006,7 @@ mod tests {
         assert!(!ks.exists(0, b"k", 1001));
         assert_eq!(ks.len(0), 0);
         assert_eq!(ks.expires_len(0), 0);
-        assert_eq!(ks.stats.expired, 1);
+        assert_eq!(ks.stats().expired.load(Relaxed), 1);
     }
 
     #[test]
