@@ -56,12 +56,23 @@ const WRITE_HOLD_BYTES_MAX: usize = 64 * 1024;
 const WRITE_SLICES_MAX: usize = 64;
 
 /// Published bytes (each message's encoded channel and payload plus
-/// `FANOUT_MESSAGE_OVERHEAD_BYTES`) one shard's publishers may send per turn. A publisher
-/// that goes past it stops until the next turn, after this turn's output was written: as
-/// Redis reads 16 KB of a client per event, fanout work per turn is bounded by what was
-/// read (here the same 16 KB), so subscribers' buffers hold about one turn of
-/// messages, never a burst.
-const FANOUT_TURN_BYTES_MAX: usize = 16 * 1024;
+/// `FANOUT_MESSAGE_OVERHEAD_BYTES`) a shard's publishers may always send in one turn.
+/// Past it, a publisher whose messages made this turn's fanout output (published bytes ×
+/// receivers) reach `FANOUT_TURN_OUTPUT_BYTES_MAX` stops until the next turn, after this
+/// turn's output was written. Redis reads 16 KB of a client per event, so its fanout work
+/// per event is bounded by what it read; here a wide fanout of large messages is bounded
+/// the same way, while a narrow one may go on (to `FANOUT_TURN_BYTES_MAX`) so that each
+/// write to a subscriber still carries many messages.
+const FANOUT_TURN_BYTES_MIN: usize = 16 * 1024;
+
+/// Fanout output (frames for every receiver, on any shard) one turn's publishing may
+/// cause once `FANOUT_TURN_BYTES_MIN` was published: a few MB of subscriber buffers per
+/// turn, written before more is published.
+const FANOUT_TURN_OUTPUT_BYTES_MAX: usize = 2 * 1024 * 1024;
+
+/// Published bytes per turn at most, whatever the fanout (the per-connection read
+/// budget's size).
+const FANOUT_TURN_BYTES_MAX: usize = READ_BYTES_PER_TURN_MAX;
 
 /// Published bytes one shard may have on their way to another (sent, not yet delivered
 /// and written there). A publisher whose message leaves a pair at or past it stops, and
@@ -224,6 +235,8 @@ pub struct Shard {
     fanout_credit: Vec<usize>,
     /// Fanout bytes published by this shard's connections this turn.
     fanout_turn_bytes: usize,
+    /// This turn's published bytes times their receivers.
+    fanout_turn_output: usize,
     /// Publishers stopped by a fanout budget, resumed when it has room again.
     fanout_waiters: Vec<ConnRef>,
 }
@@ -275,6 +288,7 @@ impl Shard {
             fanout_inflight: vec![0; shards],
             fanout_credit: vec![0; shards],
             fanout_turn_bytes: 0,
+            fanout_turn_output: 0,
             fanout_waiters: Vec::new(),
             shared,
         })
@@ -1849,6 +1863,7 @@ impl Shard {
         ));
         let weight = msg.tail.len() + FANOUT_MESSAGE_OVERHEAD_BYTES;
         self.fanout_turn_bytes += weight;
+        self.fanout_turn_output += weight * route.receivers as usize;
         for &s in &route.shards {
             if s == self.id {
                 self.deliver(
@@ -1882,7 +1897,10 @@ impl Shard {
     /// True while this turn's fanout budget is spent or a shard pair has as much in
     /// flight as it may.
     fn fanout_over_budget(&self) -> bool {
-        self.fanout_turn_bytes >= FANOUT_TURN_BYTES_MAX
+        let turn_spent = self.fanout_turn_bytes >= FANOUT_TURN_BYTES_MAX
+            || (self.fanout_turn_bytes >= FANOUT_TURN_BYTES_MIN
+                && self.fanout_turn_output >= FANOUT_TURN_OUTPUT_BYTES_MAX);
+        turn_spent
             || self
                 .fanout_inflight
                 .iter()
@@ -1902,6 +1920,7 @@ impl Shard {
     /// that has room go on.
     fn resume_fanout(&mut self) {
         self.fanout_turn_bytes = 0;
+        self.fanout_turn_output = 0;
         if self.fanout_waiters.is_empty() || self.fanout_over_budget() {
             return;
         }
