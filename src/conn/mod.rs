@@ -525,6 +525,12 @@ impl Conn {
     /// Moves `out` behind the spilled chunks and starts a fresh chunk with room for
     /// `want` bytes.
     fn spill_out(&mut self, want: usize) {
+        if self.spill.is_empty() && self.out_pos == self.out.len() {
+            // Everything in it was written: reuse it rather than queue an empty chunk.
+            self.out.clear();
+            self.out_pos = 0;
+            return;
+        }
         let fresh = Vec::with_capacity(OUT_CHUNK_BYTES.max(want));
         let full = std::mem::replace(&mut self.out, fresh);
         if self.spill.is_empty() {
