@@ -364,3 +364,166 @@ fn a_blocking_pop_over_shards_serves_the_first_non_empty_key_in_argument_order()
         );
     }
 }
+
+/// Blocking pops as several clients see them, compared with redis-server: clients block
+/// in order (each one blocked before the next sends), one client sends `push` as a single
+/// pipeline (so each later command of it runs right after the one before), then a fresh
+/// client reads `look`, and finally every blocker still blocked is ended with CLIENT
+/// UNBLOCK. The transcript — the pipeline's and the look's replies, each CLIENT UNBLOCK's
+/// answer and each blocker's reply — must be Redis's byte for byte.
+struct Scene<'a> {
+    blockers: &'a [&'a [&'a str]],
+    push: &'a [&'a [&'a str]],
+    look: &'a [&'a [&'a str]],
+}
+
+impl Scene<'_> {
+    fn transcript(&self, port: u16) -> Vec<String> {
+        let mut admin = Raw::connect(port).unwrap();
+        assert_eq!(admin.cmd(&["FLUSHALL"]), b"+OK\r\n");
+        let mut log = Vec::new();
+        let mut blockers = Vec::new();
+        for (i, cmd) in self.blockers.iter().enumerate() {
+            let mut c = Raw::connect(port).unwrap();
+            let id = String::from_utf8(c.cmd(&["CLIENT", "ID"])).unwrap();
+            let id = id.trim_start_matches(':').trim().to_string();
+            let a: Vec<&[u8]> = cmd.iter().map(|s| s.as_bytes()).collect();
+            c.send(&Raw::encode(&a));
+            wait_blocked(&mut admin, i + 1);
+            blockers.push((id, c));
+        }
+        let mut pusher = Raw::connect(port).unwrap();
+        let mut pipeline = Vec::new();
+        for cmd in self.push {
+            let a: Vec<&[u8]> = cmd.iter().map(|s| s.as_bytes()).collect();
+            pipeline.extend(Raw::encode(&a));
+        }
+        pusher.send(&pipeline);
+        for cmd in self.push {
+            log.push(format!("{cmd:?} -> {}", show(&pusher.read_reply())));
+        }
+        let mut looker = Raw::connect(port).unwrap();
+        for cmd in self.look {
+            log.push(format!("look {cmd:?} -> {}", show(&looker.cmd(cmd))));
+        }
+        for (i, (id, c)) in blockers.iter_mut().enumerate() {
+            let unblocked = admin.cmd(&["CLIENT", "UNBLOCK", id]);
+            log.push(format!(
+                "blocker {i} {:?}: unblock {} reply {}",
+                self.blockers[i],
+                show(&unblocked),
+                show(&c.read_reply())
+            ));
+        }
+        log
+    }
+
+    /// Runs the scene `rounds` times on busbar (fresh connections each round, so their
+    /// home shards vary) and once on redis-server; fails on the first difference.
+    fn matches_redis(&self, busbar_port: u16, redis_port: u16, rounds: usize) {
+        let want = self.transcript(redis_port);
+        for round in 0..rounds {
+            let got = self.transcript(busbar_port);
+            assert_eq!(
+                got.join("\n"),
+                want.join("\n"),
+                "round {round}: busbar (left) differs from redis-server (right)"
+            );
+        }
+    }
+}
+
+#[test]
+fn exec_serves_the_keys_it_pushed_in_the_order_it_pushed_them_on_one_shard() {
+    let Some(redis) = redis_server(&[]) else {
+        return;
+    };
+    for threads in ["1", "2"] {
+        let srv = busbar(&["--threads", threads]);
+        let multi: &[&str] = &["MULTI"];
+        let exec: &[&str] = &["EXEC"];
+        // Redis serves keys in the order they were signalled: k2 first, so the client
+        // blocked on both takes k2's element and the one blocked on k1 alone takes y.
+        Scene {
+            blockers: &[&["BLPOP", "{t}k1", "{t}k2", "0"], &["BLPOP", "{t}k1", "0"]],
+            push: &[
+                multi,
+                &["RPUSH", "{t}k2", "x"],
+                &["RPUSH", "{t}k1", "y"],
+                exec,
+            ],
+            look: &[
+                &["LRANGE", "{t}k1", "0", "-1"],
+                &["LRANGE", "{t}k2", "0", "-1"],
+            ],
+        }
+        .matches_redis(srv.port, redis.port, 3);
+        Scene {
+            blockers: &[&["BLMPOP", "0", "3", "{t}k1", "{t}k2", "{t}k3", "LEFT"]],
+            push: &[
+                multi,
+                &["RPUSH", "{t}k3", "z"],
+                &["RPUSH", "{t}k2", "x"],
+                &["RPUSH", "{t}k1", "y"],
+                exec,
+            ],
+            look: &[&["LRANGE", "{t}k3", "0", "-1"]],
+        }
+        .matches_redis(srv.port, redis.port, 3);
+        // A key pushed twice is served once, in the place of its first push.
+        Scene {
+            blockers: &[
+                &["BZMPOP", "0", "2", "{t}k1", "{t}k2", "MIN"],
+                &["BZPOPMIN", "{t}k1", "{t}k2", "0"],
+            ],
+            push: &[
+                multi,
+                &["ZADD", "{t}k2", "1", "x"],
+                &["ZADD", "{t}k1", "1", "y"],
+                &["ZADD", "{t}k2", "2", "z"],
+                exec,
+            ],
+            look: &[&["ZRANGE", "{t}k1", "0", "-1"]],
+        }
+        .matches_redis(srv.port, redis.port, 3);
+    }
+}
+
+#[test]
+fn a_blocking_move_chain_on_one_shard_is_done_before_the_pushers_next_command() {
+    let Some(redis) = redis_server(&[]) else {
+        return;
+    };
+    for threads in ["1", "2"] {
+        let srv = busbar(&["--threads", threads]);
+        let lr = |k: &'static str| -> [&'static str; 4] { ["LRANGE", k, "0", "-1"] };
+        let (a, b, c) = (lr("{t}a"), lr("{t}b"), lr("{t}c"));
+        Scene {
+            blockers: &[
+                &["BRPOPLPUSH", "{t}a", "{t}b", "0"],
+                &["BLMOVE", "{t}b", "{t}c", "LEFT", "RIGHT", "0"],
+            ],
+            push: &[&["LPUSH", "{t}a", "x"], &a, &b, &c],
+            look: &[&a, &b, &c],
+        }
+        .matches_redis(srv.port, redis.port, 3);
+        Scene {
+            blockers: &[
+                &["BRPOPLPUSH", "{t}a", "{t}b", "0"],
+                &["BRPOPLPUSH", "{t}b", "{t}a", "0"],
+            ],
+            push: &[&["LPUSH", "{t}a", "x"], &a, &b],
+            look: &[&a, &b],
+        }
+        .matches_redis(srv.port, redis.port, 3);
+        Scene {
+            blockers: &[
+                &["BRPOPLPUSH", "{t}a", "{t}a", "0"],
+                &["BLPOP", "{t}a", "0"],
+            ],
+            push: &[&["RPUSH", "{t}a", "x", "y"], &a],
+            look: &[&a],
+        }
+        .matches_redis(srv.port, redis.port, 3);
+    }
+}

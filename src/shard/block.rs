@@ -9,6 +9,7 @@
 //! order. An element popped for a client that disconnected meanwhile is pushed back where
 //! it came from, so nothing is lost or delivered twice.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering::AcqRel, Ordering::Acquire};
 use std::sync::Arc;
 
@@ -395,21 +396,35 @@ impl Shard {
     /// command (and turn step) completes.
     pub fn signal_key(&mut self, db: usize, key: &[u8]) {
         if !self.blocked[db].is_empty() && self.blocked[db].contains_key(key) {
-            self.ready_keys.push((db, key.into()));
+            self.mark_ready(db, key.into());
         }
     }
 
-    /// Serves waiters of keys that received data, first come first served.
+    /// Queues `key` to be served, unless it is queued already (as Redis, a key signalled
+    /// twice before it is served is served once, in the place of its first signal).
+    fn mark_ready(&mut self, db: usize, key: Box<[u8]>) {
+        if self.ready_set.insert((db, key.clone())) {
+            self.ready_keys.push_back((db, key));
+        }
+    }
+
+    /// Serves waiters of keys that received data: keys in the order they were signalled,
+    /// each key's waiters first come first served. Runs after every command (as Redis
+    /// after each command it calls), so the next command sees the waiters served.
     pub(crate) fn serve_ready_keys(&mut self) {
+        if self.ready_keys.is_empty() || self.serving_ready {
+            return;
+        }
+        self.serving_ready = true;
         // A key a transaction holds is served after it lets go: its waiters must not see
         // the transaction half done.
-        let mut held = Vec::new();
+        let mut held = VecDeque::new();
         if self.locks.busy() {
             let locks = &self.locks;
             self.ready_keys.retain(|(db, key)| {
                 let h = crate::tx::key_hash(*db, key);
                 if locks.is_held(h) {
-                    held.push((*db, key.clone()));
+                    held.push_back((*db, key.clone()));
                     false
                 } else {
                     true
@@ -418,10 +433,13 @@ impl Shard {
         }
         self.serve_ready_keys_unlocked();
         self.ready_keys.append(&mut held);
+        self.serving_ready = false;
     }
 
     fn serve_ready_keys_unlocked(&mut self) {
-        while let Some((db, key)) = self.ready_keys.pop() {
+        while let Some((db, key)) = self.ready_keys.pop_front() {
+            // Out of the set first: serving it may signal it again (a move onto itself).
+            self.ready_set.remove(&(db, key.clone()));
             // Waiters that pop another type than the key now holds keep their places.
             let mut skipped = Vec::new();
             while let Some(w) = self.blocked[db].get_mut(&key).and_then(|q| q.pop_front()) {
@@ -579,7 +597,7 @@ impl Shard {
                 self.ks.peek(db, &k, now).map(|e| &e.value),
                 Some(Value::List(_) | Value::Zset(_) | Value::Stream(_))
             ) {
-                self.ready_keys.push((db, k));
+                self.mark_ready(db, k);
             }
         }
     }

@@ -163,8 +163,14 @@ pub struct Shard {
     /// Blocked clients' waiters on this shard's keys, per database by key, in arrival
     /// order. Per database so a push asks "does anyone wait?" without building a key.
     blocked: Vec<HashMap<Box<[u8]>, VecDeque<block::Waiter>, ahash::RandomState>>,
-    /// Keys that got data this turn and have waiters.
-    ready_keys: Vec<(usize, Box<[u8]>)>,
+    /// Keys that got data and have waiters, in the order they were signalled (each
+    /// once: `ready_set` holds what is queued), served after the command that signalled.
+    ready_keys: VecDeque<(usize, Box<[u8]>)>,
+    /// The keys queued in `ready_keys`.
+    ready_set: std::collections::HashSet<(usize, Box<[u8]>), ahash::RandomState>,
+    /// True while `serve_ready_keys` runs: serving a waiter may run code that would
+    /// serve again; the outer pass serves whatever that signals.
+    serving_ready: bool,
     /// Timeouts of this shard's blocked connections: (deadline ms, slot, client id).
     block_timers: BTreeSet<(u64, usize, u64)>,
     /// Connections of this shard waiting in a blocking command.
@@ -224,7 +230,9 @@ impl Shard {
             ks: Keyspace::new(databases, 0x9E37_79B9_7F4A_7C15 ^ (id as u64 + 1)),
             subs: Default::default(),
             blocked: (0..databases).map(|_| HashMap::default()).collect(),
-            ready_keys: Vec::new(),
+            ready_keys: VecDeque::new(),
+            ready_set: Default::default(),
+            serving_ready: false,
             block_timers: BTreeSet::new(),
             blocked_count: 0,
             outbox: (0..shards).map(|_| Vec::new()).collect(),
@@ -627,6 +635,9 @@ impl Shard {
                     if conn.tx.is_some() {
                         self.settle_tx(conn);
                     }
+                    // Waiters on what it pushed here are served before the next command
+                    // (keys its transaction still holds wait for the release).
+                    self.serve_ready_keys();
                 }
                 Ok(None) => {
                     // Not run: it waits behind a hop (re-parsed later) or the conn closes.
@@ -1161,17 +1172,20 @@ impl Shard {
 
     /// Runs commands copied from another shard (or a local part) and returns the replies.
     pub fn run_owned(&mut self, cmds: &OwnedCmds, db: usize, resp3: bool) -> Vec<u8> {
-        self.run_owned_paced(cmds, db, resp3, false).0
+        self.run_owned_paced(cmds, db, resp3, false, false).0
     }
 
     /// Like `run_owned`; with `paced`, a command may pace its reply (`shard::paced`): the
     /// run then stops after it and returns the walk's id and the index of the next command.
+    /// With `serve_each` (commands of no transaction), the waiters on what a command
+    /// pushed are served before the next command runs, as Redis does after each command.
     fn run_owned_paced(
         &mut self,
         cmds: &OwnedCmds,
         db: usize,
         resp3: bool,
         paced: bool,
+        serve_each: bool,
     ) -> (Vec<u8>, Option<(u64, usize)>) {
         let mut out = Vec::new();
         for (i, &(spec_id, first, n)) in cmds.cmds.iter().enumerate() {
@@ -1202,6 +1216,9 @@ impl Shard {
                 (res, ctx.pace)
             };
             self.finish_call(spec, start, res, &mut out, reply_at, resp3);
+            if serve_each {
+                self.serve_ready_keys();
+            }
             if let Pace::Started(id) = pace {
                 return (out, Some((id, i + 1)));
             }
@@ -1227,7 +1244,13 @@ impl Shard {
         }
     }
 
-    fn handle(&mut self, mut msg: Msg) {
+    fn handle(&mut self, msg: Msg) {
+        self.handle_msg(msg);
+        // What it pushed (a requeue, a move's restore, a released lock) is served now.
+        self.serve_ready_keys();
+    }
+
+    fn handle_msg(&mut self, mut msg: Msg) {
         if let Msg::Run {
             lock: lock @ Some(_),
             tx,
@@ -1276,9 +1299,11 @@ impl Shard {
                 cmds,
                 rescue_left,
                 paced,
+                tx,
                 ..
             } => {
-                let (out, started) = self.run_owned_paced(&cmds, db as usize, resp3, paced);
+                let (out, started) =
+                    self.run_owned_paced(&cmds, db as usize, resp3, paced, tx == 0);
                 if let Some((id, next)) = started {
                     // The reply goes home in pieces; the hop's later commands wait for it.
                     let rest = (next < cmds.cmds.len()).then(|| Msg::Run {

@@ -551,6 +551,8 @@ impl Shard {
                 }
             }
         }
+        // Keys the transaction pushed to are served as soon as it lets go.
+        self.serve_ready_keys();
     }
 
     /// Releases the connection's locks on every shard that holds them.
