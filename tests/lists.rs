@@ -365,13 +365,15 @@ fn a_blocking_pop_over_shards_serves_the_first_non_empty_key_in_argument_order()
     }
 }
 
-/// Blocking pops as several clients see them, compared with redis-server: clients block
+/// Blocking pops as several clients see them, compared with redis-server: after `setup`,
+/// clients block
 /// in order (each one blocked before the next sends), one client sends `push` as a single
 /// pipeline (so each later command of it runs right after the one before), then a fresh
 /// client reads `look`, and finally every blocker still blocked is ended with CLIENT
 /// UNBLOCK. The transcript — the pipeline's and the look's replies, each CLIENT UNBLOCK's
 /// answer and each blocker's reply — must be Redis's byte for byte.
 struct Scene<'a> {
+    setup: &'a [&'a [&'a str]],
     blockers: &'a [&'a [&'a str]],
     push: &'a [&'a [&'a str]],
     look: &'a [&'a [&'a str]],
@@ -382,6 +384,9 @@ impl Scene<'_> {
         let mut admin = Raw::connect(port).unwrap();
         assert_eq!(admin.cmd(&["FLUSHALL"]), b"+OK\r\n");
         let mut log = Vec::new();
+        for cmd in self.setup {
+            log.push(format!("setup {cmd:?} -> {}", show(&admin.cmd(cmd))));
+        }
         let mut blockers = Vec::new();
         for (i, cmd) in self.blockers.iter().enumerate() {
             let mut c = Raw::connect(port).unwrap();
@@ -433,6 +438,15 @@ impl Scene<'_> {
     }
 }
 
+/// A key named `prefix` + n whose owner shard of `shards` is `shard`.
+fn key_on(prefix: &str, shard: usize, shards: usize) -> String {
+    use busbar::shard::route::shard_of;
+    (0..)
+        .map(|i| format!("{prefix}{i}"))
+        .find(|k| shard_of(k.as_bytes(), shards) == shard)
+        .unwrap()
+}
+
 #[test]
 fn exec_serves_the_keys_it_pushed_in_the_order_it_pushed_them_on_one_shard() {
     let Some(redis) = redis_server(&[]) else {
@@ -445,6 +459,7 @@ fn exec_serves_the_keys_it_pushed_in_the_order_it_pushed_them_on_one_shard() {
         // Redis serves keys in the order they were signalled: k2 first, so the client
         // blocked on both takes k2's element and the one blocked on k1 alone takes y.
         Scene {
+            setup: &[],
             blockers: &[&["BLPOP", "{t}k1", "{t}k2", "0"], &["BLPOP", "{t}k1", "0"]],
             push: &[
                 multi,
@@ -459,6 +474,7 @@ fn exec_serves_the_keys_it_pushed_in_the_order_it_pushed_them_on_one_shard() {
         }
         .matches_redis(srv.port, redis.port, 3);
         Scene {
+            setup: &[],
             blockers: &[&["BLMPOP", "0", "3", "{t}k1", "{t}k2", "{t}k3", "LEFT"]],
             push: &[
                 multi,
@@ -472,6 +488,7 @@ fn exec_serves_the_keys_it_pushed_in_the_order_it_pushed_them_on_one_shard() {
         .matches_redis(srv.port, redis.port, 3);
         // A key pushed twice is served once, in the place of its first push.
         Scene {
+            setup: &[],
             blockers: &[
                 &["BZMPOP", "0", "2", "{t}k1", "{t}k2", "MIN"],
                 &["BZPOPMIN", "{t}k1", "{t}k2", "0"],
@@ -499,6 +516,7 @@ fn a_blocking_move_chain_on_one_shard_is_done_before_the_pushers_next_command() 
         let lr = |k: &'static str| -> [&'static str; 4] { ["LRANGE", k, "0", "-1"] };
         let (a, b, c) = (lr("{t}a"), lr("{t}b"), lr("{t}c"));
         Scene {
+            setup: &[],
             blockers: &[
                 &["BRPOPLPUSH", "{t}a", "{t}b", "0"],
                 &["BLMOVE", "{t}b", "{t}c", "LEFT", "RIGHT", "0"],
@@ -508,6 +526,7 @@ fn a_blocking_move_chain_on_one_shard_is_done_before_the_pushers_next_command() 
         }
         .matches_redis(srv.port, redis.port, 3);
         Scene {
+            setup: &[],
             blockers: &[
                 &["BRPOPLPUSH", "{t}a", "{t}b", "0"],
                 &["BRPOPLPUSH", "{t}b", "{t}a", "0"],
@@ -517,6 +536,7 @@ fn a_blocking_move_chain_on_one_shard_is_done_before_the_pushers_next_command() 
         }
         .matches_redis(srv.port, redis.port, 3);
         Scene {
+            setup: &[],
             blockers: &[
                 &["BRPOPLPUSH", "{t}a", "{t}a", "0"],
                 &["BLPOP", "{t}a", "0"],
@@ -525,5 +545,78 @@ fn a_blocking_move_chain_on_one_shard_is_done_before_the_pushers_next_command() 
             look: &[&a],
         }
         .matches_redis(srv.port, redis.port, 3);
+    }
+}
+
+#[test]
+fn a_blocking_move_chain_across_shards_is_done_before_the_pusher_hears_back() {
+    let Some(redis) = redis_server(&[]) else {
+        return;
+    };
+    for threads in [2, 3] {
+        let srv = busbar(&["--threads", &threads.to_string()]);
+        // a and c on one shard, b on another: every hop of the chain crosses shards.
+        let (a, b, c) = (
+            key_on("ca", 0, threads),
+            key_on("cb", 1, threads),
+            key_on("cc", 0, threads),
+        );
+        let (a, b, c) = (a.as_str(), b.as_str(), c.as_str());
+        let (la, lb, lc) = (
+            ["LRANGE", a, "0", "-1"],
+            ["LRANGE", b, "0", "-1"],
+            ["LRANGE", c, "0", "-1"],
+        );
+        let scenes = [
+            // a -> b -> c: the element ends in c, both movers get it.
+            Scene {
+                setup: &[],
+                blockers: &[
+                    &["BRPOPLPUSH", a, b, "0"],
+                    &["BLMOVE", b, c, "LEFT", "RIGHT", "0"],
+                ],
+                push: &[&["LPUSH", a, "x"], &la, &lb, &lc],
+                look: &[&la, &lb, &lc],
+            },
+            // a -> b, then a BLPOP on b takes it.
+            Scene {
+                setup: &[],
+                blockers: &[&["BRPOPLPUSH", a, b, "0"], &["BLPOP", b, "0"]],
+                push: &[&["LPUSH", a, "x"], &la, &lb],
+                look: &[&la, &lb],
+            },
+            // a -> b -> a: the element comes back to a.
+            Scene {
+                setup: &[],
+                blockers: &[&["BRPOPLPUSH", a, b, "0"], &["BRPOPLPUSH", b, a, "0"]],
+                push: &[&["LPUSH", a, "x"], &la, &lb],
+                look: &[&la, &lb],
+            },
+            // The mover blocked first takes the first element, the BLPOP the second.
+            Scene {
+                setup: &[],
+                blockers: &[&["BLMOVE", a, b, "LEFT", "RIGHT", "0"], &["BLPOP", a, "0"]],
+                push: &[&["RPUSH", a, "x", "y"], &la, &lb],
+                look: &[&la, &lb],
+            },
+            // A destination of another type: the mover gets WRONGTYPE, the element stays
+            // in a for the next waiter.
+            Scene {
+                setup: &[&["SET", b, "s"]],
+                blockers: &[&["BRPOPLPUSH", a, b, "0"], &["BLPOP", a, "0"]],
+                push: &[&["LPUSH", a, "x"], &la],
+                look: &[&la, &["GET", b]],
+            },
+            // A move onto its own source.
+            Scene {
+                setup: &[],
+                blockers: &[&["BRPOPLPUSH", a, a, "0"], &["BRPOPLPUSH", a, b, "0"]],
+                push: &[&["RPUSH", a, "x"], &la, &lb],
+                look: &[&la, &lb],
+            },
+        ];
+        for scene in &scenes {
+            scene.matches_redis(srv.port, redis.port, 6);
+        }
     }
 }

@@ -136,8 +136,9 @@ pub enum Merge {
     XRead(Box<crate::cmd::streams::XRead>),
     /// SMOVE across shards, at `stage`: the part is the reply of that stage's command.
     SMove(SMove, SMoveStage),
-    /// A blocked cross-shard BLMOVE was woken (its source got data): take both keys'
-    /// locks and try the move again (`Shard::move_retry`).
+    /// A blocked cross-shard BLMOVE: its part is the reply from the destination's owner,
+    /// or empty when the move must be retried under both keys' locks
+    /// (`Shard::move_retry`).
     MoveWake(MoveRetry),
     /// A cross-shard move, step 2: the part is the push's reply; on an error the element
     /// goes back to `src`, else the client gets the element.
@@ -370,7 +371,8 @@ pub struct Conn {
     pub in_exec: bool,
     /// WATCHed keys.
     pub watch: Option<crate::tx::Watch>,
-    /// A woken cross-shard BLMOVE waiting for its locks: it runs once they are held.
+    /// A cross-shard BLMOVE sent back to retry, waiting for its locks: it runs once they
+    /// are held.
     pub move_retry: Option<MoveRetry>,
     /// A write failed (the peer stopped reading or reset): replies are dropped from now on,
     /// but what the client sent before still runs, as Redis runs every command it read,

@@ -32,10 +32,18 @@ pub enum BlockOp {
     /// A cross-shard BLMOVE's first step: reply with the bare element; the home shard
     /// then pushes it onto the destination's shard.
     PopValue { left: bool },
-    /// A cross-shard BLMOVE / BRPOPLPUSH: take nothing, just wake the client, which then
-    /// retries the move under the locks of both keys (an element in flight between two
-    /// shards would be visible in neither list).
-    Wake,
+    /// A blocked BLMOVE / BRPOPLPUSH whose destination lives on shard `dst_shard`: the
+    /// source's owner locks the source for the move (`Flight`), pops and sends the element
+    /// to the destination's owner, which pushes it, replies to the client, and lets the
+    /// source go. Nobody sees the element in neither list: the source stays locked while
+    /// it is in flight, and the command that pushed it holds its reply until the move is
+    /// done (`ChainHold`).
+    MoveTo {
+        dst: Box<[u8]>,
+        dst_shard: usize,
+        from_left: bool,
+        to_left: bool,
+    },
     /// BLMOVE / BRPOPLPUSH: move to `dst` (same shard) and reply with the element.
     Move {
         dst: Box<[u8]>,
@@ -87,6 +95,11 @@ fn stream_after(op: &BlockOp, key: &[u8]) -> StreamId {
 enum Serve {
     /// Served: the reply, and what to restore should its client be gone.
     Done(Vec<u8>, Option<Rescue>),
+    /// Served by sending the element to another shard, which replies to the client.
+    Forwarded,
+    /// A cross-shard move cannot lock its source now: it keeps its place, and the key is
+    /// tried again later.
+    Locked,
     /// Someone else decided the waiter's outcome already.
     Claimed,
     /// The key has nothing for it (missing or empty).
@@ -244,11 +257,60 @@ impl Shard {
         if !(nonempty || wrong_type) {
             return Serve::Empty;
         }
+        let flight_lock = match (&w.op, wrong_type) {
+            (BlockOp::MoveTo { .. }, false) => {
+                let set = crate::tx::LockSet::of(vec![crate::tx::key_hash(w.db, key)]);
+                if self.locks.conflicts(0, &set) {
+                    return Serve::Locked;
+                }
+                Some(set)
+            }
+            _ => None,
+        };
         if !take(&w.claim) {
             return Serve::Claimed;
         }
-        if let BlockOp::Wake = w.op {
-            return Serve::Done(Vec::new(), None);
+        if let Some(set) = flight_lock {
+            let tx = self.next_tx_id();
+            let locked = self.locks.try_lock(tx, set);
+            debug_assert!(locked, "checked above");
+            let BlockOp::MoveTo {
+                dst,
+                dst_shard,
+                from_left,
+                to_left,
+            } = &w.op
+            else {
+                unreachable!("only a move locks")
+            };
+            let value = self
+                .pop_list(w.db, key, *from_left, 1)
+                .pop()
+                .expect("non-empty");
+            let token = self.hold_ctx.inspect(|h| {
+                self.holds.entry(*h).or_default().pending += 1;
+            });
+            let flight = Flight {
+                tx,
+                src_shard: self.id,
+                db: w.db,
+                src: key.into(),
+                from_left: *from_left,
+                dst: dst.clone(),
+                to_left: *to_left,
+                value,
+                home: w.home,
+                conn: w.conn,
+                resp3: w.resp3,
+                token,
+            };
+            // Waiting for the destination's lock is safe only in shard order.
+            let wait = *dst_shard > self.id;
+            self.outbox[*dst_shard].push(Msg::MovePush {
+                flight: Box::new(flight),
+                wait,
+            });
+            return Serve::Forwarded;
         }
         let mut out = Vec::new();
         let mut r = Reply::new(&mut out, w.resp3);
@@ -260,7 +322,7 @@ impl Shard {
         // Pops reply with what they took and keep it for a rescue, should the client be
         // gone when the reply arrives; a move's element already lives in `dst`.
         let popped = match &w.op {
-            BlockOp::Wake => unreachable!("a wake takes nothing"),
+            BlockOp::MoveTo { .. } => unreachable!("forwarded above"),
             BlockOp::Pop { left } => {
                 let v = self.pop_list(w.db, key, *left, 1);
                 r.array_len(2);
@@ -437,6 +499,8 @@ impl Shard {
     }
 
     fn serve_ready_keys_unlocked(&mut self) {
+        // Keys whose first waiter could not lock them for a move: tried again next time.
+        let mut retry = VecDeque::new();
         while let Some((db, key)) = self.ready_keys.pop_front() {
             // Out of the set first: serving it may signal it again (a move onto itself).
             self.ready_set.remove(&(db, key.clone()));
@@ -445,7 +509,13 @@ impl Shard {
             while let Some(w) = self.blocked[db].get_mut(&key).and_then(|q| q.pop_front()) {
                 match self.serve_one(&w, &key, false) {
                     Serve::Done(out, rescue) => self.send_served(&w, out, rescue),
+                    Serve::Forwarded => {}
                     Serve::Claimed => {} // claimed elsewhere: drop
+                    Serve::Locked => {
+                        skipped.push(w);
+                        retry.push_back((db, key.clone()));
+                        break;
+                    }
                     Serve::OtherType => skipped.push(w),
                     Serve::Empty => {
                         // The key ran dry before this waiter: it keeps its place.
@@ -464,6 +534,9 @@ impl Shard {
                 self.blocked[db].remove(&key);
             }
         }
+        for (db, key) in retry {
+            self.mark_ready(db, key);
+        }
     }
 
     /// Sends a served reply to the waiter's home (or completes it here).
@@ -474,7 +547,10 @@ impl Shard {
             out,
             rescue,
         };
-        if w.home == self.id {
+        // Its connection may be the one being served right now (pushes are served after
+        // each command): then the reply goes through the mailbox, next turn.
+        let here = matches!(self.conns.get(w.conn.slot), Some(Some(c)) if c.id == w.conn.id);
+        if w.home == self.id && here {
             self.handle(msg);
         } else {
             self.outbox[w.home].push(msg);
@@ -491,8 +567,11 @@ impl Shard {
         for key in keys {
             match self.serve_one(&w, key, true) {
                 Serve::Done(out, rescue) => return Some((out, rescue)),
-                Serve::Claimed => return None,
+                // The destination's shard replies; the client waits for it.
+                Serve::Forwarded | Serve::Claimed => return None,
                 Serve::Empty | Serve::OtherType => {}
+                // Served once the lock goes (the key stays ready until then).
+                Serve::Locked => self.mark_ready(w.db, key.clone()),
             }
         }
         if w.claim.load(Acquire) {
@@ -628,7 +707,8 @@ impl Shard {
     }
 
     /// The source of a cross-shard blocking move was empty under the locks: let them go
-    /// and block until the source gets data (or the deadline passes).
+    /// and block until the source gets data (or the deadline passes); the source's owner
+    /// then pops and sends the element on to the destination's.
     pub(crate) fn block_move_wait(
         &mut self,
         slot: usize,
@@ -647,7 +727,12 @@ impl Shard {
         let req = BlockRequest {
             keys: vec![m.src.clone()],
             timeout_ms,
-            op: BlockOp::Wake,
+            op: BlockOp::MoveTo {
+                dst: m.dst.clone(),
+                dst_shard: m.dst_shard,
+                from_left: m.from_left,
+                to_left: m.to_left,
+            },
             merge: Merge::MoveWake(m),
         };
         let mut out = std::mem::take(&mut conn.out);
@@ -1072,7 +1157,7 @@ fn block_move(
         (BlockOp::PopValue { left: from_left }, merge)
     } else {
         // Both keys are locked (`lock_plan`): try the move now; on an empty source the
-        // locks go and the client blocks until woken, then retries (`move_retry`).
+        // locks go and the client blocks (`BlockOp::MoveTo`).
         let deadline_ms = if timeout == 0 {
             0
         } else {
@@ -1153,4 +1238,268 @@ pub fn bzpopmax(
 /// error rather than panicking should that ever change.
 pub fn coordinated(_: &mut Ctx, _: &Args) -> CmdResult {
     Err(CmdError::Syntax)
+}
+
+/// Replies held until the blocking moves that a command set off on other shards are done:
+/// a command that pushed an element a cross-shard BLMOVE waiter took answers only once the
+/// element is in the destination (and the destination's waiters were served, and so on
+/// down the chain). Each forwarded move counts in the hold of the command that caused it,
+/// and the destination's shard acknowledges it (`Msg::ChainAck`) once its own hold for
+/// the push is empty: acknowledgements flow back up the chain as in Dijkstra-Scholten
+/// termination detection.
+#[derive(Debug, Default)]
+pub struct ChainHold {
+    /// Forwarded moves not yet acknowledged.
+    pending: u32,
+    /// The reply to send (destination shard, message) once none is pending.
+    reply: Option<(usize, Msg)>,
+    /// The rest of the hop whose reply that is, to run first (its replies follow).
+    rest: Option<Msg>,
+    /// The hold on another shard (shard, id) to acknowledge once none is pending.
+    parent: Option<(usize, u64)>,
+}
+
+impl Shard {
+    /// Opens a hold for the command about to run: moves it forwards join it. Returns its
+    /// id and the hold that was current, for `close_hold`.
+    pub(crate) fn open_hold(&mut self) -> (u64, Option<u64>) {
+        // The hold itself is made only when a move or a parent needs it (most commands
+        // set off nothing).
+        self.next_hold_id += 1;
+        let id = self.next_hold_id;
+        (id, self.hold_ctx.replace(id))
+    }
+
+    /// Ends the command's hold context. Returns true when moves are still pending: the
+    /// caller then hands its reply to `hold_reply`. Otherwise the hold is done (and its
+    /// parent acknowledged).
+    pub(crate) fn close_hold(&mut self, (id, prev): (u64, Option<u64>)) -> bool {
+        self.hold_ctx = prev;
+        if self.holds.get(&id).is_some_and(|h| h.pending > 0) {
+            return true;
+        }
+        self.fire_hold(id);
+        false
+    }
+
+    /// Keeps `msg` (for shard `dest`) until the hold's moves are done, and the hop `rest`
+    /// that is to run after them.
+    pub(crate) fn hold_reply(&mut self, id: u64, dest: usize, msg: Msg, rest: Option<Msg>) {
+        match self.holds.get_mut(&id) {
+            Some(h) => {
+                h.reply = Some((dest, msg));
+                h.rest = rest;
+            }
+            None => self.outbox[dest].push(msg),
+        }
+    }
+
+    /// True when the command running now set off moves not yet done.
+    pub(crate) fn hold_pending(&self) -> bool {
+        self.hold_ctx
+            .and_then(|h| self.holds.get(&h))
+            .is_some_and(|h| h.pending > 0)
+    }
+
+    /// A forwarded move of hold `id` is done.
+    pub(crate) fn chain_ack(&mut self, id: u64) {
+        let Some(h) = self.holds.get_mut(&id) else {
+            return;
+        };
+        h.pending = h.pending.saturating_sub(1);
+        if h.pending == 0 && self.hold_ctx != Some(id) {
+            self.fire_hold(id);
+        }
+    }
+
+    /// Releases a finished hold's reply and acknowledges its parent.
+    fn fire_hold(&mut self, id: u64) {
+        let Some(h) = self.holds.remove(&id) else {
+            return;
+        };
+        match (h.reply, h.rest) {
+            // The hop goes on after the replies so far.
+            (Some((_, Msg::Done { out, .. })), Some(mut rest)) => {
+                if let Msg::Run { prefix, .. } = &mut rest {
+                    *prefix = out;
+                }
+                // Through the lock check: a transaction may have locked its keys since.
+                self.handle_msg(rest);
+            }
+            // Through the mailbox even when it is for this shard: the connection it
+            // completes may be the one being served right now.
+            (Some((dest, msg)), _) => self.outbox[dest].push(msg),
+            (None, _) => {}
+        }
+        if let Some((shard, parent)) = h.parent {
+            self.outbox[shard].push(Msg::ChainAck { id: parent });
+        }
+    }
+}
+
+impl Shard {
+    /// A command of `conn` run here set off cross-shard moves (hold `id`): its reply,
+    /// written from `reply_at` on, waits for them, and so does the connection.
+    pub(crate) fn hold_local_reply(&mut self, slot: usize, conn: &mut Conn, id: u64, at: usize) {
+        if conn.gather.is_some() || conn.block.is_some() || conn.tx.is_some() || conn.out.len() < at
+        {
+            // It waits on something else already, or holds locks (which must not wait for
+            // a move that may wait for a lock): the moves finish on their own.
+            self.hold_reply_none(id);
+            return;
+        }
+        let out = conn.out.split_off(at);
+        conn.gather = Some(Gather {
+            left: 1,
+            parts: vec![Vec::new()],
+            merge: Merge::Forward,
+        });
+        let done = Msg::Done {
+            conn: ConnRef { slot, id: conn.id },
+            part: 0,
+            out,
+            rescue: None,
+        };
+        self.hold_reply(id, self.id, done, None);
+    }
+
+    /// Hold `id` has no reply to keep.
+    fn hold_reply_none(&mut self, id: u64) {
+        if let Some(h) = self.holds.get_mut(&id) {
+            h.reply = None;
+        }
+    }
+}
+
+/// A blocked cross-shard move in flight: its element was popped from `src` (which stays
+/// locked by `tx` on its shard) and goes to the destination's shard.
+#[derive(Debug)]
+pub struct Flight {
+    /// The transaction id that locks `src` (and `dst` while it is pushed).
+    tx: crate::tx::TxId,
+    src_shard: usize,
+    db: usize,
+    src: Box<[u8]>,
+    from_left: bool,
+    dst: Box<[u8]>,
+    to_left: bool,
+    value: Vec<u8>,
+    /// The client: its home shard, connection and protocol.
+    home: usize,
+    conn: ConnRef,
+    resp3: bool,
+    /// The chain hold on the source's shard that waits for this move.
+    token: Option<u64>,
+}
+
+impl Shard {
+    /// `Msg::MovePush` on the destination's shard: push unless a transaction holds the
+    /// destination; then wait for it (in shard order) or refuse (out of order, so no
+    /// wait can close into a cycle).
+    pub(crate) fn on_move_push(&mut self, flight: Box<Flight>, wait: bool) {
+        let set = crate::tx::LockSet::of(vec![crate::tx::key_hash(flight.db, &flight.dst)]);
+        if self.locks.busy() && self.locks.conflicts(flight.tx, &set) {
+            if wait {
+                let tx = flight.tx;
+                let waiter = crate::tx::Waiter::Run {
+                    msg: Box::new(Msg::MovePush { flight, wait }),
+                    release: true,
+                };
+                if let Some(crate::tx::Waiter::Run { msg, .. }) =
+                    self.locks.lock_or_queue(tx, set, waiter)
+                {
+                    // Granted after all: push now (it lets the lock go itself).
+                    self.handle_unlocked(*msg);
+                }
+            } else {
+                let src_shard = flight.src_shard;
+                self.outbox[src_shard].push(Msg::MoveLanded {
+                    flight,
+                    outcome: Landed::Refused,
+                });
+            }
+            return;
+        }
+        self.move_push(flight);
+    }
+
+    /// Pushes a flight's element (WRONGTYPE sends it back instead), replies to its
+    /// client, lets the source go, and serves the destination's own waiters.
+    pub(crate) fn move_push(&mut self, flight: Box<Flight>) {
+        let (db, now) = (flight.db, self.now_ms);
+        let dst_ok = matches!(
+            self.ks.peek(db, &flight.dst, now).map(|e| &e.value),
+            None | Some(Value::List(_))
+        );
+        let mut out = Vec::new();
+        let mut r = Reply::new(&mut out, flight.resp3);
+        if dst_ok {
+            r.bulk(&flight.value);
+        } else {
+            r.error(&CmdError::WrongType.text());
+        }
+        if dst_ok {
+            self.push_list(db, &flight.dst, &flight.value, flight.to_left);
+        }
+        self.outbox[flight.home].push(Msg::Done {
+            conn: flight.conn,
+            part: 0,
+            out,
+            rescue: None,
+        });
+        let hold = self.open_hold();
+        if let Some(t) = flight.token {
+            self.holds.entry(hold.0).or_default().parent = Some((flight.src_shard, t));
+        }
+        let (src_shard, tx) = (flight.src_shard, flight.tx);
+        let outcome = if dst_ok {
+            Landed::Pushed
+        } else {
+            Landed::WrongType
+        };
+        // First the source goes free (a chain may come back to it), then the
+        // destination's lock (if it waited for one), then its waiters are served, as part
+        // of the command that set the move off.
+        self.outbox[src_shard].push(Msg::MoveLanded { flight, outcome });
+        self.release_local(tx);
+        self.serve_ready_keys();
+        self.close_hold(hold);
+    }
+
+    /// `Msg::MoveLanded` on the source's shard: restore the element if it was not pushed,
+    /// let the source go (serving its waiters, as part of the command that set the move
+    /// off), and after a refusal have the client retry under the locks of both keys.
+    pub(crate) fn on_move_landed(&mut self, f: Flight, outcome: Landed) {
+        let prev = std::mem::replace(&mut self.hold_ctx, f.token);
+        if outcome != Landed::Pushed {
+            self.push_list(f.db, &f.src, &f.value, f.from_left);
+        }
+        self.release_local(f.tx);
+        self.serve_ready_keys();
+        self.hold_ctx = prev;
+        if outcome == Landed::Refused {
+            // Nothing was pushed: the client retries with both locks (`move_retry`).
+            self.outbox[f.home].push(Msg::Done {
+                conn: f.conn,
+                part: 0,
+                out: Vec::new(),
+                rescue: None,
+            });
+            if let Some(t) = f.token {
+                self.chain_ack(t);
+            }
+        }
+    }
+}
+
+/// How a flight ended on the destination's shard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Landed {
+    /// The element is in the destination.
+    Pushed,
+    /// The destination holds another type: the client got WRONGTYPE, the element goes
+    /// back.
+    WrongType,
+    /// A transaction held the destination and waiting was out of shard order.
+    Refused,
 }

@@ -166,6 +166,13 @@ pub struct Shard {
     /// Keys that got data and have waiters, in the order they were signalled (each
     /// once: `ready_set` holds what is queued), served after the command that signalled.
     ready_keys: VecDeque<(usize, Box<[u8]>)>,
+    /// Replies held until the cross-shard blocking moves their command set off are done,
+    /// by hold id (`block::ChainHold`).
+    holds: HashMap<u64, block::ChainHold, ahash::RandomState>,
+    /// The hold of the command running now, which moves it forwards join.
+    hold_ctx: Option<u64>,
+    /// The last hold id handed out on this shard.
+    next_hold_id: u64,
     /// The keys queued in `ready_keys`.
     ready_set: std::collections::HashSet<(usize, Box<[u8]>), ahash::RandomState>,
     /// True while `serve_ready_keys` runs: serving a waiter may run code that would
@@ -232,6 +239,9 @@ impl Shard {
             blocked: (0..databases).map(|_| HashMap::default()).collect(),
             ready_keys: VecDeque::new(),
             ready_set: Default::default(),
+            holds: Default::default(),
+            hold_ctx: None,
+            next_hold_id: 0,
             serving_ready: false,
             block_timers: BTreeSet::new(),
             blocked_count: 0,
@@ -576,7 +586,7 @@ impl Shard {
         }
         if conn.tx.is_some() && conn.gather.is_none() {
             if let Some(m) = conn.move_retry.take() {
-                // A woken blocking move got its locks: try it now.
+                // A blocking move sent back to retry got its locks: try it now.
                 self.try_move(slot, conn, m);
                 self.settle_tx(conn);
             }
@@ -597,6 +607,8 @@ impl Shard {
             let mut args = std::mem::take(&mut conn.args);
             let frame = &inbuf[conn.in_start..conn.in_end];
             let parsed = conn.parse.parse(frame, &mut args, &limits);
+            let reply_at = conn.out.len();
+            let hold = self.open_hold();
             let outcome = match parsed {
                 Ok(Parsed::Frame { consumed }) => {
                     let a = Args::new(frame, &args);
@@ -629,6 +641,9 @@ impl Shard {
             };
             conn.inbuf = inbuf;
             conn.args = args;
+            if !matches!(outcome, Ok(Some(_))) && self.close_hold(hold) {
+                self.hold_local_reply(slot, conn, hold.0, reply_at);
+            }
             match outcome {
                 Ok(Some(consumed)) => {
                     conn.in_start += consumed;
@@ -638,6 +653,9 @@ impl Shard {
                     // Waiters on what it pushed here are served before the next command
                     // (keys its transaction still holds wait for the release).
                     self.serve_ready_keys();
+                    if self.close_hold(hold) {
+                        self.hold_local_reply(slot, conn, hold.0, reply_at);
+                    }
                 }
                 Ok(None) => {
                     // Not run: it waits behind a hop (re-parsed later) or the conn closes.
@@ -1017,6 +1035,7 @@ impl Shard {
             lock: None,
             hold: false,
             paced,
+            prefix: Vec::new(),
         });
     }
 
@@ -1178,7 +1197,10 @@ impl Shard {
     /// Like `run_owned`; with `paced`, a command may pace its reply (`shard::paced`): the
     /// run then stops after it and returns the walk's id and the index of the next command.
     /// With `serve_each` (commands of no transaction), the waiters on what a command
-    /// pushed are served before the next command runs, as Redis does after each command.
+    /// pushed are served before the next command runs, as Redis does after each command;
+    /// a command whose pushes set off moves to other shards (`block::ChainHold`) also
+    /// stops the run (the index of the next command is the third value): the rest runs
+    /// once the moves are done.
     fn run_owned_paced(
         &mut self,
         cmds: &OwnedCmds,
@@ -1186,7 +1208,7 @@ impl Shard {
         resp3: bool,
         paced: bool,
         serve_each: bool,
-    ) -> (Vec<u8>, Option<(u64, usize)>) {
+    ) -> (Vec<u8>, Option<(u64, usize)>, Option<usize>) {
         let mut out = Vec::new();
         for (i, &(spec_id, first, n)) in cmds.cmds.iter().enumerate() {
             let spec = cmd::spec_by_id(spec_id);
@@ -1220,10 +1242,13 @@ impl Shard {
                 self.serve_ready_keys();
             }
             if let Pace::Started(id) = pace {
-                return (out, Some((id, i + 1)));
+                return (out, Some((id, i + 1)), None);
+            }
+            if serve_each && i + 1 < cmds.cmds.len() && self.hold_pending() {
+                return (out, None, Some(i + 1));
             }
         }
-        (out, None)
+        (out, None, None)
     }
 
     /// Handles every batch waiting in the mailbox.
@@ -1250,7 +1275,11 @@ impl Shard {
         self.serve_ready_keys();
     }
 
-    fn handle_msg(&mut self, mut msg: Msg) {
+    pub(crate) fn handle_msg(&mut self, mut msg: Msg) {
+        if let Msg::MovePush { flight, wait } = msg {
+            self.on_move_push(flight, wait);
+            return;
+        }
         if let Msg::Run {
             lock: lock @ Some(_),
             tx,
@@ -1290,66 +1319,11 @@ impl Shard {
     /// Handles a message whose keys are not locked by anyone else.
     pub(crate) fn handle_unlocked(&mut self, msg: Msg) {
         match msg {
-            Msg::Run {
-                from,
-                conn,
-                part,
-                db,
-                resp3,
-                cmds,
-                rescue_left,
-                paced,
-                tx,
-                ..
-            } => {
-                let (out, started) =
-                    self.run_owned_paced(&cmds, db as usize, resp3, paced, tx == 0);
-                if let Some((id, next)) = started {
-                    // The reply goes home in pieces; the hop's later commands wait for it.
-                    let rest = (next < cmds.cmds.len()).then(|| Msg::Run {
-                        from,
-                        conn,
-                        part,
-                        db,
-                        resp3,
-                        cmds: cmds.tail(next),
-                        rescue_left: None,
-                        tx: 0,
-                        lock: None,
-                        hold: false,
-                        paced: true,
-                    });
-                    self.paced_route(id, (from, conn, part), rest);
-                    self.outbox[from].push(Msg::Piece {
-                        conn,
-                        part,
-                        out,
-                        more: Some((self.id, id)),
-                    });
-                    return;
-                }
-                // A popped element in flight to another shard must never be lost.
-                let rescue = rescue_left.and_then(|left| {
-                    let value = cmd::bulk_value(&out)?;
-                    let &(_, first, _) = cmds.cmds.first()?;
-                    let (s, e) = cmds.args[first as usize + 1];
-                    Some(msg::Rescue {
-                        shard: self.id,
-                        db: db as usize,
-                        key: cmds.data[s as usize..e as usize].into(),
-                        popped: msg::Popped::List {
-                            values: vec![value],
-                            left,
-                        },
-                    })
-                });
-                self.outbox[from].push(Msg::Done {
-                    conn,
-                    part,
-                    out,
-                    rescue,
-                });
-            }
+            run @ Msg::Run { .. } => self.run_hop(run),
+            Msg::ChainAck { id } => self.chain_ack(id),
+            // Granted the destination's lock it waited for.
+            Msg::MovePush { flight, .. } => self.move_push(flight),
+            Msg::MoveLanded { flight, outcome } => self.on_move_landed(*flight, outcome),
             Msg::Done {
                 conn: r,
                 part,
@@ -1470,14 +1444,123 @@ impl Shard {
         }
     }
 
+    /// Runs a hop's commands (`Msg::Run`) and sends their replies home (after its
+    /// `prefix`).
+    fn run_hop(&mut self, msg: Msg) {
+        let Msg::Run {
+            from,
+            conn,
+            part,
+            db,
+            resp3,
+            cmds,
+            rescue_left,
+            paced,
+            tx,
+            prefix,
+            ..
+        } = msg
+        else {
+            unreachable!("only hops run")
+        };
+        // A plain command's reply may wait for the moves it sets off; one holding
+        // locks never waits (a move may itself wait for a lock: no cycles).
+        let hold = if tx == 0 {
+            self.open_hold()
+        } else {
+            (0, self.hold_ctx.take())
+        };
+        let (ran, started, stopped) =
+            self.run_owned_paced(&cmds, db as usize, resp3, paced, tx == 0);
+        let mut out = prefix;
+        out.extend_from_slice(&ran);
+        self.serve_ready_keys();
+        let held = hold.0 != 0 && self.close_hold(hold);
+        if hold.0 == 0 {
+            self.hold_ctx = hold.1;
+        }
+        if let Some((id, next)) = started {
+            // The reply goes home in pieces; the hop's later commands wait for it.
+            let rest = (next < cmds.cmds.len()).then(|| Msg::Run {
+                from,
+                conn,
+                part,
+                db,
+                resp3,
+                cmds: cmds.tail(next),
+                rescue_left: None,
+                tx: 0,
+                lock: None,
+                hold: false,
+                paced: true,
+                prefix: Vec::new(),
+            });
+            self.paced_route(id, (from, conn, part), rest);
+            self.outbox[from].push(Msg::Piece {
+                conn,
+                part,
+                out,
+                more: Some((self.id, id)),
+            });
+            return;
+        }
+        // A popped element in flight to another shard must never be lost.
+        let rescue = rescue_left.and_then(|left| {
+            let value = cmd::bulk_value(&out)?;
+            let &(_, first, _) = cmds.cmds.first()?;
+            let (s, e) = cmds.args[first as usize + 1];
+            Some(msg::Rescue {
+                shard: self.id,
+                db: db as usize,
+                key: cmds.data[s as usize..e as usize].into(),
+                popped: msg::Popped::List {
+                    values: vec![value],
+                    left,
+                },
+            })
+        });
+        let done = Msg::Done {
+            conn,
+            part,
+            out,
+            rescue,
+        };
+        if held {
+            // Its pushes set off moves to other shards: the reply (and the rest of
+            // the hop) waits for them.
+            let rest = stopped.map(|next| Msg::Run {
+                from,
+                conn,
+                part,
+                db,
+                resp3,
+                cmds: cmds.tail(next),
+                rescue_left: None,
+                tx: 0,
+                lock: None,
+                hold: false,
+                paced,
+                prefix: Vec::new(),
+            });
+            self.hold_reply(hold.0, from, done, rest);
+        } else {
+            self.outbox[from].push(done);
+        }
+    }
+
     /// Combines a completed gather into the connection's reply, running the next step
     /// when the merge asks for one (MSETNX's sets, a cross-shard move's push).
     pub(crate) fn finish_gather(&mut self, slot: usize, conn: &mut Conn, g: Gather) {
-        // A cross-shard blocking move: woken, or its source empty under the locks.
+        // A blocked cross-shard move: served (the destination's owner replied), or sent
+        // back to retry under the locks of both keys (an empty reply).
         if let Merge::MoveWake(m) = g.merge {
-            self.move_retry(slot, conn, m);
+            match g.parts.into_iter().next() {
+                Some(reply) if !reply.is_empty() => conn.out.extend_from_slice(&reply),
+                _ => self.move_retry(slot, conn, m),
+            }
             return;
         }
+        // A cross-shard blocking move whose source was empty under the locks: block.
         if let Merge::MoveFrom {
             reblock: Some(deadline_ms),
             ..

@@ -346,6 +346,7 @@ impl Shard {
                     lock: Some(step.set),
                     hold: !last,
                     paced: false,
+                    prefix: Vec::new(),
                 });
                 return;
             }
