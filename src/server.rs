@@ -134,6 +134,9 @@ pub struct Shared {
     pub next_client_id: AtomicU64,
     /// The last transaction id handed out (`tx::TxId`).
     pub tx_seq: AtomicU64,
+    /// The last arrival number handed to a blocking command (`shard::block`): waiters on
+    /// a key are served in this order, whichever shard they registered from first.
+    pub block_seq: AtomicU64,
     /// Connected clients, all shards (maxclients).
     pub clients: AtomicUsize,
     /// Set when shutdown begins.
@@ -294,6 +297,7 @@ impl Server {
             config_epoch: AtomicU64::new(0),
             next_client_id: AtomicU64::new(1),
             tx_seq: AtomicU64::new(0),
+            block_seq: AtomicU64::new(0),
             clients: AtomicUsize::new(0),
             shutdown: AtomicBool::new(false),
             shards_draining: AtomicUsize::new(shards),

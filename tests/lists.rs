@@ -620,3 +620,59 @@ fn a_blocking_move_chain_across_shards_is_done_before_the_pusher_hears_back() {
         }
     }
 }
+
+/// Polls CLIENT LIST until client `id` shows `cmd`: its command arrived (it may still be
+/// on its way to blocking).
+fn wait_arrived(admin: &mut Raw, id: &str, cmd: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (who, what) = (format!("id={id} "), format!(" cmd={cmd} "));
+    loop {
+        let list = String::from_utf8(admin.cmd(&["CLIENT", "LIST"])).unwrap();
+        if list.lines().any(|l| l.contains(&who) && l.contains(&what)) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{id} never ran {cmd}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+#[test]
+fn a_waiter_over_several_shards_that_arrived_first_is_served_first() {
+    // The first client's keys span every shard, so before it blocks it takes each key's
+    // lock and tries each shard in turn; the second arrives meanwhile, on one key, and
+    // blocks at once. The first still comes first, as in Redis.
+    let Some(redis) = redis_server(&[]) else {
+        return;
+    };
+    let srv = busbar(&["--threads", "3"]);
+    let keys: Vec<String> = (0..3).map(|s| key_on("fifo", s, 3)).collect();
+    for port in [redis.port, srv.port] {
+        for round in 0..40 {
+            let mut admin = Raw::connect(port).unwrap();
+            admin.cmd(&["FLUSHALL"]);
+            // Rotate which shard's key is the contended one (and so the shards involved).
+            let hot = keys[round % 3].as_str();
+            let mut first = Raw::connect(port).unwrap();
+            let id = String::from_utf8(first.cmd(&["CLIENT", "ID"])).unwrap();
+            let id = id.trim_start_matches(':').trim().to_string();
+            let mut args: Vec<&[u8]> = vec![b"BRPOP"];
+            args.extend(keys.iter().map(|k| k.as_bytes()));
+            args.push(b"0");
+            first.send(&Raw::encode(&args));
+            wait_arrived(&mut admin, &id, "brpop");
+            let mut second = Raw::connect(port).unwrap();
+            second.send(&Raw::encode(&[b"BRPOP", hot.as_bytes(), b"0"]));
+            wait_blocked(&mut admin, 2);
+            admin.cmd(&["RPUSH", hot, "x"]);
+            let want = format!("*2\r\n{}{}", bulk(hot), bulk("x"));
+            assert_eq!(
+                show(&first.read_reply()),
+                show(want.as_bytes()),
+                "port {port} round {round}"
+            );
+            admin.cmd(&["RPUSH", hot, "y"]);
+            let want = format!("*2\r\n{}{}", bulk(hot), bulk("y"));
+            assert_eq!(show(&second.read_reply()), show(want.as_bytes()));
+        }
+    }
+}

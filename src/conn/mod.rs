@@ -114,8 +114,8 @@ pub enum Merge {
         dst_shard: usize,
         to_left: bool,
         /// BLMOVE / BRPOPLPUSH: on an empty source, block until this deadline (ms; 0 =
-        /// forever) instead of replying null.
-        reblock: Option<u64>,
+        /// forever) instead of replying null, in the place of arrival number `.1`.
+        reblock: Option<(u64, u64)>,
     },
     /// LMPOP over keys on several shards: the part is one run's reply; on a null array
     /// the next run (shard, commands) is tried.
@@ -184,6 +184,8 @@ pub struct MoveRetry {
     pub to_left: bool,
     /// When the block times out (ms; 0 = never).
     pub deadline_ms: u64,
+    /// The command's arrival number (`Shard::arrival`): its place among the waiters.
+    pub seq: u64,
 }
 
 /// A set-algebra command spread over shards.
@@ -374,6 +376,11 @@ pub struct Conn {
     /// A cross-shard BLMOVE sent back to retry, waiting for its locks: it runs once they
     /// are held.
     pub move_retry: Option<MoveRetry>,
+    /// A blocking pop over several shards, while its first attempt runs: the places it
+    /// took in its keys' queues on arrival (`shard::block::Reserved`).
+    pub reserved: Option<crate::shard::block::Reserved>,
+    /// The arrival number of the blocking command it is starting (`Shard::arrival_of`).
+    pub block_arrival: Option<u64>,
     /// A write failed (the peer stopped reading or reset): replies are dropped from now on,
     /// but what the client sent before still runs, as Redis runs every command it read,
     /// and then the connection closes.
@@ -441,6 +448,8 @@ impl Conn {
             in_exec: false,
             watch: None,
             move_retry: None,
+            reserved: None,
+            block_arrival: None,
             out_dead: false,
             paced: None,
             pushes_held: Vec::new(),

@@ -170,6 +170,8 @@ pub struct BlockRequest {
     pub op: BlockOp,
     /// How the reply is finished on the home shard (`Forward`, or a cross-shard move).
     pub merge: Merge,
+    /// The command's arrival number (`Shard::arrival`).
+    pub seq: u64,
 }
 
 /// One blocked client's interest in keys of one shard.
@@ -189,6 +191,23 @@ pub struct Waiter {
     pub op: BlockOp,
     /// Inside EXEC: an owner that cannot serve it at once says so (`DECLINED`).
     pub nowait: bool,
+    /// The command's arrival number: a key's waiters are queued and served in this order,
+    /// so one that arrived first is served first even if its registration came later.
+    pub seq: u64,
+    /// False while its place is only reserved (`Reserved`): it cannot be served yet, and
+    /// nobody behind it is served from the key meanwhile.
+    pub armed: bool,
+}
+
+/// The places a blocking pop over several shards takes in its keys' queues when it
+/// arrives, before its attempt under the locks of every key: a waiter that arrives later
+/// queues behind it even while the attempt takes its hops. Armed (`Msg::Arm`) when the
+/// attempt found nothing, dropped when it found something.
+#[derive(Debug)]
+pub struct Reserved {
+    claim: Arc<AtomicBool>,
+    db: usize,
+    parts: Vec<(usize, Vec<Box<[u8]>>)>,
 }
 
 /// The part number of a `Done` that says "nothing here" to a blocking command inside
@@ -232,6 +251,20 @@ pub fn parse_timeout(raw: &[u8]) -> CmdResult<u64> {
 }
 
 impl Shard {
+    /// A fresh arrival number for a blocking command that starts now.
+    pub(crate) fn arrival(&self) -> u64 {
+        self.shared
+            .block_seq
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1
+    }
+
+    /// The arrival number of the blocking command `conn` runs: the one it got when it
+    /// first came up (`Shard::execute`), before any wait for its locks.
+    pub(crate) fn arrival_of(&self, conn: &mut Conn) -> u64 {
+        conn.block_arrival.take().unwrap_or_else(|| self.arrival())
+    }
+
     /// Tries to serve `w` from `key` on this shard: wins the claim only if the key holds a
     /// non-empty value of the type the waiter pops. When the client first blocks
     /// (`blocking`), a key of another type fails the call (WRONGTYPE) instead.
@@ -507,6 +540,14 @@ impl Shard {
             // Waiters that pop another type than the key now holds keep their places.
             let mut skipped = Vec::new();
             while let Some(w) = self.blocked[db].get_mut(&key).and_then(|q| q.pop_front()) {
+                if !w.armed {
+                    if w.claim.load(Acquire) {
+                        continue; // its attempt found something: the place goes
+                    }
+                    // It arrived first and its attempt is still running: the key waits.
+                    skipped.push(w);
+                    break;
+                }
                 match self.serve_one(&w, &key, false) {
                     Serve::Done(out, rescue) => self.send_served(&w, out, rescue),
                     Serve::Forwarded => {}
@@ -564,7 +605,8 @@ impl Shard {
         w: Waiter,
         keys: &[Box<[u8]>],
     ) -> Option<(Vec<u8>, Option<Rescue>)> {
-        for key in keys {
+        // A reserved place is only queued; its attempt decides elsewhere.
+        for key in keys.iter().filter(|_| w.armed) {
             match self.serve_one(&w, key, true) {
                 Serve::Done(out, rescue) => return Some((out, rescue)),
                 // The destination's shard replies; the client waits for it.
@@ -578,10 +620,11 @@ impl Shard {
             return None;
         }
         for key in keys {
-            self.blocked[w.db]
-                .entry(key.clone())
-                .or_default()
-                .push_back(w.clone());
+            let q = self.blocked[w.db].entry(key.clone()).or_default();
+            // In arrival order: usually at the back, but a waiter whose registration took
+            // longer (its keys span shards) goes before those that arrived after it.
+            let at = q.iter().rposition(|x| x.seq < w.seq).map_or(0, |i| i + 1);
+            q.insert(at, w.clone());
         }
         None
     }
@@ -590,9 +633,13 @@ impl Shard {
     pub(crate) fn unblock(&mut self, claim: &Arc<AtomicBool>, db: usize, keys: &[Box<[u8]>]) {
         for key in keys {
             if let Some(q) = self.blocked[db].get_mut(key) {
+                let front = q.front().is_some_and(|w| Arc::ptr_eq(&w.claim, claim));
                 q.retain(|w| !Arc::ptr_eq(&w.claim, claim));
                 if q.is_empty() {
                     self.blocked[db].remove(key);
+                } else if front {
+                    // It may have held the others up (a reserved place): they go on.
+                    self.mark_ready(db, key.clone());
                 }
             }
         }
@@ -699,7 +746,7 @@ impl Shard {
                 dst: m.dst,
                 dst_shard: m.dst_shard,
                 to_left: m.to_left,
-                reblock: Some(m.deadline_ms),
+                reblock: Some((m.deadline_ms, m.seq)),
             },
             rescue_left: Some(m.from_left),
         };
@@ -733,6 +780,7 @@ impl Shard {
                 from_left: m.from_left,
                 to_left: m.to_left,
             },
+            seq: m.seq,
             merge: Merge::MoveWake(m),
         };
         let mut out = std::mem::take(&mut conn.out);
@@ -856,22 +904,32 @@ impl Shard {
             timeout_ms,
             op,
             merge,
+            seq,
         } = req;
-        let claim = Arc::new(AtomicBool::new(false));
         let null_bulk =
             conn.in_exec && matches!(op, BlockOp::Move { .. } | BlockOp::PopValue { .. });
-        let mut parts: Vec<(usize, Vec<Box<[u8]>>)> = Vec::new();
-        for k in keys {
-            let s = route::shard_of(&k, self.shards);
-            match parts.iter_mut().find(|(p, _)| *p == s) {
-                Some((_, ks)) => {
-                    if !ks.contains(&k) {
-                        ks.push(k)
-                    }
+        if let Some(r) = conn.reserved.take() {
+            // Its places are taken already: arm them (every key was empty under the locks).
+            for (s, ks) in &r.parts {
+                if *s == self.id {
+                    self.arm(&r.claim, r.db, ks);
+                } else {
+                    self.outbox[*s].push(Msg::Arm {
+                        claim: r.claim.clone(),
+                        db: r.db,
+                        keys: ks.clone(),
+                    });
                 }
-                None => parts.push((s, vec![k])),
             }
+            let deadline_ms = match timeout_ms {
+                0 => 0,
+                t => self.now_ms.saturating_add(t),
+            };
+            self.wait_blocked(slot, conn, (r.claim, r.parts, deadline_ms), merge, false);
+            return;
         }
+        let claim = Arc::new(AtomicBool::new(false));
+        let parts = by_shard(keys, self.shards);
         let waiter = Waiter {
             claim: claim.clone(),
             home: self.id,
@@ -880,6 +938,8 @@ impl Shard {
             db: conn.db,
             op,
             nowait: conn.in_exec,
+            seq,
+            armed: true,
         };
         // This shard's keys first: served at once here, the reply goes straight out.
         if let Some((_, local)) = parts.iter().find(|(s, _)| *s == self.id) {
@@ -921,6 +981,23 @@ impl Shard {
             // A huge timeout (up to i64::MAX ms) waits forever rather than wrapping.
             self.now_ms.saturating_add(timeout_ms)
         };
+        self.wait_blocked(slot, conn, (claim, parts, deadline_ms), merge, null_bulk);
+        if conn.in_exec {
+            if let Some(b) = conn.block.as_mut() {
+                b.declines_left = remote;
+            }
+        }
+    }
+
+    /// The connection waits in a block (`claim`, the keys per shard, the deadline).
+    fn wait_blocked(
+        &mut self,
+        slot: usize,
+        conn: &mut Conn,
+        (claim, parts, deadline_ms): (Arc<AtomicBool>, KeysByShard, u64),
+        merge: Merge,
+        null_bulk: bool,
+    ) {
         if deadline_ms > 0 {
             self.block_timers.insert((deadline_ms, slot, conn.id));
         }
@@ -929,7 +1006,7 @@ impl Shard {
             deadline_ms,
             parts,
             db: conn.db,
-            declines_left: if conn.in_exec { remote } else { 0 },
+            declines_left: 0,
             null_bulk,
         });
         conn.gather = Some(Gather {
@@ -938,6 +1015,70 @@ impl Shard {
             merge,
         });
         self.blocked_count += 1;
+    }
+
+    /// Takes the places of a blocking pop over several shards in its keys' queues, before
+    /// its attempt (`Reserved`).
+    fn reserve(&mut self, slot: usize, conn: &mut Conn, req: &BlockRequest) {
+        let claim = Arc::new(AtomicBool::new(false));
+        let parts = by_shard(req.keys.clone(), self.shards);
+        let waiter = Waiter {
+            claim: claim.clone(),
+            home: self.id,
+            conn: ConnRef { slot, id: conn.id },
+            resp3: conn.resp3,
+            db: conn.db,
+            op: req.op.clone(),
+            nowait: false,
+            seq: req.seq,
+            armed: false,
+        };
+        for (s, ks) in &parts {
+            if *s == self.id {
+                self.register_or_serve(waiter.clone(), ks);
+            } else {
+                self.outbox[*s].push(Msg::Block {
+                    waiter: waiter.clone(),
+                    keys: ks.clone(),
+                });
+            }
+        }
+        conn.reserved = Some(Reserved {
+            claim,
+            db: conn.db,
+            parts,
+        });
+    }
+
+    /// Gives up the connection's reserved places (its attempt replied, or it closed).
+    pub(crate) fn drop_reservation(&mut self, conn: &mut Conn) {
+        let Some(r) = conn.reserved.take() else {
+            return;
+        };
+        take(&r.claim);
+        for (s, keys) in &r.parts {
+            if *s == self.id {
+                self.unblock(&r.claim, r.db, keys);
+            } else {
+                self.outbox[*s].push(Msg::Unblock {
+                    claim: r.claim.clone(),
+                    db: r.db,
+                    keys: keys.clone(),
+                });
+            }
+        }
+    }
+
+    /// Arms the reserved waiters of `claim` on `keys`: they may be served from now on.
+    pub(crate) fn arm(&mut self, claim: &Arc<AtomicBool>, db: usize, keys: &[Box<[u8]>]) {
+        for key in keys {
+            if let Some(q) = self.blocked[db].get_mut(key) {
+                for w in q.iter_mut().filter(|w| Arc::ptr_eq(&w.claim, claim)) {
+                    w.armed = true;
+                }
+                self.mark_ready(db, key.clone());
+            }
+        }
     }
 }
 
@@ -968,6 +1109,9 @@ fn pop_or_block(
     let mut steps =
         crate::cmd::lists::mpop_steps(shard.shards, name, req.keys.iter().map(|k| &k[..]), tail);
     let first = steps.pop_front().expect("at least one key");
+    if !conn.in_exec {
+        shard.reserve(slot, conn, &req);
+    }
     let then = PopThen {
         block: (!conn.in_exec).then_some(req),
         reshape,
@@ -1023,6 +1167,7 @@ fn pop_one(
         timeout_ms: timeout,
         op,
         merge: Merge::Forward,
+        seq: shard.arrival_of(conn),
     };
     let (name, ends) = family.mpop();
     let end = ends[!first_end as usize];
@@ -1060,6 +1205,7 @@ fn pop_many(
         timeout_ms: timeout,
         op,
         merge: Merge::Forward,
+        seq: shard.arrival_of(conn),
     };
     let (name, ends) = family.mpop();
     let count = count.to_string();
@@ -1118,8 +1264,9 @@ fn end(raw: &[u8]) -> CmdResult<bool> {
 }
 
 /// Blocks for a move from `src` to `dst`. On one shard the owner moves the element when
-/// it serves the waiter; across shards the waiter only pops, and the home shard pushes the
-/// element onto the destination's shard (restoring it on failure), like LMOVE's steps.
+/// it serves the waiter. Across shards the home shard first tries the move under the
+/// locks of both keys; blocked, the source's owner sends the element to the destination's
+/// (`BlockOp::MoveTo`).
 fn block_move(
     shard: &mut Shard,
     slot: usize,
@@ -1171,6 +1318,7 @@ fn block_move(
             dst_shard,
             to_left,
             deadline_ms,
+            seq: shard.arrival_of(conn),
         };
         shard.try_move(slot, conn, retry);
         return;
@@ -1180,6 +1328,7 @@ fn block_move(
         timeout_ms: timeout,
         op,
         merge,
+        seq: shard.arrival_of(conn),
     };
     shard.block(slot, conn, req, out);
 }
@@ -1502,4 +1651,24 @@ pub enum Landed {
     WrongType,
     /// A transaction held the destination and waiting was out of shard order.
     Refused,
+}
+
+/// Keys per owner shard: (shard, its keys).
+type KeysByShard = Vec<(usize, Vec<Box<[u8]>>)>;
+
+/// `keys` grouped by owner shard (in order of first appearance), each once.
+fn by_shard(keys: Vec<Box<[u8]>>, shards: usize) -> KeysByShard {
+    let mut parts: Vec<(usize, Vec<Box<[u8]>>)> = Vec::new();
+    for k in keys {
+        let s = route::shard_of(&k, shards);
+        match parts.iter_mut().find(|(p, _)| *p == s) {
+            Some((_, ks)) => {
+                if !ks.contains(&k) {
+                    ks.push(k)
+                }
+            }
+            None => parts.push((s, vec![k])),
+        }
+    }
+    parts
 }

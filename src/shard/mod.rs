@@ -328,8 +328,10 @@ impl Shard {
             self.resume_granted();
             self.serve_ready_keys();
             self.expire_blocks();
-            self.publish_gauges();
             self.send_outbox();
+            // After the batches went: a client counted as blocked has its waiters in the
+            // owners' mailboxes already (so a later blocking command queues behind it).
+            self.publish_gauges();
             self.flush_dirty();
             // Asks for the next pieces of paced replies, made while flushing.
             self.send_outbox();
@@ -438,6 +440,7 @@ impl Shard {
         self.abandon_chain(&mut conn);
         self.release_hold(&mut conn);
         self.unwatch_all(&mut conn);
+        self.drop_reservation(&mut conn);
         if let Some(b) = conn.block.take() {
             self.blocked_count -= 1;
             // If an owner already won the claim, its element comes back as a rescue.
@@ -647,6 +650,7 @@ impl Shard {
             match outcome {
                 Ok(Some(consumed)) => {
                     conn.in_start += consumed;
+                    conn.block_arrival = None;
                     if conn.tx.is_some() {
                         self.settle_tx(conn);
                     }
@@ -775,6 +779,10 @@ impl Shard {
             Route::Txn(t) => return self.txn_command(slot, conn, t, spec, args),
             _ => Owners::None,
         };
+        if spec.flags & cmd::flag::BLOCKING != 0 && conn.block_arrival.is_none() {
+            // Its place among waiters is fixed now, whatever its locks make it wait.
+            conn.block_arrival = Some(self.arrival());
+        }
         if let Some(sets) = self.lock_plan(spec, args, conn, owners) {
             if !self.acquire(conn, sets, crate::tx::Scope::Command) {
                 return false;
@@ -1405,6 +1413,7 @@ impl Shard {
                 }
             }
             Msg::Unblock { claim, db, keys } => self.unblock(&claim, db, &keys),
+            Msg::Arm { claim, db, keys } => self.arm(&claim, db, &keys),
             Msg::Requeue(r) => self.requeue(r),
             Msg::Lock {
                 home,
@@ -1562,7 +1571,7 @@ impl Shard {
         }
         // A cross-shard blocking move whose source was empty under the locks: block.
         if let Merge::MoveFrom {
-            reblock: Some(deadline_ms),
+            reblock: Some((deadline_ms, seq)),
             ..
         } = g.merge
         {
@@ -1588,6 +1597,7 @@ impl Shard {
                     dst_shard,
                     to_left,
                     deadline_ms,
+                    seq,
                 };
                 self.block_move_wait(slot, conn, m);
                 return;
@@ -1633,6 +1643,7 @@ impl Shard {
                         count: x.count,
                     },
                     merge: Merge::Forward,
+                    seq: self.arrival_of(conn),
                 };
                 self.block(slot, conn, req, &mut out);
             }
@@ -1644,6 +1655,11 @@ impl Shard {
         let resp3 = conn.resp3;
         let next = cmd::merge(g, &mut Reply::new(&mut out, resp3), self.id);
         conn.out = out;
+        if next.is_none() {
+            // A blocking pop's attempt replied (it found something, or an error): the
+            // places it reserved go.
+            self.drop_reservation(conn);
+        }
         if let Some(next) = next {
             self.run_parts(slot, conn, next);
         }

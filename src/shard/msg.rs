@@ -144,6 +144,13 @@ pub enum Msg {
         waiter: crate::shard::block::Waiter,
         keys: Vec<Box<[u8]>>,
     },
+    /// The waiters of `claim` reserved on `keys` may be served now (its attempt found
+    /// nothing).
+    Arm {
+        claim: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        db: usize,
+        keys: Vec<Box<[u8]>>,
+    },
     /// Drop the waiters of a block that finished elsewhere.
     Unblock {
         claim: std::sync::Arc<std::sync::atomic::AtomicBool>,

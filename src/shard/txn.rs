@@ -878,6 +878,7 @@ impl Shard {
             if !self.execute(slot, conn, &args) {
                 break;
             }
+            conn.block_arrival = None;
             rp.next += 1;
         }
         conn.in_exec = false;
