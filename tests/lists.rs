@@ -676,3 +676,64 @@ fn a_waiter_over_several_shards_that_arrived_first_is_served_first() {
         }
     }
 }
+
+#[test]
+fn blocked_move_chains_across_shards_with_timeouts_and_hangups_keep_every_element_once() {
+    // Blocked BRPOPLPUSH / BLMOVE clients between lists on three shards (so moves chain,
+    // and some go around in circles), with short timeouts, some hanging up while blocked,
+    // while one client pushes numbered elements: at the end each element is in exactly
+    // one list.
+    let srv = busbar(&["--threads", "3"]);
+    let port = srv.port;
+    let lists: Vec<String> = (0..6)
+        .map(|i| key_on(&format!("chain{i}-"), i % 3, 3))
+        .collect();
+    let movers: Vec<_> = (0..8)
+        .map(|t| {
+            let lists = lists.clone();
+            std::thread::spawn(move || {
+                for i in 0..40 {
+                    let mut c = Raw::connect(port).unwrap();
+                    let src = &lists[(t + i) % lists.len()];
+                    let dst = &lists[(t * 3 + i * 5 + 1) % lists.len()];
+                    let args: Vec<&str> = if i % 2 == 0 {
+                        vec!["BRPOPLPUSH", src, dst, "0.02"]
+                    } else {
+                        vec!["BLMOVE", src, dst, "LEFT", "RIGHT", "0.02"]
+                    };
+                    if i % 7 == 3 {
+                        // Hang up while (probably) blocked.
+                        let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+                        c.send(&Raw::encode(&a));
+                        continue;
+                    }
+                    let r = c.cmd(&args);
+                    assert!(r.starts_with(b"$") || r == b"*-1\r\n", "{}", show(&r));
+                }
+            })
+        })
+        .collect();
+    let mut pusher = Raw::connect(port).unwrap();
+    let pushed = 200;
+    for e in 0..pushed {
+        let list = &lists[e % lists.len()];
+        assert!(pusher
+            .cmd(&["LPUSH", list, &format!("e{e}")])
+            .starts_with(b":"));
+        // Slow enough that most movers find their source empty and block.
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    for m in movers {
+        m.join().unwrap();
+    }
+    let mut admin = Raw::connect(port).unwrap();
+    wait_blocked(&mut admin, 0);
+    let mut all = Vec::new();
+    for l in &lists {
+        let r = Resp::from(&admin.cmd(&["LRANGE", l, "0", "-1"]));
+        all.extend(r.items().iter().map(|e| e.bytes().unwrap().to_vec()));
+    }
+    let unique: HashSet<_> = all.iter().cloned().collect();
+    assert_eq!(all.len(), pushed, "elements lost or duplicated");
+    assert_eq!(unique.len(), all.len());
+}
