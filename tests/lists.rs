@@ -737,3 +737,81 @@ fn blocked_move_chains_across_shards_with_timeouts_and_hangups_keep_every_elemen
     assert_eq!(all.len(), pushed, "elements lost or duplicated");
     assert_eq!(unique.len(), all.len());
 }
+
+#[test]
+fn exec_serves_the_keys_it_pushed_in_the_order_it_pushed_them_across_shards() {
+    // As on one shard (above), with every key on a different shard than the one before:
+    // Redis serves k2 (pushed first) before k1, whichever shard each lives on.
+    let Some(redis) = redis_server(&[]) else {
+        return;
+    };
+    for threads in [2, 3] {
+        let srv = busbar(&["--threads", &threads.to_string()]);
+        let k1 = key_on("ek1-", threads - 1, threads);
+        let k2 = key_on("ek2-", 0, threads);
+        let k3 = key_on("ek3-", threads - 1, threads);
+        let (k1, k2, k3) = (k1.as_str(), k2.as_str(), k3.as_str());
+        let multi: &[&str] = &["MULTI"];
+        let exec: &[&str] = &["EXEC"];
+        let scenes = [
+            Scene {
+                setup: &[],
+                blockers: &[&["BLPOP", k1, k2, "0"], &["BLPOP", k1, "0"]],
+                push: &[multi, &["RPUSH", k2, "x"], &["RPUSH", k1, "y"], exec],
+                look: &[&["LRANGE", k1, "0", "-1"], &["LRANGE", k2, "0", "-1"]],
+            },
+            Scene {
+                setup: &[],
+                blockers: &[&["BLMPOP", "0", "3", k1, k2, k3, "LEFT"]],
+                push: &[
+                    multi,
+                    &["RPUSH", k3, "z"],
+                    &["RPUSH", k2, "x"],
+                    &["RPUSH", k1, "y"],
+                    exec,
+                ],
+                look: &[&["LRANGE", k3, "0", "-1"]],
+            },
+            // Interleaved: k1 (last shard), k2 (first), k3 (last again).
+            Scene {
+                setup: &[],
+                blockers: &[
+                    &["BLPOP", k3, k2, "0"],
+                    &["BLPOP", k2, k1, "0"],
+                    &["BLPOP", k1, k3, "0"],
+                ],
+                push: &[
+                    multi,
+                    &["RPUSH", k1, "a"],
+                    &["RPUSH", k2, "b"],
+                    &["RPUSH", k3, "c"],
+                    exec,
+                ],
+                look: &[
+                    &["LRANGE", k1, "0", "-1"],
+                    &["LRANGE", k2, "0", "-1"],
+                    &["LRANGE", k3, "0", "-1"],
+                ],
+            },
+            // A key pushed twice is served once, in the place of its first push.
+            Scene {
+                setup: &[],
+                blockers: &[
+                    &["BZMPOP", "0", "2", k1, k2, "MIN"],
+                    &["BZPOPMIN", k1, k2, "0"],
+                ],
+                push: &[
+                    multi,
+                    &["ZADD", k2, "1", "x"],
+                    &["ZADD", k1, "1", "y"],
+                    &["ZADD", k2, "2", "z"],
+                    exec,
+                ],
+                look: &[&["ZRANGE", k1, "0", "-1"]],
+            },
+        ];
+        for scene in &scenes {
+            scene.matches_redis(srv.port, redis.port, 4);
+        }
+    }
+}

@@ -1067,6 +1067,7 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
             });
         }
         Merge::MoveWake(_) => unreachable!("the shard finishes a blocked move itself"),
+        Merge::ServeHeld(_) => unreachable!("the shard serves an EXEC's keys itself"),
         Merge::XRead(_) => unreachable!("the shard merges XREAD itself (it may block)"),
         Merge::Compute(c) => {
             let replies = split_replies(&g.parts);

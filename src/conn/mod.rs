@@ -140,6 +140,10 @@ pub enum Merge {
     /// or empty when the move must be retried under both keys' locks
     /// (`Shard::move_retry`).
     MoveWake(MoveRetry),
+    /// A chained EXEC that replied, while the keys it pushed to on several shards are
+    /// served one run of same-shard keys at a time, in the order it signalled them; its
+    /// locks go after the last (`Shard::serve_exec_signals`).
+    ServeHeld(crate::shard::block::HeldRuns),
     /// A cross-shard move, step 2: the part is the push's reply; on an error the element
     /// goes back to `src`, else the client gets the element.
     MoveTo {
@@ -381,6 +385,12 @@ pub struct Conn {
     pub reserved: Option<crate::shard::block::Reserved>,
     /// The arrival number of the blocking command it is starting (`Shard::arrival_of`).
     pub block_arrival: Option<u64>,
+    /// A chained EXEC in progress: for each queued command the part it runs in, and the
+    /// shard of each part.
+    pub exec_order: Option<(Vec<u32>, Vec<usize>)>,
+    /// Keys with waiters that the chained EXEC's commands signalled: (part, index of the
+    /// command in its part, database, key), as each part reported them.
+    pub exec_signals: Vec<(u32, u32, usize, Box<[u8]>)>,
     /// A write failed (the peer stopped reading or reset): replies are dropped from now on,
     /// but what the client sent before still runs, as Redis runs every command it read,
     /// and then the connection closes.
@@ -450,6 +460,8 @@ impl Conn {
             move_retry: None,
             reserved: None,
             block_arrival: None,
+            exec_order: None,
+            exec_signals: Vec::new(),
             out_dead: false,
             paced: None,
             pushes_held: Vec::new(),

@@ -1672,3 +1672,116 @@ fn by_shard(keys: Vec<Box<[u8]>>, shards: usize) -> KeysByShard {
     }
     parts
 }
+
+/// Runs of keys (database, key) of one shard each: (shard, keys), in serving order.
+pub type HeldRuns = VecDeque<(usize, Vec<(usize, Box<[u8]>)>)>;
+
+/// Keys with waiters a transaction's commands signalled: (index of the command, database,
+/// key).
+pub type Signals = Vec<(u32, usize, Box<[u8]>)>;
+
+/// A chained EXEC over several shards serves the keys it pushed to in the order its
+/// commands signalled them, as Redis serves its ready keys after EXEC: one run of
+/// same-shard keys at a time, while the EXEC still holds every lock (so nobody else sees
+/// a key before its turn), then the locks go.
+impl Shard {
+    /// Starts serving the keys the connection's finished chained EXEC signalled, when
+    /// they live on several shards. Returns false when there is nothing to order (the
+    /// locks then go as usual).
+    pub(crate) fn serve_exec_signals(&mut self, conn: &mut Conn) -> bool {
+        let Some((order, part_shards)) = conn.exec_order.take() else {
+            return false;
+        };
+        let signals = std::mem::take(&mut conn.exec_signals);
+        if signals.is_empty() {
+            return false;
+        }
+        // The k-th command of part p is command nth[p][k] of the transaction.
+        let mut nth: Vec<Vec<usize>> = vec![Vec::new(); part_shards.len()];
+        for (j, &p) in order.iter().enumerate() {
+            if let Some(v) = nth.get_mut(p as usize) {
+                v.push(j);
+            }
+        }
+        let mut seq: Vec<(usize, usize, usize, Box<[u8]>)> = signals
+            .into_iter()
+            .filter_map(|(p, i, db, key)| {
+                let at = *nth.get(p as usize)?.get(i as usize)?;
+                Some((at, *part_shards.get(p as usize)?, db, key))
+            })
+            .collect();
+        seq.sort_by_key(|x| x.0);
+        let mut seen = std::collections::HashSet::new();
+        seq.retain(|(_, _, db, key)| seen.insert((*db, key.clone())));
+        let first = seq.first().map(|x| x.1);
+        if seq.iter().all(|x| Some(x.1) == first) {
+            return false;
+        }
+        let mut runs: HeldRuns = VecDeque::new();
+        for (_, shard, db, key) in seq {
+            match runs.back_mut() {
+                Some((s, keys)) if *s == shard => keys.push((db, key)),
+                _ => runs.push_back((shard, vec![(db, key)])),
+            }
+        }
+        let slot = conn.slot;
+        self.serve_held_steps(slot, conn, runs);
+        true
+    }
+
+    /// Serves the next runs of an EXEC's keys: this shard's at once, another's by a hop
+    /// the connection waits for; after the last, the EXEC's locks go.
+    pub(crate) fn serve_held_steps(&mut self, slot: usize, conn: &mut Conn, mut rest: HeldRuns) {
+        while let Some((shard, keys)) = rest.pop_front() {
+            if shard == self.id {
+                self.serve_held_here(keys);
+                continue;
+            }
+            self.outbox[shard].push(Msg::ServeHeld {
+                from: self.id,
+                conn: ConnRef { slot, id: conn.id },
+                keys,
+            });
+            conn.gather = Some(Gather {
+                left: 1,
+                parts: vec![Vec::new()],
+                merge: Merge::ServeHeld(rest),
+            });
+            return;
+        }
+        conn.chain = None;
+        self.release_hold(conn);
+    }
+
+    /// `Msg::ServeHeld`: serves `keys` here for the EXEC that holds them, then answers.
+    pub(crate) fn serve_held(&mut self, from: usize, conn: ConnRef, keys: Vec<(usize, Box<[u8]>)>) {
+        let hold = self.open_hold();
+        self.serve_held_here(keys);
+        let done = Msg::Done {
+            conn,
+            part: 0,
+            out: Vec::new(),
+            rescue: None,
+        };
+        if self.close_hold(hold) {
+            self.hold_reply(hold.0, from, done, None);
+        } else {
+            self.outbox[from].push(done);
+        }
+    }
+
+    /// Serves `keys` (and what serving them signals) now, though the EXEC holds them.
+    fn serve_held_here(&mut self, keys: Vec<(usize, Box<[u8]>)>) {
+        let mut saved = std::mem::take(&mut self.ready_keys);
+        saved.retain(|k| !keys.contains(k));
+        for k in &keys {
+            self.ready_set.remove(k);
+        }
+        self.ready_keys = keys.into();
+        let was = std::mem::replace(&mut self.serving_ready, true);
+        self.serve_ready_keys_unlocked();
+        self.serving_ready = was;
+        saved.append(&mut self.ready_keys);
+        self.ready_keys = saved;
+    }
+}

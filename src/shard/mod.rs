@@ -1199,7 +1199,20 @@ impl Shard {
 
     /// Runs commands copied from another shard (or a local part) and returns the replies.
     pub fn run_owned(&mut self, cmds: &OwnedCmds, db: usize, resp3: bool) -> Vec<u8> {
-        self.run_owned_paced(cmds, db, resp3, false, false).0
+        self.run_owned_paced(cmds, db, resp3, false, false, None).0
+    }
+
+    /// Runs a transaction's commands (`run_owned`) and notes which keys with waiters each
+    /// one signalled: (index of the command, database, key).
+    pub(crate) fn run_owned_signals(
+        &mut self,
+        cmds: &OwnedCmds,
+        db: usize,
+        resp3: bool,
+        signals: &mut block::Signals,
+    ) -> Vec<u8> {
+        self.run_owned_paced(cmds, db, resp3, false, false, Some(signals))
+            .0
     }
 
     /// Like `run_owned`; with `paced`, a command may pace its reply (`shard::paced`): the
@@ -1216,6 +1229,7 @@ impl Shard {
         resp3: bool,
         paced: bool,
         serve_each: bool,
+        mut signals: Option<&mut block::Signals>,
     ) -> (Vec<u8>, Option<(u64, usize)>, Option<usize>) {
         let mut out = Vec::new();
         for (i, &(spec_id, first, n)) in cmds.cmds.iter().enumerate() {
@@ -1234,6 +1248,7 @@ impl Shard {
             }
             let start = Instant::now();
             let reply_at = out.len();
+            let ready_before = self.ready_keys.len();
             let (res, pace) = {
                 let mut ctx = Ctx {
                     shard: self,
@@ -1246,6 +1261,11 @@ impl Shard {
                 (res, ctx.pace)
             };
             self.finish_call(spec, start, res, &mut out, reply_at, resp3);
+            if let Some(sig) = signals.as_deref_mut() {
+                for (kdb, key) in self.ready_keys.iter().skip(ready_before) {
+                    sig.push((i as u32, *kdb, key.clone()));
+                }
+            }
             if serve_each {
                 self.serve_ready_keys();
             }
@@ -1414,6 +1434,19 @@ impl Shard {
             }
             Msg::Unblock { claim, db, keys } => self.unblock(&claim, db, &keys),
             Msg::Arm { claim, db, keys } => self.arm(&claim, db, &keys),
+            Msg::TxSignals {
+                conn: r,
+                part,
+                signals,
+            } => {
+                if let Some(Some(c)) = self.conns.get_mut(r.slot) {
+                    if c.id == r.id && c.exec_order.is_some() {
+                        c.exec_signals
+                            .extend(signals.into_iter().map(|(i, db, k)| (part, i, db, k)));
+                    }
+                }
+            }
+            Msg::ServeHeld { from, conn, keys } => self.serve_held(from, conn, keys),
             Msg::Requeue(r) => self.requeue(r),
             Msg::Lock {
                 home,
@@ -1479,8 +1512,23 @@ impl Shard {
         } else {
             (0, self.hold_ctx.take())
         };
-        let (ran, started, stopped) =
-            self.run_owned_paced(&cmds, db as usize, resp3, paced, tx == 0);
+        let mut signals = Vec::new();
+        let (ran, started, stopped) = self.run_owned_paced(
+            &cmds,
+            db as usize,
+            resp3,
+            paced,
+            tx == 0,
+            (tx != 0).then_some(&mut signals),
+        );
+        if !signals.is_empty() {
+            // Ahead of the reply: its EXEC serves them in order (`TxSignals`).
+            self.outbox[from].push(Msg::TxSignals {
+                conn,
+                part,
+                signals,
+            });
+        }
         let mut out = prefix;
         out.extend_from_slice(&ran);
         self.serve_ready_keys();
@@ -1567,6 +1615,10 @@ impl Shard {
                 Some(reply) if !reply.is_empty() => conn.out.extend_from_slice(&reply),
                 _ => self.move_retry(slot, conn, m),
             }
+            return;
+        }
+        if let Merge::ServeHeld(rest) = g.merge {
+            self.serve_held_steps(slot, conn, rest);
             return;
         }
         // A cross-shard blocking move whose source was empty under the locks: block.

@@ -151,6 +151,20 @@ pub enum Msg {
         db: usize,
         keys: Vec<Box<[u8]>>,
     },
+    /// Keys with waiters that commands of transaction `tx`'s part `part` signalled here:
+    /// (index of the command in the part, database, key), first signal first.
+    TxSignals {
+        conn: ConnRef,
+        part: u32,
+        signals: Vec<(u32, usize, Box<[u8]>)>,
+    },
+    /// Serve these keys now, for the transaction that holds them (a chained EXEC
+    /// serving what it pushed in order); answered with an empty `Done`.
+    ServeHeld {
+        from: usize,
+        conn: ConnRef,
+        keys: Vec<(usize, Box<[u8]>)>,
+    },
     /// Drop the waiters of a block that finished elsewhere.
     Unblock {
         claim: std::sync::Arc<std::sync::atomic::AtomicBool>,
