@@ -119,13 +119,17 @@ pub struct Shared {
     pub next_client_id: AtomicU64,
     /// The last transaction id handed out (`tx::TxId`).
     pub tx_seq: AtomicU64,
+    /// The last arrival number handed to a blocking command (`shard::block`): waiters on
+    /// a key are served in this order, whichever shard they registered from first.
+    pub block_seq: AtomicU64,
     /// Connected clients, all shards (maxclients).
     pub clients: AtomicUsize,
-    /// Clients waiting in a blocking command, all shards (INFO `blocked_clients`). Counted
-    /// where a block starts (its home shard) and where its claim is won (the shard that
-    /// serves it, or its home on a timeout, CLIENT UNBLOCK or close), so INFO never counts
-    /// a served client nor misses a blocked one.
-    pub blocked_clients: AtomicU64,
+    /// Clients waiting in a blocking command, all shards (INFO `blocked_clients`). Added
+    /// on a block's home shard once the turn that started it sent its batches; subtracted
+    /// where its claim is won (the shard that serves it, or its home on a timeout, CLIENT
+    /// UNBLOCK or close). So INFO never counts a served client, and a client it counts has
+    /// its waiters on their way; a serve that subtracts before the add shows as 0.
+    pub blocked_clients: std::sync::atomic::AtomicI64,
     /// Set when shutdown begins.
     pub shutdown: AtomicBool,
     /// Shards that have not finished draining.
@@ -284,8 +288,9 @@ impl Server {
             config_epoch: AtomicU64::new(0),
             next_client_id: AtomicU64::new(1),
             tx_seq: AtomicU64::new(0),
+            block_seq: AtomicU64::new(0),
             clients: AtomicUsize::new(0),
-            blocked_clients: AtomicU64::new(0),
+            blocked_clients: std::sync::atomic::AtomicI64::new(0),
             shutdown: AtomicBool::new(false),
             shards_draining: AtomicUsize::new(shards),
             stats: (0..shards)

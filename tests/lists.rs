@@ -364,3 +364,454 @@ fn a_blocking_pop_over_shards_serves_the_first_non_empty_key_in_argument_order()
         );
     }
 }
+
+/// Blocking pops as several clients see them, compared with redis-server: after `setup`,
+/// clients block
+/// in order (each one blocked before the next sends), one client sends `push` as a single
+/// pipeline (so each later command of it runs right after the one before), then a fresh
+/// client reads `look`, and finally every blocker still blocked is ended with CLIENT
+/// UNBLOCK. The transcript — the pipeline's and the look's replies, each CLIENT UNBLOCK's
+/// answer and each blocker's reply — must be Redis's byte for byte.
+struct Scene<'a> {
+    setup: &'a [&'a [&'a str]],
+    blockers: &'a [&'a [&'a str]],
+    push: &'a [&'a [&'a str]],
+    look: &'a [&'a [&'a str]],
+}
+
+impl Scene<'_> {
+    fn transcript(&self, port: u16) -> Vec<String> {
+        let mut admin = Raw::connect(port).unwrap();
+        assert_eq!(admin.cmd(&["FLUSHALL"]), b"+OK\r\n");
+        let mut log = Vec::new();
+        for cmd in self.setup {
+            log.push(format!("setup {cmd:?} -> {}", show(&admin.cmd(cmd))));
+        }
+        let mut blockers = Vec::new();
+        for (i, cmd) in self.blockers.iter().enumerate() {
+            let mut c = Raw::connect(port).unwrap();
+            let id = String::from_utf8(c.cmd(&["CLIENT", "ID"])).unwrap();
+            let id = id.trim_start_matches(':').trim().to_string();
+            let a: Vec<&[u8]> = cmd.iter().map(|s| s.as_bytes()).collect();
+            c.send(&Raw::encode(&a));
+            wait_blocked(&mut admin, i + 1);
+            blockers.push((id, c));
+        }
+        let mut pusher = Raw::connect(port).unwrap();
+        let mut pipeline = Vec::new();
+        for cmd in self.push {
+            let a: Vec<&[u8]> = cmd.iter().map(|s| s.as_bytes()).collect();
+            pipeline.extend(Raw::encode(&a));
+        }
+        pusher.send(&pipeline);
+        for cmd in self.push {
+            log.push(format!("{cmd:?} -> {}", show(&pusher.read_reply())));
+        }
+        let mut looker = Raw::connect(port).unwrap();
+        for cmd in self.look {
+            log.push(format!("look {cmd:?} -> {}", show(&looker.cmd(cmd))));
+        }
+        for (i, (id, c)) in blockers.iter_mut().enumerate() {
+            let unblocked = admin.cmd(&["CLIENT", "UNBLOCK", id]);
+            log.push(format!(
+                "blocker {i} {:?}: unblock {} reply {}",
+                self.blockers[i],
+                show(&unblocked),
+                show(&c.read_reply())
+            ));
+        }
+        log
+    }
+
+    /// Runs the scene `rounds` times on busbar (fresh connections each round, so their
+    /// home shards vary) and once on redis-server; fails on the first difference.
+    fn matches_redis(&self, busbar_port: u16, redis_port: u16, rounds: usize) {
+        let want = self.transcript(redis_port);
+        for round in 0..rounds {
+            let got = self.transcript(busbar_port);
+            assert_eq!(
+                got.join("\n"),
+                want.join("\n"),
+                "round {round}: busbar (left) differs from redis-server (right)"
+            );
+        }
+    }
+}
+
+/// A key named `prefix` + n whose owner shard of `shards` is `shard`.
+fn key_on(prefix: &str, shard: usize, shards: usize) -> String {
+    use busbar::shard::route::shard_of;
+    (0..)
+        .map(|i| format!("{prefix}{i}"))
+        .find(|k| shard_of(k.as_bytes(), shards) == shard)
+        .unwrap()
+}
+
+#[test]
+fn exec_serves_the_keys_it_pushed_in_the_order_it_pushed_them_on_one_shard() {
+    let Some(redis) = redis_server(&[]) else {
+        return;
+    };
+    for threads in ["1", "2"] {
+        let srv = busbar(&["--threads", threads]);
+        let multi: &[&str] = &["MULTI"];
+        let exec: &[&str] = &["EXEC"];
+        // Redis serves keys in the order they were signalled: k2 first, so the client
+        // blocked on both takes k2's element and the one blocked on k1 alone takes y.
+        Scene {
+            setup: &[],
+            blockers: &[&["BLPOP", "{t}k1", "{t}k2", "0"], &["BLPOP", "{t}k1", "0"]],
+            push: &[
+                multi,
+                &["RPUSH", "{t}k2", "x"],
+                &["RPUSH", "{t}k1", "y"],
+                exec,
+            ],
+            look: &[
+                &["LRANGE", "{t}k1", "0", "-1"],
+                &["LRANGE", "{t}k2", "0", "-1"],
+            ],
+        }
+        .matches_redis(srv.port, redis.port, 3);
+        Scene {
+            setup: &[],
+            blockers: &[&["BLMPOP", "0", "3", "{t}k1", "{t}k2", "{t}k3", "LEFT"]],
+            push: &[
+                multi,
+                &["RPUSH", "{t}k3", "z"],
+                &["RPUSH", "{t}k2", "x"],
+                &["RPUSH", "{t}k1", "y"],
+                exec,
+            ],
+            look: &[&["LRANGE", "{t}k3", "0", "-1"]],
+        }
+        .matches_redis(srv.port, redis.port, 3);
+        // A key pushed twice is served once, in the place of its first push.
+        Scene {
+            setup: &[],
+            blockers: &[
+                &["BZMPOP", "0", "2", "{t}k1", "{t}k2", "MIN"],
+                &["BZPOPMIN", "{t}k1", "{t}k2", "0"],
+            ],
+            push: &[
+                multi,
+                &["ZADD", "{t}k2", "1", "x"],
+                &["ZADD", "{t}k1", "1", "y"],
+                &["ZADD", "{t}k2", "2", "z"],
+                exec,
+            ],
+            look: &[&["ZRANGE", "{t}k1", "0", "-1"]],
+        }
+        .matches_redis(srv.port, redis.port, 3);
+    }
+}
+
+#[test]
+fn a_blocking_move_chain_on_one_shard_is_done_before_the_pushers_next_command() {
+    let Some(redis) = redis_server(&[]) else {
+        return;
+    };
+    for threads in ["1", "2"] {
+        let srv = busbar(&["--threads", threads]);
+        let lr = |k: &'static str| -> [&'static str; 4] { ["LRANGE", k, "0", "-1"] };
+        let (a, b, c) = (lr("{t}a"), lr("{t}b"), lr("{t}c"));
+        Scene {
+            setup: &[],
+            blockers: &[
+                &["BRPOPLPUSH", "{t}a", "{t}b", "0"],
+                &["BLMOVE", "{t}b", "{t}c", "LEFT", "RIGHT", "0"],
+            ],
+            push: &[&["LPUSH", "{t}a", "x"], &a, &b, &c],
+            look: &[&a, &b, &c],
+        }
+        .matches_redis(srv.port, redis.port, 3);
+        Scene {
+            setup: &[],
+            blockers: &[
+                &["BRPOPLPUSH", "{t}a", "{t}b", "0"],
+                &["BRPOPLPUSH", "{t}b", "{t}a", "0"],
+            ],
+            push: &[&["LPUSH", "{t}a", "x"], &a, &b],
+            look: &[&a, &b],
+        }
+        .matches_redis(srv.port, redis.port, 3);
+        Scene {
+            setup: &[],
+            blockers: &[
+                &["BRPOPLPUSH", "{t}a", "{t}a", "0"],
+                &["BLPOP", "{t}a", "0"],
+            ],
+            push: &[&["RPUSH", "{t}a", "x", "y"], &a],
+            look: &[&a],
+        }
+        .matches_redis(srv.port, redis.port, 3);
+    }
+}
+
+#[test]
+fn a_blocking_move_chain_across_shards_is_done_before_the_pusher_hears_back() {
+    let Some(redis) = redis_server(&[]) else {
+        return;
+    };
+    for threads in [2, 3] {
+        let srv = busbar(&["--threads", &threads.to_string()]);
+        // a and c on one shard, b on another: every hop of the chain crosses shards.
+        let (a, b, c) = (
+            key_on("ca", 0, threads),
+            key_on("cb", 1, threads),
+            key_on("cc", 0, threads),
+        );
+        let (a, b, c) = (a.as_str(), b.as_str(), c.as_str());
+        let (la, lb, lc) = (
+            ["LRANGE", a, "0", "-1"],
+            ["LRANGE", b, "0", "-1"],
+            ["LRANGE", c, "0", "-1"],
+        );
+        let scenes = [
+            // a -> b -> c: the element ends in c, both movers get it.
+            Scene {
+                setup: &[],
+                blockers: &[
+                    &["BRPOPLPUSH", a, b, "0"],
+                    &["BLMOVE", b, c, "LEFT", "RIGHT", "0"],
+                ],
+                push: &[&["LPUSH", a, "x"], &la, &lb, &lc],
+                look: &[&la, &lb, &lc],
+            },
+            // a -> b, then a BLPOP on b takes it.
+            Scene {
+                setup: &[],
+                blockers: &[&["BRPOPLPUSH", a, b, "0"], &["BLPOP", b, "0"]],
+                push: &[&["LPUSH", a, "x"], &la, &lb],
+                look: &[&la, &lb],
+            },
+            // a -> b -> a: the element comes back to a.
+            Scene {
+                setup: &[],
+                blockers: &[&["BRPOPLPUSH", a, b, "0"], &["BRPOPLPUSH", b, a, "0"]],
+                push: &[&["LPUSH", a, "x"], &la, &lb],
+                look: &[&la, &lb],
+            },
+            // The mover blocked first takes the first element, the BLPOP the second.
+            Scene {
+                setup: &[],
+                blockers: &[&["BLMOVE", a, b, "LEFT", "RIGHT", "0"], &["BLPOP", a, "0"]],
+                push: &[&["RPUSH", a, "x", "y"], &la, &lb],
+                look: &[&la, &lb],
+            },
+            // A destination of another type: the mover gets WRONGTYPE, the element stays
+            // in a for the next waiter.
+            Scene {
+                setup: &[&["SET", b, "s"]],
+                blockers: &[&["BRPOPLPUSH", a, b, "0"], &["BLPOP", a, "0"]],
+                push: &[&["LPUSH", a, "x"], &la],
+                look: &[&la, &["GET", b]],
+            },
+            // A move onto its own source.
+            Scene {
+                setup: &[],
+                blockers: &[&["BRPOPLPUSH", a, a, "0"], &["BRPOPLPUSH", a, b, "0"]],
+                push: &[&["RPUSH", a, "x"], &la, &lb],
+                look: &[&la, &lb],
+            },
+        ];
+        for scene in &scenes {
+            scene.matches_redis(srv.port, redis.port, 6);
+        }
+    }
+}
+
+/// Polls CLIENT LIST until client `id` shows `cmd`: its command arrived (it may still be
+/// on its way to blocking).
+fn wait_arrived(admin: &mut Raw, id: &str, cmd: &str) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (who, what) = (format!("id={id} "), format!(" cmd={cmd} "));
+    loop {
+        let list = String::from_utf8(admin.cmd(&["CLIENT", "LIST"])).unwrap();
+        if list.lines().any(|l| l.contains(&who) && l.contains(&what)) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{id} never ran {cmd}");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+#[test]
+fn a_waiter_over_several_shards_that_arrived_first_is_served_first() {
+    // The first client's keys span every shard, so before it blocks it takes each key's
+    // lock and tries each shard in turn; the second arrives meanwhile, on one key, and
+    // blocks at once. The first still comes first, as in Redis.
+    let Some(redis) = redis_server(&[]) else {
+        return;
+    };
+    let srv = busbar(&["--threads", "3"]);
+    let keys: Vec<String> = (0..3).map(|s| key_on("fifo", s, 3)).collect();
+    for port in [redis.port, srv.port] {
+        for round in 0..40 {
+            let mut admin = Raw::connect(port).unwrap();
+            admin.cmd(&["FLUSHALL"]);
+            // Rotate which shard's key is the contended one (and so the shards involved).
+            let hot = keys[round % 3].as_str();
+            let mut first = Raw::connect(port).unwrap();
+            let id = String::from_utf8(first.cmd(&["CLIENT", "ID"])).unwrap();
+            let id = id.trim_start_matches(':').trim().to_string();
+            let mut args: Vec<&[u8]> = vec![b"BRPOP"];
+            args.extend(keys.iter().map(|k| k.as_bytes()));
+            args.push(b"0");
+            first.send(&Raw::encode(&args));
+            wait_arrived(&mut admin, &id, "brpop");
+            let mut second = Raw::connect(port).unwrap();
+            second.send(&Raw::encode(&[b"BRPOP", hot.as_bytes(), b"0"]));
+            wait_blocked(&mut admin, 2);
+            admin.cmd(&["RPUSH", hot, "x"]);
+            let want = format!("*2\r\n{}{}", bulk(hot), bulk("x"));
+            assert_eq!(
+                show(&first.read_reply()),
+                show(want.as_bytes()),
+                "port {port} round {round}"
+            );
+            admin.cmd(&["RPUSH", hot, "y"]);
+            let want = format!("*2\r\n{}{}", bulk(hot), bulk("y"));
+            assert_eq!(show(&second.read_reply()), show(want.as_bytes()));
+        }
+    }
+}
+
+#[test]
+fn blocked_move_chains_across_shards_with_timeouts_and_hangups_keep_every_element_once() {
+    // Blocked BRPOPLPUSH / BLMOVE clients between lists on three shards (so moves chain,
+    // and some go around in circles), with short timeouts, some hanging up while blocked,
+    // while one client pushes numbered elements: at the end each element is in exactly
+    // one list.
+    let srv = busbar(&["--threads", "3"]);
+    let port = srv.port;
+    let lists: Vec<String> = (0..6)
+        .map(|i| key_on(&format!("chain{i}-"), i % 3, 3))
+        .collect();
+    let movers: Vec<_> = (0..8)
+        .map(|t| {
+            let lists = lists.clone();
+            std::thread::spawn(move || {
+                for i in 0..40 {
+                    let mut c = Raw::connect(port).unwrap();
+                    let src = &lists[(t + i) % lists.len()];
+                    let dst = &lists[(t * 3 + i * 5 + 1) % lists.len()];
+                    let args: Vec<&str> = if i % 2 == 0 {
+                        vec!["BRPOPLPUSH", src, dst, "0.02"]
+                    } else {
+                        vec!["BLMOVE", src, dst, "LEFT", "RIGHT", "0.02"]
+                    };
+                    if i % 7 == 3 {
+                        // Hang up while (probably) blocked.
+                        let a: Vec<&[u8]> = args.iter().map(|s| s.as_bytes()).collect();
+                        c.send(&Raw::encode(&a));
+                        continue;
+                    }
+                    let r = c.cmd(&args);
+                    assert!(r.starts_with(b"$") || r == b"*-1\r\n", "{}", show(&r));
+                }
+            })
+        })
+        .collect();
+    let mut pusher = Raw::connect(port).unwrap();
+    let pushed = 200;
+    for e in 0..pushed {
+        let list = &lists[e % lists.len()];
+        assert!(pusher
+            .cmd(&["LPUSH", list, &format!("e{e}")])
+            .starts_with(b":"));
+        // Slow enough that most movers find their source empty and block.
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    for m in movers {
+        m.join().unwrap();
+    }
+    let mut admin = Raw::connect(port).unwrap();
+    wait_blocked(&mut admin, 0);
+    let mut all = Vec::new();
+    for l in &lists {
+        let r = Resp::from(&admin.cmd(&["LRANGE", l, "0", "-1"]));
+        all.extend(r.items().iter().map(|e| e.bytes().unwrap().to_vec()));
+    }
+    let unique: HashSet<_> = all.iter().cloned().collect();
+    assert_eq!(all.len(), pushed, "elements lost or duplicated");
+    assert_eq!(unique.len(), all.len());
+}
+
+#[test]
+fn exec_serves_the_keys_it_pushed_in_the_order_it_pushed_them_across_shards() {
+    // As on one shard (above), with every key on a different shard than the one before:
+    // Redis serves k2 (pushed first) before k1, whichever shard each lives on.
+    let Some(redis) = redis_server(&[]) else {
+        return;
+    };
+    for threads in [2, 3] {
+        let srv = busbar(&["--threads", &threads.to_string()]);
+        let k1 = key_on("ek1-", threads - 1, threads);
+        let k2 = key_on("ek2-", 0, threads);
+        let k3 = key_on("ek3-", threads - 1, threads);
+        let (k1, k2, k3) = (k1.as_str(), k2.as_str(), k3.as_str());
+        let multi: &[&str] = &["MULTI"];
+        let exec: &[&str] = &["EXEC"];
+        let scenes = [
+            Scene {
+                setup: &[],
+                blockers: &[&["BLPOP", k1, k2, "0"], &["BLPOP", k1, "0"]],
+                push: &[multi, &["RPUSH", k2, "x"], &["RPUSH", k1, "y"], exec],
+                look: &[&["LRANGE", k1, "0", "-1"], &["LRANGE", k2, "0", "-1"]],
+            },
+            Scene {
+                setup: &[],
+                blockers: &[&["BLMPOP", "0", "3", k1, k2, k3, "LEFT"]],
+                push: &[
+                    multi,
+                    &["RPUSH", k3, "z"],
+                    &["RPUSH", k2, "x"],
+                    &["RPUSH", k1, "y"],
+                    exec,
+                ],
+                look: &[&["LRANGE", k3, "0", "-1"]],
+            },
+            // Interleaved: k1 (last shard), k2 (first), k3 (last again).
+            Scene {
+                setup: &[],
+                blockers: &[
+                    &["BLPOP", k3, k2, "0"],
+                    &["BLPOP", k2, k1, "0"],
+                    &["BLPOP", k1, k3, "0"],
+                ],
+                push: &[
+                    multi,
+                    &["RPUSH", k1, "a"],
+                    &["RPUSH", k2, "b"],
+                    &["RPUSH", k3, "c"],
+                    exec,
+                ],
+                look: &[
+                    &["LRANGE", k1, "0", "-1"],
+                    &["LRANGE", k2, "0", "-1"],
+                    &["LRANGE", k3, "0", "-1"],
+                ],
+            },
+            // A key pushed twice is served once, in the place of its first push.
+            Scene {
+                setup: &[],
+                blockers: &[
+                    &["BZMPOP", "0", "2", k1, k2, "MIN"],
+                    &["BZPOPMIN", k1, k2, "0"],
+                ],
+                push: &[
+                    multi,
+                    &["ZADD", k2, "1", "x"],
+                    &["ZADD", k1, "1", "y"],
+                    &["ZADD", k2, "2", "z"],
+                    exec,
+                ],
+                look: &[&["ZRANGE", k1, "0", "-1"]],
+            },
+        ];
+        for scene in &scenes {
+            scene.matches_redis(srv.port, redis.port, 4);
+        }
+    }
+}

@@ -183,7 +183,10 @@ fn write_section(ctx: &mut Ctx, section: &str, t: &mut String) {
             line!("maxclients:{}", cfg.int("maxclients"));
             line!("client_recent_max_input_buffer:0");
             line!("client_recent_max_output_buffer:0");
-            line!("blocked_clients:{}", shared.blocked_clients.load(Relaxed));
+            line!(
+                "blocked_clients:{}",
+                shared.blocked_clients.load(Relaxed).max(0)
+            );
             line!("tracking_clients:0");
             line!("clients_in_timeout_table:0");
         }

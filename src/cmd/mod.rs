@@ -1093,7 +1093,8 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
                 rescue_left: None,
             });
         }
-        Merge::MoveWake(_) => unreachable!("the shard retries a woken move itself"),
+        Merge::MoveWake(_) => unreachable!("the shard finishes a blocked move itself"),
+        Merge::ServeHeld(_) => unreachable!("the shard serves an EXEC's keys itself"),
         Merge::XRead(_) => unreachable!("the shard merges XREAD itself (it may block)"),
         Merge::Compute(c) => {
             let replies = split_replies(&g.parts);

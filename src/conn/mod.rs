@@ -129,8 +129,8 @@ pub enum Merge {
         dst_shard: usize,
         to_left: bool,
         /// BLMOVE / BRPOPLPUSH: on an empty source, block until this deadline (ms; 0 =
-        /// forever) instead of replying null.
-        reblock: Option<u64>,
+        /// forever) instead of replying null, in the place of arrival number `.1`.
+        reblock: Option<(u64, u64)>,
     },
     /// LMPOP over keys on several shards: the part is one run's reply; on a null array
     /// the next run (shard, commands) is tried.
@@ -151,9 +151,14 @@ pub enum Merge {
     XRead(Box<crate::cmd::streams::XRead>),
     /// SMOVE across shards, at `stage`: the part is the reply of that stage's command.
     SMove(SMove, SMoveStage),
-    /// A blocked cross-shard BLMOVE was woken (its source got data): take both keys'
-    /// locks and try the move again (`Shard::move_retry`).
+    /// A blocked cross-shard BLMOVE: its part is the reply from the destination's owner,
+    /// or empty when the move must be retried under both keys' locks
+    /// (`Shard::move_retry`).
     MoveWake(MoveRetry),
+    /// A chained EXEC that replied, while the keys it pushed to on several shards are
+    /// served one run of same-shard keys at a time, in the order it signalled them; its
+    /// locks go after the last (`Shard::serve_exec_signals`).
+    ServeHeld(crate::shard::block::HeldRuns),
     /// A cross-shard move, step 2: the part is the push's reply; on an error the element
     /// goes back to `src`, else the client gets the element.
     MoveTo {
@@ -198,6 +203,8 @@ pub struct MoveRetry {
     pub to_left: bool,
     /// When the block times out (ms; 0 = never).
     pub deadline_ms: u64,
+    /// The command's arrival number (`Shard::arrival`): its place among the waiters.
+    pub seq: u64,
 }
 
 /// A set-algebra command spread over shards.
@@ -398,8 +405,20 @@ pub struct Conn {
     pub in_exec: bool,
     /// WATCHed keys.
     pub watch: Option<crate::tx::Watch>,
-    /// A woken cross-shard BLMOVE waiting for its locks: it runs once they are held.
+    /// A cross-shard BLMOVE sent back to retry, waiting for its locks: it runs once they
+    /// are held.
     pub move_retry: Option<MoveRetry>,
+    /// A blocking pop over several shards, while its first attempt runs: the places it
+    /// took in its keys' queues on arrival (`shard::block::Reserved`).
+    pub reserved: Option<crate::shard::block::Reserved>,
+    /// The arrival number of the blocking command it is starting (`Shard::arrival_of`).
+    pub block_arrival: Option<u64>,
+    /// A chained EXEC in progress: for each queued command the part it runs in, and the
+    /// shard of each part.
+    pub exec_order: Option<(Vec<u32>, Vec<usize>)>,
+    /// Keys with waiters that the chained EXEC's commands signalled: (part, index of the
+    /// command in its part, database, key), as each part reported them.
+    pub exec_signals: Vec<(u32, u32, usize, Box<[u8]>)>,
     /// A write failed (the peer stopped reading or reset): replies are dropped from now on,
     /// but what the client sent before still runs, as Redis runs every command it read,
     /// and then the connection closes.
@@ -472,6 +491,10 @@ impl Conn {
             in_exec: false,
             watch: None,
             move_retry: None,
+            reserved: None,
+            block_arrival: None,
+            exec_order: None,
+            exec_signals: Vec::new(),
             out_dead: false,
             paced: None,
             pushes_held: Vec::new(),

@@ -9,6 +9,7 @@
 //! order. An element popped for a client that disconnected meanwhile is pushed back where
 //! it came from, so nothing is lost or delivered twice.
 
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, Ordering::AcqRel, Ordering::Acquire, Ordering::Relaxed};
 use std::sync::Arc;
 
@@ -31,10 +32,18 @@ pub enum BlockOp {
     /// A cross-shard BLMOVE's first step: reply with the bare element; the home shard
     /// then pushes it onto the destination's shard.
     PopValue { left: bool },
-    /// A cross-shard BLMOVE / BRPOPLPUSH: take nothing, just wake the client, which then
-    /// retries the move under the locks of both keys (an element in flight between two
-    /// shards would be visible in neither list).
-    Wake,
+    /// A blocked BLMOVE / BRPOPLPUSH whose destination lives on shard `dst_shard`: the
+    /// source's owner locks the source for the move (`Flight`), pops and sends the element
+    /// to the destination's owner, which pushes it, replies to the client, and lets the
+    /// source go. Nobody sees the element in neither list: the source stays locked while
+    /// it is in flight, and the command that pushed it holds its reply until the move is
+    /// done (`ChainHold`).
+    MoveTo {
+        dst: Box<[u8]>,
+        dst_shard: usize,
+        from_left: bool,
+        to_left: bool,
+    },
     /// BLMOVE / BRPOPLPUSH: move to `dst` (same shard) and reply with the element.
     Move {
         dst: Box<[u8]>,
@@ -86,6 +95,11 @@ fn stream_after(op: &BlockOp, key: &[u8]) -> StreamId {
 enum Serve {
     /// Served: the reply, and what to restore should its client be gone.
     Done(Vec<u8>, Option<Rescue>),
+    /// Served by sending the element to another shard, which replies to the client.
+    Forwarded,
+    /// A cross-shard move cannot lock its source now: it keeps its place, and the key is
+    /// tried again later.
+    Locked,
     /// Someone else decided the waiter's outcome already.
     Claimed,
     /// The key has nothing for it (missing or empty).
@@ -156,6 +170,8 @@ pub struct BlockRequest {
     pub op: BlockOp,
     /// How the reply is finished on the home shard (`Forward`, or a cross-shard move).
     pub merge: Merge,
+    /// The command's arrival number (`Shard::arrival`).
+    pub seq: u64,
 }
 
 /// One blocked client's interest in keys of one shard.
@@ -175,6 +191,23 @@ pub struct Waiter {
     pub op: BlockOp,
     /// Inside EXEC: an owner that cannot serve it at once says so (`DECLINED`).
     pub nowait: bool,
+    /// The command's arrival number: a key's waiters are queued and served in this order,
+    /// so one that arrived first is served first even if its registration came later.
+    pub seq: u64,
+    /// False while its place is only reserved (`Reserved`): it cannot be served yet, and
+    /// nobody behind it is served from the key meanwhile.
+    pub armed: bool,
+}
+
+/// The places a blocking pop over several shards takes in its keys' queues when it
+/// arrives, before its attempt under the locks of every key: a waiter that arrives later
+/// queues behind it even while the attempt takes its hops. Armed (`Msg::Arm`) when the
+/// attempt found nothing, dropped when it found something.
+#[derive(Debug)]
+pub struct Reserved {
+    claim: Arc<AtomicBool>,
+    db: usize,
+    parts: Vec<(usize, Vec<Box<[u8]>>)>,
 }
 
 /// The part number of a `Done` that says "nothing here" to a blocking command inside
@@ -221,6 +254,20 @@ pub fn parse_timeout(raw: &[u8]) -> CmdResult<u64> {
 }
 
 impl Shard {
+    /// A fresh arrival number for a blocking command that starts now.
+    pub(crate) fn arrival(&self) -> u64 {
+        self.shared
+            .block_seq
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+            + 1
+    }
+
+    /// The arrival number of the blocking command `conn` runs: the one it got when it
+    /// first came up (`Shard::execute`), before any wait for its locks.
+    pub(crate) fn arrival_of(&self, conn: &mut Conn) -> u64 {
+        conn.block_arrival.take().unwrap_or_else(|| self.arrival())
+    }
+
     /// Tries to serve `w` from `key` on this shard: wins the claim only if the key holds a
     /// non-empty value of the type the waiter pops. When the client first blocks
     /// (`blocking`), a key of another type fails the call (WRONGTYPE) instead.
@@ -246,11 +293,63 @@ impl Shard {
         if !(nonempty || wrong_type) {
             return Serve::Empty;
         }
+        let flight_lock = match (&w.op, wrong_type) {
+            (BlockOp::MoveTo { .. }, false) => {
+                let set = crate::tx::LockSet::of(vec![crate::tx::key_hash(w.db, key)]);
+                if self.locks.conflicts(0, &set) {
+                    return Serve::Locked;
+                }
+                Some(set)
+            }
+            _ => None,
+        };
         if !take(&w.claim) {
             return Serve::Claimed;
         }
-        if let BlockOp::Wake = w.op {
-            return Serve::Done(Vec::new(), None);
+        if let Some(set) = flight_lock {
+            let tx = self.next_tx_id();
+            let locked = self.locks.try_lock(tx, set);
+            debug_assert!(locked, "checked above");
+            let BlockOp::MoveTo {
+                dst,
+                dst_shard,
+                from_left,
+                to_left,
+            } = &w.op
+            else {
+                unreachable!("only a move locks")
+            };
+            let value = self
+                .pop_list(w.db, key, *from_left, 1)
+                .pop()
+                .expect("non-empty");
+            let token = self.hold_ctx.inspect(|h| {
+                self.holds.entry(*h).or_default().pending += 1;
+            });
+            let flight = Flight {
+                tx,
+                src_shard: self.id,
+                db: w.db,
+                src: key.into(),
+                from_left: *from_left,
+                dst: dst.clone(),
+                to_left: *to_left,
+                value,
+                home: w.home,
+                conn: w.conn,
+                resp3: w.resp3,
+                token,
+            };
+            // Waiting for the destination's lock is safe only in shard order.
+            let wait = *dst_shard > self.id;
+            self.outbox[*dst_shard].push(Msg::MovePush {
+                flight: Box::new(flight),
+                wait,
+            });
+            // The claim is won here: the client is no longer blocked, though its reply
+            // comes from the destination's shard.
+            self.count_served(w);
+            return Serve::Forwarded;
         }
         let mut out = Vec::new();
         let mut r = Reply::new(&mut out, w.resp3);
@@ -262,7 +361,7 @@ impl Shard {
         // Pops reply with what they took and keep it for a rescue, should the client be
         // gone when the reply arrives; a move's element already lives in `dst`.
         let popped = match &w.op {
-            BlockOp::Wake => unreachable!("a wake takes nothing"),
+            BlockOp::MoveTo { .. } => unreachable!("forwarded above"),
             BlockOp::Pop { left } => {
                 let v = self.pop_list(w.db, key, *left, 1);
                 r.array_len(2);
@@ -398,21 +497,35 @@ impl Shard {
     /// command (and turn step) completes.
     pub fn signal_key(&mut self, db: usize, key: &[u8]) {
         if !self.blocked[db].is_empty() && self.blocked[db].contains_key(key) {
-            self.ready_keys.push((db, key.into()));
+            self.mark_ready(db, key.into());
         }
     }
 
-    /// Serves waiters of keys that received data, first come first served.
+    /// Queues `key` to be served, unless it is queued already (as Redis, a key signalled
+    /// twice before it is served is served once, in the place of its first signal).
+    fn mark_ready(&mut self, db: usize, key: Box<[u8]>) {
+        if self.ready_set.insert((db, key.clone())) {
+            self.ready_keys.push_back((db, key));
+        }
+    }
+
+    /// Serves waiters of keys that received data: keys in the order they were signalled,
+    /// each key's waiters first come first served. Runs after every command (as Redis
+    /// after each command it calls), so the next command sees the waiters served.
     pub(crate) fn serve_ready_keys(&mut self) {
+        if self.ready_keys.is_empty() || self.serving_ready {
+            return;
+        }
+        self.serving_ready = true;
         // A key a transaction holds is served after it lets go: its waiters must not see
         // the transaction half done.
-        let mut held = Vec::new();
+        let mut held = VecDeque::new();
         if self.locks.busy() {
             let locks = &self.locks;
             self.ready_keys.retain(|(db, key)| {
                 let h = crate::tx::key_hash(*db, key);
                 if locks.is_held(h) {
-                    held.push((*db, key.clone()));
+                    held.push_back((*db, key.clone()));
                     false
                 } else {
                     true
@@ -421,19 +534,38 @@ impl Shard {
         }
         self.serve_ready_keys_unlocked();
         self.ready_keys.append(&mut held);
+        self.serving_ready = false;
     }
 
     fn serve_ready_keys_unlocked(&mut self) {
-        while let Some((db, key)) = self.ready_keys.pop() {
+        // Keys whose first waiter could not lock them for a move: tried again next time.
+        let mut retry = VecDeque::new();
+        while let Some((db, key)) = self.ready_keys.pop_front() {
+            // Out of the set first: serving it may signal it again (a move onto itself).
+            self.ready_set.remove(&(db, key.clone()));
             // Waiters that pop another type than the key now holds keep their places.
             let mut skipped = Vec::new();
             while let Some(w) = self.blocked[db].get_mut(&key).and_then(|q| q.pop_front()) {
+                if !w.armed {
+                    if w.claim.load(Acquire) {
+                        continue; // its attempt found something: the place goes
+                    }
+                    // It arrived first and its attempt is still running: the key waits.
+                    skipped.push(w);
+                    break;
+                }
                 match self.serve_one(&w, &key, false) {
                     Serve::Done(out, rescue) => {
                         self.count_served(&w);
                         self.send_served(&w, out, rescue)
                     }
+                    Serve::Forwarded => {}
                     Serve::Claimed => {} // claimed elsewhere: drop
+                    Serve::Locked => {
+                        skipped.push(w);
+                        retry.push_back((db, key.clone()));
+                        break;
+                    }
                     Serve::OtherType => skipped.push(w),
                     Serve::Empty => {
                         // The key ran dry before this waiter: it keeps its place.
@@ -452,6 +584,9 @@ impl Shard {
                 self.blocked[db].remove(&key);
             }
         }
+        for (db, key) in retry {
+            self.mark_ready(db, key);
+        }
     }
 
     /// Sends a served reply to the waiter's home (or completes it here).
@@ -462,7 +597,10 @@ impl Shard {
             out,
             rescue,
         };
-        if w.home == self.id {
+        // Its connection may be the one being served right now (pushes are served after
+        // each command): then the reply goes through the mailbox, next turn.
+        let here = matches!(self.conns.get(w.conn.slot), Some(Some(c)) if c.id == w.conn.id);
+        if w.home == self.id && here {
             self.handle(msg);
         } else {
             self.outbox[w.home].push(msg);
@@ -476,21 +614,26 @@ impl Shard {
         w: Waiter,
         keys: &[Box<[u8]>],
     ) -> Option<(Vec<u8>, Option<Rescue>)> {
-        for key in keys {
+        // A reserved place is only queued; its attempt decides elsewhere.
+        for key in keys.iter().filter(|_| w.armed) {
             match self.serve_one(&w, key, true) {
                 Serve::Done(out, rescue) => return Some((out, rescue)),
-                Serve::Claimed => return None,
+                // The destination's shard replies; the client waits for it.
+                Serve::Forwarded | Serve::Claimed => return None,
                 Serve::Empty | Serve::OtherType => {}
+                // Served once the lock goes (the key stays ready until then).
+                Serve::Locked => self.mark_ready(w.db, key.clone()),
             }
         }
         if w.claim.load(Acquire) {
             return None;
         }
         for key in keys {
-            self.blocked[w.db]
-                .entry(key.clone())
-                .or_default()
-                .push_back(w.clone());
+            let q = self.blocked[w.db].entry(key.clone()).or_default();
+            // In arrival order: usually at the back, but a waiter whose registration took
+            // longer (its keys span shards) goes before those that arrived after it.
+            let at = q.iter().rposition(|x| x.seq < w.seq).map_or(0, |i| i + 1);
+            q.insert(at, w.clone());
         }
         None
     }
@@ -499,9 +642,13 @@ impl Shard {
     pub(crate) fn unblock(&mut self, claim: &Arc<AtomicBool>, db: usize, keys: &[Box<[u8]>]) {
         for key in keys {
             if let Some(q) = self.blocked[db].get_mut(key) {
+                let front = q.front().is_some_and(|w| Arc::ptr_eq(&w.claim, claim));
                 q.retain(|w| !Arc::ptr_eq(&w.claim, claim));
                 if q.is_empty() {
                     self.blocked[db].remove(key);
+                } else if front {
+                    // It may have held the others up (a reserved place): they go on.
+                    self.mark_ready(db, key.clone());
                 }
             }
         }
@@ -585,7 +732,7 @@ impl Shard {
                 self.ks.peek(db, &k, now).map(|e| &e.value),
                 Some(Value::List(_) | Value::Zset(_) | Value::Stream(_))
             ) {
-                self.ready_keys.push((db, k));
+                self.mark_ready(db, k);
             }
         }
     }
@@ -608,7 +755,7 @@ impl Shard {
                 dst: m.dst,
                 dst_shard: m.dst_shard,
                 to_left: m.to_left,
-                reblock: Some(m.deadline_ms),
+                reblock: Some((m.deadline_ms, m.seq)),
             },
             rescue_left: Some(m.from_left),
         };
@@ -616,7 +763,8 @@ impl Shard {
     }
 
     /// The source of a cross-shard blocking move was empty under the locks: let them go
-    /// and block until the source gets data (or the deadline passes).
+    /// and block until the source gets data (or the deadline passes); the source's owner
+    /// then pops and sends the element on to the destination's.
     pub(crate) fn block_move_wait(
         &mut self,
         slot: usize,
@@ -635,7 +783,13 @@ impl Shard {
         let req = BlockRequest {
             keys: vec![m.src.clone()],
             timeout_ms,
-            op: BlockOp::Wake,
+            op: BlockOp::MoveTo {
+                dst: m.dst.clone(),
+                dst_shard: m.dst_shard,
+                from_left: m.from_left,
+                to_left: m.to_left,
+            },
+            seq: m.seq,
             merge: Merge::MoveWake(m),
         };
         let mut out = std::mem::take(&mut conn.out);
@@ -759,22 +913,32 @@ impl Shard {
             timeout_ms,
             op,
             merge,
+            seq,
         } = req;
-        let claim = Arc::new(AtomicBool::new(false));
         let null_bulk =
             conn.in_exec && matches!(op, BlockOp::Move { .. } | BlockOp::PopValue { .. });
-        let mut parts: Vec<(usize, Vec<Box<[u8]>>)> = Vec::new();
-        for k in keys {
-            let s = route::shard_of(&k, self.shards);
-            match parts.iter_mut().find(|(p, _)| *p == s) {
-                Some((_, ks)) => {
-                    if !ks.contains(&k) {
-                        ks.push(k)
-                    }
+        if let Some(r) = conn.reserved.take() {
+            // Its places are taken already: arm them (every key was empty under the locks).
+            for (s, ks) in &r.parts {
+                if *s == self.id {
+                    self.arm(&r.claim, r.db, ks);
+                } else {
+                    self.outbox[*s].push(Msg::Arm {
+                        claim: r.claim.clone(),
+                        db: r.db,
+                        keys: ks.clone(),
+                    });
                 }
-                None => parts.push((s, vec![k])),
             }
+            let deadline_ms = match timeout_ms {
+                0 => 0,
+                t => self.now_ms.saturating_add(t),
+            };
+            self.wait_blocked(slot, conn, (r.claim, r.parts, deadline_ms), merge, false);
+            return;
         }
+        let claim = Arc::new(AtomicBool::new(false));
+        let parts = by_shard(keys, self.shards);
         let waiter = Waiter {
             claim: claim.clone(),
             home: self.id,
@@ -783,6 +947,8 @@ impl Shard {
             db: conn.db,
             op,
             nowait: conn.in_exec,
+            seq,
+            armed: true,
         };
         // This shard's keys first: served at once here, the reply goes straight out.
         if let Some((_, local)) = parts.iter().find(|(s, _)| *s == self.id) {
@@ -824,6 +990,23 @@ impl Shard {
             // A huge timeout (up to i64::MAX ms) waits forever rather than wrapping.
             self.now_ms.saturating_add(timeout_ms)
         };
+        self.wait_blocked(slot, conn, (claim, parts, deadline_ms), merge, null_bulk);
+        if conn.in_exec {
+            if let Some(b) = conn.block.as_mut() {
+                b.declines_left = remote;
+            }
+        }
+    }
+
+    /// The connection waits in a block (`claim`, the keys per shard, the deadline).
+    fn wait_blocked(
+        &mut self,
+        slot: usize,
+        conn: &mut Conn,
+        (claim, parts, deadline_ms): (Arc<AtomicBool>, KeysByShard, u64),
+        merge: Merge,
+        null_bulk: bool,
+    ) {
         if deadline_ms > 0 {
             self.block_timers.insert((deadline_ms, slot, conn.id));
         }
@@ -832,7 +1015,7 @@ impl Shard {
             deadline_ms,
             parts,
             db: conn.db,
-            declines_left: if conn.in_exec { remote } else { 0 },
+            declines_left: 0,
             null_bulk,
             counted: !conn.in_exec,
         });
@@ -842,9 +1025,20 @@ impl Shard {
             merge,
         });
         if !conn.in_exec {
-            // Before any other shard can see a waiter of this client (the Block messages
-            // leave at the end of the turn), so no serve is counted ahead of its block.
-            self.shared.blocked_clients.fetch_add(1, Relaxed);
+            // Published after this turn's batches went out (`publish_blocked`): a client
+            // that INFO counts as blocked has its waiters in the owners' mailboxes, so a
+            // blocking command sent after seeing it queues behind it.
+            self.blocked_unpublished += 1;
+        }
+    }
+
+    /// Adds this turn's new blocks to INFO `blocked_clients` (called once the turn's
+    /// batches were sent). A serve elsewhere may subtract first for a moment; INFO shows
+    /// such a transient negative count as 0.
+    pub(crate) fn publish_blocked(&mut self) {
+        if self.blocked_unpublished > 0 {
+            let n = std::mem::take(&mut self.blocked_unpublished);
+            self.shared.blocked_clients.fetch_add(n, Relaxed);
         }
     }
 
@@ -860,6 +1054,70 @@ impl Shard {
     pub(crate) fn count_unblocked(&self, b: &Blocked) {
         if b.counted {
             self.shared.blocked_clients.fetch_sub(1, Relaxed);
+        }
+    }
+
+    /// Takes the places of a blocking pop over several shards in its keys' queues, before
+    /// its attempt (`Reserved`).
+    fn reserve(&mut self, slot: usize, conn: &mut Conn, req: &BlockRequest) {
+        let claim = Arc::new(AtomicBool::new(false));
+        let parts = by_shard(req.keys.clone(), self.shards);
+        let waiter = Waiter {
+            claim: claim.clone(),
+            home: self.id,
+            conn: ConnRef { slot, id: conn.id },
+            resp3: conn.resp3,
+            db: conn.db,
+            op: req.op.clone(),
+            nowait: false,
+            seq: req.seq,
+            armed: false,
+        };
+        for (s, ks) in &parts {
+            if *s == self.id {
+                self.register_or_serve(waiter.clone(), ks);
+            } else {
+                self.outbox[*s].push(Msg::Block {
+                    waiter: waiter.clone(),
+                    keys: ks.clone(),
+                });
+            }
+        }
+        conn.reserved = Some(Reserved {
+            claim,
+            db: conn.db,
+            parts,
+        });
+    }
+
+    /// Gives up the connection's reserved places (its attempt replied, or it closed).
+    pub(crate) fn drop_reservation(&mut self, conn: &mut Conn) {
+        let Some(r) = conn.reserved.take() else {
+            return;
+        };
+        take(&r.claim);
+        for (s, keys) in &r.parts {
+            if *s == self.id {
+                self.unblock(&r.claim, r.db, keys);
+            } else {
+                self.outbox[*s].push(Msg::Unblock {
+                    claim: r.claim.clone(),
+                    db: r.db,
+                    keys: keys.clone(),
+                });
+            }
+        }
+    }
+
+    /// Arms the reserved waiters of `claim` on `keys`: they may be served from now on.
+    pub(crate) fn arm(&mut self, claim: &Arc<AtomicBool>, db: usize, keys: &[Box<[u8]>]) {
+        for key in keys {
+            if let Some(q) = self.blocked[db].get_mut(key) {
+                for w in q.iter_mut().filter(|w| Arc::ptr_eq(&w.claim, claim)) {
+                    w.armed = true;
+                }
+                self.mark_ready(db, key.clone());
+            }
         }
     }
 }
@@ -891,6 +1149,9 @@ fn pop_or_block(
     let mut steps =
         crate::cmd::lists::mpop_steps(shard.shards, name, req.keys.iter().map(|k| &k[..]), tail);
     let first = steps.pop_front().expect("at least one key");
+    if !conn.in_exec {
+        shard.reserve(slot, conn, &req);
+    }
     let then = PopThen {
         block: (!conn.in_exec).then_some(req),
         reshape,
@@ -946,6 +1207,7 @@ fn pop_one(
         timeout_ms: timeout,
         op,
         merge: Merge::Forward,
+        seq: shard.arrival_of(conn),
     };
     let (name, ends) = family.mpop();
     let end = ends[!first_end as usize];
@@ -983,6 +1245,7 @@ fn pop_many(
         timeout_ms: timeout,
         op,
         merge: Merge::Forward,
+        seq: shard.arrival_of(conn),
     };
     let (name, ends) = family.mpop();
     let count = count.to_string();
@@ -1041,8 +1304,9 @@ fn end(raw: &[u8]) -> CmdResult<bool> {
 }
 
 /// Blocks for a move from `src` to `dst`. On one shard the owner moves the element when
-/// it serves the waiter; across shards the waiter only pops, and the home shard pushes the
-/// element onto the destination's shard (restoring it on failure), like LMOVE's steps.
+/// it serves the waiter. Across shards the home shard first tries the move under the
+/// locks of both keys; blocked, the source's owner sends the element to the destination's
+/// (`BlockOp::MoveTo`).
 fn block_move(
     shard: &mut Shard,
     slot: usize,
@@ -1080,7 +1344,7 @@ fn block_move(
         (BlockOp::PopValue { left: from_left }, merge)
     } else {
         // Both keys are locked (`lock_plan`): try the move now; on an empty source the
-        // locks go and the client blocks until woken, then retries (`move_retry`).
+        // locks go and the client blocks (`BlockOp::MoveTo`).
         let deadline_ms = if timeout == 0 {
             0
         } else {
@@ -1094,6 +1358,7 @@ fn block_move(
             dst_shard,
             to_left,
             deadline_ms,
+            seq: shard.arrival_of(conn),
         };
         shard.try_move(slot, conn, retry);
         return;
@@ -1103,6 +1368,7 @@ fn block_move(
         timeout_ms: timeout,
         op,
         merge,
+        seq: shard.arrival_of(conn),
     };
     shard.block(slot, conn, req, out);
 }
@@ -1161,4 +1427,401 @@ pub fn bzpopmax(
 /// error rather than panicking should that ever change.
 pub fn coordinated(_: &mut Ctx, _: &Args) -> CmdResult {
     Err(CmdError::Syntax)
+}
+
+/// Replies held until the blocking moves that a command set off on other shards are done:
+/// a command that pushed an element a cross-shard BLMOVE waiter took answers only once the
+/// element is in the destination (and the destination's waiters were served, and so on
+/// down the chain). Each forwarded move counts in the hold of the command that caused it,
+/// and the destination's shard acknowledges it (`Msg::ChainAck`) once its own hold for
+/// the push is empty: acknowledgements flow back up the chain as in Dijkstra-Scholten
+/// termination detection.
+#[derive(Debug, Default)]
+pub struct ChainHold {
+    /// Forwarded moves not yet acknowledged.
+    pending: u32,
+    /// The reply to send (destination shard, message) once none is pending.
+    reply: Option<(usize, Msg)>,
+    /// The rest of the hop whose reply that is, to run first (its replies follow).
+    rest: Option<Msg>,
+    /// The hold on another shard (shard, id) to acknowledge once none is pending.
+    parent: Option<(usize, u64)>,
+}
+
+impl Shard {
+    /// Opens a hold for the command about to run: moves it forwards join it. Returns its
+    /// id and the hold that was current, for `close_hold`.
+    pub(crate) fn open_hold(&mut self) -> (u64, Option<u64>) {
+        // The hold itself is made only when a move or a parent needs it (most commands
+        // set off nothing).
+        self.next_hold_id += 1;
+        let id = self.next_hold_id;
+        (id, self.hold_ctx.replace(id))
+    }
+
+    /// Ends the command's hold context. Returns true when moves are still pending: the
+    /// caller then hands its reply to `hold_reply`. Otherwise the hold is done (and its
+    /// parent acknowledged).
+    pub(crate) fn close_hold(&mut self, (id, prev): (u64, Option<u64>)) -> bool {
+        self.hold_ctx = prev;
+        if self.holds.get(&id).is_some_and(|h| h.pending > 0) {
+            return true;
+        }
+        self.fire_hold(id);
+        false
+    }
+
+    /// Keeps `msg` (for shard `dest`) until the hold's moves are done, and the hop `rest`
+    /// that is to run after them.
+    pub(crate) fn hold_reply(&mut self, id: u64, dest: usize, msg: Msg, rest: Option<Msg>) {
+        match self.holds.get_mut(&id) {
+            Some(h) => {
+                h.reply = Some((dest, msg));
+                h.rest = rest;
+            }
+            None => self.outbox[dest].push(msg),
+        }
+    }
+
+    /// True when the command running now set off moves not yet done.
+    pub(crate) fn hold_pending(&self) -> bool {
+        self.hold_ctx
+            .and_then(|h| self.holds.get(&h))
+            .is_some_and(|h| h.pending > 0)
+    }
+
+    /// A forwarded move of hold `id` is done.
+    pub(crate) fn chain_ack(&mut self, id: u64) {
+        let Some(h) = self.holds.get_mut(&id) else {
+            return;
+        };
+        h.pending = h.pending.saturating_sub(1);
+        if h.pending == 0 && self.hold_ctx != Some(id) {
+            self.fire_hold(id);
+        }
+    }
+
+    /// Releases a finished hold's reply and acknowledges its parent.
+    fn fire_hold(&mut self, id: u64) {
+        let Some(h) = self.holds.remove(&id) else {
+            return;
+        };
+        match (h.reply, h.rest) {
+            // The hop goes on after the replies so far.
+            (Some((_, Msg::Done { out, .. })), Some(mut rest)) => {
+                if let Msg::Run { prefix, .. } = &mut rest {
+                    *prefix = out;
+                }
+                // Through the lock check: a transaction may have locked its keys since.
+                self.handle_msg(rest);
+            }
+            // Through the mailbox even when it is for this shard: the connection it
+            // completes may be the one being served right now.
+            (Some((dest, msg)), _) => self.outbox[dest].push(msg),
+            (None, _) => {}
+        }
+        if let Some((shard, parent)) = h.parent {
+            self.outbox[shard].push(Msg::ChainAck { id: parent });
+        }
+    }
+}
+
+impl Shard {
+    /// A command of `conn` run here set off cross-shard moves (hold `id`): its reply,
+    /// written from `reply_at` on, waits for them, and so does the connection.
+    pub(crate) fn hold_local_reply(&mut self, slot: usize, conn: &mut Conn, id: u64, at: usize) {
+        if conn.gather.is_some() || conn.block.is_some() || conn.tx.is_some() || conn.out.len() < at
+        {
+            // It waits on something else already, or holds locks (which must not wait for
+            // a move that may wait for a lock): the moves finish on their own.
+            self.hold_reply_none(id);
+            return;
+        }
+        let out = conn.out.split_off(at);
+        conn.gather = Some(Gather {
+            left: 1,
+            parts: vec![Vec::new()],
+            merge: Merge::Forward,
+        });
+        let done = Msg::Done {
+            conn: ConnRef { slot, id: conn.id },
+            part: 0,
+            out,
+            rescue: None,
+        };
+        self.hold_reply(id, self.id, done, None);
+    }
+
+    /// Hold `id` has no reply to keep.
+    fn hold_reply_none(&mut self, id: u64) {
+        if let Some(h) = self.holds.get_mut(&id) {
+            h.reply = None;
+        }
+    }
+}
+
+/// A blocked cross-shard move in flight: its element was popped from `src` (which stays
+/// locked by `tx` on its shard) and goes to the destination's shard.
+#[derive(Debug)]
+pub struct Flight {
+    /// The transaction id that locks `src` (and `dst` while it is pushed).
+    tx: crate::tx::TxId,
+    src_shard: usize,
+    db: usize,
+    src: Box<[u8]>,
+    from_left: bool,
+    dst: Box<[u8]>,
+    to_left: bool,
+    value: Vec<u8>,
+    /// The client: its home shard, connection and protocol.
+    home: usize,
+    conn: ConnRef,
+    resp3: bool,
+    /// The chain hold on the source's shard that waits for this move.
+    token: Option<u64>,
+}
+
+impl Shard {
+    /// `Msg::MovePush` on the destination's shard: push unless a transaction holds the
+    /// destination; then wait for it (in shard order) or refuse (out of order, so no
+    /// wait can close into a cycle).
+    pub(crate) fn on_move_push(&mut self, flight: Box<Flight>, wait: bool) {
+        let set = crate::tx::LockSet::of(vec![crate::tx::key_hash(flight.db, &flight.dst)]);
+        if self.locks.busy() && self.locks.conflicts(flight.tx, &set) {
+            if wait {
+                let tx = flight.tx;
+                let waiter = crate::tx::Waiter::Run {
+                    msg: Box::new(Msg::MovePush { flight, wait }),
+                    release: true,
+                };
+                if let Some(crate::tx::Waiter::Run { msg, .. }) =
+                    self.locks.lock_or_queue(tx, set, waiter)
+                {
+                    // Granted after all: push now (it lets the lock go itself).
+                    self.handle_unlocked(*msg);
+                }
+            } else {
+                let src_shard = flight.src_shard;
+                self.outbox[src_shard].push(Msg::MoveLanded {
+                    flight,
+                    outcome: Landed::Refused,
+                });
+            }
+            return;
+        }
+        self.move_push(flight);
+    }
+
+    /// Pushes a flight's element (WRONGTYPE sends it back instead), replies to its
+    /// client, lets the source go, and serves the destination's own waiters.
+    pub(crate) fn move_push(&mut self, flight: Box<Flight>) {
+        let (db, now) = (flight.db, self.now_ms);
+        let dst_ok = matches!(
+            self.ks.peek(db, &flight.dst, now).map(|e| &e.value),
+            None | Some(Value::List(_))
+        );
+        let mut out = Vec::new();
+        let mut r = Reply::new(&mut out, flight.resp3);
+        if dst_ok {
+            r.bulk(&flight.value);
+        } else {
+            r.error(&CmdError::WrongType.text());
+        }
+        if dst_ok {
+            self.push_list(db, &flight.dst, &flight.value, flight.to_left);
+        }
+        self.outbox[flight.home].push(Msg::Done {
+            conn: flight.conn,
+            part: 0,
+            out,
+            rescue: None,
+        });
+        let hold = self.open_hold();
+        if let Some(t) = flight.token {
+            self.holds.entry(hold.0).or_default().parent = Some((flight.src_shard, t));
+        }
+        let (src_shard, tx) = (flight.src_shard, flight.tx);
+        let outcome = if dst_ok {
+            Landed::Pushed
+        } else {
+            Landed::WrongType
+        };
+        // First the source goes free (a chain may come back to it), then the
+        // destination's lock (if it waited for one), then its waiters are served, as part
+        // of the command that set the move off.
+        self.outbox[src_shard].push(Msg::MoveLanded { flight, outcome });
+        self.release_local(tx);
+        self.serve_ready_keys();
+        self.close_hold(hold);
+    }
+
+    /// `Msg::MoveLanded` on the source's shard: restore the element if it was not pushed,
+    /// let the source go (serving its waiters, as part of the command that set the move
+    /// off), and after a refusal have the client retry under the locks of both keys.
+    pub(crate) fn on_move_landed(&mut self, f: Flight, outcome: Landed) {
+        let prev = std::mem::replace(&mut self.hold_ctx, f.token);
+        if outcome != Landed::Pushed {
+            self.push_list(f.db, &f.src, &f.value, f.from_left);
+        }
+        self.release_local(f.tx);
+        self.serve_ready_keys();
+        self.hold_ctx = prev;
+        if outcome == Landed::Refused {
+            // Nothing was pushed: the client retries with both locks (`move_retry`).
+            self.outbox[f.home].push(Msg::Done {
+                conn: f.conn,
+                part: 0,
+                out: Vec::new(),
+                rescue: None,
+            });
+            if let Some(t) = f.token {
+                self.chain_ack(t);
+            }
+        }
+    }
+}
+
+/// How a flight ended on the destination's shard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Landed {
+    /// The element is in the destination.
+    Pushed,
+    /// The destination holds another type: the client got WRONGTYPE, the element goes
+    /// back.
+    WrongType,
+    /// A transaction held the destination and waiting was out of shard order.
+    Refused,
+}
+
+/// Keys per owner shard: (shard, its keys).
+type KeysByShard = Vec<(usize, Vec<Box<[u8]>>)>;
+
+/// `keys` grouped by owner shard (in order of first appearance), each once.
+fn by_shard(keys: Vec<Box<[u8]>>, shards: usize) -> KeysByShard {
+    let mut parts: Vec<(usize, Vec<Box<[u8]>>)> = Vec::new();
+    for k in keys {
+        let s = route::shard_of(&k, shards);
+        match parts.iter_mut().find(|(p, _)| *p == s) {
+            Some((_, ks)) => {
+                if !ks.contains(&k) {
+                    ks.push(k)
+                }
+            }
+            None => parts.push((s, vec![k])),
+        }
+    }
+    parts
+}
+
+/// Runs of keys (database, key) of one shard each: (shard, keys), in serving order.
+pub type HeldRuns = VecDeque<(usize, Vec<(usize, Box<[u8]>)>)>;
+
+/// Keys with waiters a transaction's commands signalled: (index of the command, database,
+/// key).
+pub type Signals = Vec<(u32, usize, Box<[u8]>)>;
+
+/// A chained EXEC over several shards serves the keys it pushed to in the order its
+/// commands signalled them, as Redis serves its ready keys after EXEC: one run of
+/// same-shard keys at a time, while the EXEC still holds every lock (so nobody else sees
+/// a key before its turn), then the locks go.
+impl Shard {
+    /// Starts serving the keys the connection's finished chained EXEC signalled, when
+    /// they live on several shards. Returns false when there is nothing to order (the
+    /// locks then go as usual).
+    pub(crate) fn serve_exec_signals(&mut self, conn: &mut Conn) -> bool {
+        let Some((order, part_shards)) = conn.exec_order.take() else {
+            return false;
+        };
+        let signals = std::mem::take(&mut conn.exec_signals);
+        if signals.is_empty() {
+            return false;
+        }
+        // The k-th command of part p is command nth[p][k] of the transaction.
+        let mut nth: Vec<Vec<usize>> = vec![Vec::new(); part_shards.len()];
+        for (j, &p) in order.iter().enumerate() {
+            if let Some(v) = nth.get_mut(p as usize) {
+                v.push(j);
+            }
+        }
+        let mut seq: Vec<(usize, usize, usize, Box<[u8]>)> = signals
+            .into_iter()
+            .filter_map(|(p, i, db, key)| {
+                let at = *nth.get(p as usize)?.get(i as usize)?;
+                Some((at, *part_shards.get(p as usize)?, db, key))
+            })
+            .collect();
+        seq.sort_by_key(|x| x.0);
+        let mut seen = std::collections::HashSet::new();
+        seq.retain(|(_, _, db, key)| seen.insert((*db, key.clone())));
+        let first = seq.first().map(|x| x.1);
+        if seq.iter().all(|x| Some(x.1) == first) {
+            return false;
+        }
+        let mut runs: HeldRuns = VecDeque::new();
+        for (_, shard, db, key) in seq {
+            match runs.back_mut() {
+                Some((s, keys)) if *s == shard => keys.push((db, key)),
+                _ => runs.push_back((shard, vec![(db, key)])),
+            }
+        }
+        let slot = conn.slot;
+        self.serve_held_steps(slot, conn, runs);
+        true
+    }
+
+    /// Serves the next runs of an EXEC's keys: this shard's at once, another's by a hop
+    /// the connection waits for; after the last, the EXEC's locks go.
+    pub(crate) fn serve_held_steps(&mut self, slot: usize, conn: &mut Conn, mut rest: HeldRuns) {
+        while let Some((shard, keys)) = rest.pop_front() {
+            if shard == self.id {
+                self.serve_held_here(keys);
+                continue;
+            }
+            self.outbox[shard].push(Msg::ServeHeld {
+                from: self.id,
+                conn: ConnRef { slot, id: conn.id },
+                keys,
+            });
+            conn.gather = Some(Gather {
+                left: 1,
+                parts: vec![Vec::new()],
+                merge: Merge::ServeHeld(rest),
+            });
+            return;
+        }
+        conn.chain = None;
+        self.release_hold(conn);
+    }
+
+    /// `Msg::ServeHeld`: serves `keys` here for the EXEC that holds them, then answers.
+    pub(crate) fn serve_held(&mut self, from: usize, conn: ConnRef, keys: Vec<(usize, Box<[u8]>)>) {
+        let hold = self.open_hold();
+        self.serve_held_here(keys);
+        let done = Msg::Done {
+            conn,
+            part: 0,
+            out: Vec::new(),
+            rescue: None,
+        };
+        if self.close_hold(hold) {
+            self.hold_reply(hold.0, from, done, None);
+        } else {
+            self.outbox[from].push(done);
+        }
+    }
+
+    /// Serves `keys` (and what serving them signals) now, though the EXEC holds them.
+    fn serve_held_here(&mut self, keys: Vec<(usize, Box<[u8]>)>) {
+        let mut saved = std::mem::take(&mut self.ready_keys);
+        saved.retain(|k| !keys.contains(k));
+        for k in &keys {
+            self.ready_set.remove(k);
+        }
+        self.ready_keys = keys.into();
+        let was = std::mem::replace(&mut self.serving_ready, true);
+        self.serve_ready_keys_unlocked();
+        self.serving_ready = was;
+        saved.append(&mut self.ready_keys);
+        self.ready_keys = saved;
+    }
 }

@@ -195,8 +195,21 @@ pub struct Shard {
     /// Blocked clients' waiters on this shard's keys, per database by key, in arrival
     /// order. Per database so a push asks "does anyone wait?" without building a key.
     blocked: Vec<HashMap<Box<[u8]>, VecDeque<block::Waiter>, ahash::RandomState>>,
-    /// Keys that got data this turn and have waiters.
-    ready_keys: Vec<(usize, Box<[u8]>)>,
+    /// Keys that got data and have waiters, in the order they were signalled (each
+    /// once: `ready_set` holds what is queued), served after the command that signalled.
+    ready_keys: VecDeque<(usize, Box<[u8]>)>,
+    /// Replies held until the cross-shard blocking moves their command set off are done,
+    /// by hold id (`block::ChainHold`).
+    holds: HashMap<u64, block::ChainHold, ahash::RandomState>,
+    /// The hold of the command running now, which moves it forwards join.
+    hold_ctx: Option<u64>,
+    /// The last hold id handed out on this shard.
+    next_hold_id: u64,
+    /// The keys queued in `ready_keys`.
+    ready_set: std::collections::HashSet<(usize, Box<[u8]>), ahash::RandomState>,
+    /// True while `serve_ready_keys` runs: serving a waiter may run code that would
+    /// serve again; the outer pass serves whatever that signals.
+    serving_ready: bool,
     /// Timeouts of this shard's blocked connections: (deadline ms, slot, client id).
     block_timers: BTreeSet<(u64, usize, u64)>,
     /// Messages to send at the end of the turn, per destination shard.
@@ -229,6 +242,9 @@ pub struct Shard {
     input_pool: crate::conn::InputPool,
     /// Refused connections kept until their error line is read (`refused`).
     refused: refused::Refused,
+    /// Blocks started this turn, added to INFO `blocked_clients` after the turn's batches
+    /// went out (`publish_blocked`).
+    blocked_unpublished: i64,
     /// Fanout bytes sent to each shard and not yet credited back by it.
     fanout_inflight: Vec<usize>,
     /// Fanout bytes delivered this turn from each shard, to credit back after the flush.
@@ -267,7 +283,12 @@ impl Shard {
             ),
             subs: Default::default(),
             blocked: (0..databases).map(|_| HashMap::default()).collect(),
-            ready_keys: Vec::new(),
+            ready_keys: VecDeque::new(),
+            ready_set: Default::default(),
+            holds: Default::default(),
+            hold_ctx: None,
+            next_hold_id: 0,
+            serving_ready: false,
             block_timers: BTreeSet::new(),
             outbox: (0..shards).map(|_| Vec::new()).collect(),
             locks: Default::default(),
@@ -285,6 +306,7 @@ impl Shard {
             next_paced_id: 0,
             input_pool: Default::default(),
             refused: Default::default(),
+            blocked_unpublished: 0,
             fanout_inflight: vec![0; shards],
             fanout_credit: vec![0; shards],
             fanout_turn_bytes: 0,
@@ -360,6 +382,9 @@ impl Shard {
             self.serve_ready_keys();
             self.expire_blocks();
             self.send_outbox();
+            // After the batches went: a client counted as blocked has its waiters in the
+            // owners' mailboxes already (so a later blocking command queues behind it).
+            self.publish_blocked();
             self.flush_dirty();
             self.return_fanout_credit();
             // Asks for the next pieces of paced replies, made while flushing, and the
@@ -470,6 +495,7 @@ impl Shard {
         self.abandon_chain(&mut conn);
         self.release_hold(&mut conn);
         self.unwatch_all(&mut conn);
+        self.drop_reservation(&mut conn);
         if let Some(b) = conn.block.take() {
             // If an owner already won the claim, its element comes back as a rescue (and
             // it counted the client as no longer blocked).
@@ -624,7 +650,7 @@ impl Shard {
         }
         if conn.tx.is_some() && conn.gather.is_none() {
             if let Some(m) = conn.move_retry.take() {
-                // A woken blocking move got its locks: try it now.
+                // A blocking move sent back to retry got its locks: try it now.
                 self.try_move(slot, conn, m);
                 self.settle_tx(conn);
             }
@@ -645,6 +671,8 @@ impl Shard {
             let mut args = std::mem::take(&mut conn.args);
             let frame = &inbuf[conn.in_start..conn.in_end];
             let parsed = conn.parse.parse(frame, &mut args, &limits);
+            let reply_at = conn.out.len();
+            let hold = self.open_hold();
             let outcome = match parsed {
                 Ok(Parsed::Frame { consumed }) => {
                     let a = Args::new(frame, &args);
@@ -677,11 +705,21 @@ impl Shard {
             };
             conn.inbuf = inbuf;
             conn.args = args;
+            if !matches!(outcome, Ok(Some(_))) && self.close_hold(hold) {
+                self.hold_local_reply(slot, conn, hold.0, reply_at);
+            }
             match outcome {
                 Ok(Some(consumed)) => {
                     conn.in_start += consumed;
+                    conn.block_arrival = None;
                     if conn.tx.is_some() {
                         self.settle_tx(conn);
+                    }
+                    // Waiters on what it pushed here are served before the next command
+                    // (keys its transaction still holds wait for the release).
+                    self.serve_ready_keys();
+                    if self.close_hold(hold) {
+                        self.hold_local_reply(slot, conn, hold.0, reply_at);
                     }
                 }
                 Ok(None) => {
@@ -802,6 +840,10 @@ impl Shard {
             Route::Txn(t) => return self.txn_command(slot, conn, t, spec, args),
             _ => Owners::None,
         };
+        if spec.flags & cmd::flag::BLOCKING != 0 && conn.block_arrival.is_none() {
+            // Its place among waiters is fixed now, whatever its locks make it wait.
+            conn.block_arrival = Some(self.arrival());
+        }
         if let Some(sets) = self.lock_plan(spec, args, conn, owners) {
             if !self.acquire(conn, sets, crate::tx::Scope::Command) {
                 return false;
@@ -1062,6 +1104,7 @@ impl Shard {
             lock: None,
             hold: false,
             paced,
+            prefix: Vec::new(),
         });
     }
 
@@ -1217,18 +1260,38 @@ impl Shard {
 
     /// Runs commands copied from another shard (or a local part) and returns the replies.
     pub fn run_owned(&mut self, cmds: &OwnedCmds, db: usize, resp3: bool) -> Vec<u8> {
-        self.run_owned_paced(cmds, db, resp3, false).0
+        self.run_owned_paced(cmds, db, resp3, false, false, None).0
+    }
+
+    /// Runs a transaction's commands (`run_owned`) and notes which keys with waiters each
+    /// one signalled: (index of the command, database, key).
+    pub(crate) fn run_owned_signals(
+        &mut self,
+        cmds: &OwnedCmds,
+        db: usize,
+        resp3: bool,
+        signals: &mut block::Signals,
+    ) -> Vec<u8> {
+        self.run_owned_paced(cmds, db, resp3, false, false, Some(signals))
+            .0
     }
 
     /// Like `run_owned`; with `paced`, a command may pace its reply (`shard::paced`): the
     /// run then stops after it and returns the walk's id and the index of the next command.
+    /// With `serve_each` (commands of no transaction), the waiters on what a command
+    /// pushed are served before the next command runs, as Redis does after each command;
+    /// a command whose pushes set off moves to other shards (`block::ChainHold`) also
+    /// stops the run (the index of the next command is the third value): the rest runs
+    /// once the moves are done.
     fn run_owned_paced(
         &mut self,
         cmds: &OwnedCmds,
         db: usize,
         resp3: bool,
         paced: bool,
-    ) -> (Vec<u8>, Option<(u64, usize)>) {
+        serve_each: bool,
+        mut signals: Option<&mut block::Signals>,
+    ) -> (Vec<u8>, Option<(u64, usize)>, Option<usize>) {
         let mut out = Vec::new();
         for (i, &(spec_id, first, n)) in cmds.cmds.iter().enumerate() {
             let spec = cmd::spec_by_id(spec_id);
@@ -1246,6 +1309,7 @@ impl Shard {
             }
             let start = Instant::now();
             let reply_at = out.len();
+            let ready_before = self.ready_keys.len();
             let (res, pace) = {
                 let mut ctx = Ctx {
                     shard: self,
@@ -1258,11 +1322,22 @@ impl Shard {
                 (res, ctx.pace)
             };
             self.finish_call(spec, start, res, &mut out, reply_at, resp3);
+            if let Some(sig) = signals.as_deref_mut() {
+                for (kdb, key) in self.ready_keys.iter().skip(ready_before) {
+                    sig.push((i as u32, *kdb, key.clone()));
+                }
+            }
+            if serve_each {
+                self.serve_ready_keys();
+            }
             if let Pace::Started(id) = pace {
-                return (out, Some((id, i + 1)));
+                return (out, Some((id, i + 1)), None);
+            }
+            if serve_each && i + 1 < cmds.cmds.len() && self.hold_pending() {
+                return (out, None, Some(i + 1));
             }
         }
-        (out, None)
+        (out, None, None)
     }
 
     /// Handles every batch waiting in the mailbox.
@@ -1283,7 +1358,17 @@ impl Shard {
         }
     }
 
-    fn handle(&mut self, mut msg: Msg) {
+    fn handle(&mut self, msg: Msg) {
+        self.handle_msg(msg);
+        // What it pushed (a requeue, a move's restore, a released lock) is served now.
+        self.serve_ready_keys();
+    }
+
+    pub(crate) fn handle_msg(&mut self, mut msg: Msg) {
+        if let Msg::MovePush { flight, wait } = msg {
+            self.on_move_push(flight, wait);
+            return;
+        }
         if let Msg::Run {
             lock: lock @ Some(_),
             tx,
@@ -1323,64 +1408,11 @@ impl Shard {
     /// Handles a message whose keys are not locked by anyone else.
     pub(crate) fn handle_unlocked(&mut self, msg: Msg) {
         match msg {
-            Msg::Run {
-                from,
-                conn,
-                part,
-                db,
-                resp3,
-                cmds,
-                rescue_left,
-                paced,
-                ..
-            } => {
-                let (out, started) = self.run_owned_paced(&cmds, db as usize, resp3, paced);
-                if let Some((id, next)) = started {
-                    // The reply goes home in pieces; the hop's later commands wait for it.
-                    let rest = (next < cmds.cmds.len()).then(|| Msg::Run {
-                        from,
-                        conn,
-                        part,
-                        db,
-                        resp3,
-                        cmds: cmds.tail(next),
-                        rescue_left: None,
-                        tx: 0,
-                        lock: None,
-                        hold: false,
-                        paced: true,
-                    });
-                    self.paced_route(id, (from, conn, part), rest);
-                    self.outbox[from].push(Msg::Piece {
-                        conn,
-                        part,
-                        out,
-                        more: Some((self.id, id)),
-                    });
-                    return;
-                }
-                // A popped element in flight to another shard must never be lost.
-                let rescue = rescue_left.and_then(|left| {
-                    let value = cmd::bulk_value(&out)?;
-                    let &(_, first, _) = cmds.cmds.first()?;
-                    let (s, e) = cmds.args[first as usize + 1];
-                    Some(msg::Rescue {
-                        shard: self.id,
-                        db: db as usize,
-                        key: cmds.data[s as usize..e as usize].into(),
-                        popped: msg::Popped::List {
-                            values: vec![value],
-                            left,
-                        },
-                    })
-                });
-                self.outbox[from].push(Msg::Done {
-                    conn,
-                    part,
-                    out,
-                    rescue,
-                });
-            }
+            run @ Msg::Run { .. } => self.run_hop(run),
+            Msg::ChainAck { id } => self.chain_ack(id),
+            // Granted the destination's lock it waited for.
+            Msg::MovePush { flight, .. } => self.move_push(flight),
+            Msg::MoveLanded { flight, outcome } => self.on_move_landed(*flight, outcome),
             Msg::Done {
                 conn: r,
                 part,
@@ -1467,6 +1499,20 @@ impl Shard {
                 }
             }
             Msg::Unblock { claim, db, keys } => self.unblock(&claim, db, &keys),
+            Msg::Arm { claim, db, keys } => self.arm(&claim, db, &keys),
+            Msg::TxSignals {
+                conn: r,
+                part,
+                signals,
+            } => {
+                if let Some(Some(c)) = self.conns.get_mut(r.slot) {
+                    if c.id == r.id && c.exec_order.is_some() {
+                        c.exec_signals
+                            .extend(signals.into_iter().map(|(i, db, k)| (part, i, db, k)));
+                    }
+                }
+            }
+            Msg::ServeHeld { from, conn, keys } => self.serve_held(from, conn, keys),
             Msg::Requeue(r) => self.requeue(r),
             Msg::Lock {
                 home,
@@ -1506,16 +1552,144 @@ impl Shard {
         }
     }
 
+    /// Runs a hop's commands (`Msg::Run`) and sends their replies home (after its
+    /// `prefix`).
+    fn run_hop(&mut self, msg: Msg) {
+        let Msg::Run {
+            from,
+            conn,
+            part,
+            db,
+            resp3,
+            cmds,
+            rescue_left,
+            paced,
+            tx,
+            prefix,
+            ..
+        } = msg
+        else {
+            unreachable!("only hops run")
+        };
+        // A plain command's reply may wait for the moves it sets off; one holding
+        // locks never waits (a move may itself wait for a lock: no cycles).
+        let hold = if tx == 0 {
+            self.open_hold()
+        } else {
+            (0, self.hold_ctx.take())
+        };
+        let mut signals = Vec::new();
+        let (ran, started, stopped) = self.run_owned_paced(
+            &cmds,
+            db as usize,
+            resp3,
+            paced,
+            tx == 0,
+            (tx != 0).then_some(&mut signals),
+        );
+        if !signals.is_empty() {
+            // Ahead of the reply: its EXEC serves them in order (`TxSignals`).
+            self.outbox[from].push(Msg::TxSignals {
+                conn,
+                part,
+                signals,
+            });
+        }
+        let mut out = prefix;
+        out.extend_from_slice(&ran);
+        self.serve_ready_keys();
+        let held = hold.0 != 0 && self.close_hold(hold);
+        if hold.0 == 0 {
+            self.hold_ctx = hold.1;
+        }
+        if let Some((id, next)) = started {
+            // The reply goes home in pieces; the hop's later commands wait for it.
+            let rest = (next < cmds.cmds.len()).then(|| Msg::Run {
+                from,
+                conn,
+                part,
+                db,
+                resp3,
+                cmds: cmds.tail(next),
+                rescue_left: None,
+                tx: 0,
+                lock: None,
+                hold: false,
+                paced: true,
+                prefix: Vec::new(),
+            });
+            self.paced_route(id, (from, conn, part), rest);
+            self.outbox[from].push(Msg::Piece {
+                conn,
+                part,
+                out,
+                more: Some((self.id, id)),
+            });
+            return;
+        }
+        // A popped element in flight to another shard must never be lost.
+        let rescue = rescue_left.and_then(|left| {
+            let value = cmd::bulk_value(&out)?;
+            let &(_, first, _) = cmds.cmds.first()?;
+            let (s, e) = cmds.args[first as usize + 1];
+            Some(msg::Rescue {
+                shard: self.id,
+                db: db as usize,
+                key: cmds.data[s as usize..e as usize].into(),
+                popped: msg::Popped::List {
+                    values: vec![value],
+                    left,
+                },
+            })
+        });
+        let done = Msg::Done {
+            conn,
+            part,
+            out,
+            rescue,
+        };
+        if held {
+            // Its pushes set off moves to other shards: the reply (and the rest of
+            // the hop) waits for them.
+            let rest = stopped.map(|next| Msg::Run {
+                from,
+                conn,
+                part,
+                db,
+                resp3,
+                cmds: cmds.tail(next),
+                rescue_left: None,
+                tx: 0,
+                lock: None,
+                hold: false,
+                paced,
+                prefix: Vec::new(),
+            });
+            self.hold_reply(hold.0, from, done, rest);
+        } else {
+            self.outbox[from].push(done);
+        }
+    }
+
     /// Combines a completed gather into the connection's reply, running the next step
     /// when the merge asks for one (MSETNX's sets, a cross-shard move's push).
     pub(crate) fn finish_gather(&mut self, slot: usize, conn: &mut Conn, g: Gather) {
-        // A cross-shard blocking move: woken, or its source empty under the locks.
+        // A blocked cross-shard move: served (the destination's owner replied), or sent
+        // back to retry under the locks of both keys (an empty reply).
         if let Merge::MoveWake(m) = g.merge {
-            self.move_retry(slot, conn, m);
+            match g.parts.into_iter().next() {
+                Some(reply) if !reply.is_empty() => conn.out.extend_from_slice(&reply),
+                _ => self.move_retry(slot, conn, m),
+            }
             return;
         }
+        if let Merge::ServeHeld(rest) = g.merge {
+            self.serve_held_steps(slot, conn, rest);
+            return;
+        }
+        // A cross-shard blocking move whose source was empty under the locks: block.
         if let Merge::MoveFrom {
-            reblock: Some(deadline_ms),
+            reblock: Some((deadline_ms, seq)),
             ..
         } = g.merge
         {
@@ -1541,6 +1715,7 @@ impl Shard {
                     dst_shard,
                     to_left,
                     deadline_ms,
+                    seq,
                 };
                 self.block_move_wait(slot, conn, m);
                 return;
@@ -1586,6 +1761,7 @@ impl Shard {
                         count: x.count,
                     },
                     merge: Merge::Forward,
+                    seq: self.arrival_of(conn),
                 };
                 self.block(slot, conn, req, &mut out);
             }
@@ -1597,6 +1773,11 @@ impl Shard {
         let resp3 = conn.resp3;
         let next = cmd::merge(g, &mut Reply::new(&mut out, resp3), self.id);
         conn.out = out;
+        if next.is_none() {
+            // A blocking pop's attempt replied (it found something, or an error): the
+            // places it reserved go.
+            self.drop_reservation(conn);
+        }
         if let Some(next) = next {
             self.run_parts(slot, conn, next);
         }

@@ -112,6 +112,9 @@ pub enum Msg {
         /// A command may pace its reply (`shard::paced`): set for a plain hop whose
         /// reply is forwarded as it is.
         paced: bool,
+        /// The replies of the hop's earlier commands, when it goes on after waiting for
+        /// the moves one of them set off (`block::ChainHold`); they lead its reply.
+        prefix: Vec<u8>,
     },
     /// A piece of a paced reply for `conn`'s gather part `part`; `more` names the walk
     /// (owner shard, id) to ask for the next piece, or is `None` when the rest comes
@@ -148,6 +151,27 @@ pub enum Msg {
         waiter: crate::shard::block::Waiter,
         keys: Vec<Box<[u8]>>,
     },
+    /// The waiters of `claim` reserved on `keys` may be served now (its attempt found
+    /// nothing).
+    Arm {
+        claim: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        db: usize,
+        keys: Vec<Box<[u8]>>,
+    },
+    /// Keys with waiters that commands of transaction `tx`'s part `part` signalled here:
+    /// (index of the command in the part, database, key), first signal first.
+    TxSignals {
+        conn: ConnRef,
+        part: u32,
+        signals: Vec<(u32, usize, Box<[u8]>)>,
+    },
+    /// Serve these keys now, for the transaction that holds them (a chained EXEC
+    /// serving what it pushed in order); answered with an empty `Done`.
+    ServeHeld {
+        from: usize,
+        conn: ConnRef,
+        keys: Vec<(usize, Box<[u8]>)>,
+    },
     /// Drop the waiters of a block that finished elsewhere.
     Unblock {
         claim: std::sync::Arc<std::sync::atomic::AtomicBool>,
@@ -156,6 +180,19 @@ pub enum Msg {
     },
     /// Push back elements popped for a client that went away.
     Requeue(Rescue),
+    /// A move forwarded on behalf of hold `id` of this shard is done (`block::ChainHold`).
+    ChainAck { id: u64 },
+    /// A blocked cross-shard move's element, for the destination's shard to push
+    /// (`wait`: it may wait for the destination's lock).
+    MovePush {
+        flight: Box<crate::shard::block::Flight>,
+        wait: bool,
+    },
+    /// The answer to `MovePush`, on the source's shard.
+    MoveLanded {
+        flight: Box<crate::shard::block::Flight>,
+        outcome: crate::shard::block::Landed,
+    },
     /// Lock `set` for transaction `tx` of connection `conn` on shard `home`; answer with
     /// `Locked`. Without `wait` the answer is a refusal rather than a wait.
     Lock {

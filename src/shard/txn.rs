@@ -328,9 +328,12 @@ impl Shard {
                 return;
             };
             let (id, last) = (ch.id, ch.steps.is_empty());
+            // A chained EXEC keeps every lock, the last one too: the keys it pushed to are
+            // served in order before they go (`serve_exec_signals`).
+            let keep = !last || conn.exec_order.is_some();
             let hold = conn.tx.as_mut().expect("a chain holds locks");
             if step.shard != self.id {
-                if !last {
+                if keep {
                     hold.shards.push(step.shard);
                 }
                 crate::server::bump(&self.stats().hops, 1);
@@ -344,8 +347,9 @@ impl Shard {
                     rescue_left: None,
                     tx: id,
                     lock: Some(step.set),
-                    hold: !last,
+                    hold: keep,
                     paced: false,
+                    prefix: Vec::new(),
                 });
                 return;
             }
@@ -361,7 +365,13 @@ impl Shard {
             }
             ch.front_waiting = false;
             hold.shards.push(step.shard);
-            let out = self.run_owned(&step.cmds, conn.db, conn.resp3);
+            let mut signals = Vec::new();
+            let out = self.run_owned_signals(&step.cmds, conn.db, conn.resp3, &mut signals);
+            conn.exec_signals.extend(
+                signals
+                    .into_iter()
+                    .map(|(i, db, key)| (step.part, i, db, key)),
+            );
             let g = conn.gather.as_mut().expect("a chain gathers");
             g.parts[step.part as usize] = out;
             g.left -= 1;
@@ -551,6 +561,8 @@ impl Shard {
                 }
             }
         }
+        // Keys the transaction pushed to are served as soon as it lets go.
+        self.serve_ready_keys();
     }
 
     /// Releases the connection's locks on every shard that holds them.
@@ -575,6 +587,9 @@ impl Shard {
     /// locks go once it has replied, or once it blocks (waiters hold no locks).
     pub(crate) fn settle_tx(&mut self, conn: &mut Conn) {
         let done = conn.gather.is_none() || conn.block.is_some();
+        if done && conn.exec_order.is_some() && self.serve_exec_signals(conn) {
+            return; // the locks go once its keys were served
+        }
         if done && conn.tx.as_ref().is_some_and(|h| h.scope == Scope::Command) {
             conn.chain = None;
             self.release_hold(conn);
@@ -741,6 +756,12 @@ impl Shard {
                 let mut out = std::mem::take(&mut conn.out);
                 self.finish_call(spec, start, Ok(()), &mut out, at, conn.resp3);
                 conn.out = out;
+                let mut part_shards = vec![0; parts.len()];
+                for (s, p, _) in &parts {
+                    part_shards[*p as usize] = *s;
+                }
+                conn.exec_order = Some((order.clone(), part_shards));
+                conn.exec_signals.clear();
                 self.run_chain(slot, conn, parts, Merge::Exec { order });
                 return true;
             }
@@ -875,6 +896,7 @@ impl Shard {
             if !self.execute(slot, conn, &args) {
                 break;
             }
+            conn.block_arrival = None;
             rp.next += 1;
         }
         conn.in_exec = false;
