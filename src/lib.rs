@@ -70,6 +70,13 @@
 //! 7. The owner runs the handler against its keyspace and batches the encoded replies back.
 //! 8. The home shard appends the reply (merging parts if split), resumes the connection's
 //!    pipeline, and writes each connection's output once per turn.
+//!
+//! A PUBLISH runs on the publisher's home shard: it answers the receiver count at once,
+//! delivers to local subscribers, and sends one shared copy to each other shard with
+//! subscribers, within fanout budgets (per turn, and in flight per shard pair, credited
+//! back once the other shard wrote it); past a budget the publisher's connection stops
+//! until there is room (DESIGN.md "Fanout budgets"). A blocking pop whose key gets data is
+//! served after the command that pushed it, before the next one runs (`shard::block`).
 
 pub mod cmd;
 pub mod config;
