@@ -6,7 +6,9 @@
 //! SUBSCRIBE/UNSUBSCRIBE cost O(1) whatever the number of subscribers. PUBLISH on any
 //! shard reads the registry once, answers the receiver count at once, encodes the message
 //! once, and sends one shared copy to each shard that has receivers; each shard copies it
-//! into its local subscribers' output buffers, which are written once per turn.
+//! into its local subscribers' output buffers, which are written once per turn. How much
+//! may be published per turn and be on its way between two shards is bounded by the fanout
+//! budgets in `shard` (`Shard::publish`).
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
