@@ -769,3 +769,73 @@ fn raw_fd(s: &TcpStream) -> i32 {
     use std::os::fd::AsRawFd;
     s.as_raw_fd()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+
+    /// A connection over a loopback socket pair, and the peer's end.
+    fn pair() -> (Conn, std::net::TcpStream) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let client = std::net::TcpStream::connect(addr).unwrap();
+        let (server, peer) = listener.accept().unwrap();
+        server.set_nonblocking(true).unwrap();
+        let conn = Conn::new(1, 0, TcpStream::from_std(server), peer, addr, 0, true);
+        (conn, client)
+    }
+
+    /// Writes what the socket takes, as the shard's flush does.
+    fn flush(c: &mut Conn) {
+        while c.pending_output() > 0 {
+            match c.write_unsent(4) {
+                Ok(n) => c.advance_output(n),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(e) => panic!("{e}"),
+            }
+        }
+    }
+
+    #[test]
+    fn spilled_output_leaves_in_order_and_is_freed_as_written() {
+        let (mut c, mut peer) = pair();
+        peer.set_read_timeout(Some(std::time::Duration::from_secs(5)))
+            .unwrap();
+        let mut want = Vec::new();
+        // A reply first, then push frames of varying sizes, with partial flushes between.
+        c.out.extend_from_slice(b"+OK\r\n");
+        want.extend_from_slice(b"+OK\r\n");
+        let mut got = Vec::new();
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut most_chunks = 0;
+        for i in 0..4000usize {
+            let frame: Vec<u8> =
+                std::iter::repeat_n((i % 251) as u8, 100 + (i * 37) % 3000).collect();
+            c.push_buffer(frame.len()).extend_from_slice(&frame);
+            want.extend_from_slice(&frame);
+            if i % 97 == 0 {
+                flush(&mut c);
+                // Read a little, so the socket takes part of the backlog next time.
+                let n = peer.read(&mut buf[..8 * 1024]).unwrap();
+                got.extend_from_slice(&buf[..n]);
+            }
+            most_chunks = most_chunks.max(c.spill.len());
+            // What busbar holds is what is unsent plus at most two chunks' slack.
+            assert!(c.output_capacity() <= c.pending_output() + 3 * OUT_CHUNK_BYTES);
+        }
+        while got.len() < want.len() {
+            flush(&mut c);
+            let n = peer.read(&mut buf).unwrap();
+            got.extend_from_slice(&buf[..n]);
+        }
+        assert!(
+            most_chunks > 4,
+            "the backlog spilled ({most_chunks} chunks at most)"
+        );
+        assert_eq!(got.len(), want.len());
+        assert!(got == want, "bytes left in another order than queued");
+        assert_eq!(c.pending_output(), 0);
+        assert!(c.spill.is_empty());
+    }
+}
