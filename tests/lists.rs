@@ -793,6 +793,40 @@ fn exec_serves_the_keys_it_pushed_in_the_order_it_pushed_them_across_shards() {
                     &["LRANGE", k3, "0", "-1"],
                 ],
             },
+            // A WATCH makes EXEC replay its commands one by one: the same order.
+            Scene {
+                setup: &[],
+                blockers: &[&["BLPOP", k1, k2, "0"], &["BLPOP", k1, "0"]],
+                push: &[
+                    &["WATCH", k3],
+                    multi,
+                    &["RPUSH", k2, "x"],
+                    &["RPUSH", k1, "y"],
+                    exec,
+                ],
+                look: &[&["LRANGE", k1, "0", "-1"], &["LRANGE", k2, "0", "-1"]],
+            },
+            Scene {
+                setup: &[],
+                blockers: &[
+                    &["BLPOP", k3, k2, "0"],
+                    &["BLPOP", k2, k1, "0"],
+                    &["BLPOP", k1, k3, "0"],
+                ],
+                push: &[
+                    &["WATCH", k2],
+                    multi,
+                    &["RPUSH", k1, "a"],
+                    &["RPUSH", k2, "b"],
+                    &["RPUSH", k3, "c"],
+                    exec,
+                ],
+                look: &[
+                    &["LRANGE", k1, "0", "-1"],
+                    &["LRANGE", k2, "0", "-1"],
+                    &["LRANGE", k3, "0", "-1"],
+                ],
+            },
             // A key pushed twice is served once, in the place of its first push.
             Scene {
                 setup: &[],

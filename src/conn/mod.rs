@@ -419,6 +419,9 @@ pub struct Conn {
     /// Keys with waiters that the chained EXEC's commands signalled: (part, index of the
     /// command in its part, database, key), as each part reported them.
     pub exec_signals: Vec<(u32, u32, usize, Box<[u8]>)>,
+    /// Keys with waiters that a replayed EXEC's commands signalled, in program order:
+    /// (owner shard, database, key). Served in that order before its locks go.
+    pub replay_signals: Vec<(usize, usize, Box<[u8]>)>,
     /// A write failed (the peer stopped reading or reset): replies are dropped from now on,
     /// but what the client sent before still runs, as Redis runs every command it read,
     /// and then the connection closes.
@@ -495,6 +498,7 @@ impl Conn {
             block_arrival: None,
             exec_order: None,
             exec_signals: Vec::new(),
+            replay_signals: Vec::new(),
             out_dead: false,
             paced: None,
             pushes_held: Vec::new(),

@@ -1509,6 +1509,14 @@ impl Shard {
                     if c.id == r.id && c.exec_order.is_some() {
                         c.exec_signals
                             .extend(signals.into_iter().map(|(i, db, k)| (part, i, db, k)));
+                    } else if c.id == r.id && c.exec.is_some() {
+                        // A replayed EXEC waits on this hop: its signals come in order.
+                        let shards = self.shards;
+                        c.replay_signals.extend(
+                            signals
+                                .into_iter()
+                                .map(|(_, db, k)| (route::shard_of(&k, shards), db, k)),
+                        );
                     }
                 }
             }

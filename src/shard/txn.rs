@@ -803,6 +803,7 @@ impl Shard {
             cmds: q.cmds,
             next: 0,
         });
+        conn.replay_signals.clear();
         self.replay(slot, conn);
         true
     }
@@ -893,18 +894,56 @@ impl Shard {
             let (_, first, n) = rp.cmds.cmds[rp.next];
             let ranges = &rp.cmds.args[first as usize..(first + n) as usize];
             let args = Args::new(&rp.cmds.data, ranges);
+            // Keys with waiters it signals here (its locks keep them from being served
+            // yet); a hop's owner reports its own in `Msg::TxSignals`.
+            let ready_before = self.ready_keys.len();
             if !self.execute(slot, conn, &args) {
                 break;
             }
+            let id = self.id;
+            conn.replay_signals.extend(
+                self.ready_keys
+                    .iter()
+                    .skip(ready_before)
+                    .map(|(db, key)| (id, *db, key.clone())),
+            );
             conn.block_arrival = None;
             rp.next += 1;
         }
         conn.in_exec = false;
         if rp.next == rp.cmds.cmds.len() && conn.gather.is_none() {
-            self.release_hold(conn);
+            // Keys it pushed on several shards are served in the order it pushed them,
+            // under its locks, and then the locks go (`serve_held_steps`).
+            match self.replay_runs(conn) {
+                Some(runs) => self.serve_held_steps(slot, conn, runs),
+                None => self.release_hold(conn),
+            }
         } else {
             conn.exec = Some(rp);
         }
+    }
+
+    /// The keys a replayed EXEC signalled, each once in the place of its first signal, as
+    /// runs of same-shard keys; `None` when they are all on one shard (released in order
+    /// there).
+    fn replay_runs(&mut self, conn: &mut Conn) -> Option<crate::shard::block::HeldRuns> {
+        let signals = std::mem::take(&mut conn.replay_signals);
+        let first = signals.first()?.0;
+        if signals.iter().all(|s| s.0 == first) {
+            return None;
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut runs: crate::shard::block::HeldRuns = Default::default();
+        for (shard, db, key) in signals {
+            if !seen.insert((db, key.clone())) {
+                continue;
+            }
+            match runs.back_mut() {
+                Some((s, keys)) if *s == shard => keys.push((db, key)),
+                _ => runs.push_back((shard, vec![(db, key)])),
+            }
+        }
+        Some(runs)
     }
 
     /// WATCH key [key ...]: registers the connection's dirty flag with each key's owner.
