@@ -13,9 +13,10 @@ use crate::pubsub::Kind;
 
 use crate::resp::{ArgRange, ParseState};
 
-/// Read buffer size; grows for large frames. A connection holds a read buffer only while
-/// it has unparsed input: between reads it gives it back to its shard's pool
-/// (`InputPool`), so an idle connection costs no buffer at all.
+/// Read buffer size; grows for large frames. A connection borrows one from its shard's
+/// pool (`InputPool`) when it reads and gives it back once idle for 2 s with nothing
+/// unparsed (as Redis frees an idle client's query buffer), so an idle connection costs
+/// no buffer at all.
 pub const READ_BUF_BYTES: usize = 16 * 1024;
 
 /// Output buffer capacity a connection keeps after its output drained (larger ones are
@@ -37,7 +38,7 @@ pub const INPUT_SHRINK_BYTES_MIN: usize = 32 * 1024;
 /// wastes more than this).
 pub const INPUT_SPARE_BYTES_MAX: usize = 4 * 1024;
 
-/// Read buffers of `READ_BUF_BYTES` that connections of one shard lend between reads.
+/// Read buffers of `READ_BUF_BYTES` that connections of one shard borrow while active.
 #[derive(Default)]
 pub struct InputPool {
     free: Vec<Vec<u8>>,
@@ -317,7 +318,7 @@ pub struct Conn {
     pub addr: SocketAddr,
     /// Local address (`laddr=`).
     pub laddr: SocketAddr,
-    /// Read buffer, lent by the shard's pool while there is input (empty otherwise); bytes
+    /// Read buffer, lent by the shard's pool until the connection idles (empty then); bytes
     /// `in_start..in_end` are unparsed. Always fully initialized.
     pub inbuf: Vec<u8>,
     /// Start of unparsed input in `inbuf`.
@@ -709,7 +710,7 @@ impl Conn {
     }
 
     /// Frees what an idle connection holds beyond its state: spare output capacity and
-    /// argument slots (its read buffer went back to the pool after its last read).
+    /// argument slots (the caller gives its read buffer back to the pool).
     pub fn release_idle_buffers(&mut self) {
         if self.pending_output() == 0 && self.out.capacity() > 0 {
             self.out = Vec::new();

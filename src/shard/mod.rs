@@ -581,8 +581,9 @@ impl Shard {
         if conn.out_dead {
             conn.discard_output();
         }
-        // Everything parsed: the read buffer goes back until the next read.
-        self.input_pool.reclaim(conn);
+        // The read buffer stays until the connection has been idle for a while (the cron
+        // gives it back to the pool), as Redis keeps a client's query buffer: a busy
+        // connection does not take and return one per read.
         if conn.eof && conn.block.is_some() {
             // A blocked client that hung up: close now (close() settles its claim).
             return false;
@@ -1959,10 +1960,13 @@ impl Shard {
             // Connections quiet for a while give back their buffers' spare room, as
             // Redis's clientsCron shrinks idle clients' buffers.
             let now = self.now_ms;
+            let pool = &mut self.input_pool;
             for c in self.conns.iter_mut().flatten() {
                 let idle = now.saturating_sub(c.last_cmd_ms) >= IDLE_BUFFERS_MS;
                 if idle && !c.busy() {
                     c.release_idle_buffers();
+                    // Nothing unparsed: the read buffer goes back to the pool.
+                    pool.reclaim(c);
                 }
                 // A large command's read buffer does not outlive it (and no buffer is kept
                 // by a client idle mid-command), whether or not more input follows.
