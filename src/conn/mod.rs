@@ -45,8 +45,9 @@ pub struct InputPool {
 }
 
 impl InputPool {
-    /// Buffers kept for reuse at most; beyond, returned ones are freed.
-    const KEPT_MAX: usize = 256;
+    /// Buffers kept for reuse at most; beyond, returned ones are freed. Connections keep
+    /// theirs while active, so the pool only bridges idle spells (512 KB per shard).
+    const KEPT_MAX: usize = 32;
 
     /// Lends `conn` a read buffer if it has none.
     pub fn lend(&mut self, conn: &mut Conn) {
