@@ -29,6 +29,9 @@ pub const OUT_KEEP_BYTES: usize = 16 * 1024;
 /// blocks; one growing buffer would be copied at every doubling and hold what was sent.
 pub const OUT_CHUNK_BYTES: usize = 64 * 1024;
 
+/// Output chunks handed to one vectored write, at most (a few MB of backlog per call).
+const WRITE_SLICES_MAX: usize = 64;
+
 /// A read buffer past this size shrinks once its recent peak used less than half of it
 /// (Redis's `PROTO_RESIZE_THRESHOLD`): one large command does not hold its memory for as
 /// long as the client keeps pipelining.
@@ -572,21 +575,24 @@ impl Conn {
     }
 
     /// Writes what the socket takes of the unsent output, oldest first (one vectored write
-    /// over up to `slices_max` chunks while chunks are spilled). Does not advance.
-    pub fn write_unsent(&mut self, slices_max: usize) -> std::io::Result<usize> {
-        use std::io::Write;
+    /// over up to `WRITE_SLICES_MAX` chunks while chunks are spilled). Does not advance.
+    pub fn write_unsent(&mut self) -> std::io::Result<usize> {
+        use std::io::{IoSlice, Write};
         if self.spill.is_empty() {
             return self.stream.write(&self.out[self.out_pos..]);
         }
-        let mut slices = Vec::with_capacity(slices_max.min(self.spill.len() + 1));
-        for (i, chunk) in self.spill.iter().take(slices_max).enumerate() {
+        let mut slices = [IoSlice::new(&[]); WRITE_SLICES_MAX];
+        let mut n = 0;
+        for (i, chunk) in self.spill.iter().take(WRITE_SLICES_MAX).enumerate() {
             let from = if i == 0 { self.spill_pos } else { 0 };
-            slices.push(std::io::IoSlice::new(&chunk[from..]));
+            slices[n] = IoSlice::new(&chunk[from..]);
+            n += 1;
         }
-        if slices.len() < slices_max && self.out_pos < self.out.len() {
-            slices.push(std::io::IoSlice::new(&self.out[self.out_pos..]));
+        if n < WRITE_SLICES_MAX && self.out_pos < self.out.len() {
+            slices[n] = IoSlice::new(&self.out[self.out_pos..]);
+            n += 1;
         }
-        self.stream.write_vectored(&slices)
+        self.stream.write_vectored(&slices[..n])
     }
 
     /// Records that `n` bytes of the unsent output were written, freeing chunks that are
@@ -795,7 +801,7 @@ mod tests {
     /// Writes what the socket takes, as the shard's flush does.
     fn flush(c: &mut Conn) {
         while c.pending_output() > 0 {
-            match c.write_unsent(4) {
+            match c.write_unsent() {
                 Ok(n) => c.advance_output(n),
                 Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
                 Err(e) => panic!("{e}"),

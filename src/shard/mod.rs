@@ -52,9 +52,6 @@ const RESERVE_STEP_BYTES_MAX: usize = 4 * 1024 * 1024;
 /// Replies held back while a connection waits on a hop, at most (then they are written).
 const WRITE_HOLD_BYTES_MAX: usize = 64 * 1024;
 
-/// Output chunks handed to one vectored write, at most (a few MB of backlog per call).
-const WRITE_SLICES_MAX: usize = 64;
-
 /// Published bytes (each message's encoded channel and payload plus
 /// `FANOUT_MESSAGE_OVERHEAD_BYTES`) a shard's publishers may always send in one turn.
 /// Past it, a publisher whose messages made this turn's fanout output (published bytes ×
@@ -1859,7 +1856,7 @@ impl Shard {
             }
             loop {
                 while conn.pending_output() > 0 {
-                    match conn.write_unsent(WRITE_SLICES_MAX) {
+                    match conn.write_unsent() {
                         Ok(0) => {
                             dead = true;
                             break;
