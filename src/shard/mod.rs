@@ -1584,6 +1584,22 @@ impl Shard {
         } else {
             (0, self.hold_ctx.take())
         };
+        // The hop's commands from the `next`-th on, to run after a paced reply or the
+        // moves its pushes set off.
+        let rest_of_hop = |next: usize, paced: bool| Msg::Run {
+            from,
+            conn,
+            part,
+            db,
+            resp3,
+            cmds: cmds.tail(next),
+            rescue_left: None,
+            tx: 0,
+            lock: None,
+            hold: false,
+            paced,
+            prefix: Vec::new(),
+        };
         let mut signals = Vec::new();
         let (ran, started, stopped) = self.run_owned_paced(
             &cmds,
@@ -1610,20 +1626,7 @@ impl Shard {
         }
         if let Some((id, next)) = started {
             // The reply goes home in pieces; the hop's later commands wait for it.
-            let rest = (next < cmds.cmds.len()).then(|| Msg::Run {
-                from,
-                conn,
-                part,
-                db,
-                resp3,
-                cmds: cmds.tail(next),
-                rescue_left: None,
-                tx: 0,
-                lock: None,
-                hold: false,
-                paced: true,
-                prefix: Vec::new(),
-            });
+            let rest = (next < cmds.cmds.len()).then(|| rest_of_hop(next, true));
             self.paced_route(id, (from, conn, part), rest);
             self.outbox[from].push(Msg::Piece {
                 conn,
@@ -1657,20 +1660,7 @@ impl Shard {
         if held {
             // Its pushes set off moves to other shards: the reply (and the rest of
             // the hop) waits for them.
-            let rest = stopped.map(|next| Msg::Run {
-                from,
-                conn,
-                part,
-                db,
-                resp3,
-                cmds: cmds.tail(next),
-                rescue_left: None,
-                tx: 0,
-                lock: None,
-                hold: false,
-                paced,
-                prefix: Vec::new(),
-            });
+            let rest = stopped.map(|next| rest_of_hop(next, paced));
             self.hold_reply(hold.0, from, done, rest);
         } else {
             self.outbox[from].push(done);
