@@ -6,8 +6,6 @@
 mod common;
 use common::*;
 
-use busbar::shard::route::shard_of;
-
 /// The value of `field` in an INFO reply.
 fn info_field(c: &mut Raw, section: &str, field: &str) -> String {
     let info = String::from_utf8(c.cmd(&["INFO", section])).unwrap();
@@ -21,14 +19,6 @@ fn info_field(c: &mut Raw, section: &str, field: &str) -> String {
 
 fn info_u64(c: &mut Raw, section: &str, field: &str) -> u64 {
     info_field(c, section, field).parse().unwrap()
-}
-
-/// A key that lives on `shard` of `shards`.
-fn key_on(prefix: &str, shard: usize, shards: usize) -> String {
-    (0..)
-        .map(|i| format!("{prefix}{i}"))
-        .find(|k| shard_of(k.as_bytes(), shards) == shard)
-        .unwrap()
 }
 
 #[test]

@@ -438,15 +438,6 @@ impl Scene<'_> {
     }
 }
 
-/// A key named `prefix` + n whose owner shard of `shards` is `shard`.
-fn key_on(prefix: &str, shard: usize, shards: usize) -> String {
-    use busbar::shard::route::shard_of;
-    (0..)
-        .map(|i| format!("{prefix}{i}"))
-        .find(|k| shard_of(k.as_bytes(), shards) == shard)
-        .unwrap()
-}
-
 #[test]
 fn exec_serves_the_keys_it_pushed_in_the_order_it_pushed_them_on_one_shard() {
     let Some(redis) = redis_server(&[]) else {

@@ -427,15 +427,7 @@ fn a_pipelined_publisher_starves_no_reading_subscriber_on_any_shard() {
 
 /// `field=` of the CLIENT LIST line of the client named `name`.
 fn client_field(admin: &mut Raw, name: &str, field: &str) -> u64 {
-    let list = Resp::from(&admin.cmd(&["CLIENT", "LIST"]));
-    let text = String::from_utf8(list.bytes().unwrap().to_vec()).unwrap();
-    let line = text
-        .lines()
-        .find(|l| l.contains(&format!(" name={name} ")))
-        .unwrap_or_else(|| panic!("no client {name} in {text}"));
-    let key = format!(" {field}=");
-    let at = line.find(&key).unwrap() + key.len();
-    line[at..].split(' ').next().unwrap().parse().unwrap()
+    line_field(&client_line_named(admin, name), field) as u64
 }
 
 #[test]

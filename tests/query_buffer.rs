@@ -3,19 +3,10 @@
 //! does: `qbuf` / `qbuf-free` for the query buffer, `rbs` / `rbp` for the reply buffer.
 
 mod common;
+use common::line_field as field;
 use common::*;
 
 use std::time::{Duration, Instant};
-
-/// The numeric fields of a CLIENT LIST line.
-fn field(line: &str, name: &str) -> usize {
-    let prefix = format!("{name}=");
-    line.split(' ')
-        .find_map(|kv| kv.strip_prefix(prefix.as_str()))
-        .unwrap_or_else(|| panic!("no {name} in {line}"))
-        .parse()
-        .unwrap()
-}
 
 fn client_line(admin: &mut Raw, id: &str) -> String {
     let reply = admin.cmd(&["CLIENT", "LIST", "ID", id]);
@@ -70,16 +61,9 @@ fn a_large_command_does_not_keep_its_read_buffer_while_more_input_waits() {
     assert_eq!(c.cmd(&["STRLEN", "big"]), b":1048576\r\n");
 }
 
-/// qbuf + qbuf-free of the client named `name`, on a server at `port`.
+/// qbuf + qbuf-free and idle seconds of the client named `name`, on a server at `port`.
 fn query_buffer_of(port: u16, name: &str) -> (usize, usize) {
-    let mut admin = Raw::connect(port).unwrap();
-    let list = Resp::from(&admin.cmd(&["CLIENT", "LIST"]));
-    let text = String::from_utf8(list.bytes().unwrap().to_vec()).unwrap();
-    let line = text
-        .lines()
-        .find(|l| l.contains(&format!(" name={name} ")))
-        .unwrap_or_else(|| panic!("no {name} in {text}"))
-        .to_string();
+    let line = client_line_named(&mut Raw::connect(port).unwrap(), name);
     (
         field(&line, "qbuf") + field(&line, "qbuf-free"),
         field(&line, "idle"),

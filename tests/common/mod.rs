@@ -556,3 +556,32 @@ pub fn keys_on_two_shards(prefix: &str, shards: usize) -> (String, String) {
         .unwrap();
     (first, other)
 }
+
+/// A key named `prefix` + a number whose owner shard of `shards` is `shard`.
+pub fn key_on(prefix: &str, shard: usize, shards: usize) -> String {
+    use busbar::shard::route::shard_of;
+    (0..)
+        .map(|i| format!("{prefix}{i}"))
+        .find(|k| shard_of(k.as_bytes(), shards) == shard)
+        .unwrap()
+}
+
+/// The numeric field `name=` of a CLIENT LIST / CLIENT INFO line.
+pub fn line_field(line: &str, name: &str) -> usize {
+    let prefix = format!("{name}=");
+    line.split(' ')
+        .find_map(|kv| kv.strip_prefix(prefix.as_str()))
+        .unwrap_or_else(|| panic!("no {name} in {line}"))
+        .parse()
+        .unwrap()
+}
+
+/// The CLIENT LIST line of the client named `name`.
+pub fn client_line_named(c: &mut Raw, name: &str) -> String {
+    let list = Resp::from(&c.cmd(&["CLIENT", "LIST"]));
+    let text = String::from_utf8(list.bytes().unwrap().to_vec()).unwrap();
+    text.lines()
+        .find(|l| l.contains(&format!(" name={name} ")))
+        .unwrap_or_else(|| panic!("no client {name} in {text}"))
+        .to_string()
+}
