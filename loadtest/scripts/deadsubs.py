@@ -10,40 +10,11 @@ subscribers are still subscribed at the end (0: the limit closed them all, as it
 
   loadtest/scripts/deadsubs.py --subscribers 20 --megabytes 40
 """
-import argparse, os, signal, socket, subprocess, threading, time
+import argparse, os, socket, subprocess, threading, time
+
+from servers import free_port, rss_kb, stop, wait_ready
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def rss_mb(pid):
-    with open(f"/proc/{pid}/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
-
-
-def wait_ready(port, proc):
-    deadline = time.time() + 10
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server on {port} exited early")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-                s.sendall(b"PING\r\n")
-                if s.recv(16).startswith(b"+PONG"):
-                    return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"server on {port} not ready")
 
 
 def one(name, cmd, port, args):
@@ -60,7 +31,7 @@ def one(name, cmd, port, args):
 
         def sample():
             while not done.is_set():
-                peak[0] = max(peak[0], rss_mb(proc.pid))
+                peak[0] = max(peak[0], rss_kb(proc.pid) / 1024)
                 time.sleep(0.02)
 
         sampler = threading.Thread(target=sample)
@@ -81,8 +52,7 @@ def one(name, cmd, port, args):
         left = replies.readline().strip().decode().lstrip(":")
         print(f"{name}: peak RSS {peak[0]:.0f} MB, subscribers left {left}")
     finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait()
+        stop(proc)
 
 
 def main():

@@ -28,38 +28,17 @@ With --base-bin PATH a third server, busbar built from an earlier commit, runs i
 rounds (rotating order) and the table gains its req/s and the new/base ratio: a regression
 check that shares the machine's noise with the comparison against redis-server.
 """
-import argparse, os, re, signal, socket, statistics, subprocess, sys, time
+import argparse, os, re, signal, statistics, subprocess, sys, time
+
+from servers import free_port, stop, wait_ready
 
 TICK = os.sysconf("SC_CLK_TCK")
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK
-
-
-def wait_ready(port, proc, timeout=10):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server on {port} exited early")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5) as s:
-                s.sendall(b"PING\r\n")
-                if s.recv(16).startswith(b"+PONG"):
-                    return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"server on {port} not ready")
 
 
 def start(kind, args):
@@ -141,8 +120,7 @@ def main():
                         f"{k} {results[(t, p, k)][-1][0]:.0f}/s" for k in kinds), file=sys.stderr)
     finally:
         for proc, _ in servers.values():
-            proc.send_signal(signal.SIGTERM)
-            proc.wait(timeout=10)
+            stop(proc)
     print(f"\nredis-benchmark -c {args.c} -n {args.n} -r {args.r}; busbar --threads {args.busbar_threads}; "
           f"medians of {args.rounds} alternating rounds"
           + (f"; background: `{args.background}`" if args.background else "")
