@@ -17,6 +17,7 @@ pub mod paced;
 pub mod pubsub;
 pub mod server;
 pub mod sets;
+pub mod step;
 pub mod streams;
 pub mod strings;
 pub mod table;
@@ -26,7 +27,7 @@ use std::sync::OnceLock;
 
 use ahash::AHashMap;
 
-use crate::conn::{Conn, Gather, Merge, Relocation, SMoveStage};
+use crate::conn::{Conn, Gather, Merge};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::write::{aggregate_header, read_int, value_len};
 use crate::resp::{ArgRange, Reply};
@@ -821,71 +822,6 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
                 out.raw(p);
             }
         }
-        Merge::RelocateTake {
-            src,
-            src_shard,
-            dst,
-            dst_shard,
-            dst_db,
-            op,
-        } => {
-            let p = &g.parts[0];
-            if p.first() == Some(&b'-') {
-                out.raw(p);
-                return None;
-            }
-            let Some(dump) = bulk_value(p) else {
-                match op {
-                    Relocation::Copy { .. } => out.int(0),
-                    _ => out.error("ERR no such key"),
-                }
-                return None;
-            };
-            let mode: &[u8] =
-                if op == (Relocation::Copy { replace: false }) || op == Relocation::RenameNx {
-                    b"nx"
-                } else {
-                    b"replace"
-                };
-            let db = itoa::Buffer::new().format(dst_db).as_bytes().to_vec();
-            let mut cmds = OwnedCmds::default();
-            cmds.push(
-                internal_id("__put"),
-                [&b"__put"[..], &dst, &dump, mode, &db].into_iter(),
-            );
-            return Some(Next {
-                runs: vec![(dst_shard, cmds)],
-                merge: Merge::RelocatePut { src, src_shard, op },
-                rescue_left: None,
-            });
-        }
-        Merge::RelocatePut { src, src_shard, op } => {
-            let p = &g.parts[0];
-            if p.first() == Some(&b'-') {
-                out.raw(p);
-                return None;
-            }
-            let stored = read_int(p) == Some(1);
-            match op {
-                Relocation::Copy { .. } => out.int(stored as i64),
-                Relocation::RenameNx if !stored => out.int(0),
-                _ => {
-                    let mut cmds = OwnedCmds::default();
-                    let del = lookup(b"del").expect("del in table");
-                    cmds.push(del.id, [&b"del"[..], &src].into_iter());
-                    let reply: &'static [u8] = if op == Relocation::Rename {
-                        b"+OK\r\n"
-                    } else {
-                        b":1\r\n"
-                    };
-                    return Some(Next {
-                        runs: vec![(src_shard, cmds)],
-                        merge: Merge::Fixed(reply),
-                        rescue_left: None,
-                    });
-                }
-            }
-        }
         Merge::Exec { order } => {
             let mut at = vec![0usize; g.parts.len()];
             out.array_len(order.len());
@@ -926,11 +862,9 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
                 out.int(g.parts.iter().map(|p| read_int(p).unwrap_or(0)).sum());
             }
         }
-        Merge::AllOk | Merge::Fixed(_) => {
+        Merge::AllOk => {
             if let Some(e) = first_error {
                 out.raw(e);
-            } else if let Merge::Fixed(bytes) = g.merge {
-                out.raw(bytes);
             } else {
                 out.ok();
             }
@@ -1045,22 +979,6 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
                 out.ok();
             }
         }
-        Merge::MsetNx { sets } => {
-            if let Some(e) = first_error {
-                out.raw(e);
-                return None;
-            }
-            let existing: i64 = g.parts.iter().map(|p| read_int(p).unwrap_or(0)).sum();
-            if existing > 0 {
-                out.int(0);
-                return None;
-            }
-            return Some(Next {
-                runs: sets,
-                merge: Merge::Fixed(b":1\r\n"),
-                rescue_left: None,
-            });
-        }
         Merge::Reply(bytes) => {
             // The step's own reply is not the client's (a restore after a failed move).
             out.raw(&bytes);
@@ -1094,6 +1012,7 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
             });
         }
         Merge::MoveWake(_) => unreachable!("the shard finishes a blocked move itself"),
+        Merge::Step(_) => unreachable!("the shard drives a step itself"),
         Merge::ServeHeld(_) => unreachable!("the shard serves an EXEC's keys itself"),
         Merge::XRead(_) => unreachable!("the shard merges XREAD itself (it may block)"),
         Merge::Compute(c) => {
@@ -1164,26 +1083,6 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
                 merge: Merge::Reply(format!(":{}\r\n", members.len()).into_bytes()),
                 rescue_left: None,
             });
-        }
-        Merge::SMove(m, stage) => {
-            let p = &g.parts[0];
-            if p.first() == Some(&b'-') {
-                out.raw(p);
-                return None;
-            }
-            let wrong = || CmdError::WrongType.text();
-            match stage {
-                SMoveStage::SrcType if p.starts_with(b"+none") => out.int(0),
-                SMoveStage::SrcType if !p.starts_with(b"+set") => out.error(&wrong()),
-                SMoveStage::SrcType => return Some(m.step(SMoveStage::DstType)),
-                SMoveStage::DstType if !(p.starts_with(b"+none") || p.starts_with(b"+set")) => {
-                    out.error(&wrong())
-                }
-                SMoveStage::DstType => return Some(m.step(SMoveStage::Remove)),
-                SMoveStage::Remove if read_int(p) != Some(1) => out.int(0),
-                SMoveStage::Remove => return Some(m.step(SMoveStage::Add)),
-                SMoveStage::Add => out.int(1),
-            }
         }
         Merge::MPopNext { mut rest, then } => {
             let p = &g.parts[0];
