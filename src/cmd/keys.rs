@@ -796,15 +796,6 @@ pub fn copy(ctx: &mut Ctx, args: &Args) -> CmdResult {
     Ok(())
 }
 
-/// Internal `__take key`: the key's value and expiry, dumped (`Value::dump`), or null.
-pub fn take(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    match dump_key(ctx, args.get(1)) {
-        Some(buf) => ctx.out.bulk(&buf),
-        None => ctx.out.null(),
-    }
-    Ok(())
-}
-
 /// The value at `key` with its expiry, dumped (`Value::dump`); `None` when missing. The
 /// first step of RENAME / COPY across shards, under the transaction's locks.
 fn dump_key(ctx: &mut Ctx, key: &[u8]) -> Option<Vec<u8>> {
@@ -813,15 +804,6 @@ fn dump_key(ctx: &mut Ctx, key: &[u8]) -> Option<Vec<u8>> {
     let mut buf = Vec::new();
     e.value.dump(e.expire_at_ms, &mut buf);
     Some(buf)
-}
-
-/// Internal `__put key dump replace|nx db`: stores a dumped value (with its expiry) unless
-/// `nx` and the key exists. Replies `:1` if stored, `:0` if not.
-pub fn put(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let db = args.int(4)? as usize;
-    let stored = put_dump(ctx, db, args.get(1), args.get(2), args.is(3, "nx"))?;
-    ctx.out.int(stored as i64);
-    Ok(())
 }
 
 /// Stores a dumped value (with its expiry) at `key` in `db`, unless `nx` and the key
@@ -841,6 +823,23 @@ fn put_dump(ctx: &mut Ctx, db: usize, key: &[u8], dump: &[u8], nx: bool) -> CmdR
     ctx.shard.ks.set(db, key, value, ttl, now);
     ctx.shard.signal_key(db, key);
     Ok(true)
+}
+
+/// Stores a value computed on another shard at `key` (SUNIONSTORE, ZUNIONSTORE ...
+/// across shards), without expiry, or deletes `key` for `None` (an empty result).
+pub fn store_computed(ctx: &mut Ctx, key: &[u8], value: Option<crate::store::Value>) {
+    let now = ctx.now_ms();
+    match value {
+        Some(v) => {
+            ctx.shard
+                .ks
+                .set(ctx.db, key, v, crate::store::Ttl::Clear, now);
+            ctx.shard.signal_key(ctx.db, key);
+        }
+        None => {
+            ctx.shard.ks.remove(ctx.db, key, now);
+        }
+    }
 }
 
 /// Which command moves a key between shards.

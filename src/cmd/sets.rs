@@ -513,24 +513,55 @@ pub fn algebra_coord(
         shard.run_whole_on(dest, slot, conn, args, out);
         return Ok(());
     }
-    let keys = a.keys.clone().map(|i| args.get(i));
-    let (runs, order) = crate::cmd::per_key_parts(shard.shards, b"smembers", keys);
-    let store = a.store.map(|i| {
-        let dst = args.get(i);
-        (Box::<[u8]>::from(dst), shard_of(dst, shard.shards))
+    let keys = a.keys.clone().map(|i| args.get(i).into()).collect();
+    let store = a.store.map(|i| args.get(i).into());
+    let max_ints = shard.settings.set_max_intset;
+    let (op, card_limit) = (a.op, a.card_limit);
+    shard.start_step(slot, conn, move |cx| {
+        algebra_across(cx, (op, card_limit), keys, store, max_ints)
     });
-    let next = crate::cmd::Next {
-        runs,
-        merge: crate::conn::Merge::SetAlgebra(Box::new(crate::conn::SetAlgebra {
-            op: a.op,
-            order,
-            store,
-            card_limit: a.card_limit,
-            max_ints: shard.settings.set_max_intset,
-            db: conn.db,
-        })),
-        rescue_left: None,
-    };
-    shard.run_parts(slot, conn, next);
     Ok(())
+}
+
+/// SINTER / SUNION / SDIFF (*STORE, SINTERCARD) over keys on several shards: each key's
+/// members come from its shard (a WRONGTYPE in key order wins), this shard combines
+/// them, and a store goes to the destination's shard.
+async fn algebra_across(
+    cx: crate::cmd::step::Cx,
+    (op, card_limit): (SetOp, Option<usize>),
+    keys: Vec<Box<[u8]>>,
+    store: Option<Box<[u8]>>,
+    max_ints: usize,
+) -> CmdResult<Vec<u8>> {
+    let read_members = |ctx: &mut Ctx, key: &[u8]| -> CmdResult<Vec<Vec<u8>>> {
+        Ok(read(ctx, key)?.map(Set::members).unwrap_or_default())
+    };
+    let sets = cx
+        .run_per_key(keys, read_members)
+        .await
+        .into_iter()
+        .collect::<CmdResult<Vec<_>>>()?;
+    let members = combine(op, &sets, max_ints);
+    let Some(dst) = store else {
+        let algebra = Algebra {
+            op,
+            keys: 0..0,
+            store: None,
+            card_limit,
+        };
+        return Ok(cx.reply(|r| reply_algebra(r, &algebra, &members)));
+    };
+    let value = (!members.is_empty()).then(|| {
+        let mut s = Set::default();
+        for m in &members {
+            s.insert(m, max_ints);
+        }
+        Value::Set(Box::new(s))
+    });
+    let dst_shard = cx.shard_of(&dst);
+    cx.run_on(dst_shard, move |ctx| {
+        crate::cmd::keys::store_computed(ctx, &dst, value)
+    })
+    .await;
+    Ok(cx.int(members.len() as i64))
 }

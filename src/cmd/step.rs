@@ -136,6 +136,45 @@ impl Cx {
             .collect()
     }
 
+    /// Runs `op` on each of `keys` on the key's owner shard, one op per shard (keys
+    /// grouped in order of first appearance, as one hop carries them), all at once, and
+    /// returns the results in key order.
+    pub async fn run_per_key<T, F>(&self, keys: Vec<Box<[u8]>>, op: F) -> Vec<T>
+    where
+        T: Send + 'static,
+        F: Fn(&mut Ctx, &[u8]) -> T + Send + Clone + 'static,
+    {
+        let n = keys.len();
+        // Per shard: the keys it owns, with their places in `keys`.
+        type Placed = Vec<(usize, Box<[u8]>)>;
+        let mut groups: Vec<(usize, Placed)> = Vec::new();
+        for (at, key) in keys.into_iter().enumerate() {
+            let s = self.shard_of(&key);
+            match groups.iter_mut().find(|(g, _)| *g == s) {
+                Some((_, keys)) => keys.push((at, key)),
+                None => groups.push((s, vec![(at, key)])),
+            }
+        }
+        let ops = groups
+            .into_iter()
+            .map(|(s, keys)| {
+                let op = op.clone();
+                let run = move |ctx: &mut Ctx| -> Vec<(usize, T)> {
+                    keys.into_iter().map(|(at, k)| (at, op(ctx, &k))).collect()
+                };
+                (s, run)
+            })
+            .collect();
+        let mut found: Vec<Option<T>> = (0..n).map(|_| None).collect();
+        for (at, t) in self.run_each(ops).await.into_iter().flatten() {
+            found[at] = Some(t);
+        }
+        found
+            .into_iter()
+            .map(|t| t.expect("every key answered"))
+            .collect()
+    }
+
     /// An encoded reply, written by `f`.
     pub fn reply(&self, f: impl FnOnce(&mut Reply)) -> Vec<u8> {
         let mut out = Vec::new();

@@ -146,12 +146,6 @@ pub enum Merge {
         /// when every run was empty (`Shard::finish_gather`).
         then: Option<Box<crate::shard::block::PopThen>>,
     },
-    /// SINTER / SUNION / SDIFF (and *STORE, SINTERCARD) across shards: each part holds
-    /// SMEMBERS replies of its shard's keys.
-    SetAlgebra(Box<SetAlgebra>),
-    /// A read-many command across shards (ZUNION family, ZRANGESTORE): each part holds
-    /// `__take` dumps of its shard's source keys.
-    Compute(Box<Compute>),
     /// XREAD: each part holds `__xread` results of its shard's keys; with nothing to
     /// read and BLOCK given, the client blocks (`Shard::finish_gather`).
     XRead(Box<crate::cmd::streams::XRead>),
@@ -188,39 +182,6 @@ pub struct MoveRetry {
     pub deadline_ms: u64,
     /// The command's arrival number (`Shard::arrival`): its place among the waiters.
     pub seq: u64,
-}
-
-/// A set-algebra command spread over shards.
-#[derive(Debug)]
-pub struct SetAlgebra {
-    pub op: crate::cmd::sets::SetOp,
-    /// For each source key in order: (part, index of its reply in the part).
-    pub order: Vec<(u32, u32)>,
-    /// *STORE: the destination and its shard.
-    pub store: Option<(Box<[u8]>, usize)>,
-    /// SINTERCARD's limit (`usize::MAX` = none).
-    pub card_limit: Option<usize>,
-    /// `set-max-intset-entries` when the command started.
-    pub max_ints: usize,
-    /// The database (for the store).
-    pub db: usize,
-}
-
-/// A read-many command spread over shards (`cmd::zsets::compute_coord`).
-#[derive(Debug)]
-pub struct Compute {
-    /// The command itself.
-    pub args: crate::shard::msg::OwnedCmds,
-    /// For each source key in order: (part, index of its dump in the part).
-    pub order: Vec<(u32, u32)>,
-    /// A store's destination and its shard.
-    pub store: Option<(Box<[u8]>, usize)>,
-    /// The database (for the store).
-    pub db: usize,
-    /// `zset-max-listpack-*` when the command started.
-    pub limits: crate::store::zset::PackLimits,
-    /// The computation.
-    pub eval: crate::cmd::zsets::ComputeFn,
 }
 
 /// A command waiting on replies from other shards.
