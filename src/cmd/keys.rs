@@ -637,8 +637,8 @@ fn shard_run(shard: &mut Shard, cmds: &OwnedCmds, conn: &Conn) -> Vec<u8> {
     shard.run_owned(cmds, conn.db, conn.resp3)
 }
 
-/// A key and its value, owned (for an op on another shard).
-type Pair = (Box<[u8]>, Box<[u8]>);
+/// A key and its argument (a value, an ID), owned (for an op on another shard).
+pub type Pair = (Box<[u8]>, Box<[u8]>);
 
 /// MSETNX coordinator: on one shard the command itself; across shards (under the locks
 /// of every key) `msetnx_across`.

@@ -585,48 +585,7 @@ pub fn table() -> &'static Table {
 
 /// The spec with index `id`.
 pub fn spec_by_id(id: u16) -> &'static Spec {
-    if id >= INTERNAL_BASE {
-        return &internal()[(id - INTERNAL_BASE) as usize];
-    }
     &table().specs[id as usize]
-}
-
-/// Ids of internal commands (steps of commands that span shards) start here. They are not
-/// in the table: no client can name them, COMMAND does not list them.
-pub const INTERNAL_BASE: u16 = 0x4000;
-
-/// The internal commands.
-fn internal() -> &'static [Spec] {
-    static INTERNAL: OnceLock<Vec<Spec>> = OnceLock::new();
-    INTERNAL.get_or_init(|| {
-        let spec = |i: u16, name: &'static str, handler: Handler| Spec {
-            id: INTERNAL_BASE + i,
-            name,
-            arity: -2,
-            flags: flag::WRITE,
-            acl: &[],
-            keys: KeySpec {
-                first: 1,
-                last: 1,
-                step: 1,
-                numkeys_at: 0,
-                native: NativeKeys::None,
-            },
-            route: Route::Keys(None),
-            handler,
-            subs: Vec::new(),
-        };
-        vec![spec(0, "__xread", streams::xread_part)]
-    })
-}
-
-/// The id of the internal command `name`.
-pub fn internal_id(name: &str) -> u16 {
-    internal()
-        .iter()
-        .find(|s| s.name == name)
-        .map(|s| s.id)
-        .expect("internal command")
 }
 
 /// Finds a top-level command by name, case-insensitively, without allocating.
@@ -979,7 +938,6 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
         Merge::MoveWake(_) => unreachable!("the shard finishes a blocked move itself"),
         Merge::Step(_) => unreachable!("the shard drives a step itself"),
         Merge::ServeHeld(_) => unreachable!("the shard serves an EXEC's keys itself"),
-        Merge::XRead(_) => unreachable!("the shard merges XREAD itself (it may block)"),
         Merge::MPopNext { mut rest, then } => {
             let p = &g.parts[0];
             let null = p.starts_with(b"*-1\r\n") || p.starts_with(b"_\r\n");

@@ -513,7 +513,7 @@ pub fn algebra_coord(
         shard.run_whole_on(dest, slot, conn, args, out);
         return Ok(());
     }
-    let keys = a.keys.clone().map(|i| args.get(i).into()).collect();
+    let keys = a.keys.clone().map(|i| (args.get(i).into(), ())).collect();
     let store = a.store.map(|i| args.get(i).into());
     let max_ints = shard.settings.set_max_intset;
     let (op, card_limit) = (a.op, a.card_limit);
@@ -529,11 +529,11 @@ pub fn algebra_coord(
 async fn algebra_across(
     cx: crate::cmd::step::Cx,
     (op, card_limit): (SetOp, Option<usize>),
-    keys: Vec<Box<[u8]>>,
+    keys: Vec<(Box<[u8]>, ())>,
     store: Option<Box<[u8]>>,
     max_ints: usize,
 ) -> CmdResult<Vec<u8>> {
-    let read_members = |ctx: &mut Ctx, key: &[u8]| -> CmdResult<Vec<Vec<u8>>> {
+    let read_members = |ctx: &mut Ctx, key: &[u8], ()| -> CmdResult<Vec<Vec<u8>>> {
         Ok(read(ctx, key)?.map(Set::members).unwrap_or_default())
     };
     let sets = cx

@@ -26,13 +26,22 @@ pub type Answer = Box<dyn Any + Send>;
 
 /// An op for an owner shard: runs against that shard's keyspace in the coordinator's
 /// database (`Ctx::db`), with no connection and no reply (`Ctx::out` goes nowhere).
-pub struct Op(pub Box<dyn FnOnce(&mut Ctx) -> Answer + Send>);
+pub struct Op {
+    /// What it does.
+    pub run: Box<dyn FnOnce(&mut Ctx) -> Answer + Send>,
+    /// The keys it reads, for an owner's lock check when the command holds no locks
+    /// (XREAD); empty for ops under their command's locks.
+    pub keys: Vec<Box<[u8]>>,
+}
 
 impl std::fmt::Debug for Op {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("Op")
     }
 }
+
+/// A block to start once the coordinator returns: keys, timeout (ms, 0 = forever), op.
+pub type BlockAfter = (Vec<Box<[u8]>>, u64, crate::shard::block::BlockOp);
 
 /// What a coordinator and the home shard that polls it hand each other.
 #[derive(Default)]
@@ -41,6 +50,8 @@ pub struct Io {
     pub asks: Vec<(usize, Op)>,
     /// Their answers, in the order asked (filled in by the home shard).
     pub answers: Vec<Option<Answer>>,
+    /// Set by `Cx::block_after`: block on these keys once the coordinator returns.
+    pub block: Option<BlockAfter>,
 }
 
 /// A coordinator's future: it ends with the command's encoded reply, or its error.
@@ -111,10 +122,69 @@ impl Cx {
             let mut io = self.io.lock().expect("step io");
             debug_assert!(io.asks.is_empty(), "one await at a time");
             io.asks.extend(ops.into_iter().map(|(shard, op)| {
-                let op = move |ctx: &mut Ctx| -> Answer { Box::new(op(ctx)) };
-                (shard, Op(Box::new(op)))
+                let run = move |ctx: &mut Ctx| -> Answer { Box::new(op(ctx)) };
+                let op = Op {
+                    run: Box::new(run),
+                    keys: Vec::new(),
+                };
+                (shard, op)
             }));
         }
+        self.answers().await
+    }
+
+    /// Runs `op` on each key of `items` (with its argument) on the key's owner shard, one
+    /// op per shard (keys grouped in order of first appearance, as one hop carries them),
+    /// all at once, and returns the results in key order. The ops name their keys, so an
+    /// owner checks its locks first when the command holds none.
+    pub async fn run_per_key<A, T, F>(&self, items: Vec<(Box<[u8]>, A)>, op: F) -> Vec<T>
+    where
+        A: Send + 'static,
+        T: Send + 'static,
+        F: Fn(&mut Ctx, &[u8], A) -> T + Send + Clone + 'static,
+    {
+        let n = items.len();
+        // Per shard: the keys it owns, with their places in `items`.
+        type Placed<A> = Vec<(usize, Box<[u8]>, A)>;
+        let mut groups: Vec<(usize, Placed<A>)> = Vec::new();
+        for (at, (key, arg)) in items.into_iter().enumerate() {
+            let s = self.shard_of(&key);
+            match groups.iter_mut().find(|(g, _)| *g == s) {
+                Some((_, placed)) => placed.push((at, key, arg)),
+                None => groups.push((s, vec![(at, key, arg)])),
+            }
+        }
+        {
+            let mut io = self.io.lock().expect("step io");
+            debug_assert!(io.asks.is_empty(), "one await at a time");
+            for (s, placed) in groups {
+                let keys = placed.iter().map(|(_, k, _)| k.clone()).collect();
+                let op = op.clone();
+                let run = move |ctx: &mut Ctx| -> Answer {
+                    let found: Vec<(usize, T)> = placed
+                        .into_iter()
+                        .map(|(at, k, arg)| (at, op(ctx, &k, arg)))
+                        .collect();
+                    Box::new(found)
+                };
+                let run = Box::new(run);
+                io.asks.push((s, Op { run, keys }));
+            }
+        }
+        let mut found: Vec<Option<T>> = (0..n).map(|_| None).collect();
+        for part in self.answers::<Vec<(usize, T)>>().await {
+            for (at, t) in part {
+                found[at] = Some(t);
+            }
+        }
+        found
+            .into_iter()
+            .map(|t| t.expect("every key answered"))
+            .collect()
+    }
+
+    /// Waits for the answers to the ops just asked for, as `T`s.
+    async fn answers<T: 'static>(&self) -> Vec<T> {
         // Stop once: the home shard runs the ops, fills in the answers and polls again.
         let mut asked = false;
         std::future::poll_fn(|_| {
@@ -136,43 +206,15 @@ impl Cx {
             .collect()
     }
 
-    /// Runs `op` on each of `keys` on the key's owner shard, one op per shard (keys
-    /// grouped in order of first appearance, as one hop carries them), all at once, and
-    /// returns the results in key order.
-    pub async fn run_per_key<T, F>(&self, keys: Vec<Box<[u8]>>, op: F) -> Vec<T>
-    where
-        T: Send + 'static,
-        F: Fn(&mut Ctx, &[u8]) -> T + Send + Clone + 'static,
-    {
-        let n = keys.len();
-        // Per shard: the keys it owns, with their places in `keys`.
-        type Placed = Vec<(usize, Box<[u8]>)>;
-        let mut groups: Vec<(usize, Placed)> = Vec::new();
-        for (at, key) in keys.into_iter().enumerate() {
-            let s = self.shard_of(&key);
-            match groups.iter_mut().find(|(g, _)| *g == s) {
-                Some((_, keys)) => keys.push((at, key)),
-                None => groups.push((s, vec![(at, key)])),
-            }
-        }
-        let ops = groups
-            .into_iter()
-            .map(|(s, keys)| {
-                let op = op.clone();
-                let run = move |ctx: &mut Ctx| -> Vec<(usize, T)> {
-                    keys.into_iter().map(|(at, k)| (at, op(ctx, &k))).collect()
-                };
-                (s, run)
-            })
-            .collect();
-        let mut found: Vec<Option<T>> = (0..n).map(|_| None).collect();
-        for (at, t) in self.run_each(ops).await.into_iter().flatten() {
-            found[at] = Some(t);
-        }
-        found
-            .into_iter()
-            .map(|t| t.expect("every key answered"))
-            .collect()
+    /// After the coordinator returns, block the client on `keys` (XREAD BLOCK with
+    /// nothing to read), as `shard::block` does for blocking commands.
+    pub fn block_after(
+        &self,
+        keys: Vec<Box<[u8]>>,
+        timeout_ms: u64,
+        op: crate::shard::block::BlockOp,
+    ) {
+        self.io.lock().expect("step io").block = Some((keys, timeout_ms, op));
     }
 
     /// An encoded reply, written by `f`.

@@ -768,7 +768,7 @@ pub fn compute_coord(
         shard.run_whole_on(dest, slot, conn, args, out);
         return;
     }
-    let keys = sources.iter().map(|&i| args.get(i).into()).collect();
+    let keys = sources.iter().map(|&i| (args.get(i).into(), ())).collect();
     let mut own = crate::shard::msg::OwnedCmds::default();
     own.push(0, args.iter());
     let store = store.map(|i| args.get(i).into());
@@ -784,11 +784,11 @@ pub fn compute_coord(
 async fn compute_across(
     cx: crate::cmd::step::Cx,
     own: crate::shard::msg::OwnedCmds,
-    keys: Vec<Box<[u8]>>,
+    keys: Vec<(Box<[u8]>, ())>,
     store: Option<Box<[u8]>>,
     (limits, eval): (PackLimits, ComputeFn),
 ) -> CmdResult<Vec<u8>> {
-    let copy = |ctx: &mut Ctx, key: &[u8]| -> Option<Value> {
+    let copy = |ctx: &mut Ctx, key: &[u8], ()| -> Option<Value> {
         let now = ctx.now_ms();
         ctx.shard.ks.peek(ctx.db, key, now).map(|e| e.value.clone())
     };

@@ -146,9 +146,6 @@ pub enum Merge {
         /// when every run was empty (`Shard::finish_gather`).
         then: Option<Box<crate::shard::block::PopThen>>,
     },
-    /// XREAD: each part holds `__xread` results of its shard's keys; with nothing to
-    /// read and BLOCK given, the client blocks (`Shard::finish_gather`).
-    XRead(Box<crate::cmd::streams::XRead>),
     /// A blocked cross-shard BLMOVE: its part is the reply from the destination's owner,
     /// or empty when the move must be retried under both keys' locks
     /// (`Shard::move_retry`).

@@ -927,7 +927,7 @@ impl Shard {
         }
         let st = self.stats();
         let Some(c) = st.cmd.get(spec.id as usize) else {
-            return; // an internal step: counted as the command it belongs to
+            return; // not a command of the table
         };
         bump(&st.commands, 1);
         bump(&c.calls, 1);
@@ -1393,7 +1393,7 @@ impl Shard {
             self.locks.lock_or_queue(tx, set, waiter);
             return;
         }
-        if let Msg::Run { tx: 0, .. } = msg {
+        if let Msg::Run { tx: 0, .. } | Msg::Op { tx: 0, .. } = msg {
             if self.locks.busy() {
                 if let Some(msg) = self.park_if_locked(msg) {
                     self.handle_unlocked(msg);
@@ -1772,26 +1772,6 @@ impl Shard {
                 conn.out = out;
                 return;
             }
-        }
-        if let Merge::XRead(x) = &g.merge {
-            let mut out = std::mem::take(&mut conn.out);
-            let mut reply = Reply::new(&mut out, conn.resp3);
-            if let Some(ids) = cmd::streams::merge_xread(x, &g.parts, &mut reply) {
-                let req = block::BlockRequest {
-                    keys: ids.iter().map(|(k, _)| k.clone()).collect(),
-                    timeout_ms: x.block.unwrap_or(0),
-                    op: block::BlockOp::XRead {
-                        ids: ids.into(),
-                        count: x.count,
-                    },
-                    merge: Merge::Forward,
-                    seq: self.arrival_of(conn),
-                };
-                self.block(slot, conn, req, &mut out);
-            }
-            out.append(&mut conn.out);
-            conn.out = out;
-            return;
         }
         let mut out = std::mem::take(&mut conn.out);
         let resp3 = conn.resp3;

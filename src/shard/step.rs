@@ -6,7 +6,7 @@ use std::future::Future;
 use std::task::{Context, Poll, Waker};
 
 use super::msg::{ConnRef, Msg};
-use super::Shard;
+use super::{block, Shard};
 use crate::cmd::paced::Pace;
 use crate::cmd::step::{Answer, Cx, Op, Step};
 use crate::cmd::Ctx;
@@ -40,6 +40,21 @@ impl Shard {
                 match res {
                     Ok(reply) => conn.out.extend_from_slice(&reply),
                     Err(e) => e.write(&mut Reply::new(&mut conn.out, conn.resp3)),
+                }
+                let block = step.io.lock().expect("step io").block.take();
+                if let Some((keys, timeout_ms, op)) = block {
+                    let req = block::BlockRequest {
+                        keys,
+                        timeout_ms,
+                        op,
+                        merge: Merge::Forward,
+                        seq: self.arrival_of(conn),
+                    };
+                    let mut out = std::mem::take(&mut conn.out);
+                    self.block(slot, conn, req, &mut out);
+                    out.append(&mut conn.out);
+                    conn.out = out;
+                    return;
                 }
                 // A blocking pop's attempt replied: the places it reserved go.
                 self.drop_reservation(conn);
@@ -98,13 +113,13 @@ impl Shard {
             out: Reply::new(&mut nowhere, false),
             pace: Pace::Off,
         };
-        (op.0)(&mut ctx)
+        (op.run)(&mut ctx)
     }
 
-    /// `Msg::Op` on the owner shard: runs the op under its transaction's locks (so no lock
-    /// check here), reports the keys with waiters it signalled ahead of the answer (an
-    /// EXEC replaying serves them in order, as for a hop's commands), serves the others,
-    /// and sends the answer home.
+    /// `Msg::Op` on the owner shard (past the lock check: under its transaction's locks,
+    /// or, without a transaction, once no one holds its keys): runs the op, reports the
+    /// keys with waiters it signalled ahead of the answer (an EXEC replaying serves them in
+    /// order, as for a hop's commands), serves the others, and sends the answer home.
     pub(crate) fn run_op_hop(
         &mut self,
         from: usize,
@@ -114,7 +129,10 @@ impl Shard {
         tx: crate::tx::TxId,
         op: Op,
     ) {
-        debug_assert_ne!(tx, 0, "an op runs under its command's locks");
+        debug_assert!(
+            tx != 0 || !op.keys.is_empty(),
+            "an op without locks names its keys"
+        );
         // A command holding locks never waits for the moves it sets off.
         let hold = self.hold_ctx.take();
         let ready_before = self.ready_keys.len();
@@ -123,6 +141,7 @@ impl Shard {
             .ready_keys
             .iter()
             .skip(ready_before)
+            .filter(|_| tx != 0)
             .map(|(kdb, key)| (0, *kdb, key.clone()))
             .collect();
         if !signals.is_empty() {
