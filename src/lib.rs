@@ -15,8 +15,9 @@
 //! - [`cmd`] — the command table (`cmd::table`), the handler context, one file per family
 //!   (`strings`, `keys`, `lists`, `hashes`, `sets`, `zsets`, `streams`, `pubsub`,
 //!   `server`, `info`, `docs`), the keys COMMAND GETKEYS reports (`cmd::getkeys`), how
-//!   gathered replies merge, and the walks that write long replies piece by piece
-//!   (`cmd::paced`).
+//!   gathered replies merge, the walks that write long replies piece by piece
+//!   (`cmd::paced`), and the step API multi-step commands across shards are written in
+//!   (`cmd::step`; the shard side is `shard::step`).
 //! - [`tx`] — multi-shard transactions: the per-shard lock table and a connection's
 //!   MULTI / EXEC / WATCH state (the protocol itself is `shard::txn`).
 //! - [`pubsub`] — the channel registry (counts per shard), pattern index, per-shard
@@ -45,6 +46,7 @@
 //! | turn | one pass of a shard's event loop |
 //! | gather | the replies a home shard waits for before it answers one command |
 //! | transaction | a command (or EXEC) whose keys span shards: it holds intent locks on its keys on every shard it touches (`tx`) |
+//! | step | a multi-step command across shards: an `async fn` coordinator on the home shard that runs typed ops on owner shards (`cmd::step`) |
 //! | chain | a one-step multi-key transaction run shard by shard in ascending order, locking as it goes (`tx::Chain`) |
 //! | paced reply | a long reply written piece by piece as its client reads it, from a pinned value (`cmd::paced`) |
 //! | pin | a paced reply's hold on a value: it reads the value as it was, whatever later commands do to the key (`store::pin`) |

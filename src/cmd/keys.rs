@@ -637,9 +637,11 @@ fn shard_run(shard: &mut Shard, cmds: &OwnedCmds, conn: &Conn) -> Vec<u8> {
     shard.run_owned(cmds, conn.db, conn.resp3)
 }
 
-/// MSETNX coordinator: when keys span shards, first count existing keys everywhere, then
-/// (only if none exists) run the MSET parts. Not isolated from concurrent writers until
-/// multi-shard transactions land (see DESIGN.md).
+/// A key and its argument (a value, an ID), owned (for an op on another shard).
+pub type Pair = (Box<[u8]>, Box<[u8]>);
+
+/// MSETNX coordinator: on one shard the command itself; across shards (under the locks
+/// of every key) `msetnx_across`.
 pub fn msetnx_coord(
     shard: &mut Shard,
     slot: usize,
@@ -651,20 +653,30 @@ pub fn msetnx_coord(
         return Err(CmdError::Arity("msetnx".into()));
     }
     let shards = shard.shards;
-    let mut owners = vec![false; shards];
+    // Per owner shard, ascending: its key/value pairs.
+    let mut groups: Vec<(usize, Vec<Pair>)> = Vec::new();
     for i in (1..args.len()).step_by(2) {
-        owners[route::shard_of(args.get(i), shards)] = true;
+        let s = route::shard_of(args.get(i), shards);
+        let at = match groups.binary_search_by_key(&s, |g| g.0) {
+            Ok(at) => at,
+            Err(at) => {
+                groups.insert(at, (s, Vec::new()));
+                at
+            }
+        };
+        groups[at]
+            .1
+            .push((args.get(i).into(), args.get(i + 1).into()));
     }
-    let spec = crate::cmd::lookup(b"msetnx").expect("msetnx in table");
-    let used: Vec<usize> = (0..shards).filter(|&s| owners[s]).collect();
-    if used.len() == 1 {
+    if let [(only, _)] = groups[..] {
+        let spec = crate::cmd::lookup(b"msetnx").expect("msetnx in table");
         let mut cmds = OwnedCmds::default();
         cmds.push(spec.id, args.iter());
-        if used[0] == shard.id {
+        if only == shard.id {
             let part = shard_run(shard, &cmds, conn);
             out.extend_from_slice(&part);
         } else {
-            shard.send_run(used[0], slot, conn, 0, cmds);
+            shard.send_run(only, slot, conn, 0, cmds);
             conn.gather = Some(Gather {
                 left: 1,
                 parts: vec![Vec::new()],
@@ -673,45 +685,52 @@ pub fn msetnx_coord(
         }
         return Ok(());
     }
-    let exists = crate::cmd::lookup(b"exists").expect("exists in table");
-    let mset = crate::cmd::lookup(b"mset").expect("mset in table");
-    let mut sets = Vec::new();
-    let mut gather = Gather {
-        left: used.len() as u32,
-        parts: vec![Vec::new(); used.len()],
-        merge: Merge::Sum,
-    };
-    let mut local = None;
-    for (part, &s) in used.iter().enumerate() {
-        let mut check = OwnedCmds::default();
-        let mut set = OwnedCmds::default();
-        let pairs: Vec<usize> = (1..args.len())
-            .step_by(2)
-            .filter(|&i| route::shard_of(args.get(i), shards) == s)
-            .collect();
-        check.push(
-            exists.id,
-            std::iter::once(&b"exists"[..]).chain(pairs.iter().map(|&i| args.get(i))),
-        );
-        set.push(
-            mset.id,
-            std::iter::once(&b"mset"[..])
-                .chain(pairs.iter().flat_map(|&i| [args.get(i), args.get(i + 1)])),
-        );
-        sets.push((s, set));
-        if s == shard.id {
-            local = Some((part, check));
-        } else {
-            shard.send_run(s, slot, conn, part as u32, check);
-        }
-    }
-    if let Some((part, check)) = local {
-        gather.parts[part] = shard_run(shard, &check, conn);
-        gather.left -= 1;
-    }
-    gather.merge = Merge::MsetNx { sets };
-    conn.gather = Some(gather);
+    shard.start_step(slot, conn, |cx| msetnx_across(cx, groups));
     Ok(())
+}
+
+/// MSETNX over several shards: count the keys that exist on every shard, then, only if
+/// none does, set every pair.
+async fn msetnx_across(
+    cx: crate::cmd::step::Cx,
+    groups: Vec<(usize, Vec<Pair>)>,
+) -> CmdResult<Vec<u8>> {
+    let checks = groups
+        .iter()
+        .map(|(s, pairs)| {
+            let keys: Vec<Box<[u8]>> = pairs.iter().map(|(k, _)| k.clone()).collect();
+            (*s, move |ctx: &mut Ctx| count_existing(ctx, &keys))
+        })
+        .collect();
+    let existing: usize = cx.run_each(checks).await.into_iter().sum();
+    if existing > 0 {
+        return Ok(cx.int(0));
+    }
+    let sets = groups
+        .into_iter()
+        .map(|(s, pairs)| (s, move |ctx: &mut Ctx| set_strings(ctx, &pairs)))
+        .collect();
+    cx.run_each(sets).await;
+    Ok(cx.int(1))
+}
+
+/// How many of `keys` exist (as EXISTS counts them: a hit or a miss each).
+fn count_existing(ctx: &mut Ctx, keys: &[Box<[u8]>]) -> usize {
+    let now = ctx.now_ms();
+    keys.iter()
+        .filter(|k| ctx.shard.ks.lookup(ctx.db, k, now).is_some())
+        .count()
+}
+
+/// Sets each key to its string value, as MSET does.
+fn set_strings(ctx: &mut Ctx, pairs: &[Pair]) {
+    let now = ctx.now_ms();
+    for (k, v) in pairs {
+        let value = crate::store::Value::Str(crate::store::Str::from_bytes(v));
+        ctx.shard
+            .ks
+            .set(ctx.db, k, value, crate::store::Ttl::Clear, now);
+    }
 }
 
 /// Strictly parsed integer argument (shared helper for server commands).
@@ -777,32 +796,24 @@ pub fn copy(ctx: &mut Ctx, args: &Args) -> CmdResult {
     Ok(())
 }
 
-/// Internal `__take key`: the key's value and expiry, dumped (`Value::dump`), or null.
-/// The first step of RENAME / COPY across shards, under the transaction's locks.
-pub fn take(ctx: &mut Ctx, args: &Args) -> CmdResult {
+/// The value at `key` with its expiry, dumped (`Value::dump`); `None` when missing. The
+/// first step of RENAME / COPY across shards, under the transaction's locks.
+fn dump_key(ctx: &mut Ctx, key: &[u8]) -> Option<Vec<u8>> {
     let now = ctx.now_ms();
-    match ctx.shard.ks.peek(ctx.db, args.get(1), now) {
-        Some(e) => {
-            let mut buf = Vec::new();
-            e.value.dump(e.expire_at_ms, &mut buf);
-            ctx.out.bulk(&buf);
-        }
-        None => ctx.out.null(),
-    }
-    Ok(())
+    let e = ctx.shard.ks.peek(ctx.db, key, now)?;
+    let mut buf = Vec::new();
+    e.value.dump(e.expire_at_ms, &mut buf);
+    Some(buf)
 }
 
-/// Internal `__put key dump replace|nx db`: stores a dumped value (with its expiry) unless
-/// `nx` and the key exists. Replies `:1` if stored, `:0` if not.
-pub fn put(ctx: &mut Ctx, args: &Args) -> CmdResult {
+/// Stores a dumped value (with its expiry) at `key` in `db`, unless `nx` and the key
+/// exists. True if stored.
+fn put_dump(ctx: &mut Ctx, db: usize, key: &[u8], dump: &[u8], nx: bool) -> CmdResult<bool> {
     let now = ctx.now_ms();
-    let db = args.int(4)? as usize;
-    let (key, nx) = (args.get(1), args.is(3, "nx"));
-    let (value, expire) = crate::store::Value::restore(args.get(2))
+    let (value, expire) = crate::store::Value::restore(dump)
         .ok_or_else(|| CmdError::msg("ERR internal: bad dump"))?;
     if nx && ctx.shard.ks.exists(db, key, now) {
-        ctx.out.int(0);
-        return Ok(());
+        return Ok(false);
     }
     let ttl = if expire == 0 {
         crate::store::Ttl::Clear
@@ -811,61 +822,104 @@ pub fn put(ctx: &mut Ctx, args: &Args) -> CmdResult {
     };
     ctx.shard.ks.set(db, key, value, ttl, now);
     ctx.shard.signal_key(db, key);
-    ctx.out.int(1);
-    Ok(())
+    Ok(true)
+}
+
+/// Stores a value computed on another shard at `key` (SUNIONSTORE, ZUNIONSTORE ...
+/// across shards), without expiry, or deletes `key` for `None` (an empty result).
+pub fn store_computed(ctx: &mut Ctx, key: &[u8], value: Option<crate::store::Value>) {
+    let now = ctx.now_ms();
+    match value {
+        Some(v) => {
+            ctx.shard
+                .ks
+                .set(ctx.db, key, v, crate::store::Ttl::Clear, now);
+            ctx.shard.signal_key(ctx.db, key);
+        }
+        None => {
+            ctx.shard.ks.remove(ctx.db, key, now);
+        }
+    }
+}
+
+/// Which command moves a key between shards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relocation {
+    /// RENAME: replaces the destination.
+    Rename,
+    /// RENAMENX: only if the destination does not exist.
+    RenameNx,
+    /// COPY: keeps the source; replaces the destination only with REPLACE.
+    Copy { replace: bool },
 }
 
 /// RENAME / RENAMENX / COPY: on one shard the command itself; across shards (under the
-/// locks of both keys, taken before this runs) three steps: take a dump of the source,
-/// put it at the destination, and for a rename delete the source.
+/// locks of both keys, taken before this runs) `relocate_across`.
 fn relocate_coord(
     shard: &mut Shard,
     slot: usize,
     conn: &mut Conn,
     args: &Args,
     out: &mut Vec<u8>,
-    op: crate::conn::Relocation,
+    op: Relocation,
 ) -> CmdResult {
     let (src, dst) = (args.get(1), args.get(2));
-    let dst_db = match op {
-        crate::conn::Relocation::Copy { .. } => {
-            copy_options(args, conn.db, shard.ks.databases())?.0
+    let (dst_db, op) = match op {
+        Relocation::Copy { .. } => {
+            let (dst_db, replace) = copy_options(args, conn.db, shard.ks.databases())?;
+            (dst_db, Relocation::Copy { replace })
         }
-        _ => conn.db,
+        op => (conn.db, op),
     };
-    let op = match op {
-        crate::conn::Relocation::Copy { .. } => crate::conn::Relocation::Copy {
-            replace: copy_options(args, conn.db, shard.ks.databases())?.1,
-        },
-        op => op,
-    };
-    let (src_shard, dst_shard) = (
-        route::shard_of(src, shard.shards),
-        route::shard_of(dst, shard.shards),
-    );
-    if src_shard == dst_shard {
+    let src_shard = route::shard_of(src, shard.shards);
+    if src_shard == route::shard_of(dst, shard.shards) {
         shard.run_whole_on(src_shard, slot, conn, args, out);
         return Ok(());
     }
-    let mut cmds = OwnedCmds::default();
-    cmds.push(
-        crate::cmd::internal_id("__take"),
-        [&b"__take"[..], src].into_iter(),
-    );
-    let next = crate::cmd::Next {
-        runs: vec![(src_shard, cmds)],
-        merge: Merge::RelocateTake {
-            src: src.into(),
-            src_shard,
-            dst: dst.into(),
-            dst_shard,
-            dst_db,
-            op,
-        },
-        rescue_left: None,
-    };
-    shard.run_parts(slot, conn, next);
+    let (src, dst) = (src.into(), dst.into());
+    shard.start_step(slot, conn, move |cx| {
+        relocate_across(cx, src, dst, dst_db, op)
+    });
     Ok(())
+}
+
+/// RENAME / RENAMENX / COPY between two shards: take a dump of the source, put it at the
+/// destination, and for a rename delete the source.
+async fn relocate_across(
+    cx: crate::cmd::step::Cx,
+    src: Box<[u8]>,
+    dst: Box<[u8]>,
+    dst_db: usize,
+    op: Relocation,
+) -> CmdResult<Vec<u8>> {
+    let (src_shard, dst_shard) = (cx.shard_of(&src), cx.shard_of(&dst));
+    let key = src.clone();
+    let Some(dump) = cx.run_on(src_shard, move |ctx| dump_key(ctx, &key)).await else {
+        return match op {
+            Relocation::Copy { .. } => Ok(cx.int(0)),
+            _ => Err(CmdError::NoSuchKey),
+        };
+    };
+    let nx = matches!(
+        op,
+        Relocation::Copy { replace: false } | Relocation::RenameNx
+    );
+    let put = move |ctx: &mut Ctx| put_dump(ctx, dst_db, &dst, &dump, nx);
+    let stored = cx.run_on(dst_shard, put).await?;
+    match op {
+        Relocation::Copy { .. } => return Ok(cx.int(stored as i64)),
+        Relocation::RenameNx if !stored => return Ok(cx.int(0)),
+        _ => {}
+    }
+    cx.run_on(src_shard, move |ctx| {
+        let now = ctx.now_ms();
+        ctx.shard.ks.remove(ctx.db, &src, now);
+    })
+    .await;
+    Ok(match op {
+        Relocation::Rename => cx.reply(|r| r.ok()),
+        _ => cx.int(1),
+    })
 }
 
 /// RENAME coordinator.
@@ -876,14 +930,7 @@ pub fn rename_coord(
     args: &Args,
     out: &mut Vec<u8>,
 ) -> CmdResult {
-    relocate_coord(
-        shard,
-        slot,
-        conn,
-        args,
-        out,
-        crate::conn::Relocation::Rename,
-    )
+    relocate_coord(shard, slot, conn, args, out, Relocation::Rename)
 }
 
 /// RENAMENX coordinator.
@@ -894,14 +941,7 @@ pub fn renamenx_coord(
     args: &Args,
     out: &mut Vec<u8>,
 ) -> CmdResult {
-    relocate_coord(
-        shard,
-        slot,
-        conn,
-        args,
-        out,
-        crate::conn::Relocation::RenameNx,
-    )
+    relocate_coord(shard, slot, conn, args, out, Relocation::RenameNx)
 }
 
 /// COPY coordinator.
@@ -918,7 +958,7 @@ pub fn copy_coord(
         conn,
         args,
         out,
-        crate::conn::Relocation::Copy { replace: false },
+        Relocation::Copy { replace: false },
     )
 }
 

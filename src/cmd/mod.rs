@@ -17,6 +17,7 @@ pub mod paced;
 pub mod pubsub;
 pub mod server;
 pub mod sets;
+pub mod step;
 pub mod streams;
 pub mod strings;
 pub mod table;
@@ -26,7 +27,7 @@ use std::sync::OnceLock;
 
 use ahash::AHashMap;
 
-use crate::conn::{Conn, Gather, Merge, Relocation, SMoveStage};
+use crate::conn::{Conn, Gather, Merge};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::write::{aggregate_header, read_int, value_len};
 use crate::resp::{ArgRange, Reply};
@@ -584,52 +585,7 @@ pub fn table() -> &'static Table {
 
 /// The spec with index `id`.
 pub fn spec_by_id(id: u16) -> &'static Spec {
-    if id >= INTERNAL_BASE {
-        return &internal()[(id - INTERNAL_BASE) as usize];
-    }
     &table().specs[id as usize]
-}
-
-/// Ids of internal commands (steps of commands that span shards) start here. They are not
-/// in the table: no client can name them, COMMAND does not list them.
-pub const INTERNAL_BASE: u16 = 0x4000;
-
-/// The internal commands.
-fn internal() -> &'static [Spec] {
-    static INTERNAL: OnceLock<Vec<Spec>> = OnceLock::new();
-    INTERNAL.get_or_init(|| {
-        let spec = |i: u16, name: &'static str, handler: Handler| Spec {
-            id: INTERNAL_BASE + i,
-            name,
-            arity: -2,
-            flags: flag::WRITE,
-            acl: &[],
-            keys: KeySpec {
-                first: 1,
-                last: 1,
-                step: 1,
-                numkeys_at: 0,
-                native: NativeKeys::None,
-            },
-            route: Route::Keys(None),
-            handler,
-            subs: Vec::new(),
-        };
-        vec![
-            spec(0, "__take", keys::take),
-            spec(1, "__put", keys::put),
-            spec(2, "__xread", streams::xread_part),
-        ]
-    })
-}
-
-/// The id of the internal command `name`.
-pub fn internal_id(name: &str) -> u16 {
-    internal()
-        .iter()
-        .find(|s| s.name == name)
-        .map(|s| s.id)
-        .expect("internal command")
 }
 
 /// Finds a top-level command by name, case-insensitively, without allocating.
@@ -770,37 +726,6 @@ pub struct Next {
     pub rescue_left: Option<bool>,
 }
 
-/// Commands for several shards: (shard, its commands) per part.
-pub type ShardCmds = Vec<(usize, OwnedCmds)>;
-
-/// One command per key (`name key`), grouped into a part per owner shard in first-seen
-/// order: the parts, and for each key in order (its part, its command's index there).
-pub fn per_key_parts<'a>(
-    shards: usize,
-    name: &[u8],
-    keys: impl Iterator<Item = &'a [u8]>,
-) -> (ShardCmds, Vec<(u32, u32)>) {
-    let id = lookup(name).map_or_else(
-        || internal_id(std::str::from_utf8(name).expect("ascii name")),
-        |s| s.id,
-    );
-    let mut parts: Vec<(usize, OwnedCmds)> = Vec::new();
-    let mut order = Vec::new();
-    for key in keys {
-        let s = crate::shard::route::shard_of(key, shards);
-        let part = match parts.iter().position(|(ps, _)| *ps == s) {
-            Some(p) => p,
-            None => {
-                parts.push((s, OwnedCmds::default()));
-                parts.len() - 1
-            }
-        };
-        order.push((part as u32, parts[part].1.cmds.len() as u32));
-        parts[part].1.push(id, [name, key].into_iter());
-    }
-    (parts, order)
-}
-
 /// The value of a bulk-string reply, if `reply` is one.
 pub fn bulk_value(reply: &[u8]) -> Option<Vec<u8>> {
     if reply.first() != Some(&b'$') || reply.starts_with(b"$-1") {
@@ -819,71 +744,6 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
         Merge::Forward => {
             for p in &g.parts {
                 out.raw(p);
-            }
-        }
-        Merge::RelocateTake {
-            src,
-            src_shard,
-            dst,
-            dst_shard,
-            dst_db,
-            op,
-        } => {
-            let p = &g.parts[0];
-            if p.first() == Some(&b'-') {
-                out.raw(p);
-                return None;
-            }
-            let Some(dump) = bulk_value(p) else {
-                match op {
-                    Relocation::Copy { .. } => out.int(0),
-                    _ => out.error("ERR no such key"),
-                }
-                return None;
-            };
-            let mode: &[u8] =
-                if op == (Relocation::Copy { replace: false }) || op == Relocation::RenameNx {
-                    b"nx"
-                } else {
-                    b"replace"
-                };
-            let db = itoa::Buffer::new().format(dst_db).as_bytes().to_vec();
-            let mut cmds = OwnedCmds::default();
-            cmds.push(
-                internal_id("__put"),
-                [&b"__put"[..], &dst, &dump, mode, &db].into_iter(),
-            );
-            return Some(Next {
-                runs: vec![(dst_shard, cmds)],
-                merge: Merge::RelocatePut { src, src_shard, op },
-                rescue_left: None,
-            });
-        }
-        Merge::RelocatePut { src, src_shard, op } => {
-            let p = &g.parts[0];
-            if p.first() == Some(&b'-') {
-                out.raw(p);
-                return None;
-            }
-            let stored = read_int(p) == Some(1);
-            match op {
-                Relocation::Copy { .. } => out.int(stored as i64),
-                Relocation::RenameNx if !stored => out.int(0),
-                _ => {
-                    let mut cmds = OwnedCmds::default();
-                    let del = lookup(b"del").expect("del in table");
-                    cmds.push(del.id, [&b"del"[..], &src].into_iter());
-                    let reply: &'static [u8] = if op == Relocation::Rename {
-                        b"+OK\r\n"
-                    } else {
-                        b":1\r\n"
-                    };
-                    return Some(Next {
-                        runs: vec![(src_shard, cmds)],
-                        merge: Merge::Fixed(reply),
-                        rescue_left: None,
-                    });
-                }
             }
         }
         Merge::Exec { order } => {
@@ -926,11 +786,9 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
                 out.int(g.parts.iter().map(|p| read_int(p).unwrap_or(0)).sum());
             }
         }
-        Merge::AllOk | Merge::Fixed(_) => {
+        Merge::AllOk => {
             if let Some(e) = first_error {
                 out.raw(e);
-            } else if let Merge::Fixed(bytes) = g.merge {
-                out.raw(bytes);
             } else {
                 out.ok();
             }
@@ -1045,22 +903,6 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
                 out.ok();
             }
         }
-        Merge::MsetNx { sets } => {
-            if let Some(e) = first_error {
-                out.raw(e);
-                return None;
-            }
-            let existing: i64 = g.parts.iter().map(|p| read_int(p).unwrap_or(0)).sum();
-            if existing > 0 {
-                out.int(0);
-                return None;
-            }
-            return Some(Next {
-                runs: sets,
-                merge: Merge::Fixed(b":1\r\n"),
-                rescue_left: None,
-            });
-        }
         Merge::Reply(bytes) => {
             // The step's own reply is not the client's (a restore after a failed move).
             out.raw(&bytes);
@@ -1094,97 +936,8 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
             });
         }
         Merge::MoveWake(_) => unreachable!("the shard finishes a blocked move itself"),
+        Merge::Step(_) => unreachable!("the shard drives a step itself"),
         Merge::ServeHeld(_) => unreachable!("the shard serves an EXEC's keys itself"),
-        Merge::XRead(_) => unreachable!("the shard merges XREAD itself (it may block)"),
-        Merge::Compute(c) => {
-            let replies = split_replies(&g.parts);
-            let values: Vec<_> = per_key_replies(&replies, &c.order, out)?
-                .into_iter()
-                .map(|r| bulk_value(r).and_then(|d| crate::store::Value::restore(&d)))
-                .collect();
-            let sources: Vec<Option<&crate::store::Value>> =
-                values.iter().map(|v| v.as_ref().map(|(v, _)| v)).collect();
-            let args = Args::new(&c.args.data, &c.args.args);
-            let mut reply = Vec::new();
-            let result = (c.eval)(
-                &args,
-                &sources,
-                c.limits,
-                &mut Reply::new(&mut reply, out.resp3),
-            );
-            let stored = match result {
-                Err(e) => {
-                    out.error(&e.text());
-                    return None;
-                }
-                Ok(stored) => stored,
-            };
-            let (Some(value), Some((dst, dst_shard))) = (stored, c.store) else {
-                out.raw(&reply);
-                return None;
-            };
-            return Some(Next {
-                runs: vec![(dst_shard, store_step(&dst, value, c.db))],
-                merge: Merge::Reply(reply),
-                rescue_left: None,
-            });
-        }
-        Merge::SetAlgebra(a) => {
-            // Split each part into its SMEMBERS replies; an error (WRONGTYPE) wins.
-            let replies = split_replies(&g.parts);
-            let sets: Vec<Vec<Vec<u8>>> = per_key_replies(&replies, &a.order, out)?
-                .into_iter()
-                .map(|r| {
-                    split_array(r)
-                        .iter()
-                        .filter_map(|m| bulk_value(m))
-                        .collect()
-                })
-                .collect();
-            let members = sets::combine(a.op, &sets, a.max_ints);
-            let Some((dst, dst_shard)) = a.store else {
-                let algebra = sets::Algebra {
-                    op: a.op,
-                    keys: 0..0,
-                    store: None,
-                    card_limit: a.card_limit,
-                };
-                sets::reply_algebra(out, &algebra, &members);
-                return None;
-            };
-            let value = (!members.is_empty()).then(|| {
-                let mut s = crate::store::set::Set::default();
-                for m in &members {
-                    s.insert(m, a.max_ints);
-                }
-                crate::store::Value::Set(Box::new(s))
-            });
-            return Some(Next {
-                runs: vec![(dst_shard, store_step(&dst, value, a.db))],
-                merge: Merge::Reply(format!(":{}\r\n", members.len()).into_bytes()),
-                rescue_left: None,
-            });
-        }
-        Merge::SMove(m, stage) => {
-            let p = &g.parts[0];
-            if p.first() == Some(&b'-') {
-                out.raw(p);
-                return None;
-            }
-            let wrong = || CmdError::WrongType.text();
-            match stage {
-                SMoveStage::SrcType if p.starts_with(b"+none") => out.int(0),
-                SMoveStage::SrcType if !p.starts_with(b"+set") => out.error(&wrong()),
-                SMoveStage::SrcType => return Some(m.step(SMoveStage::DstType)),
-                SMoveStage::DstType if !(p.starts_with(b"+none") || p.starts_with(b"+set")) => {
-                    out.error(&wrong())
-                }
-                SMoveStage::DstType => return Some(m.step(SMoveStage::Remove)),
-                SMoveStage::Remove if read_int(p) != Some(1) => out.int(0),
-                SMoveStage::Remove => return Some(m.step(SMoveStage::Add)),
-                SMoveStage::Add => out.int(1),
-            }
-        }
         Merge::MPopNext { mut rest, then } => {
             let p = &g.parts[0];
             let null = p.starts_with(b"*-1\r\n") || p.starts_with(b"_\r\n");
@@ -1224,67 +977,6 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
         }
     }
     None
-}
-
-/// Each part split into the replies it holds, in order.
-fn split_replies(parts: &[Vec<u8>]) -> Vec<Vec<&[u8]>> {
-    parts
-        .iter()
-        .map(|p| {
-            let mut v = Vec::new();
-            let mut at = 0;
-            while let Some(n) = value_len(&p[at..]) {
-                v.push(&p[at..at + n]);
-                at += n;
-            }
-            v
-        })
-        .collect()
-}
-
-/// Each key's reply, in key order (`order`: (part, index in part) per key), from the
-/// split parts. An error reply (WRONGTYPE) is the command's reply: written to `out`, and
-/// `None` returned.
-fn per_key_replies<'p>(
-    replies: &[Vec<&'p [u8]>],
-    order: &[(u32, u32)],
-    out: &mut Reply,
-) -> Option<Vec<&'p [u8]>> {
-    let mut found = Vec::with_capacity(order.len());
-    for &(part, idx) in order {
-        let Some(&r) = replies[part as usize].get(idx as usize) else {
-            out.error("ERR internal: a shard's reply is missing a key");
-            return None;
-        };
-        if r.first() == Some(&b'-') {
-            out.raw(r);
-            return None;
-        }
-        found.push(r);
-    }
-    Some(found)
-}
-
-/// The step that stores a computed `value` at `dst` in `db` on its shard: `__put ...
-/// replace`, or DEL for `None` (the hop runs in the connection's database, `db`).
-fn store_step(dst: &[u8], value: Option<crate::store::Value>, db: usize) -> OwnedCmds {
-    let mut cmds = OwnedCmds::default();
-    match value {
-        None => {
-            let del = lookup(b"del").expect("del in table");
-            cmds.push(del.id, [&b"del"[..], dst].into_iter());
-        }
-        Some(v) => {
-            let mut dump = Vec::new();
-            v.dump(0, &mut dump);
-            let db = itoa::Buffer::new().format(db).as_bytes().to_vec();
-            cmds.push(
-                internal_id("__put"),
-                [&b"__put"[..], dst, &dump, b"replace", &db].into_iter(),
-            );
-        }
-    }
-    cmds
 }
 
 /// The elements of an encoded array reply.

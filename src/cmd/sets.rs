@@ -245,8 +245,7 @@ pub fn smove(ctx: &mut Ctx, args: &Args) -> CmdResult {
 }
 
 /// SMOVE coordinator: on one shard the command itself; across shards (under both keys'
-/// locks) the same checks in Redis's order as steps — the source's type, the
-/// destination's type, the removal, the insertion.
+/// locks) `smove_across`.
 pub fn smove_coord(
     shard: &mut crate::shard::Shard,
     slot: usize,
@@ -256,20 +255,77 @@ pub fn smove_coord(
 ) -> CmdResult {
     use crate::shard::route::shard_of;
     let (src, dst) = (args.get(1), args.get(2));
-    let (src_shard, dst_shard) = (shard_of(src, shard.shards), shard_of(dst, shard.shards));
-    if src_shard == dst_shard {
-        shard.run_whole_on(src_shard, slot, conn, args, out);
+    if shard_of(src, shard.shards) == shard_of(dst, shard.shards) {
+        shard.run_whole_on(shard_of(src, shard.shards), slot, conn, args, out);
         return Ok(());
     }
-    let m = crate::conn::SMove {
-        src: src.into(),
-        src_shard,
-        dst: dst.into(),
-        dst_shard,
-        member: args.get(3).into(),
-    };
-    shard.run_parts(slot, conn, m.step(crate::conn::SMoveStage::SrcType));
+    let (src, dst, member) = (src.into(), dst.into(), args.get(3).into());
+    shard.start_step(slot, conn, |cx| smove_across(cx, src, dst, member));
     Ok(())
+}
+
+/// SMOVE between two shards, in Redis's order of checks: the source's type, the
+/// destination's type, the removal, the insertion.
+async fn smove_across(
+    cx: crate::cmd::step::Cx,
+    src: Box<[u8]>,
+    dst: Box<[u8]>,
+    member: Box<[u8]>,
+) -> CmdResult<Vec<u8>> {
+    let (src_shard, dst_shard) = (cx.shard_of(&src), cx.shard_of(&dst));
+    let key = src.clone();
+    match cx.run_on(src_shard, move |ctx| holds_set(ctx, &key)).await {
+        None => return Ok(cx.int(0)),
+        Some(false) => return Err(CmdError::WrongType),
+        Some(true) => {}
+    }
+    let key = dst.clone();
+    if cx.run_on(dst_shard, move |ctx| holds_set(ctx, &key)).await == Some(false) {
+        return Err(CmdError::WrongType);
+    }
+    let m = member.clone();
+    if !cx
+        .run_on(src_shard, move |ctx| remove_member(ctx, &src, &m))
+        .await?
+    {
+        return Ok(cx.int(0));
+    }
+    cx.run_on(dst_shard, move |ctx| add_member(ctx, &dst, &member))
+        .await?;
+    Ok(cx.int(1))
+}
+
+/// Whether `key` holds a set (`None`: no key), as TYPE looks (no hit or miss counted).
+fn holds_set(ctx: &mut Ctx, key: &[u8]) -> Option<bool> {
+    let now = ctx.now_ms();
+    let e = ctx.shard.ks.peek(ctx.db, key, now)?;
+    Some(matches!(e.value, Value::Set(_)))
+}
+
+/// SREM of one member: true if it was there (the set goes once empty).
+fn remove_member(ctx: &mut Ctx, key: &[u8], member: &[u8]) -> CmdResult<bool> {
+    if read(ctx, key)?.is_none() {
+        return Ok(false);
+    }
+    let removed = crate::store::Named::remove_named(
+        crate::cmd::write_collection_unmarked::<Set>(ctx, key)?,
+        member,
+    );
+    if removed {
+        ctx.shard.ks.touch(ctx.db, key);
+    }
+    drop_if_empty(ctx, key);
+    Ok(removed)
+}
+
+/// SADD of one member: true if it was new.
+fn add_member(ctx: &mut Ctx, key: &[u8], member: &[u8]) -> CmdResult<bool> {
+    let max_ints = ctx.shard.settings.set_max_intset;
+    let added = crate::cmd::write_collection_unmarked::<Set>(ctx, key)?.insert(member, max_ints);
+    if added {
+        ctx.shard.ks.touch(ctx.db, key);
+    }
+    Ok(added)
 }
 
 /// Which set algebra a command does.
@@ -457,24 +513,55 @@ pub fn algebra_coord(
         shard.run_whole_on(dest, slot, conn, args, out);
         return Ok(());
     }
-    let keys = a.keys.clone().map(|i| args.get(i));
-    let (runs, order) = crate::cmd::per_key_parts(shard.shards, b"smembers", keys);
-    let store = a.store.map(|i| {
-        let dst = args.get(i);
-        (Box::<[u8]>::from(dst), shard_of(dst, shard.shards))
+    let keys = a.keys.clone().map(|i| (args.get(i).into(), ())).collect();
+    let store = a.store.map(|i| args.get(i).into());
+    let max_ints = shard.settings.set_max_intset;
+    let (op, card_limit) = (a.op, a.card_limit);
+    shard.start_step(slot, conn, move |cx| {
+        algebra_across(cx, (op, card_limit), keys, store, max_ints)
     });
-    let next = crate::cmd::Next {
-        runs,
-        merge: crate::conn::Merge::SetAlgebra(Box::new(crate::conn::SetAlgebra {
-            op: a.op,
-            order,
-            store,
-            card_limit: a.card_limit,
-            max_ints: shard.settings.set_max_intset,
-            db: conn.db,
-        })),
-        rescue_left: None,
-    };
-    shard.run_parts(slot, conn, next);
     Ok(())
+}
+
+/// SINTER / SUNION / SDIFF (*STORE, SINTERCARD) over keys on several shards: each key's
+/// members come from its shard (a WRONGTYPE in key order wins), this shard combines
+/// them, and a store goes to the destination's shard.
+async fn algebra_across(
+    cx: crate::cmd::step::Cx,
+    (op, card_limit): (SetOp, Option<usize>),
+    keys: Vec<(Box<[u8]>, ())>,
+    store: Option<Box<[u8]>>,
+    max_ints: usize,
+) -> CmdResult<Vec<u8>> {
+    let read_members = |ctx: &mut Ctx, key: &[u8], ()| -> CmdResult<Vec<Vec<u8>>> {
+        Ok(read(ctx, key)?.map(Set::members).unwrap_or_default())
+    };
+    let sets = cx
+        .run_per_key(keys, read_members)
+        .await
+        .into_iter()
+        .collect::<CmdResult<Vec<_>>>()?;
+    let members = combine(op, &sets, max_ints);
+    let Some(dst) = store else {
+        let algebra = Algebra {
+            op,
+            keys: 0..0,
+            store: None,
+            card_limit,
+        };
+        return Ok(cx.reply(|r| reply_algebra(r, &algebra, &members)));
+    };
+    let value = (!members.is_empty()).then(|| {
+        let mut s = Set::default();
+        for m in &members {
+            s.insert(m, max_ints);
+        }
+        Value::Set(Box::new(s))
+    });
+    let dst_shard = cx.shard_of(&dst);
+    cx.run_on(dst_shard, move |ctx| {
+        crate::cmd::keys::store_computed(ctx, &dst, value)
+    })
+    .await;
+    Ok(cx.int(members.len() as i64))
 }

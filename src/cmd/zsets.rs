@@ -745,8 +745,8 @@ pub type ComputeFn =
     fn(&Args, &[Option<&Value>], PackLimits, &mut Reply) -> CmdResult<Option<Option<Value>>>;
 
 /// Runs a read-many command whose keys span shards: under the locks of all its keys, the
-/// source values are dumped on their shards (`__take`), this shard computes with `eval`,
-/// and a result to store is put on the destination's shard.
+/// source values are copied from their shards, this shard computes with `eval`, and a
+/// result to store is put on the destination's shard (`compute_across`).
 pub fn compute_coord(
     shard: &mut crate::shard::Shard,
     slot: usize,
@@ -768,26 +768,49 @@ pub fn compute_coord(
         shard.run_whole_on(dest, slot, conn, args, out);
         return;
     }
-    let keys = sources.iter().map(|&i| args.get(i));
-    let (runs, order) = crate::cmd::per_key_parts(shard.shards, b"__take", keys);
+    let keys = sources.iter().map(|&i| (args.get(i).into(), ())).collect();
     let mut own = crate::shard::msg::OwnedCmds::default();
     own.push(0, args.iter());
-    let next = crate::cmd::Next {
-        runs,
-        merge: crate::conn::Merge::Compute(Box::new(crate::conn::Compute {
-            args: own,
-            order,
-            store: store.map(|i| {
-                let dst = args.get(i);
-                (Box::<[u8]>::from(dst), shard_of(dst, shard.shards))
-            }),
-            db: conn.db,
-            limits: shard.settings.zset_limits,
-            eval,
-        })),
-        rescue_left: None,
+    let store = store.map(|i| args.get(i).into());
+    let limits = shard.settings.zset_limits;
+    shard.start_step(slot, conn, move |cx| {
+        compute_across(cx, own, keys, store, (limits, eval))
+    });
+}
+
+/// A read-many command over several shards: copies of the source values (as the keys
+/// are when the command runs, read without counting hits, as a dump would), the
+/// computation here, and a store on the destination's shard.
+async fn compute_across(
+    cx: crate::cmd::step::Cx,
+    own: crate::shard::msg::OwnedCmds,
+    keys: Vec<(Box<[u8]>, ())>,
+    store: Option<Box<[u8]>>,
+    (limits, eval): (PackLimits, ComputeFn),
+) -> CmdResult<Vec<u8>> {
+    let copy = |ctx: &mut Ctx, key: &[u8], ()| -> Option<Value> {
+        let now = ctx.now_ms();
+        ctx.shard.ks.peek(ctx.db, key, now).map(|e| e.value.clone())
     };
-    shard.run_parts(slot, conn, next);
+    let values = cx.run_per_key(keys, copy).await;
+    let sources: Vec<Option<&Value>> = values.iter().map(Option::as_ref).collect();
+    let args = Args::new(&own.data, &own.args);
+    let mut reply = Vec::new();
+    let stored = eval(
+        &args,
+        &sources,
+        limits,
+        &mut Reply::new(&mut reply, cx.resp3),
+    )?;
+    let (Some(value), Some(dst)) = (stored, store) else {
+        return Ok(reply);
+    };
+    let dst_shard = cx.shard_of(&dst);
+    cx.run_on(dst_shard, move |ctx| {
+        crate::cmd::keys::store_computed(ctx, &dst, value)
+    })
+    .await;
+    Ok(reply)
 }
 
 /// ZRANGESTORE coordinator.

@@ -9,6 +9,7 @@ pub mod msg;
 pub mod paced;
 pub mod refused;
 pub mod route;
+pub mod step;
 pub mod txn;
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
@@ -926,7 +927,7 @@ impl Shard {
         }
         let st = self.stats();
         let Some(c) = st.cmd.get(spec.id as usize) else {
-            return; // an internal step: counted as the command it belongs to
+            return; // not a command of the table
         };
         bump(&st.commands, 1);
         bump(&c.calls, 1);
@@ -1392,7 +1393,7 @@ impl Shard {
             self.locks.lock_or_queue(tx, set, waiter);
             return;
         }
-        if let Msg::Run { tx: 0, .. } = msg {
+        if let Msg::Run { tx: 0, .. } | Msg::Op { tx: 0, .. } = msg {
             if self.locks.busy() {
                 if let Some(msg) = self.park_if_locked(msg) {
                     self.handle_unlocked(msg);
@@ -1421,50 +1422,18 @@ impl Shard {
                     self.declined(r);
                     return;
                 }
-                let alive = matches!(self.conns.get(r.slot), Some(Some(c)) if c.id == r.id);
-                if !alive {
-                    // Its client left: elements popped for it go back where they were.
-                    if let Some(rescue) = rescue {
-                        self.requeue(rescue);
-                    }
-                    return;
-                }
-                let Some(Some(conn)) = self.conns.get_mut(r.slot) else {
-                    return;
-                };
-                let Some(g) = conn.gather.as_mut() else {
-                    return;
-                };
-                g.parts[part as usize] = out;
-                g.left -= 1;
-                if g.left > 0 {
-                    if conn.chain.is_some() {
-                        let mut conn = self.conns[r.slot].take().expect("present");
-                        self.chain_step(r.slot, &mut conn);
-                        self.after_async_step(r.slot, &mut conn);
-                        self.conns[r.slot] = Some(conn);
-                    }
-                    return;
-                }
-                let mut conn = self.conns[r.slot].take().expect("present");
-                let g = conn.gather.take().expect("present");
-                if let Some(b) = conn.block.take() {
-                    // Served: the client's other waiters go (before the reply is
-                    // finished, which may block the client again: a woken move). The
-                    // serving shard counted it as no longer blocked.
-                    self.release(&b);
-                }
-                self.finish_gather(r.slot, &mut conn, g);
-                // The last piece of a paced reply is in: held messages follow it.
-                conn.set_paced(None);
-                if conn.tx.is_some() {
-                    self.settle_tx(&mut conn);
-                }
-                if !conn.queued {
-                    conn.queued = true;
-                    self.ready.push(r.slot);
-                }
-                self.conns[r.slot] = Some(conn);
+                self.part_arrived(r, rescue, |g| g.parts[part as usize] = out);
+            }
+            Msg::Op {
+                from,
+                conn,
+                part,
+                db,
+                tx,
+                op,
+            } => self.run_op_hop(from, conn, part, db as usize, tx, op),
+            Msg::OpDone { conn, part, answer } => {
+                self.part_arrived(conn, None, |g| step::answer(g, part, answer))
             }
             Msg::Publish { msg, from, credit } => {
                 self.deliver(&msg, None);
@@ -1556,6 +1525,61 @@ impl Shard {
                 }
             }
         }
+    }
+
+    /// A part of `r`'s gather came in (`put` stores it): when it was the last, the gather
+    /// finishes. A reply for a client that left is dropped, and what was popped for it
+    /// (`rescue`) goes back.
+    fn part_arrived(
+        &mut self,
+        r: ConnRef,
+        rescue: Option<msg::Rescue>,
+        put: impl FnOnce(&mut Gather),
+    ) {
+        let alive = matches!(self.conns.get(r.slot), Some(Some(c)) if c.id == r.id);
+        if !alive {
+            // Its client left: elements popped for it go back where they were.
+            if let Some(rescue) = rescue {
+                self.requeue(rescue);
+            }
+            return;
+        }
+        let Some(Some(conn)) = self.conns.get_mut(r.slot) else {
+            return;
+        };
+        let Some(g) = conn.gather.as_mut() else {
+            return;
+        };
+        put(g);
+        g.left -= 1;
+        if g.left > 0 {
+            if conn.chain.is_some() {
+                let mut conn = self.conns[r.slot].take().expect("present");
+                self.chain_step(r.slot, &mut conn);
+                self.after_async_step(r.slot, &mut conn);
+                self.conns[r.slot] = Some(conn);
+            }
+            return;
+        }
+        let mut conn = self.conns[r.slot].take().expect("present");
+        let g = conn.gather.take().expect("present");
+        if let Some(b) = conn.block.take() {
+            // Served: the client's other waiters go (before the reply is
+            // finished, which may block the client again: a woken move). The
+            // serving shard counted it as no longer blocked.
+            self.release(&b);
+        }
+        self.finish_gather(r.slot, &mut conn, g);
+        // The last piece of a paced reply is in: held messages follow it.
+        conn.set_paced(None);
+        if conn.tx.is_some() {
+            self.settle_tx(&mut conn);
+        }
+        if !conn.queued {
+            conn.queued = true;
+            self.ready.push(r.slot);
+        }
+        self.conns[r.slot] = Some(conn);
     }
 
     /// Runs a hop's commands (`Msg::Run`) and sends their replies home (after its
@@ -1679,6 +1703,10 @@ impl Shard {
             }
             return;
         }
+        if let Merge::Step(step) = g.merge {
+            self.drive_step(slot, conn, step);
+            return;
+        }
         if let Merge::ServeHeld(rest) = g.merge {
             self.serve_held_steps(slot, conn, rest);
             return;
@@ -1744,26 +1772,6 @@ impl Shard {
                 conn.out = out;
                 return;
             }
-        }
-        if let Merge::XRead(x) = &g.merge {
-            let mut out = std::mem::take(&mut conn.out);
-            let mut reply = Reply::new(&mut out, conn.resp3);
-            if let Some(ids) = cmd::streams::merge_xread(x, &g.parts, &mut reply) {
-                let req = block::BlockRequest {
-                    keys: ids.iter().map(|(k, _)| k.clone()).collect(),
-                    timeout_ms: x.block.unwrap_or(0),
-                    op: block::BlockOp::XRead {
-                        ids: ids.into(),
-                        count: x.count,
-                    },
-                    merge: Merge::Forward,
-                    seq: self.arrival_of(conn),
-                };
-                self.block(slot, conn, req, &mut out);
-            }
-            out.append(&mut conn.out);
-            conn.out = out;
-            return;
         }
         let mut out = std::mem::take(&mut conn.out);
         let resp3 = conn.resp3;

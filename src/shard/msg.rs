@@ -137,6 +137,23 @@ pub enum Msg {
         out: Vec<u8>,
         rescue: Option<Rescue>,
     },
+    /// Run a coordinator's op (`cmd::step`) for connection `conn` of shard `from`, in
+    /// database `db`, under the locks of transaction `tx` (multi-step commands always
+    /// hold their keys' locks), and send back its answer as part `part` (`OpDone`).
+    Op {
+        from: usize,
+        conn: ConnRef,
+        part: u32,
+        db: u16,
+        tx: crate::tx::TxId,
+        op: crate::cmd::step::Op,
+    },
+    /// The typed answer of an `Op`.
+    OpDone {
+        conn: ConnRef,
+        part: u32,
+        answer: crate::cmd::step::Answer,
+    },
     /// Deliver a published message to this shard's subscribers, then give `credit` back
     /// to shard `from` (`Credit`) once this turn's output was written.
     Publish {

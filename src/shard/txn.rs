@@ -641,10 +641,15 @@ impl Shard {
     /// A plain hop whose keys may be locked: parks it if so (it runs when they are
     /// released). Returns the message back if it may run now.
     pub(crate) fn park_if_locked(&mut self, msg: Msg) -> Option<Msg> {
-        let Msg::Run { cmds, db, .. } = &msg else {
-            return Some(msg);
+        let set = match &msg {
+            Msg::Run { cmds, db, .. } => self.lock_set_of(cmds, *db as usize),
+            Msg::Op { op, db, .. } => {
+                let mut set = LockSet::default();
+                set.extend(op.keys.iter().map(|k| key_hash(*db as usize, k)));
+                set
+            }
+            _ => return Some(msg),
         };
-        let set = self.lock_set_of(cmds, *db as usize);
         if (!set.all && set.keys.is_empty()) || !self.locks.conflicts(0, &set) {
             return Some(msg);
         }
