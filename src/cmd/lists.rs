@@ -3,10 +3,11 @@
 //! their key(s); a move between keys on two shards runs as pop, push (and restore on
 //! failure) steps coordinated by the client's home shard.
 
-use crate::cmd::{Args, Ctx, Next};
+use crate::cmd::step::Cx;
+use crate::cmd::{Args, Ctx};
 use crate::conn::{Conn, Merge};
 use crate::error::{CmdError, CmdResult};
-use crate::shard::msg::OwnedCmds;
+use crate::shard::msg::{OwnedCmds, Popped, Rescue};
 use crate::shard::{route, Shard};
 use crate::store::list::List;
 use crate::store::{Ttl, Value};
@@ -386,10 +387,8 @@ pub fn push_spec(left: bool) -> (&'static [u8], u16) {
 }
 
 /// Starts a move between keys that may live on different shards: on one shard it is the
-/// plain (atomic) LMOVE there; across shards it pops on the source's shard, pushes on the
-/// destination's, and puts the element back if the push fails. The element is never
-/// lost or duplicated, but another client can see it in neither list for a moment, until
-/// multi-shard transactions make the move atomic.
+/// plain (atomic) LMOVE there; across shards a step (`move_across`) under the locks of both
+/// keys.
 fn move_coord(
     shard: &mut Shard,
     slot: usize,
@@ -399,7 +398,12 @@ fn move_coord(
     ends: (bool, bool),
 ) -> CmdResult {
     let (src, dst) = (args.get(1), args.get(2));
-    let (from_left, to_left) = ends;
+    let m = Move {
+        src: src.into(),
+        dst: dst.into(),
+        from_left: ends.0,
+        to_left: ends.1,
+    };
     let (src_shard, dst_shard) = (
         route::shard_of(src, shard.shards),
         route::shard_of(dst, shard.shards),
@@ -408,30 +412,104 @@ fn move_coord(
         shard.run_whole_on(src_shard, slot, conn, args, out);
         return Ok(());
     }
-    let pop: &[u8] = if from_left { b"lpop" } else { b"rpop" };
-    let mut cmds = OwnedCmds::default();
-    cmds.push(
-        crate::cmd::lookup(pop).expect("in table").id,
-        [pop, src].into_iter(),
-    );
-    let merge = Merge::MoveFrom {
-        src: src.into(),
-        src_shard,
-        from_left,
-        dst: dst.into(),
-        dst_shard,
-        to_left,
-        reblock: None,
+    shard.start_step(slot, conn, |cx| async move {
+        let moved = move_across(&cx, &m).await?;
+        Ok(moved.unwrap_or_else(|| cx.reply(|r| r.null())))
+    });
+    Ok(())
+}
+
+/// A move of one element between two lists.
+#[derive(Debug, Clone)]
+pub struct Move {
+    /// The source list.
+    pub src: Box<[u8]>,
+    /// The destination list.
+    pub dst: Box<[u8]>,
+    /// Pop from the source's left end.
+    pub from_left: bool,
+    /// Push onto the destination's left end.
+    pub to_left: bool,
+}
+
+/// A move between two shards, under the locks of both keys (so nobody sees the element in
+/// neither list): pop on the source's shard, push on the destination's, and on a failed
+/// push (WRONGTYPE) put the element back at the end it came from. The reply is the
+/// element, or `None` when the source is empty.
+pub async fn move_across(cx: &Cx, m: &Move) -> CmdResult<Option<Vec<u8>>> {
+    let (src_shard, dst_shard) = (cx.shard_of(&m.src), cx.shard_of(&m.dst));
+    let (src, from) = (m.src.clone(), end_of(m.from_left));
+    let popped = cx
+        .take_on(src_shard, move |ctx| pop_one_rescued(ctx, &src, from))
+        .await?;
+    let Some(v) = popped else {
+        return Ok(None);
     };
-    shard.run_parts(
-        slot,
-        conn,
-        Next {
-            runs: vec![(src_shard, cmds)],
-            merge,
-            rescue_left: Some(from_left),
-        },
-    );
+    let (dst, to, value) = (m.dst.clone(), end_of(m.to_left), v.clone());
+    let pushed = cx
+        .run_on(dst_shard, move |ctx| push_one(ctx, &dst, &value, to))
+        .await;
+    if let Err(e) = pushed {
+        let (src, value) = (m.src.clone(), v);
+        // The destination holds another type: the element goes back where it was.
+        cx.run_on(src_shard, move |ctx| push_one(ctx, &src, &value, from))
+            .await?;
+        return Err(e);
+    }
+    Ok(Some(cx.reply(|r| r.bulk(&v))))
+}
+
+/// LEFT for true, RIGHT for false.
+fn end_of(left: bool) -> End {
+    if left {
+        End::Left
+    } else {
+        End::Right
+    }
+}
+
+/// LPOP / RPOP of one element (as those commands, WRONGTYPE for another type), with the
+/// rescue that puts it back should its client be gone.
+fn pop_one_rescued(
+    ctx: &mut Ctx,
+    key: &[u8],
+    end: End,
+) -> (CmdResult<Option<Vec<u8>>>, Option<Rescue>) {
+    match pop_n(ctx, key, end, 1) {
+        Err(e) => (Err(e), None),
+        Ok(mut v) => {
+            let Some(value) = v.pop() else {
+                return (Ok(None), None);
+            };
+            let rescue = Rescue {
+                shard: ctx.shard.id,
+                db: ctx.db,
+                key: key.into(),
+                popped: Popped::List {
+                    values: vec![value.clone()],
+                    left: end == End::Left,
+                },
+            };
+            (Ok(Some(value)), Some(rescue))
+        }
+    }
+}
+
+/// LPUSH / RPUSH of one element (as those commands: the list is created if missing, its
+/// waiters are signalled; WRONGTYPE for another type).
+fn push_one(ctx: &mut Ctx, key: &[u8], v: &[u8], end: End) -> CmdResult<()> {
+    let now = ctx.now_ms();
+    if write(ctx, key)?.is_none() {
+        ctx.shard
+            .ks
+            .set(ctx.db, key, Value::List(Box::default()), Ttl::Clear, now);
+    }
+    let list = write(ctx, key)?.expect("just created");
+    match end {
+        End::Left => list.push_front(v),
+        End::Right => list.push_back(v),
+    }
+    ctx.shard.signal_key(ctx.db, key);
     Ok(())
 }
 

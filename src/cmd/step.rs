@@ -24,11 +24,18 @@ use crate::resp::Reply;
 /// An op's result on its way home, boxed; `Cx::run_on` hands it back as the op's type.
 pub type Answer = Box<dyn Any + Send>;
 
+/// What an op took out of the keyspace for its client (a popped element), to put back
+/// should the client be gone when the answer reaches its home shard.
+pub type Rescue = crate::shard::msg::Rescue;
+
+/// What an op's closure runs: its answer, and what it took (`Cx::take_on`).
+pub type OpFn = Box<dyn FnOnce(&mut Ctx) -> (Answer, Option<Rescue>) + Send>;
+
 /// An op for an owner shard: runs against that shard's keyspace in the coordinator's
 /// database (`Ctx::db`), with no connection and no reply (`Ctx::out` goes nowhere).
 pub struct Op {
     /// What it does.
-    pub run: Box<dyn FnOnce(&mut Ctx) -> Answer + Send>,
+    pub run: OpFn,
     /// The keys it reads, for an owner's lock check when the command holds no locks
     /// (XREAD); empty for ops under their command's locks.
     pub keys: Vec<Box<[u8]>>,
@@ -111,6 +118,38 @@ impl Cx {
         answers.pop().expect("one op, one answer")
     }
 
+    /// Runs `op` on `shard`, where it takes something out of the keyspace for the client
+    /// (LMOVE's pop): the op returns its result and what it took. Should the client be gone
+    /// by the time the answer comes home, what it took goes back where it was.
+    pub async fn take_on<T, F>(&self, shard: usize, op: F) -> T
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Ctx) -> (T, Option<Rescue>) + Send + 'static,
+    {
+        self.ask(vec![(
+            shard,
+            Box::new(move |ctx: &mut Ctx| {
+                let (t, rescue) = op(ctx);
+                (Box::new(t) as Answer, rescue)
+            }) as OpFn,
+        )]);
+        let mut answers = self.answers::<T>().await;
+        answers.pop().expect("one op, one answer")
+    }
+
+    /// Queues ops (under the command's locks) for the await that follows.
+    fn ask(&self, ops: Vec<(usize, OpFn)>) {
+        let mut io = self.io.lock().expect("step io");
+        debug_assert!(io.asks.is_empty(), "one await at a time");
+        io.asks.extend(ops.into_iter().map(|(shard, run)| {
+            let op = Op {
+                run,
+                keys: Vec::new(),
+            };
+            (shard, op)
+        }));
+    }
+
     /// Runs each op on its shard, all at once (one round trip), and returns their results
     /// in the order given.
     pub async fn run_each<T, F>(&self, ops: Vec<(usize, F)>) -> Vec<T>
@@ -118,18 +157,14 @@ impl Cx {
         T: Send + 'static,
         F: FnOnce(&mut Ctx) -> T + Send + 'static,
     {
-        {
-            let mut io = self.io.lock().expect("step io");
-            debug_assert!(io.asks.is_empty(), "one await at a time");
-            io.asks.extend(ops.into_iter().map(|(shard, op)| {
-                let run = move |ctx: &mut Ctx| -> Answer { Box::new(op(ctx)) };
-                let op = Op {
-                    run: Box::new(run),
-                    keys: Vec::new(),
-                };
-                (shard, op)
-            }));
-        }
+        self.ask(
+            ops.into_iter()
+                .map(|(shard, op)| {
+                    let run = move |ctx: &mut Ctx| (Box::new(op(ctx)) as Answer, None);
+                    (shard, Box::new(run) as OpFn)
+                })
+                .collect(),
+        );
         self.answers().await
     }
 
@@ -160,12 +195,12 @@ impl Cx {
             for (s, placed) in groups {
                 let keys = placed.iter().map(|(_, k, _)| k.clone()).collect();
                 let op = op.clone();
-                let run = move |ctx: &mut Ctx| -> Answer {
+                let run = move |ctx: &mut Ctx| {
                     let found: Vec<(usize, T)> = placed
                         .into_iter()
                         .map(|(at, k, arg)| (at, op(ctx, &k, arg)))
                         .collect();
-                    Box::new(found)
+                    (Box::new(found) as Answer, None)
                 };
                 let run = Box::new(run);
                 io.asks.push((s, Op { run, keys }));

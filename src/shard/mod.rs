@@ -1432,9 +1432,12 @@ impl Shard {
                 tx,
                 op,
             } => self.run_op_hop(from, conn, part, db as usize, tx, op),
-            Msg::OpDone { conn, part, answer } => {
-                self.part_arrived(conn, None, |g| step::answer(g, part, answer))
-            }
+            Msg::OpDone {
+                conn,
+                part,
+                answer,
+                rescue,
+            } => self.part_arrived(conn, rescue, |g| step::answer(g, part, answer)),
             Msg::Publish { msg, from, credit } => {
                 self.deliver(&msg, None);
                 self.fanout_credit[from] += credit;

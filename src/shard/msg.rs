@@ -148,11 +148,13 @@ pub enum Msg {
         tx: crate::tx::TxId,
         op: crate::cmd::step::Op,
     },
-    /// The typed answer of an `Op`.
+    /// The typed answer of an `Op`, with what the op took for its client (`rescue`: put
+    /// back if the client is gone by the time it arrives).
     OpDone {
         conn: ConnRef,
         part: u32,
         answer: crate::cmd::step::Answer,
+        rescue: Option<Rescue>,
     },
     /// Deliver a published message to this shard's subscribers, then give `credit` back
     /// to shard `from` (`Credit`) once this turn's output was written.

@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::task::{Context, Poll, Waker};
 
-use super::msg::{ConnRef, Msg};
+use super::msg::{ConnRef, Msg, Rescue};
 use super::{block, Shard};
 use crate::cmd::paced::Pace;
 use crate::cmd::step::{Answer, Cx, Op, Step};
@@ -71,7 +71,8 @@ impl Shard {
             let mut left = 0;
             for (part, (shard, op)) in asks.into_iter().enumerate() {
                 if shard == self.id {
-                    answers[part] = Some(self.run_op(conn.db, op));
+                    // Its client is here and waiting: nothing it takes needs a rescue.
+                    answers[part] = Some(self.run_op(conn.db, op).0);
                 } else {
                     self.send_op(shard, slot, conn, part as u32, op);
                     left += 1;
@@ -104,7 +105,7 @@ impl Shard {
     }
 
     /// Runs `op` against this shard's keyspace in `db`.
-    fn run_op(&mut self, db: usize, op: Op) -> Answer {
+    fn run_op(&mut self, db: usize, op: Op) -> (Answer, Option<Rescue>) {
         let mut nowhere = Vec::new();
         let mut ctx = Ctx {
             shard: self,
@@ -136,7 +137,7 @@ impl Shard {
         // A command holding locks never waits for the moves it sets off.
         let hold = self.hold_ctx.take();
         let ready_before = self.ready_keys.len();
-        let answer = self.run_op(db, op);
+        let (answer, rescue) = self.run_op(db, op);
         let signals: Vec<_> = self
             .ready_keys
             .iter()
@@ -153,7 +154,12 @@ impl Shard {
         }
         self.serve_ready_keys();
         self.hold_ctx = hold;
-        self.outbox[from].push(Msg::OpDone { conn, part, answer });
+        self.outbox[from].push(Msg::OpDone {
+            conn,
+            part,
+            answer,
+            rescue,
+        });
     }
 }
 
