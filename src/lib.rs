@@ -17,7 +17,8 @@
 //!   `server`, `info`, `docs`), the keys COMMAND GETKEYS reports (`cmd::getkeys`), how
 //!   gathered replies merge, the walks that write long replies piece by piece
 //!   (`cmd::paced`), and the step API multi-step commands across shards are written in
-//!   (`cmd::step`; the shard side is `shard::step`).
+//!   (`cmd::step`; the shard side is `shard::step`), and the blocking pops
+//!   (`cmd::blocking`; their waiters are `shard::block`).
 //! - [`tx`] — multi-shard transactions: the per-shard lock table and a connection's
 //!   MULTI / EXEC / WATCH state (the protocol itself is `shard::txn`).
 //! - [`pubsub`] — the channel registry (counts per shard), pattern index, per-shard

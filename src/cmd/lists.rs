@@ -5,9 +5,9 @@
 
 use crate::cmd::step::Cx;
 use crate::cmd::{Args, Ctx};
-use crate::conn::{Conn, Merge};
+use crate::conn::Conn;
 use crate::error::{CmdError, CmdResult};
-use crate::shard::msg::{OwnedCmds, Popped, Rescue};
+use crate::shard::msg::{Popped, Rescue};
 use crate::shard::{route, Shard};
 use crate::store::list::List;
 use crate::store::{Ttl, Value};
@@ -380,12 +380,6 @@ fn lmove_generic(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> C
     Ok(())
 }
 
-/// The push command for an end: (name, table id).
-pub fn push_spec(left: bool) -> (&'static [u8], u16) {
-    let name: &'static [u8] = if left { b"lpush" } else { b"rpush" };
-    (name, crate::cmd::lookup(name).expect("in table").id)
-}
-
 /// Starts a move between keys that may live on different shards: on one shard it is the
 /// plain (atomic) LMOVE there; across shards a step (`move_across`) under the locks of both
 /// keys.
@@ -615,10 +609,10 @@ pub fn parse_mpop(args: &Args, at: usize) -> CmdResult<MPopArgs> {
     })
 }
 
-/// LMPOP / ZMPOP coordinator: the keys in runs of consecutive keys on one shard; each run
-/// is an LMPOP (ZMPOP) of its own on its shard, tried in order until one pops (under the
-/// locks of every key when they span shards, so the first non-empty key in argument order
-/// wins).
+/// LMPOP / ZMPOP coordinator: keys on one shard run there as they are; keys on several
+/// shards (whose locks the command holds) run as a step that tries each run of
+/// consecutive same-shard keys in order until one pops, so the first non-empty key in
+/// argument order wins (`blocking::pop_across`).
 pub fn mpop_coord(
     shard: &mut Shard,
     slot: usize,
@@ -627,58 +621,45 @@ pub fn mpop_coord(
     out: &mut Vec<u8>,
 ) -> CmdResult {
     let m = parse_mpop(args, 1)?;
-    let tail: Vec<&[u8]> = (m.keys.end..args.len()).map(|i| args.get(i)).collect();
-    let name = args.get(0).to_ascii_lowercase();
-    let keys = m.keys.map(|i| args.get(i));
-    let mut steps = mpop_steps(shard.shards, &name, keys, &tail);
-    if steps.len() == 1 && steps[0].0 == shard.id {
-        let (_, cmds) = steps.pop_front().expect("one step");
-        out.extend_from_slice(&shard.run_owned(&cmds, conn.db, conn.resp3));
+    let keys: Vec<Box<[u8]>> = m.keys.map(|i| args.get(i).into()).collect();
+    let runs = crate::cmd::blocking::runs(shard.shards, keys);
+    if let [(only, _)] = runs[..] {
+        shard.run_whole_on(only, slot, conn, args, out);
         return Ok(());
     }
-    let first = steps.pop_front().expect("at least one key");
-    let next = crate::cmd::Next {
-        runs: vec![first],
-        merge: Merge::MPopNext {
-            rest: steps,
-            then: None,
+    let zset = args.get(0).to_ascii_lowercase().ends_with(b"zmpop");
+    let pop = crate::cmd::blocking::Pop {
+        family: if zset {
+            crate::cmd::blocking::Family::Zset
+        } else {
+            crate::cmd::blocking::Family::List
         },
-        rescue_left: None,
+        first_end: m.left,
+        count: m.count,
+        single: false,
     };
-    shard.run_parts(slot, conn, next);
+    shard.start_step(slot, conn, move |cx| {
+        crate::cmd::blocking::pop_across(cx, runs, pop, None)
+    });
     Ok(())
 }
 
-/// The steps of an LMPOP / ZMPOP (`name`) over `keys`: one per run of consecutive keys on
-/// one shard, each the same command over that run's keys followed by `tail` (the end and
-/// COUNT), in argument order.
-pub fn mpop_steps<'a>(
-    shards: usize,
-    name: &[u8],
-    keys: impl Iterator<Item = &'a [u8]>,
-    tail: &[&[u8]],
-) -> std::collections::VecDeque<(usize, OwnedCmds)> {
-    let mut runs: Vec<(usize, Vec<&[u8]>)> = Vec::new();
-    for key in keys {
-        let s = route::shard_of(key, shards);
-        match runs.last_mut() {
-            Some((last, keys)) if *last == s => keys.push(key),
-            _ => runs.push((s, vec![key])),
+/// LMPOP's work on one shard: pops up to `count` elements from `left` (or the right end)
+/// of the first non-empty list of `keys`, and says which key that was; WRONGTYPE for a
+/// key of another type met first.
+pub(crate) fn mpop_here(
+    ctx: &mut Ctx,
+    keys: &[Box<[u8]>],
+    left: bool,
+    count: usize,
+) -> CmdResult<Option<(usize, Vec<Vec<u8>>)>> {
+    let end = end_of(left);
+    for (at, key) in keys.iter().enumerate() {
+        if read(ctx, key)?.is_some_and(|l| !l.is_empty()) {
+            return Ok(Some((at, pop_n(ctx, key, end, count)?)));
         }
     }
-    let spec = crate::cmd::lookup(name).expect("in table");
-    runs.into_iter()
-        .map(|(s, keys)| {
-            let n = keys.len().to_string();
-            let mut cmds = OwnedCmds::default();
-            let argv = std::iter::once(name)
-                .chain(std::iter::once(n.as_bytes()))
-                .chain(keys)
-                .chain(tail.iter().copied());
-            cmds.push(spec.id, argv);
-            (s, cmds)
-        })
-        .collect()
+    Ok(None)
 }
 
 /// LMPOP numkeys key [key ...] <LEFT | RIGHT> [COUNT count]

@@ -5,6 +5,7 @@
 //! that owns the command's keys (or on the home shard for connection commands) and writes
 //! its reply; it never touches a socket.
 
+pub mod blocking;
 pub mod docs;
 pub mod getkeys;
 pub mod hashes;
@@ -903,78 +904,7 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
                 out.ok();
             }
         }
-        Merge::Reply(bytes) => {
-            // The step's own reply is not the client's (a restore after a failed move).
-            out.raw(&bytes);
-        }
-        Merge::MoveFrom {
-            dst,
-            dst_shard,
-            to_left,
-            src,
-            src_shard,
-            from_left,
-            reblock: _,
-        } => {
-            let p = &g.parts[0];
-            let Some(value) = bulk_value(p) else {
-                out.raw(p); // null (empty source) or an error (WRONGTYPE source)
-                return None;
-            };
-            let mut push = OwnedCmds::default();
-            let (name, id) = lists::push_spec(to_left);
-            push.push(id, [name, &dst[..], &value[..]].into_iter());
-            return Some(Next {
-                runs: vec![(dst_shard, push)],
-                merge: Merge::MoveTo {
-                    value,
-                    src,
-                    src_shard,
-                    from_left,
-                },
-                rescue_left: None,
-            });
-        }
-        Merge::MoveWake(_) => unreachable!("the shard finishes a blocked move itself"),
         Merge::Step(_) => unreachable!("the shard drives a step itself"),
-        Merge::ServeHeld(_) => unreachable!("the shard serves an EXEC's keys itself"),
-        Merge::MPopNext { mut rest, then } => {
-            let p = &g.parts[0];
-            let null = p.starts_with(b"*-1\r\n") || p.starts_with(b"_\r\n");
-            match rest.pop_front() {
-                Some(step) if null => {
-                    return Some(Next {
-                        runs: vec![step],
-                        merge: Merge::MPopNext { rest, then },
-                        rescue_left: None,
-                    })
-                }
-                _ => match then {
-                    Some(t) if !null && p.first() != Some(&b'-') => t.reshape.write(p, out),
-                    _ => out.raw(p),
-                },
-            }
-        }
-        Merge::MoveTo {
-            value,
-            src,
-            src_shard,
-            from_left,
-        } => {
-            let p = &g.parts[0];
-            if p.first() == Some(&b'-') {
-                // The destination holds another type: put the element back where it was.
-                let mut restore = OwnedCmds::default();
-                let (name, id) = lists::push_spec(from_left);
-                restore.push(id, [name, &src[..], &value[..]].into_iter());
-                return Some(Next {
-                    runs: vec![(src_shard, restore)],
-                    merge: Merge::Reply(p.clone()),
-                    rescue_left: None,
-                });
-            }
-            out.bulk(&value);
-        }
     }
     None
 }

@@ -47,8 +47,51 @@ impl std::fmt::Debug for Op {
     }
 }
 
-/// A block to start once the coordinator returns: keys, timeout (ms, 0 = forever), op.
-pub type BlockAfter = (Vec<Box<[u8]>>, u64, crate::shard::block::BlockOp);
+/// A block to start once the coordinator returns (`Cx::block_after`).
+#[derive(Debug)]
+pub struct BlockAfter {
+    /// The keys, in argument order.
+    pub keys: Vec<Box<[u8]>>,
+    /// Timeout in ms; 0 = forever.
+    pub timeout_ms: u64,
+    /// What a served waiter does.
+    pub op: crate::shard::block::BlockOp,
+    /// The command's arrival number when it was fixed as it started (a blocking pop);
+    /// `None`: it takes one as it blocks.
+    pub seq: Option<u64>,
+}
+
+/// What a coordinator waits for at an await, other than its ops' answers.
+#[derive(Debug)]
+pub enum Wait {
+    /// The command's locks on these keys (taken again after a blocked move was refused).
+    Lock(Vec<Box<[u8]>>),
+    /// The locks the connection holds go now (an EXEC that served its keys).
+    Release,
+    /// The command's locks go and the client blocks on `keys` until a waiter is served
+    /// (its reply comes back to the coordinator) or `deadline_ms` (ms; 0 = never) passes.
+    Block {
+        keys: Vec<Box<[u8]>>,
+        deadline_ms: u64,
+        op: crate::shard::block::BlockOp,
+        seq: u64,
+    },
+    /// Shard `.0` serves the keys (database, key) the connection's EXEC holds, in order
+    /// (`Msg::ServeHeld`), the moves that sets off included.
+    ServeHeld(usize, Vec<(usize, Box<[u8]>)>),
+}
+
+/// How a block the coordinator waited in ended (`Cx::block`).
+#[derive(Debug)]
+pub enum Woken {
+    /// A waiter was served: the client's reply, from the shard that served it.
+    Served(Vec<u8>),
+    /// A blocked move could not take its destination's lock in shard order: nothing
+    /// moved, try again under the locks of both keys.
+    Refused,
+    /// The deadline had passed before it could block.
+    TimedOut,
+}
 
 /// What a coordinator and the home shard that polls it hand each other.
 #[derive(Default)]
@@ -59,6 +102,11 @@ pub struct Io {
     pub answers: Vec<Option<Answer>>,
     /// Set by `Cx::block_after`: block on these keys once the coordinator returns.
     pub block: Option<BlockAfter>,
+    /// What it waits for instead of answers, if anything (filled in by the coordinator).
+    pub wait: Option<Wait>,
+    /// The reply part a `Wait::Block` or `Wait::ServeHeld` ended with (filled in by the
+    /// home shard; `None` after a block whose deadline had passed).
+    pub woken: Option<Vec<u8>>,
 }
 
 /// A coordinator's future: it ends with the command's encoded reply, or its error.
@@ -249,7 +297,82 @@ impl Cx {
         timeout_ms: u64,
         op: crate::shard::block::BlockOp,
     ) {
-        self.io.lock().expect("step io").block = Some((keys, timeout_ms, op));
+        self.block_after_in(BlockAfter {
+            keys,
+            timeout_ms,
+            op,
+            seq: None,
+        });
+    }
+
+    /// `block_after` in full: a blocking pop whose attempt found nothing blocks in the
+    /// place it arrived in (and the places it reserved then).
+    pub fn block_after_in(&self, b: BlockAfter) {
+        self.io.lock().expect("step io").block = Some(b);
+    }
+
+    /// Takes the command's locks on `keys` (in ascending shard order, waiting as long as
+    /// it takes).
+    pub async fn lock(&self, keys: Vec<Box<[u8]>>) {
+        self.wait(Wait::Lock(keys)).await;
+    }
+
+    /// Lets the locks the connection holds go now.
+    pub async fn release_locks(&self) {
+        self.wait(Wait::Release).await;
+    }
+
+    /// Lets the command's locks go and blocks the client on `keys` until a waiter is
+    /// served (`op`), in the place of arrival number `seq`. A timeout or CLIENT UNBLOCK
+    /// while blocked ends the command on the home shard (the coordinator is dropped).
+    pub async fn block(
+        &self,
+        keys: Vec<Box<[u8]>>,
+        deadline_ms: u64,
+        op: crate::shard::block::BlockOp,
+        seq: u64,
+    ) -> Woken {
+        let block = Wait::Block {
+            keys,
+            deadline_ms,
+            op,
+            seq,
+        };
+        match self.wait(block).await {
+            None => Woken::TimedOut,
+            Some(reply) if reply.is_empty() => Woken::Refused,
+            Some(reply) => Woken::Served(reply),
+        }
+    }
+
+    /// Has `shard` serve `keys` (database, key), which the connection's EXEC holds, as
+    /// Redis serves the keys a transaction made ready, and waits until it did (the moves
+    /// that set off included).
+    pub async fn serve_held(&self, shard: usize, keys: Vec<(usize, Box<[u8]>)>) {
+        self.wait(Wait::ServeHeld(shard, keys)).await;
+    }
+
+    /// Stops once at `w`; returns the reply part it ended with.
+    async fn wait(&self, w: Wait) -> Option<Vec<u8>> {
+        {
+            let mut io = self.io.lock().expect("step io");
+            debug_assert!(
+                io.asks.is_empty() && io.wait.is_none(),
+                "one await at a time"
+            );
+            io.woken = None;
+            io.wait = Some(w);
+        }
+        let mut waited = false;
+        std::future::poll_fn(|_| {
+            if std::mem::replace(&mut waited, true) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await;
+        self.io.lock().expect("step io").woken.take()
     }
 
     /// An encoded reply, written by `f`.

@@ -2,11 +2,11 @@
 //! categories and key positions (as `COMMAND INFO` reports them), where it runs, and its
 //! handler. COMMAND, COMMAND INFO and routing all read this table.
 
+use crate::cmd::blocking as block;
 use crate::cmd::{
     flag, hashes, info, keys, lists, pubsub, server, sets, shard_handled, streams, strings, zsets,
     AllMerge, Handler, KeySpec, NativeKeys, Route, Spec, SplitMerge, TxnCmd,
 };
-use crate::shard::block;
 
 /// One command (a subcommand's name is `container|sub`).
 fn c(

@@ -286,6 +286,26 @@ pub(crate) fn reply_mpop(out: &mut Reply, key: &[u8], popped: &[(f64, Box<[u8]>)
     }
 }
 
+/// Members with their scores, as a pop takes them.
+pub(crate) type Members = Vec<(f64, Box<[u8]>)>;
+
+/// ZMPOP's work on one shard: pops up to `count` members (the highest scores if `max`)
+/// of the first non-empty sorted set of `keys`, and says which key that was; WRONGTYPE for
+/// a key of another type met first.
+pub(crate) fn mpop_here(
+    ctx: &mut Ctx,
+    keys: &[Box<[u8]>],
+    max: bool,
+    count: usize,
+) -> CmdResult<Option<(usize, Members)>> {
+    for (at, key) in keys.iter().enumerate() {
+        if read(ctx, key)?.is_some() {
+            return Ok(Some((at, pop_members(ctx, key, max, count)?)));
+        }
+    }
+    Ok(None)
+}
+
 /// ZMPOP numkeys key [key ...] <MIN | MAX> [COUNT count] with its keys on this shard.
 pub fn zmpop(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let crate::cmd::lists::MPopArgs { keys, left, count } = crate::cmd::lists::parse_mpop(args, 1)?;

@@ -111,7 +111,8 @@ pub enum Merge {
         want: usize,
     },
     /// A multi-step command's coordinator (`cmd::step`), waiting for the answers of the
-    /// ops it asked other shards for (they go into the step, not into `parts`).
+    /// ops it asked other shards for (they go into the step, not into `parts`), or for
+    /// the one part a block it waits in, or an EXEC's keys served elsewhere, ends with.
     Step(Box<crate::cmd::step::Step>),
     /// Bulk parts; reply with a random non-null one (RANDOMKEY).
     AnyNonNull,
@@ -123,62 +124,8 @@ pub enum Merge {
     /// Several pipelined multi-key commands run as one chain: every part holds one reply
     /// per command, in order; each command's replies merge by its own merge.
     Batch(Vec<Merge>),
-    /// A finished step whose client reply is these bytes (whatever the parts say).
-    Reply(Vec<u8>),
-    /// A cross-shard move, step 1: the part is the element popped from `src` (or null or
-    /// an error); next it is pushed onto `dst`.
-    MoveFrom {
-        src: Box<[u8]>,
-        src_shard: usize,
-        from_left: bool,
-        dst: Box<[u8]>,
-        dst_shard: usize,
-        to_left: bool,
-        /// BLMOVE / BRPOPLPUSH: on an empty source, block until this deadline (ms; 0 =
-        /// forever) instead of replying null, in the place of arrival number `.1`.
-        reblock: Option<(u64, u64)>,
-    },
-    /// LMPOP over keys on several shards: the part is one run's reply; on a null array
-    /// the next run (shard, commands) is tried.
-    MPopNext {
-        rest: std::collections::VecDeque<(usize, crate::shard::msg::OwnedCmds)>,
-        /// A blocking pop's attempt: how its reply is shaped, and what it blocks with
-        /// when every run was empty (`Shard::finish_gather`).
-        then: Option<Box<crate::shard::block::PopThen>>,
-    },
-    /// A blocked cross-shard BLMOVE: its part is the reply from the destination's owner,
-    /// or empty when the move must be retried under both keys' locks
-    /// (`Shard::move_retry`).
-    MoveWake(MoveRetry),
-    /// A chained EXEC that replied, while the keys it pushed to on several shards are
-    /// served one run of same-shard keys at a time, in the order it signalled them; its
-    /// locks go after the last (`Shard::serve_exec_signals`).
-    ServeHeld(crate::shard::block::HeldRuns),
-    /// A cross-shard move, step 2: the part is the push's reply; on an error the element
-    /// goes back to `src`, else the client gets the element.
-    MoveTo {
-        value: Vec<u8>,
-        src: Box<[u8]>,
-        src_shard: usize,
-        from_left: bool,
-    },
     /// CLIENT KILL ip:port: integer parts; `+OK` if any matched, else `ERR No such client`.
     KillOld,
-}
-
-/// A cross-shard BLMOVE / BRPOPLPUSH to (re)try under the locks of both keys.
-#[derive(Debug, Clone)]
-pub struct MoveRetry {
-    pub src: Box<[u8]>,
-    pub src_shard: usize,
-    pub from_left: bool,
-    pub dst: Box<[u8]>,
-    pub dst_shard: usize,
-    pub to_left: bool,
-    /// When the block times out (ms; 0 = never).
-    pub deadline_ms: u64,
-    /// The command's arrival number (`Shard::arrival`): its place among the waiters.
-    pub seq: u64,
 }
 
 /// A command waiting on replies from other shards.
@@ -292,9 +239,9 @@ pub struct Conn {
     pub in_exec: bool,
     /// WATCHed keys.
     pub watch: Option<crate::tx::Watch>,
-    /// A cross-shard BLMOVE sent back to retry, waiting for its locks: it runs once they
-    /// are held.
-    pub move_retry: Option<MoveRetry>,
+    /// A step coordinator waiting for the locks it asked for (a cross-shard BLMOVE sent
+    /// back to retry): it goes on once they are held.
+    pub step_locking: Option<Box<crate::cmd::step::Step>>,
     /// A blocking pop over several shards, while its first attempt runs: the places it
     /// took in its keys' queues on arrival (`shard::block::Reserved`).
     pub reserved: Option<crate::shard::block::Reserved>,
@@ -380,7 +327,7 @@ impl Conn {
             exec: None,
             in_exec: false,
             watch: None,
-            move_retry: None,
+            step_locking: None,
             reserved: None,
             block_arrival: None,
             exec_order: None,

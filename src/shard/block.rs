@@ -1,5 +1,7 @@
-//! Blocking pops across shards: lists (BLPOP, BRPOP, BLMPOP, BLMOVE, BRPOPLPUSH) and
-//! sorted sets (BZPOPMIN, BZPOPMAX, BZMPOP).
+//! The waiters of blocking commands across shards (the commands themselves are
+//! `cmd::blocking` and XREAD in `cmd::streams`): queues of waiters per key, signalled keys,
+//! timeouts, serving, the holds that make a chain of moves one step, and the serving of an
+//! EXEC's keys in order.
 //!
 //! A blocked client registers one waiter on the owner shard of each of its keys; all its
 //! waiters share one claim flag. Whoever first flips the claim (compare-and-swap) decides
@@ -15,7 +17,6 @@ use std::sync::Arc;
 
 use super::msg::{ConnRef, Msg, Popped, Rescue};
 use super::{route, Shard};
-use crate::cmd::{Args, Ctx};
 use crate::conn::{Conn, Gather, Merge};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::Reply;
@@ -108,57 +109,6 @@ enum Serve {
     OtherType,
 }
 
-/// What a blocking pop over keys on several shards does after its attempt under the
-/// locks of every key (an LMPOP / ZMPOP per run of same-shard keys, in argument order).
-#[derive(Debug)]
-pub struct PopThen {
-    /// Block with this when every key was empty (`None` inside EXEC: it replies null).
-    pub block: Option<BlockRequest>,
-    /// How the attempt's LMPOP / ZMPOP reply becomes the command's reply.
-    pub reshape: Reshape,
-}
-
-/// The reply shape of a blocking pop, from its LMPOP / ZMPOP attempt's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Reshape {
-    /// BLMPOP, BZMPOP: the same.
-    Same,
-    /// BLPOP, BRPOP: `[key, [element]]` -> `[key, element]`.
-    ListSingle,
-    /// BZPOPMIN, BZPOPMAX: `[key, [[member, score]]]` -> `[key, member, score]`.
-    ZsetSingle,
-}
-
-impl Reshape {
-    /// Writes the command's reply for the attempt's non-null reply `p`.
-    pub fn write(self, p: &[u8], out: &mut Reply) {
-        use crate::cmd::split_array;
-        let items = split_array(p);
-        let (Some(&key), Some(&popped)) = (items.first(), items.get(1)) else {
-            out.raw(p);
-            return;
-        };
-        let popped = split_array(popped);
-        match (self, popped.first()) {
-            (Reshape::ListSingle, Some(&elem)) => {
-                out.array_len(2);
-                out.raw(key);
-                out.raw(elem);
-            }
-            (Reshape::ZsetSingle, Some(&pair)) => match split_array(pair)[..] {
-                [member, score] => {
-                    out.array_len(3);
-                    out.raw(key);
-                    out.raw(member);
-                    out.raw(score);
-                }
-                _ => out.raw(p),
-            },
-            _ => out.raw(p),
-        }
-    }
-}
-
 /// What a blocking command asks for.
 #[derive(Debug)]
 pub struct BlockRequest {
@@ -168,7 +118,8 @@ pub struct BlockRequest {
     pub timeout_ms: u64,
     /// What a served waiter does.
     pub op: BlockOp,
-    /// How the reply is finished on the home shard (`Forward`, or a cross-shard move).
+    /// How the reply is finished on the home shard: `Forward`, or the step that waits in
+    /// the block (`cmd::step::Cx::block`).
     pub merge: Merge,
     /// The command's arrival number (`Shard::arrival`).
     pub seq: u64,
@@ -238,19 +189,6 @@ pub struct Blocked {
 /// Wins the claim: true exactly once per blocked client.
 fn take(claim: &AtomicBool) -> bool {
     claim.compare_exchange(false, true, AcqRel, Acquire).is_ok()
-}
-
-/// Parses a blocking timeout (seconds) like Redis 7.0's `getTimeoutFromObjectOrReply`:
-/// returns milliseconds, 0 = forever. Redis reads the seconds as a `long double`,
-/// multiplies by 1000 in that precision and converts `ceill` of it to a `long long`; the
-/// x87 conversion turns anything past `i64` (and infinities) into `i64::MIN`, which is then
-/// refused as negative. So `0.0001` waits 1 ms, `-0.0001` (ceiling -0) waits forever,
-/// `9223372036854775.807` waits practically forever and `1e16` is "negative".
-pub fn parse_timeout(raw: &[u8]) -> CmdResult<u64> {
-    let secs = crate::cmd::ldouble::LongDouble::parse(raw)
-        .ok_or(CmdError::msg("ERR timeout is not a float or out of range"))?;
-    let ms = secs.times(1000).ceil_to_i64();
-    u64::try_from(ms).map_err(|_| CmdError::msg("ERR timeout is negative"))
 }
 
 impl Shard {
@@ -737,88 +675,6 @@ impl Shard {
         }
     }
 
-    /// Runs a cross-shard blocking move under the locks of both keys (held by the
-    /// connection): pop from the source, then push (`Merge::MoveFrom` with `reblock`).
-    pub(crate) fn try_move(&mut self, slot: usize, conn: &mut Conn, m: crate::conn::MoveRetry) {
-        let pop: &[u8] = if m.from_left { b"lpop" } else { b"rpop" };
-        let mut cmds = crate::shard::msg::OwnedCmds::default();
-        cmds.push(
-            crate::cmd::lookup(pop).expect("in table").id,
-            [pop, &m.src[..]].into_iter(),
-        );
-        let next = crate::cmd::Next {
-            runs: vec![(m.src_shard, cmds)],
-            merge: Merge::MoveFrom {
-                src: m.src,
-                src_shard: m.src_shard,
-                from_left: m.from_left,
-                dst: m.dst,
-                dst_shard: m.dst_shard,
-                to_left: m.to_left,
-                reblock: Some((m.deadline_ms, m.seq)),
-            },
-            rescue_left: Some(m.from_left),
-        };
-        self.run_parts(slot, conn, next);
-    }
-
-    /// The source of a cross-shard blocking move was empty under the locks: let them go
-    /// and block until the source gets data (or the deadline passes); the source's owner
-    /// then pops and sends the element on to the destination's.
-    pub(crate) fn block_move_wait(
-        &mut self,
-        slot: usize,
-        conn: &mut Conn,
-        m: crate::conn::MoveRetry,
-    ) {
-        self.release_hold(conn);
-        let timeout_ms = match m.deadline_ms {
-            0 => 0,
-            d if d <= self.now_ms => {
-                Reply::new(&mut conn.out, conn.resp3).null_array();
-                return;
-            }
-            d => d - self.now_ms,
-        };
-        let req = BlockRequest {
-            keys: vec![m.src.clone()],
-            timeout_ms,
-            op: BlockOp::MoveTo {
-                dst: m.dst.clone(),
-                dst_shard: m.dst_shard,
-                from_left: m.from_left,
-                to_left: m.to_left,
-            },
-            seq: m.seq,
-            merge: Merge::MoveWake(m),
-        };
-        let mut out = std::mem::take(&mut conn.out);
-        self.block(slot, conn, req, &mut out);
-        out.append(&mut conn.out);
-        conn.out = out;
-    }
-
-    /// A blocked cross-shard move was woken: take both keys' locks and try again.
-    pub(crate) fn move_retry(&mut self, slot: usize, conn: &mut Conn, m: crate::conn::MoveRetry) {
-        let db = conn.db;
-        let mut sets = vec![
-            (
-                m.src_shard,
-                crate::tx::LockSet::of(vec![crate::tx::key_hash(db, &m.src)]),
-            ),
-            (
-                m.dst_shard,
-                crate::tx::LockSet::of(vec![crate::tx::key_hash(db, &m.dst)]),
-            ),
-        ];
-        sets.sort_by_key(|(s, _)| *s);
-        if self.acquire(conn, sets, crate::tx::Scope::Command) {
-            self.try_move(slot, conn, m);
-        } else {
-            conn.move_retry = Some(m);
-        }
-    }
-
     /// Fires timeouts of blocked clients on this shard.
     pub(crate) fn expire_blocks(&mut self) {
         let now = self.now_ms;
@@ -956,7 +812,7 @@ impl Shard {
             if let Some((reply, _)) = self.register_or_serve(waiter.clone(), &local) {
                 match merge {
                     Merge::Forward => out.extend_from_slice(&reply),
-                    // A multi-step reply (cross-shard BLMOVE) continues from here.
+                    // A step waiting in the block goes on from here.
                     merge => {
                         let g = Gather {
                             left: 0,
@@ -1059,7 +915,7 @@ impl Shard {
 
     /// Takes the places of a blocking pop over several shards in its keys' queues, before
     /// its attempt (`Reserved`).
-    fn reserve(&mut self, slot: usize, conn: &mut Conn, req: &BlockRequest) {
+    pub(crate) fn reserve(&mut self, slot: usize, conn: &mut Conn, req: &BlockRequest) {
         let claim = Arc::new(AtomicBool::new(false));
         let parts = by_shard(req.keys.clone(), self.shards);
         let waiter = Waiter {
@@ -1120,313 +976,6 @@ impl Shard {
             }
         }
     }
-}
-
-/// Starts a blocking pop. Keys on one shard: straight to `Shard::block` (the owner checks
-/// them in argument order). Keys on several shards (whose locks the command holds): first
-/// an LMPOP / ZMPOP per run of same-shard keys in argument order, so the first non-empty
-/// key wins as in Redis; only when all are empty does it block (`PopThen`).
-#[allow(clippy::too_many_arguments)]
-fn pop_or_block(
-    shard: &mut Shard,
-    slot: usize,
-    conn: &mut Conn,
-    out: &mut Vec<u8>,
-    req: BlockRequest,
-    attempt: (&[u8], &[&[u8]]),
-    reshape: Reshape,
-) {
-    let first = route::shard_of(&req.keys[0], shard.shards);
-    if req
-        .keys
-        .iter()
-        .all(|k| route::shard_of(k, shard.shards) == first)
-    {
-        shard.block(slot, conn, req, out);
-        return;
-    }
-    let (name, tail) = attempt;
-    let mut steps =
-        crate::cmd::lists::mpop_steps(shard.shards, name, req.keys.iter().map(|k| &k[..]), tail);
-    let first = steps.pop_front().expect("at least one key");
-    if !conn.in_exec {
-        shard.reserve(slot, conn, &req);
-    }
-    let then = PopThen {
-        block: (!conn.in_exec).then_some(req),
-        reshape,
-    };
-    let next = crate::cmd::Next {
-        runs: vec![first],
-        merge: Merge::MPopNext {
-            rest: steps,
-            then: Some(Box::new(then)),
-        },
-        rescue_left: None,
-    };
-    shard.run_parts(slot, conn, next);
-}
-
-/// Which type a blocking pop takes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Family {
-    List,
-    Zset,
-}
-
-impl Family {
-    /// The non-blocking multi-pop of the family, and the words for its two ends (the
-    /// first is LEFT / MIN).
-    fn mpop(self) -> (&'static [u8], [&'static [u8]; 2]) {
-        match self {
-            Family::List => (b"lmpop", [b"left", b"right"]),
-            Family::Zset => (b"zmpop", [b"min", b"max"]),
-        }
-    }
-}
-
-/// BLPOP / BRPOP / BZPOPMIN / BZPOPMAX key [key ...] timeout; `first_end` is LEFT / MIN.
-fn pop_one(
-    shard: &mut Shard,
-    slot: usize,
-    conn: &mut Conn,
-    args: &Args,
-    out: &mut Vec<u8>,
-    (family, first_end): (Family, bool),
-) -> CmdResult {
-    let timeout = parse_timeout(args.get(args.len() - 1))?;
-    let keys = (1..args.len() - 1)
-        .map(|i| Box::from(args.get(i)))
-        .collect();
-    let (op, reshape) = match family {
-        Family::List => (BlockOp::Pop { left: first_end }, Reshape::ListSingle),
-        Family::Zset => (BlockOp::ZPop { max: !first_end }, Reshape::ZsetSingle),
-    };
-    let req = BlockRequest {
-        keys,
-        timeout_ms: timeout,
-        op,
-        merge: Merge::Forward,
-        seq: shard.arrival_of(conn),
-    };
-    let (name, ends) = family.mpop();
-    let end = ends[!first_end as usize];
-    pop_or_block(
-        shard,
-        slot,
-        conn,
-        out,
-        req,
-        (name, &[end, b"count", b"1"]),
-        reshape,
-    );
-    Ok(())
-}
-
-/// BLMPOP / BZMPOP timeout numkeys key [key ...] <LEFT | RIGHT | MIN | MAX> [COUNT count]
-fn pop_many(
-    shard: &mut Shard,
-    slot: usize,
-    conn: &mut Conn,
-    args: &Args,
-    out: &mut Vec<u8>,
-    family: Family,
-) -> CmdResult {
-    // Redis reads the timeout after every other argument.
-    let crate::cmd::lists::MPopArgs { keys, left, count } = crate::cmd::lists::parse_mpop(args, 2)?;
-    let timeout = parse_timeout(args.get(1))?;
-    let keys = keys.map(|i| Box::from(args.get(i))).collect();
-    let op = match family {
-        Family::List => BlockOp::MPop { left, count },
-        Family::Zset => BlockOp::ZMPop { max: !left, count },
-    };
-    let req = BlockRequest {
-        keys,
-        timeout_ms: timeout,
-        op,
-        merge: Merge::Forward,
-        seq: shard.arrival_of(conn),
-    };
-    let (name, ends) = family.mpop();
-    let count = count.to_string();
-    let attempt: &[&[u8]] = &[ends[!left as usize], b"count", count.as_bytes()];
-    pop_or_block(shard, slot, conn, out, req, (name, attempt), Reshape::Same);
-    Ok(())
-}
-
-/// BLMPOP timeout numkeys key [key ...] <LEFT | RIGHT> [COUNT count]
-pub fn blmpop(
-    shard: &mut Shard,
-    slot: usize,
-    conn: &mut Conn,
-    args: &Args,
-    out: &mut Vec<u8>,
-) -> CmdResult {
-    pop_many(shard, slot, conn, args, out, Family::List)
-}
-
-/// BZMPOP timeout numkeys key [key ...] <MIN | MAX> [COUNT count]
-pub fn bzmpop(
-    shard: &mut Shard,
-    slot: usize,
-    conn: &mut Conn,
-    args: &Args,
-    out: &mut Vec<u8>,
-) -> CmdResult {
-    pop_many(shard, slot, conn, args, out, Family::Zset)
-}
-
-/// BLPOP key [key ...] timeout
-pub fn blpop(
-    shard: &mut Shard,
-    slot: usize,
-    conn: &mut Conn,
-    args: &Args,
-    out: &mut Vec<u8>,
-) -> CmdResult {
-    pop_one(shard, slot, conn, args, out, (Family::List, true))
-}
-
-/// BRPOP key [key ...] timeout
-pub fn brpop(
-    shard: &mut Shard,
-    slot: usize,
-    conn: &mut Conn,
-    args: &Args,
-    out: &mut Vec<u8>,
-) -> CmdResult {
-    pop_one(shard, slot, conn, args, out, (Family::List, false))
-}
-
-/// LEFT (true) or RIGHT (false).
-fn end(raw: &[u8]) -> CmdResult<bool> {
-    Ok(crate::cmd::lists::parse_end(raw)? == crate::cmd::lists::End::Left)
-}
-
-/// Blocks for a move from `src` to `dst`. On one shard the owner moves the element when
-/// it serves the waiter. Across shards the home shard first tries the move under the
-/// locks of both keys; blocked, the source's owner sends the element to the destination's
-/// (`BlockOp::MoveTo`).
-fn block_move(
-    shard: &mut Shard,
-    slot: usize,
-    conn: &mut Conn,
-    args: &Args,
-    out: &mut Vec<u8>,
-    (from_left, to_left): (bool, bool),
-    timeout: u64,
-) {
-    let (src, dst) = (args.get(1), args.get(2));
-    let (src_shard, dst_shard) = (
-        route::shard_of(src, shard.shards),
-        route::shard_of(dst, shard.shards),
-    );
-    let (op, merge) = if src_shard == dst_shard {
-        (
-            BlockOp::Move {
-                dst: dst.into(),
-                from_left,
-                to_left,
-            },
-            Merge::Forward,
-        )
-    } else if conn.in_exec {
-        // Inside EXEC both keys are locked already and nothing blocks: pop, then push.
-        let merge = Merge::MoveFrom {
-            src: src.into(),
-            src_shard,
-            from_left,
-            dst: dst.into(),
-            dst_shard,
-            to_left,
-            reblock: None,
-        };
-        (BlockOp::PopValue { left: from_left }, merge)
-    } else {
-        // Both keys are locked (`lock_plan`): try the move now; on an empty source the
-        // locks go and the client blocks (`BlockOp::MoveTo`).
-        let deadline_ms = if timeout == 0 {
-            0
-        } else {
-            shard.now_ms.saturating_add(timeout)
-        };
-        let retry = crate::conn::MoveRetry {
-            src: src.into(),
-            src_shard,
-            from_left,
-            dst: dst.into(),
-            dst_shard,
-            to_left,
-            deadline_ms,
-            seq: shard.arrival_of(conn),
-        };
-        shard.try_move(slot, conn, retry);
-        return;
-    };
-    let req = BlockRequest {
-        keys: vec![src.into()],
-        timeout_ms: timeout,
-        op,
-        merge,
-        seq: shard.arrival_of(conn),
-    };
-    shard.block(slot, conn, req, out);
-}
-
-/// BLMOVE source destination <LEFT | RIGHT> <LEFT | RIGHT> timeout
-pub fn blmove(
-    shard: &mut Shard,
-    slot: usize,
-    conn: &mut Conn,
-    args: &Args,
-    out: &mut Vec<u8>,
-) -> CmdResult {
-    let ends = (end(args.get(3))?, end(args.get(4))?);
-    let timeout = parse_timeout(args.get(5))?;
-    block_move(shard, slot, conn, args, out, ends, timeout);
-    Ok(())
-}
-
-/// BRPOPLPUSH source destination timeout
-pub fn brpoplpush(
-    shard: &mut Shard,
-    slot: usize,
-    conn: &mut Conn,
-    args: &Args,
-    out: &mut Vec<u8>,
-) -> CmdResult {
-    let timeout = parse_timeout(args.get(3))?;
-    block_move(shard, slot, conn, args, out, (false, true), timeout);
-    Ok(())
-}
-
-/// BZPOPMIN key [key ...] timeout
-pub fn bzpopmin(
-    shard: &mut Shard,
-    slot: usize,
-    conn: &mut Conn,
-    args: &Args,
-    out: &mut Vec<u8>,
-) -> CmdResult {
-    pop_one(shard, slot, conn, args, out, (Family::Zset, true))
-}
-
-/// BZPOPMAX key [key ...] timeout
-pub fn bzpopmax(
-    shard: &mut Shard,
-    slot: usize,
-    conn: &mut Conn,
-    args: &Args,
-    out: &mut Vec<u8>,
-) -> CmdResult {
-    pop_one(shard, slot, conn, args, out, (Family::Zset, false))
-}
-
-/// The table's handler for blocking commands. They always run through their coordinator
-/// on the home shard and never travel in a hop, so this is unreachable; it answers an
-/// error rather than panicking should that ever change.
-pub fn coordinated(_: &mut Ctx, _: &Args) -> CmdResult {
-    Err(CmdError::Syntax)
 }
 
 /// Replies held until the blocking moves that a command set off on other shards are done:
@@ -1671,7 +1220,7 @@ impl Shard {
         self.serve_ready_keys();
         self.hold_ctx = prev;
         if outcome == Landed::Refused {
-            // Nothing was pushed: the client retries with both locks (`move_retry`).
+            // Nothing was pushed: the client retries with both locks (`Woken::Refused`).
             self.outbox[f.home].push(Msg::Done {
                 conn: f.conn,
                 part: 0,
@@ -1719,6 +1268,16 @@ fn by_shard(keys: Vec<Box<[u8]>>, shards: usize) -> KeysByShard {
 
 /// Runs of keys (database, key) of one shard each: (shard, keys), in serving order.
 pub type HeldRuns = VecDeque<(usize, Vec<(usize, Box<[u8]>)>)>;
+
+/// Serves an EXEC's runs of keys one after the other (each on its shard, the moves that
+/// sets off included), then lets the EXEC's locks go. The EXEC has replied already.
+async fn serve_runs(cx: crate::cmd::step::Cx, runs: HeldRuns) -> CmdResult<Vec<u8>> {
+    for (shard, keys) in runs {
+        cx.serve_held(shard, keys).await;
+    }
+    cx.release_locks().await;
+    Ok(Vec::new())
+}
 
 /// Keys with waiters a transaction's commands signalled: (index of the command, database,
 /// key).
@@ -1769,32 +1328,14 @@ impl Shard {
             }
         }
         let slot = conn.slot;
-        self.serve_held_steps(slot, conn, runs);
+        self.serve_held_runs(slot, conn, runs);
         true
     }
 
-    /// Serves the next runs of an EXEC's keys: this shard's at once, another's by a hop
-    /// the connection waits for; after the last, the EXEC's locks go.
-    pub(crate) fn serve_held_steps(&mut self, slot: usize, conn: &mut Conn, mut rest: HeldRuns) {
-        while let Some((shard, keys)) = rest.pop_front() {
-            if shard == self.id {
-                self.serve_held_here(keys);
-                continue;
-            }
-            self.outbox[shard].push(Msg::ServeHeld {
-                from: self.id,
-                conn: ConnRef { slot, id: conn.id },
-                keys,
-            });
-            conn.gather = Some(Gather {
-                left: 1,
-                parts: vec![Vec::new()],
-                merge: Merge::ServeHeld(rest),
-            });
-            return;
-        }
-        conn.chain = None;
-        self.release_hold(conn);
+    /// Serves an EXEC's runs of keys in order (this shard's at once, another's by a hop
+    /// the connection waits for); after the last, the EXEC's locks go.
+    pub(crate) fn serve_held_runs(&mut self, slot: usize, conn: &mut Conn, runs: HeldRuns) {
+        self.start_step(slot, conn, |cx| serve_runs(cx, runs));
     }
 
     /// `Msg::ServeHeld`: serves `keys` here for the EXEC that holds them, then answers.
@@ -1815,7 +1356,7 @@ impl Shard {
     }
 
     /// Serves `keys` (and what serving them signals) now, though the EXEC holds them.
-    fn serve_held_here(&mut self, keys: Vec<(usize, Box<[u8]>)>) {
+    pub(crate) fn serve_held_here(&mut self, keys: Vec<(usize, Box<[u8]>)>) {
         let mut saved = std::mem::take(&mut self.ready_keys);
         saved.retain(|k| !keys.contains(k));
         for k in &keys {

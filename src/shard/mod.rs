@@ -648,9 +648,10 @@ impl Shard {
             self.replay(slot, conn);
         }
         if conn.tx.is_some() && conn.gather.is_none() {
-            if let Some(m) = conn.move_retry.take() {
-                // A blocking move sent back to retry got its locks: try it now.
-                self.try_move(slot, conn, m);
+            if let Some(step) = conn.step_locking.take() {
+                // A step waiting for its locks (a blocking move sent back to retry) got
+                // them: it goes on.
+                self.drive_step(slot, conn, step);
                 self.settle_tx(conn);
             }
         }
@@ -1695,96 +1696,16 @@ impl Shard {
     }
 
     /// Combines a completed gather into the connection's reply, running the next step
-    /// when the merge asks for one (MSETNX's sets, a cross-shard move's push).
+    /// when the merge asks for one (a SCAN's next shard); a step's coordinator goes on.
     pub(crate) fn finish_gather(&mut self, slot: usize, conn: &mut Conn, g: Gather) {
-        // A blocked cross-shard move: served (the destination's owner replied), or sent
-        // back to retry under the locks of both keys (an empty reply).
-        if let Merge::MoveWake(m) = g.merge {
-            match g.parts.into_iter().next() {
-                Some(reply) if !reply.is_empty() => conn.out.extend_from_slice(&reply),
-                _ => self.move_retry(slot, conn, m),
-            }
+        if let Merge::Step(_) = g.merge {
+            self.resume_step(slot, conn, g);
             return;
-        }
-        if let Merge::Step(step) = g.merge {
-            self.drive_step(slot, conn, step);
-            return;
-        }
-        if let Merge::ServeHeld(rest) = g.merge {
-            self.serve_held_steps(slot, conn, rest);
-            return;
-        }
-        // A cross-shard blocking move whose source was empty under the locks: block.
-        if let Merge::MoveFrom {
-            reblock: Some((deadline_ms, seq)),
-            ..
-        } = g.merge
-        {
-            let p = &g.parts[0];
-            if p.first() != Some(&b'-') && cmd::bulk_value(p).is_none() {
-                let Merge::MoveFrom {
-                    src,
-                    src_shard,
-                    from_left,
-                    dst,
-                    dst_shard,
-                    to_left,
-                    ..
-                } = g.merge
-                else {
-                    unreachable!()
-                };
-                let m = crate::conn::MoveRetry {
-                    src,
-                    src_shard,
-                    from_left,
-                    dst,
-                    dst_shard,
-                    to_left,
-                    deadline_ms,
-                    seq,
-                };
-                self.block_move_wait(slot, conn, m);
-                return;
-            }
-        }
-        // A blocking pop over several shards found every key empty under the locks: let
-        // them go and block.
-        if let Merge::MPopNext {
-            rest,
-            then: Some(t),
-        } = &g.merge
-        {
-            let p = &g.parts[0];
-            let null = p.starts_with(b"*-1\r\n") || p.starts_with(b"_\r\n");
-            if null && rest.is_empty() && t.block.is_some() {
-                let Merge::MPopNext { then: Some(t), .. } = g.merge else {
-                    unreachable!("matched above")
-                };
-                if conn
-                    .tx
-                    .as_ref()
-                    .is_some_and(|h| h.scope == crate::tx::Scope::Command)
-                {
-                    self.release_hold(conn);
-                }
-                let req = t.block.expect("checked");
-                let mut out = std::mem::take(&mut conn.out);
-                self.block(slot, conn, req, &mut out);
-                out.append(&mut conn.out);
-                conn.out = out;
-                return;
-            }
         }
         let mut out = std::mem::take(&mut conn.out);
         let resp3 = conn.resp3;
         let next = cmd::merge(g, &mut Reply::new(&mut out, resp3), self.id);
         conn.out = out;
-        if next.is_none() {
-            // A blocking pop's attempt replied (it found something, or an error): the
-            // places it reserved go.
-            self.drop_reservation(conn);
-        }
         if let Some(next) = next {
             self.run_parts(slot, conn, next);
         }

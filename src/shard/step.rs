@@ -8,7 +8,7 @@ use std::task::{Context, Poll, Waker};
 use super::msg::{ConnRef, Msg, Rescue};
 use super::{block, Shard};
 use crate::cmd::paced::Pace;
-use crate::cmd::step::{Answer, Cx, Op, Step};
+use crate::cmd::step::{Answer, Cx, Op, Step, Wait};
 use crate::cmd::Ctx;
 use crate::conn::{Conn, Gather, Merge};
 use crate::error::CmdResult;
@@ -31,8 +31,9 @@ impl Shard {
         self.drive_step(slot, conn, step);
     }
 
-    /// Polls the coordinator until it replies or waits on ops of other shards (the
-    /// connection then waits in a gather holding it).
+    /// Polls the coordinator until it replies or waits on other shards: for its ops'
+    /// answers, for locks, in a block, or for an EXEC's keys served elsewhere (the
+    /// connection then waits in a gather holding it, or, for locks, in its acquisition).
     pub(crate) fn drive_step(&mut self, slot: usize, conn: &mut Conn, mut step: Box<Step>) {
         let mut cx = Context::from_waker(Waker::noop());
         loop {
@@ -42,23 +43,78 @@ impl Shard {
                     Err(e) => e.write(&mut Reply::new(&mut conn.out, conn.resp3)),
                 }
                 let block = step.io.lock().expect("step io").block.take();
-                if let Some((keys, timeout_ms, op)) = block {
+                if let Some(b) = block {
+                    // A command never blocks holding its locks (waiters hold none).
+                    self.release_command_locks(conn);
                     let req = block::BlockRequest {
-                        keys,
-                        timeout_ms,
-                        op,
+                        keys: b.keys,
+                        timeout_ms: b.timeout_ms,
+                        op: b.op,
                         merge: Merge::Forward,
-                        seq: self.arrival_of(conn),
+                        seq: b.seq.unwrap_or_else(|| self.arrival_of(conn)),
                     };
-                    let mut out = std::mem::take(&mut conn.out);
-                    self.block(slot, conn, req, &mut out);
-                    out.append(&mut conn.out);
-                    conn.out = out;
+                    self.block_keeping_order(slot, conn, req);
                     return;
                 }
                 // A blocking pop's attempt replied: the places it reserved go.
                 self.drop_reservation(conn);
                 return;
+            }
+            let wait = step.io.lock().expect("step io").wait.take();
+            if let Some(wait) = wait {
+                match wait {
+                    Wait::Lock(keys) => {
+                        if !self.lock_for_step(conn, &keys) {
+                            // Resumed once every lock is held (`Shard::run_frames`).
+                            conn.step_locking = Some(step);
+                            return;
+                        }
+                    }
+                    Wait::Release => {
+                        conn.chain = None;
+                        self.release_hold(conn);
+                    }
+                    Wait::Block {
+                        keys,
+                        deadline_ms,
+                        op,
+                        seq,
+                    } => {
+                        self.release_command_locks(conn);
+                        let timeout_ms = match deadline_ms {
+                            0 => 0,
+                            d if d <= self.now_ms => continue, // timed out: `woken` is None
+                            d => d - self.now_ms,
+                        };
+                        let req = block::BlockRequest {
+                            keys,
+                            timeout_ms,
+                            op,
+                            merge: Merge::Step(step),
+                            seq,
+                        };
+                        self.block_keeping_order(slot, conn, req);
+                        return;
+                    }
+                    Wait::ServeHeld(shard, keys) => {
+                        if shard == self.id {
+                            self.serve_held_here(keys);
+                            continue;
+                        }
+                        self.outbox[shard].push(Msg::ServeHeld {
+                            from: self.id,
+                            conn: ConnRef { slot, id: conn.id },
+                            keys,
+                        });
+                        conn.gather = Some(Gather {
+                            left: 1,
+                            parts: vec![Vec::new()],
+                            merge: Merge::Step(step),
+                        });
+                        return;
+                    }
+                }
+                continue;
             }
             let asks = std::mem::take(&mut step.io.lock().expect("step io").asks);
             if asks.is_empty() {
@@ -88,6 +144,59 @@ impl Shard {
                 return;
             }
         }
+    }
+
+    /// A step's gather completed: its parts (a block's reply, or an EXEC's keys served
+    /// elsewhere) go to the coordinator, which goes on.
+    pub(crate) fn resume_step(&mut self, slot: usize, conn: &mut Conn, g: Gather) {
+        let Merge::Step(step) = g.merge else {
+            debug_assert!(false, "resume_step without a step");
+            return;
+        };
+        if let Some(part) = g.parts.into_iter().next() {
+            step.io.lock().expect("step io").woken = Some(part);
+        }
+        self.drive_step(slot, conn, step);
+    }
+
+    /// Blocks `conn` with `req`, its reply (should it be served at once) after the output
+    /// written so far.
+    fn block_keeping_order(&mut self, slot: usize, conn: &mut Conn, req: block::BlockRequest) {
+        let mut out = std::mem::take(&mut conn.out);
+        self.block(slot, conn, req, &mut out);
+        out.append(&mut conn.out);
+        conn.out = out;
+    }
+
+    /// Lets the locks of the command `conn` runs go (not an EXEC's).
+    fn release_command_locks(&mut self, conn: &mut Conn) {
+        if conn
+            .tx
+            .as_ref()
+            .is_some_and(|h| h.scope == crate::tx::Scope::Command)
+        {
+            self.release_hold(conn);
+        }
+    }
+
+    /// Asks for the command's locks on `keys`, in ascending shard order. True when every
+    /// one is held now; otherwise the acquisition goes on and the connection waits in it.
+    fn lock_for_step(&mut self, conn: &mut Conn, keys: &[Box<[u8]>]) -> bool {
+        let mut sets: Vec<(usize, Vec<u64>)> = Vec::new();
+        for key in keys {
+            let s = super::route::shard_of(key, self.shards);
+            let h = crate::tx::key_hash(conn.db, key);
+            match sets.iter_mut().find(|(g, _)| *g == s) {
+                Some((_, hs)) => hs.push(h),
+                None => sets.push((s, vec![h])),
+            }
+        }
+        sets.sort_by_key(|(s, _)| *s);
+        let sets = sets
+            .into_iter()
+            .map(|(s, hs)| (s, crate::tx::LockSet::of(hs)))
+            .collect();
+        self.acquire(conn, sets, crate::tx::Scope::Command)
     }
 
     /// Queues `op` for shard `dest` in this turn's batch, as part `part` of the step.

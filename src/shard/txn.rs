@@ -918,9 +918,9 @@ impl Shard {
         conn.in_exec = false;
         if rp.next == rp.cmds.cmds.len() && conn.gather.is_none() {
             // Keys it pushed on several shards are served in the order it pushed them,
-            // under its locks, and then the locks go (`serve_held_steps`).
+            // under its locks, and then the locks go (`serve_held_runs`).
             match self.replay_runs(conn) {
-                Some(runs) => self.serve_held_steps(slot, conn, runs),
+                Some(runs) => self.serve_held_runs(slot, conn, runs),
                 None => self.release_hold(conn),
             }
         } else {
