@@ -627,7 +627,6 @@ pub fn scan_coord(
             found_n: 0,
             want,
         },
-        rescue_left: None,
     };
     shard.run_parts(slot, conn, next);
     Ok(())

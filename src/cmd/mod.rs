@@ -723,21 +723,10 @@ pub struct Next {
     pub runs: Vec<(usize, OwnedCmds)>,
     /// How the parts combine.
     pub merge: Merge,
-    /// For a pop in flight between shards: the end it was popped from (rescue on loss).
-    pub rescue_left: Option<bool>,
 }
 
-/// The value of a bulk-string reply, if `reply` is one.
-pub fn bulk_value(reply: &[u8]) -> Option<Vec<u8>> {
-    if reply.first() != Some(&b'$') || reply.starts_with(b"$-1") {
-        return None;
-    }
-    let (h, n) = aggregate_header(reply)?;
-    Some(reply.get(h..h + n)?.to_vec())
-}
-
-/// Merges a completed gather into `out`, or returns the next step to run (MSETNX's sets
-/// once no key exists; the push and restore steps of a cross-shard move).
+/// Merges a completed gather into `out`, or returns the next step to run (SCAN's next
+/// shard).
 pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
     // An error part wins, as the command would have failed on one shard.
     let first_error = g.parts.iter().find(|p| p.first() == Some(&b'-'));
@@ -881,7 +870,6 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
                         found_n,
                         want,
                     },
-                    rescue_left: None,
                 });
             }
             out.array_len(2);

@@ -1032,7 +1032,7 @@ impl Shard {
         // Its reply is forwarded as it is, so it may come in pieces — unless it is part
         // of a transaction, whose locks must not wait for a client's reading.
         let paced = conn.tx.is_none() && !conn.in_exec;
-        self.send_run_with(dest, slot, conn, 0, cmds, None, paced);
+        self.send_run_with(dest, slot, conn, 0, cmds, paced);
         conn.gather = Some(Gather {
             left: 1,
             parts: vec![Vec::new()],
@@ -1063,24 +1063,10 @@ impl Shard {
 
     /// Queues a Run message for this turn's batch to `dest`.
     pub fn send_run(&mut self, dest: usize, slot: usize, conn: &Conn, part: u32, cmds: OwnedCmds) {
-        self.send_run_with(dest, slot, conn, part, cmds, None, false);
-    }
-
-    /// Like `send_run`; with `rescue_left` the popped element comes back with a rescue.
-    fn send_run_rescued(
-        &mut self,
-        dest: usize,
-        slot: usize,
-        conn: &Conn,
-        part: u32,
-        cmds: OwnedCmds,
-        rescue_left: Option<bool>,
-    ) {
-        self.send_run_with(dest, slot, conn, part, cmds, rescue_left, false);
+        self.send_run_with(dest, slot, conn, part, cmds, false);
     }
 
     /// Queues a Run message; `paced`: its reply may come in pieces (`shard::paced`).
-    #[allow(clippy::too_many_arguments)]
     fn send_run_with(
         &mut self,
         dest: usize,
@@ -1088,7 +1074,6 @@ impl Shard {
         conn: &Conn,
         part: u32,
         cmds: OwnedCmds,
-        rescue_left: Option<bool>,
         paced: bool,
     ) {
         bump(&self.stats().hops, 1);
@@ -1099,7 +1084,6 @@ impl Shard {
             db: conn.db as u16,
             resp3: conn.resp3,
             cmds,
-            rescue_left,
             tx: conn.tx.as_ref().map_or(0, |h| h.id),
             lock: None,
             hold: false,
@@ -1596,7 +1580,6 @@ impl Shard {
             db,
             resp3,
             cmds,
-            rescue_left,
             paced,
             tx,
             prefix,
@@ -1621,7 +1604,6 @@ impl Shard {
             db,
             resp3,
             cmds: cmds.tail(next),
-            rescue_left: None,
             tx: 0,
             lock: None,
             hold: false,
@@ -1664,26 +1646,11 @@ impl Shard {
             });
             return;
         }
-        // A popped element in flight to another shard must never be lost.
-        let rescue = rescue_left.and_then(|left| {
-            let value = cmd::bulk_value(&out)?;
-            let &(_, first, _) = cmds.cmds.first()?;
-            let (s, e) = cmds.args[first as usize + 1];
-            Some(msg::Rescue {
-                shard: self.id,
-                db: db as usize,
-                key: cmds.data[s as usize..e as usize].into(),
-                popped: msg::Popped::List {
-                    values: vec![value],
-                    left,
-                },
-            })
-        });
         let done = Msg::Done {
             conn,
             part,
             out,
-            rescue,
+            rescue: None,
         };
         if held {
             // Its pushes set off moves to other shards: the reply (and the rest of
@@ -1726,7 +1693,7 @@ impl Shard {
             if s == self.id {
                 local.push((i, cmds));
             } else {
-                self.send_run_rescued(s, slot, conn, i as u32, cmds, next.rescue_left);
+                self.send_run(s, slot, conn, i as u32, cmds);
             }
         }
         for (i, cmds) in local {

@@ -99,9 +99,6 @@ pub enum Msg {
         db: u16,
         resp3: bool,
         cmds: OwnedCmds,
-        /// Set for the pop step of a cross-shard move (`Some(popped from the left)`): the
-        /// reply then carries a rescue, so the element returns if its client is gone.
-        rescue_left: Option<bool>,
         /// The transaction whose locks cover these commands (0 = none: the owner checks
         /// its lock table first and parks the message while its keys are locked).
         tx: crate::tx::TxId,

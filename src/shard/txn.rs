@@ -344,7 +344,6 @@ impl Shard {
                     db: conn.db as u16,
                     resp3: conn.resp3,
                     cmds: step.cmds,
-                    rescue_left: None,
                     tx: id,
                     lock: Some(step.set),
                     hold: keep,
