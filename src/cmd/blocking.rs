@@ -81,8 +81,10 @@ impl Pop {
 
     /// The command's reply for what it popped from `key`.
     fn write(self, r: &mut Reply, key: &[u8], popped: &Popped) {
+        // A pop takes at least one element (`first_here` skips empty keys); should one
+        // ever come back empty, the single shape falls back to the full one, never a panic.
         match popped {
-            Popped::List { values, .. } if self.single => {
+            Popped::List { values, .. } if self.single && !values.is_empty() => {
                 r.array_len(2);
                 r.bulk(key);
                 r.bulk(&values[0]);
@@ -95,7 +97,7 @@ impl Pop {
                     r.bulk(v);
                 }
             }
-            Popped::Zset(members) if self.single => {
+            Popped::Zset(members) if self.single && !members.is_empty() => {
                 r.array_len(3);
                 r.bulk(key);
                 r.bulk(&members[0].1);
@@ -166,7 +168,7 @@ fn pop_or_block(
     }
     let runs = runs(shard.shards, req.keys.clone());
     // Inside EXEC nothing blocks: the attempt's null is the reply.
-    let block = (!conn.in_exec).then(|| {
+    let block = (!conn.exec.running()).then(|| {
         shard.reserve(slot, conn, &req);
         BlockAfter {
             keys: req.keys,
@@ -353,7 +355,7 @@ fn block_move(
             seq,
         };
         shard.block(slot, conn, req, out);
-    } else if conn.in_exec {
+    } else if conn.exec.running() {
         shard.start_step(slot, conn, |cx| async move {
             let moved = lists::move_across(&cx, &m).await?;
             Ok(moved.unwrap_or_else(|| cx.reply(|r| r.null())))

@@ -499,7 +499,7 @@ pub fn xread_coord(
         .map(|i| (args.get(i).into(), Box::<[u8]>::from(args.get(i + n))))
         .collect();
     // Inside EXEC it does not block: Redis replies as if it timed out.
-    let block = x.block.filter(|_| !conn.in_exec);
+    let block = x.block.filter(|_| !conn.exec.running());
     let count = x.count;
     shard.start_step(slot, conn, move |cx| xread_across(cx, pairs, count, block));
     Ok(())

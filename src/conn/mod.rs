@@ -233,10 +233,8 @@ pub struct Conn {
     pub chain: Option<crate::tx::Chain>,
     /// Between MULTI and EXEC: the queued commands.
     pub multi: Option<crate::tx::Queued>,
-    /// An EXEC replaying its commands (taken out while one of them runs).
-    pub exec: Option<crate::tx::Replay>,
-    /// True while an EXEC replays: blocking commands do not block.
-    pub in_exec: bool,
+    /// An EXEC replaying its commands: one of them running, or waiting between two.
+    pub exec: crate::tx::Exec,
     /// WATCHed keys.
     pub watch: Option<crate::tx::Watch>,
     /// A step coordinator waiting for the locks it asked for (a cross-shard BLMOVE sent
@@ -324,8 +322,7 @@ impl Conn {
             tx: None,
             chain: None,
             multi: None,
-            exec: None,
-            in_exec: false,
+            exec: crate::tx::Exec::Off,
             watch: None,
             step_locking: None,
             reserved: None,
@@ -356,7 +353,7 @@ impl Conn {
     /// True while a command of this connection is in progress (waiting on other shards,
     /// on locks, or replaying an EXEC): no later command may start.
     pub fn busy(&self) -> bool {
-        self.gather.is_some() || self.acquire.is_some() || self.exec.is_some()
+        self.gather.is_some() || self.acquire.is_some() || self.exec.paused()
     }
 
     /// Unparsed input bytes.

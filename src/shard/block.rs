@@ -772,7 +772,7 @@ impl Shard {
             seq,
         } = req;
         let null_bulk =
-            conn.in_exec && matches!(op, BlockOp::Move { .. } | BlockOp::PopValue { .. });
+            conn.exec.running() && matches!(op, BlockOp::Move { .. } | BlockOp::PopValue { .. });
         if let Some(r) = conn.reserved.take() {
             // Its places are taken already: arm them (every key was empty under the locks).
             for (s, ks) in &r.parts {
@@ -802,7 +802,7 @@ impl Shard {
             resp3: conn.resp3,
             db: conn.db,
             op,
-            nowait: conn.in_exec,
+            nowait: conn.exec.running(),
             seq,
             armed: true,
         };
@@ -836,9 +836,9 @@ impl Shard {
         // Inside EXEC a blocking command does not block: it times out at once, or once
         // every other owner shard said it has nothing.
         let remote = parts.iter().filter(|(s, _)| *s != self.id).count();
-        let deadline_ms = if conn.in_exec && remote > 0 {
+        let deadline_ms = if conn.exec.running() && remote > 0 {
             0
-        } else if conn.in_exec {
+        } else if conn.exec.running() {
             self.now_ms.max(1)
         } else if timeout_ms == 0 {
             0
@@ -847,7 +847,7 @@ impl Shard {
             self.now_ms.saturating_add(timeout_ms)
         };
         self.wait_blocked(slot, conn, (claim, parts, deadline_ms), merge, null_bulk);
-        if conn.in_exec {
+        if conn.exec.running() {
             if let Some(b) = conn.block.as_mut() {
                 b.declines_left = remote;
             }
@@ -873,14 +873,14 @@ impl Shard {
             db: conn.db,
             declines_left: 0,
             null_bulk,
-            counted: !conn.in_exec,
+            counted: !conn.exec.running(),
         });
         conn.gather = Some(Gather {
             left: 1,
             parts: vec![Vec::new()],
             merge,
         });
-        if !conn.in_exec {
+        if !conn.exec.running() {
             // Published after this turn's batches went out (`publish_blocked`): a client
             // that INFO counts as blocked has its waiters in the owners' mailboxes, so a
             // blocking command sent after seeing it queues behind it.

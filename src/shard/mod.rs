@@ -644,7 +644,7 @@ impl Shard {
     /// Parses and runs frames until input runs out or the connection must wait.
     fn run_frames(&mut self, slot: usize, conn: &mut Conn) -> bool {
         let mut limits = self.settings.limits;
-        if conn.exec.is_some() && conn.gather.is_none() {
+        if conn.exec.paused() && conn.gather.is_none() {
             self.replay(slot, conn);
         }
         if conn.tx.is_some() && conn.gather.is_none() {
@@ -660,7 +660,7 @@ impl Shard {
             {
                 break;
             }
-            if conn.acquire.is_some() || conn.exec.is_some() || conn.fanout_paused {
+            if conn.acquire.is_some() || conn.exec.paused() || conn.fanout_paused {
                 break;
             }
             if conn.in_start == conn.in_end {
@@ -887,7 +887,7 @@ impl Shard {
         let reply_at = out.len();
         // A reply that is part of a transaction's is written whole: its locks must not wait
         // for the client's reading.
-        let pace = if conn.tx.is_none() && !conn.in_exec && conn.exec.is_none() {
+        let pace = if conn.tx.is_none() && !conn.exec.running() && !conn.exec.paused() {
             Pace::Allowed
         } else {
             Pace::Off
@@ -983,7 +983,7 @@ impl Shard {
         if !matches!(g.merge, Merge::Forward)
             || g.left != 1
             || conn.block.is_some()
-            || (conn.tx.is_some() && !conn.in_exec)
+            || (conn.tx.is_some() && !conn.exec.running())
         {
             return None;
         }
@@ -1031,7 +1031,7 @@ impl Shard {
     fn start_hop_cmds(&mut self, slot: usize, conn: &mut Conn, dest: usize, cmds: OwnedCmds) {
         // Its reply is forwarded as it is, so it may come in pieces — unless it is part
         // of a transaction, whose locks must not wait for a client's reading.
-        let paced = conn.tx.is_none() && !conn.in_exec;
+        let paced = conn.tx.is_none() && !conn.exec.running();
         self.send_run_with(dest, slot, conn, 0, cmds, paced);
         conn.gather = Some(Gather {
             left: 1,
@@ -1464,7 +1464,7 @@ impl Shard {
                     if c.id == r.id && c.exec_order.is_some() {
                         c.exec_signals
                             .extend(signals.into_iter().map(|(i, db, k)| (part, i, db, k)));
-                    } else if c.id == r.id && c.exec.is_some() {
+                    } else if c.id == r.id && c.exec.paused() {
                         // A replayed EXEC waits on this hop: its signals come in order.
                         let shards = self.shards;
                         c.replay_signals.extend(

@@ -29,7 +29,7 @@ use crate::conn::{Conn, Gather, Merge};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::Reply;
 use crate::tx::{
-    key_hash, Acquire, Chain, Hold, LockSet, Queued, Replay, Scope, Step, TxId, Waiter, Watch,
+    key_hash, Acquire, Chain, Exec, Hold, LockSet, Queued, Replay, Scope, Step, TxId, Waiter, Watch,
 };
 
 impl Shard {
@@ -406,7 +406,7 @@ impl Shard {
             .is_some_and(|g| matches!(g.merge, Merge::Exec { .. }));
         if exec
             || ch.front_waiting
-            || conn.in_exec
+            || conn.exec.running()
             || (!conn.resp3 && conn.subscriptions() > 0)
             || cmd::check_call(spec, args, conn, &self.settings).is_err()
             || !matches!(self.owner_of_keys(spec, args), super::Owners::Many)
@@ -803,7 +803,7 @@ impl Shard {
         r.array_len(q.cmds.cmds.len());
         self.finish_call(spec, start, Ok(()), &mut out, at, conn.resp3);
         conn.out = out;
-        conn.exec = Some(Replay {
+        conn.exec = Exec::Paused(Replay {
             cmds: q.cmds,
             next: 0,
         });
@@ -890,10 +890,13 @@ impl Shard {
     /// Runs an EXEC's queued commands in order, as far as they go without waiting; picks
     /// up again when the connection's hop completes. Releases the locks at the end.
     pub(crate) fn replay(&mut self, slot: usize, conn: &mut Conn) {
-        let Some(mut rp) = conn.exec.take() else {
-            return;
+        let mut rp = match std::mem::replace(&mut conn.exec, Exec::Running) {
+            Exec::Paused(rp) => rp,
+            other => {
+                conn.exec = other;
+                return;
+            }
         };
-        conn.in_exec = true;
         while rp.next < rp.cmds.cmds.len() {
             let (_, first, n) = rp.cmds.cmds[rp.next];
             let ranges = &rp.cmds.args[first as usize..(first + n) as usize];
@@ -914,7 +917,7 @@ impl Shard {
             conn.block_arrival = None;
             rp.next += 1;
         }
-        conn.in_exec = false;
+        conn.exec = Exec::Off;
         if rp.next == rp.cmds.cmds.len() && conn.gather.is_none() {
             // Keys it pushed on several shards are served in the order it pushed them,
             // under its locks, and then the locks go (`serve_held_runs`).
@@ -923,7 +926,7 @@ impl Shard {
                 None => self.release_hold(conn),
             }
         } else {
-            conn.exec = Some(rp);
+            conn.exec = Exec::Paused(rp);
         }
     }
 

@@ -317,6 +317,34 @@ pub struct Replay {
     pub next: usize,
 }
 
+/// Where a connection's EXEC that replays its queued commands one at a time stands. One
+/// value, so "one of its commands is running" and "it waits between commands" exclude each
+/// other.
+#[derive(Debug, Default)]
+pub enum Exec {
+    /// No EXEC replays.
+    #[default]
+    Off,
+    /// One of its queued commands runs now (the replay itself is on `Shard::replay`'s
+    /// stack): blocking commands do not block, and replies are written whole.
+    Running,
+    /// Waiting for a queued command to finish on other shards (or for the keys it pushed
+    /// to be served); the replay goes on from `Replay::next`.
+    Paused(Replay),
+}
+
+impl Exec {
+    /// One of the EXEC's commands runs now.
+    pub fn running(&self) -> bool {
+        matches!(self, Exec::Running)
+    }
+
+    /// The EXEC waits between two of its commands.
+    pub fn paused(&self) -> bool {
+        matches!(self, Exec::Paused(_))
+    }
+}
+
 /// WATCHed keys of a connection.
 #[derive(Debug)]
 pub struct Watch {
