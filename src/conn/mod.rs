@@ -128,6 +128,29 @@ pub enum Merge {
     KillOld,
 }
 
+/// The locks of the command (or EXEC) a connection runs. One value, so a connection never
+/// takes and holds locks at once, and a step that waits for locks always has them on the
+/// way.
+#[derive(Debug, Default)]
+pub enum Locks {
+    /// None taken or asked for.
+    #[default]
+    None,
+    /// Being taken, shard by shard in ascending order. `then`: the step that asked for
+    /// them (a cross-shard BLMOVE sent back to retry), which goes on once they are held;
+    /// without one, the command at the head of the input runs (again) then.
+    Acquiring {
+        acq: crate::tx::Acquire,
+        then: Option<Box<crate::cmd::step::Step>>,
+    },
+    /// Held on every shard of the command or EXEC. `then`: a step that just got them,
+    /// which goes on at the connection's next run (`Shard::run_frames`).
+    Held {
+        hold: crate::tx::Hold,
+        then: Option<Box<crate::cmd::step::Step>>,
+    },
+}
+
 /// A command waiting on replies from other shards.
 #[derive(Debug)]
 pub struct Gather {
@@ -225,10 +248,8 @@ pub struct Conn {
     pub soft_limit_since_ms: u64,
     /// The blocking pop this connection waits in, if any.
     pub block: Option<crate::shard::block::Blocked>,
-    /// Locks being acquired for the command at the head of the input; it runs once held.
-    pub acquire: Option<crate::tx::Acquire>,
-    /// Locks held on every shard of the running command or EXEC.
-    pub tx: Option<crate::tx::Hold>,
+    /// The locks of the running command or EXEC: none, being taken, or held.
+    pub locks: Locks,
     /// The steps left of a chained multi-key command (its gather is open meanwhile).
     pub chain: Option<crate::tx::Chain>,
     /// Between MULTI and EXEC: the queued commands.
@@ -237,9 +258,6 @@ pub struct Conn {
     pub exec: crate::tx::Exec,
     /// WATCHed keys.
     pub watch: Option<crate::tx::Watch>,
-    /// A step coordinator waiting for the locks it asked for (a cross-shard BLMOVE sent
-    /// back to retry): it goes on once they are held.
-    pub step_locking: Option<Box<crate::cmd::step::Step>>,
     /// A blocking pop over several shards, while its first attempt runs: the places it
     /// took in its keys' queues on arrival (`shard::block::Reserved`).
     pub reserved: Option<crate::shard::block::Reserved>,
@@ -318,13 +336,11 @@ impl Conn {
             ssubs: IndexSet::default(),
             soft_limit_since_ms: 0,
             block: None,
-            acquire: None,
-            tx: None,
+            locks: Locks::None,
             chain: None,
             multi: None,
             exec: crate::tx::Exec::Off,
             watch: None,
-            step_locking: None,
             reserved: None,
             block_arrival: None,
             exec_order: None,
@@ -350,10 +366,85 @@ impl Conn {
         self.subs.len() + self.psubs.len() + self.ssubs.len()
     }
 
+    /// The locks held, if they are.
+    pub fn tx(&self) -> Option<&crate::tx::Hold> {
+        match &self.locks {
+            Locks::Held { hold, .. } => Some(hold),
+            _ => None,
+        }
+    }
+
+    /// The locks held, to change which shards they cover.
+    pub fn tx_mut(&mut self) -> Option<&mut crate::tx::Hold> {
+        match &mut self.locks {
+            Locks::Held { hold, .. } => Some(hold),
+            _ => None,
+        }
+    }
+
+    /// Takes the locks held out (the connection then holds none).
+    pub fn take_tx(&mut self) -> Option<crate::tx::Hold> {
+        match std::mem::take(&mut self.locks) {
+            Locks::Held { hold, .. } => Some(hold),
+            other => {
+                self.locks = other;
+                None
+            }
+        }
+    }
+
+    /// Holds `hold` (taken without an acquisition: a chain's locks).
+    pub fn set_tx(&mut self, hold: crate::tx::Hold) {
+        self.locks = Locks::Held { hold, then: None };
+    }
+
+    /// `step` goes on once the acquisition under way holds every lock.
+    pub fn wait_for_locks(&mut self, step: Box<crate::cmd::step::Step>) {
+        match &mut self.locks {
+            Locks::Acquiring { then, .. } => *then = Some(step),
+            _ => debug_assert!(false, "a step waits for locks nobody is taking"),
+        }
+    }
+
+    /// The step that waited for the locks now held, if any (it goes on now).
+    pub fn take_locked_step(&mut self) -> Option<Box<crate::cmd::step::Step>> {
+        match &mut self.locks {
+            Locks::Held { then, .. } => then.take(),
+            _ => None,
+        }
+    }
+
+    /// The acquisition under way, if any.
+    pub fn acquiring(&self) -> Option<&crate::tx::Acquire> {
+        match &self.locks {
+            Locks::Acquiring { acq, .. } => Some(acq),
+            _ => None,
+        }
+    }
+
+    /// The acquisition under way, to record a grant or a refusal.
+    pub fn acquiring_mut(&mut self) -> Option<&mut crate::tx::Acquire> {
+        match &mut self.locks {
+            Locks::Acquiring { acq, .. } => Some(acq),
+            _ => None,
+        }
+    }
+
+    /// Takes the acquisition under way out (and the step waiting on it, which goes).
+    pub fn take_acquire(&mut self) -> Option<crate::tx::Acquire> {
+        match std::mem::take(&mut self.locks) {
+            Locks::Acquiring { acq, .. } => Some(acq),
+            other => {
+                self.locks = other;
+                None
+            }
+        }
+    }
+
     /// True while a command of this connection is in progress (waiting on other shards,
     /// on locks, or replaying an EXEC): no later command may start.
     pub fn busy(&self) -> bool {
-        self.gather.is_some() || self.acquire.is_some() || self.exec.paused()
+        self.gather.is_some() || self.acquiring().is_some() || self.exec.paused()
     }
 
     /// Unparsed input bytes.

@@ -1083,7 +1083,10 @@ impl Shard {
     /// A command of `conn` run here set off cross-shard moves (hold `id`): its reply,
     /// written from `reply_at` on, waits for them, and so does the connection.
     pub(crate) fn hold_local_reply(&mut self, slot: usize, conn: &mut Conn, id: u64, at: usize) {
-        if conn.gather.is_some() || conn.block.is_some() || conn.tx.is_some() || conn.out.len() < at
+        if conn.gather.is_some()
+            || conn.block.is_some()
+            || conn.tx().is_some()
+            || conn.out.len() < at
         {
             // It waits on something else already, or holds locks (which must not wait for
             // a move that may wait for a lock): the moves finish on their own.

@@ -647,8 +647,8 @@ impl Shard {
         if conn.exec.paused() && conn.gather.is_none() {
             self.replay(slot, conn);
         }
-        if conn.tx.is_some() && conn.gather.is_none() {
-            if let Some(step) = conn.step_locking.take() {
+        if conn.tx().is_some() && conn.gather.is_none() {
+            if let Some(step) = conn.take_locked_step() {
                 // A step waiting for its locks (a blocking move sent back to retry) got
                 // them: it goes on.
                 self.drive_step(slot, conn, step);
@@ -660,7 +660,7 @@ impl Shard {
             {
                 break;
             }
-            if conn.acquire.is_some() || conn.exec.paused() || conn.fanout_paused {
+            if conn.acquiring().is_some() || conn.exec.paused() || conn.fanout_paused {
                 break;
             }
             if conn.in_start == conn.in_end {
@@ -712,7 +712,7 @@ impl Shard {
                 Ok(Some(consumed)) => {
                     conn.in_start += consumed;
                     conn.block_arrival = None;
-                    if conn.tx.is_some() {
+                    if conn.tx().is_some() {
                         self.settle_tx(conn);
                     }
                     // Waiters on what it pushed here are served before the next command
@@ -856,7 +856,7 @@ impl Shard {
                 Owners::One(s) if s == self.id => self.run_local(spec, Some(conn), args),
                 Owners::One(s) => self.start_hop(slot, conn, s, spec, args),
                 Owners::Many => match split {
-                    Some(merge) if conn.tx.is_none() => {
+                    Some(merge) if conn.tx().is_none() => {
                         self.start_chain(slot, conn, spec, args, merge)
                     }
                     Some(merge) => self.split_keys(slot, conn, spec, args, merge),
@@ -887,7 +887,7 @@ impl Shard {
         let reply_at = out.len();
         // A reply that is part of a transaction's is written whole: its locks must not wait
         // for the client's reading.
-        let pace = if conn.tx.is_none() && !conn.exec.running() && !conn.exec.paused() {
+        let pace = if conn.tx().is_none() && !conn.exec.running() && !conn.exec.paused() {
             Pace::Allowed
         } else {
             Pace::Off
@@ -983,7 +983,7 @@ impl Shard {
         if !matches!(g.merge, Merge::Forward)
             || g.left != 1
             || conn.block.is_some()
-            || (conn.tx.is_some() && !conn.exec.running())
+            || (conn.tx().is_some() && !conn.exec.running())
         {
             return None;
         }
@@ -1031,7 +1031,7 @@ impl Shard {
     fn start_hop_cmds(&mut self, slot: usize, conn: &mut Conn, dest: usize, cmds: OwnedCmds) {
         // Its reply is forwarded as it is, so it may come in pieces — unless it is part
         // of a transaction, whose locks must not wait for a client's reading.
-        let paced = conn.tx.is_none() && !conn.exec.running();
+        let paced = conn.tx().is_none() && !conn.exec.running();
         self.send_run_with(dest, slot, conn, 0, cmds, paced);
         conn.gather = Some(Gather {
             left: 1,
@@ -1084,7 +1084,7 @@ impl Shard {
             db: conn.db as u16,
             resp3: conn.resp3,
             cmds,
-            tx: conn.tx.as_ref().map_or(0, |h| h.id),
+            tx: conn.tx().map_or(0, |h| h.id),
             lock: None,
             hold: false,
             paced,
@@ -1560,7 +1560,7 @@ impl Shard {
         self.finish_gather(r.slot, &mut conn, g);
         // The last piece of a paced reply is in: held messages follow it.
         conn.set_paced(None);
-        if conn.tx.is_some() {
+        if conn.tx().is_some() {
             self.settle_tx(&mut conn);
         }
         if !conn.queued {

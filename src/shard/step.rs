@@ -66,7 +66,7 @@ impl Shard {
                     Wait::Lock(keys) => {
                         if !self.lock_for_step(conn, &keys) {
                             // Resumed once every lock is held (`Shard::run_frames`).
-                            conn.step_locking = Some(step);
+                            conn.wait_for_locks(step);
                             return;
                         }
                     }
@@ -171,8 +171,7 @@ impl Shard {
     /// Lets the locks of the command `conn` runs go (not an EXEC's).
     fn release_command_locks(&mut self, conn: &mut Conn) {
         if conn
-            .tx
-            .as_ref()
+            .tx()
             .is_some_and(|h| h.scope == crate::tx::Scope::Command)
         {
             self.release_hold(conn);
@@ -208,7 +207,7 @@ impl Shard {
             conn: ConnRef { slot, id: conn.id },
             part,
             db: conn.db as u16,
-            tx: conn.tx.as_ref().map_or(0, |h| h.id),
+            tx: conn.tx().map_or(0, |h| h.id),
             op,
         });
     }

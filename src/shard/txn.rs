@@ -25,7 +25,7 @@ use std::time::Instant;
 use super::msg::{ConnRef, Msg, OwnedCmds};
 use super::{route, Shard};
 use crate::cmd::{self, Args, Route, Spec, TxnCmd};
-use crate::conn::{Conn, Gather, Merge};
+use crate::conn::{Conn, Gather, Locks, Merge};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::Reply;
 use crate::tx::{
@@ -111,7 +111,7 @@ impl Shard {
         conn: &Conn,
         owners: super::Owners,
     ) -> Option<Vec<(usize, LockSet)>> {
-        if conn.tx.is_some() {
+        if conn.tx().is_some() {
             return None;
         }
         let need = match (spec.route, owners) {
@@ -140,6 +140,10 @@ impl Shard {
         sets: Vec<(usize, LockSet)>,
         scope: Scope,
     ) -> bool {
+        debug_assert!(
+            matches!(conn.locks, Locks::None),
+            "one set of locks at a time"
+        );
         let id = self.next_tx_id();
         let mut acq = Acquire {
             id,
@@ -158,25 +162,28 @@ impl Shard {
                 acq.wait = false;
             }
         }
-        conn.acquire = Some(acq);
+        conn.locks = Locks::Acquiring { acq, then: None };
         self.acquire_step(conn)
     }
 
-    /// Asks the next shard. Returns true once every lock is held (`conn.tx` is set).
+    /// Asks the next shard. Returns true once every lock is held (`Locks::Held`).
     fn acquire_step(&mut self, conn: &mut Conn) -> bool {
         let me = ConnRef {
             slot: conn.slot,
             id: conn.id,
         };
         loop {
-            let acq = conn.acquire.as_mut().expect("acquiring");
+            let acq = conn.acquiring_mut().expect("acquiring");
             let Some(s) = acq.next_shard() else {
-                let acq = conn.acquire.take().expect("acquiring");
-                conn.tx = Some(Hold {
+                let Locks::Acquiring { acq, then } = std::mem::take(&mut conn.locks) else {
+                    unreachable!("acquiring, matched above")
+                };
+                let hold = Hold {
                     id: acq.id,
                     shards: acq.taken,
                     scope: acq.scope,
-                });
+                };
+                conn.locks = Locks::Held { hold, then };
                 return true;
             };
             let set = acq.set_for(s);
@@ -208,7 +215,7 @@ impl Shard {
     pub(crate) fn on_locked(&mut self, shard: usize, r: ConnRef, tx: TxId, granted: bool) {
         let alive = matches!(
             self.conns.get(r.slot),
-            Some(Some(c)) if c.id == r.id && c.acquire.as_ref().is_some_and(|a| a.id == tx)
+            Some(Some(c)) if c.id == r.id && c.acquiring().is_some_and(|a| a.id == tx)
         );
         if !alive {
             // Its client left (close() released the rest): give this one back too.
@@ -219,11 +226,11 @@ impl Shard {
         }
         let mut conn = self.conns[r.slot].take().expect("present");
         if granted {
-            conn.acquire.as_mut().expect("acquiring").taken.push(shard);
+            conn.acquiring_mut().expect("acquiring").taken.push(shard);
         } else {
             // Refused while holding a lock out of order: let everything go and take the
             // locks again in shard order, waiting where needed.
-            let acq = conn.acquire.as_mut().expect("acquiring");
+            let acq = conn.acquiring_mut().expect("acquiring");
             let taken = std::mem::take(&mut acq.taken);
             acq.wait = true;
             let tx = acq.id;
@@ -243,7 +250,7 @@ impl Shard {
         while let Some((r, tx)) = self.granted.pop() {
             let (acquiring, chaining) = match self.conns.get(r.slot) {
                 Some(Some(c)) if c.id == r.id => (
-                    c.acquire.as_ref().is_some_and(|a| a.id == tx),
+                    c.acquiring().is_some_and(|a| a.id == tx),
                     c.chain.as_ref().is_some_and(|ch| ch.id == tx),
                 ),
                 _ => (false, false),
@@ -300,7 +307,7 @@ impl Shard {
             parts: vec![Vec::new(); n],
             merge,
         });
-        conn.tx = Some(Hold {
+        conn.set_tx(Hold {
             id,
             shards: Vec::new(),
             scope: Scope::Command,
@@ -331,7 +338,10 @@ impl Shard {
             // A chained EXEC keeps every lock, the last one too: the keys it pushed to are
             // served in order before they go (`serve_exec_signals`).
             let keep = !last || conn.exec_order.is_some();
-            let hold = conn.tx.as_mut().expect("a chain holds locks");
+            // (The field itself, not `tx_mut`: the chain stays borrowed beside it.)
+            let Locks::Held { hold, .. } = &mut conn.locks else {
+                unreachable!("a chain holds locks")
+            };
             if step.shard != self.id {
                 if keep {
                     hold.shards.push(step.shard);
@@ -524,7 +534,7 @@ impl Shard {
             for s in 0..self.shards {
                 self.release_on(s, ch.id);
             }
-            conn.tx = None;
+            conn.take_tx();
         }
     }
 
@@ -566,7 +576,7 @@ impl Shard {
 
     /// Releases the connection's locks on every shard that holds them.
     pub(crate) fn release_hold(&mut self, conn: &mut Conn) {
-        if let Some(h) = conn.tx.take() {
+        if let Some(h) = conn.take_tx() {
             for s in h.shards {
                 self.release_on(s, h.id);
             }
@@ -575,7 +585,7 @@ impl Shard {
 
     /// Gives up a connection's acquisition in progress (it closed).
     pub(crate) fn abandon_acquire(&mut self, conn: &mut Conn) {
-        if let Some(acq) = conn.acquire.take() {
+        if let Some(acq) = conn.take_acquire() {
             for (s, _) in &acq.sets {
                 self.release_on(*s, acq.id);
             }
@@ -589,7 +599,7 @@ impl Shard {
         if done && conn.exec_order.is_some() && self.serve_exec_signals(conn) {
             return; // the locks go once its keys were served
         }
-        if done && conn.tx.as_ref().is_some_and(|h| h.scope == Scope::Command) {
+        if done && conn.tx().is_some_and(|h| h.scope == Scope::Command) {
             conn.chain = None;
             self.release_hold(conn);
         }
@@ -751,7 +761,7 @@ impl Shard {
             conn.out = out;
             return true;
         }
-        if conn.tx.is_none() && conn.watch.is_none() {
+        if conn.tx().is_none() && conn.watch.is_none() {
             if let Some((parts, order)) = self.exec_chain_plan(conn) {
                 // Every queued command is a keyed command on one shard: the EXEC runs as a
                 // chain, one round trip per other shard, no separate lock phase.
@@ -770,7 +780,7 @@ impl Shard {
                 return true;
             }
         }
-        if conn.tx.is_none() {
+        if conn.tx().is_none() {
             let sets = self.exec_lock_sets(conn);
             // Watched keys here that expired since WATCH count as changed; remote owners
             // check theirs when they grant (`on_lock`).
