@@ -680,6 +680,7 @@ pub fn msetnx_coord(
                 left: 1,
                 parts: vec![Vec::new()],
                 merge: Merge::Forward,
+                blocked: None,
             });
         }
         return Ok(());

@@ -765,6 +765,7 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
                     left: 0,
                     parts,
                     merge: item,
+                    blocked: None,
                 };
                 merge(sub, out, _home);
             }

@@ -160,6 +160,9 @@ pub struct Gather {
     pub parts: Vec<Vec<u8>>,
     /// How to combine them.
     pub merge: Merge,
+    /// The blocking pop the command waits in, if it blocked: its one part is the served
+    /// reply (a block is always a gather, so it cannot be represented without one).
+    pub blocked: Option<Box<crate::shard::block::Blocked>>,
 }
 
 /// A client connection.
@@ -246,8 +249,6 @@ pub struct Conn {
     pub ssubs: IndexSet<Box<[u8]>, RandomState>,
     /// When output first went past the pubsub soft limit (0 = under it), ms.
     pub soft_limit_since_ms: u64,
-    /// The blocking pop this connection waits in, if any.
-    pub block: Option<crate::shard::block::Blocked>,
     /// The locks of the running command or EXEC: none, being taken, or held.
     pub locks: Locks,
     /// The steps left of a chained multi-key command (its gather is open meanwhile).
@@ -335,7 +336,6 @@ impl Conn {
             psubs: IndexSet::default(),
             ssubs: IndexSet::default(),
             soft_limit_since_ms: 0,
-            block: None,
             locks: Locks::None,
             chain: None,
             multi: None,
@@ -364,6 +364,16 @@ impl Conn {
     /// All subscriptions; non-zero puts a RESP2 connection in subscribed mode.
     pub fn subscriptions(&self) -> usize {
         self.subs.len() + self.psubs.len() + self.ssubs.len()
+    }
+
+    /// The blocking pop this connection waits in, if any.
+    pub fn blocked(&self) -> Option<&crate::shard::block::Blocked> {
+        self.gather.as_ref()?.blocked.as_deref()
+    }
+
+    /// The blocking pop this connection waits in, to change it.
+    pub fn blocked_mut(&mut self) -> Option<&mut crate::shard::block::Blocked> {
+        self.gather.as_mut()?.blocked.as_deref_mut()
     }
 
     /// The locks held, if they are.
@@ -647,7 +657,7 @@ impl Conn {
 
     /// The `flags=` field of CLIENT LIST.
     pub fn flags(&self) -> &'static str {
-        if self.block.is_some() {
+        if self.blocked().is_some() {
             "b"
         } else if self.multi.is_some() {
             "x"

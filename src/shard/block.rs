@@ -651,7 +651,7 @@ impl Shard {
         if conn.id != r.id {
             return;
         }
-        let Some(b) = conn.block.as_mut() else {
+        let Some(b) = conn.blocked_mut() else {
             return;
         };
         b.declines_left = b.declines_left.saturating_sub(1);
@@ -686,20 +686,15 @@ impl Shard {
             let Some(Some(conn)) = self.conns.get_mut(slot) else {
                 continue;
             };
-            if conn.id != id
-                || conn
-                    .block
-                    .as_ref()
-                    .is_none_or(|b| b.deadline_ms != deadline)
-            {
+            if conn.id != id || conn.blocked().is_none_or(|b| b.deadline_ms != deadline) {
                 continue;
             }
-            let b = conn.block.as_ref().expect("checked");
+            let b = conn.blocked().expect("checked");
             if !take(&b.claim) {
                 continue; // an element is on its way
             }
-            let b = conn.block.take().expect("checked");
-            conn.gather = None;
+            let g = conn.gather.take().expect("checked");
+            let b = g.blocked.expect("checked");
             if b.null_bulk {
                 Reply::new(&mut conn.out, conn.resp3).null();
             } else {
@@ -725,14 +720,14 @@ impl Shard {
             return false;
         };
         let conn = self.conns[slot].as_mut().expect("found");
-        let Some(b) = conn.block.as_ref() else {
+        let Some(b) = conn.blocked() else {
             return false;
         };
         if !take(&b.claim) {
             return false;
         }
-        let b = conn.block.take().expect("checked");
-        conn.gather = None;
+        let g = conn.gather.take().expect("checked");
+        let b = g.blocked.expect("checked");
         let mut r = Reply::new(&mut conn.out, conn.resp3);
         if as_error {
             r.error("UNBLOCKED client unblocked via CLIENT UNBLOCK");
@@ -818,6 +813,7 @@ impl Shard {
                             left: 0,
                             parts: vec![reply],
                             merge,
+                            blocked: None,
                         };
                         self.finish_gather(slot, conn, g);
                     }
@@ -848,7 +844,7 @@ impl Shard {
         };
         self.wait_blocked(slot, conn, (claim, parts, deadline_ms), merge, null_bulk);
         if conn.exec.running() {
-            if let Some(b) = conn.block.as_mut() {
+            if let Some(b) = conn.blocked_mut() {
                 b.declines_left = remote;
             }
         }
@@ -866,7 +862,7 @@ impl Shard {
         if deadline_ms > 0 {
             self.block_timers.insert((deadline_ms, slot, conn.id));
         }
-        conn.block = Some(Blocked {
+        let blocked = Blocked {
             claim,
             deadline_ms,
             parts,
@@ -874,11 +870,12 @@ impl Shard {
             declines_left: 0,
             null_bulk,
             counted: !conn.exec.running(),
-        });
+        };
         conn.gather = Some(Gather {
             left: 1,
             parts: vec![Vec::new()],
             merge,
+            blocked: Some(Box::new(blocked)),
         });
         if !conn.exec.running() {
             // Published after this turn's batches went out (`publish_blocked`): a client
@@ -1083,11 +1080,7 @@ impl Shard {
     /// A command of `conn` run here set off cross-shard moves (hold `id`): its reply,
     /// written from `reply_at` on, waits for them, and so does the connection.
     pub(crate) fn hold_local_reply(&mut self, slot: usize, conn: &mut Conn, id: u64, at: usize) {
-        if conn.gather.is_some()
-            || conn.block.is_some()
-            || conn.tx().is_some()
-            || conn.out.len() < at
-        {
+        if conn.gather.is_some() || conn.tx().is_some() || conn.out.len() < at {
             // It waits on something else already, or holds locks (which must not wait for
             // a move that may wait for a lock): the moves finish on their own.
             self.hold_reply_none(id);
@@ -1098,6 +1091,7 @@ impl Shard {
             left: 1,
             parts: vec![Vec::new()],
             merge: Merge::Forward,
+            blocked: None,
         });
         let done = Msg::Done {
             conn: ConnRef { slot, id: conn.id },

@@ -494,7 +494,7 @@ impl Shard {
         self.release_hold(&mut conn);
         self.unwatch_all(&mut conn);
         self.drop_reservation(&mut conn);
-        if let Some(b) = conn.block.take() {
+        if let Some(b) = conn.gather.take().and_then(|g| g.blocked) {
             // If an owner already won the claim, its element comes back as a rescue (and
             // it counted the client as no longer blocked).
             if b.claim
@@ -582,7 +582,7 @@ impl Shard {
         // The read buffer stays until the connection has been idle for a while (the cron
         // gives it back to the pool), as Redis keeps a client's query buffer: a busy
         // connection does not take and return one per read.
-        if conn.eof && conn.block.is_some() {
+        if conn.eof && conn.blocked().is_some() {
             // A blocked client that hung up: close now (close() settles its claim).
             return false;
         }
@@ -982,7 +982,7 @@ impl Shard {
         // command holding locks takes no passengers (unless they are its EXEC's own).
         if !matches!(g.merge, Merge::Forward)
             || g.left != 1
-            || conn.block.is_some()
+            || conn.blocked().is_some()
             || (conn.tx().is_some() && !conn.exec.running())
         {
             return None;
@@ -1037,6 +1037,7 @@ impl Shard {
             left: 1,
             parts: vec![Vec::new()],
             merge: Merge::Forward,
+            blocked: None,
         });
     }
 
@@ -1158,6 +1159,7 @@ impl Shard {
             left: parts.len() as u32,
             parts: vec![Vec::new(); parts.len()],
             merge,
+            blocked: None,
         };
         let mut local: Option<(u32, OwnedCmds)> = None;
         for (s, part, cmds) in parts {
@@ -1207,6 +1209,7 @@ impl Shard {
             left: self.shards as u32,
             parts: vec![Vec::new(); self.shards],
             merge,
+            blocked: None,
         };
         for s in 0..self.shards {
             if s == self.id {
@@ -1550,8 +1553,8 @@ impl Shard {
             return;
         }
         let mut conn = self.conns[r.slot].take().expect("present");
-        let g = conn.gather.take().expect("present");
-        if let Some(b) = conn.block.take() {
+        let mut g = conn.gather.take().expect("present");
+        if let Some(b) = g.blocked.take() {
             // Served: the client's other waiters go (before the reply is
             // finished, which may block the client again: a woken move). The
             // serving shard counted it as no longer blocked.
@@ -1687,6 +1690,7 @@ impl Shard {
             left: n as u32,
             parts: vec![Vec::new(); n],
             merge: next.merge,
+            blocked: None,
         };
         let mut local = Vec::new();
         for (i, (s, cmds)) in next.runs.into_iter().enumerate() {

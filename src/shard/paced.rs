@@ -196,6 +196,7 @@ impl Shard {
             left: 1,
             parts: vec![Vec::new()],
             merge: Merge::Forward,
+            blocked: None,
         });
         conn.paced = Some(PacedRef {
             owner: self.id,

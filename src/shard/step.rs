@@ -110,6 +110,7 @@ impl Shard {
                             left: 1,
                             parts: vec![Vec::new()],
                             merge: Merge::Step(step),
+                            blocked: None,
                         });
                         return;
                     }
@@ -140,6 +141,7 @@ impl Shard {
                     left,
                     parts: Vec::new(),
                     merge: Merge::Step(step),
+                    blocked: None,
                 });
                 return;
             }

@@ -306,6 +306,7 @@ impl Shard {
             left: n as u32,
             parts: vec![Vec::new(); n],
             merge,
+            blocked: None,
         });
         conn.set_tx(Hold {
             id,
@@ -595,7 +596,7 @@ impl Shard {
     /// After a command of the connection ran (or its gather completed): a command's own
     /// locks go once it has replied, or once it blocks (waiters hold no locks).
     pub(crate) fn settle_tx(&mut self, conn: &mut Conn) {
-        let done = conn.gather.is_none() || conn.block.is_some();
+        let done = conn.gather.as_ref().is_none_or(|g| g.blocked.is_some());
         if done && conn.exec_order.is_some() && self.serve_exec_signals(conn) {
             return; // the locks go once its keys were served
         }
@@ -1018,6 +1019,7 @@ impl Shard {
             left: n as u32,
             parts: vec![Vec::new(); n],
             merge: Merge::AllOk,
+            blocked: None,
         });
     }
 
