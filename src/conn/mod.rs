@@ -166,6 +166,19 @@ pub struct Gather {
 }
 
 /// A client connection.
+///
+/// What a command in progress holds is a few values, each legal with any of the others
+/// (so one enum of their products would only repeat them): `gather`, what it waits for
+/// from other shards (a block, `Gather::blocked`, is one kind of it); `locks`, its locks
+/// (none, being taken, held), which it may hold with or without a gather; `exec`, an EXEC
+/// replaying (a command of it running, or paused), which holds locks and may wait in a
+/// gather; `chain`, the steps left of a chained command, always with a gather and held
+/// locks, but reset before the gather finishes; `exec_order` / `exec_signals`, a chained
+/// EXEC's serving order, which outlives its chain until its keys were served; `reserved`,
+/// the places a blocking pop over several shards took while its attempt runs; and
+/// `block_arrival`, the arrival number of the blocking command at the head of the input,
+/// kept while it waits for its locks. `multi` and `watch` are modes the client set, not
+/// work in flight.
 pub struct Conn {
     /// CLIENT ID: unique for the server's lifetime.
     pub id: u64,
