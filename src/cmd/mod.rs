@@ -6,6 +6,8 @@
 //! its reply; it never touches a socket.
 
 pub mod docs;
+#[cfg(test)]
+mod gen_registry;
 pub mod getkeys;
 pub mod hashes;
 pub mod info;
