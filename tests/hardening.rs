@@ -886,7 +886,9 @@ const ERROR_TEXTS: &[(&str, &str)] = &[
         OBJECT HELP x
         OBJECT NOPE k
         COMMAND INFO object|freq object|idletime object|refcount object|encoding
-        COMMAND INFO get xadd lpos
+        # XADD's key spec note is busbar's own words, so SPOP stands in for a write command
+        # with a tip; tests/golden/command pins the notes.
+        COMMAND INFO get spop lpos
         PUBSUB HELP
         "#,
     ),

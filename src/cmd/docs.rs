@@ -1,8 +1,9 @@
 //! COMMAND DOCS: Redis 7.0's metadata for each command busbar serves, and its reply encoding.
 //!
-//! `redis-cli` builds its interactive hints from `COMMAND DOCS`, so everything here except each
-//! `summary` (busbar's own words) mirrors what redis-server 7.0.15 replies, byte for byte: names,
-//! argument trees, tokens, flags, `key_spec_index`, `since`, `history` and deprecation notes.
+//! `redis-cli` builds its interactive hints from `COMMAND DOCS`, so the facts here mirror what
+//! redis-server 7.0.15 replies, byte for byte: names, groups, argument trees, tokens, flags,
+//! `key_spec_index`, `since` and deprecation versions, and the versions in `history`. The
+//! sentences (each `summary`, `complexity`, history note and `replaced_by`) are busbar's own.
 //! The one exception is `CLIENT SETINFO`, which 7.0 lacks; its entry follows Redis 7.2.
 //! Entries are plain `static` data, so a lookup never allocates.
 
@@ -85,15 +86,15 @@ pub struct CmdDoc {
     pub since: &'static str,
     /// Redis's command group (`"string"`, `"generic"`, `"connection"`, `"server"`).
     pub group: &'static str,
-    /// Redis's time complexity note.
+    /// The time complexity, in busbar's words: `O(...)` first, then what N (and M ...) count.
     pub complexity: &'static str,
     /// Redis's `doc_flags` (`"deprecated"`); sent only when non-empty.
     pub doc_flags: &'static [&'static str],
     /// The Redis version that deprecated the command.
     pub deprecated_since: Option<&'static str>,
-    /// What replaces a deprecated command, in Redis's markdown.
+    /// What replaces a deprecated command (markdown, busbar's words).
     pub replaced_by: Option<&'static str>,
-    /// Redis's change notes: (version, description), oldest first.
+    /// Change notes: (Redis version, what changed in busbar's words), oldest first.
     pub history: &'static [(&'static str, &'static str)],
     /// The command's arguments, in order; sent only when non-empty.
     pub args: &'static [ArgDoc],
@@ -382,8 +383,7 @@ static DOCS: &[CmdDoc] = &[
     )
     .history(&[(
         "6.2.0",
-        "`protover` made optional; when called without arguments the command \
-            reports the current connection's context.",
+        "`protover` may now be left out; with no arguments the reply describes the connection.",
     )])
     .args(&[block(
         "arguments",
@@ -425,10 +425,10 @@ static DOCS: &[CmdDoc] = &[
         "auth",
         "connection",
         "1.0.0",
-        "O(N) where N is the number of passwords defined for the user",
-        "Authenticates the connection.",
+        "O(N), where N counts the passwords the user has.",
+        "Logs the connection in with a password, or a username and password.",
     )
-    .history(&[("6.0.0", "Added ACL style (username and password).")])
+    .history(&[("6.0.0", "Now takes a username before the password (ACL users).")])
     .args(&[
         string("username").since("6.0.0").optional(),
         string("password"),
@@ -438,27 +438,27 @@ static DOCS: &[CmdDoc] = &[
         "transactions",
         "1.2.0",
         "O(1)",
-        "Starts a transaction: later commands are queued until EXEC.",
+        "Opens a transaction; the commands that follow are queued until EXEC.",
     ),
     cmd(
         "exec",
         "transactions",
         "1.2.0",
-        "Depends on commands in the transaction",
+        "The sum of what the queued commands cost.",
         "Runs the queued commands of a transaction, atomically.",
     ),
     cmd(
         "discard",
         "transactions",
         "2.0.0",
-        "O(N), when N is the number of queued commands",
+        "O(N), where N counts the queued commands.",
         "Drops the queued commands of a transaction.",
     ),
     cmd(
         "watch",
         "transactions",
         "2.2.0",
-        "O(1) for every key.",
+        "O(1) per key.",
         "Makes the next EXEC fail if any of these keys changes first.",
     )
     .args(&[key("key", 0).multiple()]),
@@ -467,7 +467,7 @@ static DOCS: &[CmdDoc] = &[
         "transactions",
         "2.2.0",
         "O(1)",
-        "Forgets every watched key.",
+        "Drops every key this connection watches.",
     ),
     cmd(
         "dbsize",
@@ -480,21 +480,20 @@ static DOCS: &[CmdDoc] = &[
         "swapdb",
         "server",
         "4.0.0",
-        "O(N) where N is the count of clients watching or blocking on keys from both \
-            databases.",
-        "Swaps two databases.",
+        "O(N), where N counts the clients that watch or block on keys of either database.",
+        "Exchanges the contents of two databases.",
     )
     .args(&[integer("index1"), integer("index2")]),
     cmd(
         "flushdb",
         "server",
         "1.0.0",
-        "O(N) where N is the number of keys in the selected database",
-        "Deletes every key in the current database.",
+        "O(N), where N counts the keys in the selected database.",
+        "Empties the current database.",
     )
     .history(&[
-        ("4.0.0", "Added the `ASYNC` flushing mode modifier."),
-        ("6.2.0", "Added the `SYNC` flushing mode modifier."),
+        ("4.0.0", "Now takes `ASYNC`, to flush in the background."),
+        ("6.2.0", "Now takes `SYNC`, to flush before replying."),
     ])
     .args(&[one_of(
         "async",
@@ -508,12 +507,12 @@ static DOCS: &[CmdDoc] = &[
         "flushall",
         "server",
         "1.0.0",
-        "O(N) where N is the total number of keys in all databases",
-        "Deletes every key in every database.",
+        "O(N), where N counts the keys in all databases.",
+        "Empties every database.",
     )
     .history(&[
-        ("4.0.0", "Added the `ASYNC` flushing mode modifier."),
-        ("6.2.0", "Added the `SYNC` flushing mode modifier."),
+        ("4.0.0", "Now takes `ASYNC`, to flush in the background."),
+        ("6.2.0", "Now takes `SYNC`, to flush before replying."),
     ])
     .args(&[one_of(
         "async",
@@ -539,18 +538,17 @@ static DOCS: &[CmdDoc] = &[
     )
     .history(&[(
         "7.0.0",
-        "Added support for taking multiple section arguments.",
+        "Now takes several sections.",
     )])
     .args(&[string("section").optional().multiple()]),
     cmd(
         "shutdown",
         "server",
         "1.0.0",
-        "O(N) when saving, where N is the total number of keys in all databases \
-            when saving data, otherwise O(1)",
+        "O(1), or O(N) when it saves, where N counts the keys in all databases.",
         "Stops the server.",
     )
-    .history(&[("7.0.0", "Added the `NOW`, `FORCE` and `ABORT` modifiers.")])
+    .history(&[("7.0.0", "Now takes `NOW`, `FORCE` and `ABORT`.")])
     .args(&[
         one_of(
             "nosave_save",
@@ -565,7 +563,7 @@ static DOCS: &[CmdDoc] = &[
         "client",
         "connection",
         "2.4.0",
-        "Depends on subcommand.",
+        "Varies by subcommand.",
         "Groups the commands that inspect and manage client connections.",
     )
     .subcommands(&[
@@ -627,23 +625,22 @@ static DOCS: &[CmdDoc] = &[
         "client|list",
         "connection",
         "2.4.0",
-        "O(N) where N is the number of client connections",
+        "O(N), where N counts the client connections.",
         "Describes every open client connection.",
     )
     .history(&[
-        ("2.8.12", "Added unique client `id` field."),
-        ("5.0.0", "Added optional `TYPE` filter."),
-        ("6.0.0", "Added `user` field."),
+        ("2.8.12", "Now shows an `id` unique to each client."),
+        ("5.0.0", "Now takes a `TYPE` filter."),
+        ("6.0.0", "Now shows `user`."),
         (
             "6.2.0",
-            "Added `argv-mem`, `tot-mem`, `laddr` and `redir` fields and the \
-            optional `ID` filter.",
+            "Now shows `argv-mem`, `tot-mem`, `laddr` and `redir`, and takes an `ID` filter.",
         ),
         (
             "7.0.0",
-            "Added `resp`, `multi-mem`, `rbs` and `rbp` fields.",
+            "Now shows `resp`, `multi-mem`, `rbs` and `rbp`.",
         ),
-        ("7.0.3", "Added `ssub` field."),
+        ("7.0.3", "Now shows `ssub`."),
     ])
     .args(&[
         one_of(
@@ -667,19 +664,18 @@ static DOCS: &[CmdDoc] = &[
         "client|kill",
         "connection",
         "2.4.0",
-        "O(N) where N is the number of client connections",
+        "O(N), where N counts the client connections.",
         "Closes one or more client connections.",
     )
     .history(&[
-        ("2.8.12", "Added new filter format."),
-        ("2.8.12", "`ID` option."),
-        ("3.2.0", "Added `master` type in for `TYPE` option."),
+        ("2.8.12", "Now takes filters as option-value pairs."),
+        ("2.8.12", "Now takes an `ID` filter."),
+        ("3.2.0", "`TYPE` now takes `master`."),
         (
             "5.0.0",
-            "Replaced `slave` `TYPE` with `replica`. `slave` still supported for \
-            backward compatibility.",
+            "`TYPE` now takes `replica`; `slave` still works as an alias.",
         ),
-        ("6.2.0", "`LADDR` option."),
+        ("6.2.0", "Now takes an `LADDR` filter."),
     ])
     .args(&[one_of(
         "filter",
@@ -722,7 +718,7 @@ static DOCS: &[CmdDoc] = &[
         "config",
         "server",
         "2.0.0",
-        "Depends on subcommand.",
+        "Varies by subcommand.",
         "Groups the commands that read and change server configuration.",
     )
     .subcommands(&[
@@ -735,24 +731,24 @@ static DOCS: &[CmdDoc] = &[
         "config|get",
         "server",
         "2.0.0",
-        "O(N) when N is the number of configuration parameters provided",
+        "O(N), where N counts the parameters asked for.",
         "Reads configuration parameters matching the given patterns.",
     )
     .history(&[(
         "7.0.0",
-        "Added the ability to pass multiple pattern parameters in one call",
+        "Now takes several patterns.",
     )])
     .args(&[block("parameter", &[string("parameter")]).multiple()]),
     cmd(
         "config|set",
         "server",
         "2.0.0",
-        "O(N) when N is the number of configuration parameters provided",
+        "O(N), where N counts the parameters given.",
         "Changes configuration parameters at runtime.",
     )
     .history(&[(
         "7.0.0",
-        "Added the ability to set multiple parameters in one call.",
+        "Now sets several parameters in one call.",
     )])
     .args(&[block("parameter_value", &[string("parameter"), string("value")]).multiple()]),
     cmd(
@@ -773,7 +769,7 @@ static DOCS: &[CmdDoc] = &[
         "command",
         "server",
         "2.8.13",
-        "O(N) where N is the total number of Redis commands",
+        "O(N), where N counts every command the server has.",
         "Describes the commands the server supports.",
     )
     .subcommands(&[
@@ -796,27 +792,27 @@ static DOCS: &[CmdDoc] = &[
         "command|info",
         "server",
         "2.8.13",
-        "O(N) where N is the number of commands to look up",
+        "O(N), where N counts the commands named.",
         "Describes the named commands, or all of them.",
     )
     .history(&[(
         "7.0.0",
-        "Allowed to be called with no argument to get info on all commands.",
+        "The names may now be left out, to describe every command.",
     )])
     .args(&[string("command-name").optional().multiple()]),
     cmd(
         "command|docs",
         "server",
         "7.0.0",
-        "O(N) where N is the number of commands to look up",
-        "Returns documentation for the named commands, or all of them.",
+        "O(N), where N counts the commands named.",
+        "Gives the documentation of the named commands, or of every command.",
     )
     .args(&[string("command-name").optional().multiple()]),
     cmd(
         "command|list",
         "server",
         "7.0.0",
-        "O(N) where N is the total number of Redis commands",
+        "O(N), where N counts every command the server has.",
         "Lists the names of the commands the server supports.",
     )
     .args(&[one_of(
@@ -833,14 +829,14 @@ static DOCS: &[CmdDoc] = &[
         "command|getkeys",
         "server",
         "2.8.13",
-        "O(N) where N is the number of arguments to the command",
+        "O(N), where N counts the arguments of the command line.",
         "Lists the key arguments of a full command line.",
     ),
     cmd(
         "command|getkeysandflags",
         "server",
         "7.0.0",
-        "O(N) where N is the number of arguments to the command",
+        "O(N), where N counts the arguments of the command line.",
         "Lists the key arguments of a full command line, each with how the command uses it.",
     ),
     cmd(
@@ -854,7 +850,7 @@ static DOCS: &[CmdDoc] = &[
         "object",
         "generic",
         "2.2.3",
-        "Depends on subcommand.",
+        "Varies by subcommand.",
         "Groups the commands that inspect how a value is stored.",
     )
     .subcommands(&[
@@ -869,7 +865,7 @@ static DOCS: &[CmdDoc] = &[
         "generic",
         "2.2.3",
         "O(1)",
-        "Reports the internal encoding of a key's value.",
+        "Names the representation a key's value is stored in.",
     )
     .args(&[key("key", 0)]),
     cmd(
@@ -877,7 +873,7 @@ static DOCS: &[CmdDoc] = &[
         "generic",
         "4.0.0",
         "O(1)",
-        "Reports a key's logarithmic access frequency counter.",
+        "Reports the LFU access counter of a key's value.",
     )
     .args(&[key("key", 0)]),
     cmd(
@@ -919,12 +915,12 @@ static DOCS: &[CmdDoc] = &[
         "Stores a string at a key, with optional expiry and conditions.",
     )
     .history(&[
-        ("2.6.12", "Added the `EX`, `PX`, `NX` and `XX` options."),
-        ("6.0.0", "Added the `KEEPTTL` option."),
-        ("6.2.0", "Added the `GET`, `EXAT` and `PXAT` option."),
+        ("2.6.12", "Now takes `EX`, `PX`, `NX` and `XX`."),
+        ("6.0.0", "Now takes `KEEPTTL`."),
+        ("6.2.0", "Now takes `GET`, `EXAT` and `PXAT`."),
         (
             "7.0.0",
-            "Allowed the `NX` and `GET` options to be used together.",
+            "`NX` and `GET` may now be combined.",
         ),
     ])
     .args(&[
@@ -979,7 +975,7 @@ static DOCS: &[CmdDoc] = &[
         "O(1)",
         "Stores a string at a key and returns the previous one.",
     )
-    .deprecated("6.2.0", "`SET` with the `!GET` argument")
+    .deprecated("6.2.0", "`SET ... GET`")
     .args(&[key("key", 0), string("value")]),
     cmd(
         "getdel",
@@ -1014,7 +1010,7 @@ static DOCS: &[CmdDoc] = &[
         "mget",
         "string",
         "1.0.0",
-        "O(N) where N is the number of keys to retrieve.",
+        "O(N), where N counts the keys read.",
         "Reads the strings stored at several keys.",
     )
     .args(&[key("key", 0).multiple()]),
@@ -1022,7 +1018,7 @@ static DOCS: &[CmdDoc] = &[
         "mset",
         "string",
         "1.0.1",
-        "O(N) where N is the number of keys to set.",
+        "O(N), where N counts the keys written.",
         "Stores strings at several keys at once.",
     )
     .args(&[block("key_value", &[key("key", 0), string("value")]).multiple()]),
@@ -1030,7 +1026,7 @@ static DOCS: &[CmdDoc] = &[
         "msetnx",
         "string",
         "1.0.1",
-        "O(N) where N is the number of keys to set.",
+        "O(N), where N counts the keys written.",
         "Stores strings at several keys, only if none of them exists.",
     )
     .args(&[block("key_value", &[key("key", 0), string("value")]).multiple()]),
@@ -1038,10 +1034,8 @@ static DOCS: &[CmdDoc] = &[
         "append",
         "string",
         "2.0.0",
-        "O(1). The amortized time complexity is O(1) assuming the appended \
-            value is small and the already present value is of any size, since the \
-            dynamic string library used by Redis will double the free space \
-            available on every reallocation.",
+        "O(1) amortized for a small appended value, whatever the string's length, since the spare \
+            capacity doubles as the string grows.",
         "Appends bytes to the string at a key.",
     )
     .args(&[key("key", 0), string("value")]),
@@ -1097,10 +1091,7 @@ static DOCS: &[CmdDoc] = &[
         "getrange",
         "string",
         "2.4.0",
-        "O(N) where N is the length of the returned string. The complexity is \
-            ultimately determined by the returned length, but because creating a \
-            substring from an existing string is very cheap, it can be considered \
-            O(1) for small strings.",
+        "O(N), where N is the length of the range returned; effectively O(1) for short ranges.",
         "Reads a byte range of the string at a key.",
     )
     .args(&[key("key", 0), integer("start"), integer("end")]),
@@ -1108,10 +1099,7 @@ static DOCS: &[CmdDoc] = &[
         "setrange",
         "string",
         "2.2.0",
-        "O(1), not counting the time taken to copy the new string in place. \
-            Usually, this string is very small so the amortized complexity is \
-            O(1). Otherwise, complexity is O(M) with M being the length of the \
-            value argument.",
+        "O(1) plus copying the new bytes, so O(M) for a long value, where M is its length.",
         "Overwrites the string at a key from a byte offset.",
     )
     .args(&[key("key", 0), integer("offset"), string("value")]),
@@ -1119,10 +1107,7 @@ static DOCS: &[CmdDoc] = &[
         "substr",
         "string",
         "1.0.0",
-        "O(N) where N is the length of the returned string. The complexity is \
-            ultimately determined by the returned length, but because creating a \
-            substring from an existing string is very cheap, it can be considered \
-            O(1) for small strings.",
+        "O(N), where N is the length of the range returned; effectively O(1) for short ranges.",
         "Reads a byte range of the string at a key (old name of GETRANGE).",
     )
     .deprecated("2.0.0", "`GETRANGE`")
@@ -1131,21 +1116,17 @@ static DOCS: &[CmdDoc] = &[
         "del",
         "generic",
         "1.0.0",
-        "O(N) where N is the number of keys that will be removed. When a key to \
-            remove holds a value other than a string, the individual complexity \
-            for this key is O(M) where M is the number of elements in the list, \
-            set, sorted set or hash. Removing a single key that holds a string \
-            value is O(1).",
-        "Deletes keys.",
+        "O(N), where N counts the keys deleted; a key holding a list, set, sorted set or hash \
+            costs O(M), where M counts its elements, a string key O(1).",
+        "Removes the given keys and their values.",
     )
     .args(&[key("key", 0).multiple()]),
     cmd(
         "unlink",
         "generic",
         "4.0.0",
-        "O(1) for each key removed regardless of its size. Then the command \
-            does O(N) work in a different thread in order to reclaim memory, where \
-            N is the number of allocations the deleted objects where composed of.",
+        "O(1) per key whatever its size; the memory is then freed in another thread in O(N), where \
+            N counts the allocations the values were made of.",
         "Deletes keys, freeing their memory in the background.",
     )
     .args(&[key("key", 0).multiple()]),
@@ -1153,16 +1134,16 @@ static DOCS: &[CmdDoc] = &[
         "exists",
         "generic",
         "1.0.0",
-        "O(N) where N is the number of keys to check.",
+        "O(N), where N counts the keys given.",
         "Counts how many of the given keys exist.",
     )
-    .history(&[("3.0.3", "Accepts multiple `key` arguments.")])
+    .history(&[("3.0.3", "Now takes several keys.")])
     .args(&[key("key", 0).multiple()]),
     cmd(
         "touch",
         "generic",
         "3.2.1",
-        "O(N) where N is the number of keys that will be touched.",
+        "O(N), where N counts the keys given.",
         "Marks keys as recently used and counts those that exist.",
     )
     .args(&[key("key", 0).multiple()]),
@@ -1181,7 +1162,7 @@ static DOCS: &[CmdDoc] = &[
         "O(1)",
         "Gives a key a lifetime in seconds.",
     )
-    .history(&[("7.0.0", "Added options: `NX`, `XX`, `GT` and `LT`.")])
+    .history(&[("7.0.0", "Now takes `NX`, `XX`, `GT` and `LT`.")])
     .args(&[
         key("key", 0),
         integer("seconds"),
@@ -1204,7 +1185,7 @@ static DOCS: &[CmdDoc] = &[
         "O(1)",
         "Gives a key a lifetime in milliseconds.",
     )
-    .history(&[("7.0.0", "Added options: `NX`, `XX`, `GT` and `LT`.")])
+    .history(&[("7.0.0", "Now takes `NX`, `XX`, `GT` and `LT`.")])
     .args(&[
         key("key", 0),
         integer("milliseconds"),
@@ -1227,7 +1208,7 @@ static DOCS: &[CmdDoc] = &[
         "O(1)",
         "Makes a key expire at a Unix time in seconds.",
     )
-    .history(&[("7.0.0", "Added options: `NX`, `XX`, `GT` and `LT`.")])
+    .history(&[("7.0.0", "Now takes `NX`, `XX`, `GT` and `LT`.")])
     .args(&[
         key("key", 0),
         unix_time("unix-time-seconds"),
@@ -1250,7 +1231,7 @@ static DOCS: &[CmdDoc] = &[
         "O(1)",
         "Makes a key expire at a Unix time in milliseconds.",
     )
-    .history(&[("7.0.0", "Added options: `NX`, `XX`, `GT` and `LT`.")])
+    .history(&[("7.0.0", "Now takes `NX`, `XX`, `GT` and `LT`.")])
     .args(&[
         key("key", 0),
         unix_time("unix-time-milliseconds"),
@@ -1273,7 +1254,7 @@ static DOCS: &[CmdDoc] = &[
         "O(1)",
         "Reports a key's remaining lifetime in seconds.",
     )
-    .history(&[("2.8.0", "Added the -2 reply.")])
+    .history(&[("2.8.0", "Replies -2 for a missing key (was -1).")])
     .args(&[key("key", 0)]),
     cmd(
         "pttl",
@@ -1282,7 +1263,7 @@ static DOCS: &[CmdDoc] = &[
         "O(1)",
         "Reports a key's remaining lifetime in milliseconds.",
     )
-    .history(&[("2.8.0", "Added the -2 reply.")])
+    .history(&[("2.8.0", "Replies -2 for a missing key (was -1).")])
     .args(&[key("key", 0)]),
     cmd(
         "expiretime",
@@ -1305,16 +1286,15 @@ static DOCS: &[CmdDoc] = &[
         "generic",
         "2.2.0",
         "O(1)",
-        "Removes a key's expiry.",
+        "Makes a key permanent again, dropping its expiry.",
     )
     .args(&[key("key", 0)]),
     cmd(
         "keys",
         "generic",
         "1.0.0",
-        "O(N) with N being the number of keys in the database, under the \
-            assumption that the key names in the database and the given pattern \
-            have limited length.",
+        "O(N), where N counts the keys in the database, taking key names and the pattern to be \
+            short.",
         "Lists the keys matching a glob pattern.",
     )
     .args(&[pattern("pattern")]),
@@ -1322,12 +1302,11 @@ static DOCS: &[CmdDoc] = &[
         "scan",
         "generic",
         "2.8.0",
-        "O(1) for every call. O(N) for a complete iteration, including enough \
-            command calls for the cursor to return back to 0. N is the number of \
-            elements inside the collection.",
+        "O(1) per call; O(N) over a whole iteration (until the cursor comes back to 0), where N \
+            counts the keys in the database.",
         "Walks the keyspace a batch at a time with a cursor.",
     )
-    .history(&[("6.0.0", "Added the `TYPE` subcommand.")])
+    .history(&[("6.0.0", "Now takes a `TYPE` filter.")])
     .args(&[
         integer("cursor"),
         pattern("pattern").token("MATCH").optional(),
@@ -1358,17 +1337,15 @@ static DOCS: &[CmdDoc] = &[
     )
     .history(&[(
         "3.2.0",
-        "The command no longer returns an error when source and destination \
-            names are the same.",
+        "Equal source and destination names no longer give an error.",
     )])
     .args(&[key("key", 0), key("newkey", 1)]),
     cmd(
         "copy",
         "generic",
         "6.2.0",
-        "O(N) worst case for collections, where N is the number of nested items. O(1) \
-            for string values.",
-        "Copies a key's value (and expiry) to another key.",
+        "O(N) at worst for a collection, where N counts its nested items; O(1) for a string.",
+        "Duplicates a key's value, with its expiry, under another name.",
     )
     .args(&[
         key("source", 0),
@@ -1380,10 +1357,10 @@ static DOCS: &[CmdDoc] = &[
         "hset",
         "hash",
         "2.0.0",
-        "O(1) for each field/value pair added, so O(N) to add N field/value pairs when the command is called with multiple field/value pairs.",
+        "O(1) per field-value pair, so O(N) for N pairs.",
         "Sets fields of a hash, creating it if needed.",
     )
-    .history(&[("4.0.0", "Accepts multiple `field` and `value` arguments.")])
+    .history(&[("4.0.0", "Now takes several field-value pairs.")])
     .args(&[key("key", 0), block("field_value", &[string("field"), string("value")]).multiple()]),
     cmd(
         "hsetnx",
@@ -1405,16 +1382,16 @@ static DOCS: &[CmdDoc] = &[
         "hmset",
         "hash",
         "2.0.0",
-        "O(N) where N is the number of fields being set.",
+        "O(N), where N counts the fields set.",
         "Sets fields of a hash (old form of HSET).",
     )
-    .deprecated("4.0.0", "`HSET` with multiple field-value pairs")
+    .deprecated("4.0.0", "`HSET`, which takes several field-value pairs")
     .args(&[key("key", 0), block("field_value", &[string("field"), string("value")]).multiple()]),
     cmd(
         "hmget",
         "hash",
         "2.0.0",
-        "O(N) where N is the number of fields being requested.",
+        "O(N), where N counts the fields asked for.",
         "Reads the values of several hash fields.",
     )
     .args(&[key("key", 0), string("field").multiple()]),
@@ -1422,18 +1399,18 @@ static DOCS: &[CmdDoc] = &[
         "hgetall",
         "hash",
         "2.0.0",
-        "O(N) where N is the size of the hash.",
-        "Reads every field and value of a hash.",
+        "O(N), where N is the hash's size.",
+        "Lists every field of a hash together with its value.",
     )
     .args(&[key("key", 0)]),
     cmd(
         "hdel",
         "hash",
         "2.0.0",
-        "O(N) where N is the number of fields to be removed.",
+        "O(N), where N counts the fields removed.",
         "Removes fields from a hash.",
     )
-    .history(&[("2.4.0", "Accepts multiple `field` arguments.")])
+    .history(&[("2.4.0", "Now takes several fields.")])
     .args(&[key("key", 0), string("field").multiple()]),
     cmd(
         "hlen",
@@ -1455,7 +1432,7 @@ static DOCS: &[CmdDoc] = &[
         "hkeys",
         "hash",
         "2.0.0",
-        "O(N) where N is the size of the hash.",
+        "O(N), where N is the hash's size.",
         "Lists the fields of a hash.",
     )
     .args(&[key("key", 0)]),
@@ -1463,7 +1440,7 @@ static DOCS: &[CmdDoc] = &[
         "hvals",
         "hash",
         "2.0.0",
-        "O(N) where N is the size of the hash.",
+        "O(N), where N is the hash's size.",
         "Lists the values of a hash.",
     )
     .args(&[key("key", 0)]),
@@ -1488,14 +1465,14 @@ static DOCS: &[CmdDoc] = &[
         "hash",
         "3.2.0",
         "O(1)",
-        "Length of a hash field's value.",
+        "Reports the length of a hash field's value.",
     )
     .args(&[key("key", 0), string("field")]),
     cmd(
         "hrandfield",
         "hash",
         "6.2.0",
-        "O(N) where N is the number of fields returned",
+        "O(N), where N counts the fields returned.",
         "Picks random fields of a hash.",
     )
     .args(&[key("key", 0), block("options", &[integer("count"), pure("withvalues", "WITHVALUES").optional()]).optional()]),
@@ -1503,33 +1480,34 @@ static DOCS: &[CmdDoc] = &[
         "hscan",
         "hash",
         "2.8.0",
-        "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..",
-        "Iterates over the fields and values of a hash.",
+        "O(1) per call; O(N) over a whole iteration (until the cursor comes back to 0), where N \
+            counts the fields of the hash.",
+        "Walks a hash's fields and values a batch at a time with a cursor.",
     )
     .args(&[key("key", 0), integer("cursor"), pattern("pattern").token("MATCH").optional(), integer("count").token("COUNT").optional()]),
     cmd(
         "sadd",
         "set",
         "1.0.0",
-        "O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments.",
+        "O(1) per member, so O(N) for N members.",
         "Adds members to a set, creating it if needed.",
     )
-    .history(&[("2.4.0", "Accepts multiple `member` arguments.")])
+    .history(&[("2.4.0", "Now takes several members.")])
     .args(&[key("key", 0), string("member").multiple()]),
     cmd(
         "srem",
         "set",
         "1.0.0",
-        "O(N) where N is the number of members to be removed.",
-        "Removes members from a set.",
+        "O(N), where N counts the members removed.",
+        "Takes members out of a set.",
     )
-    .history(&[("2.4.0", "Accepts multiple `member` arguments.")])
+    .history(&[("2.4.0", "Now takes several members.")])
     .args(&[key("key", 0), string("member").multiple()]),
     cmd(
         "smembers",
         "set",
         "1.0.0",
-        "O(N) where N is the set cardinality.",
+        "O(N), where N is the set's cardinality.",
         "Lists every member of a set.",
     )
     .args(&[key("key", 0)]),
@@ -1538,15 +1516,15 @@ static DOCS: &[CmdDoc] = &[
         "set",
         "1.0.0",
         "O(1)",
-        "Tells whether a value is a member of a set.",
+        "Tells whether a set contains a value.",
     )
     .args(&[key("key", 0), string("member")]),
     cmd(
         "smismember",
         "set",
         "6.2.0",
-        "O(N) where N is the number of elements being checked for membership",
-        "Tells, for each value, whether it is a member of a set.",
+        "O(N), where N counts the members checked.",
+        "Tells, for each value, whether a set contains it.",
     )
     .args(&[key("key", 0), string("member").multiple()]),
     cmd(
@@ -1561,26 +1539,27 @@ static DOCS: &[CmdDoc] = &[
         "spop",
         "set",
         "1.0.0",
-        "Without the count argument O(1), otherwise O(N) where N is the value of the passed count.",
-        "Removes and returns random members of a set.",
+        "O(1) without `count`; otherwise O(N), where N is `count`.",
+        "Pops random members from a set.",
     )
-    .history(&[("3.2.0", "Added the `count` argument.")])
+    .history(&[("3.2.0", "Now takes a `count`.")])
     .args(&[key("key", 0), integer("count").optional().since("3.2.0")]),
     cmd(
         "srandmember",
         "set",
         "1.0.0",
-        "Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count.",
-        "Returns random members of a set without removing them.",
+        "O(1) without `count`; otherwise O(N), where N is the absolute value of `count`.",
+        "Picks random members of a set, leaving them in place.",
     )
-    .history(&[("2.6.0", "Added the optional `count` argument.")])
+    .history(&[("2.6.0", "Now takes a `count`.")])
     .args(&[key("key", 0), integer("count").optional().since("2.6.0")]),
     cmd(
         "sscan",
         "set",
         "2.8.0",
-        "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..",
-        "Iterates over the members of a set.",
+        "O(1) per call; O(N) over a whole iteration (until the cursor comes back to 0), where N \
+            counts the members of the set.",
+        "Walks a set's members a batch at a time with a cursor.",
     )
     .args(&[key("key", 0), integer("cursor"), pattern("pattern").token("MATCH").optional(), integer("count").token("COUNT").optional()]),
     cmd(
@@ -1588,79 +1567,81 @@ static DOCS: &[CmdDoc] = &[
         "set",
         "1.0.0",
         "O(1)",
-        "Moves a member from one set to another.",
+        "Takes a member out of one set and adds it to another.",
     )
     .args(&[key("source", 0), key("destination", 1), string("member")]),
     cmd(
         "sinter",
         "set",
         "1.0.0",
-        "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.",
-        "Intersects sets.",
+        "O(N*M) at worst, where N is the smallest set's cardinality and M counts the sets.",
+        "Lists the members common to all the given sets.",
     )
     .args(&[key("key", 0).multiple()]),
     cmd(
         "sintercard",
         "set",
         "7.0.0",
-        "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.",
-        "Counts the members of the intersection of sets.",
+        "O(N*M) at worst, where N is the smallest set's cardinality and M counts the sets.",
+        "Counts the members common to all the given sets.",
     )
     .args(&[integer("numkeys"), key("key", 0).multiple(), integer("limit").token("LIMIT").optional()]),
     cmd(
         "sinterstore",
         "set",
         "1.0.0",
-        "O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets.",
-        "Stores the intersection of sets in a key.",
+        "O(N*M) at worst, where N is the smallest set's cardinality and M counts the sets.",
+        "Writes the members common to all the given sets to a key.",
     )
     .args(&[key("destination", 0), key("key", 1).multiple()]),
     cmd(
         "sunion",
         "set",
         "1.0.0",
-        "O(N) where N is the total number of elements in all given sets.",
-        "Unites sets.",
+        "O(N), where N counts the elements of all the sets given.",
+        "Lists the members found in any of the given sets.",
     )
     .args(&[key("key", 0).multiple()]),
     cmd(
         "sunionstore",
         "set",
         "1.0.0",
-        "O(N) where N is the total number of elements in all given sets.",
-        "Stores the union of sets in a key.",
+        "O(N), where N counts the elements of all the sets given.",
+        "Writes the members found in any of the given sets to a key.",
     )
     .args(&[key("destination", 0), key("key", 1).multiple()]),
     cmd(
         "sdiff",
         "set",
         "1.0.0",
-        "O(N) where N is the total number of elements in all given sets.",
-        "Subtracts sets from the first one.",
+        "O(N), where N counts the elements of all the sets given.",
+        "Lists the members of the first set that no other given set has.",
     )
     .args(&[key("key", 0).multiple()]),
     cmd(
         "sdiffstore",
         "set",
         "1.0.0",
-        "O(N) where N is the total number of elements in all given sets.",
-        "Stores the difference of sets in a key.",
+        "O(N), where N counts the elements of all the sets given.",
+        "Writes the members of the first set that no other given set has to a key.",
     )
     .args(&[key("destination", 0), key("key", 1).multiple()]),
     cmd(
         "zadd",
         "sorted-set",
         "1.2.0",
-        "O(log(N)) for each item added, where N is the number of elements in the sorted set.",
-        "Adds members to a sorted set, or updates their scores.",
+        "O(log(N)) per member added, where N is the sorted set's size.",
+        "Inserts members into a sorted set or changes their scores.",
     )
-    .history(&[("2.4.0", "Accepts multiple elements."), ("3.0.2", "Added the `XX`, `NX`, `CH` and `INCR` options."), ("6.2.0", "Added the `GT` and `LT` options.")])
+    .history(&[("2.4.0", "Now takes several score-member pairs."), ("3.0.2", "Now takes `XX`, `NX`, `CH` and \
+        `INCR`."), ("6.2.0", "Now \
+        takes `GT` and `LT`.")])
     .args(&[key("key", 0), one_of("condition", &[pure("nx", "NX"), pure("xx", "XX")]).optional().since("3.0.2"), one_of("comparison", &[pure("gt", "GT"), pure("lt", "LT")]).optional().since("6.2.0"), pure("change", "CH").optional().since("3.0.2"), pure("increment", "INCR").optional().since("3.0.2"), block("score_member", &[double("score"), string("member")]).multiple()]),
     cmd(
         "zincrby",
         "sorted-set",
         "1.2.0",
-        "O(log(N)) where N is the number of elements in the sorted set.",
+        "O(log(N)), where N is the sorted set's size.",
         "Adds to the score of a sorted set member.",
     )
     .args(&[key("key", 0), integer("increment"), string("member")]),
@@ -1684,7 +1665,7 @@ static DOCS: &[CmdDoc] = &[
         "zmscore",
         "sorted-set",
         "6.2.0",
-        "O(N) where N is the number of members being requested.",
+        "O(N), where N counts the members asked for.",
         "Reads the scores of several sorted set members.",
     )
     .args(&[key("key", 0), string("member").multiple()]),
@@ -1692,320 +1673,339 @@ static DOCS: &[CmdDoc] = &[
         "zrem",
         "sorted-set",
         "1.2.0",
-        "O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed.",
-        "Removes members from a sorted set.",
+        "O(M*log(N)), where N is the sorted set's size and M counts the members removed.",
+        "Takes members out of a sorted set.",
     )
-    .history(&[("2.4.0", "Accepts multiple elements.")])
+    .history(&[("2.4.0", "Now takes several members.")])
     .args(&[key("key", 0), string("member").multiple()]),
     cmd(
         "zrank",
         "sorted-set",
         "2.0.0",
         "O(log(N))",
-        "The position of a member in a sorted set, lowest score first.",
+        "Reports a member's position in a sorted set, counting from the lowest score.",
     )
-    .history(&[("7.2.0", "Added the optional `WITHSCORE` argument.")])
+    .history(&[("7.2.0", "Now takes `WITHSCORE`.")])
     .args(&[key("key", 0), string("member"), pure("withscore", "WITHSCORE").optional().since("7.2.0")]),
     cmd(
         "zrevrank",
         "sorted-set",
         "2.0.0",
         "O(log(N))",
-        "The position of a member in a sorted set, highest score first.",
+        "Reports a member's position in a sorted set, counting from the highest score.",
     )
-    .history(&[("7.2.0", "Added the optional `WITHSCORE` argument.")])
+    .history(&[("7.2.0", "Now takes `WITHSCORE`.")])
     .args(&[key("key", 0), string("member"), pure("withscore", "WITHSCORE").optional().since("7.2.0")]),
     cmd(
         "zpopmin",
         "sorted-set",
         "5.0.0",
-        "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.",
-        "Removes and returns the members with the lowest scores.",
+        "O(log(N)*M), where N is the sorted set's size and M counts the members popped.",
+        "Pops the lowest scoring members of a sorted set.",
     )
     .args(&[key("key", 0), integer("count").optional()]),
     cmd(
         "zpopmax",
         "sorted-set",
         "5.0.0",
-        "O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped.",
-        "Removes and returns the members with the highest scores.",
+        "O(log(N)*M), where N is the sorted set's size and M counts the members popped.",
+        "Pops the highest scoring members of a sorted set.",
     )
     .args(&[key("key", 0), integer("count").optional()]),
     cmd(
         "zrange",
         "sorted-set",
         "1.2.0",
-        "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.",
-        "Members of a sorted set in a range of positions, scores or names.",
+        "O(log(N)+M), where N is the sorted set's size and M counts the members returned.",
+        "Lists sorted set members by a range of positions, scores or names.",
     )
-    .history(&[("6.2.0", "Added the `REV`, `BYSCORE`, `BYLEX` and `LIMIT` options.")])
+    .history(&[("6.2.0", "Now takes `REV`, `BYSCORE`, `BYLEX` and `LIMIT`.")])
     .args(&[key("key", 0), string("start"), string("stop"), one_of("sortby", &[pure("byscore", "BYSCORE"), pure("bylex", "BYLEX")]).optional().since("6.2.0"), pure("rev", "REV").optional().since("6.2.0"), block("offset_count", &[integer("offset"), integer("count")]).token("LIMIT").optional().since("6.2.0"), pure("withscores", "WITHSCORES").optional()]),
     cmd(
         "zrevrange",
         "sorted-set",
         "1.2.0",
-        "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned.",
-        "Members of a sorted set in a range of positions, highest score first.",
+        "O(log(N)+M), where N is the sorted set's size and M counts the members returned.",
+        "Lists sorted set members by a range of positions, highest score first.",
     )
-    .deprecated("6.2.0", "`ZRANGE` with the `REV` argument")
+    .deprecated("6.2.0", "`ZRANGE ... REV`")
     .args(&[key("key", 0), integer("start"), integer("stop"), pure("withscores", "WITHSCORES").optional()]),
     cmd(
         "zrangebyscore",
         "sorted-set",
         "1.0.5",
-        "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).",
-        "Members of a sorted set within a score range.",
+        "O(log(N)+M), where N is the sorted set's size and M counts the members returned; \
+            O(log(N)) when M is bounded, as with a fixed LIMIT.",
+        "Lists the sorted set members whose scores fall in a range.",
     )
-    .deprecated("6.2.0", "`ZRANGE` with the `BYSCORE` argument")
-    .history(&[("2.0.0", "Added the `WITHSCORES` modifier.")])
+    .deprecated("6.2.0", "`ZRANGE ... BYSCORE`")
+    .history(&[("2.0.0", "Now takes `WITHSCORES`.")])
     .args(&[key("key", 0), double("min"), double("max"), pure("withscores", "WITHSCORES").optional().since("2.0.0"), block("offset_count", &[integer("offset"), integer("count")]).token("LIMIT").optional()]),
     cmd(
         "zrevrangebyscore",
         "sorted-set",
         "2.2.0",
-        "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).",
-        "Members of a sorted set within a score range, highest first.",
+        "O(log(N)+M), where N is the sorted set's size and M counts the members returned; \
+            O(log(N)) when M is bounded, as with a fixed LIMIT.",
+        "Lists the sorted set members whose scores fall in a range, highest first.",
     )
-    .deprecated("6.2.0", "`ZRANGE` with the `REV` and `BYSCORE` arguments")
-    .history(&[("2.1.6", "`min` and `max` can be exclusive.")])
+    .deprecated("6.2.0", "`ZRANGE ... BYSCORE REV`")
+    .history(&[("2.1.6", "A bound written with a leading `(` now excludes its value.")])
     .args(&[key("key", 0), double("max"), double("min"), pure("withscores", "WITHSCORES").optional(), block("offset_count", &[integer("offset"), integer("count")]).token("LIMIT").optional()]),
     cmd(
         "zrangebylex",
         "sorted-set",
         "2.8.9",
-        "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).",
-        "Members of a sorted set within a name range.",
+        "O(log(N)+M), where N is the sorted set's size and M counts the members returned; \
+            O(log(N)) when M is bounded, as with a fixed LIMIT.",
+        "Lists the sorted set members whose names fall in a range.",
     )
-    .deprecated("6.2.0", "`ZRANGE` with the `BYLEX` argument")
+    .deprecated("6.2.0", "`ZRANGE ... BYLEX`")
     .args(&[key("key", 0), string("min"), string("max"), block("offset_count", &[integer("offset"), integer("count")]).token("LIMIT").optional()]),
     cmd(
         "zrevrangebylex",
         "sorted-set",
         "2.8.9",
-        "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N)).",
-        "Members of a sorted set within a name range, in reverse.",
+        "O(log(N)+M), where N is the sorted set's size and M counts the members returned; \
+            O(log(N)) when M is bounded, as with a fixed LIMIT.",
+        "Lists the sorted set members whose names fall in a range, in reverse order.",
     )
-    .deprecated("6.2.0", "`ZRANGE` with the `REV` and `BYLEX` arguments")
+    .deprecated("6.2.0", "`ZRANGE ... BYLEX REV`")
     .args(&[key("key", 0), string("max"), string("min"), block("offset_count", &[integer("offset"), integer("count")]).token("LIMIT").optional()]),
     cmd(
         "zcount",
         "sorted-set",
         "2.0.0",
-        "O(log(N)) with N being the number of elements in the sorted set.",
-        "Counts the members of a sorted set within a score range.",
+        "O(log(N)), where N is the sorted set's size.",
+        "Counts the sorted set members whose scores fall in a range.",
     )
     .args(&[key("key", 0), double("min"), double("max")]),
     cmd(
         "zlexcount",
         "sorted-set",
         "2.8.9",
-        "O(log(N)) with N being the number of elements in the sorted set.",
-        "Counts the members of a sorted set within a name range.",
+        "O(log(N)), where N is the sorted set's size.",
+        "Counts the sorted set members whose names fall in a range.",
     )
     .args(&[key("key", 0), string("min"), string("max")]),
     cmd(
         "zremrangebyrank",
         "sorted-set",
         "2.0.0",
-        "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.",
-        "Removes the members of a sorted set within a range of positions.",
+        "O(log(N)+M), where N is the sorted set's size and M counts the members removed.",
+        "Deletes the sorted set members at a range of positions.",
     )
     .args(&[key("key", 0), integer("start"), integer("stop")]),
     cmd(
         "zremrangebyscore",
         "sorted-set",
         "1.2.0",
-        "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.",
-        "Removes the members of a sorted set within a score range.",
+        "O(log(N)+M), where N is the sorted set's size and M counts the members removed.",
+        "Deletes the sorted set members whose scores fall in a range.",
     )
     .args(&[key("key", 0), double("min"), double("max")]),
     cmd(
         "zremrangebylex",
         "sorted-set",
         "2.8.9",
-        "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation.",
-        "Removes the members of a sorted set within a name range.",
+        "O(log(N)+M), where N is the sorted set's size and M counts the members removed.",
+        "Deletes the sorted set members whose names fall in a range.",
     )
     .args(&[key("key", 0), string("min"), string("max")]),
     cmd(
         "zrandmember",
         "sorted-set",
         "6.2.0",
-        "O(N) where N is the number of elements returned",
-        "Returns random members of a sorted set.",
+        "O(N), where N counts the members returned.",
+        "Picks random members of a sorted set.",
     )
     .args(&[key("key", 0), block("options", &[integer("count"), pure("withscores", "WITHSCORES").optional()]).optional()]),
     cmd(
         "zunion",
         "sorted-set",
         "6.2.0",
-        "O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.",
-        "Returns the union of multiple sorted sets.",
+        "O(N)+O(M*log(M)), where N sums the sizes of the input sorted sets and M is the result's \
+            size.",
+        "Lists the members found in any of the given sorted sets, with combined scores.",
     )
     .args(&[integer("numkeys"), key("key", 0).multiple(), integer("weight").token("WEIGHTS").optional().multiple(), one_of("aggregate", &[pure("sum", "SUM"), pure("min", "MIN"), pure("max", "MAX")]).token("AGGREGATE").optional(), pure("withscores", "WITHSCORES").optional()]),
     cmd(
         "zinter",
         "sorted-set",
         "6.2.0",
-        "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.",
-        "Returns the intersect of multiple sorted sets.",
+        "O(N*K)+O(M*log(M)) at worst, where N is the smallest input's size, K counts the inputs \
+            and M is the result's size.",
+        "Lists the members common to all the given sorted sets, with combined scores.",
     )
     .args(&[integer("numkeys"), key("key", 0).multiple(), integer("weight").token("WEIGHTS").optional().multiple(), one_of("aggregate", &[pure("sum", "SUM"), pure("min", "MIN"), pure("max", "MAX")]).token("AGGREGATE").optional(), pure("withscores", "WITHSCORES").optional()]),
     cmd(
         "zdiff",
         "sorted-set",
         "6.2.0",
-        "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.",
-        "Returns the difference between multiple sorted sets.",
+        "O(L + (N-K)log(N)) at worst, where L counts the elements of all the sets, N is the first \
+            set's size and K the result's size.",
+        "Lists the members of the first sorted set that no other given one has.",
     )
     .args(&[integer("numkeys"), key("key", 0).multiple(), pure("withscores", "WITHSCORES").optional()]),
     cmd(
         "zunionstore",
         "sorted-set",
         "2.0.0",
-        "O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set.",
-        "Stores the union of multiple sorted sets in a key.",
+        "O(N)+O(M log(M)), where N sums the sizes of the input sorted sets and M is the result's \
+            size.",
+        "Writes the members found in any of the given sorted sets, with combined scores, to a key.",
     )
     .args(&[key("destination", 0), integer("numkeys"), key("key", 1).multiple(), integer("weight").token("WEIGHTS").optional().multiple(), one_of("aggregate", &[pure("sum", "SUM"), pure("min", "MIN"), pure("max", "MAX")]).token("AGGREGATE").optional()]),
     cmd(
         "zinterstore",
         "sorted-set",
         "2.0.0",
-        "O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set.",
-        "Stores the intersect of multiple sorted sets in a key.",
+        "O(N*K)+O(M*log(M)) at worst, where N is the smallest input's size, K counts the inputs \
+            and M is the result's size.",
+        "Writes the members common to all the given sorted sets, with combined scores, to a key.",
     )
     .args(&[key("destination", 0), integer("numkeys"), key("key", 1).multiple(), integer("weight").token("WEIGHTS").optional().multiple(), one_of("aggregate", &[pure("sum", "SUM"), pure("min", "MIN"), pure("max", "MAX")]).token("AGGREGATE").optional()]),
     cmd(
         "zdiffstore",
         "sorted-set",
         "6.2.0",
-        "O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set.",
-        "Stores the difference of multiple sorted sets in a key.",
+        "O(L + (N-K)log(N)) at worst, where L counts the elements of all the sets, N is the first \
+            set's size and K the result's size.",
+        "Writes the members of the first sorted set that no other given one has to a key.",
     )
     .args(&[key("destination", 0), integer("numkeys"), key("key", 1).multiple()]),
     cmd(
         "zintercard",
         "sorted-set",
         "7.0.0",
-        "O(N*K) worst case with N being the smallest input sorted set, K being the number of input sorted sets.",
-        "Returns the number of members of the intersect of multiple sorted sets.",
+        "O(N*K) at worst, where N is the smallest input's size and K counts the inputs.",
+        "Counts the members common to all the given sorted sets.",
     )
     .args(&[integer("numkeys"), key("key", 0).multiple(), integer("limit").token("LIMIT").optional()]),
     cmd(
         "zrangestore",
         "sorted-set",
         "6.2.0",
-        "O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key.",
-        "Stores a range of members from sorted set in a key.",
+        "O(log(N)+M), where N is the source's size and M counts the members stored.",
+        "Writes a range of a sorted set's members to a key.",
     )
     .args(&[key("dst", 0), key("src", 1), string("min"), string("max"), one_of("sortby", &[pure("byscore", "BYSCORE"), pure("bylex", "BYLEX")]).optional(), pure("rev", "REV").optional(), block("offset_count", &[integer("offset"), integer("count")]).token("LIMIT").optional()]),
     cmd(
         "zmpop",
         "sorted-set",
         "7.0.0",
-        "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.",
-        "Returns the highest- or lowest-scoring members from one or more sorted sets after removing them. Deletes the sorted set if the last member was popped.",
+        "O(K) + O(M*log(N)), where K counts the keys given, N is the sorted set's size and M \
+            counts the members popped.",
+        "Pops the lowest or highest scoring members from the first non-empty sorted set given.",
     )
     .args(&[integer("numkeys"), key("key", 0).multiple(), one_of("where", &[pure("min", "MIN"), pure("max", "MAX")]), integer("count").token("COUNT").optional()]),
     cmd(
         "bzpopmin",
         "sorted-set",
         "5.0.0",
-        "O(log(N)) with N being the number of elements in the sorted set.",
-        "Removes and returns the member with the lowest score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.",
+        "O(log(N)), where N is the sorted set's size.",
+        "Pops the lowest scoring member from the first non-empty sorted set given, waiting while \
+            all are empty.",
     )
-    .history(&[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")])
+    .history(&[("6.0.0", "`timeout` now takes fractional seconds (a double, no longer an integer).")])
     .args(&[key("key", 0).multiple(), double("timeout")]),
     cmd(
         "bzpopmax",
         "sorted-set",
         "5.0.0",
-        "O(log(N)) with N being the number of elements in the sorted set.",
-        "Removes and returns the member with the highest score from one or more sorted sets. Blocks until a member available otherwise.  Deletes the sorted set if the last element was popped.",
+        "O(log(N)), where N is the sorted set's size.",
+        "Pops the highest scoring member from the first non-empty sorted set given, waiting while \
+            all are empty.",
     )
-    .history(&[("6.0.0", "`timeout` is interpreted as a double instead of an integer.")])
+    .history(&[("6.0.0", "`timeout` now takes fractional seconds (a double, no longer an integer).")])
     .args(&[key("key", 0).multiple(), double("timeout")]),
     cmd(
         "bzmpop",
         "sorted-set",
         "7.0.0",
-        "O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped.",
-        "Removes and returns a member by score from one or more sorted sets. Blocks until a member is available otherwise. Deletes the sorted set if the last element was popped.",
+        "O(K) + O(M*log(N)), where K counts the keys given, N is the sorted set's size and M \
+            counts the members popped.",
+        "ZMPOP that waits while all the given sorted sets are empty.",
     )
     .args(&[double("timeout"), integer("numkeys"), key("key", 0).multiple(), one_of("where", &[pure("min", "MIN"), pure("max", "MAX")]), integer("count").token("COUNT").optional()]),
     cmd(
         "zscan",
         "sorted-set",
         "2.8.0",
-        "O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection..",
-        "Iterates over members and scores of a sorted set.",
+        "O(1) per call; O(N) over a whole iteration (until the cursor comes back to 0), where N \
+            counts the members of the sorted set.",
+        "Walks a sorted set's members and scores a batch at a time with a cursor.",
     )
     .args(&[key("key", 0), integer("cursor"), pattern("pattern").token("MATCH").optional(), integer("count").token("COUNT").optional()]),
     cmd(
         "xadd",
         "stream",
         "5.0.0",
-        "O(1) when adding a new entry, O(N) when trimming where N being the number of entries evicted.",
-        "Appends a new message to a stream. Creates the key if it doesn't exist.",
+        "O(1) to add an entry; O(N) when it trims, where N counts the entries evicted.",
+        "Adds an entry to a stream, creating the stream unless told not to.",
     )
-    .history(&[("6.2.0", "Added the `NOMKSTREAM` option, `MINID` trimming strategy and the `LIMIT` option."), ("7.0.0", "Added support for the `<ms>-*` explicit ID form.")])
+    .history(&[("6.2.0", "Now takes `NOMKSTREAM`, `LIMIT`, and `MINID` as a way to trim."), ("7.0.0", "Now \
+        takes IDs of the form `<ms>-*`.")])
     .args(&[key("key", 0), pure("nomkstream", "NOMKSTREAM").optional().since("6.2.0"), block("trim", &[one_of("strategy", &[pure("maxlen", "MAXLEN"), pure("minid", "MINID").since("6.2.0")]), one_of("operator", &[pure("equal", "="), pure("approximately", "~")]).optional(), string("threshold"), integer("count").token("LIMIT").optional().since("6.2.0")]).optional(), one_of("id_or_auto", &[pure("auto_id", "*"), string("id")]), block("field_value", &[string("field"), string("value")]).multiple()]),
     cmd(
         "xlen",
         "stream",
         "5.0.0",
         "O(1)",
-        "Return the number of messages in a stream.",
+        "Counts the entries of a stream.",
     )
     .args(&[key("key", 0)]),
     cmd(
         "xrange",
         "stream",
         "5.0.0",
-        "O(N) with N being the number of elements being returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).",
-        "Returns the messages from a stream within a range of IDs.",
+        "O(N), where N counts the entries returned; O(1) when N is bounded, as with a fixed COUNT.",
+        "Lists the stream entries whose IDs fall in a range.",
     )
-    .history(&[("6.2.0", "Added exclusive ranges.")])
+    .history(&[("6.2.0", "An end written with a leading `(` now excludes its ID.")])
     .args(&[key("key", 0), string("start"), string("end"), integer("count").token("COUNT").optional()]),
     cmd(
         "xrevrange",
         "stream",
         "5.0.0",
-        "O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1).",
-        "Returns the messages from a stream within a range of IDs in reverse order.",
+        "O(N), where N counts the entries returned; O(1) when N is bounded, as with a fixed COUNT.",
+        "Lists the stream entries whose IDs fall in a range, newest first.",
     )
-    .history(&[("6.2.0", "Added exclusive ranges.")])
+    .history(&[("6.2.0", "An end written with a leading `(` now excludes its ID.")])
     .args(&[key("key", 0), string("end"), string("start"), integer("count").token("COUNT").optional()]),
     cmd(
         "xdel",
         "stream",
         "5.0.0",
-        "O(1) for each single item to delete in the stream, regardless of the stream size.",
-        "Returns the number of messages after removing them from a stream.",
+        "O(1) per entry deleted, whatever the stream's size.",
+        "Deletes stream entries by ID and counts those it found.",
     )
     .args(&[key("key", 0), string("id").multiple()]),
     cmd(
         "xtrim",
         "stream",
         "5.0.0",
-        "O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation.",
-        "Deletes messages from the beginning of a stream.",
+        "O(N), where N counts the entries evicted; cheap per entry, since entries sit in nodes \
+            that are freed whole.",
+        "Cuts a stream down by dropping its oldest entries.",
     )
-    .history(&[("6.2.0", "Added the `MINID` trimming strategy and the `LIMIT` option.")])
+    .history(&[("6.2.0", "Now trims by `MINID` too, and takes `LIMIT`.")])
     .args(&[key("key", 0), block("trim", &[one_of("strategy", &[pure("maxlen", "MAXLEN"), pure("minid", "MINID").since("6.2.0")]), one_of("operator", &[pure("equal", "="), pure("approximately", "~")]).optional(), string("threshold"), integer("count").token("LIMIT").optional().since("6.2.0")])]),
     cmd(
         "xread",
         "stream",
         "5.0.0",
-        "For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data.",
-        "Returns messages from multiple streams with IDs greater than the ones requested. Blocks until a message is available otherwise.",
+        "O(N) per stream, where N counts the entries returned, so O(1) with a fixed COUNT; with \
+            BLOCK, XADD pays O(M), where M counts the clients blocked on the stream.",
+        "Reads the entries after the given IDs from one or more streams, optionally waiting for \
+            some.",
     )
     .args(&[integer("count").token("COUNT").optional(), integer("milliseconds").token("BLOCK").optional(), block("streams", &[key("key", 0).multiple(), string("id").multiple()]).token("STREAMS")]),
     cmd(
         "subscribe",
         "pubsub",
         "2.0.0",
-        "O(N) where N is the number of channels to subscribe to.",
+        "O(N), where N counts the channels given.",
         "Subscribes this connection to messages published on the given channels.",
     )
     .args(&[string("channel").multiple()]),
@@ -2013,7 +2013,7 @@ static DOCS: &[CmdDoc] = &[
         "unsubscribe",
         "pubsub",
         "2.0.0",
-        "O(N) where N is the number of clients already subscribed to a channel.",
+        "O(N), where N counts a channel's existing subscribers.",
         "Unsubscribes this connection from the given channels, or from all of them.",
     )
     .args(&[string("channel").optional().multiple()]),
@@ -2023,7 +2023,7 @@ static DOCS: &[CmdDoc] = &[
         "psubscribe",
         "pubsub",
         "2.0.0",
-        "O(N) where N is the number of patterns the client is already subscribed to.",
+        "O(N), where N counts the patterns this client subscribes to already.",
         "Subscribes this connection to messages on every channel matching the given patterns.",
     )
     .args(&[block("pattern", &[pattern("pattern")]).multiple()]),
@@ -2031,8 +2031,8 @@ static DOCS: &[CmdDoc] = &[
         "punsubscribe",
         "pubsub",
         "2.0.0",
-        "O(N+M) where N is the number of patterns the client is already subscribed \
-            and M is the number of total patterns subscribed in the system (by any client).",
+        "O(N+M), where N counts this client's patterns and M the patterns subscribed by any \
+            client.",
         "Unsubscribes this connection from the given patterns, or from all of them.",
     )
     .args(&[pattern("pattern").optional().multiple()]),
@@ -2040,8 +2040,8 @@ static DOCS: &[CmdDoc] = &[
         "publish",
         "pubsub",
         "2.0.0",
-        "O(N+M) where N is the number of clients subscribed to the receiving channel \
-            and M is the total number of subscribed patterns (by any client).",
+        "O(N+M), where N counts the channel's subscribers and M the patterns subscribed by any \
+            client.",
         "Sends a message to a channel's subscribers and counts who received it.",
     )
     .args(&[string("channel"), string("message")]),
@@ -2049,7 +2049,7 @@ static DOCS: &[CmdDoc] = &[
         "spublish",
         "pubsub",
         "7.0.0",
-        "O(N) where N is the number of clients subscribed to the receiving shard channel.",
+        "O(N), where N counts the shard channel's subscribers.",
         "Sends a message to a shard channel's subscribers and counts who received it.",
     )
     .args(&[string("shardchannel"), string("message")]),
@@ -2057,7 +2057,7 @@ static DOCS: &[CmdDoc] = &[
         "ssubscribe",
         "pubsub",
         "7.0.0",
-        "O(N) where N is the number of shard channels to subscribe to.",
+        "O(N), where N counts the shard channels given.",
         "Subscribes this connection to messages published on the given shard channels.",
     )
     .args(&[string("shardchannel").multiple()]),
@@ -2065,7 +2065,7 @@ static DOCS: &[CmdDoc] = &[
         "sunsubscribe",
         "pubsub",
         "7.0.0",
-        "O(N) where N is the number of clients already subscribed to a shard channel.",
+        "O(N), where N counts a shard channel's existing subscribers.",
         "Unsubscribes this connection from the given shard channels, or from all of them.",
     )
     .args(&[string("shardchannel").optional().multiple()]),
@@ -2073,7 +2073,7 @@ static DOCS: &[CmdDoc] = &[
         "pubsub",
         "pubsub",
         "2.8.0",
-        "Depends on subcommand.",
+        "Varies by subcommand.",
         "Groups the commands that inspect the pub/sub channels and subscriptions.",
     )
     .subcommands(&[
@@ -2088,8 +2088,8 @@ static DOCS: &[CmdDoc] = &[
         "pubsub|channels",
         "pubsub",
         "2.8.0",
-        "O(N) where N is the number of active channels, and assuming constant time \
-            pattern matching (relatively short channels and patterns)",
+        "O(N), where N counts the active channels, taking pattern matching as constant time for \
+            short names and patterns.",
         "Lists the channels that have subscribers, optionally only those matching a pattern.",
     )
     .args(&[pattern("pattern").optional()]),
@@ -2097,7 +2097,7 @@ static DOCS: &[CmdDoc] = &[
         "pubsub|numsub",
         "pubsub",
         "2.8.0",
-        "O(N) for the NUMSUB subcommand, where N is the number of requested channels",
+        "O(N), where N counts the channels given.",
         "Counts the subscribers of each given channel.",
     )
     .args(&[string("channel").optional().multiple()]),
@@ -2112,8 +2112,8 @@ static DOCS: &[CmdDoc] = &[
         "pubsub|shardchannels",
         "pubsub",
         "7.0.0",
-        "O(N) where N is the number of active shard channels, and assuming constant \
-            time pattern matching (relatively short shard channels).",
+        "O(N), where N counts the active shard channels, taking pattern matching as constant time \
+            for short names.",
         "Lists the shard channels that have subscribers, optionally only those matching a \
             pattern.",
     )
@@ -2122,8 +2122,7 @@ static DOCS: &[CmdDoc] = &[
         "pubsub|shardnumsub",
         "pubsub",
         "7.0.0",
-        "O(N) for the SHARDNUMSUB subcommand, where N is the number of requested shard \
-            channels",
+        "O(N), where N counts the shard channels given.",
         "Counts the subscribers of each given shard channel.",
     )
     .args(&[string("shardchannel").optional().multiple()]),
@@ -2151,7 +2150,8 @@ mod tests {
     }
 
     // The expected replies below were captured from redis-server 7.0.15 with
-    // `COMMAND DOCS <name>`, then had Redis's summary swapped for ours (length prefix included).
+    // `COMMAND DOCS <name>`, then had Redis's texts (summary, complexity, history and
+    // replaced_by) swapped for busbar's own words, length prefixes included.
 
     #[test]
     fn get_matches_redis_in_resp2() {
@@ -2184,10 +2184,10 @@ mod tests {
             "$62\r\nStores a string at a key, with optional expiry and conditions.\r\n",
             "$5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$6\r\nstring\r\n",
             "$10\r\ncomplexity\r\n$4\r\nO(1)\r\n$7\r\nhistory\r\n*4\r\n*2\r\n$6\r\n2.6.12\r\n",
-            "$44\r\nAdded the `EX`, `PX`, `NX` and `XX` options.\r\n*2\r\n$5\r\n6.0.0\r\n",
-            "$27\r\nAdded the `KEEPTTL` option.\r\n*2\r\n$5\r\n6.2.0\r\n",
-            "$42\r\nAdded the `GET`, `EXAT` and `PXAT` option.\r\n*2\r\n$5\r\n7.0.0\r\n",
-            "$55\r\nAllowed the `NX` and `GET` options to be used together.\r\n",
+            "$36\r\nNow takes `EX`, `PX`, `NX` and `XX`.\r\n*2\r\n$5\r\n6.0.0\r\n",
+            "$20\r\nNow takes `KEEPTTL`.\r\n*2\r\n$5\r\n6.2.0\r\n",
+            "$35\r\nNow takes `GET`, `EXAT` and `PXAT`.\r\n*2\r\n$5\r\n7.0.0\r\n",
+            "$35\r\n`NX` and `GET` may now be combined.\r\n",
             "$9\r\narguments\r\n*5\r\n*6\r\n$4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n",
             "$3\r\nkey\r\n$14\r\nkey_spec_index\r\n:0\r\n*4\r\n$4\r\nname\r\n$5\r\nvalue\r\n",
             "$4\r\ntype\r\n$6\r\nstring\r\n*10\r\n$4\r\nname\r\n$9\r\ncondition\r\n",
@@ -2220,10 +2220,10 @@ mod tests {
             "$62\r\nStores a string at a key, with optional expiry and conditions.\r\n",
             "$5\r\nsince\r\n$5\r\n1.0.0\r\n$5\r\ngroup\r\n$6\r\nstring\r\n",
             "$10\r\ncomplexity\r\n$4\r\nO(1)\r\n$7\r\nhistory\r\n~4\r\n*2\r\n$6\r\n2.6.12\r\n",
-            "$44\r\nAdded the `EX`, `PX`, `NX` and `XX` options.\r\n*2\r\n$5\r\n6.0.0\r\n",
-            "$27\r\nAdded the `KEEPTTL` option.\r\n*2\r\n$5\r\n6.2.0\r\n",
-            "$42\r\nAdded the `GET`, `EXAT` and `PXAT` option.\r\n*2\r\n$5\r\n7.0.0\r\n",
-            "$55\r\nAllowed the `NX` and `GET` options to be used together.\r\n",
+            "$36\r\nNow takes `EX`, `PX`, `NX` and `XX`.\r\n*2\r\n$5\r\n6.0.0\r\n",
+            "$20\r\nNow takes `KEEPTTL`.\r\n*2\r\n$5\r\n6.2.0\r\n",
+            "$35\r\nNow takes `GET`, `EXAT` and `PXAT`.\r\n*2\r\n$5\r\n7.0.0\r\n",
+            "$35\r\n`NX` and `GET` may now be combined.\r\n",
             "$9\r\narguments\r\n*5\r\n%3\r\n$4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n",
             "$3\r\nkey\r\n$14\r\nkey_spec_index\r\n:0\r\n%2\r\n$4\r\nname\r\n$5\r\nvalue\r\n",
             "$4\r\ntype\r\n$6\r\nstring\r\n%5\r\n$4\r\nname\r\n$9\r\ncondition\r\n",
@@ -2256,7 +2256,7 @@ mod tests {
             "$54\r\nStores a string at a key and returns the previous one.\r\n$5\r\nsince\r\n",
             "$5\r\n1.0.0\r\n$5\r\ngroup\r\n$6\r\nstring\r\n$10\r\ncomplexity\r\n$4\r\nO(1)\r\n",
             "$9\r\ndoc_flags\r\n~1\r\n+deprecated\r\n$16\r\ndeprecated_since\r\n",
-            "$5\r\n6.2.0\r\n$11\r\nreplaced_by\r\n$30\r\n`SET` with the `!GET` argument\r\n",
+            "$5\r\n6.2.0\r\n$11\r\nreplaced_by\r\n$13\r\n`SET ... GET`\r\n",
             "$9\r\narguments\r\n*2\r\n%3\r\n$4\r\nname\r\n$3\r\nkey\r\n$4\r\ntype\r\n",
             "$3\r\nkey\r\n$14\r\nkey_spec_index\r\n:0\r\n%2\r\n$4\r\nname\r\n$5\r\nvalue\r\n",
             "$4\r\ntype\r\n$6\r\nstring\r\n",
@@ -2270,9 +2270,8 @@ mod tests {
             "*2\r\n$7\r\npublish\r\n*10\r\n$7\r\nsummary\r\n",
             "$70\r\nSends a message to a channel's subscribers and counts who received it.\r\n",
             "$5\r\nsince\r\n$5\r\n2.0.0\r\n$5\r\ngroup\r\n$6\r\npubsub\r\n",
-            "$10\r\ncomplexity\r\n$141\r\nO(N+M) where N is the number of clients subscribed ",
-            "to the receiving channel and M is the total number of subscribed patterns ",
-            "(by any client).\r\n$9\r\narguments\r\n*2\r\n*4\r\n$4\r\nname\r\n$7\r\nchannel\r\n",
+            "$10\r\ncomplexity\r\n$93\r\nO(N+M), where N counts the channel's subscribers and M the patterns ",
+            "subscribed by any client.\r\n$9\r\narguments\r\n*2\r\n*4\r\n$4\r\nname\r\n$7\r\nchannel\r\n",
             "$4\r\ntype\r\n$6\r\nstring\r\n*4\r\n$4\r\nname\r\n$7\r\nmessage\r\n$4\r\ntype\r\n",
             "$6\r\nstring\r\n",
         );
@@ -2288,9 +2287,8 @@ mod tests {
             "%1\r\n$7\r\npublish\r\n%5\r\n$7\r\nsummary\r\n",
             "$70\r\nSends a message to a channel's subscribers and counts who received it.\r\n",
             "$5\r\nsince\r\n$5\r\n2.0.0\r\n$5\r\ngroup\r\n$6\r\npubsub\r\n",
-            "$10\r\ncomplexity\r\n$141\r\nO(N+M) where N is the number of clients subscribed ",
-            "to the receiving channel and M is the total number of subscribed patterns ",
-            "(by any client).\r\n$9\r\narguments\r\n*2\r\n%2\r\n$4\r\nname\r\n$7\r\nchannel\r\n",
+            "$10\r\ncomplexity\r\n$93\r\nO(N+M), where N counts the channel's subscribers and M the patterns ",
+            "subscribed by any client.\r\n$9\r\narguments\r\n*2\r\n%2\r\n$4\r\nname\r\n$7\r\nchannel\r\n",
             "$4\r\ntype\r\n$6\r\nstring\r\n%2\r\n$4\r\nname\r\n$7\r\nmessage\r\n$4\r\ntype\r\n",
             "$6\r\nstring\r\n",
         );
@@ -2306,8 +2304,8 @@ mod tests {
             "%1\r\n$10\r\npsubscribe\r\n%5\r\n$7\r\nsummary\r\n",
             "$84\r\nSubscribes this connection to messages on every channel matching the given ",
             "patterns.\r\n$5\r\nsince\r\n$5\r\n2.0.0\r\n$5\r\ngroup\r\n$6\r\npubsub\r\n",
-            "$10\r\ncomplexity\r\n$75\r\nO(N) where N is the number of patterns the client is ",
-            "already subscribed to.\r\n$9\r\narguments\r\n*1\r\n%4\r\n$4\r\nname\r\n",
+            "$10\r\ncomplexity\r\n$68\r\nO(N), where N counts the patterns this client ",
+            "subscribes to already.\r\n$9\r\narguments\r\n*1\r\n%4\r\n$4\r\nname\r\n",
             "$7\r\npattern\r\n$4\r\ntype\r\n$5\r\nblock\r\n$5\r\nflags\r\n~1\r\n+multiple\r\n",
             "$9\r\narguments\r\n*1\r\n%2\r\n$4\r\nname\r\n$7\r\npattern\r\n$4\r\ntype\r\n",
             "$7\r\npattern\r\n",

@@ -3,7 +3,7 @@
 
 /// One key spec: where the keys are and how the command uses them.
 pub struct KeySpecDoc {
-    /// Optional explanation.
+    /// Optional explanation, in busbar's words (Redis's key spec `notes`).
     pub notes: Option<&'static str>,
     /// Access flags (`RO`, `RW`, `OW`, `RM`, `access`, `update`, ...).
     pub flags: &'static [&'static str],
@@ -90,7 +90,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
         "set",
         &[],
         &[KeySpecDoc {
-            notes: Some("RW and ACCESS due to the optional `GET` argument"),
+            notes: Some("RW and ACCESS because `GET` may read the old value"),
             flags: &["RW", "access", "update", "variable_flags"],
             begin_index: 1,
             begin_keyword: None,
@@ -174,7 +174,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
         "getex",
         &[],
         &[KeySpecDoc {
-            notes: Some("RW and UPDATE because it changes the TTL"),
+            notes: Some("RW and UPDATE: the command can change the key's expiry"),
             flags: &["RW", "access", "update"],
             begin_index: 1,
             begin_keyword: None,
@@ -1658,7 +1658,7 @@ pub const META: &[(&str, &[&str], &[KeySpecDoc])] = &[
         "xadd",
         &["nondeterministic_output"],
         &[KeySpecDoc {
-            notes: Some("UPDATE instead of INSERT because of the optional trimming feature"),
+            notes: Some("UPDATE rather than INSERT: the command may also trim the stream"),
             flags: &["RW", "update"],
             begin_index: 1,
             begin_keyword: None,
