@@ -1,27 +1,25 @@
-//! Commands: the one command table, the handler context, argument access, call checks,
-//! and how replies gathered from several shards are merged.
+//! Commands: the command table's types and lookup (its data is the registry,
+//! `cmd::registry`), the handler context, argument access, call checks, and how replies
+//! gathered from several shards are merged.
 //!
 //! Each family lives in its own file. A handler is a plain function that runs on the shard
 //! that owns the command's keys (or on the home shard for connection commands) and writes
 //! its reply; it never touches a socket.
 
 pub mod docs;
-#[cfg(test)]
-mod gen_registry;
 pub mod getkeys;
 pub mod hashes;
 pub mod info;
 pub mod keys;
-pub mod keyspecs;
 pub mod ldouble;
 pub mod lists;
 pub mod paced;
 pub mod pubsub;
+pub mod registry;
 pub mod server;
 pub mod sets;
 pub mod streams;
 pub mod strings;
-pub mod table;
 pub mod zsets;
 
 use std::sync::OnceLock;
@@ -392,10 +390,26 @@ pub enum TxnCmd {
     Unwatch,
 }
 
+/// What a command locks when it runs as a transaction (inside EXEC, or when its keys span
+/// shards).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockScope {
+    /// Its keys (none for a command without keys).
+    Keys,
+    /// Whole shards: it reads or changes every key of a database (FLUSHALL, DBSIZE ...).
+    Whole,
+    /// Its keys while they live on one shard; spread over several it takes no locks, as it
+    /// only reads each shard's part on its own (XREAD).
+    PerShard,
+    /// No keys, but the commands after it in an EXEC lock keys in the database it selects
+    /// (SELECT).
+    SelectsDb,
+}
+
 /// True for commands that read or change every key of a database (FLUSHALL, DBSIZE,
 /// KEYS ...): as transactions they lock whole shards.
 pub fn whole_keyspace(spec: &Spec) -> bool {
-    spec.flags & flag::WHOLE_KEYSPACE != 0
+    spec.lock == LockScope::Whole
 }
 
 /// The handler of commands the shard runs itself (`Route::Txn`, blocking pops); never
@@ -404,7 +418,8 @@ pub fn shard_handled(_: &mut Ctx, _: &Args) -> CmdResult {
     Err(CmdError::msg("ERR internal: command handled by the shard"))
 }
 
-/// Key positions, Redis's (first, last, step); `last` < 0 counts from the end.
+/// Key positions for routing: Redis's legacy (first, last, step), which the registry
+/// derives from the key specs as Redis does; `last` < 0 counts from the end.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct KeySpec {
     /// First key index (0 = no keys).
@@ -472,16 +487,14 @@ pub mod flag {
     pub const MOVABLEKEYS: u32 = 1 << 17;
 
     // busbar's own flags: facts about a command that Redis keeps in code rather than in
-    // its table. COMMAND INFO does not show them (they are not in `NAMES`).
+    // its table. COMMAND INFO does not show them (they are not in `NAMES`); a registry
+    // entry sets them with `queued = false` and `subscribed = true`.
 
     /// Acts at once inside MULTI instead of being queued (EXEC, DISCARD, MULTI, WATCH,
     /// QUIT, RESET).
     pub const NOT_QUEUED: u32 = 1 << 24;
     /// Allowed on a RESP2 connection that has subscriptions.
     pub const SUBSCRIBED_OK: u32 = 1 << 25;
-    /// Reads or changes every key of a database (FLUSHALL, DBSIZE, KEYS ...): as a
-    /// transaction it locks whole shards.
-    pub const WHOLE_KEYSPACE: u32 = 1 << 26;
 
     /// Flag names in COMMAND INFO order.
     pub const NAMES: &[(u32, &str)] = &[
@@ -517,14 +530,22 @@ pub struct Spec {
     pub flags: u32,
     /// ACL categories for COMMAND INFO, e.g. `&["@read", "@string", "@fast"]`.
     pub acl: &'static [&'static str],
-    /// Key positions.
+    /// Key positions for routing.
     pub keys: KeySpec,
+    /// Redis's key specs (COMMAND INFO, COMMAND GETKEYS).
+    pub key_specs: &'static [registry::KeySpecDoc],
+    /// Redis's command tips (COMMAND INFO).
+    pub tips: &'static [&'static str],
     /// Where it runs.
     pub route: Route,
+    /// What it locks as a transaction.
+    pub lock: LockScope,
     /// The handler.
     pub handler: Handler,
     /// Subcommand ids, for containers (CLIENT, CONFIG, ...).
-    pub subs: Vec<u16>,
+    pub subs: &'static [u16],
+    /// Its COMMAND DOCS entry; `None` for the few commands busbar does not document yet.
+    pub doc: Option<&'static docs::CmdDoc>,
 }
 
 impl Spec {
@@ -569,19 +590,21 @@ impl Spec {
 /// The command table and its name index.
 pub struct Table {
     /// Every command and subcommand; `id` is the index.
-    pub specs: Vec<Spec>,
-    by_name: AHashMap<&'static str, u16>,
+    pub specs: [Spec; registry::COUNT],
+    /// Full name (`get`, `client|list`) to id, built on first use.
+    by_name: OnceLock<AHashMap<&'static str, u16>>,
 }
 
-static TABLE: OnceLock<Table> = OnceLock::new();
+impl Table {
+    fn by_name(&self) -> &AHashMap<&'static str, u16> {
+        self.by_name
+            .get_or_init(|| self.specs.iter().map(|s| (s.name, s.id)).collect())
+    }
+}
 
 /// The command table.
 pub fn table() -> &'static Table {
-    TABLE.get_or_init(|| {
-        let specs = table::build();
-        let by_name = specs.iter().map(|s| (s.name, s.id)).collect();
-        Table { specs, by_name }
-    })
+    &registry::TABLE
 }
 
 /// The spec with index `id`.
@@ -598,9 +621,8 @@ pub const INTERNAL_BASE: u16 = 0x4000;
 
 /// The internal commands.
 fn internal() -> &'static [Spec] {
-    static INTERNAL: OnceLock<Vec<Spec>> = OnceLock::new();
-    INTERNAL.get_or_init(|| {
-        let spec = |i: u16, name: &'static str, handler: Handler| Spec {
+    const fn spec(i: u16, name: &'static str, handler: Handler) -> Spec {
+        Spec {
             id: INTERNAL_BASE + i,
             name,
             arity: -2,
@@ -613,16 +635,21 @@ fn internal() -> &'static [Spec] {
                 numkeys_at: 0,
                 native: NativeKeys::None,
             },
+            key_specs: &[],
+            tips: &[],
             route: Route::Keys(None),
+            lock: LockScope::Keys,
             handler,
-            subs: Vec::new(),
-        };
-        vec![
-            spec(0, "__take", keys::take),
-            spec(1, "__put", keys::put),
-            spec(2, "__xread", streams::xread_part),
-        ]
-    })
+            subs: &[],
+            doc: None,
+        }
+    }
+    static INTERNAL: [Spec; 3] = [
+        spec(0, "__take", keys::take),
+        spec(1, "__put", keys::put),
+        spec(2, "__xread", streams::xread_part),
+    ];
+    &INTERNAL
 }
 
 /// The id of the internal command `name`.
@@ -648,13 +675,13 @@ pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
         return None;
     }
     let t = table();
-    t.by_name.get(key).map(|&id| &t.specs[id as usize])
+    t.by_name().get(key).map(|&id| &t.specs[id as usize])
 }
 
 /// Finds a command by its full name (`get`, `client|list`).
 pub fn lookup_full(name: &str) -> Option<&'static Spec> {
     let t = table();
-    t.by_name
+    t.by_name()
         .get(name.to_ascii_lowercase().as_str())
         .map(|&id| &t.specs[id as usize])
 }
@@ -673,7 +700,7 @@ pub fn resolve(spec: &'static Spec, args: &Args) -> CmdResult<&'static Spec> {
         };
     }
     let sub = args.get(1);
-    for &id in &spec.subs {
+    for &id in spec.subs {
         let s = spec_by_id(id);
         let short = &s.name[spec.name.len() + 1..];
         if short.as_bytes().eq_ignore_ascii_case(sub) {

@@ -644,7 +644,7 @@ fn write_command_info(out: &mut Reply, spec: &Spec) {
     for a in spec.acl {
         out.simple(a);
     }
-    let (tips, key_specs) = cmd::keyspecs::meta(spec.name);
+    let (tips, key_specs) = (spec.tips, spec.key_specs);
     out.set_len(tips.len());
     for t in tips {
         out.bulk(t.as_bytes());
@@ -711,7 +711,7 @@ fn write_command_info(out: &mut Reply, spec: &Spec) {
     } else {
         out.array_len(spec.subs.len());
     }
-    for &id in &spec.subs {
+    for &id in spec.subs {
         write_command_info(out, cmd::spec_by_id(id));
     }
 }
