@@ -879,3 +879,335 @@ pub fn command_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     );
     Ok(())
 }
+
+/// LOLWUT [VERSION version [size ...]]
+///
+/// Redis's computer art. `VERSION 5` draws Georg Nees's "Schotter" in Braille dots
+/// (`[columns [squares-per-row [squares-per-column]]]`), `VERSION 6` a skyline of grey
+/// blocks (`[columns [rows]]`); any other version, or none, only names the Redis version.
+/// As Redis, the version is read as a 64-bit integer of which only the low 32 bits count
+/// (`VERSION 4294967301` is 5), sizes are clamped rather than refused, and arguments past
+/// the sizes are ignored. The random choices come from the shard's generator.
+pub fn lolwut(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let mut a = args.cursor(1);
+    let version = if a.remaining() >= 2 && a.next_is("version") {
+        Some(a.next_i64()? as u32)
+    } else {
+        None
+    };
+    let ks = &mut ctx.shard.ks;
+    // Redis's `rand()`: 0 ..= RAND_MAX (2^31 - 1).
+    let mut rand = || (ks.next_rand() >> 33) as i64;
+    let mut text = Vec::new();
+    match version {
+        Some(5) => {
+            let [cols, per_row, per_col] = lolwut_sizes(&mut a, [66, 8, 12])?;
+            let canvas = Canvas::schotter(
+                cols.clamp(1, 1000),
+                per_row.clamp(1, 200),
+                per_col.clamp(1, 200),
+                &mut rand,
+            );
+            canvas.render_braille(&mut text);
+            text.extend_from_slice(b"\nGeorg Nees - schotter, plotter on paper, 1968. ");
+        }
+        Some(6) => {
+            let [cols, rows] = lolwut_sizes(&mut a, [80, 20])?;
+            let mut canvas = Canvas::new(cols.clamp(1, 1000), rows.clamp(1, 1000), WHITE);
+            canvas.skyline(&mut rand);
+            canvas.render_shades(&mut text);
+            text.extend_from_slice(
+                b"\nDedicated to the 8 bit game developers of past and present.\n\
+                  Original 8 bit image from Plaguemon by hikikomori. ",
+            );
+        }
+        _ => {}
+    }
+    text.extend_from_slice(format!("Redis ver. {REDIS_VERSION}\n").as_bytes());
+    ctx.out.verbatim(&text);
+    Ok(())
+}
+
+/// The sizes after `LOLWUT VERSION v`, each an integer where given, else its default.
+fn lolwut_sizes<const N: usize>(a: &mut cmd::ArgCursor, defaults: [i64; N]) -> CmdResult<[i64; N]> {
+    let mut sizes = defaults;
+    for size in sizes.iter_mut().take(a.remaining()) {
+        *size = a.next_i64()?;
+    }
+    Ok(sizes)
+}
+
+/// The lightest of LOLWUT's four shades (0 is black).
+const WHITE: u8 = 3;
+
+/// LOLWUT's picture: `width` x `height` pixels of four shades, two bits each, so the
+/// largest Schotter Redis allows (2000 x 399204 pixels) takes 200 MB rather than the 800
+/// a byte per pixel would.
+struct Canvas {
+    width: i64,
+    height: i64,
+    shades: Vec<u8>,
+}
+
+/// One tower of the skyline: its left edge, size, shade, and whether it has windows.
+struct Tower {
+    left: i64,
+    width: i64,
+    height: i64,
+    shade: u8,
+    windows: bool,
+}
+
+impl Canvas {
+    /// A canvas of one `shade`. Both sizes are at least 0 and bounded by LOLWUT's clamps.
+    fn new(width: i64, height: i64, shade: u8) -> Canvas {
+        let pixels = (width.max(0) * height.max(0)) as usize;
+        Canvas {
+            width,
+            height,
+            shades: vec![shade * 0b0101_0101; pixels.div_ceil(4)],
+        }
+    }
+
+    /// The shade at (x, y); black outside the canvas.
+    fn get(&self, x: i64, y: i64) -> u8 {
+        if x < 0 || y < 0 || x >= self.width || y >= self.height {
+            return 0;
+        }
+        let i = (x + y * self.width) as usize;
+        (self.shades[i / 4] >> (2 * (i % 4))) & 3
+    }
+
+    /// Paints (x, y); a point outside the canvas is dropped.
+    fn set(&mut self, x: i64, y: i64, shade: u8) {
+        if x < 0 || y < 0 || x >= self.width || y >= self.height {
+            return;
+        }
+        let i = (x + y * self.width) as usize;
+        let shift = 2 * (i % 4);
+        let byte = &mut self.shades[i / 4];
+        *byte = (*byte & !(3 << shift)) | ((shade & 3) << shift);
+    }
+
+    /// A straight line from `a` to `b`, both ends included (Bresenham's stepping: move in
+    /// x, in y or in both, whichever keeps the accumulated error smallest).
+    fn line(&mut self, a: (i64, i64), b: (i64, i64), shade: u8) {
+        let (mut x, mut y) = a;
+        let (dx, dy) = ((b.0 - x).abs(), (b.1 - y).abs());
+        let step_x = if x < b.0 { 1 } else { -1 };
+        let step_y = if y < b.1 { 1 } else { -1 };
+        let mut error = dx - dy;
+        loop {
+            self.set(x, y, shade);
+            if (x, y) == b {
+                return;
+            }
+            let twice = 2 * error;
+            if twice > -dy {
+                error -= dy;
+                x += step_x;
+            }
+            if twice < dx {
+                error += dx;
+                y += step_y;
+            }
+        }
+    }
+
+    /// The outline of a square of side `side` centred on (x, y), upright at `angle` 0 and
+    /// turned by `angle` radians otherwise. Redis computes it in C's mix of `float` and
+    /// `double`; the same mix here keeps the pixels where Redis puts them.
+    fn square(&mut self, x: i64, y: i64, side: f32, angle: f32, shade: u8) {
+        // Redis divides by √2 cut to ten decimals, not by `SQRT_2`; the digits it drops can
+        // move a rounding, so they stay dropped here.
+        #[allow(clippy::approx_constant)]
+        const ROOT_2: f64 = 1.4142135623;
+        // The distance from the centre to a corner, rounded to whole pixels.
+        let reach = f64::from((f64::from(side) / ROOT_2) as f32).round();
+        let mut turn = (std::f64::consts::FRAC_PI_4 + f64::from(angle)) as f32;
+        let mut corners = [(0i64, 0i64); 4];
+        for corner in &mut corners {
+            let t = f64::from(turn);
+            *corner = (
+                (t.sin() * reach + x as f64).round() as i64,
+                (t.cos() * reach + y as f64).round() as i64,
+            );
+            turn = (t + std::f64::consts::FRAC_PI_2) as f32;
+        }
+        for j in 0..4 {
+            self.line(corners[j], corners[(j + 1) % 4], shade);
+        }
+    }
+
+    /// Schotter ("gravel", Georg Nees, 1968): a grid of squares, `per_row` across a
+    /// terminal `cols` wide and `per_col` down, that turn and slide more and more towards
+    /// the bottom. Two pixels per column, as a Braille character is two dots wide.
+    fn schotter(cols: i64, per_row: i64, per_col: i64, rand: &mut impl FnMut() -> i64) -> Canvas {
+        const RAND_MAX: f32 = 2_147_483_647.0;
+        let width = cols * 2;
+        let margin = if width > 4 { 2 } else { 0 };
+        let side = (width - 2 * margin) as f32 / per_row as f32;
+        let height = (side * per_col as f32 + (2 * margin) as f32) as i64;
+        let mut canvas = Canvas::new(width, height, 0);
+        for row in 0..per_col {
+            for col in 0..per_row {
+                let mut x = (col as f32 * side + side / 2.0 + margin as f32) as i64;
+                let mut y = (row as f32 * side + side / 2.0 + margin as f32) as i64;
+                let mut angle = 0.0;
+                if row > 1 {
+                    // Three amounts growing with the row, each of a random sign: the turn
+                    // and the slide across and down.
+                    let mut amounts = [0.0f32; 3];
+                    for a in &mut amounts {
+                        *a = rand() as f32 / RAND_MAX / per_col as f32 * row as f32;
+                    }
+                    for a in &mut amounts {
+                        if rand() % 2 == 1 {
+                            *a = -*a;
+                        }
+                    }
+                    angle = amounts[0];
+                    x = (x as f32 + amounts[1] * side / 3.0) as i64;
+                    y = (y as f32 + amounts[2] * side / 3.0) as i64;
+                }
+                canvas.square(x, y, side, angle, 1);
+            }
+        }
+        canvas
+    }
+
+    /// A skyline at night: two rows of plain towers, the far ones lighter, then black ones
+    /// with lit windows in front.
+    fn skyline(&mut self, rand: &mut impl FnMut() -> i64) {
+        let h = self.height;
+        for shade in [2u8, 1] {
+            let mut left = -10;
+            while left < self.width {
+                left += rand() % 8;
+                let width = 10 + rand() % 9;
+                let height = if shade == 2 {
+                    h / 2 + rand() % h / 2
+                } else {
+                    h / 2 + rand() % h / 3
+                };
+                self.tower(
+                    &Tower {
+                        left,
+                        width,
+                        height,
+                        shade,
+                        windows: false,
+                    },
+                    rand,
+                );
+                left += if shade == 2 { width / 2 } else { width + 1 };
+            }
+        }
+        let mut left = -10;
+        while left < self.width {
+            left += rand() % 8;
+            let mut width = 5 + rand() % 14;
+            if width % 4 != 0 {
+                width += width % 3;
+            }
+            let height = h / 3 + rand() % h / 2;
+            self.tower(
+                &Tower {
+                    left,
+                    width,
+                    height,
+                    shade: 0,
+                    windows: true,
+                },
+                rand,
+            );
+            left += width + 5;
+        }
+    }
+
+    /// One tower standing on the bottom row, its roof two pixels narrower at each side.
+    /// Windows, two pixels wide and one tall (a terminal cell is tall), sit on every other
+    /// pair of columns and every other row of its inside, each lit in a random grey.
+    fn tower(&mut self, t: &Tower, rand: &mut impl FnMut() -> i64) {
+        let bottom = self.height - 1;
+        let top = bottom - t.height + 1;
+        let right = t.left + t.width;
+        for y in (top..=bottom).rev() {
+            for x in t.left..right {
+                if y == top && (x <= t.left + 1 || x >= right - 2) {
+                    continue;
+                }
+                let mut shade = t.shade;
+                let inside = x > t.left + 1 && x < right - 2 && y > top + 1 && y < bottom - 1;
+                if t.windows && inside {
+                    let (across, down) = (x - (t.left + 1), y - (top + 1));
+                    if across / 2 % 2 == 1 && down % 2 == 1 {
+                        shade = loop {
+                            let lit = 1 + (rand() % 2) as u8;
+                            if lit != t.shade {
+                                break lit;
+                            }
+                        };
+                        // A window's second pixel takes its first one's grey.
+                        if across % 2 == 1 {
+                            shade = self.get(x - 1, y);
+                        }
+                    }
+                }
+                self.set(x, y, shade);
+            }
+        }
+    }
+
+    /// Each block of 2 x 4 pixels as one Braille character (U+2800 plus a bit per dot: dots
+    /// 1-3 down the left column, 4-6 down the right, then 7 and 8 below them), rows of
+    /// blocks on lines of their own.
+    fn render_braille(&self, out: &mut Vec<u8>) {
+        const DOTS: [(i64, i64); 8] = [
+            (0, 0),
+            (0, 1),
+            (0, 2),
+            (1, 0),
+            (1, 1),
+            (1, 2),
+            (0, 3),
+            (1, 3),
+        ];
+        for y in (0..self.height).step_by(4) {
+            for x in (0..self.width).step_by(2) {
+                let bits = DOTS
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &(dx, dy))| self.get(x + dx, y + dy) != 0)
+                    .fold(0u32, |b, (i, _)| b | 1 << i);
+                let c = char::from_u32(0x2800 + bits).unwrap_or(' ');
+                out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+            }
+            // As Redis: a line break after every row of blocks but one ending on the last
+            // pixel row.
+            if y != self.height - 1 {
+                out.push(b'\n');
+            }
+        }
+    }
+
+    /// Each pixel as a space on a terminal background (and foreground) colour of its shade.
+    fn render_shades(&self, out: &mut Vec<u8>) {
+        for y in 0..self.height {
+            for x in 0..self.width {
+                let colour: &[u8] = match self.get(x, y) {
+                    0 => b"0;30;40m",
+                    1 => b"0;90;100m",
+                    2 => b"0;37;47m",
+                    _ => b"0;97;107m",
+                };
+                out.extend_from_slice(b"\x1b[");
+                out.extend_from_slice(colour);
+                out.extend_from_slice(b" \x1b[0m");
+            }
+            if y != self.height - 1 {
+                out.push(b'\n');
+            }
+        }
+    }
+}
