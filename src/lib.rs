@@ -10,7 +10,8 @@
 //! - [`shard`] — the per-core event loop (turns), routing (`shard::route`), hops and
 //!   gathers, messages between shards (`shard::msg`), paced replies between shards
 //!   (`shard::paced`).
-//! - [`sync`] — the mailbox: the one cross-thread queue and its waker.
+//! - [`sync`] — the mailbox: the one cross-thread queue and its waker (generic over the
+//!   message type).
 //! - [`conn`] — a client connection: buffers, protocol state, the gather it waits on.
 //! - [`cmd`] — the command table (`cmd::table`), the handler context, one file per family
 //!   (`strings`, `keys`, `lists`, `hashes`, `sets`, `zsets`, `streams`, `pubsub`,
@@ -27,6 +28,11 @@
 //!   paced replies (`pin`).
 //! - [`error`] — command errors with Redis's texts, rendered once.
 //! - [`log`] — Redis-style log lines.
+//! - [`hop`] — what a hop carries as plain data: copied commands (`OwnedCmds`) and the
+//!   connection they belong to (`ConnRef`).
+//! - [`num`] — numbers read and printed as Redis does: `string2ll`, `string2ld`, the C
+//!   library's readers (`num::cnum`), `%.17g`, the x87 long double (`num::ldouble`).
+//! - [`clock`] — the wall clock.
 //!
 //! Imports point one way: server → shard → {conn, cmd, pubsub} → {resp, store}. `resp` and `store`
 //! know nothing of sockets or threads.
@@ -78,11 +84,14 @@
 //! until there is room (DESIGN.md "Fanout budgets"). A blocking pop whose key gets data is
 //! served after the command that pushed it, before the next one runs (`shard::block`).
 
+pub mod clock;
 pub mod cmd;
 pub mod config;
 pub mod conn;
 pub mod error;
+pub mod hop;
 pub mod log;
+pub mod num;
 pub mod pubsub;
 pub mod resp;
 pub mod server;

@@ -110,7 +110,7 @@ pub struct Shared {
     /// Number of shards.
     pub shards: usize,
     /// Each shard's mailbox, indexed by shard.
-    pub mailboxes: Vec<Mailbox>,
+    pub mailboxes: Vec<Mailbox<crate::shard::msg::Msg>>,
     /// The configuration (CONFIG GET/SET); shards cache typed copies.
     pub config: RwLock<Config>,
     /// Bumped by CONFIG SET so shards reload their cached settings.
@@ -166,7 +166,7 @@ impl Shared {
 
 fn random_hex(n: usize) -> String {
     let mut x =
-        crate::shard::unix_ms() ^ ((std::process::id() as u64) << 32) ^ 0x9E37_79B9_7F4A_7C15;
+        crate::clock::unix_ms() ^ ((std::process::id() as u64) << 32) ^ 0x9E37_79B9_7F4A_7C15;
     (0..n)
         .map(|_| {
             x ^= x << 13;

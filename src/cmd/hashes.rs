@@ -2,11 +2,11 @@
 //! (packed pairs or a table) is `store::hash`.
 
 use crate::cmd::keys::{parse_cursor, scan_opts_from, scan_table_down};
-use crate::cmd::ldouble::LongDouble;
 use crate::cmd::paced::{HashPart, Paced, Pick};
 use crate::cmd::{Args, Ctx};
 use crate::error::{CmdError, CmdResult};
-use crate::resp::parse_i64;
+use crate::num::ldouble::LongDouble;
+use crate::num::parse_i64;
 use crate::store::hash::Hash;
 use crate::store::{glob_match, Value};
 

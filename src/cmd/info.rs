@@ -137,7 +137,7 @@ fn write_section(ctx: &mut Ctx, section: &str, t: &mut String) {
     let shared = ctx.shard.shared.clone();
     let cfg = shared.config.read().expect("config lock").clone();
     let uptime = shared.started.elapsed().as_secs();
-    let now_us = crate::shard::unix_ms() * 1000;
+    let now_us = crate::clock::unix_ms() * 1000;
     macro_rules! line {
         ($($arg:tt)*) => {{ let _ = write!(t, $($arg)*); t.push_str("\r\n"); }};
     }
@@ -231,7 +231,7 @@ fn write_section(ctx: &mut Ctx, section: &str, t: &mut String) {
             line!("rdb_bgsave_in_progress:0");
             line!(
                 "rdb_last_save_time:{}",
-                crate::shard::unix_ms() / 1000 - uptime
+                crate::clock::unix_ms() / 1000 - uptime
             );
             line!("rdb_last_bgsave_status:ok");
             line!("rdb_last_bgsave_time_sec:-1");

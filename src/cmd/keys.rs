@@ -4,7 +4,8 @@
 use crate::cmd::{Args, Ctx};
 use crate::conn::{Conn, Gather, Merge};
 use crate::error::{CmdError, CmdResult};
-use crate::resp::{parse_i64, Reply};
+use crate::num::parse_i64;
+use crate::resp::Reply;
 use crate::shard::msg::OwnedCmds;
 use crate::shard::{route, Shard};
 use crate::store::{glob_match, Keyspace};

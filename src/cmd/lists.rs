@@ -145,7 +145,7 @@ fn pop(ctx: &mut Ctx, args: &Args, end: End) -> CmdResult {
         }
         return Ok(());
     }
-    let count = crate::resp::parse_i64(args.get(2))
+    let count = crate::num::parse_i64(args.get(2))
         .filter(|n| *n >= 0)
         .ok_or(CmdError::msg("ERR value is out of range, must be positive"))?;
     if read(ctx, key)?.is_none() {
@@ -300,7 +300,7 @@ pub fn lpos(ctx: &mut Ctx, args: &Args) -> CmdResult {
         let v = if args.is(i, "rank") {
             args.int(i + 1)?
         } else {
-            crate::resp::parse_i64(args.get(i + 1)).unwrap_or(-1)
+            crate::num::parse_i64(args.get(i + 1)).unwrap_or(-1)
         };
         if args.is(i, "rank") {
             if v == 0 {
@@ -477,7 +477,7 @@ pub fn numkeys_positions(args: &Args, at: usize) -> std::ops::Range<usize> {
     match args
         .len()
         .checked_sub(at + 1)
-        .and_then(|_| crate::resp::parse_i64(args.get(at)))
+        .and_then(|_| crate::num::parse_i64(args.get(at)))
     {
         Some(n) if n > 0 && (n as usize) < args.len() - at => at + 1..at + 1 + n as usize,
         _ => 0..0,
@@ -497,7 +497,7 @@ pub struct MPopArgs {
 
 /// Parses LMPOP's (or, with `at` = 2, BLMPOP's) arguments with Redis's errors.
 pub fn parse_mpop(args: &Args, at: usize) -> CmdResult<MPopArgs> {
-    let numkeys = crate::resp::parse_i64(args.get(at))
+    let numkeys = crate::num::parse_i64(args.get(at))
         .filter(|&n| n > 0)
         .ok_or(CmdError::msg("ERR numkeys should be greater than 0"))? as usize;
     if args.len() < at + 1 + numkeys + 1 {
@@ -523,7 +523,7 @@ pub fn parse_mpop(args: &Args, at: usize) -> CmdResult<MPopArgs> {
             return Err(CmdError::Syntax);
         }
         count = Some(
-            crate::resp::parse_i64(args.get(i + 1))
+            crate::num::parse_i64(args.get(i + 1))
                 .filter(|&n| n > 0)
                 .ok_or(CmdError::msg("ERR count should be greater than 0"))? as usize,
         );

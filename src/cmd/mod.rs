@@ -11,7 +11,6 @@ pub mod hashes;
 pub mod info;
 pub mod keys;
 pub mod keyspecs;
-pub mod ldouble;
 pub mod lists;
 pub mod paced;
 pub mod pubsub;
@@ -89,7 +88,7 @@ impl<'a> Args<'a> {
 
     /// Argument `i` parsed as a strict integer (`ERR value is not an integer...`).
     pub fn int(&self, i: usize) -> CmdResult<i64> {
-        crate::resp::parse_i64(self.get(i)).ok_or(CmdError::NotInteger)
+        crate::num::parse_i64(self.get(i)).ok_or(CmdError::NotInteger)
     }
 
     /// Argument `i` lower-cased (for option words; allocation-free compare is `is`).
@@ -147,7 +146,7 @@ impl<'a> ArgCursor<'a> {
 
     /// Takes the next argument as a strict integer.
     pub fn next_i64(&mut self) -> CmdResult<i64> {
-        crate::resp::parse_i64(self.next_arg()?).ok_or(CmdError::NotInteger)
+        crate::num::parse_i64(self.next_arg()?).ok_or(CmdError::NotInteger)
     }
 
     /// Takes the next argument as an integer in `min..=max`, with Redis's range error
@@ -165,7 +164,7 @@ impl<'a> ArgCursor<'a> {
     /// Takes the next argument as a float, read as Redis's `strtold` does
     /// (`ERR value is not a valid float`).
     pub fn next_f64(&mut self) -> CmdResult<f64> {
-        strings::parse_float(self.next_arg()?).ok_or(CmdError::NotFloat)
+        crate::num::parse_float(self.next_arg()?).ok_or(CmdError::NotFloat)
     }
 }
 
@@ -983,7 +982,7 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
             if candidates.is_empty() {
                 out.null();
             } else {
-                let pick = (crate::shard::unix_ms() as usize) % candidates.len();
+                let pick = (crate::clock::unix_ms() as usize) % candidates.len();
                 out.raw(candidates[pick]);
             }
         }

@@ -8,7 +8,8 @@ use crate::cmd::keys::help;
 use crate::cmd::{self, flag, Args, Ctx, Spec};
 use crate::conn::Conn;
 use crate::error::{CmdError, CmdResult};
-use crate::resp::{parse_i64, Reply};
+use crate::num::parse_i64;
+use crate::resp::Reply;
 
 /// The Redis version busbar is compatible with (HELLO, INFO `redis_version`).
 pub const REDIS_VERSION: &str = "7.2.4";
@@ -118,7 +119,7 @@ pub fn hello(ctx: &mut Ctx, args: &Args) -> CmdResult {
         } else {
             return Err(CmdError::owned(format!(
                 "ERR Syntax error in HELLO option '{}'",
-                String::from_utf8_lossy(crate::resp::cnum::c_str(args.get(i)))
+                String::from_utf8_lossy(crate::num::cnum::c_str(args.get(i)))
             )));
         }
     }

@@ -83,7 +83,7 @@ fn count_arg(args: &Args, pop: bool) -> CmdResult<Option<i64>> {
     match args.len() {
         2 => Ok(None),
         3 if pop => {
-            let n = crate::resp::parse_i64(args.get(2)).filter(|&n| n >= 0);
+            let n = crate::num::parse_i64(args.get(2)).filter(|&n| n >= 0);
             n.map(Some)
                 .ok_or(CmdError::msg("ERR value is out of range, must be positive"))
         }
@@ -350,7 +350,7 @@ pub fn parse_algebra(args: &Args) -> CmdResult<Algebra> {
         _ => SetOp::Diff,
     };
     if name == b"sintercard" {
-        let n = crate::resp::parse_i64(args.get(1))
+        let n = crate::num::parse_i64(args.get(1))
             .filter(|&n| n > 0)
             .ok_or(CmdError::msg("ERR numkeys should be greater than 0"))? as usize;
         if n > args.len() - 2 {
@@ -362,7 +362,7 @@ pub fn parse_algebra(args: &Args) -> CmdResult<Algebra> {
         let mut i = 2 + n;
         while i < args.len() {
             if args.is(i, "limit") && i + 1 < args.len() {
-                let l = crate::resp::parse_i64(args.get(i + 1))
+                let l = crate::num::parse_i64(args.get(i + 1))
                     .filter(|&l| l >= 0)
                     .ok_or(CmdError::msg("ERR LIMIT can't be negative"))?;
                 limit = (l > 0).then_some(l as usize);

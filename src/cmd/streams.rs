@@ -7,8 +7,9 @@
 use crate::cmd::{Args, Ctx};
 use crate::conn::Merge;
 use crate::error::{CmdError, CmdResult};
-use crate::resp::cnum::{c_str, string2ull};
-use crate::resp::{parse_i64, Reply};
+use crate::num::cnum::{c_str, string2ull};
+use crate::num::parse_i64;
+use crate::resp::Reply;
 use crate::store::stream::{Entry, Stream, StreamId, Trim};
 
 /// The stream at `key`, or `None`; WRONGTYPE for another type.

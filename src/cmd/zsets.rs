@@ -7,8 +7,9 @@
 
 use crate::cmd::{Args, Ctx};
 use crate::error::{CmdError, CmdResult};
-use crate::resp::cnum::string2d;
-use crate::resp::{parse_i64, Reply};
+use crate::num::cnum::string2d;
+use crate::num::parse_i64;
+use crate::resp::Reply;
 use crate::store::zset::{Bound, PackLimits, Zset};
 use crate::store::{Ttl, Value};
 
@@ -1265,7 +1266,7 @@ pub fn zscan(ctx: &mut Ctx, args: &Args) -> CmdResult {
     ctx.out.array_len(found.len() * 2);
     for (s, m) in found {
         ctx.out.bulk(&m);
-        let mut buf = crate::resp::write::DoubleBuf::default();
+        let mut buf = crate::num::DoubleBuf::default();
         ctx.out.bulk(buf.format(s));
     }
     Ok(())

@@ -140,7 +140,7 @@ pub enum Merge {
     /// LMPOP over keys on several shards: the part is one run's reply; on a null array
     /// the next run (shard, commands) is tried.
     MPopNext {
-        rest: std::collections::VecDeque<(usize, crate::shard::msg::OwnedCmds)>,
+        rest: std::collections::VecDeque<(usize, crate::hop::OwnedCmds)>,
         /// A blocking pop's attempt: how its reply is shaped, and what it blocks with
         /// when every run was empty (`Shard::finish_gather`).
         then: Option<Box<crate::shard::block::PopThen>>,
@@ -193,7 +193,7 @@ pub enum Merge {
     },
     /// MSETNX: integer parts from EXISTS; if all are zero, run the MSET parts next.
     MsetNx {
-        sets: Vec<(usize, crate::shard::msg::OwnedCmds)>,
+        sets: Vec<(usize, crate::hop::OwnedCmds)>,
     },
 }
 
@@ -232,7 +232,7 @@ pub struct SetAlgebra {
 #[derive(Debug)]
 pub struct Compute {
     /// The command itself.
-    pub args: crate::shard::msg::OwnedCmds,
+    pub args: crate::hop::OwnedCmds,
     /// For each source key in order: (part, index of its dump in the part).
     pub order: Vec<(u32, u32)>,
     /// A store's destination and its shard.
@@ -271,7 +271,7 @@ pub enum SMoveStage {
 impl SMove {
     /// The command of `stage`, on its shard, as the next step.
     pub fn step(self, stage: SMoveStage) -> crate::cmd::Next {
-        let mut cmds = crate::shard::msg::OwnedCmds::default();
+        let mut cmds = crate::hop::OwnedCmds::default();
         let (shard, name, args): (usize, &[u8], Vec<&[u8]>) = match stage {
             SMoveStage::SrcType => (self.src_shard, b"type", vec![&self.src]),
             SMoveStage::DstType => (self.dst_shard, b"type", vec![&self.dst]),

@@ -21,6 +21,7 @@ use std::time::{Duration, Instant};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 
+use crate::clock::unix_ms;
 use crate::cmd::paced::Pace;
 use crate::cmd::{self, Args, Ctx, Route, Spec};
 use crate::conn::{Conn, Gather, Merge, INPUT_PAUSE_BYTES, OUTPUT_PAUSE_BYTES};
@@ -163,14 +164,6 @@ impl Settings {
     }
 }
 
-/// Milliseconds since the Unix epoch.
-pub fn unix_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
 /// One shard: an event loop, its connections and its slice of the keyspace.
 pub struct Shard {
     /// This shard's index.
@@ -212,7 +205,7 @@ pub struct Shard {
     /// Messages to send at the end of the turn, per destination shard.
     outbox: Vec<Vec<Msg>>,
     /// Intent locks of multi-shard transactions on this shard's keys.
-    pub locks: crate::tx::Locks,
+    pub locks: crate::tx::Locks<Msg>,
     /// Local connections whose lock requests here were granted, to resume.
     granted: Vec<(ConnRef, crate::tx::TxId)>,
     /// Connections to serve this turn (slab indexes).

@@ -860,7 +860,7 @@ impl Shard {
                 &q.cmds.args[first as usize..(first + n) as usize],
             );
             if spec.name == "select" {
-                if let Some(d) = crate::resp::parse_i64(args.get(1)) {
+                if let Some(d) = crate::num::parse_i64(args.get(1)) {
                     if d >= 0 && (d as usize) < self.ks.databases() {
                         db = d as usize;
                     }
