@@ -5,11 +5,12 @@
 //!
 //! - `main.rs` — the binary: mimalloc, the command line, [`server::run`].
 //! - [`config`] — redis.conf / command-line directives, defaults, CONFIG GET/SET.
-//! - [`server`] — bootstrap: shared state, shard threads, SO_REUSEPORT listeners, signals,
-//!   graceful shutdown, per-shard counters.
+//! - [`server`] — bootstrap: shard threads, SO_REUSEPORT listeners, signals, graceful
+//!   shutdown.
 //! - [`shard`] — the per-core event loop (turns), routing (`shard::route`), hops and
 //!   gathers, messages between shards (`shard::msg`), paced replies between shards
-//!   (`shard::paced`).
+//!   (`shard::paced`), what every shard can read (`shard::Shared`).
+//! - [`stats`] — the counters INFO reports, per shard and per command.
 //! - [`sync`] — the mailbox: the one cross-thread queue and its waker (generic over the
 //!   message type).
 //! - [`conn`] — a client connection: buffers, protocol state, the gather it waits on.
@@ -96,6 +97,7 @@ pub mod pubsub;
 pub mod resp;
 pub mod server;
 pub mod shard;
+pub mod stats;
 pub mod store;
 pub mod sync;
 pub mod tx;

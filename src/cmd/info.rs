@@ -308,14 +308,13 @@ fn write_section(ctx: &mut Ctx, section: &str, t: &mut String) {
             line!("# Commandstats");
             for spec in &crate::cmd::table().specs {
                 let id = spec.id as usize;
-                let sum =
-                    |f: fn(&crate::server::CmdStats) -> &std::sync::atomic::AtomicU64| -> u64 {
-                        shared
-                            .stats
-                            .iter()
-                            .map(|s| f(&s.cmd[id]).load(Relaxed))
-                            .sum()
-                    };
+                let sum = |f: fn(&crate::stats::CmdStats) -> &std::sync::atomic::AtomicU64| -> u64 {
+                    shared
+                        .stats
+                        .iter()
+                        .map(|s| f(&s.cmd[id]).load(Relaxed))
+                        .sum()
+                };
                 let (calls, rejected) = (sum(|c| &c.calls), sum(|c| &c.rejected));
                 if calls == 0 && rejected == 0 {
                     continue;
@@ -378,7 +377,7 @@ fn write_section(ctx: &mut Ctx, section: &str, t: &mut String) {
 }
 
 /// Error reply counts by code over all shards, sorted by code (as Redis lists them).
-fn error_counts(shared: &crate::server::Shared) -> Vec<(String, u64)> {
+fn error_counts(shared: &crate::shard::Shared) -> Vec<(String, u64)> {
     let mut all = std::collections::BTreeMap::new();
     for s in &shared.stats {
         for (code, n) in s.errors.lock().expect("errorstats lock").iter() {

@@ -9,7 +9,10 @@ pub mod msg;
 pub mod paced;
 pub mod refused;
 pub mod route;
+pub mod shared;
 pub mod txn;
+
+pub use shared::Shared;
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::io::{self, Read};
@@ -27,7 +30,7 @@ use crate::cmd::{self, Args, Ctx, Route, Spec};
 use crate::conn::{Conn, Gather, Merge, INPUT_PAUSE_BYTES, OUTPUT_PAUSE_BYTES};
 use crate::error::CmdError;
 use crate::resp::{ParseLimits, Parsed, Reply};
-use crate::server::{bump, Shared};
+use crate::stats::bump;
 use crate::store::Keyspace;
 use msg::{ConnRef, Msg, OwnedCmds};
 
@@ -306,7 +309,7 @@ impl Shard {
         })
     }
 
-    fn stats(&self) -> &crate::server::ShardStats {
+    fn stats(&self) -> &crate::stats::ShardStats {
         &self.shared.stats[self.id]
     }
 

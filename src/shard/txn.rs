@@ -191,7 +191,7 @@ impl Shard {
                 acq.taken.push(s);
                 continue;
             }
-            crate::server::bump(&self.stats().hops, 1);
+            crate::stats::bump(&self.stats().hops, 1);
             let msg = Msg::Lock {
                 home: self.id,
                 conn: me,
@@ -336,7 +336,7 @@ impl Shard {
                 if keep {
                     hold.shards.push(step.shard);
                 }
-                crate::server::bump(&self.stats().hops, 1);
+                crate::stats::bump(&self.stats().hops, 1);
                 self.outbox[step.shard].push(Msg::Run {
                     from: self.id,
                     conn: me,
@@ -987,7 +987,7 @@ impl Shard {
         let me = ConnRef { slot, id: conn.id };
         let n = remote.len();
         for (part, (s, keys)) in remote.into_iter().enumerate() {
-            crate::server::bump(&self.stats().hops, 1);
+            crate::stats::bump(&self.stats().hops, 1);
             self.outbox[s].push(Msg::Watch {
                 home: self.id,
                 conn: me,
