@@ -35,8 +35,12 @@
 //!   library's readers (`num::cnum`), `%.17g`, the x87 long double (`num::ldouble`).
 //! - [`clock`] — the wall clock.
 //!
-//! Imports point one way: server → shard → {conn, cmd, pubsub} → {resp, store}. `resp` and `store`
-//! know nothing of sockets or threads.
+//! Imports point one way: server → {shard, conn, cmd} → {config, pubsub, tx, stats} →
+//! {store, error} → {resp, log, sync} → {num, clock, hop}. A module imports only from the
+//! layers to its right; within a layer only shard, conn and cmd know each other (a
+//! coordinator still takes the shard and the connection). `tests/imports.rs` holds the
+//! same table as data and fails on an import against it, or on a module without a layer.
+//! `resp` and `store` know nothing of sockets or threads.
 //!
 //! # Words
 //!
