@@ -14,8 +14,10 @@
 //! - [`sync`] — the mailbox: the one cross-thread queue and its waker (generic over the
 //!   message type).
 //! - [`conn`] — a client connection: buffers, protocol state, the gather it waits on.
-//! - [`cmd`] — the command table (`cmd::table`), the handler context, one file per family
-//!   (`strings`, `keys`, `lists`, `hashes`, `sets`, `zsets`, `streams`, `pubsub`,
+//! - [`cmd`] — the command table (`cmd::table`), the handler context (`cmd::Ctx`: the
+//!   owner side — keyspace, database, clock, settings, the blocked-client signal, shared
+//!   state; `Ctx::home` adds the connection and the shard's services for commands not
+//!   routed by their keys), one file per family (`strings`, `keys`, `lists`, `hashes`, `sets`, `zsets`, `streams`, `pubsub`,
 //!   `server`, `info`, `docs`), the keys COMMAND GETKEYS reports (`cmd::getkeys`), how
 //!   gathered replies merge, and the walks that write long replies piece by piece
 //!   (`cmd::paced`).

@@ -41,7 +41,7 @@ pub fn hmset(ctx: &mut Ctx, args: &Args) -> CmdResult {
 }
 
 fn set_pairs(ctx: &mut Ctx, args: &Args) -> CmdResult<usize> {
-    let limits = ctx.shard.settings.hash_limits;
+    let limits = ctx.settings().hash_limits;
     let h = write(ctx, args.get(1))?;
     let mut added = 0;
     for i in (2..args.len()).step_by(2) {
@@ -56,7 +56,7 @@ pub fn hsetnx(ctx: &mut Ctx, args: &Args) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     }
-    let limits = ctx.shard.settings.hash_limits;
+    let limits = ctx.settings().hash_limits;
     write(ctx, args.get(1))?.set(args.get(2), args.get(3), limits);
     ctx.out.int(1);
     Ok(())
@@ -161,7 +161,7 @@ pub fn hincrby(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let new = cur
         .checked_add(by)
         .ok_or(CmdError::msg("ERR increment or decrement would overflow"))?;
-    let limits = ctx.shard.settings.hash_limits;
+    let limits = ctx.settings().hash_limits;
     let text = itoa::Buffer::new().format(new).as_bytes().to_vec();
     write(ctx, args.get(1))?.set(args.get(2), &text, limits);
     ctx.out.int(new);
@@ -184,7 +184,7 @@ pub fn hincrbyfloat(ctx: &mut Ctx, args: &Args) -> CmdResult {
         return Err(CmdError::msg("ERR increment would produce NaN or Infinity"));
     }
     let text = new.format_human();
-    let limits = ctx.shard.settings.hash_limits;
+    let limits = ctx.settings().hash_limits;
     write(ctx, args.get(1))?.set(args.get(2), text.as_bytes(), limits);
     ctx.out.bulk(text.as_bytes());
     Ok(())
@@ -192,6 +192,7 @@ pub fn hincrbyfloat(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// HRANDFIELD key [count [WITHVALUES]]
 pub fn hrandfield(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     let (count, with_values) = crate::cmd::random_count(args, Some("withvalues"))?;
     let Some(len) = read(ctx, args.get(1))?.map(Hash::len) else {
         match count {
@@ -223,7 +224,7 @@ pub fn hrandfield(ctx: &mut Ctx, args: &Args) -> CmdResult {
             },
         );
     }
-    let mut rng = RandState::new(ctx.shard.ks.next_rand());
+    let mut rng = RandState::new(ctx.ks().next_rand());
     let picks: Vec<usize> = match count {
         None => vec![rng.below(len)],
         // Asking for at least every field: all of them, in the hash's own order.
@@ -243,12 +244,7 @@ pub fn hrandfield(ctx: &mut Ctx, args: &Args) -> CmdResult {
         Some(_) => Vec::new(),
     };
     let now = ctx.now_ms();
-    let Some(Value::Hash(h)) = ctx
-        .shard
-        .ks
-        .peek(ctx.db, args.get(1), now)
-        .map(|e| &e.value)
-    else {
+    let Some(Value::Hash(h)) = ctx.ks().peek(db, args.get(1), now).map(|e| &e.value) else {
         unreachable!("read above");
     };
     let chosen: Pairs = picks

@@ -134,7 +134,7 @@ pub fn info_text(ctx: &mut Ctx, args: &Args) -> String {
 }
 
 fn write_section(ctx: &mut Ctx, section: &str, t: &mut String) {
-    let shared = ctx.shard.shared.clone();
+    let shared = ctx.shared().clone();
     let cfg = shared.config.read().expect("config lock").clone();
     let uptime = shared.started.elapsed().as_secs();
     let now_us = crate::clock::unix_ms() * 1000;

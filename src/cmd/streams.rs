@@ -202,7 +202,7 @@ fn parse_add_or_trim(args: &Args, xadd: bool, node_entries: usize) -> CmdResult<
 /// XADD key [NOMKSTREAM] [MAXLEN | MINID [= | ~] threshold [LIMIT count]] <* | id>
 /// field value [field value ...]
 pub fn xadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let limits = ctx.shard.settings.stream_limits;
+    let limits = ctx.settings().stream_limits;
     let a = parse_add_or_trim(args, true, limits.max_entries)?;
     let pairs = args.len().saturating_sub(a.fields_at);
     if pairs == 0 || pairs % 2 == 1 {
@@ -263,7 +263,7 @@ pub fn xadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
         s.trim(t.how, t.approx, t.limit);
     }
     ctx.out.bulk(&id.to_bytes());
-    ctx.shard.signal_key(ctx.db, key);
+    ctx.signal_key(ctx.db, key);
     Ok(())
 }
 
@@ -292,6 +292,7 @@ fn interval_end(a: &[u8], start: bool) -> CmdResult<StreamId> {
 }
 
 fn range_generic(ctx: &mut Ctx, args: &Args, rev: bool) -> CmdResult {
+    let db = ctx.db;
     let (start, end) = if rev { (3, 2) } else { (2, 3) };
     let lo = interval_end(args.get(start), true)?;
     let hi = interval_end(args.get(end), false)?;
@@ -306,7 +307,7 @@ fn range_generic(ctx: &mut Ctx, args: &Args, rev: bool) -> CmdResult {
         }
     }
     let now = ctx.now_ms();
-    let Some(s) = lookup(&mut ctx.shard.ks, ctx.db, args.get(1), now)? else {
+    let Some(s) = lookup(ctx.ks(), db, args.get(1), now)? else {
         ctx.out.array_len(0);
         return Ok(());
     };
@@ -360,7 +361,7 @@ pub fn xdel(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// XTRIM key <MAXLEN | MINID> [= | ~] threshold [LIMIT count]
 pub fn xtrim(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let limits = ctx.shard.settings.stream_limits;
+    let limits = ctx.settings().stream_limits;
     let a = parse_add_or_trim(args, false, limits.max_entries)?;
     if read(ctx, args.get(1))?.is_none() {
         ctx.out.int(0);
@@ -431,23 +432,25 @@ pub fn parse_xread(args: &Args) -> CmdResult<XReadArgs> {
 /// (WRONGTYPE, a bad ID) or `[resolved id, entries after it]` (`$` resolves to the
 /// stream's last ID, `0-0` for a missing key).
 pub fn xread_part(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     let count = args.int(args.len() - 1)?.max(0) as usize;
     let n = (args.len() - 2) / 2;
     ctx.out.array_len(n);
     for k in 0..n {
         let (key, raw) = (args.get(1 + 2 * k), args.get(2 + 2 * k));
         let now = ctx.now_ms();
-        let s = match lookup(&mut ctx.shard.ks, ctx.db, key, now) {
+        let (ks, out) = ctx.ks_out();
+        let s = match lookup(ks, db, key, now) {
             Ok(s) => s,
             Err(e) => {
-                ctx.out.error(&e.text());
+                out.error(&e.text());
                 continue;
             }
         };
         let after = if raw == b"$" {
             s.map_or(StreamId::MIN, |s| s.last_id)
         } else if raw == b">" {
-            ctx.out.error(
+            out.error(
                 "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.",
             );
             continue;
@@ -455,7 +458,7 @@ pub fn xread_part(ctx: &mut Ctx, args: &Args) -> CmdResult {
             match id_arg(raw, 0) {
                 Ok(id) => id,
                 Err(e) => {
-                    ctx.out.error(&e.text());
+                    out.error(&e.text());
                     continue;
                 }
             }
@@ -464,9 +467,9 @@ pub fn xread_part(ctx: &mut Ctx, args: &Args) -> CmdResult {
             (Some(s), Some(from)) => s.range(from, StreamId::MAX, false, count),
             _ => Vec::new(),
         };
-        ctx.out.array_len(2);
-        ctx.out.bulk(&after.to_bytes());
-        reply_entries(&mut ctx.out, &entries);
+        out.array_len(2);
+        out.bulk(&after.to_bytes());
+        reply_entries(out, &entries);
     }
     Ok(())
 }

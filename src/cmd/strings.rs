@@ -12,8 +12,9 @@ use crate::store::{Str, Ttl, Value, STRING_BYTES_MAX};
 
 /// The string at `key`, or `None`; WRONGTYPE for another type.
 fn lookup_str<'k>(ctx: &'k mut Ctx, key: &[u8]) -> CmdResult<Option<&'k Str>> {
+    let db = ctx.db;
     let now = ctx.now_ms();
-    match ctx.shard.ks.lookup(ctx.db, key, now) {
+    match ctx.ks().lookup(db, key, now) {
         None => Ok(None),
         Some(e) => match &e.value {
             Value::Str(s) => Ok(Some(s)),
@@ -34,13 +35,12 @@ fn reply_str(ctx: &mut Ctx, s: Option<&Str>) {
 pub fn get(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let now = ctx.now_ms();
     let db = ctx.db;
-    let entry = ctx.shard.ks.lookup(db, args.get(1), now);
+    let (ks, out) = ctx.ks_out();
+    let entry = ks.lookup(db, args.get(1), now);
     match entry.map(|e| &e.value) {
-        None => ctx.out.null(),
-        Some(Value::Str(Str::Int(n))) => ctx.out.bulk_int(*n),
-        Some(Value::Str(Str::Bytes { data, .. })) if data.len() <= PIECE_BYTES => {
-            ctx.out.bulk(data)
-        }
+        None => out.null(),
+        Some(Value::Str(Str::Int(n))) => out.bulk_int(*n),
+        Some(Value::Str(Str::Bytes { data, .. })) if data.len() <= PIECE_BYTES => out.bulk(data),
         Some(Value::Str(Str::Bytes { data, .. })) => {
             // A long string goes out as the client reads it.
             let end = data.len();
@@ -149,12 +149,13 @@ fn parse_opts(args: &Args, from: usize, is_set: bool) -> CmdResult<SetOpts> {
 /// SET key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds |
 /// PXAT unix-time-milliseconds | KEEPTTL]
 pub fn set(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     let now = ctx.now_ms();
     let key = args.get(1);
     if args.len() == 3 {
         // Plain SET: the redis-benchmark hot path.
-        ctx.shard.ks.set(
-            ctx.db,
+        ctx.ks().set(
+            db,
             key,
             Value::Str(Str::from_bytes(args.get(2))),
             Ttl::Clear,
@@ -169,7 +170,7 @@ pub fn set(ctx: &mut Ctx, args: &Args) -> CmdResult {
         let old = lookup_str(ctx, key)?.cloned();
         reply_str(ctx, old.as_ref());
     }
-    let found = ctx.shard.ks.exists(ctx.db, key, now);
+    let found = ctx.ks().exists(db, key, now);
     if (o.nx && found) || (o.xx && !found) {
         if !o.get {
             ctx.out.null();
@@ -181,13 +182,8 @@ pub fn set(ctx: &mut Ctx, args: &Args) -> CmdResult {
         (None, true) => Ttl::Keep,
         (None, false) => Ttl::Clear,
     };
-    ctx.shard.ks.set(
-        ctx.db,
-        key,
-        Value::Str(Str::from_bytes(args.get(2))),
-        ttl,
-        now,
-    );
+    ctx.ks()
+        .set(db, key, Value::Str(Str::from_bytes(args.get(2))), ttl, now);
     if !o.get {
         ctx.out.ok();
     }
@@ -196,12 +192,13 @@ pub fn set(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// SETNX key value
 pub fn setnx(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     let now = ctx.now_ms();
-    if ctx.shard.ks.exists(ctx.db, args.get(1), now) {
+    if ctx.ks().exists(db, args.get(1), now) {
         ctx.out.int(0);
     } else {
-        ctx.shard.ks.set(
-            ctx.db,
+        ctx.ks().set(
+            db,
             args.get(1),
             Value::Str(Str::from_bytes(args.get(2))),
             Ttl::Clear,
@@ -213,10 +210,11 @@ pub fn setnx(ctx: &mut Ctx, args: &Args) -> CmdResult {
 }
 
 fn setex_generic(ctx: &mut Ctx, args: &Args, seconds: bool, name: &str) -> CmdResult {
+    let db = ctx.db;
     let now = ctx.now_ms();
     let at = expire_ms(args.get(2), seconds, false, now, name)?;
-    ctx.shard.ks.set(
-        ctx.db,
+    ctx.ks().set(
+        db,
         args.get(1),
         Value::Str(Str::from_bytes(args.get(3))),
         Ttl::At(at),
@@ -238,11 +236,12 @@ pub fn psetex(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// GETSET key value
 pub fn getset(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     let now = ctx.now_ms();
     let old = lookup_str(ctx, args.get(1))?.cloned();
     reply_str(ctx, old.as_ref());
-    ctx.shard.ks.set(
-        ctx.db,
+    ctx.ks().set(
+        db,
         args.get(1),
         Value::Str(Str::from_bytes(args.get(2))),
         Ttl::Clear,
@@ -253,11 +252,12 @@ pub fn getset(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// GETDEL key
 pub fn getdel(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     let now = ctx.now_ms();
     let old = lookup_str(ctx, args.get(1))?.cloned();
     reply_str(ctx, old.as_ref());
     if old.is_some() {
-        ctx.shard.ks.remove(ctx.db, args.get(1), now);
+        ctx.ks().remove(db, args.get(1), now);
     }
     Ok(())
 }
@@ -265,6 +265,7 @@ pub fn getdel(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// GETEX key [EX seconds | PX milliseconds | EXAT unix-time-seconds |
 /// PXAT unix-time-milliseconds | PERSIST]
 pub fn getex(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     let now = ctx.now_ms();
     let o = parse_opts(args, 2, false)?;
     let key = args.get(1);
@@ -276,31 +277,28 @@ pub fn getex(ctx: &mut Ctx, args: &Args) -> CmdResult {
     reply_str(ctx, Some(&val));
     if let Some(at) = expire_at {
         if at <= now {
-            ctx.shard.ks.remove(ctx.db, key, now);
+            ctx.ks().remove(db, key, now);
         } else {
-            ctx.shard.ks.set_expire(ctx.db, key, at, now);
+            ctx.ks().set_expire(db, key, at, now);
         }
     } else if o.persist {
-        ctx.shard.ks.set_expire(ctx.db, key, 0, now);
+        ctx.ks().set_expire(db, key, 0, now);
     }
     Ok(())
 }
 
 /// MGET key [key ...]
 pub fn mget(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     ctx.out.array_len(args.len() - 1);
     let now = ctx.now_ms();
+    let (ks, out) = ctx.ks_out();
     for i in 1..args.len() {
-        match ctx
-            .shard
-            .ks
-            .lookup(ctx.db, args.get(i), now)
-            .map(|e| &e.value)
-        {
-            Some(Value::Str(Str::Int(n))) => ctx.out.bulk_int(*n),
-            Some(Value::Str(Str::Bytes { data, .. })) => ctx.out.bulk(data),
+        match ks.lookup(db, args.get(i), now).map(|e| &e.value) {
+            Some(Value::Str(Str::Int(n))) => out.bulk_int(*n),
+            Some(Value::Str(Str::Bytes { data, .. })) => out.bulk(data),
             // MGET answers nil for keys of other types, as Redis.
-            _ => ctx.out.null(),
+            _ => out.null(),
         }
     }
     Ok(())
@@ -308,13 +306,14 @@ pub fn mget(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// MSET key value [key value ...]
 pub fn mset(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     if args.len().is_multiple_of(2) {
         return Err(CmdError::Arity("mset".into()));
     }
     let now = ctx.now_ms();
     for i in (1..args.len()).step_by(2) {
-        ctx.shard.ks.set(
-            ctx.db,
+        ctx.ks().set(
+            db,
             args.get(i),
             Value::Str(Str::from_bytes(args.get(i + 1))),
             Ttl::Clear,
@@ -328,19 +327,20 @@ pub fn mset(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// MSETNX key value [key value ...] (the single-shard case; the cross-shard case is
 /// coordinated by `keys::msetnx_coord`).
 pub fn msetnx(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     if args.len().is_multiple_of(2) {
         return Err(CmdError::Arity("msetnx".into()));
     }
     let now = ctx.now_ms();
     for i in (1..args.len()).step_by(2) {
-        if ctx.shard.ks.exists(ctx.db, args.get(i), now) {
+        if ctx.ks().exists(db, args.get(i), now) {
             ctx.out.int(0);
             return Ok(());
         }
     }
     for i in (1..args.len()).step_by(2) {
-        ctx.shard.ks.set(
-            ctx.db,
+        ctx.ks().set(
+            db,
             args.get(i),
             Value::Str(Str::from_bytes(args.get(i + 1))),
             Ttl::Clear,
@@ -353,17 +353,13 @@ pub fn msetnx(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// APPEND key value
 pub fn append(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     let now = ctx.now_ms();
     let (key, add) = (args.get(1), args.get(2));
-    match ctx.shard.ks.lookup_mut(ctx.db, key, now) {
+    match ctx.ks().lookup_mut(db, key, now) {
         None => {
-            ctx.shard.ks.set(
-                ctx.db,
-                key,
-                Value::Str(Str::from_bytes(add)),
-                Ttl::Clear,
-                now,
-            );
+            ctx.ks()
+                .set(db, key, Value::Str(Str::from_bytes(add)), Ttl::Clear, now);
             ctx.out.int(add.len() as i64);
         }
         Some(e) => {
@@ -394,10 +390,9 @@ pub fn strlen(ctx: &mut Ctx, args: &Args) -> CmdResult {
 fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) -> CmdResult {
     let now = ctx.now_ms();
     let db = ctx.db;
-    match ctx.shard.ks.lookup_mut(db, key, now) {
+    match ctx.ks().lookup_mut(db, key, now) {
         None => {
-            ctx.shard
-                .ks
+            ctx.ks()
                 .set(db, key, Value::Str(Str::Int(by)), Ttl::Clear, now);
             ctx.out.int(by);
         }
@@ -450,7 +445,7 @@ pub fn incrbyfloat(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let db = ctx.db;
     let key = args.get(1);
     // As Redis: the key's type, then its value, then the increment; all in long double.
-    let (cur, ttl) = match ctx.shard.ks.lookup_mut(db, key, now) {
+    let (cur, ttl) = match ctx.ks().lookup_mut(db, key, now) {
         None => (LongDouble::Zero { neg: false }, Ttl::Clear),
         Some(e) => {
             let Value::Str(s) = &e.value else {
@@ -468,7 +463,7 @@ pub fn incrbyfloat(ctx: &mut Ctx, args: &Args) -> CmdResult {
         return Err(CmdError::msg("ERR increment would produce NaN or Infinity"));
     }
     let text = new.format_human();
-    ctx.shard.ks.set(
+    ctx.ks().set(
         db,
         key,
         Value::Str(Str::Bytes {
@@ -498,8 +493,9 @@ pub fn getrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if end - start > PIECE_BYTES && raw {
         return pace_bytes(ctx, args.get(1), start, end);
     }
-    let Ctx { shard, out, db, .. } = ctx;
-    if let Some(Value::Str(s)) = shard.ks.get(*db, args.get(1)).map(|e| &e.value) {
+    let db = ctx.db;
+    let (ks, out) = ctx.ks_out();
+    if let Some(Value::Str(s)) = ks.get(db, args.get(1)).map(|e| &e.value) {
         s.with_bytes(|data| out.bulk(&data[start..end]));
     }
     Ok(())
@@ -533,7 +529,7 @@ pub fn setrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     let offset = offset as usize;
     let too_big = || CmdError::msg("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
-    match ctx.shard.ks.lookup_mut(db, key, now) {
+    match ctx.ks().lookup_mut(db, key, now) {
         None => {
             if value.is_empty() {
                 ctx.out.int(0);
@@ -545,7 +541,7 @@ pub fn setrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
             let mut data = vec![0u8; offset + value.len()];
             data[offset..].copy_from_slice(value);
             let n = data.len();
-            ctx.shard.ks.set(
+            ctx.ks().set(
                 db,
                 key,
                 Value::Str(Str::Bytes { data, raw: true }),

@@ -887,13 +887,14 @@ impl Shard {
             Pace::Off
         };
         let (res, pace) = {
-            let mut ctx = Ctx {
-                shard: self,
-                conn: Some(&mut *conn),
+            let mut ctx = Ctx::new(
+                self,
+                spec,
+                Some(&mut *conn),
                 db,
-                out: Reply::new(&mut out, resp3),
+                Reply::new(&mut out, resp3),
                 pace,
-            };
+            );
             let res = (spec.handler)(&mut ctx, args);
             (res, ctx.pace)
         };
@@ -1233,13 +1234,14 @@ impl Shard {
         let res = {
             let db = conn.db;
             let resp3 = conn.resp3;
-            let mut ctx = Ctx {
-                shard: self,
-                conn: Some(&mut *conn),
+            let mut ctx = Ctx::new(
+                self,
+                spec,
+                Some(&mut *conn),
                 db,
-                out: Reply::new(&mut out, resp3),
-                pace: Pace::Off,
-            };
+                Reply::new(&mut out, resp3),
+                Pace::Off,
+            );
             (spec.handler)(&mut ctx, args)
         };
         self.finish_call(spec, start, res, &mut out, 0, conn.resp3);
@@ -1305,13 +1307,14 @@ impl Shard {
             let reply_at = out.len();
             let ready_before = self.ready_keys.len();
             let (res, pace) = {
-                let mut ctx = Ctx {
-                    shard: self,
-                    conn: None,
+                let mut ctx = Ctx::new(
+                    self,
+                    spec,
+                    None,
                     db,
-                    out: Reply::new(&mut out, resp3),
-                    pace: if paced { Pace::Allowed } else { Pace::Off },
-                };
+                    Reply::new(&mut out, resp3),
+                    if paced { Pace::Allowed } else { Pace::Off },
+                );
                 let res = (spec.handler)(&mut ctx, &args);
                 (res, ctx.pace)
             };
