@@ -166,6 +166,51 @@ impl<'a> ArgCursor<'a> {
     pub fn next_f64(&mut self) -> CmdResult<f64> {
         crate::num::parse_float(self.next_arg()?).ok_or(CmdError::NotFloat)
     }
+
+    /// Takes the next argument as a key (a missing one is a syntax error; the table's
+    /// arity usually rules that out).
+    pub fn next_key(&mut self) -> CmdResult<&'a [u8]> {
+        self.next_arg()
+    }
+
+    /// Takes the next argument as an integer of `0..=max` (`max` at most `i64::MAX`),
+    /// or fails with `err` (Redis words the range error per command).
+    pub fn next_usize_or(&mut self, max: usize, err: CmdError) -> CmdResult<usize> {
+        let n = crate::num::parse_i64(self.next_arg()?).ok_or(err.clone())?;
+        usize::try_from(n).ok().filter(|&n| n <= max).ok_or(err)
+    }
+
+    /// Takes the next two arguments (a field and its value, a key and its value), if
+    /// two are left.
+    pub fn next_pair(&mut self) -> Option<(&'a [u8], &'a [u8])> {
+        if self.remaining() < 2 {
+            return None;
+        }
+        let pair = (self.args.get(self.at), self.args.get(self.at + 1));
+        self.at += 2;
+        Some(pair)
+    }
+
+    /// True if the next argument is `word` (case-insensitively); takes nothing.
+    pub fn peek_is(&self, word: &str) -> bool {
+        self.peek()
+            .is_some_and(|a| a.eq_ignore_ascii_case(word.as_bytes()))
+    }
+}
+
+/// The arguments not yet taken, in order (`for key in args.cursor(1)`).
+impl<'a> Iterator for ArgCursor<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let a = self.peek()?;
+        self.at += 1;
+        Some(a)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining(), Some(self.remaining()))
+    }
 }
 
 /// Copies owned arguments into one buffer with ranges (inline commands with quotes).

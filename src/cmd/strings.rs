@@ -104,10 +104,9 @@ fn expire_ms(raw: &[u8], seconds: bool, absolute: bool, now: u64, cmd: &str) -> 
 /// Parses SET's or GETEX's options starting at argument `from` (syntax only).
 fn parse_opts(args: &Args, from: usize, is_set: bool) -> CmdResult<SetOpts> {
     let mut o = SetOpts::default();
-    let mut i = from;
-    while i < args.len() {
-        let a = args.get(i);
-        let has_next = i + 1 < args.len();
+    let mut c = args.cursor(from);
+    while let Some(a) = c.next() {
+        let has_next = !c.is_done();
         let any_unit = o.expire.is_some();
         if is_set && a.eq_ignore_ascii_case(b"nx") && !o.xx {
             o.nx = true;
@@ -136,12 +135,12 @@ fn parse_opts(args: &Args, from: usize, is_set: bool) -> CmdResult<SetOpts> {
                     return Err(CmdError::Syntax);
                 }
             }
-            o.expire = Some((seconds, absolute, i + 1));
-            i += 1;
+            // The value is read (and checked) by `expire_at`; here it is only skipped.
+            o.expire = Some((seconds, absolute, c.position()));
+            c.next_arg()?;
         } else {
             return Err(CmdError::Syntax);
         }
-        i += 1;
     }
     Ok(o)
 }
@@ -293,8 +292,8 @@ pub fn mget(ctx: &mut Ctx, args: &Args) -> CmdResult {
     ctx.out.array_len(args.len() - 1);
     let now = ctx.now_ms();
     let (ks, out) = ctx.ks_out();
-    for i in 1..args.len() {
-        match ks.lookup(db, args.get(i), now).map(|e| &e.value) {
+    for key in args.cursor(1) {
+        match ks.lookup(db, key, now).map(|e| &e.value) {
             Some(Value::Str(Str::Int(n))) => out.bulk_int(*n),
             Some(Value::Str(Str::Bytes { data, .. })) => out.bulk(data),
             // MGET answers nil for keys of other types, as Redis.
@@ -311,14 +310,10 @@ pub fn mset(ctx: &mut Ctx, args: &Args) -> CmdResult {
         return Err(CmdError::Arity("mset".into()));
     }
     let now = ctx.now_ms();
-    for i in (1..args.len()).step_by(2) {
-        ctx.ks().set(
-            db,
-            args.get(i),
-            Value::Str(Str::from_bytes(args.get(i + 1))),
-            Ttl::Clear,
-            now,
-        );
+    let mut pairs = args.cursor(1);
+    while let Some((key, value)) = pairs.next_pair() {
+        ctx.ks()
+            .set(db, key, Value::Str(Str::from_bytes(value)), Ttl::Clear, now);
     }
     ctx.out.ok();
     Ok(())
@@ -332,20 +327,17 @@ pub fn msetnx(ctx: &mut Ctx, args: &Args) -> CmdResult {
         return Err(CmdError::Arity("msetnx".into()));
     }
     let now = ctx.now_ms();
-    for i in (1..args.len()).step_by(2) {
-        if ctx.ks().exists(db, args.get(i), now) {
+    let mut pairs = args.cursor(1);
+    while let Some((key, _)) = pairs.next_pair() {
+        if ctx.ks().exists(db, key, now) {
             ctx.out.int(0);
             return Ok(());
         }
     }
-    for i in (1..args.len()).step_by(2) {
-        ctx.ks().set(
-            db,
-            args.get(i),
-            Value::Str(Str::from_bytes(args.get(i + 1))),
-            Ttl::Clear,
-            now,
-        );
+    let mut pairs = args.cursor(1);
+    while let Some((key, value)) = pairs.next_pair() {
+        ctx.ks()
+            .set(db, key, Value::Str(Str::from_bytes(value)), Ttl::Clear, now);
     }
     ctx.out.int(1);
     Ok(())
