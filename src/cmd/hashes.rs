@@ -44,8 +44,9 @@ fn set_pairs(ctx: &mut Ctx, args: &Args) -> CmdResult<usize> {
     let limits = ctx.settings().hash_limits;
     let h = write(ctx, args.get(1))?;
     let mut added = 0;
-    for i in (2..args.len()).step_by(2) {
-        added += h.set(args.get(i), args.get(i + 1), limits) as usize;
+    let mut pairs = args.cursor(2);
+    while let Some((field, value)) = pairs.next_pair() {
+        added += h.set(field, value, limits) as usize;
     }
     Ok(added)
 }
@@ -77,10 +78,11 @@ pub fn hget(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// HMGET key field [field ...]
 pub fn hmget(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let values: Vec<Option<Vec<u8>>> = match read(ctx, args.get(1))? {
-        Some(h) => (2..args.len())
-            .map(|i| h.get(args.get(i)).map(<[u8]>::to_vec))
+        Some(h) => args
+            .cursor(2)
+            .map(|field| h.get(field).map(<[u8]>::to_vec))
             .collect(),
-        None => vec![None; args.len() - 2],
+        None => vec![None; args.cursor(2).remaining()],
     };
     ctx.out.array_len(values.len());
     for v in values {

@@ -37,8 +37,7 @@ fn confirm(ctx: &mut Ctx, word: &str, name: Option<&[u8]>, count: i64) {
 
 fn subscribe_generic(ctx: &mut Ctx, args: &Args, kind: Kind) -> CmdResult {
     let (word, _) = kind_words(kind);
-    for i in 1..args.len() {
-        let name = args.get(i);
+    for name in args.cursor(1) {
         ctx.home()?.subscribe(kind, name)?;
         let n = sub_count(ctx, kind)?;
         confirm(ctx, word, Some(name), n);
@@ -49,7 +48,7 @@ fn subscribe_generic(ctx: &mut Ctx, args: &Args, kind: Kind) -> CmdResult {
 fn unsubscribe_generic(ctx: &mut Ctx, args: &Args, kind: Kind) -> CmdResult {
     let (_, word) = kind_words(kind);
     let names: Vec<Box<[u8]>> = if args.len() > 1 {
-        args.iter().skip(1).map(Box::from).collect()
+        args.cursor(1).map(Box::from).collect()
     } else {
         ctx.conn()?.subscriptions_of(kind).iter().cloned().collect()
     };
@@ -123,10 +122,10 @@ fn channels_generic(ctx: &mut Ctx, args: &Args, kind: Kind) -> CmdResult {
 }
 
 fn numsub_generic(ctx: &mut Ctx, args: &Args, kind: Kind) -> CmdResult {
-    ctx.out.array_len((args.len() - 2) * 2);
-    for i in 2..args.len() {
-        let n = ctx.shared().pubsub.count(kind, args.get(i));
-        ctx.out.bulk(args.get(i));
+    ctx.out.array_len(args.cursor(2).remaining() * 2);
+    for channel in args.cursor(2) {
+        let n = ctx.shared().pubsub.count(kind, channel);
+        ctx.out.bulk(channel);
         ctx.out.int(n);
     }
     Ok(())
