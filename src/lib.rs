@@ -5,15 +5,19 @@
 //!
 //! - `main.rs` — the binary: mimalloc, the command line, [`server::run`].
 //! - [`config`] — redis.conf / command-line directives, defaults, CONFIG GET/SET.
-//! - [`server`] — bootstrap: shared state, shard threads, SO_REUSEPORT listeners, signals,
-//!   graceful shutdown, per-shard counters.
+//! - [`server`] — bootstrap: shard threads, SO_REUSEPORT listeners, signals, graceful
+//!   shutdown.
 //! - [`shard`] — the per-core event loop (turns), routing (`shard::route`), hops and
 //!   gathers, messages between shards (`shard::msg`), paced replies between shards
-//!   (`shard::paced`).
-//! - [`sync`] — the mailbox: the one cross-thread queue and its waker.
+//!   (`shard::paced`), what every shard can read (`shard::Shared`).
+//! - [`stats`] — the counters INFO reports, per shard and per command.
+//! - [`sync`] — the mailbox: the one cross-thread queue and its waker (generic over the
+//!   message type).
 //! - [`conn`] — a client connection: buffers, protocol state, the gather it waits on.
-//! - [`cmd`] — the command table (`cmd::table`), the handler context, one file per family
-//!   (`strings`, `keys`, `lists`, `hashes`, `sets`, `zsets`, `streams`, `pubsub`,
+//! - [`cmd`] — the command table (`cmd::table`), the handler context (`cmd::Ctx`: the
+//!   owner side — keyspace, database, clock, settings, the blocked-client signal, shared
+//!   state; `Ctx::home` adds the connection and the shard's services for commands not
+//!   routed by their keys), one file per family (`strings`, `keys`, `lists`, `hashes`, `sets`, `zsets`, `streams`, `pubsub`,
 //!   `server`, `info`, `docs`), the keys COMMAND GETKEYS reports (`cmd::getkeys`), how
 //!   gathered replies merge, the walks that write long replies piece by piece
 //!   (`cmd::paced`), and the step API multi-step commands across shards are written in
@@ -28,9 +32,18 @@
 //!   paced replies (`pin`).
 //! - [`error`] — command errors with Redis's texts, rendered once.
 //! - [`log`] — Redis-style log lines.
+//! - [`hop`] — what a hop carries as plain data: copied commands (`OwnedCmds`) and the
+//!   connection they belong to (`ConnRef`).
+//! - [`num`] — numbers read and printed as Redis does: `string2ll`, `string2ld`, the C
+//!   library's readers (`num::cnum`), `%.17g`, the x87 long double (`num::ldouble`).
+//! - [`clock`] — the wall clock.
 //!
-//! Imports point one way: server → shard → {conn, cmd, pubsub} → {resp, store}. `resp` and `store`
-//! know nothing of sockets or threads.
+//! Imports point one way: server → {shard, conn, cmd} → {config, pubsub, tx, stats} →
+//! {store, error} → {resp, log, sync} → {num, clock, hop}. A module imports only from the
+//! layers to its right; within a layer only shard, conn and cmd know each other (a
+//! coordinator still takes the shard and the connection). `tests/imports.rs` holds the
+//! same table as data and fails on an import against it, or on a module without a layer.
+//! `resp` and `store` know nothing of sockets or threads.
 //!
 //! # Words
 //!
@@ -80,15 +93,19 @@
 //! until there is room (DESIGN.md "Fanout budgets"). A blocking pop whose key gets data is
 //! served after the command that pushed it, before the next one runs (`shard::block`).
 
+pub mod clock;
 pub mod cmd;
 pub mod config;
 pub mod conn;
 pub mod error;
+pub mod hop;
 pub mod log;
+pub mod num;
 pub mod pubsub;
 pub mod resp;
 pub mod server;
 pub mod shard;
+pub mod stats;
 pub mod store;
 pub mod sync;
 pub mod tx;

@@ -11,7 +11,6 @@ pub mod hashes;
 pub mod info;
 pub mod keys;
 pub mod keyspecs;
-pub mod ldouble;
 pub mod lists;
 pub mod paced;
 pub mod pubsub;
@@ -90,7 +89,7 @@ impl<'a> Args<'a> {
 
     /// Argument `i` parsed as a strict integer (`ERR value is not an integer...`).
     pub fn int(&self, i: usize) -> CmdResult<i64> {
-        crate::resp::parse_i64(self.get(i)).ok_or(CmdError::NotInteger)
+        crate::num::parse_i64(self.get(i)).ok_or(CmdError::NotInteger)
     }
 
     /// Argument `i` lower-cased (for option words; allocation-free compare is `is`).
@@ -148,7 +147,7 @@ impl<'a> ArgCursor<'a> {
 
     /// Takes the next argument as a strict integer.
     pub fn next_i64(&mut self) -> CmdResult<i64> {
-        crate::resp::parse_i64(self.next_arg()?).ok_or(CmdError::NotInteger)
+        crate::num::parse_i64(self.next_arg()?).ok_or(CmdError::NotInteger)
     }
 
     /// Takes the next argument as an integer in `min..=max`, with Redis's range error
@@ -166,7 +165,52 @@ impl<'a> ArgCursor<'a> {
     /// Takes the next argument as a float, read as Redis's `strtold` does
     /// (`ERR value is not a valid float`).
     pub fn next_f64(&mut self) -> CmdResult<f64> {
-        strings::parse_float(self.next_arg()?).ok_or(CmdError::NotFloat)
+        crate::num::parse_float(self.next_arg()?).ok_or(CmdError::NotFloat)
+    }
+
+    /// Takes the next argument as a key (a missing one is a syntax error; the table's
+    /// arity usually rules that out).
+    pub fn next_key(&mut self) -> CmdResult<&'a [u8]> {
+        self.next_arg()
+    }
+
+    /// Takes the next argument as an integer of `0..=max` (`max` at most `i64::MAX`),
+    /// or fails with `err` (Redis words the range error per command).
+    pub fn next_usize_or(&mut self, max: usize, err: CmdError) -> CmdResult<usize> {
+        let n = crate::num::parse_i64(self.next_arg()?).ok_or(err.clone())?;
+        usize::try_from(n).ok().filter(|&n| n <= max).ok_or(err)
+    }
+
+    /// Takes the next two arguments (a field and its value, a key and its value), if
+    /// two are left.
+    pub fn next_pair(&mut self) -> Option<(&'a [u8], &'a [u8])> {
+        if self.remaining() < 2 {
+            return None;
+        }
+        let pair = (self.args.get(self.at), self.args.get(self.at + 1));
+        self.at += 2;
+        Some(pair)
+    }
+
+    /// True if the next argument is `word` (case-insensitively); takes nothing.
+    pub fn peek_is(&self, word: &str) -> bool {
+        self.peek()
+            .is_some_and(|a| a.eq_ignore_ascii_case(word.as_bytes()))
+    }
+}
+
+/// The arguments not yet taken, in order (`for key in args.cursor(1)`).
+impl<'a> Iterator for ArgCursor<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let a = self.peek()?;
+        self.at += 1;
+        Some(a)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining(), Some(self.remaining()))
     }
 }
 
@@ -182,31 +226,231 @@ pub fn flatten(owned: &[Vec<u8>]) -> (Vec<u8>, Vec<ArgRange>) {
     (buf, ranges)
 }
 
-/// What a handler runs with.
-pub struct Ctx<'a> {
-    /// The shard it runs on (keyspace, connections, shared state).
-    pub shard: &'a mut Shard,
-    /// The calling connection, when the command runs on its home shard.
-    pub conn: Option<&'a mut Conn>,
-    /// The selected database.
-    pub db: usize,
-    /// Where the reply goes.
-    pub out: Reply<'a>,
-    /// Whether the reply may be paced, and whether it was (`cmd::paced`).
-    pub pace: paced::Pace,
-}
+pub use context::{Ctx, Home};
 
-impl Ctx<'_> {
-    /// The calling connection; only for `Route::Home` / `Route::All` handlers.
-    pub fn conn(&mut self) -> &mut Conn {
-        self.conn
-            .as_deref_mut()
-            .expect("home command runs with its connection")
+/// The context handlers run with, in a module of its own so that its shard stays private:
+/// a handler reaches the shard only through the narrow methods here, never as `&mut Shard`.
+mod context {
+    use std::sync::Arc;
+
+    use super::{paced, Route, Spec};
+    use crate::conn::Conn;
+    use crate::error::{CmdError, CmdResult};
+    use crate::resp::Reply;
+    use crate::shard::{Settings, Shard, Shared};
+    use crate::store::pin::PinId;
+    use crate::store::Keyspace;
+
+    /// Why `Ctx::home` or `Home::conn` refused: a command asked for what its route does not
+    /// give it. Our logic error, never the client's; a reply rather than a panic.
+    const NOT_AT_HOME: CmdError =
+        CmdError::msg("ERR internal error: the command ran where its connection is not");
+
+    /// What a handler runs with. Every handler sees the owner side: the keyspace, the
+    /// selected database, the turn's clock, the cached settings, the signal that wakes
+    /// blocked clients, and the read-only state all shards share. Commands that run on
+    /// their connection's home shard or on every shard (any route but `Route::Keys`) also
+    /// reach the connection and the shard-level services through `home`.
+    pub struct Ctx<'a> {
+        /// The shard it runs on; private, so a handler cannot reach past the methods below.
+        shard: &'a mut Shard,
+        /// The calling connection, when the command runs on its home shard.
+        conn: Option<&'a mut Conn>,
+        /// Whether the route gives `home` (decided once, from the spec).
+        home: bool,
+        /// The selected database.
+        pub db: usize,
+        /// Where the reply goes.
+        pub out: Reply<'a>,
+        /// Whether the reply may be paced, and whether it was (`cmd::paced`).
+        pub pace: paced::Pace,
     }
 
-    /// The shard's clock, read once per turn.
-    pub fn now_ms(&self) -> u64 {
-        self.shard.now_ms
+    impl<'a> Ctx<'a> {
+        /// The context for running `spec` on `shard` (with `conn` on its home shard).
+        pub fn new(
+            shard: &'a mut Shard,
+            spec: &Spec,
+            conn: Option<&'a mut Conn>,
+            db: usize,
+            out: Reply<'a>,
+            pace: paced::Pace,
+        ) -> Self {
+            Ctx {
+                shard,
+                conn,
+                home: !matches!(spec.route, Route::Keys(_)),
+                db,
+                out,
+                pace,
+            }
+        }
+
+        /// The context of an op another shard's coordinator sent (`cmd::step`): no
+        /// connection, no home services, and a reply that goes nowhere.
+        pub fn for_op(shard: &'a mut Shard, db: usize, out: Reply<'a>) -> Self {
+            Ctx {
+                shard,
+                conn: None,
+                home: false,
+                db,
+                out,
+                pace: paced::Pace::Off,
+            }
+        }
+
+        /// This shard's keyspace.
+        #[inline]
+        pub fn ks(&mut self) -> &mut Keyspace {
+            &mut self.shard.ks
+        }
+
+        /// The keyspace and the reply at once, for a reply written straight from stored
+        /// values (no copies).
+        #[inline]
+        pub fn ks_out(&mut self) -> (&mut Keyspace, &mut Reply<'a>) {
+            (&mut self.shard.ks, &mut self.out)
+        }
+
+        /// The shard's clock, read once per turn.
+        #[inline]
+        pub fn now_ms(&self) -> u64 {
+            self.shard.now_ms
+        }
+
+        /// The settings this shard caches from the configuration.
+        #[inline]
+        pub fn settings(&self) -> &Settings {
+            &self.shard.settings
+        }
+
+        /// What every shard can read (configuration, registries, counters).
+        #[inline]
+        pub fn shared(&self) -> &Arc<Shared> {
+            &self.shard.shared
+        }
+
+        /// Notes that `key` of database `db` may have data for blocked clients; they are
+        /// served after this command.
+        #[inline]
+        pub fn signal_key(&mut self, db: usize, key: &[u8]) {
+            self.shard.signal_key(db, key);
+        }
+
+        /// Starts a paced reply (`cmd::paced`) that walks pinned value `pin`.
+        pub(super) fn start_paced(&mut self, walk: paced::Paced, pin: PinId) -> u64 {
+            self.shard.paced_start(walk, pin, self.out.resp3)
+        }
+
+        /// The calling connection (`home()?.conn()`): only on its home shard, for a
+        /// command not routed by its keys.
+        pub fn conn(&mut self) -> CmdResult<&mut Conn> {
+            if !self.home {
+                return Err(NOT_AT_HOME);
+            }
+            self.conn.as_deref_mut().ok_or(NOT_AT_HOME)
+        }
+
+        /// The connection and the shard-level services, for a command on its home shard
+        /// or on every shard; an internal error for an op routed by its keys.
+        pub fn home(&mut self) -> CmdResult<Home<'_, 'a>> {
+            if !self.home {
+                return Err(NOT_AT_HOME);
+            }
+            Ok(Home {
+                shard: &mut *self.shard,
+                conn: self.conn.as_deref_mut(),
+                out: &mut self.out,
+            })
+        }
+    }
+
+    /// What a command on its home shard, or on every shard, reaches beyond the owner
+    /// side: its connection (on the home shard) and the services of the shard.
+    pub struct Home<'c, 'a> {
+        shard: &'c mut Shard,
+        /// The calling connection; `None` on the other shards of a command that runs on
+        /// every shard.
+        pub conn: Option<&'c mut Conn>,
+        /// Where the reply goes.
+        pub out: &'c mut Reply<'a>,
+    }
+
+    impl Home<'_, '_> {
+        /// The calling connection; an internal error away from its home shard.
+        pub fn conn(&mut self) -> CmdResult<&mut Conn> {
+            self.conn.as_deref_mut().ok_or(NOT_AT_HOME)
+        }
+
+        /// Number of shards.
+        pub fn shards(&self) -> usize {
+            self.shard.shards
+        }
+
+        /// The connections of this shard other than the caller.
+        pub fn conns(&self) -> impl Iterator<Item = &Conn> {
+            self.shard.conns.iter().flatten().map(|c| &**c)
+        }
+
+        /// Subscribes the caller to `name`.
+        pub fn subscribe(&mut self, kind: crate::pubsub::Kind, name: &[u8]) -> CmdResult {
+            let conn = self.conn.as_deref_mut().ok_or(NOT_AT_HOME)?;
+            self.shard.subscribe(conn, kind, name);
+            Ok(())
+        }
+
+        /// Unsubscribes the caller from `name`.
+        pub fn unsubscribe(&mut self, kind: crate::pubsub::Kind, name: &[u8]) -> CmdResult {
+            let conn = self.conn.as_deref_mut().ok_or(NOT_AT_HOME)?;
+            self.shard.unsubscribe(conn, kind, name);
+            Ok(())
+        }
+
+        /// Drops every subscription and every WATCH of the caller (RESET).
+        pub fn unsubscribe_and_unwatch_all(&mut self) -> CmdResult {
+            let conn = self.conn.as_deref_mut().ok_or(NOT_AT_HOME)?;
+            self.shard.unsubscribe_all(conn);
+            conn.multi = None;
+            self.shard.unwatch_all(conn);
+            Ok(())
+        }
+
+        /// Publishes `payload` on `channel` (`Shard::publish`); returns the receivers.
+        pub fn publish(
+            &mut self,
+            kind: crate::pubsub::Kind,
+            channel: &[u8],
+            payload: &[u8],
+        ) -> i64 {
+            self.shard
+                .publish(kind, channel, payload, self.conn.as_deref_mut(), self.out)
+        }
+
+        /// Closes this shard's connections (not the caller) that `pred` picks; returns
+        /// how many.
+        pub fn kill_where(&mut self, pred: impl FnMut(&Conn) -> bool) -> usize {
+            self.shard.kill_where(pred)
+        }
+
+        /// Unblocks client `id` if it is blocked here (CLIENT UNBLOCK).
+        pub fn unblock_client(&mut self, id: u64, as_error: bool) -> bool {
+            self.shard.unblock_client(id, as_error)
+        }
+
+        /// Looks again at every blocked key of database `db` (after SWAPDB).
+        pub fn rescan_blocked(&mut self, db: usize) {
+            self.shard.rescan_blocked(db);
+        }
+
+        /// Zeroes this shard's counters (CONFIG RESETSTAT).
+        pub fn reset_stats(&mut self) {
+            self.shard.reset_stats();
+        }
+
+        /// Reloads this shard's cached settings from the configuration (CONFIG SET).
+        pub fn reload_settings(&mut self) {
+            self.shard.settings = Settings::load(&self.shard.shared);
+        }
     }
 }
 
@@ -216,8 +460,9 @@ pub fn read_collection<'k, T: Collection>(
     ctx: &'k mut Ctx,
     key: &[u8],
 ) -> CmdResult<Option<&'k T>> {
+    let db = ctx.db;
     let now = ctx.now_ms();
-    match ctx.shard.ks.lookup(ctx.db, key, now) {
+    match ctx.ks().lookup(db, key, now) {
         None => Ok(None),
         Some(e) => T::of(&e.value).map(Some).ok_or(CmdError::WrongType),
     }
@@ -227,25 +472,23 @@ pub fn read_collection<'k, T: Collection>(
 /// WRONGTYPE for another type. The caller deletes it again if it ends empty
 /// (`drop_if_empty`).
 pub fn write_collection<'k, T: Collection>(ctx: &'k mut Ctx, key: &[u8]) -> CmdResult<&'k mut T> {
+    let db = ctx.db;
     let now = ensure_collection::<T>(ctx, key)?;
-    let e = ctx.shard.ks.lookup_mut(ctx.db, key, now).expect("present");
+    let e = ctx.ks().lookup_mut(db, key, now).expect("present");
     Ok(T::of_mut(&mut e.value).expect("checked above"))
 }
 
 /// As `write_collection`, but an existing key's watchers are not marked: for a command
 /// that may change nothing (Redis signals SADD, SREM, SMOVE's destination only when a
-/// member was added or removed), which calls `ctx.shard.ks.touch` once it did. A key
+/// member was added or removed), which calls `ctx.ks().touch` once it did. A key
 /// created here counts as changed at once.
 pub fn write_collection_unmarked<'k, T: Collection>(
     ctx: &'k mut Ctx,
     key: &[u8],
 ) -> CmdResult<&'k mut T> {
+    let db = ctx.db;
     let now = ensure_collection::<T>(ctx, key)?;
-    let e = ctx
-        .shard
-        .ks
-        .lookup_mut_unmarked(ctx.db, key, now)
-        .expect("present");
+    let e = ctx.ks().lookup_mut_unmarked(db, key, now).expect("present");
     Ok(T::of_mut(&mut e.value).expect("checked above"))
 }
 
@@ -254,10 +497,9 @@ pub fn write_collection_unmarked<'k, T: Collection>(
 fn ensure_collection<T: Collection>(ctx: &mut Ctx, key: &[u8]) -> CmdResult<u64> {
     let now = ctx.now_ms();
     let db = ctx.db;
-    match ctx.shard.ks.peek(db, key, now) {
+    match ctx.ks().peek(db, key, now) {
         None => ctx
-            .shard
-            .ks
+            .ks()
             .set(db, key, T::default().into_value(), Ttl::Clear, now),
         Some(e) if T::of(&e.value).is_none() => return Err(CmdError::WrongType),
         Some(_) => {}
@@ -293,6 +535,7 @@ pub fn random_count(args: &Args, with: Option<&str>) -> CmdResult<(Option<i64>, 
 /// HDEL / SREM / ZREM `key name [name ...]`: removes the named entries of the collection
 /// of type `T` at `key` (deleting it once empty) and replies how many went.
 pub fn remove_named<T: crate::store::Named>(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     if read_collection::<T>(ctx, args.get(1))?.is_none() {
         ctx.out.int(0);
         return Ok(());
@@ -302,7 +545,7 @@ pub fn remove_named<T: crate::store::Named>(ctx: &mut Ctx, args: &Args) -> CmdRe
         .filter(|&i| c.remove_named(args.get(i)))
         .count();
     if removed > 0 {
-        ctx.shard.ks.touch(ctx.db, args.get(1));
+        ctx.ks().touch(db, args.get(1));
     }
     drop_if_empty::<T>(ctx, args.get(1));
     ctx.out.int(removed as i64);
@@ -311,15 +554,15 @@ pub fn remove_named<T: crate::store::Named>(ctx: &mut Ctx, args: &Args) -> CmdRe
 
 /// Deletes `key` if its collection of type `T` became empty (Redis keeps no empty ones).
 pub fn drop_if_empty<T: Collection>(ctx: &mut Ctx, key: &[u8]) {
+    let db = ctx.db;
     let now = ctx.now_ms();
     let empty = ctx
-        .shard
-        .ks
-        .peek(ctx.db, key, now)
+        .ks()
+        .peek(db, key, now)
         .and_then(|e| T::of(&e.value))
         .is_some_and(T::is_empty);
     if empty {
-        ctx.shard.ks.remove(ctx.db, key, now);
+        ctx.ks().remove(db, key, now);
     }
 }
 
@@ -841,7 +1084,7 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
             if candidates.is_empty() {
                 out.null();
             } else {
-                let pick = (crate::shard::unix_ms() as usize) % candidates.len();
+                let pick = (crate::clock::unix_ms() as usize) % candidates.len();
                 out.raw(candidates[pick]);
             }
         }

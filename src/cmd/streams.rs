@@ -6,8 +6,9 @@
 
 use crate::cmd::{Args, Ctx};
 use crate::error::{CmdError, CmdResult};
-use crate::resp::cnum::{c_str, string2ull};
-use crate::resp::{parse_i64, Reply};
+use crate::num::cnum::{c_str, string2ull};
+use crate::num::parse_i64;
+use crate::resp::Reply;
 use crate::store::stream::{Entry, Stream, StreamId, Trim};
 
 /// The stream at `key`, or `None`; WRONGTYPE for another type.
@@ -200,7 +201,7 @@ fn parse_add_or_trim(args: &Args, xadd: bool, node_entries: usize) -> CmdResult<
 /// XADD key [NOMKSTREAM] [MAXLEN | MINID [= | ~] threshold [LIMIT count]] <* | id>
 /// field value [field value ...]
 pub fn xadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let limits = ctx.shard.settings.stream_limits;
+    let limits = ctx.settings().stream_limits;
     let a = parse_add_or_trim(args, true, limits.max_entries)?;
     let pairs = args.len().saturating_sub(a.fields_at);
     if pairs == 0 || pairs % 2 == 1 {
@@ -261,7 +262,7 @@ pub fn xadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
         s.trim(t.how, t.approx, t.limit);
     }
     ctx.out.bulk(&id.to_bytes());
-    ctx.shard.signal_key(ctx.db, key);
+    ctx.signal_key(ctx.db, key);
     Ok(())
 }
 
@@ -290,6 +291,7 @@ fn interval_end(a: &[u8], start: bool) -> CmdResult<StreamId> {
 }
 
 fn range_generic(ctx: &mut Ctx, args: &Args, rev: bool) -> CmdResult {
+    let db = ctx.db;
     let (start, end) = if rev { (3, 2) } else { (2, 3) };
     let lo = interval_end(args.get(start), true)?;
     let hi = interval_end(args.get(end), false)?;
@@ -304,7 +306,7 @@ fn range_generic(ctx: &mut Ctx, args: &Args, rev: bool) -> CmdResult {
         }
     }
     let now = ctx.now_ms();
-    let Some(s) = lookup(&mut ctx.shard.ks, ctx.db, args.get(1), now)? else {
+    let Some(s) = lookup(ctx.ks(), db, args.get(1), now)? else {
         ctx.out.array_len(0);
         return Ok(());
     };
@@ -358,7 +360,7 @@ pub fn xdel(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// XTRIM key <MAXLEN | MINID> [= | ~] threshold [LIMIT count]
 pub fn xtrim(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let limits = ctx.shard.settings.stream_limits;
+    let limits = ctx.settings().stream_limits;
     let a = parse_add_or_trim(args, false, limits.max_entries)?;
     if read(ctx, args.get(1))?.is_none() {
         ctx.out.int(0);
@@ -435,8 +437,9 @@ fn xread_key(
     count: usize,
     resp3: bool,
 ) -> CmdResult<(StreamId, Option<Vec<u8>>)> {
+    let db = ctx.db;
     let now = ctx.now_ms();
-    let s = lookup(&mut ctx.shard.ks, ctx.db, key, now)?;
+    let s = lookup(ctx.ks(), db, key, now)?;
     let after = if raw == b"$" {
         s.map_or(StreamId::MIN, |s| s.last_id)
     } else if raw == b">" {

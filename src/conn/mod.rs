@@ -141,7 +141,7 @@ pub enum Merge {
     /// LMPOP over keys on several shards: the part is one run's reply; on a null array
     /// the next run (shard, commands) is tried.
     MPopNext {
-        rest: std::collections::VecDeque<(usize, crate::shard::msg::OwnedCmds)>,
+        rest: std::collections::VecDeque<(usize, crate::hop::OwnedCmds)>,
         /// A blocking pop's attempt: how its reply is shaped, and what it blocks with
         /// when every run was empty (`Shard::finish_gather`).
         then: Option<Box<crate::shard::block::PopThen>>,

@@ -9,8 +9,11 @@ pub mod msg;
 pub mod paced;
 pub mod refused;
 pub mod route;
+pub mod shared;
 pub mod step;
 pub mod txn;
+
+pub use shared::Shared;
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::io::{self, Read};
@@ -22,12 +25,13 @@ use std::time::{Duration, Instant};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 
+use crate::clock::unix_ms;
 use crate::cmd::paced::Pace;
 use crate::cmd::{self, Args, Ctx, Route, Spec};
 use crate::conn::{Conn, Gather, Merge, INPUT_PAUSE_BYTES, OUTPUT_PAUSE_BYTES};
 use crate::error::CmdError;
 use crate::resp::{ParseLimits, Parsed, Reply};
-use crate::server::{bump, Shared};
+use crate::stats::bump;
 use crate::store::Keyspace;
 use msg::{ConnRef, Msg, OwnedCmds};
 
@@ -164,14 +168,6 @@ impl Settings {
     }
 }
 
-/// Milliseconds since the Unix epoch.
-pub fn unix_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
 /// One shard: an event loop, its connections and its slice of the keyspace.
 pub struct Shard {
     /// This shard's index.
@@ -213,7 +209,7 @@ pub struct Shard {
     /// Messages to send at the end of the turn, per destination shard.
     outbox: Vec<Vec<Msg>>,
     /// Intent locks of multi-shard transactions on this shard's keys.
-    pub locks: crate::tx::Locks,
+    pub locks: crate::tx::Locks<Msg>,
     /// Local connections whose lock requests here were granted, to resume.
     granted: Vec<(ConnRef, crate::tx::TxId)>,
     /// Connections to serve this turn (slab indexes).
@@ -314,7 +310,7 @@ impl Shard {
         })
     }
 
-    fn stats(&self) -> &crate::server::ShardStats {
+    fn stats(&self) -> &crate::stats::ShardStats {
         &self.shared.stats[self.id]
     }
 
@@ -892,13 +888,14 @@ impl Shard {
             Pace::Off
         };
         let (res, pace) = {
-            let mut ctx = Ctx {
-                shard: self,
-                conn: Some(&mut *conn),
+            let mut ctx = Ctx::new(
+                self,
+                spec,
+                Some(&mut *conn),
                 db,
-                out: Reply::new(&mut out, resp3),
+                Reply::new(&mut out, resp3),
                 pace,
-            };
+            );
             let res = (spec.handler)(&mut ctx, args);
             (res, ctx.pace)
         };
@@ -1238,13 +1235,14 @@ impl Shard {
         let res = {
             let db = conn.db;
             let resp3 = conn.resp3;
-            let mut ctx = Ctx {
-                shard: self,
-                conn: Some(&mut *conn),
+            let mut ctx = Ctx::new(
+                self,
+                spec,
+                Some(&mut *conn),
                 db,
-                out: Reply::new(&mut out, resp3),
-                pace: Pace::Off,
-            };
+                Reply::new(&mut out, resp3),
+                Pace::Off,
+            );
             (spec.handler)(&mut ctx, args)
         };
         self.finish_call(spec, start, res, &mut out, 0, conn.resp3);
@@ -1310,13 +1308,14 @@ impl Shard {
             let reply_at = out.len();
             let ready_before = self.ready_keys.len();
             let (res, pace) = {
-                let mut ctx = Ctx {
-                    shard: self,
-                    conn: None,
+                let mut ctx = Ctx::new(
+                    self,
+                    spec,
+                    None,
                     db,
-                    out: Reply::new(&mut out, resp3),
-                    pace: if paced { Pace::Allowed } else { Pace::Off },
-                };
+                    Reply::new(&mut out, resp3),
+                    if paced { Pace::Allowed } else { Pace::Off },
+                );
                 let res = (spec.handler)(&mut ctx, &args);
                 (res, ctx.pace)
             };

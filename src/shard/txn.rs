@@ -191,7 +191,7 @@ impl Shard {
                 acq.taken.push(s);
                 continue;
             }
-            crate::server::bump(&self.stats().hops, 1);
+            crate::stats::bump(&self.stats().hops, 1);
             let msg = Msg::Lock {
                 home: self.id,
                 conn: me,
@@ -336,7 +336,7 @@ impl Shard {
                 if keep {
                     hold.shards.push(step.shard);
                 }
-                crate::server::bump(&self.stats().hops, 1);
+                crate::stats::bump(&self.stats().hops, 1);
                 self.outbox[step.shard].push(Msg::Run {
                     from: self.id,
                     conn: me,
@@ -865,7 +865,7 @@ impl Shard {
                 &q.cmds.args[first as usize..(first + n) as usize],
             );
             if spec.name == "select" {
-                if let Some(d) = crate::resp::parse_i64(args.get(1)) {
+                if let Some(d) = crate::num::parse_i64(args.get(1)) {
                     if d >= 0 && (d as usize) < self.ks.databases() {
                         db = d as usize;
                     }
@@ -992,7 +992,7 @@ impl Shard {
         let me = ConnRef { slot, id: conn.id };
         let n = remote.len();
         for (part, (s, keys)) in remote.into_iter().enumerate() {
-            crate::server::bump(&self.stats().hops, 1);
+            crate::stats::bump(&self.stats().hops, 1);
             self.outbox[s].push(Msg::Watch {
                 home: self.id,
                 conn: me,

@@ -64,7 +64,7 @@ impl Str {
     /// `tryObjectEncoding`.
     pub fn from_bytes(data: &[u8]) -> Str {
         if data.len() <= 20 {
-            if let Some(n) = crate::resp::parse_i64(data) {
+            if let Some(n) = crate::num::parse_i64(data) {
                 return Str::Int(n);
             }
         }
