@@ -192,6 +192,7 @@ fn disable_transparent_huge_pages() {
     }
 }
 
+/// Runs the server configured by `cfg` until it shuts down; the process exit code.
 pub fn run(cfg: Config) -> i32 {
     crate::log::set_level(cfg.get("loglevel"));
     let logfile = cfg.get("logfile").to_string();

@@ -38,6 +38,7 @@ pub enum HashPart {
 }
 
 /// What a random pick replies with.
+#[allow(missing_docs)] // each variant's doc names its fields
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pick {
     /// A set member (SRANDMEMBER).
@@ -49,6 +50,7 @@ pub enum Pick {
 }
 
 /// The rest of a long reply: which elements of the pinned value are still to be written.
+#[allow(missing_docs)] // each variant's doc names its fields
 #[derive(Debug, Clone)]
 pub enum Paced {
     /// LRANGE: list positions `next..=last`.

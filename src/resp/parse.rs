@@ -75,6 +75,7 @@ pub struct ParseState {
 }
 
 /// Outcome of one parse attempt.
+#[allow(missing_docs)] // each variant's doc names its fields
 #[derive(Debug, PartialEq, Eq)]
 pub enum Parsed {
     /// A complete frame of `consumed` bytes; its arguments are in `args` (may be empty:
@@ -298,13 +299,11 @@ pub fn split_inline(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                     return None;
                 }
                 let c = line[i];
-                if c == b'\\'
-                    && i + 3 < line.len()
-                    && line[i + 1] == b'x'
-                    && hex_val(line[i + 2]).is_some()
-                    && hex_val(line[i + 3]).is_some()
-                {
-                    cur.push(hex_val(line[i + 2]).unwrap() * 16 + hex_val(line[i + 3]).unwrap());
+                let hex = (c == b'\\' && i + 3 < line.len() && line[i + 1] == b'x')
+                    .then(|| hex_val(line[i + 2]).zip(hex_val(line[i + 3])))
+                    .flatten();
+                if let Some((hi, lo)) = hex {
+                    cur.push(hi * 16 + lo);
                     i += 3;
                 } else if c == b'\\' && i + 1 < line.len() {
                     i += 1;

@@ -48,6 +48,7 @@ pub enum Value {
 }
 
 /// A string value. Integers that round-trip are stored as `i64`, as Redis's `int` encoding.
+#[allow(missing_docs)] // each variant's doc names its fields
 #[derive(Debug, Clone, PartialEq)]
 pub enum Str {
     /// `OBJECT ENCODING int`.

@@ -72,6 +72,7 @@ impl LockSet {
 
 /// Who waits for a lock on this shard, and what to do once it is granted. `M` is the
 /// message a parked hop arrived in (`shard::msg::Msg`); this module only holds it.
+#[allow(missing_docs)] // each variant's doc names its fields
 #[derive(Debug)]
 pub enum Waiter<M> {
     /// A transaction coordinated by another shard: tell it (`Msg::Locked`).
