@@ -10,8 +10,8 @@
 
 use crate::cmd::registry::KeySpecDoc;
 use crate::cmd::{flag, Args, NativeKeys, Spec};
-use crate::resp::cnum::{atoi, c_str};
-use crate::resp::parse_i64;
+use crate::num::cnum::{atoi, c_str};
+use crate::num::parse_i64;
 
 /// One key of a command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -4,7 +4,8 @@
 use crate::cmd::{Args, Ctx};
 use crate::conn::{Conn, Gather, Merge};
 use crate::error::{CmdError, CmdResult};
-use crate::resp::{parse_i64, Reply};
+use crate::num::parse_i64;
+use crate::resp::Reply;
 use crate::shard::msg::OwnedCmds;
 use crate::shard::{route, Shard};
 use crate::store::{glob_match, Keyspace};
@@ -16,9 +17,10 @@ fn count_keys(
     args: &Args,
     op: fn(&mut Keyspace, usize, &[u8], u64) -> bool,
 ) -> CmdResult {
+    let db = ctx.db;
     let now = ctx.now_ms();
     let n = (1..args.len())
-        .filter(|&i| op(&mut ctx.shard.ks, ctx.db, args.get(i), now))
+        .filter(|&i| op(ctx.ks(), db, args.get(i), now))
         .count();
     ctx.out.int(n as i64);
     Ok(())
@@ -42,11 +44,11 @@ pub fn touch(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// TYPE key
 pub fn type_(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     let now = ctx.now_ms();
     let t = ctx
-        .shard
-        .ks
-        .peek(ctx.db, args.get(1), now)
+        .ks()
+        .peek(db, args.get(1), now)
         .map(|e| e.value.type_name())
         .unwrap_or("none");
     ctx.out.simple(t);
@@ -60,6 +62,7 @@ fn expire_generic(
     absolute: bool,
     name: &str,
 ) -> CmdResult {
+    let db = ctx.db;
     let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
     for i in 3..args.len() {
         let a = args.get(i);
@@ -109,7 +112,7 @@ fn expire_generic(
         when += now as i64;
     }
     let key = args.get(1);
-    let Some(e) = ctx.shard.ks.peek(ctx.db, key, now) else {
+    let Some(e) = ctx.ks().peek(db, key, now) else {
         ctx.out.int(0);
         return Ok(());
     };
@@ -127,9 +130,9 @@ fn expire_generic(
         return Ok(());
     }
     if when <= now as i64 {
-        ctx.shard.ks.remove(ctx.db, key, now);
+        ctx.ks().remove(db, key, now);
     } else {
-        ctx.shard.ks.set_expire(ctx.db, key, when as u64, now);
+        ctx.ks().set_expire(db, key, when as u64, now);
     }
     ctx.out.int(1);
     Ok(())
@@ -157,8 +160,9 @@ pub fn pexpireat(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// Shared by TTL, PTTL, EXPIRETIME, PEXPIRETIME.
 fn ttl_generic(ctx: &mut Ctx, args: &Args, ms: bool, absolute: bool) -> CmdResult {
+    let db = ctx.db;
     let now = ctx.now_ms();
-    let Some(e) = ctx.shard.ks.peek(ctx.db, args.get(1), now) else {
+    let Some(e) = ctx.ks().peek(db, args.get(1), now) else {
         ctx.out.int(-2);
         return Ok(());
     };
@@ -200,23 +204,24 @@ pub fn pexpiretime(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// PERSIST key
 pub fn persist(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     let now = ctx.now_ms();
     let had = ctx
-        .shard
-        .ks
-        .peek(ctx.db, args.get(1), now)
+        .ks()
+        .peek(db, args.get(1), now)
         .is_some_and(|e| e.expire_at_ms != 0);
     if had {
-        ctx.shard.ks.set_expire(ctx.db, args.get(1), 0, now);
+        ctx.ks().set_expire(db, args.get(1), 0, now);
     }
     ctx.out.int(had as i64);
     Ok(())
 }
 
 fn rename_generic(ctx: &mut Ctx, args: &Args, nx: bool) -> CmdResult {
+    let db = ctx.db;
     let now = ctx.now_ms();
     let (src, dst) = (args.get(1), args.get(2));
-    let Some(e) = ctx.shard.ks.peek(ctx.db, src, now) else {
+    let Some(e) = ctx.ks().peek(db, src, now) else {
         return Err(CmdError::NoSuchKey);
     };
     if src == dst {
@@ -228,22 +233,18 @@ fn rename_generic(ctx: &mut Ctx, args: &Args, nx: bool) -> CmdResult {
         return Ok(());
     }
     let expire = e.expire_at_ms;
-    if nx && ctx.shard.ks.exists(ctx.db, dst, now) {
+    if nx && ctx.ks().exists(db, dst, now) {
         ctx.out.int(0);
         return Ok(());
     }
-    let value = ctx
-        .shard
-        .ks
-        .remove(ctx.db, src, now)
-        .expect("checked above");
+    let value = ctx.ks().remove(db, src, now).expect("checked above");
     let ttl = if expire == 0 {
         crate::store::Ttl::Clear
     } else {
         crate::store::Ttl::At(expire)
     };
-    ctx.shard.ks.set(ctx.db, dst, value, ttl, now);
-    ctx.shard.signal_key(ctx.db, dst);
+    ctx.ks().set(db, dst, value, ttl, now);
+    ctx.signal_key(ctx.db, dst);
     if nx {
         ctx.out.int(1);
     } else {
@@ -264,8 +265,9 @@ pub fn renamenx(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// OBJECT ENCODING key
 pub fn object_encoding(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     let now = ctx.now_ms();
-    match ctx.shard.ks.peek(ctx.db, args.get(2), now) {
+    match ctx.ks().peek(db, args.get(2), now) {
         Some(e) => {
             let enc = e.value.encoding();
             ctx.out.bulk(enc.as_bytes());
@@ -285,11 +287,13 @@ const POLICY_SWITCH_NOTE: &str = "Please note that when switching between polici
 /// OBJECT FREQ / IDLETIME / REFCOUNT: the key's value, or a null reply (written) when
 /// the key is missing. Like Redis, the lookup does not count as an access.
 fn object_lookup<'a>(ctx: &'a mut Ctx, args: &Args) -> Option<&'a crate::store::Entry> {
+    let db = ctx.db;
     let now = ctx.now_ms();
-    match ctx.shard.ks.peek(ctx.db, args.get(2), now) {
+    let (ks, out) = ctx.ks_out();
+    match ks.peek(db, args.get(2), now) {
         Some(e) => Some(e),
         None => {
-            ctx.out.null();
+            out.null();
             None
         }
     }
@@ -297,7 +301,7 @@ fn object_lookup<'a>(ctx: &'a mut Ctx, args: &Args) -> Option<&'a crate::store::
 
 /// OBJECT REFCOUNT key: 1, or `i32::MAX` for the small integers Redis shares.
 pub fn object_refcount(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let shared_ok = ctx.shard.settings.shared_integers;
+    let shared_ok = ctx.settings().shared_integers;
     let Some(e) = object_lookup(ctx, args) else {
         return Ok(());
     };
@@ -311,7 +315,7 @@ pub fn object_refcount(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// counters, so it answers Redis's starting counter (5), what Redis reports for a key
 /// not read since it was created.
 pub fn object_freq(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let lfu = ctx.shard.settings.lfu_policy;
+    let lfu = ctx.settings().lfu_policy;
     if object_lookup(ctx, args).is_none() {
         return Ok(());
     }
@@ -327,7 +331,7 @@ pub fn object_freq(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// OBJECT IDLETIME key: refused under an LFU policy. busbar keeps no per-key access
 /// clock (an entry has no spare bytes for one), so it answers 0 seconds.
 pub fn object_idletime(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let lfu = ctx.shard.settings.lfu_policy;
+    let lfu = ctx.settings().lfu_policy;
     if object_lookup(ctx, args).is_none() {
         return Ok(());
     }
@@ -381,11 +385,10 @@ pub fn keys(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let now = ctx.now_ms();
     // The keys go straight into the reply (no copies of them), and the array header in
     // front once they are counted.
-    let Ctx { shard, out, db, .. } = ctx;
+    let db = ctx.db;
+    let (ks, out) = ctx.ks_out();
     let start = out.buf.len();
-    let n = shard
-        .ks
-        .for_each_key(*db, args.get(1), now, |k| out.bulk(k));
+    let n = ks.for_each_key(db, args.get(1), now, |k| out.bulk(k));
     let mut header = Vec::new();
     crate::resp::Reply::new(&mut header, out.resp3).array_len(n);
     out.buf.splice(start..start, header);
@@ -394,7 +397,8 @@ pub fn keys(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// DBSIZE (this shard's part; summed).
 pub fn dbsize(ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    let n = ctx.shard.ks.len(ctx.db);
+    let db = ctx.db;
+    let n = ctx.ks().len(db);
     ctx.out.int(n as i64);
     Ok(())
 }
@@ -409,8 +413,9 @@ fn flush_mode(args: &Args, from: usize) -> CmdResult {
 
 /// FLUSHDB [ASYNC | SYNC] (this shard's part).
 pub fn flushdb(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     flush_mode(args, 1)?;
-    ctx.shard.ks.flush(ctx.db);
+    ctx.ks().flush(db);
     ctx.out.ok();
     Ok(())
 }
@@ -418,8 +423,8 @@ pub fn flushdb(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// FLUSHALL [ASYNC | SYNC] (this shard's part).
 pub fn flushall(ctx: &mut Ctx, args: &Args) -> CmdResult {
     flush_mode(args, 1)?;
-    for db in 0..ctx.shard.ks.databases() {
-        ctx.shard.ks.flush(db);
+    for db in 0..ctx.ks().databases() {
+        ctx.ks().flush(db);
     }
     ctx.out.ok();
     Ok(())
@@ -432,14 +437,15 @@ pub fn swapdb(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let index = |raw: &[u8]| parse_i64(raw).filter(|&n| i32::try_from(n).is_ok());
     let a = index(args.get(1)).ok_or_else(|| CmdError::msg("ERR invalid first DB index"))?;
     let b = index(args.get(2)).ok_or_else(|| CmdError::msg("ERR invalid second DB index"))?;
-    let n = ctx.shard.ks.databases() as i64;
+    let n = ctx.ks().databases() as i64;
     if !(0..n).contains(&a) || !(0..n).contains(&b) {
         return Err(CmdError::msg("ERR DB index is out of range"));
     }
     if a != b {
-        ctx.shard.ks.swap(a as usize, b as usize);
-        ctx.shard.rescan_blocked(a as usize);
-        ctx.shard.rescan_blocked(b as usize);
+        ctx.ks().swap(a as usize, b as usize);
+        let mut home = ctx.home()?;
+        home.rescan_blocked(a as usize);
+        home.rescan_blocked(b as usize);
     }
     ctx.out.ok();
     Ok(())
@@ -447,8 +453,9 @@ pub fn swapdb(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// RANDOMKEY (this shard's part; one non-null part is picked).
 pub fn randomkey(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    let db = ctx.db;
     let now = ctx.now_ms();
-    match ctx.shard.ks.random_key(ctx.db, now) {
+    match ctx.ks().random_key(db, now) {
         Some(k) => ctx.out.bulk(&k),
         None => ctx.out.null(),
     }
@@ -562,11 +569,12 @@ pub(crate) fn parse_cursor(raw: &[u8]) -> CmdResult<u64> {
 /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] — this shard's step; the cursor
 /// argument here is the shard-local cursor chosen by `scan_coord`.
 pub fn scan(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     let cursor = parse_cursor(args.get(1))?;
     let o = scan_opts(args)?;
     let now = ctx.now_ms();
-    let (next, keys) = ctx.shard.ks.scan(
-        ctx.db,
+    let (next, keys) = ctx.ks().scan(
+        db,
         cursor,
         o.count,
         |k, v| {
@@ -637,9 +645,11 @@ fn shard_run(shard: &mut Shard, cmds: &OwnedCmds, conn: &Conn) -> Vec<u8> {
     shard.run_owned(cmds, conn.db, conn.resp3)
 }
 
-/// MSETNX coordinator: when keys span shards, first count existing keys everywhere, then
-/// (only if none exists) run the MSET parts. Not isolated from concurrent writers until
-/// multi-shard transactions land (see DESIGN.md).
+/// A key and its argument (a value, an ID), owned (for an op on another shard).
+pub type Pair = (Box<[u8]>, Box<[u8]>);
+
+/// MSETNX coordinator: on one shard the command itself; across shards (under the locks
+/// of every key) `msetnx_across`.
 pub fn msetnx_coord(
     shard: &mut Shard,
     slot: usize,
@@ -651,20 +661,30 @@ pub fn msetnx_coord(
         return Err(CmdError::Arity("msetnx".into()));
     }
     let shards = shard.shards;
-    let mut owners = vec![false; shards];
+    // Per owner shard, ascending: its key/value pairs.
+    let mut groups: Vec<(usize, Vec<Pair>)> = Vec::new();
     for i in (1..args.len()).step_by(2) {
-        owners[route::shard_of(args.get(i), shards)] = true;
+        let s = route::shard_of(args.get(i), shards);
+        let at = match groups.binary_search_by_key(&s, |g| g.0) {
+            Ok(at) => at,
+            Err(at) => {
+                groups.insert(at, (s, Vec::new()));
+                at
+            }
+        };
+        groups[at]
+            .1
+            .push((args.get(i).into(), args.get(i + 1).into()));
     }
-    let spec = crate::cmd::lookup(b"msetnx").expect("msetnx in table");
-    let used: Vec<usize> = (0..shards).filter(|&s| owners[s]).collect();
-    if used.len() == 1 {
+    if let [(only, _)] = groups[..] {
+        let spec = crate::cmd::lookup(b"msetnx").expect("msetnx in table");
         let mut cmds = OwnedCmds::default();
         cmds.push(spec.id, args.iter());
-        if used[0] == shard.id {
+        if only == shard.id {
             let part = shard_run(shard, &cmds, conn);
             out.extend_from_slice(&part);
         } else {
-            shard.send_run(used[0], slot, conn, 0, cmds);
+            shard.send_run(only, slot, conn, 0, cmds);
             conn.gather = Some(Gather {
                 left: 1,
                 parts: vec![Vec::new()],
@@ -673,45 +693,52 @@ pub fn msetnx_coord(
         }
         return Ok(());
     }
-    let exists = crate::cmd::lookup(b"exists").expect("exists in table");
-    let mset = crate::cmd::lookup(b"mset").expect("mset in table");
-    let mut sets = Vec::new();
-    let mut gather = Gather {
-        left: used.len() as u32,
-        parts: vec![Vec::new(); used.len()],
-        merge: Merge::Sum,
-    };
-    let mut local = None;
-    for (part, &s) in used.iter().enumerate() {
-        let mut check = OwnedCmds::default();
-        let mut set = OwnedCmds::default();
-        let pairs: Vec<usize> = (1..args.len())
-            .step_by(2)
-            .filter(|&i| route::shard_of(args.get(i), shards) == s)
-            .collect();
-        check.push(
-            exists.id,
-            std::iter::once(&b"exists"[..]).chain(pairs.iter().map(|&i| args.get(i))),
-        );
-        set.push(
-            mset.id,
-            std::iter::once(&b"mset"[..])
-                .chain(pairs.iter().flat_map(|&i| [args.get(i), args.get(i + 1)])),
-        );
-        sets.push((s, set));
-        if s == shard.id {
-            local = Some((part, check));
-        } else {
-            shard.send_run(s, slot, conn, part as u32, check);
-        }
-    }
-    if let Some((part, check)) = local {
-        gather.parts[part] = shard_run(shard, &check, conn);
-        gather.left -= 1;
-    }
-    gather.merge = Merge::MsetNx { sets };
-    conn.gather = Some(gather);
+    shard.start_step(slot, conn, |cx| msetnx_across(cx, groups));
     Ok(())
+}
+
+/// MSETNX over several shards: count the keys that exist on every shard, then, only if
+/// none does, set every pair.
+async fn msetnx_across(
+    cx: crate::cmd::step::Cx,
+    groups: Vec<(usize, Vec<Pair>)>,
+) -> CmdResult<Vec<u8>> {
+    let checks = groups
+        .iter()
+        .map(|(s, pairs)| {
+            let keys: Vec<Box<[u8]>> = pairs.iter().map(|(k, _)| k.clone()).collect();
+            (*s, move |ctx: &mut Ctx| count_existing(ctx, &keys))
+        })
+        .collect();
+    let existing: usize = cx.run_each(checks).await.into_iter().sum();
+    if existing > 0 {
+        return Ok(cx.int(0));
+    }
+    let sets = groups
+        .into_iter()
+        .map(|(s, pairs)| (s, move |ctx: &mut Ctx| set_strings(ctx, &pairs)))
+        .collect();
+    cx.run_each(sets).await;
+    Ok(cx.int(1))
+}
+
+/// How many of `keys` exist (as EXISTS counts them: a hit or a miss each).
+fn count_existing(ctx: &mut Ctx, keys: &[Box<[u8]>]) -> usize {
+    let db = ctx.db;
+    let now = ctx.now_ms();
+    keys.iter()
+        .filter(|k| ctx.ks().lookup(db, k, now).is_some())
+        .count()
+}
+
+/// Sets each key to its string value, as MSET does.
+fn set_strings(ctx: &mut Ctx, pairs: &[Pair]) {
+    let db = ctx.db;
+    let now = ctx.now_ms();
+    for (k, v) in pairs {
+        let value = crate::store::Value::Str(crate::store::Str::from_bytes(v));
+        ctx.ks().set(db, k, value, crate::store::Ttl::Clear, now);
+    }
 }
 
 /// Strictly parsed integer argument (shared helper for server commands).
@@ -755,14 +782,15 @@ fn copy_options(args: &Args, db: usize, databases: usize) -> CmdResult<(usize, b
 
 /// COPY source destination [DB destination-db] [REPLACE] (both keys on this shard).
 pub fn copy(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let (dst_db, replace) = copy_options(args, ctx.db, ctx.shard.ks.databases())?;
+    let db = ctx.db;
+    let (dst_db, replace) = copy_options(args, ctx.db, ctx.ks().databases())?;
     let now = ctx.now_ms();
-    let Some(e) = ctx.shard.ks.lookup(ctx.db, args.get(1), now) else {
+    let Some(e) = ctx.ks().lookup(db, args.get(1), now) else {
         ctx.out.int(0);
         return Ok(());
     };
     let (value, expire) = (e.value.clone(), e.expire_at_ms);
-    if !replace && ctx.shard.ks.exists(dst_db, args.get(2), now) {
+    if !replace && ctx.ks().exists(dst_db, args.get(2), now) {
         ctx.out.int(0);
         return Ok(());
     }
@@ -771,101 +799,137 @@ pub fn copy(ctx: &mut Ctx, args: &Args) -> CmdResult {
     } else {
         crate::store::Ttl::At(expire)
     };
-    ctx.shard.ks.set(dst_db, args.get(2), value, ttl, now);
-    ctx.shard.signal_key(dst_db, args.get(2));
+    ctx.ks().set(dst_db, args.get(2), value, ttl, now);
+    ctx.signal_key(dst_db, args.get(2));
     ctx.out.int(1);
     Ok(())
 }
 
-/// Internal `__take key`: the key's value and expiry, dumped (`Value::dump`), or null.
-/// The first step of RENAME / COPY across shards, under the transaction's locks.
-pub fn take(ctx: &mut Ctx, args: &Args) -> CmdResult {
+/// The value at `key` with its expiry, dumped (`Value::dump`); `None` when missing. The
+/// first step of RENAME / COPY across shards, under the transaction's locks.
+fn dump_key(ctx: &mut Ctx, key: &[u8]) -> Option<Vec<u8>> {
+    let db = ctx.db;
     let now = ctx.now_ms();
-    match ctx.shard.ks.peek(ctx.db, args.get(1), now) {
-        Some(e) => {
-            let mut buf = Vec::new();
-            e.value.dump(e.expire_at_ms, &mut buf);
-            ctx.out.bulk(&buf);
-        }
-        None => ctx.out.null(),
-    }
-    Ok(())
+    let e = ctx.ks().peek(db, key, now)?;
+    let mut buf = Vec::new();
+    e.value.dump(e.expire_at_ms, &mut buf);
+    Some(buf)
 }
 
-/// Internal `__put key dump replace|nx db`: stores a dumped value (with its expiry) unless
-/// `nx` and the key exists. Replies `:1` if stored, `:0` if not.
-pub fn put(ctx: &mut Ctx, args: &Args) -> CmdResult {
+/// Stores a dumped value (with its expiry) at `key` in `db`, unless `nx` and the key
+/// exists. True if stored.
+fn put_dump(ctx: &mut Ctx, db: usize, key: &[u8], dump: &[u8], nx: bool) -> CmdResult<bool> {
     let now = ctx.now_ms();
-    let db = args.int(4)? as usize;
-    let (key, nx) = (args.get(1), args.is(3, "nx"));
-    let (value, expire) = crate::store::Value::restore(args.get(2))
+    let (value, expire) = crate::store::Value::restore(dump)
         .ok_or_else(|| CmdError::msg("ERR internal: bad dump"))?;
-    if nx && ctx.shard.ks.exists(db, key, now) {
-        ctx.out.int(0);
-        return Ok(());
+    if nx && ctx.ks().exists(db, key, now) {
+        return Ok(false);
     }
     let ttl = if expire == 0 {
         crate::store::Ttl::Clear
     } else {
         crate::store::Ttl::At(expire)
     };
-    ctx.shard.ks.set(db, key, value, ttl, now);
-    ctx.shard.signal_key(db, key);
-    ctx.out.int(1);
-    Ok(())
+    ctx.ks().set(db, key, value, ttl, now);
+    ctx.signal_key(db, key);
+    Ok(true)
+}
+
+/// Stores a value computed on another shard at `key` (SUNIONSTORE, ZUNIONSTORE ...
+/// across shards), without expiry, or deletes `key` for `None` (an empty result).
+pub fn store_computed(ctx: &mut Ctx, key: &[u8], value: Option<crate::store::Value>) {
+    let db = ctx.db;
+    let now = ctx.now_ms();
+    match value {
+        Some(v) => {
+            ctx.ks().set(db, key, v, crate::store::Ttl::Clear, now);
+            ctx.signal_key(db, key);
+        }
+        None => {
+            ctx.ks().remove(db, key, now);
+        }
+    }
+}
+
+/// Which command moves a key between shards.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Relocation {
+    /// RENAME: replaces the destination.
+    Rename,
+    /// RENAMENX: only if the destination does not exist.
+    RenameNx,
+    /// COPY: keeps the source; replaces the destination only with REPLACE.
+    Copy { replace: bool },
 }
 
 /// RENAME / RENAMENX / COPY: on one shard the command itself; across shards (under the
-/// locks of both keys, taken before this runs) three steps: take a dump of the source,
-/// put it at the destination, and for a rename delete the source.
+/// locks of both keys, taken before this runs) `relocate_across`.
 fn relocate_coord(
     shard: &mut Shard,
     slot: usize,
     conn: &mut Conn,
     args: &Args,
     out: &mut Vec<u8>,
-    op: crate::conn::Relocation,
+    op: Relocation,
 ) -> CmdResult {
     let (src, dst) = (args.get(1), args.get(2));
-    let dst_db = match op {
-        crate::conn::Relocation::Copy { .. } => {
-            copy_options(args, conn.db, shard.ks.databases())?.0
+    let (dst_db, op) = match op {
+        Relocation::Copy { .. } => {
+            let (dst_db, replace) = copy_options(args, conn.db, shard.ks.databases())?;
+            (dst_db, Relocation::Copy { replace })
         }
-        _ => conn.db,
+        op => (conn.db, op),
     };
-    let op = match op {
-        crate::conn::Relocation::Copy { .. } => crate::conn::Relocation::Copy {
-            replace: copy_options(args, conn.db, shard.ks.databases())?.1,
-        },
-        op => op,
-    };
-    let (src_shard, dst_shard) = (
-        route::shard_of(src, shard.shards),
-        route::shard_of(dst, shard.shards),
-    );
-    if src_shard == dst_shard {
+    let src_shard = route::shard_of(src, shard.shards);
+    if src_shard == route::shard_of(dst, shard.shards) {
         shard.run_whole_on(src_shard, slot, conn, args, out);
         return Ok(());
     }
-    let mut cmds = OwnedCmds::default();
-    cmds.push(
-        crate::cmd::internal_id("__take"),
-        [&b"__take"[..], src].into_iter(),
-    );
-    let next = crate::cmd::Next {
-        runs: vec![(src_shard, cmds)],
-        merge: Merge::RelocateTake {
-            src: src.into(),
-            src_shard,
-            dst: dst.into(),
-            dst_shard,
-            dst_db,
-            op,
-        },
-        rescue_left: None,
-    };
-    shard.run_parts(slot, conn, next);
+    let (src, dst) = (src.into(), dst.into());
+    shard.start_step(slot, conn, move |cx| {
+        relocate_across(cx, src, dst, dst_db, op)
+    });
     Ok(())
+}
+
+/// RENAME / RENAMENX / COPY between two shards: take a dump of the source, put it at the
+/// destination, and for a rename delete the source.
+async fn relocate_across(
+    cx: crate::cmd::step::Cx,
+    src: Box<[u8]>,
+    dst: Box<[u8]>,
+    dst_db: usize,
+    op: Relocation,
+) -> CmdResult<Vec<u8>> {
+    let (src_shard, dst_shard) = (cx.shard_of(&src), cx.shard_of(&dst));
+    let key = src.clone();
+    let Some(dump) = cx.run_on(src_shard, move |ctx| dump_key(ctx, &key)).await else {
+        return match op {
+            Relocation::Copy { .. } => Ok(cx.int(0)),
+            _ => Err(CmdError::NoSuchKey),
+        };
+    };
+    let nx = matches!(
+        op,
+        Relocation::Copy { replace: false } | Relocation::RenameNx
+    );
+    let put = move |ctx: &mut Ctx| put_dump(ctx, dst_db, &dst, &dump, nx);
+    let stored = cx.run_on(dst_shard, put).await?;
+    match op {
+        Relocation::Copy { .. } => return Ok(cx.int(stored as i64)),
+        Relocation::RenameNx if !stored => return Ok(cx.int(0)),
+        _ => {}
+    }
+    cx.run_on(src_shard, move |ctx| {
+        let db = ctx.db;
+        let now = ctx.now_ms();
+        ctx.ks().remove(db, &src, now);
+    })
+    .await;
+    Ok(match op {
+        Relocation::Rename => cx.reply(|r| r.ok()),
+        _ => cx.int(1),
+    })
 }
 
 /// RENAME coordinator.
@@ -876,14 +940,7 @@ pub fn rename_coord(
     args: &Args,
     out: &mut Vec<u8>,
 ) -> CmdResult {
-    relocate_coord(
-        shard,
-        slot,
-        conn,
-        args,
-        out,
-        crate::conn::Relocation::Rename,
-    )
+    relocate_coord(shard, slot, conn, args, out, Relocation::Rename)
 }
 
 /// RENAMENX coordinator.
@@ -894,14 +951,7 @@ pub fn renamenx_coord(
     args: &Args,
     out: &mut Vec<u8>,
 ) -> CmdResult {
-    relocate_coord(
-        shard,
-        slot,
-        conn,
-        args,
-        out,
-        crate::conn::Relocation::RenameNx,
-    )
+    relocate_coord(shard, slot, conn, args, out, Relocation::RenameNx)
 }
 
 /// COPY coordinator.
@@ -918,7 +968,7 @@ pub fn copy_coord(
         conn,
         args,
         out,
-        crate::conn::Relocation::Copy { replace: false },
+        Relocation::Copy { replace: false },
     )
 }
 

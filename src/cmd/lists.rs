@@ -13,8 +13,9 @@ use crate::store::{Ttl, Value};
 
 /// The list at `key`, or `None`; WRONGTYPE for another type.
 fn read<'k>(ctx: &'k mut Ctx, key: &[u8]) -> CmdResult<Option<&'k List>> {
+    let db = ctx.db;
     let now = ctx.now_ms();
-    match ctx.shard.ks.lookup(ctx.db, key, now).map(|e| &e.value) {
+    match ctx.ks().lookup(db, key, now).map(|e| &e.value) {
         None => Ok(None),
         Some(Value::List(l)) => Ok(Some(l)),
         Some(_) => Err(CmdError::WrongType),
@@ -23,13 +24,9 @@ fn read<'k>(ctx: &'k mut Ctx, key: &[u8]) -> CmdResult<Option<&'k List>> {
 
 /// The list at `key` for modification, or `None`; WRONGTYPE for another type.
 fn write<'k>(ctx: &'k mut Ctx, key: &[u8]) -> CmdResult<Option<&'k mut List>> {
+    let db = ctx.db;
     let now = ctx.now_ms();
-    match ctx
-        .shard
-        .ks
-        .lookup_mut(ctx.db, key, now)
-        .map(|e| &mut e.value)
-    {
+    match ctx.ks().lookup_mut(db, key, now).map(|e| &mut e.value) {
         None => Ok(None),
         Some(Value::List(l)) => Ok(Some(l)),
         Some(_) => Err(CmdError::WrongType),
@@ -38,10 +35,11 @@ fn write<'k>(ctx: &'k mut Ctx, key: &[u8]) -> CmdResult<Option<&'k mut List>> {
 
 /// Removes `key` if its list became empty (Redis never keeps empty lists).
 fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
+    let db = ctx.db;
     let now = ctx.now_ms();
-    if let Some(e) = ctx.shard.ks.peek(ctx.db, key, now) {
+    if let Some(e) = ctx.ks().peek(db, key, now) {
         if matches!(&e.value, Value::List(l) if l.is_empty()) {
-            ctx.shard.ks.remove(ctx.db, key, now);
+            ctx.ks().remove(db, key, now);
         }
     }
 }
@@ -67,6 +65,7 @@ pub fn parse_end(raw: &[u8]) -> CmdResult<End> {
 }
 
 fn push(ctx: &mut Ctx, args: &Args, end: End, only_existing: bool) -> CmdResult {
+    let db = ctx.db;
     let key = args.get(1);
     let now = ctx.now_ms();
     if write(ctx, key)?.is_none() {
@@ -74,9 +73,8 @@ fn push(ctx: &mut Ctx, args: &Args, end: End, only_existing: bool) -> CmdResult 
             ctx.out.int(0);
             return Ok(());
         }
-        ctx.shard
-            .ks
-            .set(ctx.db, key, Value::List(Box::default()), Ttl::Clear, now);
+        ctx.ks()
+            .set(db, key, Value::List(Box::default()), Ttl::Clear, now);
     }
     let list = write(ctx, key)?.expect("just created");
     for i in 2..args.len() {
@@ -87,7 +85,7 @@ fn push(ctx: &mut Ctx, args: &Args, end: End, only_existing: bool) -> CmdResult 
     }
     let n = list.len();
     ctx.out.int(n as i64);
-    ctx.shard.signal_key(ctx.db, key);
+    ctx.signal_key(ctx.db, key);
     Ok(())
 }
 
@@ -145,7 +143,7 @@ fn pop(ctx: &mut Ctx, args: &Args, end: End) -> CmdResult {
         }
         return Ok(());
     }
-    let count = crate::resp::parse_i64(args.get(2))
+    let count = crate::num::parse_i64(args.get(2))
         .filter(|n| *n >= 0)
         .ok_or(CmdError::msg("ERR value is out of range, must be positive"))?;
     if read(ctx, key)?.is_none() {
@@ -179,14 +177,10 @@ pub fn llen(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// LRANGE key start stop
 pub fn lrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     let (start, stop) = (args.int(2)?, args.int(3)?);
     let now = ctx.now_ms();
-    let range = match ctx
-        .shard
-        .ks
-        .lookup(ctx.db, args.get(1), now)
-        .map(|e| &e.value)
-    {
+    let range = match ctx.ks().lookup(db, args.get(1), now).map(|e| &e.value) {
         None => None,
         Some(Value::List(list)) => list.positions(start, stop),
         Some(_) => return Err(CmdError::WrongType),
@@ -300,7 +294,7 @@ pub fn lpos(ctx: &mut Ctx, args: &Args) -> CmdResult {
         let v = if args.is(i, "rank") {
             args.int(i + 1)?
         } else {
-            crate::resp::parse_i64(args.get(i + 1)).unwrap_or(-1)
+            crate::num::parse_i64(args.get(i + 1)).unwrap_or(-1)
         };
         if args.is(i, "rank") {
             if v == 0 {
@@ -354,6 +348,7 @@ pub fn lpos(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// Moves one element from `src`'s `from` end to `dst`'s `to` end; replies with it (or
 /// null). Same shard only: the shard loop routes both keys together.
 fn lmove_generic(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> CmdResult {
+    let db = ctx.db;
     if read(ctx, src)?.is_none() {
         ctx.out.null();
         return Ok(());
@@ -365,9 +360,8 @@ fn lmove_generic(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> C
         .expect("source is a non-empty list");
     let now = ctx.now_ms();
     if write(ctx, dst)?.is_none() {
-        ctx.shard
-            .ks
-            .set(ctx.db, dst, Value::List(Box::default()), Ttl::Clear, now);
+        ctx.ks()
+            .set(db, dst, Value::List(Box::default()), Ttl::Clear, now);
     }
     let list = write(ctx, dst)?.expect("destination exists");
     match to {
@@ -375,7 +369,7 @@ fn lmove_generic(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> C
         End::Right => list.push_back(&v),
     }
     ctx.out.bulk(&v);
-    ctx.shard.signal_key(ctx.db, dst);
+    ctx.signal_key(ctx.db, dst);
     Ok(())
 }
 
@@ -477,7 +471,7 @@ pub fn numkeys_positions(args: &Args, at: usize) -> std::ops::Range<usize> {
     match args
         .len()
         .checked_sub(at + 1)
-        .and_then(|_| crate::resp::parse_i64(args.get(at)))
+        .and_then(|_| crate::num::parse_i64(args.get(at)))
     {
         Some(n) if n > 0 && (n as usize) < args.len() - at => at + 1..at + 1 + n as usize,
         _ => 0..0,
@@ -497,7 +491,7 @@ pub struct MPopArgs {
 
 /// Parses LMPOP's (or, with `at` = 2, BLMPOP's) arguments with Redis's errors.
 pub fn parse_mpop(args: &Args, at: usize) -> CmdResult<MPopArgs> {
-    let numkeys = crate::resp::parse_i64(args.get(at))
+    let numkeys = crate::num::parse_i64(args.get(at))
         .filter(|&n| n > 0)
         .ok_or(CmdError::msg("ERR numkeys should be greater than 0"))? as usize;
     if args.len() < at + 1 + numkeys + 1 {
@@ -523,7 +517,7 @@ pub fn parse_mpop(args: &Args, at: usize) -> CmdResult<MPopArgs> {
             return Err(CmdError::Syntax);
         }
         count = Some(
-            crate::resp::parse_i64(args.get(i + 1))
+            crate::num::parse_i64(args.get(i + 1))
                 .filter(|&n| n > 0)
                 .ok_or(CmdError::msg("ERR count should be greater than 0"))? as usize,
         );

@@ -11,13 +11,13 @@ pub mod getkeys;
 pub mod hashes;
 pub mod info;
 pub mod keys;
-pub mod ldouble;
 pub mod lists;
 pub mod paced;
 pub mod pubsub;
 pub mod registry;
 pub mod server;
 pub mod sets;
+pub mod step;
 pub mod streams;
 pub mod strings;
 pub mod zsets;
@@ -26,7 +26,7 @@ use std::sync::OnceLock;
 
 use ahash::AHashMap;
 
-use crate::conn::{Conn, Gather, Merge, Relocation, SMoveStage};
+use crate::conn::{Conn, Gather, Merge};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::write::{aggregate_header, read_int, value_len};
 use crate::resp::{ArgRange, Reply};
@@ -89,7 +89,7 @@ impl<'a> Args<'a> {
 
     /// Argument `i` parsed as a strict integer (`ERR value is not an integer...`).
     pub fn int(&self, i: usize) -> CmdResult<i64> {
-        crate::resp::parse_i64(self.get(i)).ok_or(CmdError::NotInteger)
+        crate::num::parse_i64(self.get(i)).ok_or(CmdError::NotInteger)
     }
 
     /// Argument `i` lower-cased (for option words; allocation-free compare is `is`).
@@ -147,7 +147,7 @@ impl<'a> ArgCursor<'a> {
 
     /// Takes the next argument as a strict integer.
     pub fn next_i64(&mut self) -> CmdResult<i64> {
-        crate::resp::parse_i64(self.next_arg()?).ok_or(CmdError::NotInteger)
+        crate::num::parse_i64(self.next_arg()?).ok_or(CmdError::NotInteger)
     }
 
     /// Takes the next argument as an integer in `min..=max`, with Redis's range error
@@ -165,7 +165,52 @@ impl<'a> ArgCursor<'a> {
     /// Takes the next argument as a float, read as Redis's `strtold` does
     /// (`ERR value is not a valid float`).
     pub fn next_f64(&mut self) -> CmdResult<f64> {
-        strings::parse_float(self.next_arg()?).ok_or(CmdError::NotFloat)
+        crate::num::parse_float(self.next_arg()?).ok_or(CmdError::NotFloat)
+    }
+
+    /// Takes the next argument as a key (a missing one is a syntax error; the table's
+    /// arity usually rules that out).
+    pub fn next_key(&mut self) -> CmdResult<&'a [u8]> {
+        self.next_arg()
+    }
+
+    /// Takes the next argument as an integer of `0..=max` (`max` at most `i64::MAX`),
+    /// or fails with `err` (Redis words the range error per command).
+    pub fn next_usize_or(&mut self, max: usize, err: CmdError) -> CmdResult<usize> {
+        let n = crate::num::parse_i64(self.next_arg()?).ok_or(err.clone())?;
+        usize::try_from(n).ok().filter(|&n| n <= max).ok_or(err)
+    }
+
+    /// Takes the next two arguments (a field and its value, a key and its value), if
+    /// two are left.
+    pub fn next_pair(&mut self) -> Option<(&'a [u8], &'a [u8])> {
+        if self.remaining() < 2 {
+            return None;
+        }
+        let pair = (self.args.get(self.at), self.args.get(self.at + 1));
+        self.at += 2;
+        Some(pair)
+    }
+
+    /// True if the next argument is `word` (case-insensitively); takes nothing.
+    pub fn peek_is(&self, word: &str) -> bool {
+        self.peek()
+            .is_some_and(|a| a.eq_ignore_ascii_case(word.as_bytes()))
+    }
+}
+
+/// The arguments not yet taken, in order (`for key in args.cursor(1)`).
+impl<'a> Iterator for ArgCursor<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let a = self.peek()?;
+        self.at += 1;
+        Some(a)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining(), Some(self.remaining()))
     }
 }
 
@@ -181,31 +226,231 @@ pub fn flatten(owned: &[Vec<u8>]) -> (Vec<u8>, Vec<ArgRange>) {
     (buf, ranges)
 }
 
-/// What a handler runs with.
-pub struct Ctx<'a> {
-    /// The shard it runs on (keyspace, connections, shared state).
-    pub shard: &'a mut Shard,
-    /// The calling connection, when the command runs on its home shard.
-    pub conn: Option<&'a mut Conn>,
-    /// The selected database.
-    pub db: usize,
-    /// Where the reply goes.
-    pub out: Reply<'a>,
-    /// Whether the reply may be paced, and whether it was (`cmd::paced`).
-    pub pace: paced::Pace,
-}
+pub use context::{Ctx, Home};
 
-impl Ctx<'_> {
-    /// The calling connection; only for `Route::Home` / `Route::All` handlers.
-    pub fn conn(&mut self) -> &mut Conn {
-        self.conn
-            .as_deref_mut()
-            .expect("home command runs with its connection")
+/// The context handlers run with, in a module of its own so that its shard stays private:
+/// a handler reaches the shard only through the narrow methods here, never as `&mut Shard`.
+mod context {
+    use std::sync::Arc;
+
+    use super::{paced, Route, Spec};
+    use crate::conn::Conn;
+    use crate::error::{CmdError, CmdResult};
+    use crate::resp::Reply;
+    use crate::shard::{Settings, Shard, Shared};
+    use crate::store::pin::PinId;
+    use crate::store::Keyspace;
+
+    /// Why `Ctx::home` or `Home::conn` refused: a command asked for what its route does not
+    /// give it. Our logic error, never the client's; a reply rather than a panic.
+    const NOT_AT_HOME: CmdError =
+        CmdError::msg("ERR internal error: the command ran where its connection is not");
+
+    /// What a handler runs with. Every handler sees the owner side: the keyspace, the
+    /// selected database, the turn's clock, the cached settings, the signal that wakes
+    /// blocked clients, and the read-only state all shards share. Commands that run on
+    /// their connection's home shard or on every shard (any route but `Route::Keys`) also
+    /// reach the connection and the shard-level services through `home`.
+    pub struct Ctx<'a> {
+        /// The shard it runs on; private, so a handler cannot reach past the methods below.
+        shard: &'a mut Shard,
+        /// The calling connection, when the command runs on its home shard.
+        conn: Option<&'a mut Conn>,
+        /// Whether the route gives `home` (decided once, from the spec).
+        home: bool,
+        /// The selected database.
+        pub db: usize,
+        /// Where the reply goes.
+        pub out: Reply<'a>,
+        /// Whether the reply may be paced, and whether it was (`cmd::paced`).
+        pub pace: paced::Pace,
     }
 
-    /// The shard's clock, read once per turn.
-    pub fn now_ms(&self) -> u64 {
-        self.shard.now_ms
+    impl<'a> Ctx<'a> {
+        /// The context for running `spec` on `shard` (with `conn` on its home shard).
+        pub fn new(
+            shard: &'a mut Shard,
+            spec: &Spec,
+            conn: Option<&'a mut Conn>,
+            db: usize,
+            out: Reply<'a>,
+            pace: paced::Pace,
+        ) -> Self {
+            Ctx {
+                shard,
+                conn,
+                home: !matches!(spec.route, Route::Keys(_)),
+                db,
+                out,
+                pace,
+            }
+        }
+
+        /// The context of an op another shard's coordinator sent (`cmd::step`): no
+        /// connection, no home services, and a reply that goes nowhere.
+        pub fn for_op(shard: &'a mut Shard, db: usize, out: Reply<'a>) -> Self {
+            Ctx {
+                shard,
+                conn: None,
+                home: false,
+                db,
+                out,
+                pace: paced::Pace::Off,
+            }
+        }
+
+        /// This shard's keyspace.
+        #[inline]
+        pub fn ks(&mut self) -> &mut Keyspace {
+            &mut self.shard.ks
+        }
+
+        /// The keyspace and the reply at once, for a reply written straight from stored
+        /// values (no copies).
+        #[inline]
+        pub fn ks_out(&mut self) -> (&mut Keyspace, &mut Reply<'a>) {
+            (&mut self.shard.ks, &mut self.out)
+        }
+
+        /// The shard's clock, read once per turn.
+        #[inline]
+        pub fn now_ms(&self) -> u64 {
+            self.shard.now_ms
+        }
+
+        /// The settings this shard caches from the configuration.
+        #[inline]
+        pub fn settings(&self) -> &Settings {
+            &self.shard.settings
+        }
+
+        /// What every shard can read (configuration, registries, counters).
+        #[inline]
+        pub fn shared(&self) -> &Arc<Shared> {
+            &self.shard.shared
+        }
+
+        /// Notes that `key` of database `db` may have data for blocked clients; they are
+        /// served after this command.
+        #[inline]
+        pub fn signal_key(&mut self, db: usize, key: &[u8]) {
+            self.shard.signal_key(db, key);
+        }
+
+        /// Starts a paced reply (`cmd::paced`) that walks pinned value `pin`.
+        pub(super) fn start_paced(&mut self, walk: paced::Paced, pin: PinId) -> u64 {
+            self.shard.paced_start(walk, pin, self.out.resp3)
+        }
+
+        /// The calling connection (`home()?.conn()`): only on its home shard, for a
+        /// command not routed by its keys.
+        pub fn conn(&mut self) -> CmdResult<&mut Conn> {
+            if !self.home {
+                return Err(NOT_AT_HOME);
+            }
+            self.conn.as_deref_mut().ok_or(NOT_AT_HOME)
+        }
+
+        /// The connection and the shard-level services, for a command on its home shard
+        /// or on every shard; an internal error for an op routed by its keys.
+        pub fn home(&mut self) -> CmdResult<Home<'_, 'a>> {
+            if !self.home {
+                return Err(NOT_AT_HOME);
+            }
+            Ok(Home {
+                shard: &mut *self.shard,
+                conn: self.conn.as_deref_mut(),
+                out: &mut self.out,
+            })
+        }
+    }
+
+    /// What a command on its home shard, or on every shard, reaches beyond the owner
+    /// side: its connection (on the home shard) and the services of the shard.
+    pub struct Home<'c, 'a> {
+        shard: &'c mut Shard,
+        /// The calling connection; `None` on the other shards of a command that runs on
+        /// every shard.
+        pub conn: Option<&'c mut Conn>,
+        /// Where the reply goes.
+        pub out: &'c mut Reply<'a>,
+    }
+
+    impl Home<'_, '_> {
+        /// The calling connection; an internal error away from its home shard.
+        pub fn conn(&mut self) -> CmdResult<&mut Conn> {
+            self.conn.as_deref_mut().ok_or(NOT_AT_HOME)
+        }
+
+        /// Number of shards.
+        pub fn shards(&self) -> usize {
+            self.shard.shards
+        }
+
+        /// The connections of this shard other than the caller.
+        pub fn conns(&self) -> impl Iterator<Item = &Conn> {
+            self.shard.conns.iter().flatten().map(|c| &**c)
+        }
+
+        /// Subscribes the caller to `name`.
+        pub fn subscribe(&mut self, kind: crate::pubsub::Kind, name: &[u8]) -> CmdResult {
+            let conn = self.conn.as_deref_mut().ok_or(NOT_AT_HOME)?;
+            self.shard.subscribe(conn, kind, name);
+            Ok(())
+        }
+
+        /// Unsubscribes the caller from `name`.
+        pub fn unsubscribe(&mut self, kind: crate::pubsub::Kind, name: &[u8]) -> CmdResult {
+            let conn = self.conn.as_deref_mut().ok_or(NOT_AT_HOME)?;
+            self.shard.unsubscribe(conn, kind, name);
+            Ok(())
+        }
+
+        /// Drops every subscription and every WATCH of the caller (RESET).
+        pub fn unsubscribe_and_unwatch_all(&mut self) -> CmdResult {
+            let conn = self.conn.as_deref_mut().ok_or(NOT_AT_HOME)?;
+            self.shard.unsubscribe_all(conn);
+            conn.multi = None;
+            self.shard.unwatch_all(conn);
+            Ok(())
+        }
+
+        /// Publishes `payload` on `channel` (`Shard::publish`); returns the receivers.
+        pub fn publish(
+            &mut self,
+            kind: crate::pubsub::Kind,
+            channel: &[u8],
+            payload: &[u8],
+        ) -> i64 {
+            self.shard
+                .publish(kind, channel, payload, self.conn.as_deref_mut(), self.out)
+        }
+
+        /// Closes this shard's connections (not the caller) that `pred` picks; returns
+        /// how many.
+        pub fn kill_where(&mut self, pred: impl FnMut(&Conn) -> bool) -> usize {
+            self.shard.kill_where(pred)
+        }
+
+        /// Unblocks client `id` if it is blocked here (CLIENT UNBLOCK).
+        pub fn unblock_client(&mut self, id: u64, as_error: bool) -> bool {
+            self.shard.unblock_client(id, as_error)
+        }
+
+        /// Looks again at every blocked key of database `db` (after SWAPDB).
+        pub fn rescan_blocked(&mut self, db: usize) {
+            self.shard.rescan_blocked(db);
+        }
+
+        /// Zeroes this shard's counters (CONFIG RESETSTAT).
+        pub fn reset_stats(&mut self) {
+            self.shard.reset_stats();
+        }
+
+        /// Reloads this shard's cached settings from the configuration (CONFIG SET).
+        pub fn reload_settings(&mut self) {
+            self.shard.settings = Settings::load(&self.shard.shared);
+        }
     }
 }
 
@@ -215,8 +460,9 @@ pub fn read_collection<'k, T: Collection>(
     ctx: &'k mut Ctx,
     key: &[u8],
 ) -> CmdResult<Option<&'k T>> {
+    let db = ctx.db;
     let now = ctx.now_ms();
-    match ctx.shard.ks.lookup(ctx.db, key, now) {
+    match ctx.ks().lookup(db, key, now) {
         None => Ok(None),
         Some(e) => T::of(&e.value).map(Some).ok_or(CmdError::WrongType),
     }
@@ -226,25 +472,23 @@ pub fn read_collection<'k, T: Collection>(
 /// WRONGTYPE for another type. The caller deletes it again if it ends empty
 /// (`drop_if_empty`).
 pub fn write_collection<'k, T: Collection>(ctx: &'k mut Ctx, key: &[u8]) -> CmdResult<&'k mut T> {
+    let db = ctx.db;
     let now = ensure_collection::<T>(ctx, key)?;
-    let e = ctx.shard.ks.lookup_mut(ctx.db, key, now).expect("present");
+    let e = ctx.ks().lookup_mut(db, key, now).expect("present");
     Ok(T::of_mut(&mut e.value).expect("checked above"))
 }
 
 /// As `write_collection`, but an existing key's watchers are not marked: for a command
 /// that may change nothing (Redis signals SADD, SREM, SMOVE's destination only when a
-/// member was added or removed), which calls `ctx.shard.ks.touch` once it did. A key
+/// member was added or removed), which calls `ctx.ks().touch` once it did. A key
 /// created here counts as changed at once.
 pub fn write_collection_unmarked<'k, T: Collection>(
     ctx: &'k mut Ctx,
     key: &[u8],
 ) -> CmdResult<&'k mut T> {
+    let db = ctx.db;
     let now = ensure_collection::<T>(ctx, key)?;
-    let e = ctx
-        .shard
-        .ks
-        .lookup_mut_unmarked(ctx.db, key, now)
-        .expect("present");
+    let e = ctx.ks().lookup_mut_unmarked(db, key, now).expect("present");
     Ok(T::of_mut(&mut e.value).expect("checked above"))
 }
 
@@ -253,10 +497,9 @@ pub fn write_collection_unmarked<'k, T: Collection>(
 fn ensure_collection<T: Collection>(ctx: &mut Ctx, key: &[u8]) -> CmdResult<u64> {
     let now = ctx.now_ms();
     let db = ctx.db;
-    match ctx.shard.ks.peek(db, key, now) {
+    match ctx.ks().peek(db, key, now) {
         None => ctx
-            .shard
-            .ks
+            .ks()
             .set(db, key, T::default().into_value(), Ttl::Clear, now),
         Some(e) if T::of(&e.value).is_none() => return Err(CmdError::WrongType),
         Some(_) => {}
@@ -292,6 +535,7 @@ pub fn random_count(args: &Args, with: Option<&str>) -> CmdResult<(Option<i64>, 
 /// HDEL / SREM / ZREM `key name [name ...]`: removes the named entries of the collection
 /// of type `T` at `key` (deleting it once empty) and replies how many went.
 pub fn remove_named<T: crate::store::Named>(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     if read_collection::<T>(ctx, args.get(1))?.is_none() {
         ctx.out.int(0);
         return Ok(());
@@ -301,7 +545,7 @@ pub fn remove_named<T: crate::store::Named>(ctx: &mut Ctx, args: &Args) -> CmdRe
         .filter(|&i| c.remove_named(args.get(i)))
         .count();
     if removed > 0 {
-        ctx.shard.ks.touch(ctx.db, args.get(1));
+        ctx.ks().touch(db, args.get(1));
     }
     drop_if_empty::<T>(ctx, args.get(1));
     ctx.out.int(removed as i64);
@@ -310,15 +554,15 @@ pub fn remove_named<T: crate::store::Named>(ctx: &mut Ctx, args: &Args) -> CmdRe
 
 /// Deletes `key` if its collection of type `T` became empty (Redis keeps no empty ones).
 pub fn drop_if_empty<T: Collection>(ctx: &mut Ctx, key: &[u8]) {
+    let db = ctx.db;
     let now = ctx.now_ms();
     let empty = ctx
-        .shard
-        .ks
-        .peek(ctx.db, key, now)
+        .ks()
+        .peek(db, key, now)
         .and_then(|e| T::of(&e.value))
         .is_some_and(T::is_empty);
     if empty {
-        ctx.shard.ks.remove(ctx.db, key, now);
+        ctx.ks().remove(db, key, now);
     }
 }
 
@@ -609,56 +853,7 @@ pub fn table() -> &'static Table {
 
 /// The spec with index `id`.
 pub fn spec_by_id(id: u16) -> &'static Spec {
-    if id >= INTERNAL_BASE {
-        return &internal()[(id - INTERNAL_BASE) as usize];
-    }
     &table().specs[id as usize]
-}
-
-/// Ids of internal commands (steps of commands that span shards) start here. They are not
-/// in the table: no client can name them, COMMAND does not list them.
-pub const INTERNAL_BASE: u16 = 0x4000;
-
-/// The internal commands.
-fn internal() -> &'static [Spec] {
-    const fn spec(i: u16, name: &'static str, handler: Handler) -> Spec {
-        Spec {
-            id: INTERNAL_BASE + i,
-            name,
-            arity: -2,
-            flags: flag::WRITE,
-            acl: &[],
-            keys: KeySpec {
-                first: 1,
-                last: 1,
-                step: 1,
-                numkeys_at: 0,
-                native: NativeKeys::None,
-            },
-            key_specs: &[],
-            tips: &[],
-            route: Route::Keys(None),
-            lock: LockScope::Keys,
-            handler,
-            subs: &[],
-            doc: None,
-        }
-    }
-    static INTERNAL: [Spec; 3] = [
-        spec(0, "__take", keys::take),
-        spec(1, "__put", keys::put),
-        spec(2, "__xread", streams::xread_part),
-    ];
-    &INTERNAL
-}
-
-/// The id of the internal command `name`.
-pub fn internal_id(name: &str) -> u16 {
-    internal()
-        .iter()
-        .find(|s| s.name == name)
-        .map(|s| s.id)
-        .expect("internal command")
 }
 
 /// Finds a top-level command by name, case-insensitively, without allocating.
@@ -799,37 +994,6 @@ pub struct Next {
     pub rescue_left: Option<bool>,
 }
 
-/// Commands for several shards: (shard, its commands) per part.
-pub type ShardCmds = Vec<(usize, OwnedCmds)>;
-
-/// One command per key (`name key`), grouped into a part per owner shard in first-seen
-/// order: the parts, and for each key in order (its part, its command's index there).
-pub fn per_key_parts<'a>(
-    shards: usize,
-    name: &[u8],
-    keys: impl Iterator<Item = &'a [u8]>,
-) -> (ShardCmds, Vec<(u32, u32)>) {
-    let id = lookup(name).map_or_else(
-        || internal_id(std::str::from_utf8(name).expect("ascii name")),
-        |s| s.id,
-    );
-    let mut parts: Vec<(usize, OwnedCmds)> = Vec::new();
-    let mut order = Vec::new();
-    for key in keys {
-        let s = crate::shard::route::shard_of(key, shards);
-        let part = match parts.iter().position(|(ps, _)| *ps == s) {
-            Some(p) => p,
-            None => {
-                parts.push((s, OwnedCmds::default()));
-                parts.len() - 1
-            }
-        };
-        order.push((part as u32, parts[part].1.cmds.len() as u32));
-        parts[part].1.push(id, [name, key].into_iter());
-    }
-    (parts, order)
-}
-
 /// The value of a bulk-string reply, if `reply` is one.
 pub fn bulk_value(reply: &[u8]) -> Option<Vec<u8>> {
     if reply.first() != Some(&b'$') || reply.starts_with(b"$-1") {
@@ -848,71 +1012,6 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
         Merge::Forward => {
             for p in &g.parts {
                 out.raw(p);
-            }
-        }
-        Merge::RelocateTake {
-            src,
-            src_shard,
-            dst,
-            dst_shard,
-            dst_db,
-            op,
-        } => {
-            let p = &g.parts[0];
-            if p.first() == Some(&b'-') {
-                out.raw(p);
-                return None;
-            }
-            let Some(dump) = bulk_value(p) else {
-                match op {
-                    Relocation::Copy { .. } => out.int(0),
-                    _ => out.error("ERR no such key"),
-                }
-                return None;
-            };
-            let mode: &[u8] =
-                if op == (Relocation::Copy { replace: false }) || op == Relocation::RenameNx {
-                    b"nx"
-                } else {
-                    b"replace"
-                };
-            let db = itoa::Buffer::new().format(dst_db).as_bytes().to_vec();
-            let mut cmds = OwnedCmds::default();
-            cmds.push(
-                internal_id("__put"),
-                [&b"__put"[..], &dst, &dump, mode, &db].into_iter(),
-            );
-            return Some(Next {
-                runs: vec![(dst_shard, cmds)],
-                merge: Merge::RelocatePut { src, src_shard, op },
-                rescue_left: None,
-            });
-        }
-        Merge::RelocatePut { src, src_shard, op } => {
-            let p = &g.parts[0];
-            if p.first() == Some(&b'-') {
-                out.raw(p);
-                return None;
-            }
-            let stored = read_int(p) == Some(1);
-            match op {
-                Relocation::Copy { .. } => out.int(stored as i64),
-                Relocation::RenameNx if !stored => out.int(0),
-                _ => {
-                    let mut cmds = OwnedCmds::default();
-                    let del = lookup(b"del").expect("del in table");
-                    cmds.push(del.id, [&b"del"[..], &src].into_iter());
-                    let reply: &'static [u8] = if op == Relocation::Rename {
-                        b"+OK\r\n"
-                    } else {
-                        b":1\r\n"
-                    };
-                    return Some(Next {
-                        runs: vec![(src_shard, cmds)],
-                        merge: Merge::Fixed(reply),
-                        rescue_left: None,
-                    });
-                }
             }
         }
         Merge::Exec { order } => {
@@ -955,11 +1054,9 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
                 out.int(g.parts.iter().map(|p| read_int(p).unwrap_or(0)).sum());
             }
         }
-        Merge::AllOk | Merge::Fixed(_) => {
+        Merge::AllOk => {
             if let Some(e) = first_error {
                 out.raw(e);
-            } else if let Merge::Fixed(bytes) = g.merge {
-                out.raw(bytes);
             } else {
                 out.ok();
             }
@@ -1012,7 +1109,7 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
             if candidates.is_empty() {
                 out.null();
             } else {
-                let pick = (crate::shard::unix_ms() as usize) % candidates.len();
+                let pick = (crate::clock::unix_ms() as usize) % candidates.len();
                 out.raw(candidates[pick]);
             }
         }
@@ -1074,22 +1171,6 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
                 out.ok();
             }
         }
-        Merge::MsetNx { sets } => {
-            if let Some(e) = first_error {
-                out.raw(e);
-                return None;
-            }
-            let existing: i64 = g.parts.iter().map(|p| read_int(p).unwrap_or(0)).sum();
-            if existing > 0 {
-                out.int(0);
-                return None;
-            }
-            return Some(Next {
-                runs: sets,
-                merge: Merge::Fixed(b":1\r\n"),
-                rescue_left: None,
-            });
-        }
         Merge::Reply(bytes) => {
             // The step's own reply is not the client's (a restore after a failed move).
             out.raw(&bytes);
@@ -1123,97 +1204,8 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
             });
         }
         Merge::MoveWake(_) => unreachable!("the shard finishes a blocked move itself"),
+        Merge::Step(_) => unreachable!("the shard drives a step itself"),
         Merge::ServeHeld(_) => unreachable!("the shard serves an EXEC's keys itself"),
-        Merge::XRead(_) => unreachable!("the shard merges XREAD itself (it may block)"),
-        Merge::Compute(c) => {
-            let replies = split_replies(&g.parts);
-            let values: Vec<_> = per_key_replies(&replies, &c.order, out)?
-                .into_iter()
-                .map(|r| bulk_value(r).and_then(|d| crate::store::Value::restore(&d)))
-                .collect();
-            let sources: Vec<Option<&crate::store::Value>> =
-                values.iter().map(|v| v.as_ref().map(|(v, _)| v)).collect();
-            let args = Args::new(&c.args.data, &c.args.args);
-            let mut reply = Vec::new();
-            let result = (c.eval)(
-                &args,
-                &sources,
-                c.limits,
-                &mut Reply::new(&mut reply, out.resp3),
-            );
-            let stored = match result {
-                Err(e) => {
-                    out.error(&e.text());
-                    return None;
-                }
-                Ok(stored) => stored,
-            };
-            let (Some(value), Some((dst, dst_shard))) = (stored, c.store) else {
-                out.raw(&reply);
-                return None;
-            };
-            return Some(Next {
-                runs: vec![(dst_shard, store_step(&dst, value, c.db))],
-                merge: Merge::Reply(reply),
-                rescue_left: None,
-            });
-        }
-        Merge::SetAlgebra(a) => {
-            // Split each part into its SMEMBERS replies; an error (WRONGTYPE) wins.
-            let replies = split_replies(&g.parts);
-            let sets: Vec<Vec<Vec<u8>>> = per_key_replies(&replies, &a.order, out)?
-                .into_iter()
-                .map(|r| {
-                    split_array(r)
-                        .iter()
-                        .filter_map(|m| bulk_value(m))
-                        .collect()
-                })
-                .collect();
-            let members = sets::combine(a.op, &sets, a.max_ints);
-            let Some((dst, dst_shard)) = a.store else {
-                let algebra = sets::Algebra {
-                    op: a.op,
-                    keys: 0..0,
-                    store: None,
-                    card_limit: a.card_limit,
-                };
-                sets::reply_algebra(out, &algebra, &members);
-                return None;
-            };
-            let value = (!members.is_empty()).then(|| {
-                let mut s = crate::store::set::Set::default();
-                for m in &members {
-                    s.insert(m, a.max_ints);
-                }
-                crate::store::Value::Set(Box::new(s))
-            });
-            return Some(Next {
-                runs: vec![(dst_shard, store_step(&dst, value, a.db))],
-                merge: Merge::Reply(format!(":{}\r\n", members.len()).into_bytes()),
-                rescue_left: None,
-            });
-        }
-        Merge::SMove(m, stage) => {
-            let p = &g.parts[0];
-            if p.first() == Some(&b'-') {
-                out.raw(p);
-                return None;
-            }
-            let wrong = || CmdError::WrongType.text();
-            match stage {
-                SMoveStage::SrcType if p.starts_with(b"+none") => out.int(0),
-                SMoveStage::SrcType if !p.starts_with(b"+set") => out.error(&wrong()),
-                SMoveStage::SrcType => return Some(m.step(SMoveStage::DstType)),
-                SMoveStage::DstType if !(p.starts_with(b"+none") || p.starts_with(b"+set")) => {
-                    out.error(&wrong())
-                }
-                SMoveStage::DstType => return Some(m.step(SMoveStage::Remove)),
-                SMoveStage::Remove if read_int(p) != Some(1) => out.int(0),
-                SMoveStage::Remove => return Some(m.step(SMoveStage::Add)),
-                SMoveStage::Add => out.int(1),
-            }
-        }
         Merge::MPopNext { mut rest, then } => {
             let p = &g.parts[0];
             let null = p.starts_with(b"*-1\r\n") || p.starts_with(b"_\r\n");
@@ -1253,67 +1245,6 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
         }
     }
     None
-}
-
-/// Each part split into the replies it holds, in order.
-fn split_replies(parts: &[Vec<u8>]) -> Vec<Vec<&[u8]>> {
-    parts
-        .iter()
-        .map(|p| {
-            let mut v = Vec::new();
-            let mut at = 0;
-            while let Some(n) = value_len(&p[at..]) {
-                v.push(&p[at..at + n]);
-                at += n;
-            }
-            v
-        })
-        .collect()
-}
-
-/// Each key's reply, in key order (`order`: (part, index in part) per key), from the
-/// split parts. An error reply (WRONGTYPE) is the command's reply: written to `out`, and
-/// `None` returned.
-fn per_key_replies<'p>(
-    replies: &[Vec<&'p [u8]>],
-    order: &[(u32, u32)],
-    out: &mut Reply,
-) -> Option<Vec<&'p [u8]>> {
-    let mut found = Vec::with_capacity(order.len());
-    for &(part, idx) in order {
-        let Some(&r) = replies[part as usize].get(idx as usize) else {
-            out.error("ERR internal: a shard's reply is missing a key");
-            return None;
-        };
-        if r.first() == Some(&b'-') {
-            out.raw(r);
-            return None;
-        }
-        found.push(r);
-    }
-    Some(found)
-}
-
-/// The step that stores a computed `value` at `dst` in `db` on its shard: `__put ...
-/// replace`, or DEL for `None` (the hop runs in the connection's database, `db`).
-fn store_step(dst: &[u8], value: Option<crate::store::Value>, db: usize) -> OwnedCmds {
-    let mut cmds = OwnedCmds::default();
-    match value {
-        None => {
-            let del = lookup(b"del").expect("del in table");
-            cmds.push(del.id, [&b"del"[..], dst].into_iter());
-        }
-        Some(v) => {
-            let mut dump = Vec::new();
-            v.dump(0, &mut dump);
-            let db = itoa::Buffer::new().format(db).as_bytes().to_vec();
-            cmds.push(
-                internal_id("__put"),
-                [&b"__put"[..], dst, &dump, b"replace", &db].into_iter(),
-            );
-        }
-    }
-    cmds
 }
 
 /// The elements of an encoded array reply.

@@ -8,7 +8,8 @@ use crate::cmd::keys::help;
 use crate::cmd::{self, flag, Args, Ctx, Spec};
 use crate::conn::Conn;
 use crate::error::{CmdError, CmdResult};
-use crate::resp::{parse_i64, Reply};
+use crate::num::parse_i64;
+use crate::resp::Reply;
 
 /// The Redis version busbar is compatible with (HELLO, INFO `redis_version`).
 pub const REDIS_VERSION: &str = "7.2.4";
@@ -19,8 +20,8 @@ pub fn ping(ctx: &mut Ctx, args: &Args) -> CmdResult {
         return Err(CmdError::Arity("ping".into()));
     }
     let subscribed = ctx
-        .conn
-        .as_deref()
+        .conn()
+        .ok()
         .is_some_and(|c| !c.resp3 && c.subscriptions() > 0);
     if subscribed {
         // RESP2 subscribed mode answers with a push-style array.
@@ -45,7 +46,7 @@ pub fn echo(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// Checks a password for `user` against `requirepass`.
 fn check_password(ctx: &Ctx, user: &[u8], pass: &[u8]) -> CmdResult {
     let ok = user == b"default"
-        && match &ctx.shard.settings.requirepass {
+        && match &ctx.settings().requirepass {
             None => true,
             Some(p) => p.as_slice() == pass,
         };
@@ -68,13 +69,13 @@ pub fn auth(ctx: &mut Ctx, args: &Args) -> CmdResult {
     } else {
         (args.get(1), args.get(2))
     };
-    if args.len() == 2 && ctx.shard.settings.requirepass.is_none() {
+    if args.len() == 2 && ctx.settings().requirepass.is_none() {
         return Err(CmdError::msg(
             "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
         ));
     }
     check_password(ctx, user, pass)?;
-    ctx.conn().authenticated = true;
+    ctx.conn()?.authenticated = true;
     ctx.out.ok();
     Ok(())
 }
@@ -104,7 +105,7 @@ pub fn hello(ctx: &mut Ctx, args: &Args) -> CmdResult {
         let more = args.len() - i - 1;
         if args.is(i, "auth") && more >= 2 {
             check_password(ctx, args.get(i + 1), args.get(i + 2))?;
-            ctx.conn().authenticated = true;
+            ctx.conn()?.authenticated = true;
             i += 3;
         } else if args.is(i, "setname") && more >= 1 {
             let n = args.get(i + 1);
@@ -113,24 +114,24 @@ pub fn hello(ctx: &mut Ctx, args: &Args) -> CmdResult {
                     "ERR Client names cannot contain spaces, newlines or special characters.",
                 ));
             }
-            ctx.conn().name = n.to_vec();
+            ctx.conn()?.name = n.to_vec();
             i += 2;
         } else {
             return Err(CmdError::owned(format!(
                 "ERR Syntax error in HELLO option '{}'",
-                String::from_utf8_lossy(crate::resp::cnum::c_str(args.get(i)))
+                String::from_utf8_lossy(crate::num::cnum::c_str(args.get(i)))
             )));
         }
     }
-    if !ctx.conn().authenticated {
+    if !ctx.conn()?.authenticated {
         return Err(CmdError::msg("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
     }
     if let Some(v) = ver {
-        ctx.conn().resp3 = v == 3;
+        ctx.conn()?.resp3 = v == 3;
         ctx.out.resp3 = v == 3;
     }
-    let id = ctx.conn().id;
-    let proto = if ctx.conn().resp3 { 3 } else { 2 };
+    let id = ctx.conn()?.id;
+    let proto = if ctx.conn()?.resp3 { 3 } else { 2 };
     let out = &mut ctx.out;
     out.map_len(7);
     out.bulk(b"server");
@@ -158,30 +159,26 @@ pub fn select(ctx: &mut Ctx, args: &Args) -> CmdResult {
             "ERR value is out of range, value must between -2147483648 and 2147483647",
         ));
     }
-    if db < 0 || db as usize >= ctx.shard.ks.databases() {
+    if db < 0 || db as usize >= ctx.ks().databases() {
         return Err(CmdError::msg("ERR DB index is out of range"));
     }
-    ctx.conn().db = db as usize;
+    ctx.conn()?.db = db as usize;
     ctx.out.ok();
     Ok(())
 }
 
 /// QUIT
 pub fn quit(ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    ctx.conn().close_after_reply = true;
+    ctx.conn()?.close_after_reply = true;
     ctx.out.ok();
     Ok(())
 }
 
 /// RESET
 pub fn reset(ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    let needs_auth = ctx.shard.settings.requirepass.is_some();
-    if let Some(c) = ctx.conn.as_deref_mut() {
-        ctx.shard.unsubscribe_all(c);
-        c.multi = None;
-        ctx.shard.unwatch_all(c);
-    }
-    let c = ctx.conn();
+    let needs_auth = ctx.settings().requirepass.is_some();
+    ctx.home()?.unsubscribe_and_unwatch_all()?;
+    let c = ctx.conn()?;
     c.db = 0;
     c.resp3 = false;
     c.name.clear();
@@ -225,15 +222,15 @@ pub fn shutdown(ctx: &mut Ctx, args: &Args) -> CmdResult {
         return Err(CmdError::msg("ERR No shutdown in progress."));
     }
     crate::log::warning("User requested shutdown...");
-    ctx.shard.shared.begin_shutdown();
+    ctx.shared().begin_shutdown();
     // No reply: the connection closes with the server, as Redis.
-    ctx.conn().close_after_reply = true;
+    ctx.conn()?.close_after_reply = true;
     Ok(())
 }
 
 /// CLIENT ID
 pub fn client_id(ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    let id = ctx.conn().id;
+    let id = ctx.conn()?.id;
     ctx.out.int(id as i64);
     Ok(())
 }
@@ -246,14 +243,14 @@ pub fn client_setname(ctx: &mut Ctx, args: &Args) -> CmdResult {
             "ERR Client names cannot contain spaces, newlines or special characters.",
         ));
     }
-    ctx.conn().name = name.to_vec();
+    ctx.conn()?.name = name.to_vec();
     ctx.out.ok();
     Ok(())
 }
 
 /// CLIENT GETNAME
 pub fn client_getname(ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    let name = ctx.conn().name.clone();
+    let name = ctx.conn()?.name.clone();
     if name.is_empty() {
         ctx.out.null();
     } else {
@@ -278,7 +275,7 @@ pub fn client_setinfo(ctx: &mut Ctx, args: &Args) -> CmdResult {
             "ERR {what} cannot contain spaces, newlines or special characters."
         )));
     }
-    let c = ctx.conn();
+    let c = ctx.conn()?;
     if lib_name {
         c.lib_name = value.to_vec();
     } else {
@@ -291,7 +288,7 @@ pub fn client_setinfo(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// CLIENT INFO
 pub fn client_info(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     let now = ctx.now_ms();
-    let mut line = ctx.conn().info_line(now);
+    let mut line = ctx.conn()?.info_line(now);
     line.push('\n');
     ctx.out.verbatim(line.as_bytes());
     Ok(())
@@ -384,13 +381,14 @@ pub fn client_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     let now = ctx.now_ms();
     let mut text = String::new();
-    if let Some(c) = ctx.conn.as_deref() {
+    let home = ctx.home()?;
+    if let Some(c) = home.conn.as_deref() {
         if f.matches(c, None, now) {
             text.push_str(&c.info_line(now));
             text.push('\n');
         }
     }
-    for c in ctx.shard.conns.iter().flatten() {
+    for c in home.conns() {
         if f.matches(c, None, now) {
             text.push_str(&c.info_line(now));
             text.push('\n');
@@ -453,17 +451,18 @@ fn kill_filter(args: &Args, me: u64) -> CmdResult<(ClientFilter, bool)> {
 /// matching connections here and replies how many. The home shard's coordinator turns the
 /// old form's count into `+OK` / `ERR No such client`.
 pub fn client_kill(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let me = ctx.conn.as_deref().map(|c| c.id);
-    let (f, _) = kill_filter(args, me.unwrap_or(0))?;
     let now = ctx.now_ms();
+    let mut home = ctx.home()?;
+    let me = home.conn.as_deref().map(|c| c.id);
+    let (f, _) = kill_filter(args, me.unwrap_or(0))?;
     let mut n = 0;
-    if let Some(c) = ctx.conn.as_deref_mut() {
+    if let Some(c) = home.conn.as_deref_mut() {
         if f.matches(c, me, now) {
             c.close_after_reply = true;
             n += 1;
         }
     }
-    n += ctx.shard.kill_where(|c| f.matches(c, me, now));
+    n += home.kill_where(|c| f.matches(c, me, now));
     ctx.out.int(n as i64);
     Ok(())
 }
@@ -510,7 +509,7 @@ pub fn client_unblock(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
     };
     let id = args.int(2)?;
-    let done = id > 0 && ctx.shard.unblock_client(id as u64, as_error);
+    let done = id > 0 && ctx.home()?.unblock_client(id as u64, as_error);
     ctx.out.int(done as i64);
     Ok(())
 }
@@ -548,8 +547,7 @@ pub fn client_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 pub fn config_get(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let patterns: Vec<&[u8]> = args.iter().skip(2).collect();
     let mut pairs = ctx
-        .shard
-        .shared
+        .shared()
         .config
         .read()
         .expect("config lock")
@@ -559,7 +557,10 @@ pub fn config_get(ctx: &mut Ctx, args: &Args) -> CmdResult {
         .iter()
         .any(|p| crate::store::glob_match(p, b"threads", true))
     {
-        pairs.push(("threads".into(), ctx.shard.shards.to_string().into_bytes()));
+        pairs.push((
+            "threads".into(),
+            ctx.home()?.shards().to_string().into_bytes(),
+        ));
     }
     ctx.out.map_len(pairs.len());
     for (k, v) in pairs {
@@ -581,7 +582,7 @@ pub fn config_set(ctx: &mut Ctx, args: &Args) -> CmdResult {
         .step_by(2)
         .map(|i| (args.get(i), args.get(i + 1)))
         .collect();
-    let shared = ctx.shard.shared.clone();
+    let shared = ctx.shared().clone();
     let mut cfg = shared.config.write().expect("config lock");
     cfg.set(&pairs).map_err(CmdError::Bytes)?;
     crate::log::set_level(cfg.get("loglevel"));
@@ -589,14 +590,14 @@ pub fn config_set(ctx: &mut Ctx, args: &Args) -> CmdResult {
     shared.config_epoch.fetch_add(1, Relaxed);
     // This shard applies it at once; the others at their next turn (or before running a
     // batch sent after this).
-    ctx.shard.settings = crate::shard::Settings::load(&shared);
+    ctx.home()?.reload_settings();
     ctx.out.ok();
     Ok(())
 }
 
 /// CONFIG RESETSTAT — this shard's counters.
 pub fn config_resetstat(ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    ctx.shard.reset_stats();
+    ctx.home()?.reset_stats();
     ctx.out.ok();
     Ok(())
 }
@@ -895,7 +896,7 @@ pub fn lolwut(ctx: &mut Ctx, args: &Args) -> CmdResult {
     } else {
         None
     };
-    let ks = &mut ctx.shard.ks;
+    let ks = ctx.ks();
     // Redis's `rand()`: 0 ..= RAND_MAX (2^31 - 1).
     let mut rand = || (ks.next_rand() >> 33) as i64;
     let mut text = Vec::new();

@@ -24,13 +24,14 @@ fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
 
 /// SADD key member [member ...]
 pub fn sadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let max_ints = ctx.shard.settings.set_max_intset;
+    let db = ctx.db;
+    let max_ints = ctx.settings().set_max_intset;
     let s = crate::cmd::write_collection_unmarked::<Set>(ctx, args.get(1))?;
     let added = (2..args.len())
         .filter(|&i| s.insert(args.get(i), max_ints))
         .count();
     if added > 0 {
-        ctx.shard.ks.touch(ctx.db, args.get(1));
+        ctx.ks().touch(db, args.get(1));
     }
     ctx.out.int(added as i64);
     Ok(())
@@ -83,7 +84,7 @@ fn count_arg(args: &Args, pop: bool) -> CmdResult<Option<i64>> {
     match args.len() {
         2 => Ok(None),
         3 if pop => {
-            let n = crate::resp::parse_i64(args.get(2)).filter(|&n| n >= 0);
+            let n = crate::num::parse_i64(args.get(2)).filter(|&n| n >= 0);
             n.map(Some)
                 .ok_or(CmdError::msg("ERR value is out of range, must be positive"))
         }
@@ -116,7 +117,7 @@ pub fn spop(ctx: &mut Ctx, args: &Args) -> CmdResult {
         *write(ctx, args.get(1))? = Set::default();
     }
     while popped.len() < n {
-        let r = ctx.shard.ks.next_rand();
+        let r = ctx.ks().next_rand();
         let s = write(ctx, args.get(1))?;
         let m = s.at((r % s.len() as u64) as usize).expect("non-empty");
         s.remove(&m);
@@ -163,12 +164,12 @@ pub fn srandmember(ctx: &mut Ctx, args: &Args) -> CmdResult {
         );
     }
     let picks: Vec<usize> = match count {
-        None => vec![(ctx.shard.ks.next_rand() % len as u64) as usize],
+        None => vec![(ctx.ks().next_rand() % len as u64) as usize],
         Some(n) if n >= 0 && n as usize >= len => (0..len).collect(),
         Some(n) if n >= 0 => {
             let mut idx: Vec<usize> = (0..len).collect();
             for i in 0..n as usize {
-                let j = i + (ctx.shard.ks.next_rand() % (len - i) as u64) as usize;
+                let j = i + (ctx.ks().next_rand() % (len - i) as u64) as usize;
                 idx.swap(i, j);
             }
             idx.truncate(n as usize);
@@ -219,6 +220,7 @@ pub fn sscan(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// SMOVE source destination member (both keys on this shard).
 pub fn smove(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     let (src, dst, member) = (args.get(1), args.get(2), args.get(3));
     if read(ctx, src)?.is_none() {
         ctx.out.int(0);
@@ -236,17 +238,16 @@ pub fn smove(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     drop_if_empty(ctx, src);
     // As Redis, the destination counts as changed only if the member was new to it.
-    let max_ints = ctx.shard.settings.set_max_intset;
+    let max_ints = ctx.settings().set_max_intset;
     if crate::cmd::write_collection_unmarked::<Set>(ctx, dst)?.insert(member, max_ints) {
-        ctx.shard.ks.touch(ctx.db, dst);
+        ctx.ks().touch(db, dst);
     }
     ctx.out.int(1);
     Ok(())
 }
 
 /// SMOVE coordinator: on one shard the command itself; across shards (under both keys'
-/// locks) the same checks in Redis's order as steps — the source's type, the
-/// destination's type, the removal, the insertion.
+/// locks) `smove_across`.
 pub fn smove_coord(
     shard: &mut crate::shard::Shard,
     slot: usize,
@@ -256,20 +257,80 @@ pub fn smove_coord(
 ) -> CmdResult {
     use crate::shard::route::shard_of;
     let (src, dst) = (args.get(1), args.get(2));
-    let (src_shard, dst_shard) = (shard_of(src, shard.shards), shard_of(dst, shard.shards));
-    if src_shard == dst_shard {
-        shard.run_whole_on(src_shard, slot, conn, args, out);
+    if shard_of(src, shard.shards) == shard_of(dst, shard.shards) {
+        shard.run_whole_on(shard_of(src, shard.shards), slot, conn, args, out);
         return Ok(());
     }
-    let m = crate::conn::SMove {
-        src: src.into(),
-        src_shard,
-        dst: dst.into(),
-        dst_shard,
-        member: args.get(3).into(),
-    };
-    shard.run_parts(slot, conn, m.step(crate::conn::SMoveStage::SrcType));
+    let (src, dst, member) = (src.into(), dst.into(), args.get(3).into());
+    shard.start_step(slot, conn, |cx| smove_across(cx, src, dst, member));
     Ok(())
+}
+
+/// SMOVE between two shards, in Redis's order of checks: the source's type, the
+/// destination's type, the removal, the insertion.
+async fn smove_across(
+    cx: crate::cmd::step::Cx,
+    src: Box<[u8]>,
+    dst: Box<[u8]>,
+    member: Box<[u8]>,
+) -> CmdResult<Vec<u8>> {
+    let (src_shard, dst_shard) = (cx.shard_of(&src), cx.shard_of(&dst));
+    let key = src.clone();
+    match cx.run_on(src_shard, move |ctx| holds_set(ctx, &key)).await {
+        None => return Ok(cx.int(0)),
+        Some(false) => return Err(CmdError::WrongType),
+        Some(true) => {}
+    }
+    let key = dst.clone();
+    if cx.run_on(dst_shard, move |ctx| holds_set(ctx, &key)).await == Some(false) {
+        return Err(CmdError::WrongType);
+    }
+    let m = member.clone();
+    if !cx
+        .run_on(src_shard, move |ctx| remove_member(ctx, &src, &m))
+        .await?
+    {
+        return Ok(cx.int(0));
+    }
+    cx.run_on(dst_shard, move |ctx| add_member(ctx, &dst, &member))
+        .await?;
+    Ok(cx.int(1))
+}
+
+/// Whether `key` holds a set (`None`: no key), as TYPE looks (no hit or miss counted).
+fn holds_set(ctx: &mut Ctx, key: &[u8]) -> Option<bool> {
+    let db = ctx.db;
+    let now = ctx.now_ms();
+    let e = ctx.ks().peek(db, key, now)?;
+    Some(matches!(e.value, Value::Set(_)))
+}
+
+/// SREM of one member: true if it was there (the set goes once empty).
+fn remove_member(ctx: &mut Ctx, key: &[u8], member: &[u8]) -> CmdResult<bool> {
+    let db = ctx.db;
+    if read(ctx, key)?.is_none() {
+        return Ok(false);
+    }
+    let removed = crate::store::Named::remove_named(
+        crate::cmd::write_collection_unmarked::<Set>(ctx, key)?,
+        member,
+    );
+    if removed {
+        ctx.ks().touch(db, key);
+    }
+    drop_if_empty(ctx, key);
+    Ok(removed)
+}
+
+/// SADD of one member: true if it was new.
+fn add_member(ctx: &mut Ctx, key: &[u8], member: &[u8]) -> CmdResult<bool> {
+    let db = ctx.db;
+    let max_ints = ctx.settings().set_max_intset;
+    let added = crate::cmd::write_collection_unmarked::<Set>(ctx, key)?.insert(member, max_ints);
+    if added {
+        ctx.ks().touch(db, key);
+    }
+    Ok(added)
 }
 
 /// Which set algebra a command does.
@@ -350,7 +411,7 @@ pub fn parse_algebra(args: &Args) -> CmdResult<Algebra> {
         _ => SetOp::Diff,
     };
     if name == b"sintercard" {
-        let n = crate::resp::parse_i64(args.get(1))
+        let n = crate::num::parse_i64(args.get(1))
             .filter(|&n| n > 0)
             .ok_or(CmdError::msg("ERR numkeys should be greater than 0"))? as usize;
         if n > args.len() - 2 {
@@ -362,7 +423,7 @@ pub fn parse_algebra(args: &Args) -> CmdResult<Algebra> {
         let mut i = 2 + n;
         while i < args.len() {
             if args.is(i, "limit") && i + 1 < args.len() {
-                let l = crate::resp::parse_i64(args.get(i + 1))
+                let l = crate::num::parse_i64(args.get(i + 1))
                     .filter(|&l| l >= 0)
                     .ok_or(CmdError::msg("ERR LIMIT can't be negative"))?;
                 limit = (l > 0).then_some(l as usize);
@@ -403,6 +464,7 @@ pub fn reply_algebra(out: &mut crate::resp::Reply, a: &Algebra, members: &[Vec<u
 
 /// SINTER / SUNION / SDIFF / *STORE / SINTERCARD with every key on this shard.
 pub fn algebra(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     let a = parse_algebra(args)?;
     let mut sets = Vec::with_capacity(a.keys.len());
     for i in a.keys.clone() {
@@ -412,7 +474,7 @@ pub fn algebra(ctx: &mut Ctx, args: &Args) -> CmdResult {
                 .unwrap_or_default(),
         );
     }
-    let max_ints = ctx.shard.settings.set_max_intset;
+    let max_ints = ctx.settings().set_max_intset;
     let members = combine(a.op, &sets, max_ints);
     let Some(dst) = a.store.map(|i| args.get(i)) else {
         reply_algebra(&mut ctx.out, &a, &members);
@@ -420,15 +482,14 @@ pub fn algebra(ctx: &mut Ctx, args: &Args) -> CmdResult {
     };
     let now = ctx.now_ms();
     if members.is_empty() {
-        ctx.shard.ks.remove(ctx.db, dst, now);
+        ctx.ks().remove(db, dst, now);
     } else {
         let mut s = Set::default();
         for m in &members {
             s.insert(m, max_ints);
         }
-        ctx.shard
-            .ks
-            .set(ctx.db, dst, Value::Set(Box::new(s)), Ttl::Clear, now);
+        ctx.ks()
+            .set(db, dst, Value::Set(Box::new(s)), Ttl::Clear, now);
     }
     ctx.out.int(members.len() as i64);
     Ok(())
@@ -457,24 +518,55 @@ pub fn algebra_coord(
         shard.run_whole_on(dest, slot, conn, args, out);
         return Ok(());
     }
-    let keys = a.keys.clone().map(|i| args.get(i));
-    let (runs, order) = crate::cmd::per_key_parts(shard.shards, b"smembers", keys);
-    let store = a.store.map(|i| {
-        let dst = args.get(i);
-        (Box::<[u8]>::from(dst), shard_of(dst, shard.shards))
+    let keys = a.keys.clone().map(|i| (args.get(i).into(), ())).collect();
+    let store = a.store.map(|i| args.get(i).into());
+    let max_ints = shard.settings.set_max_intset;
+    let (op, card_limit) = (a.op, a.card_limit);
+    shard.start_step(slot, conn, move |cx| {
+        algebra_across(cx, (op, card_limit), keys, store, max_ints)
     });
-    let next = crate::cmd::Next {
-        runs,
-        merge: crate::conn::Merge::SetAlgebra(Box::new(crate::conn::SetAlgebra {
-            op: a.op,
-            order,
-            store,
-            card_limit: a.card_limit,
-            max_ints: shard.settings.set_max_intset,
-            db: conn.db,
-        })),
-        rescue_left: None,
-    };
-    shard.run_parts(slot, conn, next);
     Ok(())
+}
+
+/// SINTER / SUNION / SDIFF (*STORE, SINTERCARD) over keys on several shards: each key's
+/// members come from its shard (a WRONGTYPE in key order wins), this shard combines
+/// them, and a store goes to the destination's shard.
+async fn algebra_across(
+    cx: crate::cmd::step::Cx,
+    (op, card_limit): (SetOp, Option<usize>),
+    keys: Vec<(Box<[u8]>, ())>,
+    store: Option<Box<[u8]>>,
+    max_ints: usize,
+) -> CmdResult<Vec<u8>> {
+    let read_members = |ctx: &mut Ctx, key: &[u8], ()| -> CmdResult<Vec<Vec<u8>>> {
+        Ok(read(ctx, key)?.map(Set::members).unwrap_or_default())
+    };
+    let sets = cx
+        .run_per_key(keys, read_members)
+        .await
+        .into_iter()
+        .collect::<CmdResult<Vec<_>>>()?;
+    let members = combine(op, &sets, max_ints);
+    let Some(dst) = store else {
+        let algebra = Algebra {
+            op,
+            keys: 0..0,
+            store: None,
+            card_limit,
+        };
+        return Ok(cx.reply(|r| reply_algebra(r, &algebra, &members)));
+    };
+    let value = (!members.is_empty()).then(|| {
+        let mut s = Set::default();
+        for m in &members {
+            s.insert(m, max_ints);
+        }
+        Value::Set(Box::new(s))
+    });
+    let dst_shard = cx.shard_of(&dst);
+    cx.run_on(dst_shard, move |ctx| {
+        crate::cmd::keys::store_computed(ctx, &dst, value)
+    })
+    .await;
+    Ok(cx.int(members.len() as i64))
 }

@@ -1,14 +1,14 @@
 //! Stream commands without consumer groups: XADD, XLEN, XRANGE, XREVRANGE, XDEL, XTRIM
 //! and XREAD (its blocking form through `shard::block`). Single-key commands run on the
-//! owner shard of their key; XREAD reads each shard's keys there (`__xread`) and merges in
-//! key order on the client's home shard (`Merge::XRead`). The representation is
+//! owner shard of their key; XREAD reads each shard's keys there and merges in key order on
+//! the client's home shard (a step coordinator, `cmd::step`). The representation is
 //! `store::stream`.
 
 use crate::cmd::{Args, Ctx};
-use crate::conn::Merge;
 use crate::error::{CmdError, CmdResult};
-use crate::resp::cnum::{c_str, string2ull};
-use crate::resp::{parse_i64, Reply};
+use crate::num::cnum::{c_str, string2ull};
+use crate::num::parse_i64;
+use crate::resp::Reply;
 use crate::store::stream::{Entry, Stream, StreamId, Trim};
 
 /// The stream at `key`, or `None`; WRONGTYPE for another type.
@@ -201,7 +201,7 @@ fn parse_add_or_trim(args: &Args, xadd: bool, node_entries: usize) -> CmdResult<
 /// XADD key [NOMKSTREAM] [MAXLEN | MINID [= | ~] threshold [LIMIT count]] <* | id>
 /// field value [field value ...]
 pub fn xadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let limits = ctx.shard.settings.stream_limits;
+    let limits = ctx.settings().stream_limits;
     let a = parse_add_or_trim(args, true, limits.max_entries)?;
     let pairs = args.len().saturating_sub(a.fields_at);
     if pairs == 0 || pairs % 2 == 1 {
@@ -262,7 +262,7 @@ pub fn xadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
         s.trim(t.how, t.approx, t.limit);
     }
     ctx.out.bulk(&id.to_bytes());
-    ctx.shard.signal_key(ctx.db, key);
+    ctx.signal_key(ctx.db, key);
     Ok(())
 }
 
@@ -291,6 +291,7 @@ fn interval_end(a: &[u8], start: bool) -> CmdResult<StreamId> {
 }
 
 fn range_generic(ctx: &mut Ctx, args: &Args, rev: bool) -> CmdResult {
+    let db = ctx.db;
     let (start, end) = if rev { (3, 2) } else { (2, 3) };
     let lo = interval_end(args.get(start), true)?;
     let hi = interval_end(args.get(end), false)?;
@@ -305,7 +306,7 @@ fn range_generic(ctx: &mut Ctx, args: &Args, rev: bool) -> CmdResult {
         }
     }
     let now = ctx.now_ms();
-    let Some(s) = lookup(&mut ctx.shard.ks, ctx.db, args.get(1), now)? else {
+    let Some(s) = lookup(ctx.ks(), db, args.get(1), now)? else {
         ctx.out.array_len(0);
         return Ok(());
     };
@@ -359,7 +360,7 @@ pub fn xdel(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// XTRIM key <MAXLEN | MINID> [= | ~] threshold [LIMIT count]
 pub fn xtrim(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let limits = ctx.shard.settings.stream_limits;
+    let limits = ctx.settings().stream_limits;
     let a = parse_add_or_trim(args, false, limits.max_entries)?;
     if read(ctx, args.get(1))?.is_none() {
         ctx.out.int(0);
@@ -426,48 +427,38 @@ pub fn parse_xread(args: &Args) -> CmdResult<XReadArgs> {
     Ok(XReadArgs { count, block, keys })
 }
 
-/// Internal `__xread key id [key id ...] count`: for each of this shard's keys, an error
-/// (WRONGTYPE, a bad ID) or `[resolved id, entries after it]` (`$` resolves to the
-/// stream's last ID, `0-0` for a missing key).
-pub fn xread_part(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let count = args.int(args.len() - 1)?.max(0) as usize;
-    let n = (args.len() - 2) / 2;
-    ctx.out.array_len(n);
-    for k in 0..n {
-        let (key, raw) = (args.get(1 + 2 * k), args.get(2 + 2 * k));
-        let now = ctx.now_ms();
-        let s = match lookup(&mut ctx.shard.ks, ctx.db, key, now) {
-            Ok(s) => s,
-            Err(e) => {
-                ctx.out.error(&e.text());
-                continue;
-            }
-        };
-        let after = if raw == b"$" {
-            s.map_or(StreamId::MIN, |s| s.last_id)
-        } else if raw == b">" {
-            ctx.out.error(
-                "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.",
-            );
-            continue;
-        } else {
-            match id_arg(raw, 0) {
-                Ok(id) => id,
-                Err(e) => {
-                    ctx.out.error(&e.text());
-                    continue;
-                }
-            }
-        };
-        let entries = match (s, after.next()) {
-            (Some(s), Some(from)) => s.range(from, StreamId::MAX, false, count),
-            _ => Vec::new(),
-        };
-        ctx.out.array_len(2);
-        ctx.out.bulk(&after.to_bytes());
-        reply_entries(&mut ctx.out, &entries);
+/// One key's part of an XREAD, on its owner shard: the ID it reads after (`$` resolves
+/// to the stream's last ID, `0-0` for a missing key) and its entries after that, encoded
+/// for the reply (`None`: there are none); or an error (WRONGTYPE, a bad ID).
+fn xread_key(
+    ctx: &mut Ctx,
+    key: &[u8],
+    raw: &[u8],
+    count: usize,
+    resp3: bool,
+) -> CmdResult<(StreamId, Option<Vec<u8>>)> {
+    let db = ctx.db;
+    let now = ctx.now_ms();
+    let s = lookup(ctx.ks(), db, key, now)?;
+    let after = if raw == b"$" {
+        s.map_or(StreamId::MIN, |s| s.last_id)
+    } else if raw == b">" {
+        return Err(CmdError::msg(
+            "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.",
+        ));
+    } else {
+        id_arg(raw, 0)?
+    };
+    let entries = match (s, after.next()) {
+        (Some(s), Some(from)) => s.range(from, StreamId::MAX, false, count),
+        _ => Vec::new(),
+    };
+    if entries.is_empty() {
+        return Ok((after, None));
     }
-    Ok(())
+    let mut buf = Vec::new();
+    reply_entries(&mut Reply::new(&mut buf, resp3), &entries);
+    Ok((after, Some(buf)))
 }
 
 /// Entries of `s` after `after` (at most `count`), as XREAD's reply for one key:
@@ -495,76 +486,7 @@ pub fn xread_serve(
     Some(())
 }
 
-/// An XREAD spread over shards (`Merge::XRead`).
-#[derive(Debug)]
-pub struct XRead {
-    /// For each key in order: the key, and (part, index of its result in the part).
-    pub keys: Vec<(Box<[u8]>, u32, u32)>,
-    /// COUNT (0 = all).
-    pub count: usize,
-    /// BLOCK (ms, 0 = forever), if given and the call may block (not inside EXEC, where
-    /// Redis replies as if it timed out).
-    pub block: Option<u64>,
-}
-
-/// XREAD's reply from its parts, or the (key, resolved id) pairs to block on when no key
-/// has entries and it blocks. Errors come in key order, as Redis checks them.
-pub fn merge_xread(
-    x: &XRead,
-    parts: &[Vec<u8>],
-    out: &mut Reply,
-) -> Option<Vec<(Box<[u8]>, StreamId)>> {
-    let results: Vec<Vec<&[u8]>> = parts.iter().map(|p| crate::cmd::split_array(p)).collect();
-    let mut found = Vec::new();
-    let mut ids = Vec::with_capacity(x.keys.len());
-    for (key, part, idx) in &x.keys {
-        let Some(&r) = results[*part as usize].get(*idx as usize) else {
-            out.error("ERR internal: a shard's XREAD reply is missing a key");
-            return None;
-        };
-        if r.first() == Some(&b'-') {
-            out.raw(r);
-            return None;
-        }
-        let items = crate::cmd::split_array(r);
-        if items.len() != 2 {
-            out.error("ERR internal: malformed XREAD part");
-            return None;
-        }
-        let after = crate::cmd::bulk_value(items[0])
-            .and_then(|v| StreamId::parse(&v, 0))
-            .unwrap_or_default();
-        ids.push((key.clone(), after));
-        if crate::cmd::split_array(items[1]).is_empty() {
-            continue;
-        }
-        found.push((key, items[1]));
-    }
-    if !found.is_empty() {
-        if out.resp3 {
-            out.map_len(found.len());
-        } else {
-            out.array_len(found.len());
-        }
-        for (key, entries) in found {
-            if !out.resp3 {
-                out.array_len(2);
-            }
-            out.bulk(key);
-            out.raw(entries);
-        }
-        return None;
-    }
-    if x.block.is_none() {
-        out.null_array();
-        return None;
-    }
-    Some(ids)
-}
-
-/// XREAD coordinator: each owner shard reads its keys (`__xread`); the home shard
-/// merges in key order, and when nothing was there and BLOCK was given, blocks on every
-/// key after the ID it resolved (`BlockOp::XRead`).
+/// XREAD coordinator (`xread_across`).
 pub fn xread_coord(
     shard: &mut crate::shard::Shard,
     slot: usize,
@@ -572,52 +494,72 @@ pub fn xread_coord(
     args: &Args,
     _out: &mut Vec<u8>,
 ) -> CmdResult {
-    use crate::shard::route::shard_of;
     let x = parse_xread(args)?;
     let n = x.keys.len();
-    let part_cmd = crate::cmd::internal_id("__xread");
-    let count = x.count.to_string();
-    // Per owner shard: its (key, id) pairs in argument order.
-    type Pairs<'a> = Vec<(&'a [u8], &'a [u8])>;
-    let mut runs: Vec<(usize, Pairs)> = Vec::new();
-    let mut keys = Vec::with_capacity(n);
-    for i in x.keys.clone() {
-        let (key, id) = (args.get(i), args.get(i + n));
-        let s = shard_of(key, shard.shards);
-        let part = match runs.iter().position(|(rs, _)| *rs == s) {
-            Some(p) => p,
-            None => {
-                runs.push((s, Vec::new()));
-                runs.len() - 1
-            }
-        };
-        keys.push((
-            Box::<[u8]>::from(key),
-            part as u32,
-            runs[part].1.len() as u32,
-        ));
-        runs[part].1.push((key, id));
-    }
-    let runs = runs
-        .into_iter()
-        .map(|(s, pairs)| {
-            let mut cmds = crate::shard::msg::OwnedCmds::default();
-            let argv = std::iter::once(&b"__xread"[..])
-                .chain(pairs.iter().flat_map(|&(k, id)| [k, id]))
-                .chain(std::iter::once(count.as_bytes()));
-            cmds.push(part_cmd, argv);
-            (s, cmds)
-        })
+    let pairs = x
+        .keys
+        .clone()
+        .map(|i| (args.get(i).into(), Box::<[u8]>::from(args.get(i + n))))
         .collect();
-    let next = crate::cmd::Next {
-        runs,
-        merge: Merge::XRead(Box::new(XRead {
-            keys,
-            count: x.count,
-            block: x.block.filter(|_| !conn.in_exec),
-        })),
-        rescue_left: None,
-    };
-    shard.run_parts(slot, conn, next);
+    // Inside EXEC it does not block: Redis replies as if it timed out.
+    let block = x.block.filter(|_| !conn.in_exec);
+    let count = x.count;
+    shard.start_step(slot, conn, move |cx| xread_across(cx, pairs, count, block));
     Ok(())
+}
+
+/// XREAD: each owner shard reads its keys (it holds no locks, so an owner whose keys a
+/// transaction holds waits for it); the reply holds the keys with entries, in key order
+/// (errors come in key order too, as Redis checks them). When none had any and BLOCK was
+/// given, the client blocks on every key after the ID it resolved (`BlockOp::XRead`).
+async fn xread_across(
+    cx: crate::cmd::step::Cx,
+    pairs: Vec<crate::cmd::keys::Pair>,
+    count: usize,
+    block: Option<u64>,
+) -> CmdResult<Vec<u8>> {
+    let keys: Vec<Box<[u8]>> = pairs.iter().map(|(k, _)| k.clone()).collect();
+    let resp3 = cx.resp3;
+    let read =
+        move |ctx: &mut Ctx, key: &[u8], id: Box<[u8]>| xread_key(ctx, key, &id, count, resp3);
+    let results = cx
+        .run_per_key(pairs, read)
+        .await
+        .into_iter()
+        .collect::<CmdResult<Vec<_>>>()?;
+    let found: Vec<(&[u8], &[u8])> = keys
+        .iter()
+        .zip(&results)
+        .filter_map(|(k, (_, entries))| Some((&k[..], entries.as_deref()?)))
+        .collect();
+    if !found.is_empty() {
+        return Ok(cx.reply(|out| {
+            if out.resp3 {
+                out.map_len(found.len());
+            } else {
+                out.array_len(found.len());
+            }
+            for (key, entries) in &found {
+                if !out.resp3 {
+                    out.array_len(2);
+                }
+                out.bulk(key);
+                out.raw(entries);
+            }
+        }));
+    }
+    let Some(timeout_ms) = block else {
+        return Ok(cx.reply(|r| r.null_array()));
+    };
+    let ids: Vec<(Box<[u8]>, StreamId)> = keys
+        .iter()
+        .zip(&results)
+        .map(|(k, (after, _))| (k.clone(), *after))
+        .collect();
+    let op = crate::shard::block::BlockOp::XRead {
+        ids: ids.into(),
+        count,
+    };
+    cx.block_after(keys, timeout_ms, op);
+    Ok(Vec::new())
 }

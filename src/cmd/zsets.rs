@@ -7,8 +7,9 @@
 
 use crate::cmd::{Args, Ctx};
 use crate::error::{CmdError, CmdResult};
-use crate::resp::cnum::string2d;
-use crate::resp::{parse_i64, Reply};
+use crate::num::cnum::string2d;
+use crate::num::parse_i64;
+use crate::resp::Reply;
 use crate::store::zset::{Bound, PackLimits, Zset};
 use crate::store::{Ttl, Value};
 
@@ -89,7 +90,7 @@ pub fn zadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
         return Ok(());
     }
-    let limits = ctx.shard.settings.zset_limits;
+    let limits = ctx.settings().zset_limits;
     let z = write(ctx, args.get(1))?;
     let (mut added, mut changed) = (0, 0);
     let mut incr_result = None;
@@ -125,7 +126,7 @@ pub fn zadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     drop_if_empty(ctx, args.get(1));
     if added > 0 {
-        ctx.shard.signal_key(ctx.db, args.get(1));
+        ctx.signal_key(ctx.db, args.get(1));
     }
     if incr {
         match incr_result {
@@ -155,10 +156,10 @@ pub fn zincrby(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if score.is_nan() {
         return Err(CmdError::msg("ERR resulting score is not a number (NaN)"));
     }
-    let limits = ctx.shard.settings.zset_limits;
+    let limits = ctx.settings().zset_limits;
     write(ctx, args.get(1))?.insert(args.get(3), score, limits);
     if old.is_none() {
-        ctx.shard.signal_key(ctx.db, args.get(1));
+        ctx.signal_key(ctx.db, args.get(1));
     }
     ctx.out.double(score);
     Ok(())
@@ -627,9 +628,10 @@ fn reply_members_from<'m>(
 /// The shared range walk of ZRANGE and its older forms: the ends are parsed (in `req`)
 /// before the key is looked up, as in Redis.
 fn range_generic(ctx: &mut Ctx, key: &[u8], req: CmdResult<RangeReq>) -> CmdResult {
+    let db = ctx.db;
     let req = req?;
     let now = ctx.now_ms();
-    let (lo, hi) = match ctx.shard.ks.lookup(ctx.db, key, now).map(|e| &e.value) {
+    let (lo, hi) = match ctx.ks().lookup(db, key, now).map(|e| &e.value) {
         None => (0, 0),
         Some(Value::Zset(z)) => req.window(z),
         Some(_) => return Err(CmdError::WrongType),
@@ -715,23 +717,24 @@ fn run_compute(
     let now = ctx.now_ms();
     let db = ctx.db;
     for &i in sources {
-        ctx.shard.ks.lookup(db, args.get(i), now);
+        ctx.ks().lookup(db, args.get(i), now);
     }
-    let limits = ctx.shard.settings.zset_limits;
+    let limits = ctx.settings().zset_limits;
+    let (ks, out) = ctx.ks_out();
     let values: Vec<Option<&Value>> = sources
         .iter()
-        .map(|&i| ctx.shard.ks.get(db, args.get(i)).map(|e| &e.value))
+        .map(|&i| ks.get(db, args.get(i)).map(|e| &e.value))
         .collect();
-    let result = eval(args, &values, limits, &mut ctx.out)?;
+    let result = eval(args, &values, limits, out)?;
     if let (Some(value), Some(dst)) = (result, store) {
         let dst = args.get(dst);
         match value {
             Some(v) => {
-                ctx.shard.ks.set(db, dst, v, Ttl::Clear, now);
-                ctx.shard.signal_key(db, dst);
+                ctx.ks().set(db, dst, v, Ttl::Clear, now);
+                ctx.signal_key(db, dst);
             }
             None => {
-                ctx.shard.ks.remove(db, dst, now);
+                ctx.ks().remove(db, dst, now);
             }
         }
     }
@@ -745,8 +748,8 @@ pub type ComputeFn =
     fn(&Args, &[Option<&Value>], PackLimits, &mut Reply) -> CmdResult<Option<Option<Value>>>;
 
 /// Runs a read-many command whose keys span shards: under the locks of all its keys, the
-/// source values are dumped on their shards (`__take`), this shard computes with `eval`,
-/// and a result to store is put on the destination's shard.
+/// source values are copied from their shards, this shard computes with `eval`, and a
+/// result to store is put on the destination's shard (`compute_across`).
 pub fn compute_coord(
     shard: &mut crate::shard::Shard,
     slot: usize,
@@ -768,26 +771,50 @@ pub fn compute_coord(
         shard.run_whole_on(dest, slot, conn, args, out);
         return;
     }
-    let keys = sources.iter().map(|&i| args.get(i));
-    let (runs, order) = crate::cmd::per_key_parts(shard.shards, b"__take", keys);
+    let keys = sources.iter().map(|&i| (args.get(i).into(), ())).collect();
     let mut own = crate::shard::msg::OwnedCmds::default();
     own.push(0, args.iter());
-    let next = crate::cmd::Next {
-        runs,
-        merge: crate::conn::Merge::Compute(Box::new(crate::conn::Compute {
-            args: own,
-            order,
-            store: store.map(|i| {
-                let dst = args.get(i);
-                (Box::<[u8]>::from(dst), shard_of(dst, shard.shards))
-            }),
-            db: conn.db,
-            limits: shard.settings.zset_limits,
-            eval,
-        })),
-        rescue_left: None,
+    let store = store.map(|i| args.get(i).into());
+    let limits = shard.settings.zset_limits;
+    shard.start_step(slot, conn, move |cx| {
+        compute_across(cx, own, keys, store, (limits, eval))
+    });
+}
+
+/// A read-many command over several shards: copies of the source values (as the keys
+/// are when the command runs, read without counting hits, as a dump would), the
+/// computation here, and a store on the destination's shard.
+async fn compute_across(
+    cx: crate::cmd::step::Cx,
+    own: crate::shard::msg::OwnedCmds,
+    keys: Vec<(Box<[u8]>, ())>,
+    store: Option<Box<[u8]>>,
+    (limits, eval): (PackLimits, ComputeFn),
+) -> CmdResult<Vec<u8>> {
+    let copy = |ctx: &mut Ctx, key: &[u8], ()| -> Option<Value> {
+        let db = ctx.db;
+        let now = ctx.now_ms();
+        ctx.ks().peek(db, key, now).map(|e| e.value.clone())
     };
-    shard.run_parts(slot, conn, next);
+    let values = cx.run_per_key(keys, copy).await;
+    let sources: Vec<Option<&Value>> = values.iter().map(Option::as_ref).collect();
+    let args = Args::new(&own.data, &own.args);
+    let mut reply = Vec::new();
+    let stored = eval(
+        &args,
+        &sources,
+        limits,
+        &mut Reply::new(&mut reply, cx.resp3),
+    )?;
+    let (Some(value), Some(dst)) = (stored, store) else {
+        return Ok(reply);
+    };
+    let dst_shard = cx.shard_of(&dst);
+    cx.run_on(dst_shard, move |ctx| {
+        crate::cmd::keys::store_computed(ctx, &dst, value)
+    })
+    .await;
+    Ok(reply)
 }
 
 /// ZRANGESTORE coordinator.
@@ -930,7 +957,7 @@ pub fn zrandmember(ctx: &mut Ctx, args: &Args) -> CmdResult {
             },
         );
     }
-    let mut rand = |n: usize| (ctx.shard.ks.next_rand() % n.max(1) as u64) as usize;
+    let mut rand = |n: usize| (ctx.ks().next_rand() % n.max(1) as u64) as usize;
     let picks: Vec<usize> = match count {
         None => vec![rand(len)],
         Some(n) if n >= 0 && n as usize >= len => (0..len).rev().collect(),
@@ -1265,7 +1292,7 @@ pub fn zscan(ctx: &mut Ctx, args: &Args) -> CmdResult {
     ctx.out.array_len(found.len() * 2);
     for (s, m) in found {
         ctx.out.bulk(&m);
-        let mut buf = crate::resp::write::DoubleBuf::default();
+        let mut buf = crate::num::DoubleBuf::default();
         ctx.out.bulk(buf.format(s));
     }
     Ok(())

@@ -110,6 +110,9 @@ pub enum Merge {
         found_n: usize,
         want: usize,
     },
+    /// A multi-step command's coordinator (`cmd::step`), waiting for the answers of the
+    /// ops it asked other shards for (they go into the step, not into `parts`).
+    Step(Box<crate::cmd::step::Step>),
     /// Bulk parts; reply with a random non-null one (RANDOMKEY).
     AnyNonNull,
     /// Bulk string parts concatenated into one bulk (CLIENT LIST).
@@ -120,8 +123,6 @@ pub enum Merge {
     /// Several pipelined multi-key commands run as one chain: every part holds one reply
     /// per command, in order; each command's replies merge by its own merge.
     Batch(Vec<Merge>),
-    /// Parts of any shape; on success the reply is these fixed bytes (MSETNX's `:1`).
-    Fixed(&'static [u8]),
     /// A finished step whose client reply is these bytes (whatever the parts say).
     Reply(Vec<u8>),
     /// A cross-shard move, step 1: the part is the element popped from `src` (or null or
@@ -140,22 +141,11 @@ pub enum Merge {
     /// LMPOP over keys on several shards: the part is one run's reply; on a null array
     /// the next run (shard, commands) is tried.
     MPopNext {
-        rest: std::collections::VecDeque<(usize, crate::shard::msg::OwnedCmds)>,
+        rest: std::collections::VecDeque<(usize, crate::hop::OwnedCmds)>,
         /// A blocking pop's attempt: how its reply is shaped, and what it blocks with
         /// when every run was empty (`Shard::finish_gather`).
         then: Option<Box<crate::shard::block::PopThen>>,
     },
-    /// SINTER / SUNION / SDIFF (and *STORE, SINTERCARD) across shards: each part holds
-    /// SMEMBERS replies of its shard's keys.
-    SetAlgebra(Box<SetAlgebra>),
-    /// A read-many command across shards (ZUNION family, ZRANGESTORE): each part holds
-    /// `__take` dumps of its shard's source keys.
-    Compute(Box<Compute>),
-    /// XREAD: each part holds `__xread` results of its shard's keys; with nothing to
-    /// read and BLOCK given, the client blocks (`Shard::finish_gather`).
-    XRead(Box<crate::cmd::streams::XRead>),
-    /// SMOVE across shards, at `stage`: the part is the reply of that stage's command.
-    SMove(SMove, SMoveStage),
     /// A blocked cross-shard BLMOVE: its part is the reply from the destination's owner,
     /// or empty when the move must be retried under both keys' locks
     /// (`Shard::move_retry`).
@@ -174,27 +164,6 @@ pub enum Merge {
     },
     /// CLIENT KILL ip:port: integer parts; `+OK` if any matched, else `ERR No such client`.
     KillOld,
-    /// RENAME / RENAMENX / COPY across shards, step 1: the part is the source's dump (or
-    /// null); next it is put at the destination.
-    RelocateTake {
-        src: Box<[u8]>,
-        src_shard: usize,
-        dst: Box<[u8]>,
-        dst_shard: usize,
-        dst_db: usize,
-        op: Relocation,
-    },
-    /// Step 2: the part is `:1` (stored) or `:0` (the destination exists); a rename then
-    /// deletes the source.
-    RelocatePut {
-        src: Box<[u8]>,
-        src_shard: usize,
-        op: Relocation,
-    },
-    /// MSETNX: integer parts from EXISTS; if all are zero, run the MSET parts next.
-    MsetNx {
-        sets: Vec<(usize, crate::shard::msg::OwnedCmds)>,
-    },
 }
 
 /// A cross-shard BLMOVE / BRPOPLPUSH to (re)try under the locks of both keys.
@@ -210,93 +179,6 @@ pub struct MoveRetry {
     pub deadline_ms: u64,
     /// The command's arrival number (`Shard::arrival`): its place among the waiters.
     pub seq: u64,
-}
-
-/// A set-algebra command spread over shards.
-#[derive(Debug)]
-pub struct SetAlgebra {
-    pub op: crate::cmd::sets::SetOp,
-    /// For each source key in order: (part, index of its reply in the part).
-    pub order: Vec<(u32, u32)>,
-    /// *STORE: the destination and its shard.
-    pub store: Option<(Box<[u8]>, usize)>,
-    /// SINTERCARD's limit (`usize::MAX` = none).
-    pub card_limit: Option<usize>,
-    /// `set-max-intset-entries` when the command started.
-    pub max_ints: usize,
-    /// The database (for the store).
-    pub db: usize,
-}
-
-/// A read-many command spread over shards (`cmd::zsets::compute_coord`).
-#[derive(Debug)]
-pub struct Compute {
-    /// The command itself.
-    pub args: crate::shard::msg::OwnedCmds,
-    /// For each source key in order: (part, index of its dump in the part).
-    pub order: Vec<(u32, u32)>,
-    /// A store's destination and its shard.
-    pub store: Option<(Box<[u8]>, usize)>,
-    /// The database (for the store).
-    pub db: usize,
-    /// `zset-max-listpack-*` when the command started.
-    pub limits: crate::store::zset::PackLimits,
-    /// The computation.
-    pub eval: crate::cmd::zsets::ComputeFn,
-}
-
-/// An SMOVE between two shards.
-#[derive(Debug, Clone)]
-pub struct SMove {
-    pub src: Box<[u8]>,
-    pub src_shard: usize,
-    pub dst: Box<[u8]>,
-    pub dst_shard: usize,
-    pub member: Box<[u8]>,
-}
-
-/// The steps of a cross-shard SMOVE, in Redis's order of checks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SMoveStage {
-    /// TYPE of the source: none -> 0, not a set -> WRONGTYPE.
-    SrcType,
-    /// TYPE of the destination: neither none nor set -> WRONGTYPE.
-    DstType,
-    /// SREM from the source: 0 -> 0.
-    Remove,
-    /// SADD to the destination: the reply is 1.
-    Add,
-}
-
-impl SMove {
-    /// The command of `stage`, on its shard, as the next step.
-    pub fn step(self, stage: SMoveStage) -> crate::cmd::Next {
-        let mut cmds = crate::shard::msg::OwnedCmds::default();
-        let (shard, name, args): (usize, &[u8], Vec<&[u8]>) = match stage {
-            SMoveStage::SrcType => (self.src_shard, b"type", vec![&self.src]),
-            SMoveStage::DstType => (self.dst_shard, b"type", vec![&self.dst]),
-            SMoveStage::Remove => (self.src_shard, b"srem", vec![&self.src, &self.member]),
-            SMoveStage::Add => (self.dst_shard, b"sadd", vec![&self.dst, &self.member]),
-        };
-        let spec = crate::cmd::lookup(name).expect("in table");
-        cmds.push(spec.id, std::iter::once(name).chain(args));
-        crate::cmd::Next {
-            runs: vec![(shard, cmds)],
-            merge: Merge::SMove(self.clone(), stage),
-            rescue_left: None,
-        }
-    }
-}
-
-/// Which command moves a key between shards.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Relocation {
-    /// RENAME: replaces the destination.
-    Rename,
-    /// RENAMENX: only if the destination does not exist.
-    RenameNx,
-    /// COPY: keeps the source; replaces the destination only with REPLACE.
-    Copy { replace: bool },
 }
 
 /// A command waiting on replies from other shards.

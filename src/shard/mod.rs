@@ -9,7 +9,11 @@ pub mod msg;
 pub mod paced;
 pub mod refused;
 pub mod route;
+pub mod shared;
+pub mod step;
 pub mod txn;
+
+pub use shared::Shared;
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::io::{self, Read};
@@ -21,12 +25,13 @@ use std::time::{Duration, Instant};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 
+use crate::clock::unix_ms;
 use crate::cmd::paced::Pace;
 use crate::cmd::{self, Args, Ctx, Route, Spec};
 use crate::conn::{Conn, Gather, Merge, INPUT_PAUSE_BYTES, OUTPUT_PAUSE_BYTES};
 use crate::error::CmdError;
 use crate::resp::{ParseLimits, Parsed, Reply};
-use crate::server::{bump, Shared};
+use crate::stats::bump;
 use crate::store::Keyspace;
 use msg::{ConnRef, Msg, OwnedCmds};
 
@@ -163,14 +168,6 @@ impl Settings {
     }
 }
 
-/// Milliseconds since the Unix epoch.
-pub fn unix_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as u64)
-        .unwrap_or(0)
-}
-
 /// One shard: an event loop, its connections and its slice of the keyspace.
 pub struct Shard {
     /// This shard's index.
@@ -212,7 +209,7 @@ pub struct Shard {
     /// Messages to send at the end of the turn, per destination shard.
     outbox: Vec<Vec<Msg>>,
     /// Intent locks of multi-shard transactions on this shard's keys.
-    pub locks: crate::tx::Locks,
+    pub locks: crate::tx::Locks<Msg>,
     /// Local connections whose lock requests here were granted, to resume.
     granted: Vec<(ConnRef, crate::tx::TxId)>,
     /// Connections to serve this turn (slab indexes).
@@ -313,7 +310,7 @@ impl Shard {
         })
     }
 
-    fn stats(&self) -> &crate::server::ShardStats {
+    fn stats(&self) -> &crate::stats::ShardStats {
         &self.shared.stats[self.id]
     }
 
@@ -891,13 +888,14 @@ impl Shard {
             Pace::Off
         };
         let (res, pace) = {
-            let mut ctx = Ctx {
-                shard: self,
-                conn: Some(&mut *conn),
+            let mut ctx = Ctx::new(
+                self,
+                spec,
+                Some(&mut *conn),
                 db,
-                out: Reply::new(&mut out, resp3),
+                Reply::new(&mut out, resp3),
                 pace,
-            };
+            );
             let res = (spec.handler)(&mut ctx, args);
             (res, ctx.pace)
         };
@@ -926,7 +924,7 @@ impl Shard {
         }
         let st = self.stats();
         let Some(c) = st.cmd.get(spec.id as usize) else {
-            return; // an internal step: counted as the command it belongs to
+            return; // not a command of the table
         };
         bump(&st.commands, 1);
         bump(&c.calls, 1);
@@ -1237,13 +1235,14 @@ impl Shard {
         let res = {
             let db = conn.db;
             let resp3 = conn.resp3;
-            let mut ctx = Ctx {
-                shard: self,
-                conn: Some(&mut *conn),
+            let mut ctx = Ctx::new(
+                self,
+                spec,
+                Some(&mut *conn),
                 db,
-                out: Reply::new(&mut out, resp3),
-                pace: Pace::Off,
-            };
+                Reply::new(&mut out, resp3),
+                Pace::Off,
+            );
             (spec.handler)(&mut ctx, args)
         };
         self.finish_call(spec, start, res, &mut out, 0, conn.resp3);
@@ -1309,13 +1308,14 @@ impl Shard {
             let reply_at = out.len();
             let ready_before = self.ready_keys.len();
             let (res, pace) = {
-                let mut ctx = Ctx {
-                    shard: self,
-                    conn: None,
+                let mut ctx = Ctx::new(
+                    self,
+                    spec,
+                    None,
                     db,
-                    out: Reply::new(&mut out, resp3),
-                    pace: if paced { Pace::Allowed } else { Pace::Off },
-                };
+                    Reply::new(&mut out, resp3),
+                    if paced { Pace::Allowed } else { Pace::Off },
+                );
                 let res = (spec.handler)(&mut ctx, &args);
                 (res, ctx.pace)
             };
@@ -1392,7 +1392,7 @@ impl Shard {
             self.locks.lock_or_queue(tx, set, waiter);
             return;
         }
-        if let Msg::Run { tx: 0, .. } = msg {
+        if let Msg::Run { tx: 0, .. } | Msg::Op { tx: 0, .. } = msg {
             if self.locks.busy() {
                 if let Some(msg) = self.park_if_locked(msg) {
                     self.handle_unlocked(msg);
@@ -1421,50 +1421,18 @@ impl Shard {
                     self.declined(r);
                     return;
                 }
-                let alive = matches!(self.conns.get(r.slot), Some(Some(c)) if c.id == r.id);
-                if !alive {
-                    // Its client left: elements popped for it go back where they were.
-                    if let Some(rescue) = rescue {
-                        self.requeue(rescue);
-                    }
-                    return;
-                }
-                let Some(Some(conn)) = self.conns.get_mut(r.slot) else {
-                    return;
-                };
-                let Some(g) = conn.gather.as_mut() else {
-                    return;
-                };
-                g.parts[part as usize] = out;
-                g.left -= 1;
-                if g.left > 0 {
-                    if conn.chain.is_some() {
-                        let mut conn = self.conns[r.slot].take().expect("present");
-                        self.chain_step(r.slot, &mut conn);
-                        self.after_async_step(r.slot, &mut conn);
-                        self.conns[r.slot] = Some(conn);
-                    }
-                    return;
-                }
-                let mut conn = self.conns[r.slot].take().expect("present");
-                let g = conn.gather.take().expect("present");
-                if let Some(b) = conn.block.take() {
-                    // Served: the client's other waiters go (before the reply is
-                    // finished, which may block the client again: a woken move). The
-                    // serving shard counted it as no longer blocked.
-                    self.release(&b);
-                }
-                self.finish_gather(r.slot, &mut conn, g);
-                // The last piece of a paced reply is in: held messages follow it.
-                conn.set_paced(None);
-                if conn.tx.is_some() {
-                    self.settle_tx(&mut conn);
-                }
-                if !conn.queued {
-                    conn.queued = true;
-                    self.ready.push(r.slot);
-                }
-                self.conns[r.slot] = Some(conn);
+                self.part_arrived(r, rescue, |g| g.parts[part as usize] = out);
+            }
+            Msg::Op {
+                from,
+                conn,
+                part,
+                db,
+                tx,
+                op,
+            } => self.run_op_hop(from, conn, part, db as usize, tx, op),
+            Msg::OpDone { conn, part, answer } => {
+                self.part_arrived(conn, None, |g| step::answer(g, part, answer))
             }
             Msg::Publish { msg, from, credit } => {
                 self.deliver(&msg, None);
@@ -1556,6 +1524,61 @@ impl Shard {
                 }
             }
         }
+    }
+
+    /// A part of `r`'s gather came in (`put` stores it): when it was the last, the gather
+    /// finishes. A reply for a client that left is dropped, and what was popped for it
+    /// (`rescue`) goes back.
+    fn part_arrived(
+        &mut self,
+        r: ConnRef,
+        rescue: Option<msg::Rescue>,
+        put: impl FnOnce(&mut Gather),
+    ) {
+        let alive = matches!(self.conns.get(r.slot), Some(Some(c)) if c.id == r.id);
+        if !alive {
+            // Its client left: elements popped for it go back where they were.
+            if let Some(rescue) = rescue {
+                self.requeue(rescue);
+            }
+            return;
+        }
+        let Some(Some(conn)) = self.conns.get_mut(r.slot) else {
+            return;
+        };
+        let Some(g) = conn.gather.as_mut() else {
+            return;
+        };
+        put(g);
+        g.left -= 1;
+        if g.left > 0 {
+            if conn.chain.is_some() {
+                let mut conn = self.conns[r.slot].take().expect("present");
+                self.chain_step(r.slot, &mut conn);
+                self.after_async_step(r.slot, &mut conn);
+                self.conns[r.slot] = Some(conn);
+            }
+            return;
+        }
+        let mut conn = self.conns[r.slot].take().expect("present");
+        let g = conn.gather.take().expect("present");
+        if let Some(b) = conn.block.take() {
+            // Served: the client's other waiters go (before the reply is
+            // finished, which may block the client again: a woken move). The
+            // serving shard counted it as no longer blocked.
+            self.release(&b);
+        }
+        self.finish_gather(r.slot, &mut conn, g);
+        // The last piece of a paced reply is in: held messages follow it.
+        conn.set_paced(None);
+        if conn.tx.is_some() {
+            self.settle_tx(&mut conn);
+        }
+        if !conn.queued {
+            conn.queued = true;
+            self.ready.push(r.slot);
+        }
+        self.conns[r.slot] = Some(conn);
     }
 
     /// Runs a hop's commands (`Msg::Run`) and sends their replies home (after its
@@ -1679,6 +1702,10 @@ impl Shard {
             }
             return;
         }
+        if let Merge::Step(step) = g.merge {
+            self.drive_step(slot, conn, step);
+            return;
+        }
         if let Merge::ServeHeld(rest) = g.merge {
             self.serve_held_steps(slot, conn, rest);
             return;
@@ -1744,26 +1771,6 @@ impl Shard {
                 conn.out = out;
                 return;
             }
-        }
-        if let Merge::XRead(x) = &g.merge {
-            let mut out = std::mem::take(&mut conn.out);
-            let mut reply = Reply::new(&mut out, conn.resp3);
-            if let Some(ids) = cmd::streams::merge_xread(x, &g.parts, &mut reply) {
-                let req = block::BlockRequest {
-                    keys: ids.iter().map(|(k, _)| k.clone()).collect(),
-                    timeout_ms: x.block.unwrap_or(0),
-                    op: block::BlockOp::XRead {
-                        ids: ids.into(),
-                        count: x.count,
-                    },
-                    merge: Merge::Forward,
-                    seq: self.arrival_of(conn),
-                };
-                self.block(slot, conn, req, &mut out);
-            }
-            out.append(&mut conn.out);
-            conn.out = out;
-            return;
         }
         let mut out = std::mem::take(&mut conn.out);
         let resp3 = conn.resp3;

@@ -191,7 +191,7 @@ impl Shard {
                 acq.taken.push(s);
                 continue;
             }
-            crate::server::bump(&self.stats().hops, 1);
+            crate::stats::bump(&self.stats().hops, 1);
             let msg = Msg::Lock {
                 home: self.id,
                 conn: me,
@@ -336,7 +336,7 @@ impl Shard {
                 if keep {
                     hold.shards.push(step.shard);
                 }
-                crate::server::bump(&self.stats().hops, 1);
+                crate::stats::bump(&self.stats().hops, 1);
                 self.outbox[step.shard].push(Msg::Run {
                     from: self.id,
                     conn: me,
@@ -641,10 +641,15 @@ impl Shard {
     /// A plain hop whose keys may be locked: parks it if so (it runs when they are
     /// released). Returns the message back if it may run now.
     pub(crate) fn park_if_locked(&mut self, msg: Msg) -> Option<Msg> {
-        let Msg::Run { cmds, db, .. } = &msg else {
-            return Some(msg);
+        let set = match &msg {
+            Msg::Run { cmds, db, .. } => self.lock_set_of(cmds, *db as usize),
+            Msg::Op { op, db, .. } => {
+                let mut set = LockSet::default();
+                set.extend(op.keys.iter().map(|k| key_hash(*db as usize, k)));
+                set
+            }
+            _ => return Some(msg),
         };
-        let set = self.lock_set_of(cmds, *db as usize);
         if (!set.all && set.keys.is_empty()) || !self.locks.conflicts(0, &set) {
             return Some(msg);
         }
@@ -860,7 +865,7 @@ impl Shard {
                 &q.cmds.args[first as usize..(first + n) as usize],
             );
             if spec.lock == LockScope::SelectsDb {
-                if let Some(d) = crate::resp::parse_i64(args.get(1)) {
+                if let Some(d) = crate::num::parse_i64(args.get(1)) {
                     if d >= 0 && (d as usize) < self.ks.databases() {
                         db = d as usize;
                     }
@@ -987,7 +992,7 @@ impl Shard {
         let me = ConnRef { slot, id: conn.id };
         let n = remote.len();
         for (part, (s, keys)) in remote.into_iter().enumerate() {
-            crate::server::bump(&self.stats().hops, 1);
+            crate::stats::bump(&self.stats().hops, 1);
             self.outbox[s].push(Msg::Watch {
                 home: self.id,
                 conn: me,

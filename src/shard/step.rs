@@ -1,0 +1,168 @@
+//! The shards' side of the step API (`cmd::step`): the home shard polls a coordinator and
+//! runs the ops it asks for (here at once, or as hops to their owner shards); an owner
+//! shard runs an op that came in a hop and sends its typed answer home.
+
+use std::future::Future;
+use std::task::{Context, Poll, Waker};
+
+use super::msg::{ConnRef, Msg};
+use super::{block, Shard};
+use crate::cmd::step::{Answer, Cx, Op, Step};
+use crate::cmd::Ctx;
+use crate::conn::{Conn, Gather, Merge};
+use crate::error::CmdResult;
+use crate::resp::Reply;
+use crate::stats::bump;
+
+impl Shard {
+    /// Starts the coordinator `make` builds for the command `conn` runs, and runs it as
+    /// far as it goes now (to its reply, when every op it asks for is this shard's).
+    pub fn start_step<F, Fut>(&mut self, slot: usize, conn: &mut Conn, make: F)
+    where
+        F: FnOnce(Cx) -> Fut,
+        Fut: Future<Output = CmdResult<Vec<u8>>> + Send + 'static,
+    {
+        let (cx, io) = Cx::new(conn.db, conn.resp3, self.shards);
+        let step = Box::new(Step {
+            fut: Box::pin(make(cx)),
+            io,
+        });
+        self.drive_step(slot, conn, step);
+    }
+
+    /// Polls the coordinator until it replies or waits on ops of other shards (the
+    /// connection then waits in a gather holding it).
+    pub(crate) fn drive_step(&mut self, slot: usize, conn: &mut Conn, mut step: Box<Step>) {
+        let mut cx = Context::from_waker(Waker::noop());
+        loop {
+            if let Poll::Ready(res) = step.fut.as_mut().poll(&mut cx) {
+                match res {
+                    Ok(reply) => conn.out.extend_from_slice(&reply),
+                    Err(e) => e.write(&mut Reply::new(&mut conn.out, conn.resp3)),
+                }
+                let block = step.io.lock().expect("step io").block.take();
+                if let Some((keys, timeout_ms, op)) = block {
+                    let req = block::BlockRequest {
+                        keys,
+                        timeout_ms,
+                        op,
+                        merge: Merge::Forward,
+                        seq: self.arrival_of(conn),
+                    };
+                    let mut out = std::mem::take(&mut conn.out);
+                    self.block(slot, conn, req, &mut out);
+                    out.append(&mut conn.out);
+                    conn.out = out;
+                    return;
+                }
+                // A blocking pop's attempt replied: the places it reserved go.
+                self.drop_reservation(conn);
+                return;
+            }
+            let asks = std::mem::take(&mut step.io.lock().expect("step io").asks);
+            if asks.is_empty() {
+                debug_assert!(false, "a coordinator waits without asking for an op");
+                Reply::new(&mut conn.out, conn.resp3)
+                    .error("ERR internal: a step waits on nothing");
+                return;
+            }
+            let mut answers: Vec<Option<Answer>> = (0..asks.len()).map(|_| None).collect();
+            let mut left = 0;
+            for (part, (shard, op)) in asks.into_iter().enumerate() {
+                if shard == self.id {
+                    answers[part] = Some(self.run_op(conn.db, op));
+                } else {
+                    self.send_op(shard, slot, conn, part as u32, op);
+                    left += 1;
+                }
+            }
+            step.io.lock().expect("step io").answers = answers;
+            if left > 0 {
+                conn.gather = Some(Gather {
+                    left,
+                    parts: Vec::new(),
+                    merge: Merge::Step(step),
+                });
+                return;
+            }
+        }
+    }
+
+    /// Queues `op` for shard `dest` in this turn's batch, as part `part` of the step.
+    fn send_op(&mut self, dest: usize, slot: usize, conn: &Conn, part: u32, op: Op) {
+        debug_assert_ne!(dest, self.id);
+        bump(&self.stats().hops, 1);
+        self.outbox[dest].push(Msg::Op {
+            from: self.id,
+            conn: ConnRef { slot, id: conn.id },
+            part,
+            db: conn.db as u16,
+            tx: conn.tx.as_ref().map_or(0, |h| h.id),
+            op,
+        });
+    }
+
+    /// Runs `op` against this shard's keyspace in `db`.
+    fn run_op(&mut self, db: usize, op: Op) -> Answer {
+        let mut nowhere = Vec::new();
+        let mut ctx = Ctx::for_op(self, db, Reply::new(&mut nowhere, false));
+        (op.run)(&mut ctx)
+    }
+
+    /// `Msg::Op` on the owner shard (past the lock check: under its transaction's locks,
+    /// or, without a transaction, once no one holds its keys): runs the op, reports the
+    /// keys with waiters it signalled ahead of the answer (an EXEC replaying serves them in
+    /// order, as for a hop's commands), serves the others, and sends the answer home.
+    pub(crate) fn run_op_hop(
+        &mut self,
+        from: usize,
+        conn: ConnRef,
+        part: u32,
+        db: usize,
+        tx: crate::tx::TxId,
+        op: Op,
+    ) {
+        debug_assert!(
+            tx != 0 || !op.keys.is_empty(),
+            "an op without locks names its keys"
+        );
+        // A command holding locks never waits for the moves it sets off.
+        let hold = self.hold_ctx.take();
+        let ready_before = self.ready_keys.len();
+        let answer = self.run_op(db, op);
+        let signals: Vec<_> = self
+            .ready_keys
+            .iter()
+            .skip(ready_before)
+            .filter(|_| tx != 0)
+            .map(|(kdb, key)| (0, *kdb, key.clone()))
+            .collect();
+        if !signals.is_empty() {
+            self.outbox[from].push(Msg::TxSignals {
+                conn,
+                part,
+                signals,
+            });
+        }
+        self.serve_ready_keys();
+        self.hold_ctx = hold;
+        self.outbox[from].push(Msg::OpDone { conn, part, answer });
+    }
+}
+
+/// Stores an op's answer in the step the gather `g` holds.
+pub(crate) fn answer(g: &mut Gather, part: u32, answer: Answer) {
+    let Merge::Step(step) = &g.merge else {
+        debug_assert!(false, "an op's answer for a gather without a step");
+        return;
+    };
+    if let Some(slot) = step
+        .io
+        .lock()
+        .expect("step io")
+        .answers
+        .get_mut(part as usize)
+    {
+        *slot = Some(answer);
+    }
+}
