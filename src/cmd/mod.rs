@@ -192,6 +192,18 @@ impl<'a> ArgCursor<'a> {
         Some(pair)
     }
 
+    /// Takes the next `n` arguments (the keys after a `numkeys`) and returns their indexes;
+    /// fewer than `n` left is a syntax error, as Redis reports a `numkeys` larger than the
+    /// keys given, and nothing is taken then.
+    pub fn next_run(&mut self, n: usize) -> CmdResult<std::ops::Range<usize>> {
+        if self.remaining() < n {
+            return Err(CmdError::Syntax);
+        }
+        let run = self.at..self.at + n;
+        self.at += n;
+        Ok(run)
+    }
+
     /// True if the next argument is `word` (case-insensitively); takes nothing.
     pub fn peek_is(&self, word: &str) -> bool {
         self.peek()
