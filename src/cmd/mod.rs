@@ -553,9 +553,7 @@ pub fn remove_named<T: crate::store::Named>(ctx: &mut Ctx, args: &Args) -> CmdRe
         return Ok(());
     }
     let c = write_collection_unmarked::<T>(ctx, args.get(1))?;
-    let removed = (2..args.len())
-        .filter(|&i| c.remove_named(args.get(i)))
-        .count();
+    let removed = args.cursor(2).filter(|&name| c.remove_named(name)).count();
     if removed > 0 {
         ctx.ks().touch(db, args.get(1));
     }
