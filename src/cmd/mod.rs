@@ -57,9 +57,18 @@ impl<'a> Args<'a> {
         self.ranges.is_empty()
     }
 
-    /// Argument `i`; past the end, an empty argument. A handler that reads past its
-    /// arguments has a logic error (arity and option parsing should have stopped it), which
-    /// debug builds catch; a release build must not let it panic every shard.
+    /// Argument `i`; past the end, an empty argument.
+    ///
+    /// Handlers read an argument by index in three cases only, none of which can pass the
+    /// end: a fixed position the command's arity guarantees (`args.get(1)` of `GET key`,
+    /// or one guarded by a check of `len()` just before); an index or range a parser took
+    /// from an [`ArgCursor`] (`position`, `next_run`: the keys after a `numkeys`, which it
+    /// checked against what is left); and the key positions of the table's key specs
+    /// (`Spec::key_positions`, `getkeys`), which stop at the end. Option loops and lists
+    /// of any length walk a [`cursor`](Self::cursor) instead, which turns a missing
+    /// argument into Redis's error. Reading past the end anyway is a logic error, which
+    /// debug builds catch; a release build must not let it panic every shard, hence the
+    /// empty argument.
     pub fn get(&self, i: usize) -> &'a [u8] {
         debug_assert!(i < self.len(), "argument {i} of {}", self.len());
         self.ranges
