@@ -18,8 +18,10 @@
 //!   `commands/*.toml`, one file per Redis command group), the handler context (`cmd::Ctx`:
 //!   the owner side — keyspace, database, clock, settings, the blocked-client signal, shared
 //!   state; `Ctx::home` adds the connection and the shard's services for commands not
-//!   routed by their keys), one file per family (`strings`, `keys`, `lists`, `hashes`,
-//!   `sets`, `zsets`, `streams`, `pubsub`,
+//!   routed by their keys), the argument cursor handlers read their options through
+//!   (`cmd::ArgCursor`: Redis's error for a missing or bad argument, never an index past
+//!   the end), one file per family (`strings`, `keys`, `lists`, `hashes`, `sets`, `zsets`,
+//!   `streams`, `pubsub`,
 //!   `server`, `info`, `docs`), the keys COMMAND GETKEYS reports (`cmd::getkeys`), how
 //!   gathered replies merge, the walks that write long replies piece by piece
 //!   (`cmd::paced`), and the step API multi-step commands across shards are written in

@@ -19,8 +19,9 @@ fn count_keys(
 ) -> CmdResult {
     let db = ctx.db;
     let now = ctx.now_ms();
-    let n = (1..args.len())
-        .filter(|&i| op(ctx.ks(), db, args.get(i), now))
+    let n = args
+        .cursor(1)
+        .filter(|&key| op(ctx.ks(), db, key, now))
         .count();
     ctx.out.int(n as i64);
     Ok(())
@@ -64,8 +65,7 @@ fn expire_generic(
 ) -> CmdResult {
     let db = ctx.db;
     let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
-    for i in 3..args.len() {
-        let a = args.get(i);
+    for a in args.cursor(3) {
         if a.eq_ignore_ascii_case(b"nx") {
             nx = true;
         } else if a.eq_ignore_ascii_case(b"xx") {
@@ -403,12 +403,15 @@ pub fn dbsize(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     Ok(())
 }
 
+/// FLUSHDB's / FLUSHALL's optional mode from argument `from` on: nothing, or one of
+/// ASYNC and SYNC (both flush inline here).
 fn flush_mode(args: &Args, from: usize) -> CmdResult {
-    match args.len() - from {
-        0 => Ok(()),
-        1 if args.is(from, "async") || args.is(from, "sync") => Ok(()),
-        _ => Err(CmdError::Syntax),
+    let mut c = args.cursor(from);
+    let _mode = c.next_is("async") || c.next_is("sync");
+    if !c.is_done() {
+        return Err(CmdError::Syntax);
     }
+    Ok(())
 }
 
 /// FLUSHDB [ASYNC | SYNC] (this shard's part).
@@ -493,24 +496,24 @@ pub(crate) fn scan_opts_from(args: &Args, from: usize, with_type: bool) -> CmdRe
         pattern: None,
         type_name: None,
     };
-    let mut i = from;
-    while i < args.len() {
-        let more = i + 1 < args.len();
-        if args.is(i, "count") && more {
-            let n = args.int(i + 1)?;
+    // Every option takes a value; a word without one is a syntax error.
+    let mut c = args.cursor(from);
+    while let Some(opt) = c.next() {
+        let is = |word: &str| opt.eq_ignore_ascii_case(word.as_bytes()) && !c.is_done();
+        if is("count") {
+            let n = c.next_i64()?;
             if n < 1 {
                 return Err(CmdError::Syntax);
             }
             o.count = n as usize;
-        } else if args.is(i, "match") && more {
-            let p = args.get(i + 1);
+        } else if is("match") {
+            let p = c.next_arg()?;
             o.pattern = (p != b"*").then(|| p.to_vec());
-        } else if with_type && args.is(i, "type") && more {
-            o.type_name = Some(args.get(i + 1).to_ascii_lowercase());
+        } else if with_type && is("type") {
+            o.type_name = Some(c.next_arg()?.to_ascii_lowercase());
         } else {
             return Err(CmdError::Syntax);
         }
-        i += 2;
     }
     Ok(o)
 }
@@ -750,12 +753,12 @@ pub fn int_arg(raw: &[u8]) -> CmdResult<i64> {
 /// order. Returns (destination database, replace).
 fn copy_options(args: &Args, db: usize, databases: usize) -> CmdResult<(usize, bool)> {
     let (mut dst_db, mut replace) = (db, false);
-    let mut j = 3;
-    while j < args.len() {
-        if args.is(j, "replace") {
+    let mut c = args.cursor(3);
+    while let Some(opt) = c.next() {
+        if opt.eq_ignore_ascii_case(b"replace") {
             replace = true;
-        } else if args.is(j, "db") && j + 1 < args.len() {
-            let n = args.int(j + 1)?;
+        } else if opt.eq_ignore_ascii_case(b"db") && !c.is_done() {
+            let n = c.next_i64()?;
             // Redis reads the index as an int first (its range error), then the range.
             if i32::try_from(n).is_err() {
                 return Err(CmdError::msg(
@@ -766,11 +769,9 @@ fn copy_options(args: &Args, db: usize, databases: usize) -> CmdResult<(usize, b
                 return Err(CmdError::msg("ERR DB index is out of range"));
             }
             dst_db = n as usize;
-            j += 1;
         } else {
             return Err(CmdError::Syntax);
         }
-        j += 1;
     }
     if dst_db == db && args.get(1) == args.get(2) {
         return Err(CmdError::msg(

@@ -77,10 +77,10 @@ fn push(ctx: &mut Ctx, args: &Args, end: End, only_existing: bool) -> CmdResult 
             .set(db, key, Value::List(Box::default()), Ttl::Clear, now);
     }
     let list = write(ctx, key)?.expect("just created");
-    for i in 2..args.len() {
+    for element in args.cursor(2) {
         match end {
-            End::Left => list.push_front(args.get(i)),
-            End::Right => list.push_back(args.get(i)),
+            End::Left => list.push_front(element),
+            End::Right => list.push_back(element),
         }
     }
     let n = list.len();
@@ -281,22 +281,23 @@ pub fn ltrim(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]
 pub fn lpos(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let (mut rank, mut count, mut maxlen) = (1i64, None::<i64>, 0i64);
-    let mut i = 3;
-    while i < args.len() {
+    let mut c = args.cursor(3);
+    while let Some(opt) = c.next() {
+        let is = |word: &str| opt.eq_ignore_ascii_case(word.as_bytes());
         // As Redis: an unknown option (or one without its value) is a syntax error before
         // any value is read.
-        let known = args.is(i, "rank") || args.is(i, "count") || args.is(i, "maxlen");
-        if !known || i + 1 >= args.len() {
+        let known = is("rank") || is("count") || is("maxlen");
+        if !known || c.is_done() {
             return Err(CmdError::Syntax);
         }
         // Redis reads COUNT and MAXLEN with their range message, so a non-integer gets the
         // "can't be negative" text too; RANK gets the plain integer error.
-        let v = if args.is(i, "rank") {
-            args.int(i + 1)?
+        let v = if is("rank") {
+            c.next_i64()?
         } else {
-            crate::num::parse_i64(args.get(i + 1)).unwrap_or(-1)
+            crate::num::parse_i64(c.next_arg()?).unwrap_or(-1)
         };
-        if args.is(i, "rank") {
+        if is("rank") {
             if v == 0 {
                 return Err(CmdError::msg("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list"));
             }
@@ -304,20 +305,17 @@ pub fn lpos(ctx: &mut Ctx, args: &Args) -> CmdResult {
             // itself there, so every match is at least that rank (it answers as -1) and
             // its count check overflows (COUNT n answers every match, as COUNT 0).
             rank = v;
-        } else if args.is(i, "count") {
+        } else if is("count") {
             if v < 0 {
                 return Err(CmdError::msg("ERR COUNT can't be negative"));
             }
             count = Some(v);
-        } else if args.is(i, "maxlen") {
+        } else {
             if v < 0 {
                 return Err(CmdError::msg("ERR MAXLEN can't be negative"));
             }
             maxlen = v;
-        } else {
-            return Err(CmdError::Syntax);
         }
-        i += 2;
     }
     let want = match count {
         None => 1,
@@ -491,14 +489,14 @@ pub struct MPopArgs {
 
 /// Parses LMPOP's (or, with `at` = 2, BLMPOP's) arguments with Redis's errors.
 pub fn parse_mpop(args: &Args, at: usize) -> CmdResult<MPopArgs> {
-    let numkeys = crate::num::parse_i64(args.get(at))
+    let mut c = args.cursor(at);
+    let numkeys = crate::num::parse_i64(c.next_arg()?)
         .filter(|&n| n > 0)
         .ok_or(CmdError::msg("ERR numkeys should be greater than 0"))? as usize;
-    if args.len() < at + 1 + numkeys + 1 {
-        // No room for the direction after the keys: Redis calls it a syntax error.
-        return Err(CmdError::Syntax);
-    }
-    let end = args.get(at + 1 + numkeys);
+    // Too few arguments for the keys and the direction after them: Redis calls it a
+    // syntax error.
+    let keys = c.next_run(numkeys)?;
+    let end = c.next_arg()?;
     let left = if args.get(0).to_ascii_lowercase().ends_with(b"zmpop") {
         match end.to_ascii_lowercase().as_slice() {
             b"min" => true,
@@ -508,27 +506,19 @@ pub fn parse_mpop(args: &Args, at: usize) -> CmdResult<MPopArgs> {
     } else {
         parse_end(end)? == End::Left
     };
-    let rest = at + 2 + numkeys;
     // Options are read in order, so a bad COUNT value is reported before what follows it.
     let mut count = None;
-    let mut i = rest;
-    while i < args.len() {
-        if count.is_some() || !args.is(i, "count") || i + 1 == args.len() {
+    while let Some(opt) = c.next() {
+        if count.is_some() || !opt.eq_ignore_ascii_case(b"count") || c.is_done() {
             return Err(CmdError::Syntax);
         }
-        count = Some(
-            crate::num::parse_i64(args.get(i + 1))
-                .filter(|&n| n > 0)
-                .ok_or(CmdError::msg("ERR count should be greater than 0"))? as usize,
-        );
-        i += 2;
+        let n = crate::num::parse_i64(c.next_arg()?)
+            .filter(|&n| n > 0)
+            .ok_or(CmdError::msg("ERR count should be greater than 0"))?;
+        count = Some(n as usize);
     }
     let count = count.unwrap_or(1);
-    Ok(MPopArgs {
-        keys: at + 1..at + 1 + numkeys,
-        left,
-        count,
-    })
+    Ok(MPopArgs { keys, left, count })
 }
 
 /// LMPOP / ZMPOP coordinator: the keys in runs of consecutive keys on one shard; each run

@@ -57,9 +57,18 @@ impl<'a> Args<'a> {
         self.ranges.is_empty()
     }
 
-    /// Argument `i`; past the end, an empty argument. A handler that reads past its
-    /// arguments has a logic error (arity and option parsing should have stopped it), which
-    /// debug builds catch; a release build must not let it panic every shard.
+    /// Argument `i`; past the end, an empty argument.
+    ///
+    /// Handlers read an argument by index in three cases only, none of which can pass the
+    /// end: a fixed position the command's arity guarantees (`args.get(1)` of `GET key`,
+    /// or one guarded by a check of `len()` just before); an index or range a parser took
+    /// from an [`ArgCursor`] (`position`, `next_run`: the keys after a `numkeys`, which it
+    /// checked against what is left); and the key positions of the table's key specs
+    /// (`Spec::key_positions`, `getkeys`), which stop at the end. Option loops and lists
+    /// of any length walk a [`cursor`](Self::cursor) instead, which turns a missing
+    /// argument into Redis's error. Reading past the end anyway is a logic error, which
+    /// debug builds catch; a release build must not let it panic every shard, hence the
+    /// empty argument.
     pub fn get(&self, i: usize) -> &'a [u8] {
         debug_assert!(i < self.len(), "argument {i} of {}", self.len());
         self.ranges
@@ -190,6 +199,18 @@ impl<'a> ArgCursor<'a> {
         let pair = (self.args.get(self.at), self.args.get(self.at + 1));
         self.at += 2;
         Some(pair)
+    }
+
+    /// Takes the next `n` arguments (the keys after a `numkeys`) and returns their indexes;
+    /// fewer than `n` left is a syntax error, as Redis reports a `numkeys` larger than the
+    /// keys given, and nothing is taken then.
+    pub fn next_run(&mut self, n: usize) -> CmdResult<std::ops::Range<usize>> {
+        if self.remaining() < n {
+            return Err(CmdError::Syntax);
+        }
+        let run = self.at..self.at + n;
+        self.at += n;
+        Ok(run)
     }
 
     /// True if the next argument is `word` (case-insensitively); takes nothing.
@@ -541,9 +562,7 @@ pub fn remove_named<T: crate::store::Named>(ctx: &mut Ctx, args: &Args) -> CmdRe
         return Ok(());
     }
     let c = write_collection_unmarked::<T>(ctx, args.get(1))?;
-    let removed = (2..args.len())
-        .filter(|&i| c.remove_named(args.get(i)))
-        .count();
+    let removed = args.cursor(2).filter(|&name| c.remove_named(name)).count();
     if removed > 0 {
         ctx.ks().touch(db, args.get(1));
     }

@@ -100,26 +100,25 @@ pub fn hello(ctx: &mut Ctx, args: &Args) -> CmdResult {
     // As Redis 7.0, each option acts when it is met: AUTH authenticates there (a wrong
     // password ends the command; a later bad option does not undo a good one), SETNAME
     // checks and sets the name there, even before authentication.
-    let mut i = 2;
-    while i < args.len() {
-        let more = args.len() - i - 1;
-        if args.is(i, "auth") && more >= 2 {
-            check_password(ctx, args.get(i + 1), args.get(i + 2))?;
+    let mut c = args.cursor(2);
+    while let Some(opt) = c.next() {
+        let more = c.remaining();
+        if opt.eq_ignore_ascii_case(b"auth") && more >= 2 {
+            let (user, pass) = (c.next_arg()?, c.next_arg()?);
+            check_password(ctx, user, pass)?;
             ctx.conn()?.authenticated = true;
-            i += 3;
-        } else if args.is(i, "setname") && more >= 1 {
-            let n = args.get(i + 1);
+        } else if opt.eq_ignore_ascii_case(b"setname") && more >= 1 {
+            let n = c.next_arg()?;
             if !valid_name(n) {
                 return Err(CmdError::msg(
                     "ERR Client names cannot contain spaces, newlines or special characters.",
                 ));
             }
             ctx.conn()?.name = n.to_vec();
-            i += 2;
         } else {
             return Err(CmdError::owned(format!(
                 "ERR Syntax error in HELLO option '{}'",
-                String::from_utf8_lossy(crate::num::cnum::c_str(args.get(i)))
+                String::from_utf8_lossy(crate::num::cnum::c_str(opt))
             )));
         }
     }
@@ -204,14 +203,11 @@ pub fn time(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 /// SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]
 pub fn shutdown(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut abort = false;
-    for i in 1..args.len() {
-        if args.is(i, "abort") {
+    for opt in args.cursor(1) {
+        let is = |word: &str| opt.eq_ignore_ascii_case(word.as_bytes());
+        if is("abort") {
             abort = true;
-        } else if !(args.is(i, "nosave")
-            || args.is(i, "save")
-            || args.is(i, "now")
-            || args.is(i, "force"))
-        {
+        } else if !(is("nosave") || is("save") || is("now") || is("force")) {
             return Err(CmdError::Syntax);
         }
     }
@@ -369,10 +365,10 @@ pub fn client_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
         f.kind = Some(client_type(args.get(3))?);
     } else if args.len() > 3 && args.is(2, "id") {
         let mut ids = Vec::new();
-        for j in 3..args.len() {
+        for raw in args.cursor(3) {
             // Any integer is accepted (Redis's getLongLongFromObject); ids are never 0 or
             // negative, so those simply match nothing.
-            let id = parse_i64(args.get(j)).ok_or(CmdError::msg("ERR Invalid client ID"))?;
+            let id = parse_i64(raw).ok_or(CmdError::msg("ERR Invalid client ID"))?;
             ids.push(u64::try_from(id).unwrap_or(0));
         }
         f.ids = Some(ids);
@@ -415,22 +411,23 @@ fn kill_filter(args: &Args, me: u64) -> CmdResult<(ClientFilter, bool)> {
         skipme: true,
         ..Default::default()
     };
-    for i in (2..args.len()).step_by(2) {
-        let v = args.get(i + 1);
-        if args.is(i, "id") {
+    let mut c = args.cursor(2);
+    while let Some((filter, v)) = c.next_pair() {
+        let is = |word: &str| filter.eq_ignore_ascii_case(word.as_bytes());
+        if is("id") {
             let id = parse_i64(v)
                 .filter(|&n| n > 0)
                 .ok_or(CmdError::msg("ERR client-id should be greater than 0"))?;
             f.ids = Some(vec![id as u64]);
-        } else if args.is(i, "type") {
+        } else if is("type") {
             f.kind = Some(client_type(v)?);
-        } else if args.is(i, "addr") {
+        } else if is("addr") {
             f.addr = Some(v.to_vec());
-        } else if args.is(i, "laddr") {
+        } else if is("laddr") {
             f.laddr = Some(v.to_vec());
-        } else if args.is(i, "user") {
+        } else if is("user") {
             f.user = Some(v.to_vec());
-        } else if args.is(i, "skipme") {
+        } else if is("skipme") {
             f.skipme = if v.eq_ignore_ascii_case(b"yes") {
                 true
             } else if v.eq_ignore_ascii_case(b"no") {
@@ -578,10 +575,8 @@ pub fn config_set(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if !args.len().is_multiple_of(2) {
         return Err(CmdError::Syntax);
     }
-    let pairs: Vec<(&[u8], &[u8])> = (2..args.len())
-        .step_by(2)
-        .map(|i| (args.get(i), args.get(i + 1)))
-        .collect();
+    let mut c = args.cursor(2);
+    let pairs: Vec<(&[u8], &[u8])> = std::iter::from_fn(|| c.next_pair()).collect();
     let shared = ctx.shared().clone();
     let mut cfg = shared.config.write().expect("config lock");
     cfg.set(&pairs).map_err(CmdError::Bytes)?;
@@ -784,9 +779,10 @@ pub fn command_info(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
         return Ok(());
     }
-    ctx.out.array_len(args.len() - 2);
-    for i in 2..args.len() {
-        match cmd::lookup_full(&String::from_utf8_lossy(args.get(i))) {
+    let names = args.cursor(2);
+    ctx.out.array_len(names.remaining());
+    for name in names {
+        match cmd::lookup_full(&String::from_utf8_lossy(name)) {
             Some(s) => write_command_info(&mut ctx.out, s),
             None => ctx.out.null_array(),
         }
@@ -799,10 +795,8 @@ pub fn command_docs(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let docs: Vec<&cmd::docs::CmdDoc> = if args.len() == 2 {
         cmd::docs::all().collect()
     } else {
-        (2..args.len())
-            .filter_map(|i| {
-                cmd::docs::doc(&String::from_utf8_lossy(args.get(i)).to_ascii_lowercase())
-            })
+        args.cursor(2)
+            .filter_map(|name| cmd::docs::doc(&String::from_utf8_lossy(name).to_ascii_lowercase()))
             .collect()
     };
     ctx.out.map_len(docs.len());

@@ -27,8 +27,9 @@ pub fn sadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let db = ctx.db;
     let max_ints = ctx.settings().set_max_intset;
     let s = crate::cmd::write_collection_unmarked::<Set>(ctx, args.get(1))?;
-    let added = (2..args.len())
-        .filter(|&i| s.insert(args.get(i), max_ints))
+    let added = args
+        .cursor(2)
+        .filter(|&member| s.insert(member, max_ints))
         .count();
     if added > 0 {
         ctx.ks().touch(db, args.get(1));
@@ -62,8 +63,8 @@ pub fn sismember(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// SMISMEMBER key member [member ...]
 pub fn smismember(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let found: Vec<bool> = match read(ctx, args.get(1))? {
-        Some(s) => (2..args.len()).map(|i| s.contains(args.get(i))).collect(),
-        None => vec![false; args.len() - 2],
+        Some(s) => args.cursor(2).map(|member| s.contains(member)).collect(),
+        None => vec![false; args.cursor(2).remaining()],
     };
     ctx.out.array_len(found.len());
     for f in found {
@@ -411,30 +412,29 @@ pub fn parse_algebra(args: &Args) -> CmdResult<Algebra> {
         _ => SetOp::Diff,
     };
     if name == b"sintercard" {
-        let n = crate::num::parse_i64(args.get(1))
+        let mut c = args.cursor(1);
+        let n = crate::num::parse_i64(c.next_arg()?)
             .filter(|&n| n > 0)
             .ok_or(CmdError::msg("ERR numkeys should be greater than 0"))? as usize;
-        if n > args.len() - 2 {
+        if n > c.remaining() {
             return Err(CmdError::msg(
                 "ERR Number of keys can't be greater than number of args",
             ));
         }
+        let keys = c.next_run(n)?;
         let mut limit = None;
-        let mut i = 2 + n;
-        while i < args.len() {
-            if args.is(i, "limit") && i + 1 < args.len() {
-                let l = crate::num::parse_i64(args.get(i + 1))
-                    .filter(|&l| l >= 0)
-                    .ok_or(CmdError::msg("ERR LIMIT can't be negative"))?;
-                limit = (l > 0).then_some(l as usize);
-                i += 2;
-            } else {
+        while let Some(opt) = c.next() {
+            if !opt.eq_ignore_ascii_case(b"limit") || c.is_done() {
                 return Err(CmdError::Syntax);
             }
+            let l = crate::num::parse_i64(c.next_arg()?)
+                .filter(|&l| l >= 0)
+                .ok_or(CmdError::msg("ERR LIMIT can't be negative"))?;
+            limit = (l > 0).then_some(l as usize);
         }
         return Ok(Algebra {
             op,
-            keys: 2..2 + n,
+            keys,
             store: None,
             card_limit: Some(limit.unwrap_or(usize::MAX)),
         });

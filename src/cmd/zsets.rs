@@ -39,9 +39,10 @@ fn score_arg(a: &[u8]) -> CmdResult<f64> {
 pub fn zadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let (mut nx, mut xx, mut gt, mut lt, mut ch, mut incr) =
         (false, false, false, false, false, false);
-    let mut i = 2;
-    while i < args.len() {
-        match args.get(i).to_ascii_lowercase().as_slice() {
+    // The flags run up to the first argument that is not one: the first score.
+    let mut c = args.cursor(2);
+    while let Some(flag) = c.peek() {
+        match flag.to_ascii_lowercase().as_slice() {
             b"nx" => nx = true,
             b"xx" => xx = true,
             b"gt" => gt = true,
@@ -50,9 +51,9 @@ pub fn zadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
             b"incr" => incr = true,
             _ => break,
         }
-        i += 1;
+        c.next_arg()?;
     }
-    let pairs = args.len() - i;
+    let pairs = c.remaining();
     if pairs == 0 || !pairs.is_multiple_of(2) {
         return Err(CmdError::Syntax);
     }
@@ -71,13 +72,14 @@ pub fn zadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
             "ERR INCR option supports a single increment-element pair",
         ));
     }
-    let mut scores = Vec::with_capacity(pairs / 2);
-    for j in (i..args.len()).step_by(2) {
-        scores.push(score_arg(args.get(j))?);
+    // Every score is read (the first bad one is the error) before the key is looked at.
+    let mut scored = Vec::with_capacity(pairs / 2);
+    while let Some((score, member)) = c.next_pair() {
+        scored.push((score_arg(score)?, member));
     }
-    if incr {
-        let old = read(ctx, args.get(1))?.and_then(|z| z.score(args.get(i + 1)));
-        if old.is_some_and(|o| (o + scores[0]).is_nan()) {
+    if let (true, Some(&(increment, member))) = (incr, scored.first()) {
+        let old = read(ctx, args.get(1))?.and_then(|z| z.score(member));
+        if old.is_some_and(|o| (o + increment).is_nan()) {
             return Err(CmdError::msg("ERR resulting score is not a number (NaN)"));
         }
     }
@@ -94,10 +96,8 @@ pub fn zadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let z = write(ctx, args.get(1))?;
     let (mut added, mut changed) = (0, 0);
     let mut incr_result = None;
-    for (k, j) in (i..args.len()).step_by(2).enumerate() {
-        let member = args.get(j + 1);
+    for &(mut score, member) in &scored {
         let old = z.score(member);
-        let mut score = scores[k];
         if incr {
             // A new member takes the increment itself (so `-0` stays `-0`).
             if let Some(o) = old {
@@ -184,8 +184,8 @@ pub fn zscore(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// ZMSCORE key member [member ...]
 pub fn zmscore(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let scores: Vec<Option<f64>> = match read(ctx, args.get(1))? {
-        Some(z) => (2..args.len()).map(|i| z.score(args.get(i))).collect(),
-        None => vec![None; args.len() - 2],
+        Some(z) => args.cursor(2).map(|member| z.score(member)).collect(),
+        None => vec![None; args.cursor(2).remaining()],
     };
     ctx.out.array_len(scores.len());
     for s in scores {
@@ -542,23 +542,25 @@ impl RangeReq {
     ) -> CmdResult<RangeReq> {
         let (mut by, mut rev) = (by, rev);
         let (mut limit, mut with_scores) = (None, false);
-        let mut i = at + 2;
-        while i < args.len() {
-            if !store && args.is(i, "withscores") {
+        let mut c = args.cursor(at);
+        // The range ends are read here, parsed only once the options are (their errors
+        // come first, as in Redis).
+        let (start, stop) = (c.next_arg()?, c.next_arg()?);
+        while let Some(opt) = c.next() {
+            let is = |word: &str| opt.eq_ignore_ascii_case(word.as_bytes());
+            if !store && is("withscores") {
                 with_scores = true;
-            } else if args.is(i, "limit") && i + 2 < args.len() {
-                limit = Some((args.int(i + 1)?, args.int(i + 2)?));
-                i += 2;
-            } else if rev.is_none() && args.is(i, "rev") {
+            } else if is("limit") && c.remaining() >= 2 {
+                limit = Some((c.next_i64()?, c.next_i64()?));
+            } else if rev.is_none() && is("rev") {
                 rev = Some(true);
-            } else if by.is_none() && args.is(i, "bylex") {
+            } else if by.is_none() && is("bylex") {
                 by = Some(By::Lex);
-            } else if by.is_none() && args.is(i, "byscore") {
+            } else if by.is_none() && is("byscore") {
                 by = Some(By::Score);
             } else {
                 return Err(CmdError::Syntax);
             }
-            i += 1;
         }
         let (by, rev) = (by.unwrap_or(By::Index), rev.unwrap_or(false));
         if by == By::Index {
@@ -577,7 +579,7 @@ impl RangeReq {
                 "ERR syntax error, WITHSCORES not supported in combination with BYLEX",
             ));
         }
-        RangeReq::new(args.get(at), args.get(at + 1), by, rev, limit, with_scores)
+        RangeReq::new(start, stop, by, rev, limit, with_scores)
     }
 
     /// The (score, member) pairs it selects from `z`, in reply order.
@@ -1030,7 +1032,8 @@ impl ZKeys {
         };
         let dst = name.ends_with(b"store").then_some(1);
         let at = if dst.is_some() { 2 } else { 1 };
-        let n = parse_i64(args.get(at)).ok_or(CmdError::NotInteger)?;
+        let mut c = args.cursor(at);
+        let n = c.next_i64()?;
         if n < 1 {
             return Err(CmdError::Msg(
                 format!(
@@ -1040,14 +1043,13 @@ impl ZKeys {
                 .into(),
             ));
         }
-        if n as u64 > (args.len() - at - 1) as u64 {
-            return Err(CmdError::Syntax);
-        }
+        // More keys named than arguments left is a syntax error.
+        let keys = c.next_run(usize::try_from(n).unwrap_or(usize::MAX))?;
         Ok(ZKeys {
             op,
             card: name == b"zintercard",
             dst,
-            keys: at + 1..at + 1 + n as usize,
+            keys,
         })
     }
 }
@@ -1132,32 +1134,30 @@ pub fn zalgebra_eval(
     let n = srcs.len();
     let (mut weights, mut aggregate, mut with_scores, mut limit) =
         (vec![1.0; n], Aggregate::Sum, false, 0usize);
-    let mut j = k.keys.end;
     let algebra_opts = k.op != ZOp::Diff && !k.card;
-    while j < args.len() {
-        let remaining = args.len() - j;
-        if algebra_opts && remaining > n && args.is(j, "weights") {
-            for (i, w) in weights.iter_mut().enumerate() {
-                *w = string2d(args.get(j + 1 + i))
+    let mut c = args.cursor(k.keys.end);
+    while let Some(opt) = c.next() {
+        let is = |word: &str| opt.eq_ignore_ascii_case(word.as_bytes());
+        // An option without all its values is a syntax error before any value is read.
+        let values = c.remaining();
+        if algebra_opts && values >= n && is("weights") {
+            for w in weights.iter_mut() {
+                *w = string2d(c.next_arg()?)
                     .ok_or(CmdError::msg("ERR weight value is not a float"))?;
             }
-            j += n + 1;
-        } else if algebra_opts && remaining >= 2 && args.is(j, "aggregate") {
-            aggregate = match args.get(j + 1).to_ascii_lowercase().as_slice() {
+        } else if algebra_opts && values >= 1 && is("aggregate") {
+            aggregate = match c.next_arg()?.to_ascii_lowercase().as_slice() {
                 b"sum" => Aggregate::Sum,
                 b"min" => Aggregate::Min,
                 b"max" => Aggregate::Max,
                 _ => return Err(CmdError::Syntax),
             };
-            j += 2;
-        } else if k.dst.is_none() && !k.card && args.is(j, "withscores") {
+        } else if k.dst.is_none() && !k.card && is("withscores") {
             with_scores = true;
-            j += 1;
-        } else if k.card && remaining >= 2 && args.is(j, "limit") {
-            limit = parse_i64(args.get(j + 1))
+        } else if k.card && values >= 1 && is("limit") {
+            limit = parse_i64(c.next_arg()?)
                 .filter(|&l| l >= 0)
                 .ok_or(CmdError::msg("ERR LIMIT can't be negative"))? as usize;
-            j += 2;
         } else {
             return Err(CmdError::Syntax);
         }
