@@ -119,7 +119,7 @@ pub fn all() -> impl Iterator<Item = &'static CmdDoc> {
 }
 
 /// Writes the value part of one COMMAND DOCS entry (the map of
-/// summary/since/group/complexity/[doc_flags]/[arguments]/[subcommands]) exactly as Redis 7.0
+/// summary/since/group/complexity/\[doc_flags\]/\[arguments\]/\[subcommands\]) exactly as Redis 7.0
 /// does: every string is a bulk string except the flag names, which are simple strings in a
 /// set, and optional fields are left out rather than sent empty.
 pub fn write_doc(doc: &CmdDoc, r: &mut Reply) {

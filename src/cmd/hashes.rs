@@ -192,7 +192,7 @@ pub fn hincrbyfloat(ctx: &mut Ctx, args: &Args) -> CmdResult {
     Ok(())
 }
 
-/// HRANDFIELD key [count [WITHVALUES]]
+/// HRANDFIELD key \[count \[WITHVALUES\]\]
 pub fn hrandfield(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let db = ctx.db;
     let (count, with_values) = crate::cmd::random_count(args, Some("withvalues"))?;

@@ -781,7 +781,7 @@ fn copy_options(args: &Args, db: usize, databases: usize) -> CmdResult<(usize, b
     Ok((dst_db, replace))
 }
 
-/// COPY source destination [DB destination-db] [REPLACE] (both keys on this shard).
+/// COPY source destination \[DB destination-db\] \[REPLACE\] (both keys on this shard).
 pub fn copy(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let db = ctx.db;
     let (dst_db, replace) = copy_options(args, ctx.db, ctx.ks().databases())?;

@@ -158,12 +158,12 @@ fn pop(ctx: &mut Ctx, args: &Args, end: End) -> CmdResult {
     Ok(())
 }
 
-/// LPOP key [count]
+/// LPOP key \[count\]
 pub fn lpop(ctx: &mut Ctx, args: &Args) -> CmdResult {
     pop(ctx, args, End::Left)
 }
 
-/// RPOP key [count]
+/// RPOP key \[count\]
 pub fn rpop(ctx: &mut Ctx, args: &Args) -> CmdResult {
     pop(ctx, args, End::Right)
 }

@@ -140,7 +140,7 @@ fn too_many(args: &Args) -> crate::error::CmdError {
     crate::error::CmdError::Bytes(msg)
 }
 
-/// PUBSUB CHANNELS [pattern]
+/// PUBSUB CHANNELS \[pattern\]
 pub fn pubsub_channels(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if args.len() > 3 {
         return Err(too_many(args));
@@ -148,7 +148,7 @@ pub fn pubsub_channels(ctx: &mut Ctx, args: &Args) -> CmdResult {
     channels_generic(ctx, args, Kind::Channel)
 }
 
-/// PUBSUB SHARDCHANNELS [pattern]
+/// PUBSUB SHARDCHANNELS \[pattern\]
 pub fn pubsub_shardchannels(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if args.len() > 3 {
         return Err(too_many(args));

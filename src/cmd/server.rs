@@ -14,7 +14,7 @@ use crate::resp::Reply;
 /// The Redis version busbar is compatible with (HELLO, INFO `redis_version`).
 pub const REDIS_VERSION: &str = "7.2.4";
 
-/// PING [message]
+/// PING \[message\]
 pub fn ping(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if args.len() > 2 {
         return Err(CmdError::Arity("ping".into()));
@@ -59,7 +59,7 @@ fn check_password(ctx: &Ctx, user: &[u8], pass: &[u8]) -> CmdResult {
     }
 }
 
-/// AUTH [username] password
+/// AUTH \[username\] password
 pub fn auth(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if args.len() > 3 {
         return Err(CmdError::Syntax);
@@ -200,7 +200,7 @@ pub fn time(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     Ok(())
 }
 
-/// SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]
+/// SHUTDOWN \[NOSAVE | SAVE\] \[NOW\] \[FORCE\] \[ABORT\]
 pub fn shutdown(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut abort = false;
     for opt in args.cursor(1) {
@@ -444,7 +444,7 @@ fn kill_filter(args: &Args, me: u64) -> CmdResult<(ClientFilter, bool)> {
     Ok((f, false))
 }
 
-/// CLIENT KILL <ip:port | <filter> value [<filter> value ...]> — this shard's part: closes
+/// CLIENT KILL &lt;ip:port | &lt;filter&gt; value \[&lt;filter&gt; value ...\]&gt; — this shard's part: closes
 /// matching connections here and replies how many. The home shard's coordinator turns the
 /// old form's count into `+OK` / `ERR No such client`.
 pub fn client_kill(ctx: &mut Ctx, args: &Args) -> CmdResult {

@@ -100,7 +100,7 @@ fn count_arg(args: &Args, pop: bool) -> CmdResult<Option<i64>> {
     }
 }
 
-/// SPOP key [count] — with a count, a set in RESP3.
+/// SPOP key \[count\] — with a count, a set in RESP3.
 pub fn spop(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let count = count_arg(args, true)?;
     let Some(len) = read(ctx, args.get(1))?.map(Set::len) else {
@@ -137,7 +137,7 @@ pub fn spop(ctx: &mut Ctx, args: &Args) -> CmdResult {
     Ok(())
 }
 
-/// SRANDMEMBER key [count] — distinct members for a positive count, repeats allowed for
+/// SRANDMEMBER key \[count\] — distinct members for a positive count, repeats allowed for
 /// a negative one.
 pub fn srandmember(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let (count, _) = crate::cmd::random_count(args, None)?;

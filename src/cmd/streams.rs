@@ -192,7 +192,7 @@ fn parse_add_or_trim(args: &Args, xadd: bool, node_entries: usize) -> CmdResult<
     Ok(a)
 }
 
-/// XADD key [NOMKSTREAM] [MAXLEN | MINID [= | ~] threshold [LIMIT count]] <* | id>
+/// XADD key \[NOMKSTREAM\] \[MAXLEN | MINID \[= | ~\] threshold \[LIMIT count\]\] &lt;* | id&gt;
 /// field value [field value ...]
 pub fn xadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let limits = ctx.settings().stream_limits;

@@ -145,7 +145,7 @@ fn parse_opts(args: &Args, from: usize, is_set: bool) -> CmdResult<SetOpts> {
     Ok(o)
 }
 
-/// SET key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds |
+/// SET key value \[NX | XX\] \[GET\] \[EX seconds | PX milliseconds | EXAT unix-time-seconds |
 /// PXAT unix-time-milliseconds | KEEPTTL]
 pub fn set(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let db = ctx.db;

@@ -35,7 +35,7 @@ fn score_arg(a: &[u8]) -> CmdResult<f64> {
     string2d(a).ok_or(CmdError::NotFloat)
 }
 
-/// ZADD key [NX | XX] [GT | LT] [CH] [INCR] score member [score member ...]
+/// ZADD key \[NX | XX\] \[GT | LT\] \[CH\] \[INCR\] score member \[score member ...\]
 pub fn zadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let (mut nx, mut xx, mut gt, mut lt, mut ch, mut incr) =
         (false, false, false, false, false, false);
@@ -226,12 +226,12 @@ fn rank_generic(ctx: &mut Ctx, args: &Args, rev: bool) -> CmdResult {
     Ok(())
 }
 
-/// ZRANK key member [WITHSCORE] (WITHSCORE: Redis 7.2)
+/// ZRANK key member \[WITHSCORE\] (WITHSCORE: Redis 7.2)
 pub fn zrank(ctx: &mut Ctx, args: &Args) -> CmdResult {
     rank_generic(ctx, args, false)
 }
 
-/// ZREVRANK key member [WITHSCORE]
+/// ZREVRANK key member \[WITHSCORE\]
 pub fn zrevrank(ctx: &mut Ctx, args: &Args) -> CmdResult {
     rank_generic(ctx, args, true)
 }
@@ -302,12 +302,12 @@ pub fn zmpop(ctx: &mut Ctx, args: &Args) -> CmdResult {
     Ok(())
 }
 
-/// ZPOPMIN key [count]
+/// ZPOPMIN key \[count\]
 pub fn zpopmin(ctx: &mut Ctx, args: &Args) -> CmdResult {
     pop_generic(ctx, args, false)
 }
 
-/// ZPOPMAX key [count]
+/// ZPOPMAX key \[count\]
 pub fn zpopmax(ctx: &mut Ctx, args: &Args) -> CmdResult {
     pop_generic(ctx, args, true)
 }
@@ -657,7 +657,7 @@ fn range_generic(ctx: &mut Ctx, key: &[u8], req: CmdResult<RangeReq>) -> CmdResu
     )
 }
 
-/// ZRANGE key start stop [BYSCORE | BYLEX] [REV] [LIMIT offset count] [WITHSCORES]
+/// ZRANGE key start stop \[BYSCORE | BYLEX\] \[REV\] \[LIMIT offset count\] \[WITHSCORES\]
 pub fn zrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
     range_generic(
         ctx,
@@ -666,7 +666,7 @@ pub fn zrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
     )
 }
 
-/// ZRANGESTORE dst src min max [BYSCORE | BYLEX] [REV] [LIMIT offset count], with both
+/// ZRANGESTORE dst src min max \[BYSCORE | BYLEX\] \[REV\] \[LIMIT offset count\], with both
 /// keys on this shard.
 pub fn zrangestore(ctx: &mut Ctx, args: &Args) -> CmdResult {
     run_compute(ctx, args, &[2], Some(1), zrangestore_eval)
@@ -838,7 +838,7 @@ pub fn zrangestore_coord(
     Ok(())
 }
 
-/// ZREVRANGE key start stop [WITHSCORES]
+/// ZREVRANGE key start stop \[WITHSCORES\]
 pub fn zrevrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
     by_generic(ctx, args, By::Index, true)
 }
@@ -850,12 +850,12 @@ fn by_generic(ctx: &mut Ctx, args: &Args, by: By, rev: bool) -> CmdResult {
     range_generic(ctx, args.get(1), req)
 }
 
-/// ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count]
+/// ZRANGEBYSCORE key min max \[WITHSCORES\] \[LIMIT offset count\]
 pub fn zrangebyscore(ctx: &mut Ctx, args: &Args) -> CmdResult {
     by_generic(ctx, args, By::Score, false)
 }
 
-/// ZREVRANGEBYSCORE key max min [WITHSCORES] [LIMIT offset count]
+/// ZREVRANGEBYSCORE key max min \[WITHSCORES\] \[LIMIT offset count\]
 pub fn zrevrangebyscore(ctx: &mut Ctx, args: &Args) -> CmdResult {
     by_generic(ctx, args, By::Score, true)
 }
@@ -924,7 +924,7 @@ pub fn zremrangebylex(ctx: &mut Ctx, args: &Args) -> CmdResult {
     remrange(ctx, args, By::Lex)
 }
 
-/// ZRANDMEMBER key [count [WITHSCORES]] — distinct members for a positive count (all of
+/// ZRANDMEMBER key \[count \[WITHSCORES\]\] — distinct members for a positive count (all of
 /// them, in the order Redis gives a packed set: highest first, when the count reaches the
 /// size), repeats allowed for a negative one.
 pub fn zrandmember(ctx: &mut Ctx, args: &Args) -> CmdResult {
