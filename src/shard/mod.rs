@@ -1,10 +1,47 @@
 //! Per-core event loop: owns one keyspace shard and the connections accepted on this core.
 //!
-//! A turn: poll for readiness; drain the mailbox (run other shards' commands, collect
-//! replies to ours); parse and run every complete frame of every ready connection; send
-//! one batch per destination shard; write each connection's output once.
+//! This file holds the `Shard` itself, its settings, and the turn (`Shard::run`), with
+//! the mailbox and gathers (`drain_mailbox`, `handle_msg`, `finish_gather`) for now. The
+//! rest of the shard's work is split by concern, one `impl Shard` block per file:
+//! `io.rs` (connections and sockets), `dispatch.rs` (from a parsed frame to a handler or
+//! a hop), `hops.rs` (hops, home and owner side), `fanout.rs` (pub/sub delivery and its
+//! budgets), `cron.rs` (periodic work), `block.rs` (blocking pops), `txn.rs` (multi-shard
+//! transactions), `step.rs` (the step API's shard side), `paced.rs` (paced replies
+//! between shards), `refused.rs` (refused connections).
+//!
+//! A turn, in order (the file that implements each phase in brackets):
+//!
+//! 1. Poll for readiness. The shard sleeps only when no connection is queued, no
+//!    publisher waits just for the next turn (`fanout.rs`), and the mailbox agreed to
+//!    sleep; it wakes by the next block timeout (`block.rs`) or cron tick at the latest.
+//! 2. Read the clock once (`now_ms`) and reload the hot-path settings if CONFIG SET
+//!    changed them (`cron.rs`).
+//! 3. Take the readiness events: accept new connections (`io.rs`), read what refused ones
+//!    sent (`refused.rs`), queue the ready connections (this file).
+//! 4. Drain the mailbox (this file): run other shards' hops and ops (`hops.rs` `run_hop`,
+//!    `step.rs`), fill our gathers with their replies (this file), deliver their published
+//!    messages (`fanout.rs`), and take lock requests, blocking waiters and paced pieces
+//!    (`txn.rs`, `block.rs`, `paced.rs`).
+//! 5. Start the turn's fanout budget again and resume the publishers it stopped
+//!    (`fanout.rs`).
+//! 6. Resume connections whose transaction locks were granted (`txn.rs`).
+//! 7. Serve the queued connections: read each one's input (`io.rs`), parse and run every
+//!    complete frame (`dispatch.rs`), here or as hops to the owner shards (`hops.rs`).
+//! 8. Resume connections granted their locks meanwhile (`txn.rs`), serve the waiters of
+//!    keys that got data, and time out expired blocks (`block.rs`).
+//! 9. Send this turn's batches, one push and one wake per destination shard (`hops.rs`,
+//!    `send_outbox`), then count the turn's new blocks in INFO (`block.rs`).
+//! 10. Write each dirty connection's output once, with the paced pieces that fit
+//!     (`io.rs`, `flush_dirty`; `paced.rs`).
+//! 11. Give other shards the fanout credit for what was delivered (`fanout.rs`), and send
+//!     the batches again: that credit, and requests for the next paced pieces (`hops.rs`).
+//! 12. Run the cron when it is due (`cron.rs`).
+//! 13. At shutdown: stop accepting (`io.rs`, `start_draining`), let the connections finish
+//!     what they started, and keep serving other shards' hops until every shard is idle
+//!     (this file).
 
 pub mod block;
+mod cron;
 mod dispatch;
 mod fanout;
 mod hops;
@@ -43,15 +80,6 @@ const CONN_TOKEN_BASE: usize = 2;
 
 /// Bytes read from one connection per turn before others get a go.
 const READ_BYTES_PER_TURN_MAX: usize = 1024 * 1024;
-
-/// How often (ms) a shard asks the allocator to return freed memory to the OS.
-const ALLOCATOR_COLLECT_MS: u64 = 1000;
-
-/// How long (ms) a connection runs no command before its spare buffer room is freed.
-const IDLE_BUFFERS_MS: u64 = 2000;
-
-/// Keys sampled by one active expiry step (bounds the time one step takes).
-const EXPIRE_KEYS_PER_TURN_MAX: usize = 2000;
 
 /// Typed copies of the settings a shard reads on the hot path, refreshed when
 /// `Shared::config_epoch` changes.
@@ -275,7 +303,8 @@ impl Shard {
         &self.shared.stats[self.id]
     }
 
-    /// Runs the event loop until shutdown.
+    /// Runs the event loop until shutdown: one turn per pass, in the order the module
+    /// documentation lists.
     pub fn run(mut self) {
         let mut events = Events::with_capacity(1024);
         let mut drain_deadline: Option<Instant> = None;
@@ -741,95 +770,6 @@ impl Shard {
         } else {
             conn.gather = Some(gather);
         }
-    }
-
-    /// Periodic work: active expiry, settings refresh, idle clients, published gauges.
-    /// Reloads the hot-path settings if CONFIG SET changed them (one load per turn).
-    pub(crate) fn refresh_settings(&mut self) {
-        let epoch = self.shared.config_epoch.load(Relaxed);
-        if epoch != self.config_epoch {
-            self.config_epoch = epoch;
-            self.settings = Settings::load(&self.shared);
-        }
-    }
-
-    fn cron(&mut self) {
-        self.next_cron_ms = self.now_ms + 1000 / self.settings.hz;
-        self.refused.expire(self.poll.registry(), self.now_ms);
-        if self.now_ms >= self.last_collect_ms + ALLOCATOR_COLLECT_MS {
-            // Memory freed by this thread (old tables after a resize, deleted values)
-            // goes back to the OS now rather than at the allocator's next busy moment,
-            // as jemalloc's background purge does for Redis: RSS follows the data.
-            self.last_collect_ms = self.now_ms;
-            // Connections quiet for a while give back their buffers' spare room, as
-            // Redis's clientsCron shrinks idle clients' buffers.
-            let now = self.now_ms;
-            let pool = &mut self.input_pool;
-            for c in self.conns.iter_mut().flatten() {
-                let idle = now.saturating_sub(c.last_cmd_ms) >= IDLE_BUFFERS_MS;
-                if idle && !c.busy() {
-                    c.release_idle_buffers();
-                    // Nothing unparsed: the read buffer goes back to the pool.
-                    pool.reclaim(c);
-                }
-                // A large command's read buffer does not outlive it (and no buffer is kept
-                // by a client idle mid-command), whether or not more input follows.
-                c.shrink_input(idle);
-            }
-            // SAFETY: `mi_collect` only walks this thread's own heap and mimalloc's
-            // segment caches; it takes no pointers from us.
-            unsafe { libmimalloc_sys::mi_collect(false) };
-        }
-        // Keys held by a transaction do not vanish under it: expiry waits for a quiet cron.
-        if !self.locks.busy() {
-            self.ks.active_expire(self.now_ms, EXPIRE_KEYS_PER_TURN_MAX);
-        }
-        for db in 0..self.ks.databases() {
-            self.stats().avg_ttl_ms[db].store(self.ks.avg_ttl_ms(db), Relaxed);
-        }
-        if self.id == 0 && self.now_ms >= self.ops_sample.0 + 1000 {
-            // Shard 0 samples the server-wide command rate once a second.
-            let total = self.shared.total(|s| &s.commands);
-            let (at, last) = self.ops_sample;
-            if at > 0 {
-                let rate = total.saturating_sub(last) * 1000 / (self.now_ms - at).max(1);
-                self.shared.instantaneous_ops.store(rate, Relaxed);
-            }
-            self.ops_sample = (self.now_ms, total);
-        }
-        if self.settings.idle_timeout_s > 0 {
-            let limit = self.settings.idle_timeout_s * 1000;
-            let now = self.now_ms;
-            // Subscribers are exempt, as in Redis: they are idle by design.
-            self.kill_where(|c| {
-                c.gather.is_none()
-                    && c.subscriptions() == 0
-                    && now.saturating_sub(c.last_cmd_ms) > limit
-            });
-        }
-    }
-
-    /// Zeroes this shard's INFO counters (CONFIG RESETSTAT).
-    pub fn reset_stats(&mut self) {
-        self.stats().reset();
-    }
-
-    /// Marks connections of this shard for closing. Returns how many matched.
-    pub fn kill_where(&mut self, mut pred: impl FnMut(&Conn) -> bool) -> usize {
-        let mut n = 0;
-        for (slot, c) in self.conns.iter_mut().enumerate() {
-            if let Some(c) = c {
-                if pred(c) {
-                    c.kill = true;
-                    n += 1;
-                    if !c.queued {
-                        c.queued = true;
-                        self.ready.push(slot);
-                    }
-                }
-            }
-        }
-        n
     }
 }
 
