@@ -10,7 +10,7 @@ fn bench_locks(c: &mut Criterion) {
     let keys: Vec<Vec<u8>> = (0..10)
         .map(|i| format!("key:{i:012}").into_bytes())
         .collect();
-    let mut locks = Locks::default();
+    let mut locks = Locks::<busbar::shard::msg::Msg>::default();
     let mut id = 0u64;
     g.bench_function("lockset_of_5_keys", |b| {
         b.iter(|| {

@@ -90,7 +90,7 @@ pub fn log(level: Level, msg: &str) {
     let line = format!(
         "{}:M {} {} {}\n",
         std::process::id(),
-        format_time(crate::shard::unix_ms()),
+        format_time(crate::clock::unix_ms()),
         mark,
         msg
     );

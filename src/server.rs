@@ -9,164 +9,13 @@ use std::time::Instant;
 use mio::{Poll, Waker};
 
 use crate::config::Config;
-use crate::shard::{Shard, WAKER};
-use crate::store::KeyspaceStats;
+use crate::shard::{Shard, Shared, WAKER};
+use crate::stats::ShardStats;
 use crate::sync::Mailbox;
-
-/// Adds `n` to a counter that only one thread writes. A plain load and store, not a
-/// locked read-modify-write: the owner shard is the only writer, readers (INFO) tolerate
-/// a value one turn old.
-#[inline]
-pub fn bump(counter: &AtomicU64, n: u64) {
-    counter.store(counter.load(Relaxed).wrapping_add(n), Relaxed);
-}
-
-/// Per-command counters (INFO commandstats).
-#[derive(Default)]
-pub struct CmdStats {
-    /// Calls that ran.
-    pub calls: AtomicU64,
-    /// Microseconds spent.
-    pub usec: AtomicU64,
-    /// Calls that replied with an error.
-    pub failed: AtomicU64,
-    /// Calls refused before running (arity, auth).
-    pub rejected: AtomicU64,
-}
-
-/// One shard's counters. Written only by that shard; read by INFO on any shard.
-pub struct ShardStats {
-    /// Commands run.
-    pub commands: AtomicU64,
-    /// Connections accepted.
-    pub connections_received: AtomicU64,
-    /// Connections refused (maxclients).
-    pub rejected_connections: AtomicU64,
-    /// Commands refused (unknown, arity, auth).
-    pub rejected_calls: AtomicU64,
-    /// Bytes read from clients.
-    pub net_input_bytes: AtomicU64,
-    /// Bytes written to clients.
-    pub net_output_bytes: AtomicU64,
-    /// Hops sent to other shards.
-    pub hops: AtomicU64,
-    /// The shard's keyspace numbers (hits, misses, expired keys, keys and expiries per
-    /// database), kept current by the keyspace itself as it changes.
-    pub keyspace: Arc<KeyspaceStats>,
-    /// Average TTL estimate (ms) per database, published by cron.
-    pub avg_ttl_ms: Vec<AtomicU64>,
-    /// Per-command counters, indexed by command id.
-    pub cmd: Vec<CmdStats>,
-    /// Error replies by code (`ERR`, `WRONGTYPE`, ...) for INFO errorstats. Errors are
-    /// rare, so a lock (uncontended: one writer) is fine here.
-    pub errors: std::sync::Mutex<ahash::AHashMap<String, u64>>,
-}
-
-impl ShardStats {
-    fn new(databases: usize, commands: usize) -> Self {
-        let z = || AtomicU64::new(0);
-        Self {
-            commands: z(),
-            connections_received: z(),
-            rejected_connections: z(),
-            rejected_calls: z(),
-            net_input_bytes: z(),
-            net_output_bytes: z(),
-            hops: z(),
-            keyspace: Arc::new(KeyspaceStats::new(databases)),
-            avg_ttl_ms: (0..databases).map(|_| z()).collect(),
-            cmd: (0..commands).map(|_| CmdStats::default()).collect(),
-            errors: Default::default(),
-        }
-    }
-
-    /// Zeroes the counters (not the gauges). Called by the owner shard.
-    pub fn reset(&self) {
-        for a in [
-            &self.commands,
-            &self.connections_received,
-            &self.rejected_connections,
-            &self.rejected_calls,
-            &self.net_input_bytes,
-            &self.net_output_bytes,
-            &self.hops,
-        ] {
-            a.store(0, Relaxed);
-        }
-        self.keyspace.reset_counters();
-        self.errors.lock().expect("errorstats lock").clear();
-        for c in &self.cmd {
-            c.calls.store(0, Relaxed);
-            c.usec.store(0, Relaxed);
-            c.failed.store(0, Relaxed);
-            c.rejected.store(0, Relaxed);
-        }
-    }
-}
-
-/// What every shard can read. Read-mostly; the hot path touches only its own
-/// `stats[shard]` and, for hops, the destination's mailbox.
-pub struct Shared {
-    /// Number of shards.
-    pub shards: usize,
-    /// Each shard's mailbox, indexed by shard.
-    pub mailboxes: Vec<Mailbox>,
-    /// The configuration (CONFIG GET/SET); shards cache typed copies.
-    pub config: RwLock<Config>,
-    /// Bumped by CONFIG SET so shards reload their cached settings.
-    pub config_epoch: AtomicU64,
-    /// Next CLIENT ID.
-    pub next_client_id: AtomicU64,
-    /// The last transaction id handed out (`tx::TxId`).
-    pub tx_seq: AtomicU64,
-    /// The last arrival number handed to a blocking command (`shard::block`): waiters on
-    /// a key are served in this order, whichever shard they registered from first.
-    pub block_seq: AtomicU64,
-    /// Connected clients, all shards (maxclients).
-    pub clients: AtomicUsize,
-    /// Clients waiting in a blocking command, all shards (INFO `blocked_clients`). Added
-    /// on a block's home shard once the turn that started it sent its batches; subtracted
-    /// where its claim is won (the shard that serves it, or its home on a timeout, CLIENT
-    /// UNBLOCK or close). So INFO never counts a served client, and a client it counts has
-    /// its waiters on their way; a serve that subtracts before the add shows as 0.
-    pub blocked_clients: std::sync::atomic::AtomicI64,
-    /// Set when shutdown begins.
-    pub shutdown: AtomicBool,
-    /// Shards that have not finished draining.
-    pub shards_draining: AtomicUsize,
-    /// Per-shard counters.
-    pub stats: Vec<ShardStats>,
-    /// Process start.
-    pub started: Instant,
-    /// INFO `run_id`.
-    pub run_id: String,
-    /// The port actually bound (port 0 resolves here).
-    pub port: u16,
-    /// Operations per second over the last second, sampled by shard 0's cron.
-    pub instantaneous_ops: AtomicU64,
-    /// Which shards have subscribers of which channels and patterns.
-    pub pubsub: crate::pubsub::Registry,
-}
-
-impl Shared {
-    /// Starts a graceful shutdown: every shard stops accepting, finishes in-flight
-    /// replies, and exits.
-    pub fn begin_shutdown(&self) {
-        self.shutdown.store(true, Relaxed);
-        for m in &self.mailboxes {
-            m.wake();
-        }
-    }
-
-    /// Sum of one counter over all shards.
-    pub fn total(&self, f: impl Fn(&ShardStats) -> &AtomicU64) -> u64 {
-        self.stats.iter().map(|s| f(s).load(Relaxed)).sum()
-    }
-}
 
 fn random_hex(n: usize) -> String {
     let mut x =
-        crate::shard::unix_ms() ^ ((std::process::id() as u64) << 32) ^ 0x9E37_79B9_7F4A_7C15;
+        crate::clock::unix_ms() ^ ((std::process::id() as u64) << 32) ^ 0x9E37_79B9_7F4A_7C15;
     (0..n)
         .map(|_| {
             x ^= x << 13;
@@ -343,6 +192,7 @@ fn disable_transparent_huge_pages() {
     }
 }
 
+/// Runs the server configured by `cfg` until it shuts down; the process exit code.
 pub fn run(cfg: Config) -> i32 {
     crate::log::set_level(cfg.get("loglevel"));
     let logfile = cfg.get("logfile").to_string();

@@ -3,13 +3,14 @@
 //!
 //! Senders batch per turn: at most one `push` and one `wake` per destination shard per
 //! turn, however many connections sent work there.
+//!
+//! Generic over the message type (`shard::msg::Msg` in the server), so this module imports
+//! nothing above it.
 
 use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 
 use crossbeam_queue::SegQueue;
 use mio::Waker;
-
-use crate::shard::msg::Msg;
 
 /// A shard's inbound queue. Written by every other shard, read only by its owner.
 ///
@@ -17,14 +18,14 @@ use crate::shard::msg::Msg;
 /// in `poll` (then re-checks the queue), and a sender wakes it only if it takes the flag
 /// down. Both sides use SeqCst so that either the owner sees the new batch or the sender
 /// sees the flag (the Dekker pattern); a busy shard therefore costs its senders no syscall.
-pub struct Mailbox {
-    queue: SegQueue<Vec<Msg>>,
+pub struct Mailbox<M> {
+    queue: SegQueue<Vec<M>>,
     waker: Waker,
     /// True while the owner is (about to be) blocked in `poll`.
     sleeping: AtomicBool,
 }
 
-impl Mailbox {
+impl<M> Mailbox<M> {
     /// A mailbox whose `wake` interrupts the owner's `Poll` through `waker`.
     pub fn new(waker: Waker) -> Self {
         Self {
@@ -36,7 +37,7 @@ impl Mailbox {
 
     /// Hands a batch to the owner, waking it if it sleeps. Called at most once per
     /// destination per turn.
-    pub fn send(&self, batch: Vec<Msg>) {
+    pub fn send(&self, batch: Vec<M>) {
         self.queue.push(batch);
         if self.sleeping.swap(false, SeqCst) {
             self.wake();
@@ -67,7 +68,7 @@ impl Mailbox {
     }
 
     /// Takes the next batch, if any. Owner only.
-    pub fn recv(&self) -> Option<Vec<Msg>> {
+    pub fn recv(&self) -> Option<Vec<M>> {
         self.queue.pop()
     }
 

@@ -23,7 +23,7 @@
 mod common;
 use common::*;
 
-use busbar::resp::parse::parse_i64;
+use busbar::num::parse_i64;
 use busbar::resp::write::value_len;
 use busbar::shard::route::shard_of;
 use rand::rngs::StdRng;

@@ -9,8 +9,8 @@ use common::*;
 use busbar::resp::parse::split_inline;
 
 /// One or more command lines per command busbar lists in COMMAND LIST (the first word, or
-/// the first two for a subcommand, names it). `every_command_has_a_line` keeps this
-/// complete.
+/// the first two for a subcommand, names it). A command without key specs needs none: its
+/// name alone is its line (`every_line`). `every_command_has_a_line` keeps this complete.
 const LINES: &[&str] = &[
     // Connection and server (no keys).
     "ping",
@@ -299,6 +299,38 @@ fn names_of(line: &str) -> (String, Option<String>) {
     (name, sub)
 }
 
+/// `LINES`, plus the bare name of every listed command without a line whose COMMAND INFO
+/// shows no key specs and no `movablekeys` (GETKEYS must then answer as Redis does: no key
+/// arguments, or the arity error for a line that short); and the listed commands that may
+/// take keys but have no line.
+fn every_line(port: u16) -> (Vec<String>, Vec<String>) {
+    let mut lines: Vec<String> = LINES.iter().map(|l| l.to_string()).collect();
+    let mut missing = Vec::new();
+    let mut c = Raw::connect(port).unwrap();
+    for name in command_list(port) {
+        let mut known = LINES.iter().chain(NEWER_THAN_7_0.iter().map(|(l, _)| l));
+        let covered = known.any(|l| {
+            let (cmd, sub) = names_of(l);
+            cmd == name || sub.as_deref() == Some(name.as_str())
+        });
+        if covered {
+            continue;
+        }
+        let info = Resp::from(&c.cmd(&["COMMAND", "INFO", &name]));
+        let fields = info.items()[0].items();
+        let movable = fields[2]
+            .items()
+            .iter()
+            .any(|f| f.bytes() == Some(b"movablekeys"));
+        if fields[8].items().is_empty() && !movable {
+            lines.push(name.replace('|', " "));
+        } else {
+            missing.push(name);
+        }
+    }
+    (lines, missing)
+}
+
 fn command_list(port: u16) -> Vec<String> {
     let mut c = Raw::connect(port).unwrap();
     let reply = Resp::from(&c.cmd(&["COMMAND", "LIST"]));
@@ -312,17 +344,7 @@ fn command_list(port: u16) -> Vec<String> {
 #[test]
 fn every_command_has_a_line() {
     let bb = busbar(&[]);
-    let mut missing = Vec::new();
-    for name in command_list(bb.port) {
-        let mut lines = LINES.iter().chain(NEWER_THAN_7_0.iter().map(|(l, _)| l));
-        let covered = lines.any(|l| {
-            let (cmd, sub) = names_of(l);
-            cmd == name || sub.as_deref() == Some(name.as_str())
-        });
-        if !covered {
-            missing.push(name);
-        }
-    }
+    let (_, missing) = every_line(bb.port);
     assert!(missing.is_empty(), "no GETKEYS line for {missing:?}");
     let mut c = Raw::connect(bb.port).unwrap();
     for (line, want) in NEWER_THAN_7_0 {
@@ -372,7 +394,7 @@ fn getkeys_and_flags_match_redis_for_every_command() {
         return;
     };
     let bb = busbar(&[]);
-    let lines: Vec<Vec<Vec<u8>>> = LINES.iter().map(|l| words(l)).collect();
+    let lines: Vec<Vec<Vec<u8>>> = every_line(bb.port).0.iter().map(|l| words(l)).collect();
     let problems = compare_all(bb.port, redis.port, &lines);
     assert!(
         problems.is_empty(),

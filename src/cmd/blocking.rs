@@ -27,7 +27,7 @@ use crate::shard::{route, Shard};
 /// refused as negative. So `0.0001` waits 1 ms, `-0.0001` (ceiling -0) waits forever,
 /// `9223372036854775.807` waits practically forever and `1e16` is "negative".
 pub fn parse_timeout(raw: &[u8]) -> CmdResult<u64> {
-    let secs = crate::cmd::ldouble::LongDouble::parse(raw)
+    let secs = crate::num::ldouble::LongDouble::parse(raw)
         .ok_or(CmdError::msg("ERR timeout is not a float or out of range"))?;
     let ms = secs.times(1000).ceil_to_i64();
     u64::try_from(ms).map_err(|_| CmdError::msg("ERR timeout is negative"))

@@ -1,16 +1,17 @@
 //! Which arguments of a command line are keys, and how the command uses each, as
 //! `COMMAND GETKEYS` and `COMMAND GETKEYSANDFLAGS` report them: read from the command's key
-//! specs (`cmd::keyspecs`), with Redis 7.0's per-command fallbacks where the specs cannot say
-//! (a `numkeys` that does not parse, SET's flags that depend on `GET`, XREAD's options).
+//! specs (its registry entry's `key_specs`), with Redis 7.0's per-command fallbacks where the
+//! specs cannot say (a `numkeys` that does not parse, SET's flags that depend on `GET`,
+//! XREAD's options).
 //!
 //! Routing does not use this: it reads the table's `KeySpec`, which is cheaper. This module
 //! answers what Redis answers, quirks included, so cluster clients that ask the server where
 //! a command's keys are get Redis's positions.
 
-use crate::cmd::keyspecs::{self, KeySpecDoc};
+use crate::cmd::registry::KeySpecDoc;
 use crate::cmd::{flag, Args, NativeKeys, Spec};
-use crate::resp::cnum::{atoi, c_str};
-use crate::resp::parse_i64;
+use crate::num::cnum::{atoi, c_str};
+use crate::num::parse_i64;
 
 /// One key of a command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,7 +50,7 @@ impl NoKeys {
 /// True if `spec` ever takes keys: it has a key spec for real keys (SPUBLISH's channel is
 /// marked `not_key`) or a fallback of its own.
 pub fn has_keys(spec: &Spec) -> bool {
-    let (_, specs) = keyspecs::meta(spec.name);
+    let specs = spec.key_specs;
     specs.iter().any(|k| !is(k, "not_key"))
         || spec.keys.numkeys_at > 0
         || spec.keys.native != NativeKeys::None
@@ -67,7 +68,7 @@ pub fn keys_of(spec: &Spec, line: &Args) -> Result<Vec<KeyRef>, NoKeys> {
     if (arity > 0 && argc != arity) || argc < -arity {
         return Err(NoKeys::Arity);
     }
-    let (_, specs) = keyspecs::meta(spec.name);
+    let specs = spec.key_specs;
     // The specs are Redis's first choice, unless one of them says its flags depend on the
     // arguments; a spec that fails (a bad `numkeys`, keys past the end) hands over to the
     // command's own finder.

@@ -2,11 +2,11 @@
 //! (packed pairs or a table) is `store::hash`.
 
 use crate::cmd::keys::{parse_cursor, scan_opts_from, scan_table_down};
-use crate::cmd::ldouble::LongDouble;
 use crate::cmd::paced::{HashPart, Paced, Pick};
 use crate::cmd::{Args, Ctx};
 use crate::error::{CmdError, CmdResult};
-use crate::resp::parse_i64;
+use crate::num::ldouble::LongDouble;
+use crate::num::parse_i64;
 use crate::store::hash::Hash;
 use crate::store::{glob_match, Value};
 
@@ -41,11 +41,12 @@ pub fn hmset(ctx: &mut Ctx, args: &Args) -> CmdResult {
 }
 
 fn set_pairs(ctx: &mut Ctx, args: &Args) -> CmdResult<usize> {
-    let limits = ctx.shard.settings.hash_limits;
+    let limits = ctx.settings().hash_limits;
     let h = write(ctx, args.get(1))?;
     let mut added = 0;
-    for i in (2..args.len()).step_by(2) {
-        added += h.set(args.get(i), args.get(i + 1), limits) as usize;
+    let mut pairs = args.cursor(2);
+    while let Some((field, value)) = pairs.next_pair() {
+        added += h.set(field, value, limits) as usize;
     }
     Ok(added)
 }
@@ -56,7 +57,7 @@ pub fn hsetnx(ctx: &mut Ctx, args: &Args) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     }
-    let limits = ctx.shard.settings.hash_limits;
+    let limits = ctx.settings().hash_limits;
     write(ctx, args.get(1))?.set(args.get(2), args.get(3), limits);
     ctx.out.int(1);
     Ok(())
@@ -77,10 +78,11 @@ pub fn hget(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// HMGET key field [field ...]
 pub fn hmget(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let values: Vec<Option<Vec<u8>>> = match read(ctx, args.get(1))? {
-        Some(h) => (2..args.len())
-            .map(|i| h.get(args.get(i)).map(<[u8]>::to_vec))
+        Some(h) => args
+            .cursor(2)
+            .map(|field| h.get(field).map(<[u8]>::to_vec))
             .collect(),
-        None => vec![None; args.len() - 2],
+        None => vec![None; args.cursor(2).remaining()],
     };
     ctx.out.array_len(values.len());
     for v in values {
@@ -161,7 +163,7 @@ pub fn hincrby(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let new = cur
         .checked_add(by)
         .ok_or(CmdError::msg("ERR increment or decrement would overflow"))?;
-    let limits = ctx.shard.settings.hash_limits;
+    let limits = ctx.settings().hash_limits;
     let text = itoa::Buffer::new().format(new).as_bytes().to_vec();
     write(ctx, args.get(1))?.set(args.get(2), &text, limits);
     ctx.out.int(new);
@@ -184,14 +186,15 @@ pub fn hincrbyfloat(ctx: &mut Ctx, args: &Args) -> CmdResult {
         return Err(CmdError::msg("ERR increment would produce NaN or Infinity"));
     }
     let text = new.format_human();
-    let limits = ctx.shard.settings.hash_limits;
+    let limits = ctx.settings().hash_limits;
     write(ctx, args.get(1))?.set(args.get(2), text.as_bytes(), limits);
     ctx.out.bulk(text.as_bytes());
     Ok(())
 }
 
-/// HRANDFIELD key [count [WITHVALUES]]
+/// HRANDFIELD key \[count \[WITHVALUES\]\]
 pub fn hrandfield(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     let (count, with_values) = crate::cmd::random_count(args, Some("withvalues"))?;
     let Some(len) = read(ctx, args.get(1))?.map(Hash::len) else {
         match count {
@@ -223,7 +226,7 @@ pub fn hrandfield(ctx: &mut Ctx, args: &Args) -> CmdResult {
             },
         );
     }
-    let mut rng = RandState::new(ctx.shard.ks.next_rand());
+    let mut rng = RandState::new(ctx.ks().next_rand());
     let picks: Vec<usize> = match count {
         None => vec![rng.below(len)],
         // Asking for at least every field: all of them, in the hash's own order.
@@ -243,12 +246,7 @@ pub fn hrandfield(ctx: &mut Ctx, args: &Args) -> CmdResult {
         Some(_) => Vec::new(),
     };
     let now = ctx.now_ms();
-    let Some(Value::Hash(h)) = ctx
-        .shard
-        .ks
-        .peek(ctx.db, args.get(1), now)
-        .map(|e| &e.value)
-    else {
+    let Some(Value::Hash(h)) = ctx.ks().peek(db, args.get(1), now).map(|e| &e.value) else {
         unreachable!("read above");
     };
     let chosen: Pairs = picks

@@ -134,10 +134,10 @@ pub fn info_text(ctx: &mut Ctx, args: &Args) -> String {
 }
 
 fn write_section(ctx: &mut Ctx, section: &str, t: &mut String) {
-    let shared = ctx.shard.shared.clone();
+    let shared = ctx.shared().clone();
     let cfg = shared.config.read().expect("config lock").clone();
     let uptime = shared.started.elapsed().as_secs();
-    let now_us = crate::shard::unix_ms() * 1000;
+    let now_us = crate::clock::unix_ms() * 1000;
     macro_rules! line {
         ($($arg:tt)*) => {{ let _ = write!(t, $($arg)*); t.push_str("\r\n"); }};
     }
@@ -231,7 +231,7 @@ fn write_section(ctx: &mut Ctx, section: &str, t: &mut String) {
             line!("rdb_bgsave_in_progress:0");
             line!(
                 "rdb_last_save_time:{}",
-                crate::shard::unix_ms() / 1000 - uptime
+                crate::clock::unix_ms() / 1000 - uptime
             );
             line!("rdb_last_bgsave_status:ok");
             line!("rdb_last_bgsave_time_sec:-1");
@@ -308,14 +308,13 @@ fn write_section(ctx: &mut Ctx, section: &str, t: &mut String) {
             line!("# Commandstats");
             for spec in &crate::cmd::table().specs {
                 let id = spec.id as usize;
-                let sum =
-                    |f: fn(&crate::server::CmdStats) -> &std::sync::atomic::AtomicU64| -> u64 {
-                        shared
-                            .stats
-                            .iter()
-                            .map(|s| f(&s.cmd[id]).load(Relaxed))
-                            .sum()
-                    };
+                let sum = |f: fn(&crate::stats::CmdStats) -> &std::sync::atomic::AtomicU64| -> u64 {
+                    shared
+                        .stats
+                        .iter()
+                        .map(|s| f(&s.cmd[id]).load(Relaxed))
+                        .sum()
+                };
                 let (calls, rejected) = (sum(|c| &c.calls), sum(|c| &c.rejected));
                 if calls == 0 && rejected == 0 {
                     continue;
@@ -378,7 +377,7 @@ fn write_section(ctx: &mut Ctx, section: &str, t: &mut String) {
 }
 
 /// Error reply counts by code over all shards, sorted by code (as Redis lists them).
-fn error_counts(shared: &crate::server::Shared) -> Vec<(String, u64)> {
+fn error_counts(shared: &crate::shard::Shared) -> Vec<(String, u64)> {
     let mut all = std::collections::BTreeMap::new();
     for s in &shared.stats {
         for (code, n) in s.errors.lock().expect("errorstats lock").iter() {

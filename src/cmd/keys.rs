@@ -4,7 +4,8 @@
 use crate::cmd::{Args, Ctx};
 use crate::conn::{Conn, Gather, Merge};
 use crate::error::{CmdError, CmdResult};
-use crate::resp::{parse_i64, Reply};
+use crate::num::parse_i64;
+use crate::resp::Reply;
 use crate::shard::msg::OwnedCmds;
 use crate::shard::{route, Shard};
 use crate::store::{glob_match, Keyspace};
@@ -16,9 +17,11 @@ fn count_keys(
     args: &Args,
     op: fn(&mut Keyspace, usize, &[u8], u64) -> bool,
 ) -> CmdResult {
+    let db = ctx.db;
     let now = ctx.now_ms();
-    let n = (1..args.len())
-        .filter(|&i| op(&mut ctx.shard.ks, ctx.db, args.get(i), now))
+    let n = args
+        .cursor(1)
+        .filter(|&key| op(ctx.ks(), db, key, now))
         .count();
     ctx.out.int(n as i64);
     Ok(())
@@ -42,11 +45,11 @@ pub fn touch(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// TYPE key
 pub fn type_(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     let now = ctx.now_ms();
     let t = ctx
-        .shard
-        .ks
-        .peek(ctx.db, args.get(1), now)
+        .ks()
+        .peek(db, args.get(1), now)
         .map(|e| e.value.type_name())
         .unwrap_or("none");
     ctx.out.simple(t);
@@ -60,9 +63,9 @@ fn expire_generic(
     absolute: bool,
     name: &str,
 ) -> CmdResult {
+    let db = ctx.db;
     let (mut nx, mut xx, mut gt, mut lt) = (false, false, false, false);
-    for i in 3..args.len() {
-        let a = args.get(i);
+    for a in args.cursor(3) {
         if a.eq_ignore_ascii_case(b"nx") {
             nx = true;
         } else if a.eq_ignore_ascii_case(b"xx") {
@@ -109,7 +112,7 @@ fn expire_generic(
         when += now as i64;
     }
     let key = args.get(1);
-    let Some(e) = ctx.shard.ks.peek(ctx.db, key, now) else {
+    let Some(e) = ctx.ks().peek(db, key, now) else {
         ctx.out.int(0);
         return Ok(());
     };
@@ -127,9 +130,9 @@ fn expire_generic(
         return Ok(());
     }
     if when <= now as i64 {
-        ctx.shard.ks.remove(ctx.db, key, now);
+        ctx.ks().remove(db, key, now);
     } else {
-        ctx.shard.ks.set_expire(ctx.db, key, when as u64, now);
+        ctx.ks().set_expire(db, key, when as u64, now);
     }
     ctx.out.int(1);
     Ok(())
@@ -157,8 +160,9 @@ pub fn pexpireat(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// Shared by TTL, PTTL, EXPIRETIME, PEXPIRETIME.
 fn ttl_generic(ctx: &mut Ctx, args: &Args, ms: bool, absolute: bool) -> CmdResult {
+    let db = ctx.db;
     let now = ctx.now_ms();
-    let Some(e) = ctx.shard.ks.peek(ctx.db, args.get(1), now) else {
+    let Some(e) = ctx.ks().peek(db, args.get(1), now) else {
         ctx.out.int(-2);
         return Ok(());
     };
@@ -200,23 +204,24 @@ pub fn pexpiretime(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// PERSIST key
 pub fn persist(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     let now = ctx.now_ms();
     let had = ctx
-        .shard
-        .ks
-        .peek(ctx.db, args.get(1), now)
+        .ks()
+        .peek(db, args.get(1), now)
         .is_some_and(|e| e.expire_at_ms != 0);
     if had {
-        ctx.shard.ks.set_expire(ctx.db, args.get(1), 0, now);
+        ctx.ks().set_expire(db, args.get(1), 0, now);
     }
     ctx.out.int(had as i64);
     Ok(())
 }
 
 fn rename_generic(ctx: &mut Ctx, args: &Args, nx: bool) -> CmdResult {
+    let db = ctx.db;
     let now = ctx.now_ms();
     let (src, dst) = (args.get(1), args.get(2));
-    let Some(e) = ctx.shard.ks.peek(ctx.db, src, now) else {
+    let Some(e) = ctx.ks().peek(db, src, now) else {
         return Err(CmdError::NoSuchKey);
     };
     if src == dst {
@@ -228,22 +233,18 @@ fn rename_generic(ctx: &mut Ctx, args: &Args, nx: bool) -> CmdResult {
         return Ok(());
     }
     let expire = e.expire_at_ms;
-    if nx && ctx.shard.ks.exists(ctx.db, dst, now) {
+    if nx && ctx.ks().exists(db, dst, now) {
         ctx.out.int(0);
         return Ok(());
     }
-    let value = ctx
-        .shard
-        .ks
-        .remove(ctx.db, src, now)
-        .expect("checked above");
+    let value = ctx.ks().remove(db, src, now).expect("checked above");
     let ttl = if expire == 0 {
         crate::store::Ttl::Clear
     } else {
         crate::store::Ttl::At(expire)
     };
-    ctx.shard.ks.set(ctx.db, dst, value, ttl, now);
-    ctx.shard.signal_key(ctx.db, dst);
+    ctx.ks().set(db, dst, value, ttl, now);
+    ctx.signal_key(ctx.db, dst);
     if nx {
         ctx.out.int(1);
     } else {
@@ -264,8 +265,9 @@ pub fn renamenx(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// OBJECT ENCODING key
 pub fn object_encoding(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     let now = ctx.now_ms();
-    match ctx.shard.ks.peek(ctx.db, args.get(2), now) {
+    match ctx.ks().peek(db, args.get(2), now) {
         Some(e) => {
             let enc = e.value.encoding();
             ctx.out.bulk(enc.as_bytes());
@@ -285,11 +287,13 @@ const POLICY_SWITCH_NOTE: &str = "Please note that when switching between polici
 /// OBJECT FREQ / IDLETIME / REFCOUNT: the key's value, or a null reply (written) when
 /// the key is missing. Like Redis, the lookup does not count as an access.
 fn object_lookup<'a>(ctx: &'a mut Ctx, args: &Args) -> Option<&'a crate::store::Entry> {
+    let db = ctx.db;
     let now = ctx.now_ms();
-    match ctx.shard.ks.peek(ctx.db, args.get(2), now) {
+    let (ks, out) = ctx.ks_out();
+    match ks.peek(db, args.get(2), now) {
         Some(e) => Some(e),
         None => {
-            ctx.out.null();
+            out.null();
             None
         }
     }
@@ -297,7 +301,7 @@ fn object_lookup<'a>(ctx: &'a mut Ctx, args: &Args) -> Option<&'a crate::store::
 
 /// OBJECT REFCOUNT key: 1, or `i32::MAX` for the small integers Redis shares.
 pub fn object_refcount(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let shared_ok = ctx.shard.settings.shared_integers;
+    let shared_ok = ctx.settings().shared_integers;
     let Some(e) = object_lookup(ctx, args) else {
         return Ok(());
     };
@@ -311,7 +315,7 @@ pub fn object_refcount(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// counters, so it answers Redis's starting counter (5), what Redis reports for a key
 /// not read since it was created.
 pub fn object_freq(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let lfu = ctx.shard.settings.lfu_policy;
+    let lfu = ctx.settings().lfu_policy;
     if object_lookup(ctx, args).is_none() {
         return Ok(());
     }
@@ -327,7 +331,7 @@ pub fn object_freq(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// OBJECT IDLETIME key: refused under an LFU policy. busbar keeps no per-key access
 /// clock (an entry has no spare bytes for one), so it answers 0 seconds.
 pub fn object_idletime(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let lfu = ctx.shard.settings.lfu_policy;
+    let lfu = ctx.settings().lfu_policy;
     if object_lookup(ctx, args).is_none() {
         return Ok(());
     }
@@ -381,11 +385,10 @@ pub fn keys(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let now = ctx.now_ms();
     // The keys go straight into the reply (no copies of them), and the array header in
     // front once they are counted.
-    let Ctx { shard, out, db, .. } = ctx;
+    let db = ctx.db;
+    let (ks, out) = ctx.ks_out();
     let start = out.buf.len();
-    let n = shard
-        .ks
-        .for_each_key(*db, args.get(1), now, |k| out.bulk(k));
+    let n = ks.for_each_key(db, args.get(1), now, |k| out.bulk(k));
     let mut header = Vec::new();
     crate::resp::Reply::new(&mut header, out.resp3).array_len(n);
     out.buf.splice(start..start, header);
@@ -394,23 +397,28 @@ pub fn keys(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// DBSIZE (this shard's part; summed).
 pub fn dbsize(ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    let n = ctx.shard.ks.len(ctx.db);
+    let db = ctx.db;
+    let n = ctx.ks().len(db);
     ctx.out.int(n as i64);
     Ok(())
 }
 
+/// FLUSHDB's / FLUSHALL's optional mode from argument `from` on: nothing, or one of
+/// ASYNC and SYNC (both flush inline here).
 fn flush_mode(args: &Args, from: usize) -> CmdResult {
-    match args.len() - from {
-        0 => Ok(()),
-        1 if args.is(from, "async") || args.is(from, "sync") => Ok(()),
-        _ => Err(CmdError::Syntax),
+    let mut c = args.cursor(from);
+    let _mode = c.next_is("async") || c.next_is("sync");
+    if !c.is_done() {
+        return Err(CmdError::Syntax);
     }
+    Ok(())
 }
 
 /// FLUSHDB [ASYNC | SYNC] (this shard's part).
 pub fn flushdb(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     flush_mode(args, 1)?;
-    ctx.shard.ks.flush(ctx.db);
+    ctx.ks().flush(db);
     ctx.out.ok();
     Ok(())
 }
@@ -418,8 +426,8 @@ pub fn flushdb(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// FLUSHALL [ASYNC | SYNC] (this shard's part).
 pub fn flushall(ctx: &mut Ctx, args: &Args) -> CmdResult {
     flush_mode(args, 1)?;
-    for db in 0..ctx.shard.ks.databases() {
-        ctx.shard.ks.flush(db);
+    for db in 0..ctx.ks().databases() {
+        ctx.ks().flush(db);
     }
     ctx.out.ok();
     Ok(())
@@ -432,14 +440,15 @@ pub fn swapdb(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let index = |raw: &[u8]| parse_i64(raw).filter(|&n| i32::try_from(n).is_ok());
     let a = index(args.get(1)).ok_or_else(|| CmdError::msg("ERR invalid first DB index"))?;
     let b = index(args.get(2)).ok_or_else(|| CmdError::msg("ERR invalid second DB index"))?;
-    let n = ctx.shard.ks.databases() as i64;
+    let n = ctx.ks().databases() as i64;
     if !(0..n).contains(&a) || !(0..n).contains(&b) {
         return Err(CmdError::msg("ERR DB index is out of range"));
     }
     if a != b {
-        ctx.shard.ks.swap(a as usize, b as usize);
-        ctx.shard.rescan_blocked(a as usize);
-        ctx.shard.rescan_blocked(b as usize);
+        ctx.ks().swap(a as usize, b as usize);
+        let mut home = ctx.home()?;
+        home.rescan_blocked(a as usize);
+        home.rescan_blocked(b as usize);
     }
     ctx.out.ok();
     Ok(())
@@ -447,8 +456,9 @@ pub fn swapdb(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// RANDOMKEY (this shard's part; one non-null part is picked).
 pub fn randomkey(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    let db = ctx.db;
     let now = ctx.now_ms();
-    match ctx.shard.ks.random_key(ctx.db, now) {
+    match ctx.ks().random_key(db, now) {
         Some(k) => ctx.out.bulk(&k),
         None => ctx.out.null(),
     }
@@ -486,24 +496,24 @@ pub(crate) fn scan_opts_from(args: &Args, from: usize, with_type: bool) -> CmdRe
         pattern: None,
         type_name: None,
     };
-    let mut i = from;
-    while i < args.len() {
-        let more = i + 1 < args.len();
-        if args.is(i, "count") && more {
-            let n = args.int(i + 1)?;
+    // Every option takes a value; a word without one is a syntax error.
+    let mut c = args.cursor(from);
+    while let Some(opt) = c.next() {
+        let is = |word: &str| opt.eq_ignore_ascii_case(word.as_bytes()) && !c.is_done();
+        if is("count") {
+            let n = c.next_i64()?;
             if n < 1 {
                 return Err(CmdError::Syntax);
             }
             o.count = n as usize;
-        } else if args.is(i, "match") && more {
-            let p = args.get(i + 1);
+        } else if is("match") {
+            let p = c.next_arg()?;
             o.pattern = (p != b"*").then(|| p.to_vec());
-        } else if with_type && args.is(i, "type") && more {
-            o.type_name = Some(args.get(i + 1).to_ascii_lowercase());
+        } else if with_type && is("type") {
+            o.type_name = Some(c.next_arg()?.to_ascii_lowercase());
         } else {
             return Err(CmdError::Syntax);
         }
-        i += 2;
     }
     Ok(o)
 }
@@ -562,11 +572,12 @@ pub(crate) fn parse_cursor(raw: &[u8]) -> CmdResult<u64> {
 /// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] — this shard's step; the cursor
 /// argument here is the shard-local cursor chosen by `scan_coord`.
 pub fn scan(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     let cursor = parse_cursor(args.get(1))?;
     let o = scan_opts(args)?;
     let now = ctx.now_ms();
-    let (next, keys) = ctx.shard.ks.scan(
-        ctx.db,
+    let (next, keys) = ctx.ks().scan(
+        db,
         cursor,
         o.count,
         |k, v| {
@@ -716,20 +727,20 @@ async fn msetnx_across(
 
 /// How many of `keys` exist (as EXISTS counts them: a hit or a miss each).
 fn count_existing(ctx: &mut Ctx, keys: &[Box<[u8]>]) -> usize {
+    let db = ctx.db;
     let now = ctx.now_ms();
     keys.iter()
-        .filter(|k| ctx.shard.ks.lookup(ctx.db, k, now).is_some())
+        .filter(|k| ctx.ks().lookup(db, k, now).is_some())
         .count()
 }
 
 /// Sets each key to its string value, as MSET does.
 fn set_strings(ctx: &mut Ctx, pairs: &[Pair]) {
+    let db = ctx.db;
     let now = ctx.now_ms();
     for (k, v) in pairs {
         let value = crate::store::Value::Str(crate::store::Str::from_bytes(v));
-        ctx.shard
-            .ks
-            .set(ctx.db, k, value, crate::store::Ttl::Clear, now);
+        ctx.ks().set(db, k, value, crate::store::Ttl::Clear, now);
     }
 }
 
@@ -742,12 +753,12 @@ pub fn int_arg(raw: &[u8]) -> CmdResult<i64> {
 /// order. Returns (destination database, replace).
 fn copy_options(args: &Args, db: usize, databases: usize) -> CmdResult<(usize, bool)> {
     let (mut dst_db, mut replace) = (db, false);
-    let mut j = 3;
-    while j < args.len() {
-        if args.is(j, "replace") {
+    let mut c = args.cursor(3);
+    while let Some(opt) = c.next() {
+        if opt.eq_ignore_ascii_case(b"replace") {
             replace = true;
-        } else if args.is(j, "db") && j + 1 < args.len() {
-            let n = args.int(j + 1)?;
+        } else if opt.eq_ignore_ascii_case(b"db") && !c.is_done() {
+            let n = c.next_i64()?;
             // Redis reads the index as an int first (its range error), then the range.
             if i32::try_from(n).is_err() {
                 return Err(CmdError::msg(
@@ -758,11 +769,9 @@ fn copy_options(args: &Args, db: usize, databases: usize) -> CmdResult<(usize, b
                 return Err(CmdError::msg("ERR DB index is out of range"));
             }
             dst_db = n as usize;
-            j += 1;
         } else {
             return Err(CmdError::Syntax);
         }
-        j += 1;
     }
     if dst_db == db && args.get(1) == args.get(2) {
         return Err(CmdError::msg(
@@ -772,16 +781,17 @@ fn copy_options(args: &Args, db: usize, databases: usize) -> CmdResult<(usize, b
     Ok((dst_db, replace))
 }
 
-/// COPY source destination [DB destination-db] [REPLACE] (both keys on this shard).
+/// COPY source destination \[DB destination-db\] \[REPLACE\] (both keys on this shard).
 pub fn copy(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let (dst_db, replace) = copy_options(args, ctx.db, ctx.shard.ks.databases())?;
+    let db = ctx.db;
+    let (dst_db, replace) = copy_options(args, ctx.db, ctx.ks().databases())?;
     let now = ctx.now_ms();
-    let Some(e) = ctx.shard.ks.lookup(ctx.db, args.get(1), now) else {
+    let Some(e) = ctx.ks().lookup(db, args.get(1), now) else {
         ctx.out.int(0);
         return Ok(());
     };
     let (value, expire) = (e.value.clone(), e.expire_at_ms);
-    if !replace && ctx.shard.ks.exists(dst_db, args.get(2), now) {
+    if !replace && ctx.ks().exists(dst_db, args.get(2), now) {
         ctx.out.int(0);
         return Ok(());
     }
@@ -790,8 +800,8 @@ pub fn copy(ctx: &mut Ctx, args: &Args) -> CmdResult {
     } else {
         crate::store::Ttl::At(expire)
     };
-    ctx.shard.ks.set(dst_db, args.get(2), value, ttl, now);
-    ctx.shard.signal_key(dst_db, args.get(2));
+    ctx.ks().set(dst_db, args.get(2), value, ttl, now);
+    ctx.signal_key(dst_db, args.get(2));
     ctx.out.int(1);
     Ok(())
 }
@@ -799,8 +809,9 @@ pub fn copy(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// The value at `key` with its expiry, dumped (`Value::dump`); `None` when missing. The
 /// first step of RENAME / COPY across shards, under the transaction's locks.
 fn dump_key(ctx: &mut Ctx, key: &[u8]) -> Option<Vec<u8>> {
+    let db = ctx.db;
     let now = ctx.now_ms();
-    let e = ctx.shard.ks.peek(ctx.db, key, now)?;
+    let e = ctx.ks().peek(db, key, now)?;
     let mut buf = Vec::new();
     e.value.dump(e.expire_at_ms, &mut buf);
     Some(buf)
@@ -812,7 +823,7 @@ fn put_dump(ctx: &mut Ctx, db: usize, key: &[u8], dump: &[u8], nx: bool) -> CmdR
     let now = ctx.now_ms();
     let (value, expire) = crate::store::Value::restore(dump)
         .ok_or_else(|| CmdError::msg("ERR internal: bad dump"))?;
-    if nx && ctx.shard.ks.exists(db, key, now) {
+    if nx && ctx.ks().exists(db, key, now) {
         return Ok(false);
     }
     let ttl = if expire == 0 {
@@ -820,24 +831,23 @@ fn put_dump(ctx: &mut Ctx, db: usize, key: &[u8], dump: &[u8], nx: bool) -> CmdR
     } else {
         crate::store::Ttl::At(expire)
     };
-    ctx.shard.ks.set(db, key, value, ttl, now);
-    ctx.shard.signal_key(db, key);
+    ctx.ks().set(db, key, value, ttl, now);
+    ctx.signal_key(db, key);
     Ok(true)
 }
 
 /// Stores a value computed on another shard at `key` (SUNIONSTORE, ZUNIONSTORE ...
 /// across shards), without expiry, or deletes `key` for `None` (an empty result).
 pub fn store_computed(ctx: &mut Ctx, key: &[u8], value: Option<crate::store::Value>) {
+    let db = ctx.db;
     let now = ctx.now_ms();
     match value {
         Some(v) => {
-            ctx.shard
-                .ks
-                .set(ctx.db, key, v, crate::store::Ttl::Clear, now);
-            ctx.shard.signal_key(ctx.db, key);
+            ctx.ks().set(db, key, v, crate::store::Ttl::Clear, now);
+            ctx.signal_key(db, key);
         }
         None => {
-            ctx.shard.ks.remove(ctx.db, key, now);
+            ctx.ks().remove(db, key, now);
         }
     }
 }
@@ -912,8 +922,9 @@ async fn relocate_across(
         _ => {}
     }
     cx.run_on(src_shard, move |ctx| {
+        let db = ctx.db;
         let now = ctx.now_ms();
-        ctx.shard.ks.remove(ctx.db, &src, now);
+        ctx.ks().remove(db, &src, now);
     })
     .await;
     Ok(match op {

@@ -3,19 +3,20 @@
 //! their key(s); a move between keys on two shards runs as pop, push (and restore on
 //! failure) steps coordinated by the client's home shard.
 
-use crate::cmd::step::Cx;
+use crate::cmd::step::{Cx, Taken};
 use crate::cmd::{Args, Ctx};
 use crate::conn::Conn;
 use crate::error::{CmdError, CmdResult};
-use crate::shard::msg::{Popped, Rescue};
+use crate::shard::msg::Popped;
 use crate::shard::{route, Shard};
 use crate::store::list::List;
 use crate::store::{Ttl, Value};
 
 /// The list at `key`, or `None`; WRONGTYPE for another type.
 fn read<'k>(ctx: &'k mut Ctx, key: &[u8]) -> CmdResult<Option<&'k List>> {
+    let db = ctx.db;
     let now = ctx.now_ms();
-    match ctx.shard.ks.lookup(ctx.db, key, now).map(|e| &e.value) {
+    match ctx.ks().lookup(db, key, now).map(|e| &e.value) {
         None => Ok(None),
         Some(Value::List(l)) => Ok(Some(l)),
         Some(_) => Err(CmdError::WrongType),
@@ -24,13 +25,9 @@ fn read<'k>(ctx: &'k mut Ctx, key: &[u8]) -> CmdResult<Option<&'k List>> {
 
 /// The list at `key` for modification, or `None`; WRONGTYPE for another type.
 fn write<'k>(ctx: &'k mut Ctx, key: &[u8]) -> CmdResult<Option<&'k mut List>> {
+    let db = ctx.db;
     let now = ctx.now_ms();
-    match ctx
-        .shard
-        .ks
-        .lookup_mut(ctx.db, key, now)
-        .map(|e| &mut e.value)
-    {
+    match ctx.ks().lookup_mut(db, key, now).map(|e| &mut e.value) {
         None => Ok(None),
         Some(Value::List(l)) => Ok(Some(l)),
         Some(_) => Err(CmdError::WrongType),
@@ -39,10 +36,11 @@ fn write<'k>(ctx: &'k mut Ctx, key: &[u8]) -> CmdResult<Option<&'k mut List>> {
 
 /// Removes `key` if its list became empty (Redis never keeps empty lists).
 fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
+    let db = ctx.db;
     let now = ctx.now_ms();
-    if let Some(e) = ctx.shard.ks.peek(ctx.db, key, now) {
+    if let Some(e) = ctx.ks().peek(db, key, now) {
         if matches!(&e.value, Value::List(l) if l.is_empty()) {
-            ctx.shard.ks.remove(ctx.db, key, now);
+            ctx.ks().remove(db, key, now);
         }
     }
 }
@@ -68,6 +66,7 @@ pub fn parse_end(raw: &[u8]) -> CmdResult<End> {
 }
 
 fn push(ctx: &mut Ctx, args: &Args, end: End, only_existing: bool) -> CmdResult {
+    let db = ctx.db;
     let key = args.get(1);
     let now = ctx.now_ms();
     if write(ctx, key)?.is_none() {
@@ -75,20 +74,19 @@ fn push(ctx: &mut Ctx, args: &Args, end: End, only_existing: bool) -> CmdResult 
             ctx.out.int(0);
             return Ok(());
         }
-        ctx.shard
-            .ks
-            .set(ctx.db, key, Value::List(Box::default()), Ttl::Clear, now);
+        ctx.ks()
+            .set(db, key, Value::List(Box::default()), Ttl::Clear, now);
     }
     let list = write(ctx, key)?.expect("just created");
-    for i in 2..args.len() {
+    for element in args.cursor(2) {
         match end {
-            End::Left => list.push_front(args.get(i)),
-            End::Right => list.push_back(args.get(i)),
+            End::Left => list.push_front(element),
+            End::Right => list.push_back(element),
         }
     }
     let n = list.len();
     ctx.out.int(n as i64);
-    ctx.shard.signal_key(ctx.db, key);
+    ctx.signal_key(ctx.db, key);
     Ok(())
 }
 
@@ -146,7 +144,7 @@ fn pop(ctx: &mut Ctx, args: &Args, end: End) -> CmdResult {
         }
         return Ok(());
     }
-    let count = crate::resp::parse_i64(args.get(2))
+    let count = crate::num::parse_i64(args.get(2))
         .filter(|n| *n >= 0)
         .ok_or(CmdError::msg("ERR value is out of range, must be positive"))?;
     if read(ctx, key)?.is_none() {
@@ -161,12 +159,12 @@ fn pop(ctx: &mut Ctx, args: &Args, end: End) -> CmdResult {
     Ok(())
 }
 
-/// LPOP key [count]
+/// LPOP key \[count\]
 pub fn lpop(ctx: &mut Ctx, args: &Args) -> CmdResult {
     pop(ctx, args, End::Left)
 }
 
-/// RPOP key [count]
+/// RPOP key \[count\]
 pub fn rpop(ctx: &mut Ctx, args: &Args) -> CmdResult {
     pop(ctx, args, End::Right)
 }
@@ -180,14 +178,10 @@ pub fn llen(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// LRANGE key start stop
 pub fn lrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     let (start, stop) = (args.int(2)?, args.int(3)?);
     let now = ctx.now_ms();
-    let range = match ctx
-        .shard
-        .ks
-        .lookup(ctx.db, args.get(1), now)
-        .map(|e| &e.value)
-    {
+    let range = match ctx.ks().lookup(db, args.get(1), now).map(|e| &e.value) {
         None => None,
         Some(Value::List(list)) => list.positions(start, stop),
         Some(_) => return Err(CmdError::WrongType),
@@ -288,22 +282,23 @@ pub fn ltrim(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]
 pub fn lpos(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let (mut rank, mut count, mut maxlen) = (1i64, None::<i64>, 0i64);
-    let mut i = 3;
-    while i < args.len() {
+    let mut c = args.cursor(3);
+    while let Some(opt) = c.next() {
+        let is = |word: &str| opt.eq_ignore_ascii_case(word.as_bytes());
         // As Redis: an unknown option (or one without its value) is a syntax error before
         // any value is read.
-        let known = args.is(i, "rank") || args.is(i, "count") || args.is(i, "maxlen");
-        if !known || i + 1 >= args.len() {
+        let known = is("rank") || is("count") || is("maxlen");
+        if !known || c.is_done() {
             return Err(CmdError::Syntax);
         }
         // Redis reads COUNT and MAXLEN with their range message, so a non-integer gets the
         // "can't be negative" text too; RANK gets the plain integer error.
-        let v = if args.is(i, "rank") {
-            args.int(i + 1)?
+        let v = if is("rank") {
+            c.next_i64()?
         } else {
-            crate::resp::parse_i64(args.get(i + 1)).unwrap_or(-1)
+            crate::num::parse_i64(c.next_arg()?).unwrap_or(-1)
         };
-        if args.is(i, "rank") {
+        if is("rank") {
             if v == 0 {
                 return Err(CmdError::msg("ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list"));
             }
@@ -311,20 +306,17 @@ pub fn lpos(ctx: &mut Ctx, args: &Args) -> CmdResult {
             // itself there, so every match is at least that rank (it answers as -1) and
             // its count check overflows (COUNT n answers every match, as COUNT 0).
             rank = v;
-        } else if args.is(i, "count") {
+        } else if is("count") {
             if v < 0 {
                 return Err(CmdError::msg("ERR COUNT can't be negative"));
             }
             count = Some(v);
-        } else if args.is(i, "maxlen") {
+        } else {
             if v < 0 {
                 return Err(CmdError::msg("ERR MAXLEN can't be negative"));
             }
             maxlen = v;
-        } else {
-            return Err(CmdError::Syntax);
         }
-        i += 2;
     }
     let want = match count {
         None => 1,
@@ -355,6 +347,7 @@ pub fn lpos(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// Moves one element from `src`'s `from` end to `dst`'s `to` end; replies with it (or
 /// null). Same shard only: the shard loop routes both keys together.
 fn lmove_generic(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> CmdResult {
+    let db = ctx.db;
     if read(ctx, src)?.is_none() {
         ctx.out.null();
         return Ok(());
@@ -366,9 +359,8 @@ fn lmove_generic(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> C
         .expect("source is a non-empty list");
     let now = ctx.now_ms();
     if write(ctx, dst)?.is_none() {
-        ctx.shard
-            .ks
-            .set(ctx.db, dst, Value::List(Box::default()), Ttl::Clear, now);
+        ctx.ks()
+            .set(db, dst, Value::List(Box::default()), Ttl::Clear, now);
     }
     let list = write(ctx, dst)?.expect("destination exists");
     match to {
@@ -376,7 +368,7 @@ fn lmove_generic(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -> C
         End::Right => list.push_back(&v),
     }
     ctx.out.bulk(&v);
-    ctx.shard.signal_key(ctx.db, dst);
+    ctx.signal_key(ctx.db, dst);
     Ok(())
 }
 
@@ -462,29 +454,20 @@ fn end_of(left: bool) -> End {
     }
 }
 
-/// LPOP / RPOP of one element (as those commands, WRONGTYPE for another type), with the
-/// rescue that puts it back should its client be gone.
-fn pop_one_rescued(
-    ctx: &mut Ctx,
-    key: &[u8],
-    end: End,
-) -> (CmdResult<Option<Vec<u8>>>, Option<Rescue>) {
+/// LPOP / RPOP of one element (as those commands, WRONGTYPE for another type), with what
+/// it took, to put back should its client be gone.
+fn pop_one_rescued(ctx: &mut Ctx, key: &[u8], end: End) -> (CmdResult<Option<Vec<u8>>>, Taken) {
     match pop_n(ctx, key, end, 1) {
         Err(e) => (Err(e), None),
         Ok(mut v) => {
             let Some(value) = v.pop() else {
                 return (Ok(None), None);
             };
-            let rescue = Rescue {
-                shard: ctx.shard.id,
-                db: ctx.db,
-                key: key.into(),
-                popped: Popped::List {
-                    values: vec![value.clone()],
-                    left: end == End::Left,
-                },
+            let popped = Popped::List {
+                values: vec![value.clone()],
+                left: end == End::Left,
             };
-            (Ok(Some(value)), Some(rescue))
+            (Ok(Some(value)), Some((key.into(), popped)))
         }
     }
 }
@@ -494,16 +477,16 @@ fn pop_one_rescued(
 fn push_one(ctx: &mut Ctx, key: &[u8], v: &[u8], end: End) -> CmdResult<()> {
     let now = ctx.now_ms();
     if write(ctx, key)?.is_none() {
-        ctx.shard
-            .ks
-            .set(ctx.db, key, Value::List(Box::default()), Ttl::Clear, now);
+        let db = ctx.db;
+        ctx.ks()
+            .set(db, key, Value::List(Box::default()), Ttl::Clear, now);
     }
     let list = write(ctx, key)?.expect("just created");
     match end {
         End::Left => list.push_front(v),
         End::Right => list.push_back(v),
     }
-    ctx.shard.signal_key(ctx.db, key);
+    ctx.signal_key(ctx.db, key);
     Ok(())
 }
 
@@ -549,7 +532,7 @@ pub fn numkeys_positions(args: &Args, at: usize) -> std::ops::Range<usize> {
     match args
         .len()
         .checked_sub(at + 1)
-        .and_then(|_| crate::resp::parse_i64(args.get(at)))
+        .and_then(|_| crate::num::parse_i64(args.get(at)))
     {
         Some(n) if n > 0 && (n as usize) < args.len() - at => at + 1..at + 1 + n as usize,
         _ => 0..0,
@@ -569,14 +552,14 @@ pub struct MPopArgs {
 
 /// Parses LMPOP's (or, with `at` = 2, BLMPOP's) arguments with Redis's errors.
 pub fn parse_mpop(args: &Args, at: usize) -> CmdResult<MPopArgs> {
-    let numkeys = crate::resp::parse_i64(args.get(at))
+    let mut c = args.cursor(at);
+    let numkeys = crate::num::parse_i64(c.next_arg()?)
         .filter(|&n| n > 0)
         .ok_or(CmdError::msg("ERR numkeys should be greater than 0"))? as usize;
-    if args.len() < at + 1 + numkeys + 1 {
-        // No room for the direction after the keys: Redis calls it a syntax error.
-        return Err(CmdError::Syntax);
-    }
-    let end = args.get(at + 1 + numkeys);
+    // Too few arguments for the keys and the direction after them: Redis calls it a
+    // syntax error.
+    let keys = c.next_run(numkeys)?;
+    let end = c.next_arg()?;
     let left = if args.get(0).to_ascii_lowercase().ends_with(b"zmpop") {
         match end.to_ascii_lowercase().as_slice() {
             b"min" => true,
@@ -586,27 +569,19 @@ pub fn parse_mpop(args: &Args, at: usize) -> CmdResult<MPopArgs> {
     } else {
         parse_end(end)? == End::Left
     };
-    let rest = at + 2 + numkeys;
     // Options are read in order, so a bad COUNT value is reported before what follows it.
     let mut count = None;
-    let mut i = rest;
-    while i < args.len() {
-        if count.is_some() || !args.is(i, "count") || i + 1 == args.len() {
+    while let Some(opt) = c.next() {
+        if count.is_some() || !opt.eq_ignore_ascii_case(b"count") || c.is_done() {
             return Err(CmdError::Syntax);
         }
-        count = Some(
-            crate::resp::parse_i64(args.get(i + 1))
-                .filter(|&n| n > 0)
-                .ok_or(CmdError::msg("ERR count should be greater than 0"))? as usize,
-        );
-        i += 2;
+        let n = crate::num::parse_i64(c.next_arg()?)
+            .filter(|&n| n > 0)
+            .ok_or(CmdError::msg("ERR count should be greater than 0"))?;
+        count = Some(n as usize);
     }
     let count = count.unwrap_or(1);
-    Ok(MPopArgs {
-        keys: at + 1..at + 1 + numkeys,
-        left,
-        count,
-    })
+    Ok(MPopArgs { keys, left, count })
 }
 
 /// LMPOP / ZMPOP coordinator: keys on one shard run there as they are; keys on several

@@ -1,5 +1,6 @@
-//! Commands: the one command table, the handler context, argument access, call checks,
-//! and how replies gathered from several shards are merged.
+//! Commands: the command table's types and lookup (its data is the registry,
+//! `cmd::registry`), the handler context, argument access, call checks, and how replies
+//! gathered from several shards are merged.
 //!
 //! Each family lives in its own file. A handler is a plain function that runs on the shard
 //! that owns the command's keys (or on the home shard for connection commands) and writes
@@ -11,17 +12,15 @@ pub mod getkeys;
 pub mod hashes;
 pub mod info;
 pub mod keys;
-pub mod keyspecs;
-pub mod ldouble;
 pub mod lists;
 pub mod paced;
 pub mod pubsub;
+pub mod registry;
 pub mod server;
 pub mod sets;
 pub mod step;
 pub mod streams;
 pub mod strings;
-pub mod table;
 pub mod zsets;
 
 use std::sync::OnceLock;
@@ -59,9 +58,18 @@ impl<'a> Args<'a> {
         self.ranges.is_empty()
     }
 
-    /// Argument `i`; past the end, an empty argument. A handler that reads past its
-    /// arguments has a logic error (arity and option parsing should have stopped it), which
-    /// debug builds catch; a release build must not let it panic every shard.
+    /// Argument `i`; past the end, an empty argument.
+    ///
+    /// Handlers read an argument by index in three cases only, none of which can pass the
+    /// end: a fixed position the command's arity guarantees (`args.get(1)` of `GET key`,
+    /// or one guarded by a check of `len()` just before); an index or range a parser took
+    /// from an [`ArgCursor`] (`position`, `next_run`: the keys after a `numkeys`, which it
+    /// checked against what is left); and the key positions of the table's key specs
+    /// (`Spec::key_positions`, `getkeys`), which stop at the end. Option loops and lists
+    /// of any length walk a [`cursor`](Self::cursor) instead, which turns a missing
+    /// argument into Redis's error. Reading past the end anyway is a logic error, which
+    /// debug builds catch; a release build must not let it panic every shard, hence the
+    /// empty argument.
     pub fn get(&self, i: usize) -> &'a [u8] {
         debug_assert!(i < self.len(), "argument {i} of {}", self.len());
         self.ranges
@@ -91,7 +99,7 @@ impl<'a> Args<'a> {
 
     /// Argument `i` parsed as a strict integer (`ERR value is not an integer...`).
     pub fn int(&self, i: usize) -> CmdResult<i64> {
-        crate::resp::parse_i64(self.get(i)).ok_or(CmdError::NotInteger)
+        crate::num::parse_i64(self.get(i)).ok_or(CmdError::NotInteger)
     }
 
     /// Argument `i` lower-cased (for option words; allocation-free compare is `is`).
@@ -149,7 +157,7 @@ impl<'a> ArgCursor<'a> {
 
     /// Takes the next argument as a strict integer.
     pub fn next_i64(&mut self) -> CmdResult<i64> {
-        crate::resp::parse_i64(self.next_arg()?).ok_or(CmdError::NotInteger)
+        crate::num::parse_i64(self.next_arg()?).ok_or(CmdError::NotInteger)
     }
 
     /// Takes the next argument as an integer in `min..=max`, with Redis's range error
@@ -167,7 +175,64 @@ impl<'a> ArgCursor<'a> {
     /// Takes the next argument as a float, read as Redis's `strtold` does
     /// (`ERR value is not a valid float`).
     pub fn next_f64(&mut self) -> CmdResult<f64> {
-        strings::parse_float(self.next_arg()?).ok_or(CmdError::NotFloat)
+        crate::num::parse_float(self.next_arg()?).ok_or(CmdError::NotFloat)
+    }
+
+    /// Takes the next argument as a key (a missing one is a syntax error; the table's
+    /// arity usually rules that out).
+    pub fn next_key(&mut self) -> CmdResult<&'a [u8]> {
+        self.next_arg()
+    }
+
+    /// Takes the next argument as an integer of `0..=max` (`max` at most `i64::MAX`),
+    /// or fails with `err` (Redis words the range error per command).
+    pub fn next_usize_or(&mut self, max: usize, err: CmdError) -> CmdResult<usize> {
+        let n = crate::num::parse_i64(self.next_arg()?).ok_or(err.clone())?;
+        usize::try_from(n).ok().filter(|&n| n <= max).ok_or(err)
+    }
+
+    /// Takes the next two arguments (a field and its value, a key and its value), if
+    /// two are left.
+    pub fn next_pair(&mut self) -> Option<(&'a [u8], &'a [u8])> {
+        if self.remaining() < 2 {
+            return None;
+        }
+        let pair = (self.args.get(self.at), self.args.get(self.at + 1));
+        self.at += 2;
+        Some(pair)
+    }
+
+    /// Takes the next `n` arguments (the keys after a `numkeys`) and returns their indexes;
+    /// fewer than `n` left is a syntax error, as Redis reports a `numkeys` larger than the
+    /// keys given, and nothing is taken then.
+    pub fn next_run(&mut self, n: usize) -> CmdResult<std::ops::Range<usize>> {
+        if self.remaining() < n {
+            return Err(CmdError::Syntax);
+        }
+        let run = self.at..self.at + n;
+        self.at += n;
+        Ok(run)
+    }
+
+    /// True if the next argument is `word` (case-insensitively); takes nothing.
+    pub fn peek_is(&self, word: &str) -> bool {
+        self.peek()
+            .is_some_and(|a| a.eq_ignore_ascii_case(word.as_bytes()))
+    }
+}
+
+/// The arguments not yet taken, in order (`for key in args.cursor(1)`).
+impl<'a> Iterator for ArgCursor<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        let a = self.peek()?;
+        self.at += 1;
+        Some(a)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        (self.remaining(), Some(self.remaining()))
     }
 }
 
@@ -183,31 +248,231 @@ pub fn flatten(owned: &[Vec<u8>]) -> (Vec<u8>, Vec<ArgRange>) {
     (buf, ranges)
 }
 
-/// What a handler runs with.
-pub struct Ctx<'a> {
-    /// The shard it runs on (keyspace, connections, shared state).
-    pub shard: &'a mut Shard,
-    /// The calling connection, when the command runs on its home shard.
-    pub conn: Option<&'a mut Conn>,
-    /// The selected database.
-    pub db: usize,
-    /// Where the reply goes.
-    pub out: Reply<'a>,
-    /// Whether the reply may be paced, and whether it was (`cmd::paced`).
-    pub pace: paced::Pace,
-}
+pub use context::{Ctx, Home};
 
-impl Ctx<'_> {
-    /// The calling connection; only for `Route::Home` / `Route::All` handlers.
-    pub fn conn(&mut self) -> &mut Conn {
-        self.conn
-            .as_deref_mut()
-            .expect("home command runs with its connection")
+/// The context handlers run with, in a module of its own so that its shard stays private:
+/// a handler reaches the shard only through the narrow methods here, never as `&mut Shard`.
+mod context {
+    use std::sync::Arc;
+
+    use super::{paced, Route, Spec};
+    use crate::conn::Conn;
+    use crate::error::{CmdError, CmdResult};
+    use crate::resp::Reply;
+    use crate::shard::{Settings, Shard, Shared};
+    use crate::store::pin::PinId;
+    use crate::store::Keyspace;
+
+    /// Why `Ctx::home` or `Home::conn` refused: a command asked for what its route does not
+    /// give it. Our logic error, never the client's; a reply rather than a panic.
+    const NOT_AT_HOME: CmdError =
+        CmdError::msg("ERR internal error: the command ran where its connection is not");
+
+    /// What a handler runs with. Every handler sees the owner side: the keyspace, the
+    /// selected database, the turn's clock, the cached settings, the signal that wakes
+    /// blocked clients, and the read-only state all shards share. Commands that run on
+    /// their connection's home shard or on every shard (any route but `Route::Keys`) also
+    /// reach the connection and the shard-level services through `home`.
+    pub struct Ctx<'a> {
+        /// The shard it runs on; private, so a handler cannot reach past the methods below.
+        shard: &'a mut Shard,
+        /// The calling connection, when the command runs on its home shard.
+        conn: Option<&'a mut Conn>,
+        /// Whether the route gives `home` (decided once, from the spec).
+        home: bool,
+        /// The selected database.
+        pub db: usize,
+        /// Where the reply goes.
+        pub out: Reply<'a>,
+        /// Whether the reply may be paced, and whether it was (`cmd::paced`).
+        pub pace: paced::Pace,
     }
 
-    /// The shard's clock, read once per turn.
-    pub fn now_ms(&self) -> u64 {
-        self.shard.now_ms
+    impl<'a> Ctx<'a> {
+        /// The context for running `spec` on `shard` (with `conn` on its home shard).
+        pub fn new(
+            shard: &'a mut Shard,
+            spec: &Spec,
+            conn: Option<&'a mut Conn>,
+            db: usize,
+            out: Reply<'a>,
+            pace: paced::Pace,
+        ) -> Self {
+            Ctx {
+                shard,
+                conn,
+                home: !matches!(spec.route, Route::Keys(_)),
+                db,
+                out,
+                pace,
+            }
+        }
+
+        /// The context of an op another shard's coordinator sent (`cmd::step`): no
+        /// connection, no home services, and a reply that goes nowhere.
+        pub fn for_op(shard: &'a mut Shard, db: usize, out: Reply<'a>) -> Self {
+            Ctx {
+                shard,
+                conn: None,
+                home: false,
+                db,
+                out,
+                pace: paced::Pace::Off,
+            }
+        }
+
+        /// This shard's keyspace.
+        #[inline]
+        pub fn ks(&mut self) -> &mut Keyspace {
+            &mut self.shard.ks
+        }
+
+        /// The keyspace and the reply at once, for a reply written straight from stored
+        /// values (no copies).
+        #[inline]
+        pub fn ks_out(&mut self) -> (&mut Keyspace, &mut Reply<'a>) {
+            (&mut self.shard.ks, &mut self.out)
+        }
+
+        /// The shard's clock, read once per turn.
+        #[inline]
+        pub fn now_ms(&self) -> u64 {
+            self.shard.now_ms
+        }
+
+        /// The settings this shard caches from the configuration.
+        #[inline]
+        pub fn settings(&self) -> &Settings {
+            &self.shard.settings
+        }
+
+        /// What every shard can read (configuration, registries, counters).
+        #[inline]
+        pub fn shared(&self) -> &Arc<Shared> {
+            &self.shard.shared
+        }
+
+        /// Notes that `key` of database `db` may have data for blocked clients; they are
+        /// served after this command.
+        #[inline]
+        pub fn signal_key(&mut self, db: usize, key: &[u8]) {
+            self.shard.signal_key(db, key);
+        }
+
+        /// Starts a paced reply (`cmd::paced`) that walks pinned value `pin`.
+        pub(super) fn start_paced(&mut self, walk: paced::Paced, pin: PinId) -> u64 {
+            self.shard.paced_start(walk, pin, self.out.resp3)
+        }
+
+        /// The calling connection (`home()?.conn()`): only on its home shard, for a
+        /// command not routed by its keys.
+        pub fn conn(&mut self) -> CmdResult<&mut Conn> {
+            if !self.home {
+                return Err(NOT_AT_HOME);
+            }
+            self.conn.as_deref_mut().ok_or(NOT_AT_HOME)
+        }
+
+        /// The connection and the shard-level services, for a command on its home shard
+        /// or on every shard; an internal error for an op routed by its keys.
+        pub fn home(&mut self) -> CmdResult<Home<'_, 'a>> {
+            if !self.home {
+                return Err(NOT_AT_HOME);
+            }
+            Ok(Home {
+                shard: &mut *self.shard,
+                conn: self.conn.as_deref_mut(),
+                out: &mut self.out,
+            })
+        }
+    }
+
+    /// What a command on its home shard, or on every shard, reaches beyond the owner
+    /// side: its connection (on the home shard) and the services of the shard.
+    pub struct Home<'c, 'a> {
+        shard: &'c mut Shard,
+        /// The calling connection; `None` on the other shards of a command that runs on
+        /// every shard.
+        pub conn: Option<&'c mut Conn>,
+        /// Where the reply goes.
+        pub out: &'c mut Reply<'a>,
+    }
+
+    impl Home<'_, '_> {
+        /// The calling connection; an internal error away from its home shard.
+        pub fn conn(&mut self) -> CmdResult<&mut Conn> {
+            self.conn.as_deref_mut().ok_or(NOT_AT_HOME)
+        }
+
+        /// Number of shards.
+        pub fn shards(&self) -> usize {
+            self.shard.shards
+        }
+
+        /// The connections of this shard other than the caller.
+        pub fn conns(&self) -> impl Iterator<Item = &Conn> {
+            self.shard.conns.iter().flatten().map(|c| &**c)
+        }
+
+        /// Subscribes the caller to `name`.
+        pub fn subscribe(&mut self, kind: crate::pubsub::Kind, name: &[u8]) -> CmdResult {
+            let conn = self.conn.as_deref_mut().ok_or(NOT_AT_HOME)?;
+            self.shard.subscribe(conn, kind, name);
+            Ok(())
+        }
+
+        /// Unsubscribes the caller from `name`.
+        pub fn unsubscribe(&mut self, kind: crate::pubsub::Kind, name: &[u8]) -> CmdResult {
+            let conn = self.conn.as_deref_mut().ok_or(NOT_AT_HOME)?;
+            self.shard.unsubscribe(conn, kind, name);
+            Ok(())
+        }
+
+        /// Drops every subscription and every WATCH of the caller (RESET).
+        pub fn unsubscribe_and_unwatch_all(&mut self) -> CmdResult {
+            let conn = self.conn.as_deref_mut().ok_or(NOT_AT_HOME)?;
+            self.shard.unsubscribe_all(conn);
+            conn.multi = None;
+            self.shard.unwatch_all(conn);
+            Ok(())
+        }
+
+        /// Publishes `payload` on `channel` (`Shard::publish`); returns the receivers.
+        pub fn publish(
+            &mut self,
+            kind: crate::pubsub::Kind,
+            channel: &[u8],
+            payload: &[u8],
+        ) -> i64 {
+            self.shard
+                .publish(kind, channel, payload, self.conn.as_deref_mut(), self.out)
+        }
+
+        /// Closes this shard's connections (not the caller) that `pred` picks; returns
+        /// how many.
+        pub fn kill_where(&mut self, pred: impl FnMut(&Conn) -> bool) -> usize {
+            self.shard.kill_where(pred)
+        }
+
+        /// Unblocks client `id` if it is blocked here (CLIENT UNBLOCK).
+        pub fn unblock_client(&mut self, id: u64, as_error: bool) -> bool {
+            self.shard.unblock_client(id, as_error)
+        }
+
+        /// Looks again at every blocked key of database `db` (after SWAPDB).
+        pub fn rescan_blocked(&mut self, db: usize) {
+            self.shard.rescan_blocked(db);
+        }
+
+        /// Zeroes this shard's counters (CONFIG RESETSTAT).
+        pub fn reset_stats(&mut self) {
+            self.shard.reset_stats();
+        }
+
+        /// Reloads this shard's cached settings from the configuration (CONFIG SET).
+        pub fn reload_settings(&mut self) {
+            self.shard.settings = Settings::load(&self.shard.shared);
+        }
     }
 }
 
@@ -217,8 +482,9 @@ pub fn read_collection<'k, T: Collection>(
     ctx: &'k mut Ctx,
     key: &[u8],
 ) -> CmdResult<Option<&'k T>> {
+    let db = ctx.db;
     let now = ctx.now_ms();
-    match ctx.shard.ks.lookup(ctx.db, key, now) {
+    match ctx.ks().lookup(db, key, now) {
         None => Ok(None),
         Some(e) => T::of(&e.value).map(Some).ok_or(CmdError::WrongType),
     }
@@ -228,25 +494,23 @@ pub fn read_collection<'k, T: Collection>(
 /// WRONGTYPE for another type. The caller deletes it again if it ends empty
 /// (`drop_if_empty`).
 pub fn write_collection<'k, T: Collection>(ctx: &'k mut Ctx, key: &[u8]) -> CmdResult<&'k mut T> {
+    let db = ctx.db;
     let now = ensure_collection::<T>(ctx, key)?;
-    let e = ctx.shard.ks.lookup_mut(ctx.db, key, now).expect("present");
+    let e = ctx.ks().lookup_mut(db, key, now).expect("present");
     Ok(T::of_mut(&mut e.value).expect("checked above"))
 }
 
 /// As `write_collection`, but an existing key's watchers are not marked: for a command
 /// that may change nothing (Redis signals SADD, SREM, SMOVE's destination only when a
-/// member was added or removed), which calls `ctx.shard.ks.touch` once it did. A key
+/// member was added or removed), which calls `ctx.ks().touch` once it did. A key
 /// created here counts as changed at once.
 pub fn write_collection_unmarked<'k, T: Collection>(
     ctx: &'k mut Ctx,
     key: &[u8],
 ) -> CmdResult<&'k mut T> {
+    let db = ctx.db;
     let now = ensure_collection::<T>(ctx, key)?;
-    let e = ctx
-        .shard
-        .ks
-        .lookup_mut_unmarked(ctx.db, key, now)
-        .expect("present");
+    let e = ctx.ks().lookup_mut_unmarked(db, key, now).expect("present");
     Ok(T::of_mut(&mut e.value).expect("checked above"))
 }
 
@@ -255,10 +519,9 @@ pub fn write_collection_unmarked<'k, T: Collection>(
 fn ensure_collection<T: Collection>(ctx: &mut Ctx, key: &[u8]) -> CmdResult<u64> {
     let now = ctx.now_ms();
     let db = ctx.db;
-    match ctx.shard.ks.peek(db, key, now) {
+    match ctx.ks().peek(db, key, now) {
         None => ctx
-            .shard
-            .ks
+            .ks()
             .set(db, key, T::default().into_value(), Ttl::Clear, now),
         Some(e) if T::of(&e.value).is_none() => return Err(CmdError::WrongType),
         Some(_) => {}
@@ -294,16 +557,15 @@ pub fn random_count(args: &Args, with: Option<&str>) -> CmdResult<(Option<i64>, 
 /// HDEL / SREM / ZREM `key name [name ...]`: removes the named entries of the collection
 /// of type `T` at `key` (deleting it once empty) and replies how many went.
 pub fn remove_named<T: crate::store::Named>(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     if read_collection::<T>(ctx, args.get(1))?.is_none() {
         ctx.out.int(0);
         return Ok(());
     }
     let c = write_collection_unmarked::<T>(ctx, args.get(1))?;
-    let removed = (2..args.len())
-        .filter(|&i| c.remove_named(args.get(i)))
-        .count();
+    let removed = args.cursor(2).filter(|&name| c.remove_named(name)).count();
     if removed > 0 {
-        ctx.shard.ks.touch(ctx.db, args.get(1));
+        ctx.ks().touch(db, args.get(1));
     }
     drop_if_empty::<T>(ctx, args.get(1));
     ctx.out.int(removed as i64);
@@ -312,15 +574,15 @@ pub fn remove_named<T: crate::store::Named>(ctx: &mut Ctx, args: &Args) -> CmdRe
 
 /// Deletes `key` if its collection of type `T` became empty (Redis keeps no empty ones).
 pub fn drop_if_empty<T: Collection>(ctx: &mut Ctx, key: &[u8]) {
+    let db = ctx.db;
     let now = ctx.now_ms();
     let empty = ctx
-        .shard
-        .ks
-        .peek(ctx.db, key, now)
+        .ks()
+        .peek(db, key, now)
         .and_then(|e| T::of(&e.value))
         .is_some_and(T::is_empty);
     if empty {
-        ctx.shard.ks.remove(ctx.db, key, now);
+        ctx.ks().remove(db, key, now);
     }
 }
 
@@ -392,10 +654,26 @@ pub enum TxnCmd {
     Unwatch,
 }
 
+/// What a command locks when it runs as a transaction (inside EXEC, or when its keys span
+/// shards).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LockScope {
+    /// Its keys (none for a command without keys).
+    Keys,
+    /// Whole shards: it reads or changes every key of a database (FLUSHALL, DBSIZE ...).
+    Whole,
+    /// Its keys while they live on one shard; spread over several it takes no locks, as it
+    /// only reads each shard's part on its own (XREAD).
+    PerShard,
+    /// No keys, but the commands after it in an EXEC lock keys in the database it selects
+    /// (SELECT).
+    SelectsDb,
+}
+
 /// True for commands that read or change every key of a database (FLUSHALL, DBSIZE,
 /// KEYS ...): as transactions they lock whole shards.
 pub fn whole_keyspace(spec: &Spec) -> bool {
-    spec.flags & flag::WHOLE_KEYSPACE != 0
+    spec.lock == LockScope::Whole
 }
 
 /// The handler of commands the shard runs itself (`Route::Txn`, blocking pops); never
@@ -404,7 +682,8 @@ pub fn shard_handled(_: &mut Ctx, _: &Args) -> CmdResult {
     Err(CmdError::msg("ERR internal: command handled by the shard"))
 }
 
-/// Key positions, Redis's (first, last, step); `last` < 0 counts from the end.
+/// Key positions for routing: Redis's legacy (first, last, step), which the registry
+/// derives from the key specs as Redis does; `last` < 0 counts from the end.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct KeySpec {
     /// First key index (0 = no keys).
@@ -472,16 +751,14 @@ pub mod flag {
     pub const MOVABLEKEYS: u32 = 1 << 17;
 
     // busbar's own flags: facts about a command that Redis keeps in code rather than in
-    // its table. COMMAND INFO does not show them (they are not in `NAMES`).
+    // its table. COMMAND INFO does not show them (they are not in `NAMES`); a registry
+    // entry sets them with `queued = false` and `subscribed = true`.
 
     /// Acts at once inside MULTI instead of being queued (EXEC, DISCARD, MULTI, WATCH,
     /// QUIT, RESET).
     pub const NOT_QUEUED: u32 = 1 << 24;
     /// Allowed on a RESP2 connection that has subscriptions.
     pub const SUBSCRIBED_OK: u32 = 1 << 25;
-    /// Reads or changes every key of a database (FLUSHALL, DBSIZE, KEYS ...): as a
-    /// transaction it locks whole shards.
-    pub const WHOLE_KEYSPACE: u32 = 1 << 26;
 
     /// Flag names in COMMAND INFO order.
     pub const NAMES: &[(u32, &str)] = &[
@@ -517,14 +794,22 @@ pub struct Spec {
     pub flags: u32,
     /// ACL categories for COMMAND INFO, e.g. `&["@read", "@string", "@fast"]`.
     pub acl: &'static [&'static str],
-    /// Key positions.
+    /// Key positions for routing.
     pub keys: KeySpec,
+    /// Redis's key specs (COMMAND INFO, COMMAND GETKEYS).
+    pub key_specs: &'static [registry::KeySpecDoc],
+    /// Redis's command tips (COMMAND INFO).
+    pub tips: &'static [&'static str],
     /// Where it runs.
     pub route: Route,
+    /// What it locks as a transaction.
+    pub lock: LockScope,
     /// The handler.
     pub handler: Handler,
     /// Subcommand ids, for containers (CLIENT, CONFIG, ...).
-    pub subs: Vec<u16>,
+    pub subs: &'static [u16],
+    /// Its COMMAND DOCS entry; `None` for the few commands busbar does not document yet.
+    pub doc: Option<&'static docs::CmdDoc>,
 }
 
 impl Spec {
@@ -569,19 +854,21 @@ impl Spec {
 /// The command table and its name index.
 pub struct Table {
     /// Every command and subcommand; `id` is the index.
-    pub specs: Vec<Spec>,
-    by_name: AHashMap<&'static str, u16>,
+    pub specs: [Spec; registry::COUNT],
+    /// Full name (`get`, `client|list`) to id, built on first use.
+    by_name: OnceLock<AHashMap<&'static str, u16>>,
 }
 
-static TABLE: OnceLock<Table> = OnceLock::new();
+impl Table {
+    fn by_name(&self) -> &AHashMap<&'static str, u16> {
+        self.by_name
+            .get_or_init(|| self.specs.iter().map(|s| (s.name, s.id)).collect())
+    }
+}
 
 /// The command table.
 pub fn table() -> &'static Table {
-    TABLE.get_or_init(|| {
-        let specs = table::build();
-        let by_name = specs.iter().map(|s| (s.name, s.id)).collect();
-        Table { specs, by_name }
-    })
+    &registry::TABLE
 }
 
 /// The spec with index `id`.
@@ -603,13 +890,13 @@ pub fn lookup(name: &[u8]) -> Option<&'static Spec> {
         return None;
     }
     let t = table();
-    t.by_name.get(key).map(|&id| &t.specs[id as usize])
+    t.by_name().get(key).map(|&id| &t.specs[id as usize])
 }
 
 /// Finds a command by its full name (`get`, `client|list`).
 pub fn lookup_full(name: &str) -> Option<&'static Spec> {
     let t = table();
-    t.by_name
+    t.by_name()
         .get(name.to_ascii_lowercase().as_str())
         .map(|&id| &t.specs[id as usize])
 }
@@ -628,7 +915,7 @@ pub fn resolve(spec: &'static Spec, args: &Args) -> CmdResult<&'static Spec> {
         };
     }
     let sub = args.get(1);
-    for &id in &spec.subs {
+    for &id in spec.subs {
         let s = spec_by_id(id);
         let short = &s.name[spec.name.len() + 1..];
         if short.as_bytes().eq_ignore_ascii_case(sub) {
@@ -832,7 +1119,7 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
             if candidates.is_empty() {
                 out.null();
             } else {
-                let pick = (crate::shard::unix_ms() as usize) % candidates.len();
+                let pick = (crate::clock::unix_ms() as usize) % candidates.len();
                 out.raw(candidates[pick]);
             }
         }

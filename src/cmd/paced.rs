@@ -38,6 +38,7 @@ pub enum HashPart {
 }
 
 /// What a random pick replies with.
+#[allow(missing_docs)] // each variant's doc names its fields
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Pick {
     /// A set member (SRANDMEMBER).
@@ -49,6 +50,7 @@ pub enum Pick {
 }
 
 /// The rest of a long reply: which elements of the pinned value are still to be written.
+#[allow(missing_docs)] // each variant's doc names its fields
 #[derive(Debug, Clone)]
 pub enum Paced {
     /// LRANGE: list positions `next..=last`.
@@ -278,15 +280,17 @@ impl Ctx<'_> {
     pub fn pace(&mut self, key: &[u8], mut walk: Paced) -> CmdResult {
         let paced = matches!(self.pace, Pace::Allowed);
         let budget = if paced { PIECE_BYTES } else { usize::MAX };
-        let Some(v) = self.shard.ks.get(self.db, key).map(|e| &e.value) else {
+        let db = self.db;
+        let (ks, out) = self.ks_out();
+        let Some(v) = ks.get(db, key).map(|e| &e.value) else {
             debug_assert!(false, "paced reply over a missing key");
             return Ok(());
         };
-        if walk.fill(v, &mut self.out, budget) {
+        if walk.fill(v, out, budget) {
             return Ok(());
         }
-        let pin = self.shard.ks.pin(self.db, key);
-        let id = self.shard.paced_start(walk, pin, self.out.resp3);
+        let pin = self.ks().pin(db, key);
+        let id = self.start_paced(walk, pin);
         self.pace = Pace::Started(id);
         Ok(())
     }
@@ -306,11 +310,7 @@ impl Ctx<'_> {
 
     /// A seed for a walk's random picks.
     pub fn pick_seed(&mut self) -> u64 {
-        self.shard
-            .ks
-            .next_rand()
-            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
-            | 1
+        self.ks().next_rand().wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1
     }
 }
 

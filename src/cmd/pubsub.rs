@@ -17,12 +17,12 @@ fn kind_words(kind: Kind) -> (&'static str, &'static str) {
 
 /// The count a (un)subscribe confirmation carries: channels + patterns, or shard channels
 /// alone for the sharded namespace (as Redis 7).
-fn sub_count(ctx: &mut Ctx, kind: Kind) -> i64 {
-    let c = ctx.conn();
-    match kind {
+fn sub_count(ctx: &mut Ctx, kind: Kind) -> CmdResult<i64> {
+    let c = ctx.conn()?;
+    Ok(match kind {
         Kind::Shard => c.ssubs.len() as i64,
         _ => (c.subs.len() + c.psubs.len()) as i64,
-    }
+    })
 }
 
 fn confirm(ctx: &mut Ctx, word: &str, name: Option<&[u8]>, count: i64) {
@@ -37,11 +37,9 @@ fn confirm(ctx: &mut Ctx, word: &str, name: Option<&[u8]>, count: i64) {
 
 fn subscribe_generic(ctx: &mut Ctx, args: &Args, kind: Kind) -> CmdResult {
     let (word, _) = kind_words(kind);
-    for i in 1..args.len() {
-        let name = args.get(i);
-        let conn = ctx.conn.as_deref_mut().expect("home command");
-        ctx.shard.subscribe(conn, kind, name);
-        let n = sub_count(ctx, kind);
+    for name in args.cursor(1) {
+        ctx.home()?.subscribe(kind, name)?;
+        let n = sub_count(ctx, kind)?;
         confirm(ctx, word, Some(name), n);
     }
     Ok(())
@@ -50,19 +48,18 @@ fn subscribe_generic(ctx: &mut Ctx, args: &Args, kind: Kind) -> CmdResult {
 fn unsubscribe_generic(ctx: &mut Ctx, args: &Args, kind: Kind) -> CmdResult {
     let (_, word) = kind_words(kind);
     let names: Vec<Box<[u8]>> = if args.len() > 1 {
-        args.iter().skip(1).map(Box::from).collect()
+        args.cursor(1).map(Box::from).collect()
     } else {
-        ctx.conn().subscriptions_of(kind).iter().cloned().collect()
+        ctx.conn()?.subscriptions_of(kind).iter().cloned().collect()
     };
     if names.is_empty() {
-        let n = sub_count(ctx, kind);
+        let n = sub_count(ctx, kind)?;
         confirm(ctx, word, None, n);
         return Ok(());
     }
     for name in names {
-        let conn = ctx.conn.as_deref_mut().expect("home command");
-        ctx.shard.unsubscribe(conn, kind, &name);
-        let n = sub_count(ctx, kind);
+        ctx.home()?.unsubscribe(kind, &name)?;
+        let n = sub_count(ctx, kind)?;
         confirm(ctx, word, Some(&name), n);
     }
     Ok(())
@@ -99,12 +96,7 @@ pub fn sunsubscribe(ctx: &mut Ctx, args: &Args) -> CmdResult {
 }
 
 fn publish_generic(ctx: &mut Ctx, args: &Args, kind: Kind) -> CmdResult {
-    let receivers = {
-        let Ctx {
-            shard, conn, out, ..
-        } = ctx;
-        shard.publish(kind, args.get(1), args.get(2), conn.as_deref_mut(), out)
-    };
+    let receivers = ctx.home()?.publish(kind, args.get(1), args.get(2));
     ctx.out.int(receivers);
     Ok(())
 }
@@ -121,7 +113,7 @@ pub fn spublish(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 fn channels_generic(ctx: &mut Ctx, args: &Args, kind: Kind) -> CmdResult {
     let pattern = (args.len() > 2).then(|| args.get(2));
-    let list = ctx.shard.shared.pubsub.channels(kind, pattern);
+    let list = ctx.shared().pubsub.channels(kind, pattern);
     ctx.out.array_len(list.len());
     for c in list {
         ctx.out.bulk(&c);
@@ -130,10 +122,10 @@ fn channels_generic(ctx: &mut Ctx, args: &Args, kind: Kind) -> CmdResult {
 }
 
 fn numsub_generic(ctx: &mut Ctx, args: &Args, kind: Kind) -> CmdResult {
-    ctx.out.array_len((args.len() - 2) * 2);
-    for i in 2..args.len() {
-        let n = ctx.shard.shared.pubsub.count(kind, args.get(i));
-        ctx.out.bulk(args.get(i));
+    ctx.out.array_len(args.cursor(2).remaining() * 2);
+    for channel in args.cursor(2) {
+        let n = ctx.shared().pubsub.count(kind, channel);
+        ctx.out.bulk(channel);
         ctx.out.int(n);
     }
     Ok(())
@@ -148,7 +140,7 @@ fn too_many(args: &Args) -> crate::error::CmdError {
     crate::error::CmdError::Bytes(msg)
 }
 
-/// PUBSUB CHANNELS [pattern]
+/// PUBSUB CHANNELS \[pattern\]
 pub fn pubsub_channels(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if args.len() > 3 {
         return Err(too_many(args));
@@ -156,7 +148,7 @@ pub fn pubsub_channels(ctx: &mut Ctx, args: &Args) -> CmdResult {
     channels_generic(ctx, args, Kind::Channel)
 }
 
-/// PUBSUB SHARDCHANNELS [pattern]
+/// PUBSUB SHARDCHANNELS \[pattern\]
 pub fn pubsub_shardchannels(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if args.len() > 3 {
         return Err(too_many(args));
@@ -176,7 +168,7 @@ pub fn pubsub_shardnumsub(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// PUBSUB NUMPAT
 pub fn pubsub_numpat(ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    let n = ctx.shard.shared.pubsub.pattern_count();
+    let n = ctx.shared().pubsub.pattern_count();
     ctx.out.int(n as i64);
     Ok(())
 }

@@ -8,19 +8,20 @@ use crate::cmd::keys::help;
 use crate::cmd::{self, flag, Args, Ctx, Spec};
 use crate::conn::Conn;
 use crate::error::{CmdError, CmdResult};
-use crate::resp::{parse_i64, Reply};
+use crate::num::parse_i64;
+use crate::resp::Reply;
 
 /// The Redis version busbar is compatible with (HELLO, INFO `redis_version`).
 pub const REDIS_VERSION: &str = "7.2.4";
 
-/// PING [message]
+/// PING \[message\]
 pub fn ping(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if args.len() > 2 {
         return Err(CmdError::Arity("ping".into()));
     }
     let subscribed = ctx
-        .conn
-        .as_deref()
+        .conn()
+        .ok()
         .is_some_and(|c| !c.resp3 && c.subscriptions() > 0);
     if subscribed {
         // RESP2 subscribed mode answers with a push-style array.
@@ -45,7 +46,7 @@ pub fn echo(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// Checks a password for `user` against `requirepass`.
 fn check_password(ctx: &Ctx, user: &[u8], pass: &[u8]) -> CmdResult {
     let ok = user == b"default"
-        && match &ctx.shard.settings.requirepass {
+        && match &ctx.settings().requirepass {
             None => true,
             Some(p) => p.as_slice() == pass,
         };
@@ -58,7 +59,7 @@ fn check_password(ctx: &Ctx, user: &[u8], pass: &[u8]) -> CmdResult {
     }
 }
 
-/// AUTH [username] password
+/// AUTH \[username\] password
 pub fn auth(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if args.len() > 3 {
         return Err(CmdError::Syntax);
@@ -68,13 +69,13 @@ pub fn auth(ctx: &mut Ctx, args: &Args) -> CmdResult {
     } else {
         (args.get(1), args.get(2))
     };
-    if args.len() == 2 && ctx.shard.settings.requirepass.is_none() {
+    if args.len() == 2 && ctx.settings().requirepass.is_none() {
         return Err(CmdError::msg(
             "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
         ));
     }
     check_password(ctx, user, pass)?;
-    ctx.conn().authenticated = true;
+    ctx.conn()?.authenticated = true;
     ctx.out.ok();
     Ok(())
 }
@@ -99,38 +100,37 @@ pub fn hello(ctx: &mut Ctx, args: &Args) -> CmdResult {
     // As Redis 7.0, each option acts when it is met: AUTH authenticates there (a wrong
     // password ends the command; a later bad option does not undo a good one), SETNAME
     // checks and sets the name there, even before authentication.
-    let mut i = 2;
-    while i < args.len() {
-        let more = args.len() - i - 1;
-        if args.is(i, "auth") && more >= 2 {
-            check_password(ctx, args.get(i + 1), args.get(i + 2))?;
-            ctx.conn().authenticated = true;
-            i += 3;
-        } else if args.is(i, "setname") && more >= 1 {
-            let n = args.get(i + 1);
+    let mut c = args.cursor(2);
+    while let Some(opt) = c.next() {
+        let more = c.remaining();
+        if opt.eq_ignore_ascii_case(b"auth") && more >= 2 {
+            let (user, pass) = (c.next_arg()?, c.next_arg()?);
+            check_password(ctx, user, pass)?;
+            ctx.conn()?.authenticated = true;
+        } else if opt.eq_ignore_ascii_case(b"setname") && more >= 1 {
+            let n = c.next_arg()?;
             if !valid_name(n) {
                 return Err(CmdError::msg(
                     "ERR Client names cannot contain spaces, newlines or special characters.",
                 ));
             }
-            ctx.conn().name = n.to_vec();
-            i += 2;
+            ctx.conn()?.name = n.to_vec();
         } else {
             return Err(CmdError::owned(format!(
                 "ERR Syntax error in HELLO option '{}'",
-                String::from_utf8_lossy(crate::resp::cnum::c_str(args.get(i)))
+                String::from_utf8_lossy(crate::num::cnum::c_str(opt))
             )));
         }
     }
-    if !ctx.conn().authenticated {
+    if !ctx.conn()?.authenticated {
         return Err(CmdError::msg("NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time"));
     }
     if let Some(v) = ver {
-        ctx.conn().resp3 = v == 3;
+        ctx.conn()?.resp3 = v == 3;
         ctx.out.resp3 = v == 3;
     }
-    let id = ctx.conn().id;
-    let proto = if ctx.conn().resp3 { 3 } else { 2 };
+    let id = ctx.conn()?.id;
+    let proto = if ctx.conn()?.resp3 { 3 } else { 2 };
     let out = &mut ctx.out;
     out.map_len(7);
     out.bulk(b"server");
@@ -158,30 +158,26 @@ pub fn select(ctx: &mut Ctx, args: &Args) -> CmdResult {
             "ERR value is out of range, value must between -2147483648 and 2147483647",
         ));
     }
-    if db < 0 || db as usize >= ctx.shard.ks.databases() {
+    if db < 0 || db as usize >= ctx.ks().databases() {
         return Err(CmdError::msg("ERR DB index is out of range"));
     }
-    ctx.conn().db = db as usize;
+    ctx.conn()?.db = db as usize;
     ctx.out.ok();
     Ok(())
 }
 
 /// QUIT
 pub fn quit(ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    ctx.conn().close_after_reply = true;
+    ctx.conn()?.close_after_reply = true;
     ctx.out.ok();
     Ok(())
 }
 
 /// RESET
 pub fn reset(ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    let needs_auth = ctx.shard.settings.requirepass.is_some();
-    if let Some(c) = ctx.conn.as_deref_mut() {
-        ctx.shard.unsubscribe_all(c);
-        c.multi = None;
-        ctx.shard.unwatch_all(c);
-    }
-    let c = ctx.conn();
+    let needs_auth = ctx.settings().requirepass.is_some();
+    ctx.home()?.unsubscribe_and_unwatch_all()?;
+    let c = ctx.conn()?;
     c.db = 0;
     c.resp3 = false;
     c.name.clear();
@@ -204,17 +200,14 @@ pub fn time(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     Ok(())
 }
 
-/// SHUTDOWN [NOSAVE | SAVE] [NOW] [FORCE] [ABORT]
+/// SHUTDOWN \[NOSAVE | SAVE\] \[NOW\] \[FORCE\] \[ABORT\]
 pub fn shutdown(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let mut abort = false;
-    for i in 1..args.len() {
-        if args.is(i, "abort") {
+    for opt in args.cursor(1) {
+        let is = |word: &str| opt.eq_ignore_ascii_case(word.as_bytes());
+        if is("abort") {
             abort = true;
-        } else if !(args.is(i, "nosave")
-            || args.is(i, "save")
-            || args.is(i, "now")
-            || args.is(i, "force"))
-        {
+        } else if !(is("nosave") || is("save") || is("now") || is("force")) {
             return Err(CmdError::Syntax);
         }
     }
@@ -225,15 +218,15 @@ pub fn shutdown(ctx: &mut Ctx, args: &Args) -> CmdResult {
         return Err(CmdError::msg("ERR No shutdown in progress."));
     }
     crate::log::warning("User requested shutdown...");
-    ctx.shard.shared.begin_shutdown();
+    ctx.shared().begin_shutdown();
     // No reply: the connection closes with the server, as Redis.
-    ctx.conn().close_after_reply = true;
+    ctx.conn()?.close_after_reply = true;
     Ok(())
 }
 
 /// CLIENT ID
 pub fn client_id(ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    let id = ctx.conn().id;
+    let id = ctx.conn()?.id;
     ctx.out.int(id as i64);
     Ok(())
 }
@@ -246,14 +239,14 @@ pub fn client_setname(ctx: &mut Ctx, args: &Args) -> CmdResult {
             "ERR Client names cannot contain spaces, newlines or special characters.",
         ));
     }
-    ctx.conn().name = name.to_vec();
+    ctx.conn()?.name = name.to_vec();
     ctx.out.ok();
     Ok(())
 }
 
 /// CLIENT GETNAME
 pub fn client_getname(ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    let name = ctx.conn().name.clone();
+    let name = ctx.conn()?.name.clone();
     if name.is_empty() {
         ctx.out.null();
     } else {
@@ -278,7 +271,7 @@ pub fn client_setinfo(ctx: &mut Ctx, args: &Args) -> CmdResult {
             "ERR {what} cannot contain spaces, newlines or special characters."
         )));
     }
-    let c = ctx.conn();
+    let c = ctx.conn()?;
     if lib_name {
         c.lib_name = value.to_vec();
     } else {
@@ -291,7 +284,7 @@ pub fn client_setinfo(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// CLIENT INFO
 pub fn client_info(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     let now = ctx.now_ms();
-    let mut line = ctx.conn().info_line(now);
+    let mut line = ctx.conn()?.info_line(now);
     line.push('\n');
     ctx.out.verbatim(line.as_bytes());
     Ok(())
@@ -372,10 +365,10 @@ pub fn client_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
         f.kind = Some(client_type(args.get(3))?);
     } else if args.len() > 3 && args.is(2, "id") {
         let mut ids = Vec::new();
-        for j in 3..args.len() {
+        for raw in args.cursor(3) {
             // Any integer is accepted (Redis's getLongLongFromObject); ids are never 0 or
             // negative, so those simply match nothing.
-            let id = parse_i64(args.get(j)).ok_or(CmdError::msg("ERR Invalid client ID"))?;
+            let id = parse_i64(raw).ok_or(CmdError::msg("ERR Invalid client ID"))?;
             ids.push(u64::try_from(id).unwrap_or(0));
         }
         f.ids = Some(ids);
@@ -384,13 +377,14 @@ pub fn client_list(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     let now = ctx.now_ms();
     let mut text = String::new();
-    if let Some(c) = ctx.conn.as_deref() {
+    let home = ctx.home()?;
+    if let Some(c) = home.conn.as_deref() {
         if f.matches(c, None, now) {
             text.push_str(&c.info_line(now));
             text.push('\n');
         }
     }
-    for c in ctx.shard.conns.iter().flatten() {
+    for c in home.conns() {
         if f.matches(c, None, now) {
             text.push_str(&c.info_line(now));
             text.push('\n');
@@ -417,22 +411,23 @@ fn kill_filter(args: &Args, me: u64) -> CmdResult<(ClientFilter, bool)> {
         skipme: true,
         ..Default::default()
     };
-    for i in (2..args.len()).step_by(2) {
-        let v = args.get(i + 1);
-        if args.is(i, "id") {
+    let mut c = args.cursor(2);
+    while let Some((filter, v)) = c.next_pair() {
+        let is = |word: &str| filter.eq_ignore_ascii_case(word.as_bytes());
+        if is("id") {
             let id = parse_i64(v)
                 .filter(|&n| n > 0)
                 .ok_or(CmdError::msg("ERR client-id should be greater than 0"))?;
             f.ids = Some(vec![id as u64]);
-        } else if args.is(i, "type") {
+        } else if is("type") {
             f.kind = Some(client_type(v)?);
-        } else if args.is(i, "addr") {
+        } else if is("addr") {
             f.addr = Some(v.to_vec());
-        } else if args.is(i, "laddr") {
+        } else if is("laddr") {
             f.laddr = Some(v.to_vec());
-        } else if args.is(i, "user") {
+        } else if is("user") {
             f.user = Some(v.to_vec());
-        } else if args.is(i, "skipme") {
+        } else if is("skipme") {
             f.skipme = if v.eq_ignore_ascii_case(b"yes") {
                 true
             } else if v.eq_ignore_ascii_case(b"no") {
@@ -449,21 +444,22 @@ fn kill_filter(args: &Args, me: u64) -> CmdResult<(ClientFilter, bool)> {
     Ok((f, false))
 }
 
-/// CLIENT KILL <ip:port | <filter> value [<filter> value ...]> — this shard's part: closes
+/// CLIENT KILL &lt;ip:port | &lt;filter&gt; value \[&lt;filter&gt; value ...\]&gt; — this shard's part: closes
 /// matching connections here and replies how many. The home shard's coordinator turns the
 /// old form's count into `+OK` / `ERR No such client`.
 pub fn client_kill(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let me = ctx.conn.as_deref().map(|c| c.id);
-    let (f, _) = kill_filter(args, me.unwrap_or(0))?;
     let now = ctx.now_ms();
+    let mut home = ctx.home()?;
+    let me = home.conn.as_deref().map(|c| c.id);
+    let (f, _) = kill_filter(args, me.unwrap_or(0))?;
     let mut n = 0;
-    if let Some(c) = ctx.conn.as_deref_mut() {
+    if let Some(c) = home.conn.as_deref_mut() {
         if f.matches(c, me, now) {
             c.close_after_reply = true;
             n += 1;
         }
     }
-    n += ctx.shard.kill_where(|c| f.matches(c, me, now));
+    n += home.kill_where(|c| f.matches(c, me, now));
     ctx.out.int(n as i64);
     Ok(())
 }
@@ -510,7 +506,7 @@ pub fn client_unblock(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
     };
     let id = args.int(2)?;
-    let done = id > 0 && ctx.shard.unblock_client(id as u64, as_error);
+    let done = id > 0 && ctx.home()?.unblock_client(id as u64, as_error);
     ctx.out.int(done as i64);
     Ok(())
 }
@@ -548,8 +544,7 @@ pub fn client_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 pub fn config_get(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let patterns: Vec<&[u8]> = args.iter().skip(2).collect();
     let mut pairs = ctx
-        .shard
-        .shared
+        .shared()
         .config
         .read()
         .expect("config lock")
@@ -559,7 +554,10 @@ pub fn config_get(ctx: &mut Ctx, args: &Args) -> CmdResult {
         .iter()
         .any(|p| crate::store::glob_match(p, b"threads", true))
     {
-        pairs.push(("threads".into(), ctx.shard.shards.to_string().into_bytes()));
+        pairs.push((
+            "threads".into(),
+            ctx.home()?.shards().to_string().into_bytes(),
+        ));
     }
     ctx.out.map_len(pairs.len());
     for (k, v) in pairs {
@@ -577,11 +575,9 @@ pub fn config_set(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if !args.len().is_multiple_of(2) {
         return Err(CmdError::Syntax);
     }
-    let pairs: Vec<(&[u8], &[u8])> = (2..args.len())
-        .step_by(2)
-        .map(|i| (args.get(i), args.get(i + 1)))
-        .collect();
-    let shared = ctx.shard.shared.clone();
+    let mut c = args.cursor(2);
+    let pairs: Vec<(&[u8], &[u8])> = std::iter::from_fn(|| c.next_pair()).collect();
+    let shared = ctx.shared().clone();
     let mut cfg = shared.config.write().expect("config lock");
     cfg.set(&pairs).map_err(CmdError::Bytes)?;
     crate::log::set_level(cfg.get("loglevel"));
@@ -589,14 +585,14 @@ pub fn config_set(ctx: &mut Ctx, args: &Args) -> CmdResult {
     shared.config_epoch.fetch_add(1, Relaxed);
     // This shard applies it at once; the others at their next turn (or before running a
     // batch sent after this).
-    ctx.shard.settings = crate::shard::Settings::load(&shared);
+    ctx.home()?.reload_settings();
     ctx.out.ok();
     Ok(())
 }
 
 /// CONFIG RESETSTAT — this shard's counters.
 pub fn config_resetstat(ctx: &mut Ctx, _args: &Args) -> CmdResult {
-    ctx.shard.reset_stats();
+    ctx.home()?.reset_stats();
     ctx.out.ok();
     Ok(())
 }
@@ -644,7 +640,7 @@ fn write_command_info(out: &mut Reply, spec: &Spec) {
     for a in spec.acl {
         out.simple(a);
     }
-    let (tips, key_specs) = cmd::keyspecs::meta(spec.name);
+    let (tips, key_specs) = (spec.tips, spec.key_specs);
     out.set_len(tips.len());
     for t in tips {
         out.bulk(t.as_bytes());
@@ -711,7 +707,7 @@ fn write_command_info(out: &mut Reply, spec: &Spec) {
     } else {
         out.array_len(spec.subs.len());
     }
-    for &id in &spec.subs {
+    for &id in spec.subs {
         write_command_info(out, cmd::spec_by_id(id));
     }
 }
@@ -783,9 +779,10 @@ pub fn command_info(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
         return Ok(());
     }
-    ctx.out.array_len(args.len() - 2);
-    for i in 2..args.len() {
-        match cmd::lookup_full(&String::from_utf8_lossy(args.get(i))) {
+    let names = args.cursor(2);
+    ctx.out.array_len(names.remaining());
+    for name in names {
+        match cmd::lookup_full(&String::from_utf8_lossy(name)) {
             Some(s) => write_command_info(&mut ctx.out, s),
             None => ctx.out.null_array(),
         }
@@ -798,10 +795,8 @@ pub fn command_docs(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let docs: Vec<&cmd::docs::CmdDoc> = if args.len() == 2 {
         cmd::docs::all().collect()
     } else {
-        (2..args.len())
-            .filter_map(|i| {
-                cmd::docs::doc(&String::from_utf8_lossy(args.get(i)).to_ascii_lowercase())
-            })
+        args.cursor(2)
+            .filter_map(|name| cmd::docs::doc(&String::from_utf8_lossy(name).to_ascii_lowercase()))
             .collect()
     };
     ctx.out.map_len(docs.len());
@@ -878,4 +873,336 @@ pub fn command_help(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         ],
     );
     Ok(())
+}
+
+/// LOLWUT [VERSION version [size ...]]
+///
+/// Redis's computer art. `VERSION 5` draws Georg Nees's "Schotter" in Braille dots
+/// (`[columns [squares-per-row [squares-per-column]]]`), `VERSION 6` a skyline of grey
+/// blocks (`[columns [rows]]`); any other version, or none, only names the Redis version.
+/// As Redis, the version is read as a 64-bit integer of which only the low 32 bits count
+/// (`VERSION 4294967301` is 5), sizes are clamped rather than refused, and arguments past
+/// the sizes are ignored. The random choices come from the shard's generator.
+pub fn lolwut(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let mut a = args.cursor(1);
+    let version = if a.remaining() >= 2 && a.next_is("version") {
+        Some(a.next_i64()? as u32)
+    } else {
+        None
+    };
+    let ks = ctx.ks();
+    // Redis's `rand()`: 0 ..= RAND_MAX (2^31 - 1).
+    let mut rand = || (ks.next_rand() >> 33) as i64;
+    let mut text = Vec::new();
+    match version {
+        Some(5) => {
+            let [cols, per_row, per_col] = lolwut_sizes(&mut a, [66, 8, 12])?;
+            let canvas = Canvas::schotter(
+                cols.clamp(1, 1000),
+                per_row.clamp(1, 200),
+                per_col.clamp(1, 200),
+                &mut rand,
+            );
+            canvas.render_braille(&mut text);
+            text.extend_from_slice(b"\nGeorg Nees - schotter, plotter on paper, 1968. ");
+        }
+        Some(6) => {
+            let [cols, rows] = lolwut_sizes(&mut a, [80, 20])?;
+            let mut canvas = Canvas::new(cols.clamp(1, 1000), rows.clamp(1, 1000), WHITE);
+            canvas.skyline(&mut rand);
+            canvas.render_shades(&mut text);
+            text.extend_from_slice(
+                b"\nDedicated to the 8 bit game developers of past and present.\n\
+                  Original 8 bit image from Plaguemon by hikikomori. ",
+            );
+        }
+        _ => {}
+    }
+    text.extend_from_slice(format!("Redis ver. {REDIS_VERSION}\n").as_bytes());
+    ctx.out.verbatim(&text);
+    Ok(())
+}
+
+/// The sizes after `LOLWUT VERSION v`, each an integer where given, else its default.
+fn lolwut_sizes<const N: usize>(a: &mut cmd::ArgCursor, defaults: [i64; N]) -> CmdResult<[i64; N]> {
+    let mut sizes = defaults;
+    for size in sizes.iter_mut().take(a.remaining()) {
+        *size = a.next_i64()?;
+    }
+    Ok(sizes)
+}
+
+/// The lightest of LOLWUT's four shades (0 is black).
+const WHITE: u8 = 3;
+
+/// LOLWUT's picture: `width` x `height` pixels of four shades, two bits each, so the
+/// largest Schotter Redis allows (2000 x 399204 pixels) takes 200 MB rather than the 800
+/// a byte per pixel would.
+struct Canvas {
+    width: i64,
+    height: i64,
+    shades: Vec<u8>,
+}
+
+/// One tower of the skyline: its left edge, size, shade, and whether it has windows.
+struct Tower {
+    left: i64,
+    width: i64,
+    height: i64,
+    shade: u8,
+    windows: bool,
+}
+
+impl Canvas {
+    /// A canvas of one `shade`. Both sizes are at least 0 and bounded by LOLWUT's clamps.
+    fn new(width: i64, height: i64, shade: u8) -> Canvas {
+        let pixels = (width.max(0) * height.max(0)) as usize;
+        Canvas {
+            width,
+            height,
+            shades: vec![shade * 0b0101_0101; pixels.div_ceil(4)],
+        }
+    }
+
+    /// The shade at (x, y); black outside the canvas.
+    fn get(&self, x: i64, y: i64) -> u8 {
+        if x < 0 || y < 0 || x >= self.width || y >= self.height {
+            return 0;
+        }
+        let i = (x + y * self.width) as usize;
+        (self.shades[i / 4] >> (2 * (i % 4))) & 3
+    }
+
+    /// Paints (x, y); a point outside the canvas is dropped.
+    fn set(&mut self, x: i64, y: i64, shade: u8) {
+        if x < 0 || y < 0 || x >= self.width || y >= self.height {
+            return;
+        }
+        let i = (x + y * self.width) as usize;
+        let shift = 2 * (i % 4);
+        let byte = &mut self.shades[i / 4];
+        *byte = (*byte & !(3 << shift)) | ((shade & 3) << shift);
+    }
+
+    /// A straight line from `a` to `b`, both ends included (Bresenham's stepping: move in
+    /// x, in y or in both, whichever keeps the accumulated error smallest).
+    fn line(&mut self, a: (i64, i64), b: (i64, i64), shade: u8) {
+        let (mut x, mut y) = a;
+        let (dx, dy) = ((b.0 - x).abs(), (b.1 - y).abs());
+        let step_x = if x < b.0 { 1 } else { -1 };
+        let step_y = if y < b.1 { 1 } else { -1 };
+        let mut error = dx - dy;
+        loop {
+            self.set(x, y, shade);
+            if (x, y) == b {
+                return;
+            }
+            let twice = 2 * error;
+            if twice > -dy {
+                error -= dy;
+                x += step_x;
+            }
+            if twice < dx {
+                error += dx;
+                y += step_y;
+            }
+        }
+    }
+
+    /// The outline of a square of side `side` centred on (x, y), upright at `angle` 0 and
+    /// turned by `angle` radians otherwise. Redis computes it in C's mix of `float` and
+    /// `double`; the same mix here keeps the pixels where Redis puts them.
+    fn square(&mut self, x: i64, y: i64, side: f32, angle: f32, shade: u8) {
+        // Redis divides by √2 cut to ten decimals, not by `SQRT_2`; the digits it drops can
+        // move a rounding, so they stay dropped here.
+        #[allow(clippy::approx_constant)]
+        const ROOT_2: f64 = 1.4142135623;
+        // The distance from the centre to a corner, rounded to whole pixels.
+        let reach = f64::from((f64::from(side) / ROOT_2) as f32).round();
+        let mut turn = (std::f64::consts::FRAC_PI_4 + f64::from(angle)) as f32;
+        let mut corners = [(0i64, 0i64); 4];
+        for corner in &mut corners {
+            let t = f64::from(turn);
+            *corner = (
+                (t.sin() * reach + x as f64).round() as i64,
+                (t.cos() * reach + y as f64).round() as i64,
+            );
+            turn = (t + std::f64::consts::FRAC_PI_2) as f32;
+        }
+        for j in 0..4 {
+            self.line(corners[j], corners[(j + 1) % 4], shade);
+        }
+    }
+
+    /// Schotter ("gravel", Georg Nees, 1968): a grid of squares, `per_row` across a
+    /// terminal `cols` wide and `per_col` down, that turn and slide more and more towards
+    /// the bottom. Two pixels per column, as a Braille character is two dots wide.
+    fn schotter(cols: i64, per_row: i64, per_col: i64, rand: &mut impl FnMut() -> i64) -> Canvas {
+        const RAND_MAX: f32 = 2_147_483_647.0;
+        let width = cols * 2;
+        let margin = if width > 4 { 2 } else { 0 };
+        let side = (width - 2 * margin) as f32 / per_row as f32;
+        let height = (side * per_col as f32 + (2 * margin) as f32) as i64;
+        let mut canvas = Canvas::new(width, height, 0);
+        for row in 0..per_col {
+            for col in 0..per_row {
+                let mut x = (col as f32 * side + side / 2.0 + margin as f32) as i64;
+                let mut y = (row as f32 * side + side / 2.0 + margin as f32) as i64;
+                let mut angle = 0.0;
+                if row > 1 {
+                    // Three amounts growing with the row, each of a random sign: the turn
+                    // and the slide across and down.
+                    let mut amounts = [0.0f32; 3];
+                    for a in &mut amounts {
+                        *a = rand() as f32 / RAND_MAX / per_col as f32 * row as f32;
+                    }
+                    for a in &mut amounts {
+                        if rand() % 2 == 1 {
+                            *a = -*a;
+                        }
+                    }
+                    angle = amounts[0];
+                    x = (x as f32 + amounts[1] * side / 3.0) as i64;
+                    y = (y as f32 + amounts[2] * side / 3.0) as i64;
+                }
+                canvas.square(x, y, side, angle, 1);
+            }
+        }
+        canvas
+    }
+
+    /// A skyline at night: two rows of plain towers, the far ones lighter, then black ones
+    /// with lit windows in front.
+    fn skyline(&mut self, rand: &mut impl FnMut() -> i64) {
+        let h = self.height;
+        for shade in [2u8, 1] {
+            let mut left = -10;
+            while left < self.width {
+                left += rand() % 8;
+                let width = 10 + rand() % 9;
+                let height = if shade == 2 {
+                    h / 2 + rand() % h / 2
+                } else {
+                    h / 2 + rand() % h / 3
+                };
+                self.tower(
+                    &Tower {
+                        left,
+                        width,
+                        height,
+                        shade,
+                        windows: false,
+                    },
+                    rand,
+                );
+                left += if shade == 2 { width / 2 } else { width + 1 };
+            }
+        }
+        let mut left = -10;
+        while left < self.width {
+            left += rand() % 8;
+            let mut width = 5 + rand() % 14;
+            if width % 4 != 0 {
+                width += width % 3;
+            }
+            let height = h / 3 + rand() % h / 2;
+            self.tower(
+                &Tower {
+                    left,
+                    width,
+                    height,
+                    shade: 0,
+                    windows: true,
+                },
+                rand,
+            );
+            left += width + 5;
+        }
+    }
+
+    /// One tower standing on the bottom row, its roof two pixels narrower at each side.
+    /// Windows, two pixels wide and one tall (a terminal cell is tall), sit on every other
+    /// pair of columns and every other row of its inside, each lit in a random grey.
+    fn tower(&mut self, t: &Tower, rand: &mut impl FnMut() -> i64) {
+        let bottom = self.height - 1;
+        let top = bottom - t.height + 1;
+        let right = t.left + t.width;
+        for y in (top..=bottom).rev() {
+            for x in t.left..right {
+                if y == top && (x <= t.left + 1 || x >= right - 2) {
+                    continue;
+                }
+                let mut shade = t.shade;
+                let inside = x > t.left + 1 && x < right - 2 && y > top + 1 && y < bottom - 1;
+                if t.windows && inside {
+                    let (across, down) = (x - (t.left + 1), y - (top + 1));
+                    if across / 2 % 2 == 1 && down % 2 == 1 {
+                        shade = loop {
+                            let lit = 1 + (rand() % 2) as u8;
+                            if lit != t.shade {
+                                break lit;
+                            }
+                        };
+                        // A window's second pixel takes its first one's grey.
+                        if across % 2 == 1 {
+                            shade = self.get(x - 1, y);
+                        }
+                    }
+                }
+                self.set(x, y, shade);
+            }
+        }
+    }
+
+    /// Each block of 2 x 4 pixels as one Braille character (U+2800 plus a bit per dot: dots
+    /// 1-3 down the left column, 4-6 down the right, then 7 and 8 below them), rows of
+    /// blocks on lines of their own.
+    fn render_braille(&self, out: &mut Vec<u8>) {
+        const DOTS: [(i64, i64); 8] = [
+            (0, 0),
+            (0, 1),
+            (0, 2),
+            (1, 0),
+            (1, 1),
+            (1, 2),
+            (0, 3),
+            (1, 3),
+        ];
+        for y in (0..self.height).step_by(4) {
+            for x in (0..self.width).step_by(2) {
+                let bits = DOTS
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, &(dx, dy))| self.get(x + dx, y + dy) != 0)
+                    .fold(0u32, |b, (i, _)| b | 1 << i);
+                let c = char::from_u32(0x2800 + bits).unwrap_or(' ');
+                out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes());
+            }
+            // As Redis: a line break after every row of blocks but one ending on the last
+            // pixel row.
+            if y != self.height - 1 {
+                out.push(b'\n');
+            }
+        }
+    }
+
+    /// Each pixel as a space on a terminal background (and foreground) colour of its shade.
+    fn render_shades(&self, out: &mut Vec<u8>) {
+        for y in 0..self.height {
+            for x in 0..self.width {
+                let colour: &[u8] = match self.get(x, y) {
+                    0 => b"0;30;40m",
+                    1 => b"0;90;100m",
+                    2 => b"0;37;47m",
+                    _ => b"0;97;107m",
+                };
+                out.extend_from_slice(b"\x1b[");
+                out.extend_from_slice(colour);
+                out.extend_from_slice(b" \x1b[0m");
+            }
+            if y != self.height - 1 {
+                out.push(b'\n');
+            }
+        }
+    }
 }

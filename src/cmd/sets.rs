@@ -24,13 +24,15 @@ fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
 
 /// SADD key member [member ...]
 pub fn sadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let max_ints = ctx.shard.settings.set_max_intset;
+    let db = ctx.db;
+    let max_ints = ctx.settings().set_max_intset;
     let s = crate::cmd::write_collection_unmarked::<Set>(ctx, args.get(1))?;
-    let added = (2..args.len())
-        .filter(|&i| s.insert(args.get(i), max_ints))
+    let added = args
+        .cursor(2)
+        .filter(|&member| s.insert(member, max_ints))
         .count();
     if added > 0 {
-        ctx.shard.ks.touch(ctx.db, args.get(1));
+        ctx.ks().touch(db, args.get(1));
     }
     ctx.out.int(added as i64);
     Ok(())
@@ -61,8 +63,8 @@ pub fn sismember(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// SMISMEMBER key member [member ...]
 pub fn smismember(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let found: Vec<bool> = match read(ctx, args.get(1))? {
-        Some(s) => (2..args.len()).map(|i| s.contains(args.get(i))).collect(),
-        None => vec![false; args.len() - 2],
+        Some(s) => args.cursor(2).map(|member| s.contains(member)).collect(),
+        None => vec![false; args.cursor(2).remaining()],
     };
     ctx.out.array_len(found.len());
     for f in found {
@@ -83,7 +85,7 @@ fn count_arg(args: &Args, pop: bool) -> CmdResult<Option<i64>> {
     match args.len() {
         2 => Ok(None),
         3 if pop => {
-            let n = crate::resp::parse_i64(args.get(2)).filter(|&n| n >= 0);
+            let n = crate::num::parse_i64(args.get(2)).filter(|&n| n >= 0);
             n.map(Some)
                 .ok_or(CmdError::msg("ERR value is out of range, must be positive"))
         }
@@ -98,7 +100,7 @@ fn count_arg(args: &Args, pop: bool) -> CmdResult<Option<i64>> {
     }
 }
 
-/// SPOP key [count] — with a count, a set in RESP3.
+/// SPOP key \[count\] — with a count, a set in RESP3.
 pub fn spop(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let count = count_arg(args, true)?;
     let Some(len) = read(ctx, args.get(1))?.map(Set::len) else {
@@ -116,7 +118,7 @@ pub fn spop(ctx: &mut Ctx, args: &Args) -> CmdResult {
         *write(ctx, args.get(1))? = Set::default();
     }
     while popped.len() < n {
-        let r = ctx.shard.ks.next_rand();
+        let r = ctx.ks().next_rand();
         let s = write(ctx, args.get(1))?;
         let m = s.at((r % s.len() as u64) as usize).expect("non-empty");
         s.remove(&m);
@@ -135,7 +137,7 @@ pub fn spop(ctx: &mut Ctx, args: &Args) -> CmdResult {
     Ok(())
 }
 
-/// SRANDMEMBER key [count] — distinct members for a positive count, repeats allowed for
+/// SRANDMEMBER key \[count\] — distinct members for a positive count, repeats allowed for
 /// a negative one.
 pub fn srandmember(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let (count, _) = crate::cmd::random_count(args, None)?;
@@ -163,12 +165,12 @@ pub fn srandmember(ctx: &mut Ctx, args: &Args) -> CmdResult {
         );
     }
     let picks: Vec<usize> = match count {
-        None => vec![(ctx.shard.ks.next_rand() % len as u64) as usize],
+        None => vec![(ctx.ks().next_rand() % len as u64) as usize],
         Some(n) if n >= 0 && n as usize >= len => (0..len).collect(),
         Some(n) if n >= 0 => {
             let mut idx: Vec<usize> = (0..len).collect();
             for i in 0..n as usize {
-                let j = i + (ctx.shard.ks.next_rand() % (len - i) as u64) as usize;
+                let j = i + (ctx.ks().next_rand() % (len - i) as u64) as usize;
                 idx.swap(i, j);
             }
             idx.truncate(n as usize);
@@ -219,6 +221,7 @@ pub fn sscan(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// SMOVE source destination member (both keys on this shard).
 pub fn smove(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     let (src, dst, member) = (args.get(1), args.get(2), args.get(3));
     if read(ctx, src)?.is_none() {
         ctx.out.int(0);
@@ -236,9 +239,9 @@ pub fn smove(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     drop_if_empty(ctx, src);
     // As Redis, the destination counts as changed only if the member was new to it.
-    let max_ints = ctx.shard.settings.set_max_intset;
+    let max_ints = ctx.settings().set_max_intset;
     if crate::cmd::write_collection_unmarked::<Set>(ctx, dst)?.insert(member, max_ints) {
-        ctx.shard.ks.touch(ctx.db, dst);
+        ctx.ks().touch(db, dst);
     }
     ctx.out.int(1);
     Ok(())
@@ -297,13 +300,15 @@ async fn smove_across(
 
 /// Whether `key` holds a set (`None`: no key), as TYPE looks (no hit or miss counted).
 fn holds_set(ctx: &mut Ctx, key: &[u8]) -> Option<bool> {
+    let db = ctx.db;
     let now = ctx.now_ms();
-    let e = ctx.shard.ks.peek(ctx.db, key, now)?;
+    let e = ctx.ks().peek(db, key, now)?;
     Some(matches!(e.value, Value::Set(_)))
 }
 
 /// SREM of one member: true if it was there (the set goes once empty).
 fn remove_member(ctx: &mut Ctx, key: &[u8], member: &[u8]) -> CmdResult<bool> {
+    let db = ctx.db;
     if read(ctx, key)?.is_none() {
         return Ok(false);
     }
@@ -312,7 +317,7 @@ fn remove_member(ctx: &mut Ctx, key: &[u8], member: &[u8]) -> CmdResult<bool> {
         member,
     );
     if removed {
-        ctx.shard.ks.touch(ctx.db, key);
+        ctx.ks().touch(db, key);
     }
     drop_if_empty(ctx, key);
     Ok(removed)
@@ -320,10 +325,11 @@ fn remove_member(ctx: &mut Ctx, key: &[u8], member: &[u8]) -> CmdResult<bool> {
 
 /// SADD of one member: true if it was new.
 fn add_member(ctx: &mut Ctx, key: &[u8], member: &[u8]) -> CmdResult<bool> {
-    let max_ints = ctx.shard.settings.set_max_intset;
+    let db = ctx.db;
+    let max_ints = ctx.settings().set_max_intset;
     let added = crate::cmd::write_collection_unmarked::<Set>(ctx, key)?.insert(member, max_ints);
     if added {
-        ctx.shard.ks.touch(ctx.db, key);
+        ctx.ks().touch(db, key);
     }
     Ok(added)
 }
@@ -406,30 +412,29 @@ pub fn parse_algebra(args: &Args) -> CmdResult<Algebra> {
         _ => SetOp::Diff,
     };
     if name == b"sintercard" {
-        let n = crate::resp::parse_i64(args.get(1))
+        let mut c = args.cursor(1);
+        let n = crate::num::parse_i64(c.next_arg()?)
             .filter(|&n| n > 0)
             .ok_or(CmdError::msg("ERR numkeys should be greater than 0"))? as usize;
-        if n > args.len() - 2 {
+        if n > c.remaining() {
             return Err(CmdError::msg(
                 "ERR Number of keys can't be greater than number of args",
             ));
         }
+        let keys = c.next_run(n)?;
         let mut limit = None;
-        let mut i = 2 + n;
-        while i < args.len() {
-            if args.is(i, "limit") && i + 1 < args.len() {
-                let l = crate::resp::parse_i64(args.get(i + 1))
-                    .filter(|&l| l >= 0)
-                    .ok_or(CmdError::msg("ERR LIMIT can't be negative"))?;
-                limit = (l > 0).then_some(l as usize);
-                i += 2;
-            } else {
+        while let Some(opt) = c.next() {
+            if !opt.eq_ignore_ascii_case(b"limit") || c.is_done() {
                 return Err(CmdError::Syntax);
             }
+            let l = crate::num::parse_i64(c.next_arg()?)
+                .filter(|&l| l >= 0)
+                .ok_or(CmdError::msg("ERR LIMIT can't be negative"))?;
+            limit = (l > 0).then_some(l as usize);
         }
         return Ok(Algebra {
             op,
-            keys: 2..2 + n,
+            keys,
             store: None,
             card_limit: Some(limit.unwrap_or(usize::MAX)),
         });
@@ -459,6 +464,7 @@ pub fn reply_algebra(out: &mut crate::resp::Reply, a: &Algebra, members: &[Vec<u
 
 /// SINTER / SUNION / SDIFF / *STORE / SINTERCARD with every key on this shard.
 pub fn algebra(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     let a = parse_algebra(args)?;
     let mut sets = Vec::with_capacity(a.keys.len());
     for i in a.keys.clone() {
@@ -468,7 +474,7 @@ pub fn algebra(ctx: &mut Ctx, args: &Args) -> CmdResult {
                 .unwrap_or_default(),
         );
     }
-    let max_ints = ctx.shard.settings.set_max_intset;
+    let max_ints = ctx.settings().set_max_intset;
     let members = combine(a.op, &sets, max_ints);
     let Some(dst) = a.store.map(|i| args.get(i)) else {
         reply_algebra(&mut ctx.out, &a, &members);
@@ -476,15 +482,14 @@ pub fn algebra(ctx: &mut Ctx, args: &Args) -> CmdResult {
     };
     let now = ctx.now_ms();
     if members.is_empty() {
-        ctx.shard.ks.remove(ctx.db, dst, now);
+        ctx.ks().remove(db, dst, now);
     } else {
         let mut s = Set::default();
         for m in &members {
             s.insert(m, max_ints);
         }
-        ctx.shard
-            .ks
-            .set(ctx.db, dst, Value::Set(Box::new(s)), Ttl::Clear, now);
+        ctx.ks()
+            .set(db, dst, Value::Set(Box::new(s)), Ttl::Clear, now);
     }
     ctx.out.int(members.len() as i64);
     Ok(())

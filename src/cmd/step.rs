@@ -28,6 +28,10 @@ pub type Answer = Box<dyn Any + Send>;
 /// should the client be gone when the answer reaches its home shard.
 pub type Rescue = crate::shard::msg::Rescue;
 
+/// What an op took out of its shard's keyspace for the client (`Cx::take_on`): the key and
+/// what came out of it.
+pub type Taken = Option<(Box<[u8]>, crate::shard::msg::Popped)>;
+
 /// What an op's closure runs: its answer, and what it took (`Cx::take_on`).
 pub type OpFn = Box<dyn FnOnce(&mut Ctx) -> (Answer, Option<Rescue>) + Send>;
 
@@ -172,15 +176,20 @@ impl Cx {
     pub async fn take_on<T, F>(&self, shard: usize, op: F) -> T
     where
         T: Send + 'static,
-        F: FnOnce(&mut Ctx) -> (T, Option<Rescue>) + Send + 'static,
+        F: FnOnce(&mut Ctx) -> (T, Taken) + Send + 'static,
     {
-        self.ask(vec![(
-            shard,
-            Box::new(move |ctx: &mut Ctx| {
-                let (t, rescue) = op(ctx);
-                (Box::new(t) as Answer, rescue)
-            }) as OpFn,
-        )]);
+        let db = self.db;
+        let run = move |ctx: &mut Ctx| {
+            let (t, taken) = op(ctx);
+            let rescue = taken.map(|(key, popped)| Rescue {
+                shard,
+                db,
+                key,
+                popped,
+            });
+            (Box::new(t) as Answer, rescue)
+        };
+        self.ask(vec![(shard, Box::new(run) as OpFn)]);
         let mut answers = self.answers::<T>().await;
         answers.pop().expect("one op, one answer")
     }

@@ -6,8 +6,9 @@
 
 use crate::cmd::{Args, Ctx};
 use crate::error::{CmdError, CmdResult};
-use crate::resp::cnum::{c_str, string2ull};
-use crate::resp::{parse_i64, Reply};
+use crate::num::cnum::{c_str, string2ull};
+use crate::num::parse_i64;
+use crate::resp::Reply;
 use crate::store::stream::{Entry, Stream, StreamId, Trim};
 
 /// The stream at `key`, or `None`; WRONGTYPE for another type.
@@ -123,21 +124,22 @@ fn parse_add_or_trim(args: &Args, xadd: bool, node_entries: usize) -> CmdResult<
         fields_at: args.len(),
     };
     let (mut strategy, mut approx, mut limit) = (None::<Trim>, false, None::<i64>);
-    let mut i = 2;
-    while i < args.len() {
-        let more = args.len() - 1 - i;
-        let opt = args.get(i);
+    // XADD's fields follow its ID; without one (the options ran to the end) there are
+    // none, which XADD reports as an arity error.
+    let mut c = args.cursor(2);
+    while let Some(opt) = c.next() {
+        let more = c.remaining();
         if xadd && opt == b"*" {
+            a.fields_at = c.position();
             break;
         } else if (opt.eq_ignore_ascii_case(b"maxlen") || opt.eq_ignore_ascii_case(b"minid"))
             && more > 0
         {
             let maxlen = opt.eq_ignore_ascii_case(b"maxlen");
-            let mut next = args.get(i + 1);
+            let mut next = c.next_arg()?;
             if more >= 2 && (next == b"~" || next == b"=") {
                 approx = next == b"~";
-                i += 1;
-                next = args.get(i + 1);
+                next = c.next_arg()?;
             }
             strategy = Some(if maxlen {
                 let n = parse_i64(next).ok_or(CmdError::NotInteger)?;
@@ -148,29 +150,22 @@ fn parse_add_or_trim(args: &Args, xadd: bool, node_entries: usize) -> CmdResult<
             } else {
                 Trim::MinId(id_arg(next, 0)?)
             });
-            i += 2;
-            continue;
         } else if opt.eq_ignore_ascii_case(b"limit") && more > 0 {
-            let n = parse_i64(args.get(i + 1)).ok_or(CmdError::NotInteger)?;
+            let n = c.next_i64()?;
             if n < 0 {
                 return Err(CmdError::msg("ERR The LIMIT argument must be >= 0."));
             }
             limit = Some(n);
-            i += 2;
-            continue;
         } else if xadd && opt.eq_ignore_ascii_case(b"nomkstream") {
             a.no_mkstream = true;
         } else if xadd {
             // Anything else is the ID (or a bad one).
             a.id = Some(parse_id(opt, 0, true, true)?);
+            a.fields_at = c.position();
             break;
         } else {
             return Err(CmdError::Syntax);
         }
-        i += 1;
-    }
-    if xadd {
-        a.fields_at = i + 1;
     }
     if limit.is_some() && strategy.is_none() {
         return Err(CmdError::msg(
@@ -197,12 +192,12 @@ fn parse_add_or_trim(args: &Args, xadd: bool, node_entries: usize) -> CmdResult<
     Ok(a)
 }
 
-/// XADD key [NOMKSTREAM] [MAXLEN | MINID [= | ~] threshold [LIMIT count]] <* | id>
+/// XADD key \[NOMKSTREAM\] \[MAXLEN | MINID \[= | ~\] threshold \[LIMIT count\]\] &lt;* | id&gt;
 /// field value [field value ...]
 pub fn xadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let limits = ctx.shard.settings.stream_limits;
+    let limits = ctx.settings().stream_limits;
     let a = parse_add_or_trim(args, true, limits.max_entries)?;
-    let pairs = args.len().saturating_sub(a.fields_at);
+    let pairs = args.cursor(a.fields_at).remaining();
     if pairs == 0 || pairs % 2 == 1 {
         return Err(CmdError::Arity("xadd".into()));
     }
@@ -253,15 +248,12 @@ pub fn xadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
         Some((id, false)) if id.ms > last.ms => StreamId { ms: id.ms, seq: 0 },
         Some(_) => return Err(top()),
     };
-    s.append(
-        Entry::new(id, (a.fields_at..args.len()).map(|i| args.get(i))),
-        limits,
-    );
+    s.append(Entry::new(id, args.cursor(a.fields_at)), limits);
     if let Some(t) = a.trim {
         s.trim(t.how, t.approx, t.limit);
     }
     ctx.out.bulk(&id.to_bytes());
-    ctx.shard.signal_key(ctx.db, key);
+    ctx.signal_key(ctx.db, key);
     Ok(())
 }
 
@@ -290,21 +282,20 @@ fn interval_end(a: &[u8], start: bool) -> CmdResult<StreamId> {
 }
 
 fn range_generic(ctx: &mut Ctx, args: &Args, rev: bool) -> CmdResult {
+    let db = ctx.db;
     let (start, end) = if rev { (3, 2) } else { (2, 3) };
     let lo = interval_end(args.get(start), true)?;
     let hi = interval_end(args.get(end), false)?;
     let mut count = None;
-    let mut i = 4;
-    while i < args.len() {
-        if args.is(i, "count") && i + 1 < args.len() {
-            count = Some(args.int(i + 1)?.max(0) as usize);
-            i += 2;
-        } else {
+    let mut c = args.cursor(4);
+    while let Some(opt) = c.next() {
+        if !opt.eq_ignore_ascii_case(b"count") || c.is_done() {
             return Err(CmdError::Syntax);
         }
+        count = Some(c.next_i64()?.max(0) as usize);
     }
     let now = ctx.now_ms();
-    let Some(s) = lookup(&mut ctx.shard.ks, ctx.db, args.get(1), now)? else {
+    let Some(s) = lookup(ctx.ks(), db, args.get(1), now)? else {
         ctx.out.array_len(0);
         return Ok(());
     };
@@ -347,8 +338,9 @@ pub fn xdel(ctx: &mut Ctx, args: &Args) -> CmdResult {
         ctx.out.int(0);
         return Ok(());
     }
-    let ids = (2..args.len())
-        .map(|i| id_arg(args.get(i), 0))
+    let ids = args
+        .cursor(2)
+        .map(|raw| id_arg(raw, 0))
         .collect::<CmdResult<Vec<StreamId>>>()?;
     let s = crate::cmd::write_collection::<Stream>(ctx, args.get(1))?;
     let deleted = ids.into_iter().filter(|&id| s.delete(id)).count();
@@ -358,7 +350,7 @@ pub fn xdel(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// XTRIM key <MAXLEN | MINID> [= | ~] threshold [LIMIT count]
 pub fn xtrim(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let limits = ctx.shard.settings.stream_limits;
+    let limits = ctx.settings().stream_limits;
     let a = parse_add_or_trim(args, false, limits.max_entries)?;
     if read(ctx, args.get(1))?.is_none() {
         ctx.out.int(0);
@@ -384,36 +376,34 @@ pub struct XReadArgs {
 /// Parses XREAD [COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...].
 pub fn parse_xread(args: &Args) -> CmdResult<XReadArgs> {
     let (mut count, mut block, mut streams) = (0usize, None, None);
-    let mut i = 1;
-    while i < args.len() {
-        let more = args.len() - i - 1;
-        if args.is(i, "block") && more > 0 {
-            let raw = args.get(i + 1);
-            let ms = parse_i64(raw).ok_or(CmdError::msg(
+    let mut c = args.cursor(1);
+    while let Some(opt) = c.next() {
+        let is = |word: &str| opt.eq_ignore_ascii_case(word.as_bytes());
+        let more = c.remaining();
+        if is("block") && more > 0 {
+            let ms = parse_i64(c.next_arg()?).ok_or(CmdError::msg(
                 "ERR timeout is not an integer or out of range",
             ))?;
             if ms < 0 {
                 return Err(CmdError::msg("ERR timeout is negative"));
             }
             block = Some(ms as u64);
-            i += 2;
-        } else if args.is(i, "count") && more > 0 {
-            count = args.int(i + 1)?.max(0) as usize;
-            i += 2;
-        } else if args.is(i, "streams") && more > 0 {
-            let n = args.len() - i - 1;
-            if !n.is_multiple_of(2) {
+        } else if is("count") && more > 0 {
+            count = c.next_i64()?.max(0) as usize;
+        } else if is("streams") && more > 0 {
+            // The rest is the keys, then as many IDs.
+            if !more.is_multiple_of(2) {
                 return Err(CmdError::msg(
                     "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.",
                 ));
             }
-            streams = Some(i + 1..i + 1 + n / 2);
+            streams = Some(c.next_run(more / 2)?);
             break;
-        } else if args.is(i, "group") && more >= 2 {
+        } else if is("group") && more >= 2 {
             return Err(CmdError::msg(
                 "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.",
             ));
-        } else if args.is(i, "noack") {
+        } else if is("noack") {
             return Err(CmdError::msg(
                 "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.",
             ));
@@ -435,8 +425,9 @@ fn xread_key(
     count: usize,
     resp3: bool,
 ) -> CmdResult<(StreamId, Option<Vec<u8>>)> {
+    let db = ctx.db;
     let now = ctx.now_ms();
-    let s = lookup(&mut ctx.shard.ks, ctx.db, key, now)?;
+    let s = lookup(ctx.ks(), db, key, now)?;
     let after = if raw == b"$" {
         s.map_or(StreamId::MIN, |s| s.last_id)
     } else if raw == b">" {

@@ -3,17 +3,18 @@
 //! Handlers run on the owner shard of their key(s); multi-key calls whose keys span
 //! shards are split by the shard loop and each part runs the same handler.
 
-use crate::cmd::ldouble::LongDouble;
 use crate::cmd::paced::{Paced, PIECE_BYTES};
 use crate::cmd::{Args, Ctx};
 use crate::error::{CmdError, CmdResult};
-use crate::resp::parse_i64;
+use crate::num::ldouble::LongDouble;
+use crate::num::parse_i64;
 use crate::store::{Str, Ttl, Value, STRING_BYTES_MAX};
 
 /// The string at `key`, or `None`; WRONGTYPE for another type.
 fn lookup_str<'k>(ctx: &'k mut Ctx, key: &[u8]) -> CmdResult<Option<&'k Str>> {
+    let db = ctx.db;
     let now = ctx.now_ms();
-    match ctx.shard.ks.lookup(ctx.db, key, now) {
+    match ctx.ks().lookup(db, key, now) {
         None => Ok(None),
         Some(e) => match &e.value {
             Value::Str(s) => Ok(Some(s)),
@@ -34,13 +35,12 @@ fn reply_str(ctx: &mut Ctx, s: Option<&Str>) {
 pub fn get(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let now = ctx.now_ms();
     let db = ctx.db;
-    let entry = ctx.shard.ks.lookup(db, args.get(1), now);
+    let (ks, out) = ctx.ks_out();
+    let entry = ks.lookup(db, args.get(1), now);
     match entry.map(|e| &e.value) {
-        None => ctx.out.null(),
-        Some(Value::Str(Str::Int(n))) => ctx.out.bulk_int(*n),
-        Some(Value::Str(Str::Bytes { data, .. })) if data.len() <= PIECE_BYTES => {
-            ctx.out.bulk(data)
-        }
+        None => out.null(),
+        Some(Value::Str(Str::Int(n))) => out.bulk_int(*n),
+        Some(Value::Str(Str::Bytes { data, .. })) if data.len() <= PIECE_BYTES => out.bulk(data),
         Some(Value::Str(Str::Bytes { data, .. })) => {
             // A long string goes out as the client reads it.
             let end = data.len();
@@ -104,10 +104,9 @@ fn expire_ms(raw: &[u8], seconds: bool, absolute: bool, now: u64, cmd: &str) -> 
 /// Parses SET's or GETEX's options starting at argument `from` (syntax only).
 fn parse_opts(args: &Args, from: usize, is_set: bool) -> CmdResult<SetOpts> {
     let mut o = SetOpts::default();
-    let mut i = from;
-    while i < args.len() {
-        let a = args.get(i);
-        let has_next = i + 1 < args.len();
+    let mut c = args.cursor(from);
+    while let Some(a) = c.next() {
+        let has_next = !c.is_done();
         let any_unit = o.expire.is_some();
         if is_set && a.eq_ignore_ascii_case(b"nx") && !o.xx {
             o.nx = true;
@@ -136,25 +135,26 @@ fn parse_opts(args: &Args, from: usize, is_set: bool) -> CmdResult<SetOpts> {
                     return Err(CmdError::Syntax);
                 }
             }
-            o.expire = Some((seconds, absolute, i + 1));
-            i += 1;
+            // The value is read (and checked) by `expire_at`; here it is only skipped.
+            o.expire = Some((seconds, absolute, c.position()));
+            c.next_arg()?;
         } else {
             return Err(CmdError::Syntax);
         }
-        i += 1;
     }
     Ok(o)
 }
 
-/// SET key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds |
+/// SET key value \[NX | XX\] \[GET\] \[EX seconds | PX milliseconds | EXAT unix-time-seconds |
 /// PXAT unix-time-milliseconds | KEEPTTL]
 pub fn set(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     let now = ctx.now_ms();
     let key = args.get(1);
     if args.len() == 3 {
         // Plain SET: the redis-benchmark hot path.
-        ctx.shard.ks.set(
-            ctx.db,
+        ctx.ks().set(
+            db,
             key,
             Value::Str(Str::from_bytes(args.get(2))),
             Ttl::Clear,
@@ -169,7 +169,7 @@ pub fn set(ctx: &mut Ctx, args: &Args) -> CmdResult {
         let old = lookup_str(ctx, key)?.cloned();
         reply_str(ctx, old.as_ref());
     }
-    let found = ctx.shard.ks.exists(ctx.db, key, now);
+    let found = ctx.ks().exists(db, key, now);
     if (o.nx && found) || (o.xx && !found) {
         if !o.get {
             ctx.out.null();
@@ -181,13 +181,8 @@ pub fn set(ctx: &mut Ctx, args: &Args) -> CmdResult {
         (None, true) => Ttl::Keep,
         (None, false) => Ttl::Clear,
     };
-    ctx.shard.ks.set(
-        ctx.db,
-        key,
-        Value::Str(Str::from_bytes(args.get(2))),
-        ttl,
-        now,
-    );
+    ctx.ks()
+        .set(db, key, Value::Str(Str::from_bytes(args.get(2))), ttl, now);
     if !o.get {
         ctx.out.ok();
     }
@@ -196,12 +191,13 @@ pub fn set(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// SETNX key value
 pub fn setnx(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     let now = ctx.now_ms();
-    if ctx.shard.ks.exists(ctx.db, args.get(1), now) {
+    if ctx.ks().exists(db, args.get(1), now) {
         ctx.out.int(0);
     } else {
-        ctx.shard.ks.set(
-            ctx.db,
+        ctx.ks().set(
+            db,
             args.get(1),
             Value::Str(Str::from_bytes(args.get(2))),
             Ttl::Clear,
@@ -213,10 +209,11 @@ pub fn setnx(ctx: &mut Ctx, args: &Args) -> CmdResult {
 }
 
 fn setex_generic(ctx: &mut Ctx, args: &Args, seconds: bool, name: &str) -> CmdResult {
+    let db = ctx.db;
     let now = ctx.now_ms();
     let at = expire_ms(args.get(2), seconds, false, now, name)?;
-    ctx.shard.ks.set(
-        ctx.db,
+    ctx.ks().set(
+        db,
         args.get(1),
         Value::Str(Str::from_bytes(args.get(3))),
         Ttl::At(at),
@@ -238,11 +235,12 @@ pub fn psetex(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// GETSET key value
 pub fn getset(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     let now = ctx.now_ms();
     let old = lookup_str(ctx, args.get(1))?.cloned();
     reply_str(ctx, old.as_ref());
-    ctx.shard.ks.set(
-        ctx.db,
+    ctx.ks().set(
+        db,
         args.get(1),
         Value::Str(Str::from_bytes(args.get(2))),
         Ttl::Clear,
@@ -253,11 +251,12 @@ pub fn getset(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// GETDEL key
 pub fn getdel(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     let now = ctx.now_ms();
     let old = lookup_str(ctx, args.get(1))?.cloned();
     reply_str(ctx, old.as_ref());
     if old.is_some() {
-        ctx.shard.ks.remove(ctx.db, args.get(1), now);
+        ctx.ks().remove(db, args.get(1), now);
     }
     Ok(())
 }
@@ -265,6 +264,7 @@ pub fn getdel(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// GETEX key [EX seconds | PX milliseconds | EXAT unix-time-seconds |
 /// PXAT unix-time-milliseconds | PERSIST]
 pub fn getex(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     let now = ctx.now_ms();
     let o = parse_opts(args, 2, false)?;
     let key = args.get(1);
@@ -276,31 +276,28 @@ pub fn getex(ctx: &mut Ctx, args: &Args) -> CmdResult {
     reply_str(ctx, Some(&val));
     if let Some(at) = expire_at {
         if at <= now {
-            ctx.shard.ks.remove(ctx.db, key, now);
+            ctx.ks().remove(db, key, now);
         } else {
-            ctx.shard.ks.set_expire(ctx.db, key, at, now);
+            ctx.ks().set_expire(db, key, at, now);
         }
     } else if o.persist {
-        ctx.shard.ks.set_expire(ctx.db, key, 0, now);
+        ctx.ks().set_expire(db, key, 0, now);
     }
     Ok(())
 }
 
 /// MGET key [key ...]
 pub fn mget(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     ctx.out.array_len(args.len() - 1);
     let now = ctx.now_ms();
-    for i in 1..args.len() {
-        match ctx
-            .shard
-            .ks
-            .lookup(ctx.db, args.get(i), now)
-            .map(|e| &e.value)
-        {
-            Some(Value::Str(Str::Int(n))) => ctx.out.bulk_int(*n),
-            Some(Value::Str(Str::Bytes { data, .. })) => ctx.out.bulk(data),
+    let (ks, out) = ctx.ks_out();
+    for key in args.cursor(1) {
+        match ks.lookup(db, key, now).map(|e| &e.value) {
+            Some(Value::Str(Str::Int(n))) => out.bulk_int(*n),
+            Some(Value::Str(Str::Bytes { data, .. })) => out.bulk(data),
             // MGET answers nil for keys of other types, as Redis.
-            _ => ctx.out.null(),
+            _ => out.null(),
         }
     }
     Ok(())
@@ -308,18 +305,15 @@ pub fn mget(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// MSET key value [key value ...]
 pub fn mset(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     if args.len().is_multiple_of(2) {
         return Err(CmdError::Arity("mset".into()));
     }
     let now = ctx.now_ms();
-    for i in (1..args.len()).step_by(2) {
-        ctx.shard.ks.set(
-            ctx.db,
-            args.get(i),
-            Value::Str(Str::from_bytes(args.get(i + 1))),
-            Ttl::Clear,
-            now,
-        );
+    let mut pairs = args.cursor(1);
+    while let Some((key, value)) = pairs.next_pair() {
+        ctx.ks()
+            .set(db, key, Value::Str(Str::from_bytes(value)), Ttl::Clear, now);
     }
     ctx.out.ok();
     Ok(())
@@ -328,24 +322,22 @@ pub fn mset(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// MSETNX key value [key value ...] (the single-shard case; the cross-shard case is
 /// coordinated by `keys::msetnx_coord`).
 pub fn msetnx(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     if args.len().is_multiple_of(2) {
         return Err(CmdError::Arity("msetnx".into()));
     }
     let now = ctx.now_ms();
-    for i in (1..args.len()).step_by(2) {
-        if ctx.shard.ks.exists(ctx.db, args.get(i), now) {
+    let mut pairs = args.cursor(1);
+    while let Some((key, _)) = pairs.next_pair() {
+        if ctx.ks().exists(db, key, now) {
             ctx.out.int(0);
             return Ok(());
         }
     }
-    for i in (1..args.len()).step_by(2) {
-        ctx.shard.ks.set(
-            ctx.db,
-            args.get(i),
-            Value::Str(Str::from_bytes(args.get(i + 1))),
-            Ttl::Clear,
-            now,
-        );
+    let mut pairs = args.cursor(1);
+    while let Some((key, value)) = pairs.next_pair() {
+        ctx.ks()
+            .set(db, key, Value::Str(Str::from_bytes(value)), Ttl::Clear, now);
     }
     ctx.out.int(1);
     Ok(())
@@ -353,17 +345,13 @@ pub fn msetnx(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// APPEND key value
 pub fn append(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
     let now = ctx.now_ms();
     let (key, add) = (args.get(1), args.get(2));
-    match ctx.shard.ks.lookup_mut(ctx.db, key, now) {
+    match ctx.ks().lookup_mut(db, key, now) {
         None => {
-            ctx.shard.ks.set(
-                ctx.db,
-                key,
-                Value::Str(Str::from_bytes(add)),
-                Ttl::Clear,
-                now,
-            );
+            ctx.ks()
+                .set(db, key, Value::Str(Str::from_bytes(add)), Ttl::Clear, now);
             ctx.out.int(add.len() as i64);
         }
         Some(e) => {
@@ -394,10 +382,9 @@ pub fn strlen(ctx: &mut Ctx, args: &Args) -> CmdResult {
 fn incr_by(ctx: &mut Ctx, key: &[u8], by: i64) -> CmdResult {
     let now = ctx.now_ms();
     let db = ctx.db;
-    match ctx.shard.ks.lookup_mut(db, key, now) {
+    match ctx.ks().lookup_mut(db, key, now) {
         None => {
-            ctx.shard
-                .ks
+            ctx.ks()
                 .set(db, key, Value::Str(Str::Int(by)), Ttl::Clear, now);
             ctx.out.int(by);
         }
@@ -444,59 +431,13 @@ pub fn decrby(ctx: &mut Ctx, args: &Args) -> CmdResult {
     incr_by(ctx, args.get(1), -by)
 }
 
-/// Parses a float like Redis's `string2ld` (`strtold` over the whole argument): decimal or
-/// C99 hexadecimal (`0x1p4`), `inf`; no leading space, no trailing junk, no NaN, and no
-/// overflow (strtold's ERANGE).
-pub fn parse_float(s: &[u8]) -> Option<f64> {
-    if s.is_empty() || s.len() > 5000 || s[0].is_ascii_whitespace() {
-        return None;
-    }
-    let text = std::str::from_utf8(s).ok()?;
-    let v = parse_hex_float(text).or_else(|| text.parse().ok())?;
-    let spelled_infinity = text.trim_start_matches(['+', '-']).starts_with(['i', 'I']);
-    if v.is_nan() || (v.is_infinite() && !spelled_infinity) {
-        return None;
-    }
-    Some(v)
-}
-
-/// `[+-]0x<hex>[.<hex>][p[+-]<exponent>]`, the hexadecimal form strtold accepts.
-fn parse_hex_float(text: &str) -> Option<f64> {
-    let (neg, rest) = match text.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, text.strip_prefix('+').unwrap_or(text)),
-    };
-    let rest = rest
-        .strip_prefix("0x")
-        .or_else(|| rest.strip_prefix("0X"))?;
-    let (mantissa, exp) = match rest.split_once(['p', 'P']) {
-        Some((m, e)) => (m, e.parse::<i32>().ok()?),
-        None => (rest, 0),
-    };
-    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    if int.is_empty() && frac.is_empty() {
-        return None;
-    }
-    let mut v = 0f64;
-    for c in int.chars() {
-        v = v * 16.0 + c.to_digit(16)? as f64;
-    }
-    let mut scale = 1.0 / 16.0;
-    for c in frac.chars() {
-        v += c.to_digit(16)? as f64 * scale;
-        scale /= 16.0;
-    }
-    v *= 2f64.powi(exp);
-    Some(if neg { -v } else { v })
-}
-
 /// INCRBYFLOAT key increment
 pub fn incrbyfloat(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let now = ctx.now_ms();
     let db = ctx.db;
     let key = args.get(1);
     // As Redis: the key's type, then its value, then the increment; all in long double.
-    let (cur, ttl) = match ctx.shard.ks.lookup_mut(db, key, now) {
+    let (cur, ttl) = match ctx.ks().lookup_mut(db, key, now) {
         None => (LongDouble::Zero { neg: false }, Ttl::Clear),
         Some(e) => {
             let Value::Str(s) = &e.value else {
@@ -514,7 +455,7 @@ pub fn incrbyfloat(ctx: &mut Ctx, args: &Args) -> CmdResult {
         return Err(CmdError::msg("ERR increment would produce NaN or Infinity"));
     }
     let text = new.format_human();
-    ctx.shard.ks.set(
+    ctx.ks().set(
         db,
         key,
         Value::Str(Str::Bytes {
@@ -544,8 +485,9 @@ pub fn getrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if end - start > PIECE_BYTES && raw {
         return pace_bytes(ctx, args.get(1), start, end);
     }
-    let Ctx { shard, out, db, .. } = ctx;
-    if let Some(Value::Str(s)) = shard.ks.get(*db, args.get(1)).map(|e| &e.value) {
+    let db = ctx.db;
+    let (ks, out) = ctx.ks_out();
+    if let Some(Value::Str(s)) = ks.get(db, args.get(1)).map(|e| &e.value) {
         s.with_bytes(|data| out.bulk(&data[start..end]));
     }
     Ok(())
@@ -579,7 +521,7 @@ pub fn setrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     let offset = offset as usize;
     let too_big = || CmdError::msg("ERR string exceeds maximum allowed size (proto-max-bulk-len)");
-    match ctx.shard.ks.lookup_mut(db, key, now) {
+    match ctx.ks().lookup_mut(db, key, now) {
         None => {
             if value.is_empty() {
                 ctx.out.int(0);
@@ -591,7 +533,7 @@ pub fn setrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
             let mut data = vec![0u8; offset + value.len()];
             data[offset..].copy_from_slice(value);
             let n = data.len();
-            ctx.shard.ks.set(
+            ctx.ks().set(
                 db,
                 key,
                 Value::Str(Str::Bytes { data, raw: true }),
@@ -622,34 +564,4 @@ pub fn setrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn floats_parse_like_string2ld() {
-        assert_eq!(parse_float(b"1.5"), Some(1.5));
-        assert_eq!(parse_float(b"+1"), Some(1.0));
-        assert_eq!(parse_float(b"5.0e3"), Some(5000.0));
-        assert_eq!(parse_float(b" 1"), None);
-        assert_eq!(parse_float(b"1 "), None);
-        assert_eq!(parse_float(b"nan"), None);
-        assert_eq!(parse_float(b"abc"), None);
-        assert_eq!(parse_float(b"inf"), Some(f64::INFINITY));
-        assert_eq!(parse_float(b"-Infinity"), Some(f64::NEG_INFINITY));
-        assert_eq!(parse_float(b"1e5000"), None);
-    }
-
-    #[test]
-    fn floats_parse_hexadecimal_like_strtold() {
-        assert_eq!(parse_float(b"0x10"), Some(16.0));
-        assert_eq!(parse_float(b"-0X1.8p1"), Some(-3.0));
-        assert_eq!(parse_float(b"0x.8"), Some(0.5));
-        assert_eq!(parse_float(b"0x1p-2"), Some(0.25));
-        assert_eq!(parse_float(b"0x"), None);
-        assert_eq!(parse_float(b"0x1p"), None);
-        assert_eq!(parse_float(b"0xg"), None);
-    }
 }

@@ -7,8 +7,9 @@
 
 use crate::cmd::{Args, Ctx};
 use crate::error::{CmdError, CmdResult};
-use crate::resp::cnum::string2d;
-use crate::resp::{parse_i64, Reply};
+use crate::num::cnum::string2d;
+use crate::num::parse_i64;
+use crate::resp::Reply;
 use crate::store::zset::{Bound, PackLimits, Zset};
 use crate::store::{Ttl, Value};
 
@@ -34,13 +35,14 @@ fn score_arg(a: &[u8]) -> CmdResult<f64> {
     string2d(a).ok_or(CmdError::NotFloat)
 }
 
-/// ZADD key [NX | XX] [GT | LT] [CH] [INCR] score member [score member ...]
+/// ZADD key \[NX | XX\] \[GT | LT\] \[CH\] \[INCR\] score member \[score member ...\]
 pub fn zadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let (mut nx, mut xx, mut gt, mut lt, mut ch, mut incr) =
         (false, false, false, false, false, false);
-    let mut i = 2;
-    while i < args.len() {
-        match args.get(i).to_ascii_lowercase().as_slice() {
+    // The flags run up to the first argument that is not one: the first score.
+    let mut c = args.cursor(2);
+    while let Some(flag) = c.peek() {
+        match flag.to_ascii_lowercase().as_slice() {
             b"nx" => nx = true,
             b"xx" => xx = true,
             b"gt" => gt = true,
@@ -49,9 +51,9 @@ pub fn zadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
             b"incr" => incr = true,
             _ => break,
         }
-        i += 1;
+        c.next_arg()?;
     }
-    let pairs = args.len() - i;
+    let pairs = c.remaining();
     if pairs == 0 || !pairs.is_multiple_of(2) {
         return Err(CmdError::Syntax);
     }
@@ -70,13 +72,14 @@ pub fn zadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
             "ERR INCR option supports a single increment-element pair",
         ));
     }
-    let mut scores = Vec::with_capacity(pairs / 2);
-    for j in (i..args.len()).step_by(2) {
-        scores.push(score_arg(args.get(j))?);
+    // Every score is read (the first bad one is the error) before the key is looked at.
+    let mut scored = Vec::with_capacity(pairs / 2);
+    while let Some((score, member)) = c.next_pair() {
+        scored.push((score_arg(score)?, member));
     }
-    if incr {
-        let old = read(ctx, args.get(1))?.and_then(|z| z.score(args.get(i + 1)));
-        if old.is_some_and(|o| (o + scores[0]).is_nan()) {
+    if let (true, Some(&(increment, member))) = (incr, scored.first()) {
+        let old = read(ctx, args.get(1))?.and_then(|z| z.score(member));
+        if old.is_some_and(|o| (o + increment).is_nan()) {
             return Err(CmdError::msg("ERR resulting score is not a number (NaN)"));
         }
     }
@@ -89,14 +92,12 @@ pub fn zadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
         }
         return Ok(());
     }
-    let limits = ctx.shard.settings.zset_limits;
+    let limits = ctx.settings().zset_limits;
     let z = write(ctx, args.get(1))?;
     let (mut added, mut changed) = (0, 0);
     let mut incr_result = None;
-    for (k, j) in (i..args.len()).step_by(2).enumerate() {
-        let member = args.get(j + 1);
+    for &(mut score, member) in &scored {
         let old = z.score(member);
-        let mut score = scores[k];
         if incr {
             // A new member takes the increment itself (so `-0` stays `-0`).
             if let Some(o) = old {
@@ -125,7 +126,7 @@ pub fn zadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     drop_if_empty(ctx, args.get(1));
     if added > 0 {
-        ctx.shard.signal_key(ctx.db, args.get(1));
+        ctx.signal_key(ctx.db, args.get(1));
     }
     if incr {
         match incr_result {
@@ -155,10 +156,10 @@ pub fn zincrby(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if score.is_nan() {
         return Err(CmdError::msg("ERR resulting score is not a number (NaN)"));
     }
-    let limits = ctx.shard.settings.zset_limits;
+    let limits = ctx.settings().zset_limits;
     write(ctx, args.get(1))?.insert(args.get(3), score, limits);
     if old.is_none() {
-        ctx.shard.signal_key(ctx.db, args.get(1));
+        ctx.signal_key(ctx.db, args.get(1));
     }
     ctx.out.double(score);
     Ok(())
@@ -183,8 +184,8 @@ pub fn zscore(ctx: &mut Ctx, args: &Args) -> CmdResult {
 /// ZMSCORE key member [member ...]
 pub fn zmscore(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let scores: Vec<Option<f64>> = match read(ctx, args.get(1))? {
-        Some(z) => (2..args.len()).map(|i| z.score(args.get(i))).collect(),
-        None => vec![None; args.len() - 2],
+        Some(z) => args.cursor(2).map(|member| z.score(member)).collect(),
+        None => vec![None; args.cursor(2).remaining()],
     };
     ctx.out.array_len(scores.len());
     for s in scores {
@@ -225,12 +226,12 @@ fn rank_generic(ctx: &mut Ctx, args: &Args, rev: bool) -> CmdResult {
     Ok(())
 }
 
-/// ZRANK key member [WITHSCORE] (WITHSCORE: Redis 7.2)
+/// ZRANK key member \[WITHSCORE\] (WITHSCORE: Redis 7.2)
 pub fn zrank(ctx: &mut Ctx, args: &Args) -> CmdResult {
     rank_generic(ctx, args, false)
 }
 
-/// ZREVRANK key member [WITHSCORE]
+/// ZREVRANK key member \[WITHSCORE\]
 pub fn zrevrank(ctx: &mut Ctx, args: &Args) -> CmdResult {
     rank_generic(ctx, args, true)
 }
@@ -321,12 +322,12 @@ pub fn zmpop(ctx: &mut Ctx, args: &Args) -> CmdResult {
     Ok(())
 }
 
-/// ZPOPMIN key [count]
+/// ZPOPMIN key \[count\]
 pub fn zpopmin(ctx: &mut Ctx, args: &Args) -> CmdResult {
     pop_generic(ctx, args, false)
 }
 
-/// ZPOPMAX key [count]
+/// ZPOPMAX key \[count\]
 pub fn zpopmax(ctx: &mut Ctx, args: &Args) -> CmdResult {
     pop_generic(ctx, args, true)
 }
@@ -561,23 +562,25 @@ impl RangeReq {
     ) -> CmdResult<RangeReq> {
         let (mut by, mut rev) = (by, rev);
         let (mut limit, mut with_scores) = (None, false);
-        let mut i = at + 2;
-        while i < args.len() {
-            if !store && args.is(i, "withscores") {
+        let mut c = args.cursor(at);
+        // The range ends are read here, parsed only once the options are (their errors
+        // come first, as in Redis).
+        let (start, stop) = (c.next_arg()?, c.next_arg()?);
+        while let Some(opt) = c.next() {
+            let is = |word: &str| opt.eq_ignore_ascii_case(word.as_bytes());
+            if !store && is("withscores") {
                 with_scores = true;
-            } else if args.is(i, "limit") && i + 2 < args.len() {
-                limit = Some((args.int(i + 1)?, args.int(i + 2)?));
-                i += 2;
-            } else if rev.is_none() && args.is(i, "rev") {
+            } else if is("limit") && c.remaining() >= 2 {
+                limit = Some((c.next_i64()?, c.next_i64()?));
+            } else if rev.is_none() && is("rev") {
                 rev = Some(true);
-            } else if by.is_none() && args.is(i, "bylex") {
+            } else if by.is_none() && is("bylex") {
                 by = Some(By::Lex);
-            } else if by.is_none() && args.is(i, "byscore") {
+            } else if by.is_none() && is("byscore") {
                 by = Some(By::Score);
             } else {
                 return Err(CmdError::Syntax);
             }
-            i += 1;
         }
         let (by, rev) = (by.unwrap_or(By::Index), rev.unwrap_or(false));
         if by == By::Index {
@@ -596,7 +599,7 @@ impl RangeReq {
                 "ERR syntax error, WITHSCORES not supported in combination with BYLEX",
             ));
         }
-        RangeReq::new(args.get(at), args.get(at + 1), by, rev, limit, with_scores)
+        RangeReq::new(start, stop, by, rev, limit, with_scores)
     }
 
     /// The (score, member) pairs it selects from `z`, in reply order.
@@ -647,9 +650,10 @@ fn reply_members_from<'m>(
 /// The shared range walk of ZRANGE and its older forms: the ends are parsed (in `req`)
 /// before the key is looked up, as in Redis.
 fn range_generic(ctx: &mut Ctx, key: &[u8], req: CmdResult<RangeReq>) -> CmdResult {
+    let db = ctx.db;
     let req = req?;
     let now = ctx.now_ms();
-    let (lo, hi) = match ctx.shard.ks.lookup(ctx.db, key, now).map(|e| &e.value) {
+    let (lo, hi) = match ctx.ks().lookup(db, key, now).map(|e| &e.value) {
         None => (0, 0),
         Some(Value::Zset(z)) => req.window(z),
         Some(_) => return Err(CmdError::WrongType),
@@ -673,7 +677,7 @@ fn range_generic(ctx: &mut Ctx, key: &[u8], req: CmdResult<RangeReq>) -> CmdResu
     )
 }
 
-/// ZRANGE key start stop [BYSCORE | BYLEX] [REV] [LIMIT offset count] [WITHSCORES]
+/// ZRANGE key start stop \[BYSCORE | BYLEX\] \[REV\] \[LIMIT offset count\] \[WITHSCORES\]
 pub fn zrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
     range_generic(
         ctx,
@@ -682,7 +686,7 @@ pub fn zrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
     )
 }
 
-/// ZRANGESTORE dst src min max [BYSCORE | BYLEX] [REV] [LIMIT offset count], with both
+/// ZRANGESTORE dst src min max \[BYSCORE | BYLEX\] \[REV\] \[LIMIT offset count\], with both
 /// keys on this shard.
 pub fn zrangestore(ctx: &mut Ctx, args: &Args) -> CmdResult {
     run_compute(ctx, args, &[2], Some(1), zrangestore_eval)
@@ -735,23 +739,24 @@ fn run_compute(
     let now = ctx.now_ms();
     let db = ctx.db;
     for &i in sources {
-        ctx.shard.ks.lookup(db, args.get(i), now);
+        ctx.ks().lookup(db, args.get(i), now);
     }
-    let limits = ctx.shard.settings.zset_limits;
+    let limits = ctx.settings().zset_limits;
+    let (ks, out) = ctx.ks_out();
     let values: Vec<Option<&Value>> = sources
         .iter()
-        .map(|&i| ctx.shard.ks.get(db, args.get(i)).map(|e| &e.value))
+        .map(|&i| ks.get(db, args.get(i)).map(|e| &e.value))
         .collect();
-    let result = eval(args, &values, limits, &mut ctx.out)?;
+    let result = eval(args, &values, limits, out)?;
     if let (Some(value), Some(dst)) = (result, store) {
         let dst = args.get(dst);
         match value {
             Some(v) => {
-                ctx.shard.ks.set(db, dst, v, Ttl::Clear, now);
-                ctx.shard.signal_key(db, dst);
+                ctx.ks().set(db, dst, v, Ttl::Clear, now);
+                ctx.signal_key(db, dst);
             }
             None => {
-                ctx.shard.ks.remove(db, dst, now);
+                ctx.ks().remove(db, dst, now);
             }
         }
     }
@@ -809,8 +814,9 @@ async fn compute_across(
     (limits, eval): (PackLimits, ComputeFn),
 ) -> CmdResult<Vec<u8>> {
     let copy = |ctx: &mut Ctx, key: &[u8], ()| -> Option<Value> {
+        let db = ctx.db;
         let now = ctx.now_ms();
-        ctx.shard.ks.peek(ctx.db, key, now).map(|e| e.value.clone())
+        ctx.ks().peek(db, key, now).map(|e| e.value.clone())
     };
     let values = cx.run_per_key(keys, copy).await;
     let sources: Vec<Option<&Value>> = values.iter().map(Option::as_ref).collect();
@@ -852,7 +858,7 @@ pub fn zrangestore_coord(
     Ok(())
 }
 
-/// ZREVRANGE key start stop [WITHSCORES]
+/// ZREVRANGE key start stop \[WITHSCORES\]
 pub fn zrevrange(ctx: &mut Ctx, args: &Args) -> CmdResult {
     by_generic(ctx, args, By::Index, true)
 }
@@ -864,12 +870,12 @@ fn by_generic(ctx: &mut Ctx, args: &Args, by: By, rev: bool) -> CmdResult {
     range_generic(ctx, args.get(1), req)
 }
 
-/// ZRANGEBYSCORE key min max [WITHSCORES] [LIMIT offset count]
+/// ZRANGEBYSCORE key min max \[WITHSCORES\] \[LIMIT offset count\]
 pub fn zrangebyscore(ctx: &mut Ctx, args: &Args) -> CmdResult {
     by_generic(ctx, args, By::Score, false)
 }
 
-/// ZREVRANGEBYSCORE key max min [WITHSCORES] [LIMIT offset count]
+/// ZREVRANGEBYSCORE key max min \[WITHSCORES\] \[LIMIT offset count\]
 pub fn zrevrangebyscore(ctx: &mut Ctx, args: &Args) -> CmdResult {
     by_generic(ctx, args, By::Score, true)
 }
@@ -938,7 +944,7 @@ pub fn zremrangebylex(ctx: &mut Ctx, args: &Args) -> CmdResult {
     remrange(ctx, args, By::Lex)
 }
 
-/// ZRANDMEMBER key [count [WITHSCORES]] — distinct members for a positive count (all of
+/// ZRANDMEMBER key \[count \[WITHSCORES\]\] — distinct members for a positive count (all of
 /// them, in the order Redis gives a packed set: highest first, when the count reaches the
 /// size), repeats allowed for a negative one.
 pub fn zrandmember(ctx: &mut Ctx, args: &Args) -> CmdResult {
@@ -973,7 +979,7 @@ pub fn zrandmember(ctx: &mut Ctx, args: &Args) -> CmdResult {
             },
         );
     }
-    let mut rand = |n: usize| (ctx.shard.ks.next_rand() % n.max(1) as u64) as usize;
+    let mut rand = |n: usize| (ctx.ks().next_rand() % n.max(1) as u64) as usize;
     let picks: Vec<usize> = match count {
         None => vec![rand(len)],
         Some(n) if n >= 0 && n as usize >= len => (0..len).rev().collect(),
@@ -1046,7 +1052,8 @@ impl ZKeys {
         };
         let dst = name.ends_with(b"store").then_some(1);
         let at = if dst.is_some() { 2 } else { 1 };
-        let n = parse_i64(args.get(at)).ok_or(CmdError::NotInteger)?;
+        let mut c = args.cursor(at);
+        let n = c.next_i64()?;
         if n < 1 {
             return Err(CmdError::Msg(
                 format!(
@@ -1056,14 +1063,13 @@ impl ZKeys {
                 .into(),
             ));
         }
-        if n as u64 > (args.len() - at - 1) as u64 {
-            return Err(CmdError::Syntax);
-        }
+        // More keys named than arguments left is a syntax error.
+        let keys = c.next_run(usize::try_from(n).unwrap_or(usize::MAX))?;
         Ok(ZKeys {
             op,
             card: name == b"zintercard",
             dst,
-            keys: at + 1..at + 1 + n as usize,
+            keys,
         })
     }
 }
@@ -1148,32 +1154,30 @@ pub fn zalgebra_eval(
     let n = srcs.len();
     let (mut weights, mut aggregate, mut with_scores, mut limit) =
         (vec![1.0; n], Aggregate::Sum, false, 0usize);
-    let mut j = k.keys.end;
     let algebra_opts = k.op != ZOp::Diff && !k.card;
-    while j < args.len() {
-        let remaining = args.len() - j;
-        if algebra_opts && remaining > n && args.is(j, "weights") {
-            for (i, w) in weights.iter_mut().enumerate() {
-                *w = string2d(args.get(j + 1 + i))
+    let mut c = args.cursor(k.keys.end);
+    while let Some(opt) = c.next() {
+        let is = |word: &str| opt.eq_ignore_ascii_case(word.as_bytes());
+        // An option without all its values is a syntax error before any value is read.
+        let values = c.remaining();
+        if algebra_opts && values >= n && is("weights") {
+            for w in weights.iter_mut() {
+                *w = string2d(c.next_arg()?)
                     .ok_or(CmdError::msg("ERR weight value is not a float"))?;
             }
-            j += n + 1;
-        } else if algebra_opts && remaining >= 2 && args.is(j, "aggregate") {
-            aggregate = match args.get(j + 1).to_ascii_lowercase().as_slice() {
+        } else if algebra_opts && values >= 1 && is("aggregate") {
+            aggregate = match c.next_arg()?.to_ascii_lowercase().as_slice() {
                 b"sum" => Aggregate::Sum,
                 b"min" => Aggregate::Min,
                 b"max" => Aggregate::Max,
                 _ => return Err(CmdError::Syntax),
             };
-            j += 2;
-        } else if k.dst.is_none() && !k.card && args.is(j, "withscores") {
+        } else if k.dst.is_none() && !k.card && is("withscores") {
             with_scores = true;
-            j += 1;
-        } else if k.card && remaining >= 2 && args.is(j, "limit") {
-            limit = parse_i64(args.get(j + 1))
+        } else if k.card && values >= 1 && is("limit") {
+            limit = parse_i64(c.next_arg()?)
                 .filter(|&l| l >= 0)
                 .ok_or(CmdError::msg("ERR LIMIT can't be negative"))? as usize;
-            j += 2;
         } else {
             return Err(CmdError::Syntax);
         }
@@ -1308,7 +1312,7 @@ pub fn zscan(ctx: &mut Ctx, args: &Args) -> CmdResult {
     ctx.out.array_len(found.len() * 2);
     for (s, m) in found {
         ctx.out.bulk(&m);
-        let mut buf = crate::resp::write::DoubleBuf::default();
+        let mut buf = crate::num::DoubleBuf::default();
         ctx.out.bulk(buf.format(s));
     }
     Ok(())

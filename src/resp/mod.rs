@@ -1,9 +1,8 @@
 //! RESP wire format: the zero-copy request parser and the RESP2/RESP3 reply writer. Knows
 //! nothing of sockets or threads, so it can be fuzzed and benchmarked on its own.
 
-pub mod cnum;
 pub mod parse;
 pub mod write;
 
-pub use parse::{parse_i64, ArgRange, ParseLimits, ParseState, Parsed, ProtocolError};
+pub use parse::{ArgRange, ParseLimits, ParseState, Parsed, ProtocolError};
 pub use write::Reply;

@@ -10,6 +10,8 @@
 
 use memchr::memchr2;
 
+use crate::num::parse_i64;
+
 /// Longest inline request, and longest `*<count>` / `$<len>` header line (Redis's
 /// PROTO_INLINE_MAX_SIZE): a peer that sends more without a newline is not speaking RESP.
 pub const INLINE_BYTES_MAX: usize = 64 * 1024;
@@ -73,6 +75,7 @@ pub struct ParseState {
 }
 
 /// Outcome of one parse attempt.
+#[allow(missing_docs)] // each variant's doc names its fields
 #[derive(Debug, PartialEq, Eq)]
 pub enum Parsed {
     /// A complete frame of `consumed` bytes; its arguments are in `args` (may be empty:
@@ -296,13 +299,11 @@ pub fn split_inline(line: &[u8]) -> Option<Vec<Vec<u8>>> {
                     return None;
                 }
                 let c = line[i];
-                if c == b'\\'
-                    && i + 3 < line.len()
-                    && line[i + 1] == b'x'
-                    && hex_val(line[i + 2]).is_some()
-                    && hex_val(line[i + 3]).is_some()
-                {
-                    cur.push(hex_val(line[i + 2]).unwrap() * 16 + hex_val(line[i + 3]).unwrap());
+                let hex = (c == b'\\' && i + 3 < line.len() && line[i + 1] == b'x')
+                    .then(|| hex_val(line[i + 2]).zip(hex_val(line[i + 3])))
+                    .flatten();
+                if let Some((hi, lo)) = hex {
+                    cur.push(hi * 16 + lo);
                     i += 3;
                 } else if c == b'\\' && i + 1 < line.len() {
                     i += 1;
@@ -357,42 +358,6 @@ pub fn split_inline(line: &[u8]) -> Option<Vec<Vec<u8>>> {
             i += 1;
         }
         out.push(cur);
-    }
-}
-
-/// Redis's `string2ll`: strict decimal, no leading `+`, no leading zeros, no spaces.
-pub fn parse_i64(s: &[u8]) -> Option<i64> {
-    if s.is_empty() || s.len() > 20 {
-        return None;
-    }
-    if s == b"0" {
-        return Some(0);
-    }
-    let (neg, digits) = if s[0] == b'-' {
-        (true, &s[1..])
-    } else {
-        (false, s)
-    };
-    if digits.is_empty() || !(b'1'..=b'9').contains(&digits[0]) {
-        return None;
-    }
-    let mut v: u64 = 0;
-    for &b in digits {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        v = v.checked_mul(10)?.checked_add((b - b'0') as u64)?;
-    }
-    if neg {
-        if v > i64::MAX as u64 + 1 {
-            None
-        } else {
-            Some((v as i64).wrapping_neg())
-        }
-    } else if v > i64::MAX as u64 {
-        None
-    } else {
-        Some(v as i64)
     }
 }
 
@@ -557,24 +522,5 @@ mod tests {
                 want: Some(4 + 6 + 102)
             }
         );
-    }
-
-    #[test]
-    fn string2ll_is_strict() {
-        assert_eq!(parse_i64(b"0"), Some(0));
-        assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
-        assert_eq!(parse_i64(b"9223372036854775807"), Some(i64::MAX));
-        for bad in [
-            &b"01"[..],
-            b"+1",
-            b" 1",
-            b"-0",
-            b"9223372036854775808",
-            b"",
-            b"-",
-            b"1a",
-        ] {
-            assert_eq!(parse_i64(bad), None, "{:?}", bad);
-        }
     }
 }

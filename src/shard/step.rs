@@ -7,13 +7,12 @@ use std::task::{Context, Poll, Waker};
 
 use super::msg::{ConnRef, Msg, Rescue};
 use super::{block, Shard};
-use crate::cmd::paced::Pace;
 use crate::cmd::step::{Answer, Cx, Op, Step, Wait};
 use crate::cmd::Ctx;
 use crate::conn::{Conn, Gather, Merge};
 use crate::error::CmdResult;
 use crate::resp::Reply;
-use crate::server::bump;
+use crate::stats::bump;
 
 impl Shard {
     /// Starts the coordinator `make` builds for the command `conn` runs, and runs it as
@@ -217,13 +216,7 @@ impl Shard {
     /// Runs `op` against this shard's keyspace in `db`.
     fn run_op(&mut self, db: usize, op: Op) -> (Answer, Option<Rescue>) {
         let mut nowhere = Vec::new();
-        let mut ctx = Ctx {
-            shard: self,
-            conn: None,
-            db,
-            out: Reply::new(&mut nowhere, false),
-            pace: Pace::Off,
-        };
+        let mut ctx = Ctx::for_op(self, db, Reply::new(&mut nowhere, false));
         (op.run)(&mut ctx)
     }
 

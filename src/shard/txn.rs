@@ -24,7 +24,7 @@ use std::time::Instant;
 
 use super::msg::{ConnRef, Msg, OwnedCmds};
 use super::{route, Shard};
-use crate::cmd::{self, Args, Route, Spec, TxnCmd};
+use crate::cmd::{self, Args, LockScope, Route, Spec, TxnCmd};
 use crate::conn::{Conn, Gather, Locks, Merge};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::Reply;
@@ -121,8 +121,8 @@ impl Shard {
             // One-step multi-key commands chain instead (`start_chain`).
             (Route::Keys(Some(_)), super::Owners::Many) => false,
             // Blocking pops over several shards take their locks for the first attempt
-            // (`shard::block::pop_or_block`); XREAD only reads.
-            (_, super::Owners::Many) => spec.name != "xread",
+            // (`shard::block::pop_or_block`); XREAD only reads (`LockScope::PerShard`).
+            (_, super::Owners::Many) => spec.lock != LockScope::PerShard,
             (_, super::Owners::One(s)) => {
                 s == self.id && self.locks.busy() && self.locked_for(spec, args, conn.db)
             }
@@ -198,7 +198,7 @@ impl Shard {
                 acq.taken.push(s);
                 continue;
             }
-            crate::server::bump(&self.stats().hops, 1);
+            crate::stats::bump(&self.stats().hops, 1);
             let msg = Msg::Lock {
                 home: self.id,
                 conn: me,
@@ -347,7 +347,7 @@ impl Shard {
                 if keep {
                     hold.shards.push(step.shard);
                 }
-                crate::server::bump(&self.stats().hops, 1);
+                crate::stats::bump(&self.stats().hops, 1);
                 self.outbox[step.shard].push(Msg::Run {
                     from: self.id,
                     conn: me,
@@ -874,8 +874,8 @@ impl Shard {
                 &q.cmds.data,
                 &q.cmds.args[first as usize..(first + n) as usize],
             );
-            if spec.name == "select" {
-                if let Some(d) = crate::resp::parse_i64(args.get(1)) {
+            if spec.lock == LockScope::SelectsDb {
+                if let Some(d) = crate::num::parse_i64(args.get(1)) {
                     if d >= 0 && (d as usize) < self.ks.databases() {
                         db = d as usize;
                     }
@@ -1005,7 +1005,7 @@ impl Shard {
         let me = ConnRef { slot, id: conn.id };
         let n = remote.len();
         for (part, (s, keys)) in remote.into_iter().enumerate() {
-            crate::server::bump(&self.stats().hops, 1);
+            crate::stats::bump(&self.stats().hops, 1);
             self.outbox[s].push(Msg::Watch {
                 home: self.id,
                 conn: me,

@@ -35,6 +35,7 @@ impl Default for PackLimits {
 
 /// A hash. Small enough (24 bytes) to live inline in a `Value`: a packed hash is then
 /// one allocation, its exact-size buffer.
+#[allow(missing_docs)] // each variant's doc names its fields
 #[derive(Debug, Clone)]
 pub enum Hash {
     /// Packed pairs in insertion order, in a buffer of exactly their size (resized on

@@ -48,6 +48,7 @@ pub enum Value {
 }
 
 /// A string value. Integers that round-trip are stored as `i64`, as Redis's `int` encoding.
+#[allow(missing_docs)] // each variant's doc names its fields
 #[derive(Debug, Clone, PartialEq)]
 pub enum Str {
     /// `OBJECT ENCODING int`.
@@ -64,7 +65,7 @@ impl Str {
     /// `tryObjectEncoding`.
     pub fn from_bytes(data: &[u8]) -> Str {
         if data.len() <= 20 {
-            if let Some(n) = crate::resp::parse_i64(data) {
+            if let Some(n) = crate::num::parse_i64(data) {
                 return Str::Int(n);
             }
         }

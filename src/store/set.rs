@@ -31,7 +31,7 @@ fn as_int(member: &[u8]) -> Option<i64> {
     if member.len() > 20 {
         return None;
     }
-    crate::resp::parse_i64(member)
+    crate::num::parse_i64(member)
 }
 
 impl Set {

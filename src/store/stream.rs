@@ -14,7 +14,9 @@ use std::collections::VecDeque;
 /// A stream entry ID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct StreamId {
+    /// The milliseconds part.
     pub ms: u64,
+    /// The sequence number within that millisecond.
     pub seq: u64,
 }
 
@@ -84,6 +86,7 @@ impl StreamId {
 /// One entry: its ID and its field-value pairs, packed as `[varint len][bytes]...`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Entry {
+    /// The entry's ID.
     pub id: StreamId,
     fields: Box<[u8]>,
 }

@@ -512,7 +512,7 @@ impl Bound {
             Some(b'(') => (true, &text[1..]),
             _ => (false, text),
         };
-        let value = crate::resp::cnum::score_bound(rest)?;
+        let value = crate::num::cnum::score_bound(rest)?;
         Some(Bound { value, exclusive })
     }
 
@@ -535,9 +535,9 @@ impl Bound {
     }
 }
 
-/// Formats a score as Redis does (`%.17g`; `resp::write::format_double`).
+/// Formats a score as Redis does (`%.17g`; `num::format_double`).
 pub fn format_score(v: f64) -> String {
-    crate::resp::write::format_double(v)
+    crate::num::format_double(v)
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-use crate::shard::msg::{ConnRef, Msg, OwnedCmds};
+use crate::hop::{ConnRef, OwnedCmds};
 
 /// A transaction id, from one global counter (`Shared::tx_seq`). Never 0.
 pub type TxId = u64;
@@ -70,9 +70,11 @@ impl LockSet {
     }
 }
 
-/// Who waits for a lock on this shard, and what to do once it is granted.
+/// Who waits for a lock on this shard, and what to do once it is granted. `M` is the
+/// message a parked hop arrived in (`shard::msg::Msg`); this module only holds it.
+#[allow(missing_docs)] // each variant's doc names its fields
 #[derive(Debug)]
-pub enum Waiter {
+pub enum Waiter<M> {
     /// A transaction coordinated by another shard: tell it (`Msg::Locked`).
     Remote { home: usize, conn: ConnRef },
     /// A transaction of one of this shard's connections: resume its acquisition.
@@ -80,12 +82,12 @@ pub enum Waiter {
     /// A hop to run once its locks are held: a plain command from another shard that
     /// touched locked keys (`release`: let go right after), or a step of a chained
     /// command (`release` only on its last step).
-    Run { msg: Box<Msg>, release: bool },
+    Run { msg: Box<M>, release: bool },
 }
 
-/// A shard's lock table.
-#[derive(Debug, Default)]
-pub struct Locks {
+/// A shard's lock table; `M` as in `Waiter`.
+#[derive(Debug)]
+pub struct Locks<M> {
     /// Key hash -> the transaction holding it.
     held: HashMap<u64, TxId, ahash::RandomState>,
     /// The transaction holding the whole shard.
@@ -93,10 +95,21 @@ pub struct Locks {
     /// What each holder holds.
     holders: HashMap<TxId, LockSet, ahash::RandomState>,
     /// Requests not yet granted, in arrival order.
-    queue: VecDeque<(TxId, LockSet, Waiter)>,
+    queue: VecDeque<(TxId, LockSet, Waiter<M>)>,
 }
 
-impl Locks {
+impl<M> Default for Locks<M> {
+    fn default() -> Self {
+        Self {
+            held: HashMap::default(),
+            whole: None,
+            holders: HashMap::default(),
+            queue: VecDeque::new(),
+        }
+    }
+}
+
+impl<M> Locks<M> {
     /// True if any lock is held or wanted: only then must a plain command check its keys.
     #[inline]
     pub fn busy(&self) -> bool {
@@ -136,7 +149,12 @@ impl Locks {
     }
 
     /// Grants `set` to `tx` now (returning the waiter back) or queues it.
-    pub fn lock_or_queue(&mut self, tx: TxId, set: LockSet, waiter: Waiter) -> Option<Waiter> {
+    pub fn lock_or_queue(
+        &mut self,
+        tx: TxId,
+        set: LockSet,
+        waiter: Waiter<M>,
+    ) -> Option<Waiter<M>> {
         if self.conflicts(tx, &set) {
             self.queue.push_back((tx, set, waiter));
             None
@@ -166,7 +184,7 @@ impl Locks {
 
     /// Releases everything `tx` holds here (or its queued request, if it never got it) and
     /// grants what now can be granted, in queue order. Returns the granted waiters.
-    pub fn release(&mut self, tx: TxId) -> Vec<(TxId, Waiter)> {
+    pub fn release(&mut self, tx: TxId) -> Vec<(TxId, Waiter<M>)> {
         if let Some(set) = self.holders.remove(&tx) {
             if set.all && self.whole == Some(tx) {
                 self.whole = None;
@@ -182,7 +200,7 @@ impl Locks {
     }
 
     /// Grants queued requests that no holder and no earlier waiter conflicts with.
-    fn grant_waiters(&mut self) -> Vec<(TxId, Waiter)> {
+    fn grant_waiters(&mut self) -> Vec<(TxId, Waiter<M>)> {
         let mut granted = Vec::new();
         let mut skipped: Vec<LockSet> = Vec::new();
         let mut i = 0;
@@ -358,7 +376,7 @@ pub struct Watch {
 mod tests {
     use super::*;
 
-    fn local(id: u64) -> Waiter {
+    fn local(id: u64) -> Waiter<()> {
         Waiter::Local {
             conn: ConnRef { slot: 0, id },
         }
@@ -366,7 +384,7 @@ mod tests {
 
     #[test]
     fn disjoint_sets_do_not_wait() {
-        let mut l = Locks::default();
+        let mut l = Locks::<()>::default();
         assert!(l.try_lock(1, LockSet::of(vec![1, 2])));
         assert!(l.try_lock(2, LockSet::of(vec![3])));
         assert!(!l.try_lock(3, LockSet::of(vec![2, 5])));
@@ -375,7 +393,7 @@ mod tests {
 
     #[test]
     fn waiters_are_granted_in_order_on_release() {
-        let mut l = Locks::default();
+        let mut l = Locks::<()>::default();
         assert!(l.try_lock(1, LockSet::of(vec![1])));
         assert!(l
             .lock_or_queue(2, LockSet::of(vec![1, 2]), local(2))
@@ -396,7 +414,7 @@ mod tests {
 
     #[test]
     fn whole_shard_excludes_everything() {
-        let mut l = Locks::default();
+        let mut l = Locks::<()>::default();
         assert!(l.try_lock(1, LockSet::of(vec![1])));
         assert!(l.lock_or_queue(2, LockSet::whole(), local(2)).is_none());
         // Behind a whole-shard waiter, even disjoint keys wait.
@@ -410,7 +428,7 @@ mod tests {
 
     #[test]
     fn releasing_a_queued_request_drops_it() {
-        let mut l = Locks::default();
+        let mut l = Locks::<()>::default();
         assert!(l.try_lock(1, LockSet::of(vec![1])));
         assert!(l.lock_or_queue(2, LockSet::of(vec![1]), local(2)).is_none());
         assert!(l.release(2).is_empty());
@@ -420,7 +438,7 @@ mod tests {
 
     #[test]
     fn own_locks_do_not_conflict() {
-        let mut l = Locks::default();
+        let mut l = Locks::<()>::default();
         assert!(l.try_lock(1, LockSet::of(vec![1, 2])));
         assert!(!l.conflicts(1, &LockSet::of(vec![2])));
         assert!(l.conflicts(5, &LockSet::of(vec![2])));

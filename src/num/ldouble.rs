@@ -15,6 +15,7 @@ const EXP_MAX: i32 = 16320;
 pub const TEXT_MAX: usize = 5 * 1024 - 1;
 
 /// An 80-bit extended value.
+#[allow(missing_docs)] // each variant's doc names its fields
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum LongDouble {
     /// `(-1)^neg * mant * 2^exp`, `mant > 0` (a normal has bit 63 set).

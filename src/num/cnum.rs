@@ -300,7 +300,7 @@ pub fn score_bound(s: &[u8]) -> Option<f64> {
 /// (refused if negative), else C `strtoull` in base 10 over the whole text, which takes
 /// leading blanks, a `+`, leading zeros, and a `-` that wraps the value around.
 pub fn string2ull(s: &[u8]) -> Option<u64> {
-    if let Some(v) = crate::resp::parse_i64(s) {
+    if let Some(v) = super::parse_i64(s) {
         return u64::try_from(v).ok();
     }
     let mut i = s.iter().take_while(|&&b| is_c_space(b)).count();
