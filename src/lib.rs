@@ -7,11 +7,13 @@
 //! - [`config`] — redis.conf / command-line directives, defaults, CONFIG GET/SET.
 //! - [`server`] — bootstrap: shard threads, SO_REUSEPORT listeners, signals, graceful
 //!   shutdown.
-//! - [`shard`] — the per-core event loop: the turn, the mailbox and gathers
-//!   (`shard/mod.rs`, whose doc lists a turn's phases and the file of each), connections
-//!   and sockets (`io.rs`), from a parsed frame to a handler or a hop (`dispatch.rs`),
-//!   hops (`hops.rs`), pub/sub delivery and its budgets (`fanout.rs`), periodic work
-//!   (`cron.rs`), routing (`shard::route`), messages between shards (`shard::msg`), paced
+//! - [`shard`] — the per-core event loop: the turn (`shard/mod.rs`, whose doc lists a
+//!   turn's phases and the file of each), connections and sockets (`io.rs`), from a parsed
+//!   frame to a handler or a hop (`dispatch.rs`), hops (`hops.rs`), the mailbox
+//!   (`mailbox.rs`), gathers (`gather.rs`), pub/sub delivery and its budgets
+//!   (`fanout.rs`), periodic work (`cron.rs`), the waiters of blocking commands
+//!   (`block.rs`), multi-shard transactions (`txn.rs`), the step API's shard side
+//!   (`step.rs`), routing (`shard::route`), messages between shards (`shard::msg`), paced
 //!   replies between shards (`shard::paced`), what every shard can read (`shard::Shared`).
 //! - [`stats`] — the counters INFO reports, per shard and per command.
 //! - [`sync`] — the mailbox: the one cross-thread queue and its waker (generic over the

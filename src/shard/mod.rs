@@ -1,13 +1,14 @@
 //! Per-core event loop: owns one keyspace shard and the connections accepted on this core.
 //!
-//! This file holds the `Shard` itself, its settings, and the turn (`Shard::run`), with
-//! the mailbox and gathers (`drain_mailbox`, `handle_msg`, `finish_gather`) for now. The
-//! rest of the shard's work is split by concern, one `impl Shard` block per file:
-//! `io.rs` (connections and sockets), `dispatch.rs` (from a parsed frame to a handler or
-//! a hop), `hops.rs` (hops, home and owner side), `fanout.rs` (pub/sub delivery and its
-//! budgets), `cron.rs` (periodic work), `block.rs` (blocking pops), `txn.rs` (multi-shard
-//! transactions), `step.rs` (the step API's shard side), `paced.rs` (paced replies
-//! between shards), `refused.rs` (refused connections).
+//! This file holds the `Shard` itself, its settings, and the turn (`Shard::run`). The
+//! shard's work is split by concern, one `impl Shard` block per file: `io.rs`
+//! (connections and sockets), `dispatch.rs` (from a parsed frame to a handler or a hop),
+//! `hops.rs` (hops, home and owner side), `mailbox.rs` (what other shards sent),
+//! `gather.rs` (commands waiting for parts from other shards), `fanout.rs` (pub/sub
+//! delivery and its budgets), `cron.rs` (periodic work), `block.rs` (the waiters of
+//! blocking commands), `txn.rs` (multi-shard transactions), `step.rs` (the step API's
+//! shard side), `paced.rs` (paced replies between shards), `refused.rs` (refused
+//! connections).
 //!
 //! A turn, in order (the file that implements each phase in brackets):
 //!
@@ -18,8 +19,8 @@
 //!    changed them (`cron.rs`).
 //! 3. Take the readiness events: accept new connections (`io.rs`), read what refused ones
 //!    sent (`refused.rs`), queue the ready connections (this file).
-//! 4. Drain the mailbox (this file): run other shards' hops and ops (`hops.rs` `run_hop`,
-//!    `step.rs`), fill our gathers with their replies (this file), deliver their published
+//! 4. Drain the mailbox (`mailbox.rs`): run other shards' hops and ops (`hops.rs` `run_hop`,
+//!    `step.rs`), fill our gathers with their replies (`gather.rs`), deliver their published
 //!    messages (`fanout.rs`), and take lock requests, blocking waiters and paced pieces
 //!    (`txn.rs`, `block.rs`, `paced.rs`).
 //! 5. Start the turn's fanout budget again and resume the publishers it stopped
@@ -44,8 +45,10 @@ pub mod block;
 mod cron;
 mod dispatch;
 mod fanout;
+mod gather;
 mod hops;
 mod io;
+mod mailbox;
 pub mod msg;
 pub mod paced;
 pub mod refused;
@@ -65,9 +68,8 @@ use mio::net::TcpListener;
 use mio::{Events, Interest, Poll, Token};
 
 use crate::clock::unix_ms;
-use crate::cmd;
-use crate::conn::{Conn, Gather, Merge};
-use crate::resp::{ParseLimits, Reply};
+use crate::conn::Conn;
+use crate::resp::ParseLimits;
 use crate::store::Keyspace;
 use msg::{ConnRef, Msg, OwnedCmds};
 
@@ -401,298 +403,6 @@ impl Shard {
                     return;
                 }
             }
-        }
-    }
-
-    /// Handles every batch waiting in the mailbox.
-    fn drain_mailbox(&mut self) {
-        let shared = Arc::clone(&self.shared);
-        let mailbox = &shared.mailboxes[self.id];
-        let mut batches = 0;
-        while let Some(batch) = mailbox.recv() {
-            // A CONFIG SET made before this batch was sent applies to its commands.
-            self.refresh_settings();
-            for msg in batch {
-                self.handle(msg);
-            }
-            batches += 1;
-            if batches >= 4096 {
-                break;
-            }
-        }
-    }
-
-    fn handle(&mut self, msg: Msg) {
-        self.handle_msg(msg);
-        // What it pushed (a requeue, a move's restore, a released lock) is served now.
-        self.serve_ready_keys();
-    }
-
-    pub(crate) fn handle_msg(&mut self, mut msg: Msg) {
-        if let Msg::MovePush { flight, wait } = msg {
-            self.on_move_push(flight, wait);
-            return;
-        }
-        if let Msg::Run {
-            lock: lock @ Some(_),
-            tx,
-            hold,
-            ..
-        } = &mut msg
-        {
-            // A step of a chained command: lock, run, keep or let go. When nothing
-            // conflicts (the common case) it runs at once, taking the locks only if it keeps
-            // them; otherwise it waits in the queue.
-            let (set, tx, hold) = (lock.take().expect("matched"), *tx, *hold);
-            if !self.locks.conflicts(tx, &set) {
-                if hold {
-                    self.locks.try_lock(tx, set);
-                }
-                self.handle_unlocked(msg);
-                return;
-            }
-            let waiter = crate::tx::Waiter::Run {
-                msg: Box::new(msg),
-                release: !hold,
-            };
-            self.locks.lock_or_queue(tx, set, waiter);
-            return;
-        }
-        if let Msg::Run { tx: 0, .. } | Msg::Op { tx: 0, .. } = msg {
-            if self.locks.busy() {
-                if let Some(msg) = self.park_if_locked(msg) {
-                    self.handle_unlocked(msg);
-                }
-                return;
-            }
-        }
-        self.handle_unlocked(msg);
-    }
-
-    /// Handles a message whose keys are not locked by anyone else.
-    pub(crate) fn handle_unlocked(&mut self, msg: Msg) {
-        match msg {
-            run @ Msg::Run { .. } => self.run_hop(run),
-            Msg::ChainAck { id } => self.chain_ack(id),
-            // Granted the destination's lock it waited for.
-            Msg::MovePush { flight, .. } => self.move_push(flight),
-            Msg::MoveLanded { flight, outcome } => self.on_move_landed(*flight, outcome),
-            Msg::Done {
-                conn: r,
-                part,
-                out,
-                rescue,
-            } => {
-                if part == block::DECLINED {
-                    self.declined(r);
-                    return;
-                }
-                self.part_arrived(r, rescue, |g| g.parts[part as usize] = out);
-            }
-            Msg::Op {
-                from,
-                conn,
-                part,
-                db,
-                tx,
-                op,
-            } => self.run_op_hop(from, conn, part, db as usize, tx, op),
-            Msg::OpDone {
-                conn,
-                part,
-                answer,
-                rescue,
-            } => self.part_arrived(conn, rescue, |g| step::answer(g, part, answer)),
-            Msg::Publish { msg, from, credit } => {
-                self.deliver(&msg, None);
-                self.fanout_credit[from] += credit;
-            }
-            Msg::Credit { from, bytes } => {
-                self.fanout_inflight[from] = self.fanout_inflight[from].saturating_sub(bytes);
-            }
-            Msg::Piece {
-                conn, out, more, ..
-            } => self.on_piece(conn, out, more),
-            Msg::PacedMore { id } => self.on_paced_more(id),
-            Msg::PacedCancel { id } => self.paced_cancel(id),
-            Msg::Block { waiter, keys } => {
-                if let Some((out, rescue)) = self.register_or_serve(waiter.clone(), &keys) {
-                    self.count_served(&waiter);
-                    self.outbox[waiter.home].push(Msg::Done {
-                        conn: waiter.conn,
-                        part: 0,
-                        out,
-                        rescue,
-                    });
-                } else if waiter.nowait {
-                    self.outbox[waiter.home].push(Msg::Done {
-                        conn: waiter.conn,
-                        part: block::DECLINED,
-                        out: Vec::new(),
-                        rescue: None,
-                    });
-                }
-            }
-            Msg::Unblock { claim, db, keys } => self.unblock(&claim, db, &keys),
-            Msg::Arm { claim, db, keys } => self.arm(&claim, db, &keys),
-            Msg::TxSignals {
-                conn: r,
-                part,
-                signals,
-            } => {
-                if let Some(Some(c)) = self.conns.get_mut(r.slot) {
-                    if c.id == r.id && c.exec_order.is_some() {
-                        c.exec_signals
-                            .extend(signals.into_iter().map(|(i, db, k)| (part, i, db, k)));
-                    } else if c.id == r.id && c.exec.paused() {
-                        // A replayed EXEC waits on this hop: its signals come in order.
-                        let shards = self.shards;
-                        c.replay_signals.extend(
-                            signals
-                                .into_iter()
-                                .map(|(_, db, k)| (route::shard_of(&k, shards), db, k)),
-                        );
-                    }
-                }
-            }
-            Msg::ServeHeld { from, conn, keys } => self.serve_held(from, conn, keys),
-            Msg::Requeue(r) => self.requeue(r),
-            Msg::Lock {
-                home,
-                conn,
-                tx,
-                set,
-                wait,
-            } => self.on_lock(home, conn, tx, set, wait),
-            Msg::Locked {
-                shard,
-                conn,
-                tx,
-                granted,
-            } => self.on_locked(shard, conn, tx, granted),
-            Msg::Release { tx } => self.release_local(tx),
-            Msg::Watch {
-                home,
-                conn,
-                part,
-                db,
-                keys,
-                dirty,
-            } => {
-                self.watch_here(db, &keys, &dirty);
-                self.outbox[home].push(Msg::Done {
-                    conn,
-                    part,
-                    out: b"+OK\r\n".to_vec(),
-                    rescue: None,
-                });
-            }
-            Msg::Unwatch { keys, dirty } => {
-                for k in keys {
-                    self.ks.watches.remove(k, &dirty);
-                }
-            }
-        }
-    }
-
-    /// A part of `r`'s gather came in (`put` stores it): when it was the last, the gather
-    /// finishes. A reply for a client that left is dropped, and what was popped for it
-    /// (`rescue`) goes back.
-    fn part_arrived(
-        &mut self,
-        r: ConnRef,
-        rescue: Option<msg::Rescue>,
-        put: impl FnOnce(&mut Gather),
-    ) {
-        let alive = matches!(self.conns.get(r.slot), Some(Some(c)) if c.id == r.id);
-        if !alive {
-            // Its client left: elements popped for it go back where they were.
-            if let Some(rescue) = rescue {
-                self.requeue(rescue);
-            }
-            return;
-        }
-        let Some(Some(conn)) = self.conns.get_mut(r.slot) else {
-            return;
-        };
-        let Some(g) = conn.gather.as_mut() else {
-            return;
-        };
-        put(g);
-        g.left -= 1;
-        if g.left > 0 {
-            if conn.chain.is_some() {
-                let mut conn = self.conns[r.slot].take().expect("present");
-                self.chain_step(r.slot, &mut conn);
-                self.after_async_step(r.slot, &mut conn);
-                self.conns[r.slot] = Some(conn);
-            }
-            return;
-        }
-        let mut conn = self.conns[r.slot].take().expect("present");
-        let mut g = conn.gather.take().expect("present");
-        if let Some(b) = g.blocked.take() {
-            // Served: the client's other waiters go (before the reply is
-            // finished, which may block the client again: a woken move). The
-            // serving shard counted it as no longer blocked.
-            self.release(&b);
-        }
-        self.finish_gather(r.slot, &mut conn, g);
-        // The last piece of a paced reply is in: held messages follow it.
-        conn.set_paced(None);
-        if conn.tx().is_some() {
-            self.settle_tx(&mut conn);
-        }
-        if !conn.queued {
-            conn.queued = true;
-            self.ready.push(r.slot);
-        }
-        self.conns[r.slot] = Some(conn);
-    }
-
-    /// Combines a completed gather into the connection's reply, running the next step
-    /// when the merge asks for one (a SCAN's next shard); a step's coordinator goes on.
-    pub(crate) fn finish_gather(&mut self, slot: usize, conn: &mut Conn, g: Gather) {
-        if let Merge::Step(_) = g.merge {
-            self.resume_step(slot, conn, g);
-            return;
-        }
-        let mut out = std::mem::take(&mut conn.out);
-        let resp3 = conn.resp3;
-        let next = cmd::merge(g, &mut Reply::new(&mut out, resp3), self.id);
-        conn.out = out;
-        if let Some(next) = next {
-            self.run_parts(slot, conn, next);
-        }
-    }
-
-    /// Runs the parts of a multi-step command: remote ones as hops, local ones at once.
-    /// The connection waits for the remote parts; when every part was local, the merge
-    /// happens now.
-    pub fn run_parts(&mut self, slot: usize, conn: &mut Conn, next: cmd::Next) {
-        let n = next.runs.len();
-        let mut gather = Gather {
-            left: n as u32,
-            parts: vec![Vec::new(); n],
-            merge: next.merge,
-            blocked: None,
-        };
-        let mut local = Vec::new();
-        for (i, (s, cmds)) in next.runs.into_iter().enumerate() {
-            if s == self.id {
-                local.push((i, cmds));
-            } else {
-                self.send_run(s, slot, conn, i as u32, cmds);
-            }
-        }
-        for (i, cmds) in local {
-            gather.parts[i] = self.run_owned(&cmds, conn.db, conn.resp3);
-            gather.left -= 1;
-        }
-        if gather.left == 0 {
-            self.finish_gather(slot, conn, gather);
-        } else {
-            conn.gather = Some(gather);
         }
     }
 }
