@@ -1,5 +1,7 @@
 //! Command dispatch: name lookup (case-insensitive, allocation-free), subcommand
 //! resolution and key routing — what the home shard pays per command before any op runs.
+#![allow(missing_docs)] // criterion_group! and criterion_main! generate undocumented items
+#![allow(clippy::unwrap_used)] // a test's unwrap is a failed test, not an outage
 
 use busbar::cmd::{self, Args};
 use busbar::shard::route;

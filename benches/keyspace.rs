@@ -1,4 +1,5 @@
 //! Keyspace ops: the work an owner shard does per string command, without any socket.
+#![allow(missing_docs)] // criterion_group! and criterion_main! generate undocumented items
 
 use busbar::store::{Keyspace, Str, Ttl, Value};
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};

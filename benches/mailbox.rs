@@ -1,5 +1,7 @@
 //! Mailbox hop cost: push a batch to another thread's queue, wake its Poll, and drain it
 //! there — the fixed cost every cross-shard command pays once per turn.
+#![allow(missing_docs)] // criterion_group! and criterion_main! generate undocumented items
+#![allow(clippy::unwrap_used)] // a test's unwrap is a failed test, not an outage
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;

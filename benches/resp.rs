@@ -1,4 +1,6 @@
 //! RESP parse and encode, per frame shape: what every request pays before and after its op.
+#![allow(missing_docs)] // criterion_group! and criterion_main! generate undocumented items
+#![allow(clippy::unwrap_used)] // a test's unwrap is a failed test, not an outage
 
 use busbar::resp::{ParseLimits, ParseState, Parsed, Reply};
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};

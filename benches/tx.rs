@@ -1,5 +1,6 @@
 //! The lock table: what a multi-shard transaction adds per shard it touches (compute the
 //! key names, take the locks, release them), and what a plain command pays to check it.
+#![allow(missing_docs)] // criterion_group! and criterion_main! generate undocumented items
 
 use busbar::tx::{key_hash, LockSet, Locks};
 use criterion::{black_box, criterion_group, criterion_main, Criterion, Throughput};

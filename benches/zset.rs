@@ -1,6 +1,7 @@
 //! The large sorted-set encoding (sorted runs + a Fenwick tree over their lengths): rank,
 //! member at rank, score-range start and insert/remove at 1 k, 100 k and 1 M members. Rank
 //! and range starts should grow with log n, not n.
+#![allow(missing_docs)] // criterion_group! and criterion_main! generate undocumented items
 
 use busbar::store::zset::{Bound, PackLimits, Zset};
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};

@@ -3,6 +3,7 @@
 //!
 //! With two shards, keys `a` and `b` live on different shards, so MGET/MSET/DEL over both
 //! exercise the split-and-gather path.
+#![allow(clippy::unwrap_used)] // a test's unwrap is a failed test, not an outage
 
 mod common;
 use common::*;

@@ -7,6 +7,7 @@
 //!
 //! Set `BUSBAR_CONFIG_PARAM=<substring>` to run only the parameters whose name contains
 //! it.
+#![allow(clippy::unwrap_used)] // a test's unwrap is a failed test, not an outage
 
 mod common;
 use common::*;

@@ -42,6 +42,7 @@
 //! `unknown_command_bytes.redis` and `client_list.redis` run in tests of their own).
 //!
 //! Set `BUSBAR_DIFF_CASE=<substring>` to run only matching cases.
+#![allow(clippy::unwrap_used)] // a test's unwrap is a failed test, not an outage
 
 mod common;
 use common::*;

@@ -19,6 +19,7 @@
 //! | `BUSBAR_FUZZ_HUGE` | `0`: leave out the huge random counts and offsets (busbar only) | on |
 //! | `BUSBAR_FUZZ_BIN` | the busbar binary (e.g. `target/release/busbar`) | the test build |
 //! | `BUSBAR_FUZZ_RSS_MB` | busbar's resident-memory ceiling | 2048 |
+#![allow(clippy::unwrap_used)] // a test's unwrap is a failed test, not an outage
 
 mod common;
 use common::*;

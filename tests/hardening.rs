@@ -6,6 +6,7 @@
 //! quotes take `\x00`-style escapes). A line starting with `~len` compares only the reply's
 //! type and element count (random members); every other line compares raw bytes. Each
 //! case runs on a fresh connection after FLUSHALL, in RESP2 and again after `HELLO 3`.
+#![allow(clippy::unwrap_used)] // a test's unwrap is a failed test, not an outage
 
 mod common;
 use common::*;

@@ -2,6 +2,7 @@
 //! keyspace section's `keys=` / `expires=`) are exact whenever they are asked, from any
 //! shard: a served client is no longer counted once its pusher has its reply, and every
 //! change a client has seen the reply of is in INFO.
+#![allow(clippy::unwrap_used)] // a test's unwrap is a failed test, not an outage
 
 mod common;
 use common::*;

@@ -1,5 +1,6 @@
 //! Process lifecycle: startup log lines, config files and their errors, --version,
 //! graceful shutdown on SIGTERM and on SHUTDOWN.
+#![allow(clippy::unwrap_used)] // a test's unwrap is a failed test, not an outage
 
 mod common;
 use common::*;

@@ -1,5 +1,6 @@
 //! Lists as job queues over TCP with several shards: blocking pops served FIFO, exactly
 //! once, across shards, with timeouts and disconnects.
+#![allow(clippy::unwrap_used)] // a test's unwrap is a failed test, not an outage
 
 mod common;
 use common::*;

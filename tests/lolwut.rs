@@ -4,6 +4,7 @@
 //! tall is all sky). Where Redis draws at random, each line of the picture must have Redis's
 //! length and be made of the same kind of cells, and the credits must be Redis's. COMMAND
 //! INFO LOLWUT is Redis's too.
+#![allow(clippy::unwrap_used)] // a test's unwrap is a failed test, not an outage
 
 mod common;
 use common::*;

@@ -2,6 +2,7 @@
 //! redis-server, the value as it was when the command ran whatever happens to the key
 //! meanwhile, memory bounded by a few pieces for a client that does not read, and the
 //! commands pipelined after a long reply run after it, in order.
+#![allow(clippy::unwrap_used)] // a test's unwrap is a failed test, not an outage
 
 mod common;
 use common::*;

@@ -5,6 +5,7 @@
 //!
 //! `BUSBAR_PARSER_FUZZ_SECS` (default 10) bounds the random phase, `BUSBAR_PARSER_FUZZ_SEED`
 //! sets its seed (printed; default 1, `random` for one from the clock). The generator is our own (seeded `rand`), on the stable toolchain.
+#![allow(clippy::unwrap_used)] // a test's unwrap is a failed test, not an outage
 
 use busbar::resp::parse::{
     ArgRange, ParseLimits, ParseState, Parsed, INLINE_BYTES_MAX, MULTIBULK_COUNT_MAX,

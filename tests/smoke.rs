@@ -1,4 +1,5 @@
 //! End-to-end basics over TCP against the real binary with two shards.
+#![allow(clippy::unwrap_used)] // a test's unwrap is a failed test, not an outage
 
 mod common;
 use common::*;

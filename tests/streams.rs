@@ -1,6 +1,7 @@
 //! Streams over TCP with several shards: XREAD BLOCK woken by XADD on the key's shard or
 //! another, every blocked reader gets the entry (a read takes nothing), `$` means "only
 //! new entries", timeouts and disconnects, and streams moved between shards by RENAME.
+#![allow(clippy::unwrap_used)] // a test's unwrap is a failed test, not an outage
 
 mod common;
 use common::*;

@@ -1,6 +1,7 @@
 //! Redis's own tools against busbar: redis-benchmark (several load shapes) and redis-cli
 //! (one-shot commands, --scan, --pipe, --stat). Counts are small: this is about
 //! compatibility, not speed (PERF.md measures speed).
+#![allow(clippy::unwrap_used)] // a test's unwrap is a failed test, not an outage
 
 mod common;
 use common::*;

@@ -853,6 +853,7 @@ pub fn store_computed(ctx: &mut Ctx, key: &[u8], value: Option<crate::store::Val
 }
 
 /// Which command moves a key between shards.
+#[allow(missing_docs)] // each variant's doc names its fields
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Relocation {
     /// RENAME: replaces the destination.

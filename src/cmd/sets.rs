@@ -396,9 +396,13 @@ pub fn combine(op: SetOp, sets: &[Vec<Vec<u8>>], max_ints: usize) -> Vec<Vec<u8>
 /// What a set-algebra call asks: the op, where its source keys are, where it stores (if
 /// it does), and SINTERCARD's limit.
 pub struct Algebra {
+    /// Intersection, union or difference.
     pub op: SetOp,
+    /// The argument indexes of the source keys.
     pub keys: std::ops::Range<usize>,
+    /// *STORE: the argument index of the destination.
     pub store: Option<usize>,
+    /// SINTERCARD's LIMIT (`None`: not SINTERCARD).
     pub card_limit: Option<usize>,
 }
 

@@ -66,6 +66,7 @@ pub struct BlockAfter {
 }
 
 /// What a coordinator waits for at an await, other than its ops' answers.
+#[allow(missing_docs)] // each variant's doc names its fields
 #[derive(Debug)]
 pub enum Wait {
     /// The command's locks on these keys (taken again after a blocked move was refused).
@@ -73,7 +74,8 @@ pub enum Wait {
     /// The locks the connection holds go now (an EXEC that served its keys).
     Release,
     /// The command's locks go and the client blocks on `keys` until a waiter is served
-    /// (its reply comes back to the coordinator) or `deadline_ms` (ms; 0 = never) passes.
+    /// (its reply comes back to the coordinator) or `deadline_ms` (ms; 0 = never) passes;
+    /// `op` is what serving it does, `seq` its arrival number (its place among the waiters).
     Block {
         keys: Vec<Box<[u8]>>,
         deadline_ms: u64,

@@ -86,6 +86,7 @@ pub const OUTPUT_PAUSE_BYTES: usize = 16 * 1024 * 1024;
 pub const INPUT_PAUSE_BYTES: usize = 4 * 1024 * 1024;
 
 /// How replies from other shards are combined into one reply.
+#[allow(missing_docs)] // each variant's doc names its fields
 #[derive(Debug)]
 pub enum Merge {
     /// One part; its bytes are the reply (one or more whole replies, in order).
@@ -131,19 +132,20 @@ pub enum Merge {
 /// The locks of the command (or EXEC) a connection runs. One value, so a connection never
 /// takes and holds locks at once, and a step that waits for locks always has them on the
 /// way.
+#[allow(missing_docs)] // each variant's doc names its fields
 #[derive(Debug, Default)]
 pub enum Locks {
     /// None taken or asked for.
     #[default]
     None,
-    /// Being taken, shard by shard in ascending order. `then`: the step that asked for
+    /// Being taken (`acq`), shard by shard in ascending order. `then`: the step that asked for
     /// them (a cross-shard BLMOVE sent back to retry), which goes on once they are held;
     /// without one, the command at the head of the input runs (again) then.
     Acquiring {
         acq: crate::tx::Acquire,
         then: Option<Box<crate::cmd::step::Step>>,
     },
-    /// Held on every shard of the command or EXEC. `then`: a step that just got them,
+    /// Held (`hold`) on every shard of the command or EXEC. `then`: a step that just got them,
     /// which goes on at the connection's next run (`Shard::run_frames`).
     Held {
         hold: crate::tx::Hold,

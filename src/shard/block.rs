@@ -24,6 +24,7 @@ use crate::store::stream::StreamId;
 use crate::store::{Ttl, Value};
 
 /// What a served waiter does with the element(s).
+#[allow(missing_docs)] // each variant's doc names its fields
 #[derive(Debug, Clone)]
 pub enum BlockOp {
     /// BLPOP / BRPOP: reply `[key, element]`.

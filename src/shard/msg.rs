@@ -16,6 +16,7 @@ pub struct Rescue {
 }
 
 /// Elements taken by a pop, in pop order.
+#[allow(missing_docs)] // each variant's doc names its fields
 #[derive(Debug)]
 pub enum Popped {
     /// List elements, and whether they left from the left end.
@@ -25,6 +26,7 @@ pub enum Popped {
 }
 
 /// A message between shards.
+#[allow(missing_docs)] // each variant's doc names its fields
 #[derive(Debug)]
 pub enum Msg {
     /// Run `cmds` in order on this (the owner) shard for a connection of shard `from`, in

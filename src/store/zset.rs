@@ -498,7 +498,9 @@ impl Zset {
 /// One end of a score range: a value and whether it is excluded (`(1.5`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Bound {
+    /// The score.
     pub value: f64,
+    /// True for `(`: the score itself is outside the range.
     pub exclusive: bool,
 }
 

@@ -1,5 +1,6 @@
 //! Test harness: start busbar (the real binary) and redis-server (the oracle) on free
 //! loopback ports, talk raw RESP to them, and stop them by pid.
+#![allow(clippy::unwrap_used)] // a test's unwrap is a failed test, not an outage
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader, Read, Write};
