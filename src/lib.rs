@@ -102,6 +102,31 @@
 //! back once the other shard wrote it); past a budget the publisher's connection stops
 //! until there is room (DESIGN.md "Fanout budgets"). A blocking pop whose key gets data is
 //! served after the command that pushed it, before the next one runs (`shard::block`).
+//!
+//! # Finding a command's path
+//!
+//! Every command starts as one entry in `commands/<group>.toml` (`commands/README.md`
+//! lists the fields; `build.rs` turns them into `cmd::registry`). The entry's `route`
+//! says where it runs and its `handler` / `coord` name the function:
+//!
+//! - `route = "keys"` (GET, LPUSH, MSET ...): `shard/dispatch.rs` `execute` finds the
+//!   owner shards (`shard::route`); on the home shard the handler runs inline, elsewhere
+//!   as a hop (`shard/hops.rs`, run by the owner in `run_hop`). Keys on several shards
+//!   split by owner and gather (`shard/gather.rs`), their parts merged by the entry's
+//!   `merge` (`cmd::merge`). The handler is `cmd::<family>::<name>`, an
+//!   `fn(&mut Ctx, &Args)` against the owner's keyspace.
+//! - `route = "coord"` (SMOVE, RENAME, MSETNX, set algebra, XREAD, LMOVE, BLPOP ...): the
+//!   coordinator named by `coord` decides on the home shard. On one shard it runs the
+//!   handler; across shards it is an `async fn` beside the handler that awaits typed ops on
+//!   the owners (`cmd::step`, shard side `shard/step.rs`). The blocking commands'
+//!   coordinators are in `cmd::blocking`; their waiters queue in `shard/block.rs`.
+//! - `route = "home"` (PING, SUBSCRIBE, CLIENT ...): the handler runs on the home shard with
+//!   its connection (`Ctx::home`); PUBLISH goes on to `shard/fanout.rs`.
+//! - `route = "all"` (DBSIZE, FLUSHALL, KEYS ...): every shard runs the handler, parts merged.
+//! - `route = "txn"` (MULTI, EXEC, WATCH ...): `shard/txn.rs`.
+//!
+//! A key-spanning command of any route runs as a transaction under its keys' locks
+//! (`tx`, `shard/txn.rs`); the entry's `lock` says what it locks.
 
 pub mod clock;
 pub mod cmd;
