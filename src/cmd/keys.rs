@@ -8,7 +8,7 @@ use crate::num::parse_i64;
 use crate::resp::Reply;
 use crate::shard::msg::OwnedCmds;
 use crate::shard::{route, Shard};
-use crate::store::{glob_match, Keyspace};
+use crate::store::{glob_match, Key, Keyspace};
 
 /// Replies how many of the keys in `args[1..]` `op` reports as present (DEL, EXISTS,
 /// TOUCH: each key counts as often as it is named, as in Redis).
@@ -477,8 +477,8 @@ pub fn scan_cursor_next(inner: u64, shard: usize, shards: usize) -> u64 {
     }
 }
 
-/// Parsed SCAN options.
 /// SCAN-family options: COUNT, MATCH and (SCAN only) TYPE.
+#[derive(Clone)]
 pub(crate) struct ScanOpts {
     pub count: usize,
     pub pattern: Option<Vec<u8>>,
@@ -569,14 +569,28 @@ pub(crate) fn parse_cursor(raw: &[u8]) -> CmdResult<u64> {
     Ok(if neg { v.wrapping_neg() } else { v })
 }
 
-/// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] — this shard's step; the cursor
-/// argument here is the shard-local cursor chosen by `scan_coord`.
+/// SCAN cursor [MATCH pattern] [COUNT count] [TYPE type] — on one shard, whose cursor is
+/// the global one (across shards `scan_coord` steps through the shards with `scan_step`).
 pub fn scan(ctx: &mut Ctx, args: &Args) -> CmdResult {
-    let db = ctx.db;
     let cursor = parse_cursor(args.get(1))?;
     let o = scan_opts(args)?;
+    let (next, keys) = scan_step(ctx, cursor, &o);
+    ctx.out.array_len(2);
+    ctx.out.bulk(next.to_string().as_bytes());
+    ctx.out.array_len(keys.len());
+    for k in keys {
+        ctx.out.bulk(&k);
+    }
+    Ok(())
+}
+
+/// One SCAN step over this shard's slice of the database, from its own cursor (0 = the
+/// start), of at most COUNT slots: the shard's next cursor (0 when it is done) and the
+/// keys kept by MATCH and TYPE.
+fn scan_step(ctx: &mut Ctx, cursor: u64, o: &ScanOpts) -> (u64, Vec<Key>) {
+    let db = ctx.db;
     let now = ctx.now_ms();
-    let (next, keys) = ctx.ks().scan(
+    ctx.ks().scan(
         db,
         cursor,
         o.count,
@@ -587,60 +601,68 @@ pub fn scan(ctx: &mut Ctx, args: &Args) -> CmdResult {
                     .is_none_or(|t| t == v.type_name().as_bytes())
         },
         now,
-    );
-    ctx.out.array_len(2);
-    ctx.out.bulk(next.to_string().as_bytes());
-    ctx.out.array_len(keys.len());
-    for k in keys {
-        ctx.out.bulk(&k);
-    }
-    Ok(())
+    )
 }
 
-/// SCAN coordinator: the global cursor names a shard (`cursor % shards`) and its local
-/// cursor (`cursor / shards`); that shard takes one step (at most COUNT slots). If it
-/// finishes the shard with fewer than COUNT keys, the next shard takes a step from its
-/// start, and so on (`Merge::Scan`), so an empty or small keyspace answers in one call
-/// with cursor 0, as Redis does. Every step starts at a cursor a SCAN could have been
-/// given, so the guarantees of a single step hold for the chain.
+/// SCAN coordinator: on one shard the command itself; across shards `scan_across`. The
+/// cursor and options are checked here, before any shard takes a step.
 pub fn scan_coord(
     shard: &mut Shard,
     slot: usize,
     conn: &mut Conn,
     args: &Args,
-    _out: &mut Vec<u8>,
+    out: &mut Vec<u8>,
 ) -> CmdResult {
     let cursor = parse_cursor(args.get(1))?;
-    let want = scan_opts(args)?.count;
-    let shards = shard.shards as u64;
-    let target = (cursor % shards) as usize;
-    let inner = cursor / shards;
-    let inner_text = inner.to_string();
-    let spec = crate::cmd::lookup(b"scan").expect("scan in table");
-    let mut cmds = OwnedCmds::default();
-    let rewritten = args
-        .iter()
-        .enumerate()
-        .map(|(i, a)| if i == 1 { inner_text.as_bytes() } else { a });
-    cmds.push(spec.id, rewritten);
-    let again = args
-        .iter()
-        .enumerate()
-        .map(|(i, a)| Box::from(if i == 1 { &b"0"[..] } else { a }))
-        .collect();
-    let next = crate::cmd::Next {
-        runs: vec![(target, cmds)],
-        merge: Merge::Scan {
-            shard: target,
-            shards: shard.shards,
-            again,
-            found: Vec::new(),
-            found_n: 0,
-            want,
-        },
-    };
-    shard.run_parts(slot, conn, next);
+    let o = scan_opts(args)?;
+    if shard.shards == 1 {
+        shard.run_whole_on(0, slot, conn, args, out);
+        return Ok(());
+    }
+    shard.start_step(slot, conn, move |cx| scan_across(cx, cursor, o));
     Ok(())
+}
+
+/// SCAN across shards: the global cursor names a shard (`cursor % shards`) and its own
+/// cursor (`cursor / shards`); that shard takes one step. If it finishes the shard with
+/// fewer than COUNT keys found so far, the next shard takes a step from its start, and so
+/// on, so an empty or small keyspace answers in one call with cursor 0, as Redis does.
+/// Every step starts at a cursor a SCAN could have been given, so the guarantees of a
+/// single step hold for the chain. The steps read no key by name and take no locks, as
+/// SCAN never has; each counts as a SCAN call of its shard in INFO commandstats.
+async fn scan_across(cx: crate::cmd::step::Cx, cursor: u64, o: ScanOpts) -> CmdResult<Vec<u8>> {
+    let spec = crate::cmd::lookup(b"scan").expect("scan in table");
+    let want = o.count;
+    let mut shard = (cursor % cx.shards as u64) as usize;
+    let mut inner = cursor / cx.shards as u64;
+    let mut found: Vec<Key> = Vec::new();
+    let next = loop {
+        let opts = o.clone();
+        let step = move |ctx: &mut Ctx| {
+            let start = std::time::Instant::now();
+            let stepped = scan_step(ctx, inner, &opts);
+            ctx.count_call(spec, start);
+            stepped
+        };
+        let (done_to, keys) = cx.run_keyless_on(shard, step).await;
+        found.extend(keys);
+        let next = scan_cursor_next(done_to, shard, cx.shards);
+        if done_to == 0 && next != 0 && found.len() < want {
+            // This shard is done with fewer than COUNT keys: the next one steps too.
+            shard = next as usize;
+            inner = 0;
+            continue;
+        }
+        break next;
+    };
+    Ok(cx.reply(|r| {
+        r.array_len(2);
+        r.bulk(next.to_string().as_bytes());
+        r.array_len(found.len());
+        for k in &found {
+            r.bulk(k);
+        }
+    }))
 }
 
 fn shard_run(shard: &mut Shard, cmds: &OwnedCmds, conn: &Conn) -> Vec<u8> {

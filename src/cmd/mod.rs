@@ -31,7 +31,6 @@ use crate::conn::{Conn, Gather, Merge};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::write::{aggregate_header, read_int, value_len};
 use crate::resp::{ArgRange, Reply};
-use crate::shard::msg::OwnedCmds;
 use crate::shard::{Settings, Shard};
 use crate::store::{Collection, Ttl};
 
@@ -350,6 +349,12 @@ mod context {
         #[inline]
         pub fn shared(&self) -> &Arc<Shared> {
             &self.shard.shared
+        }
+
+        /// Counts a call of `spec` that started at `start` in INFO commandstats, as this
+        /// shard counts the commands it runs: for an op that is a step of its command (SCAN).
+        pub fn count_call(&self, spec: &'static Spec, start: std::time::Instant) {
+            self.shard.count_call(spec, start);
         }
 
         /// Notes that `key` of database `db` may have data for blocked clients; they are
@@ -1003,18 +1008,8 @@ pub fn check_queued(spec: &'static Spec, args: &Args, conn: &Conn) -> CmdResult 
     Ok(())
 }
 
-/// The next step of a multi-step command: commands to run on shards, and how to merge
-/// their replies.
-pub struct Next {
-    /// (shard, commands) per part.
-    pub runs: Vec<(usize, OwnedCmds)>,
-    /// How the parts combine.
-    pub merge: Merge,
-}
-
-/// Merges a completed gather into `out`, or returns the next step to run (SCAN's next
-/// shard).
-pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
+/// Merges a completed gather into `out`.
+pub fn merge(g: Gather, out: &mut Reply, _home: usize) {
     // An error part wins, as the command would have failed on one shard.
     let first_error = g.parts.iter().find(|p| p.first() == Some(&b'-'));
     match g.merge {
@@ -1074,7 +1069,7 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
         Merge::Interleave { order } => {
             if let Some(e) = first_error {
                 out.raw(e);
-                return None;
+                return;
             }
             let elems: Vec<Vec<&[u8]>> = g.parts.iter().map(|p| split_array(p)).collect();
             out.array_len(order.len());
@@ -1085,7 +1080,7 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
         Merge::Concat => {
             if let Some(e) = first_error {
                 out.raw(e);
-                return None;
+                return;
             }
             // Each part is one array: the reply is their elements, without listing them.
             let heads: Vec<Option<(usize, usize)>> =
@@ -1100,7 +1095,7 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
         Merge::ConcatBulk => {
             if let Some(e) = first_error {
                 out.raw(e);
-                return None;
+                return;
             }
             let mut all = Vec::new();
             for p in &g.parts {
@@ -1123,48 +1118,6 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
                 out.raw(candidates[pick]);
             }
         }
-        Merge::Scan {
-            shard,
-            shards,
-            again,
-            mut found,
-            mut found_n,
-            want,
-        } => {
-            let p = &g.parts[0];
-            if p.first() == Some(&b'-') {
-                out.raw(p);
-                return None;
-            }
-            let (inner, keys) = scan_step_parts(p);
-            if let Some((h, n)) = keys.and_then(aggregate_header) {
-                found.extend_from_slice(&keys.expect("some")[h..]);
-                found_n += n;
-            }
-            let next = keys::scan_cursor_next(inner, shard, shards);
-            if inner == 0 && next != 0 && found_n < want {
-                // This shard is done and fewer than COUNT keys came back: the next shard
-                // takes a step too, so a small keyspace is one call (cursor 0), as Redis.
-                let spec = lookup(b"scan").expect("scan in table");
-                let mut cmds = OwnedCmds::default();
-                cmds.push(spec.id, again.iter().map(|a| &a[..]));
-                return Some(Next {
-                    runs: vec![(next as usize, cmds)],
-                    merge: Merge::Scan {
-                        shard: next as usize,
-                        shards,
-                        again,
-                        found,
-                        found_n,
-                        want,
-                    },
-                });
-            }
-            out.array_len(2);
-            out.bulk(next.to_string().as_bytes());
-            out.array_len(found_n);
-            out.raw(&found);
-        }
         Merge::KillOld => {
             if let Some(e) = first_error {
                 out.raw(e);
@@ -1182,7 +1135,6 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) -> Option<Next> {
         }
         Merge::Step(_) => unreachable!("the shard drives a step itself"),
     }
-    None
 }
 
 /// The elements of an encoded array reply.
@@ -1199,15 +1151,4 @@ pub fn split_array(p: &[u8]) -> Vec<&[u8]> {
         pos += len;
     }
     v
-}
-
-/// One shard's `[inner_cursor, [keys]]` SCAN reply: the inner cursor and the keys array.
-fn scan_step_parts(p: &[u8]) -> (u64, Option<&[u8]>) {
-    let elems = split_array(p);
-    let inner: u64 = elems
-        .first()
-        .and_then(|e| aggregate_header(e).map(|(h, n)| &e[h..h + n]))
-        .and_then(|b| std::str::from_utf8(b).ok()?.parse().ok())
-        .unwrap_or(0);
-    (inner, elems.get(1).copied())
 }

@@ -43,6 +43,9 @@ pub struct Op {
     /// The keys it reads, for an owner's lock check when the command holds no locks
     /// (XREAD); empty for ops under their command's locks.
     pub keys: Vec<Box<[u8]>>,
+    /// It reads no key by name (a SCAN step): like a keyless command's hop, it runs with
+    /// no lock check, under no locks of its own.
+    pub keyless: bool,
 }
 
 impl std::fmt::Debug for Op {
@@ -172,6 +175,29 @@ impl Cx {
         answers.pop().expect("one op, one answer")
     }
 
+    /// Runs `op`, which reads no key by name (a SCAN step), on `shard` and returns what it
+    /// returned. As a keyless command's hop does, it runs there at once, whatever locks
+    /// other transactions hold, and takes none.
+    pub async fn run_keyless_on<T, F>(&self, shard: usize, op: F) -> T
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Ctx) -> T + Send + 'static,
+    {
+        {
+            let mut io = self.io.lock().expect("step io");
+            debug_assert!(io.asks.is_empty(), "one await at a time");
+            let run = move |ctx: &mut Ctx| (Box::new(op(ctx)) as Answer, None);
+            let op = Op {
+                run: Box::new(run),
+                keys: Vec::new(),
+                keyless: true,
+            };
+            io.asks.push((shard, op));
+        }
+        let mut answers = self.answers::<T>().await;
+        answers.pop().expect("one op, one answer")
+    }
+
     /// Runs `op` on `shard`, where it takes something out of the keyspace for the client
     /// (LMOVE's pop): the op returns its result and what it took. Should the client be gone
     /// by the time the answer comes home, what it took goes back where it was.
@@ -204,6 +230,7 @@ impl Cx {
             let op = Op {
                 run,
                 keys: Vec::new(),
+                keyless: false,
             };
             (shard, op)
         }));
@@ -262,7 +289,8 @@ impl Cx {
                     (Box::new(found) as Answer, None)
                 };
                 let run = Box::new(run);
-                io.asks.push((s, Op { run, keys }));
+                let keyless = false;
+                io.asks.push((s, Op { run, keys, keyless }));
             }
         }
         let mut found: Vec<Option<T>> = (0..n).map(|_| None).collect();

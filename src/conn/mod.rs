@@ -100,17 +100,6 @@ pub enum Merge {
     Interleave { order: Vec<(u32, u32)> },
     /// Array parts concatenated (KEYS).
     Concat,
-    /// One shard's SCAN step: turn its cursor back into a global one. When the shard is
-    /// done, fewer than `want` keys were `found` so far and shards remain, the next shard
-    /// takes a step from its start (`again`: the SCAN arguments with cursor 0).
-    Scan {
-        shard: usize,
-        shards: usize,
-        again: Vec<Box<[u8]>>,
-        found: Vec<u8>,
-        found_n: usize,
-        want: usize,
-    },
     /// A multi-step command's coordinator (`cmd::step`), waiting for the answers of the
     /// ops it asked other shards for (they go into the step, not into `parts`), or for
     /// the one part a block it waits in, or an EXEC's keys served elsewhere, ends with.

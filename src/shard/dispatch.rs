@@ -304,17 +304,28 @@ impl Shard {
         if let Err(e) = res {
             e.write(&mut Reply::new(out, resp3));
         }
-        let st = self.stats();
-        let Some(c) = st.cmd.get(spec.id as usize) else {
+        let Some(c) = self.count_call(spec, start) else {
             return; // not a command of the table
         };
-        bump(&st.commands, 1);
-        bump(&c.calls, 1);
-        bump(&c.usec, start.elapsed().as_micros() as u64);
         if out.get(reply_at) == Some(&b'-') {
             bump(&c.failed, 1);
             self.count_error(&out[reply_at..]);
         }
+    }
+
+    /// Counts a call of `spec` that started at `start` in INFO commandstats (and in the
+    /// commands processed); its counters, or `None` for a command not in the table.
+    pub(crate) fn count_call(
+        &self,
+        spec: &'static Spec,
+        start: Instant,
+    ) -> Option<&crate::stats::CmdStats> {
+        let st = self.stats();
+        let c = st.cmd.get(spec.id as usize)?;
+        bump(&st.commands, 1);
+        bump(&c.calls, 1);
+        bump(&c.usec, start.elapsed().as_micros() as u64);
+        Some(c)
     }
 
     /// Counts an error reply (`-CODE message\r\n`) under its code for INFO errorstats.

@@ -1,6 +1,6 @@
 //! Gathers: a command waiting for its parts from other shards. When the last part is in,
 //! a step resumes its coordinator (`step.rs`) or the stateless merge builds the reply
-//! (`cmd::merge`); a command split over shards starts its parts here (`run_parts`).
+//! (`cmd::merge`).
 
 use crate::cmd;
 use crate::conn::{Conn, Gather, Merge};
@@ -65,8 +65,8 @@ impl Shard {
         self.conns[r.slot] = Some(conn);
     }
 
-    /// Combines a completed gather into the connection's reply, running the next step
-    /// when the merge asks for one (a SCAN's next shard); a step's coordinator goes on.
+    /// Combines a completed gather into the connection's reply; a step's coordinator goes
+    /// on.
     pub(crate) fn finish_gather(&mut self, slot: usize, conn: &mut Conn, g: Gather) {
         if let Merge::Step(_) = g.merge {
             self.resume_step(slot, conn, g);
@@ -74,40 +74,7 @@ impl Shard {
         }
         let mut out = std::mem::take(&mut conn.out);
         let resp3 = conn.resp3;
-        let next = cmd::merge(g, &mut Reply::new(&mut out, resp3), self.id);
+        cmd::merge(g, &mut Reply::new(&mut out, resp3), self.id);
         conn.out = out;
-        if let Some(next) = next {
-            self.run_parts(slot, conn, next);
-        }
-    }
-
-    /// Runs the parts of a multi-step command: remote ones as hops, local ones at once.
-    /// The connection waits for the remote parts; when every part was local, the merge
-    /// happens now.
-    pub fn run_parts(&mut self, slot: usize, conn: &mut Conn, next: cmd::Next) {
-        let n = next.runs.len();
-        let mut gather = Gather {
-            left: n as u32,
-            parts: vec![Vec::new(); n],
-            merge: next.merge,
-            blocked: None,
-        };
-        let mut local = Vec::new();
-        for (i, (s, cmds)) in next.runs.into_iter().enumerate() {
-            if s == self.id {
-                local.push((i, cmds));
-            } else {
-                self.send_run(s, slot, conn, i as u32, cmds);
-            }
-        }
-        for (i, cmds) in local {
-            gather.parts[i] = self.run_owned(&cmds, conn.db, conn.resp3);
-            gather.left -= 1;
-        }
-        if gather.left == 0 {
-            self.finish_gather(slot, conn, gather);
-        } else {
-            conn.gather = Some(gather);
-        }
     }
 }

@@ -234,8 +234,8 @@ impl Shard {
         op: Op,
     ) {
         debug_assert!(
-            tx != 0 || !op.keys.is_empty(),
-            "an op without locks names its keys"
+            tx != 0 || !op.keys.is_empty() || op.keyless,
+            "an op without locks names its keys, or reads none by name"
         );
         // A command holding locks never waits for the moves it sets off.
         let hold = self.hold_ctx.take();
