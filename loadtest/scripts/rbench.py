@@ -48,7 +48,8 @@ def start(kind, args):
         cmd = [args.redis_bin] + common + ["--daemonize", "no", "--logfile", ""]
     else:
         binary = args.base_bin if kind == "base" else args.busbar_bin
-        cmd = [binary] + common + ["--threads", str(args.busbar_threads)]
+        threads = ["--threads", str(args.busbar_threads)] if args.busbar_threads else []
+        cmd = [binary] + common + threads
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wait_ready(port, proc)
     return proc, port
@@ -95,7 +96,8 @@ def main():
     ap.add_argument("--busbar-bin", default=os.path.join(os.path.dirname(__file__), "../../target/release/busbar"))
     ap.add_argument("--redis-bin", default="redis-server")
     ap.add_argument("--base-bin", default="", help="an earlier busbar build, measured in the same rounds")
-    ap.add_argument("--busbar-threads", type=int, default=2)
+    ap.add_argument("--busbar-threads", type=int, default=2,
+                    help="shards; 0 = no --threads flag (the default configuration: one per core)")
     ap.add_argument("--background", default="", help="shell command run during each test; {port} = server port")
     ap.add_argument("--command", action="append", default=[], help="a custom redis-benchmark command line (repeatable)")
     ap.add_argument("--setup", default="", help="shell command run once per server before the rounds; {port} = server port")
@@ -121,7 +123,7 @@ def main():
     finally:
         for proc, _ in servers.values():
             stop(proc)
-    print(f"\nredis-benchmark -c {args.c} -n {args.n} -r {args.r}; busbar --threads {args.busbar_threads}; "
+    print(f"\nredis-benchmark -c {args.c} -n {args.n} -r {args.r}; busbar {f'--threads {args.busbar_threads}' if args.busbar_threads else '(default configuration)'}; "
           f"medians of {args.rounds} alternating rounds"
           + (f"; background: `{args.background}`" if args.background else "")
           + (f"; setup: `{args.setup}`" if args.setup else "") + "\n")
