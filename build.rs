@@ -297,6 +297,29 @@ fn write_args(out: &mut String, args: &[Arg]) {
 
 /// Writes one `Spec` (`subs`: its subcommands' ids; `doc_subs`: their names in COMMAND DOCS
 /// order).
+/// May this command join a pipeline batch (`flag::BATCHABLE`, `shard::batch`)? A keyed,
+/// non-blocking command that wakes no blocked client (list, sorted set and stream writes
+/// may, as may the generic key moves, which name no type) and, when it only reads, is
+/// `@fast` (the walks of whole collections pace their replies outside a batch).
+fn batchable(c: &Command, acl: &[String]) -> bool {
+    let flags = c.flags.as_deref().unwrap_or(&[]);
+    let has = |f: &str| flags.iter().any(|x| x == f);
+    let cat = |a: &str| acl.iter().any(|x| x == a);
+    if c.route.as_deref() != Some("keys") || has("blocking") {
+        return false;
+    }
+    if has("readonly") {
+        return cat("@fast");
+    }
+    let wakes = ["@list", "@sortedset", "@stream", "@geo"]
+        .iter()
+        .any(|a| cat(a));
+    let typed = ["@string", "@hash", "@set", "@bitmap", "@hyperloglog"]
+        .iter()
+        .any(|a| cat(a));
+    has("write") && typed && !wakes
+}
+
 fn write_spec(
     out: &mut String,
     file: &str,
@@ -325,12 +348,15 @@ fn write_spec(
     if c.queued == Some(false) {
         bits.push("flag::NOT_QUEUED".into());
     }
+    let acl = need(file, c, "acl", &c.acl);
+    if batchable(c, acl) {
+        bits.push("flag::BATCHABLE".into());
+    }
     let flags = if bits.is_empty() {
         "0".to_string()
     } else {
         bits.join(" | ")
     };
-    let acl = need(file, c, "acl", &c.acl);
     if let Some(a) = acl.iter().find(|a| !a.starts_with('@')) {
         bad!("ACL category `{a}` does not start with `@`");
     }

@@ -764,6 +764,9 @@ pub mod flag {
     pub const NOT_QUEUED: u32 = 1 << 24;
     /// Allowed on a RESP2 connection that has subscriptions.
     pub const SUBSCRIBED_OK: u32 = 1 << 25;
+    /// May join a pipeline batch (`shard::batch`): derived by build.rs from the entry (a
+    /// keyed, non-blocking command that wakes no blocked client; a read only if `@fast`).
+    pub const BATCHABLE: u32 = 1 << 26;
 
     /// Flag names in COMMAND INFO order.
     pub const NAMES: &[(u32, &str)] = &[
@@ -1008,6 +1011,18 @@ pub fn check_queued(spec: &'static Spec, args: &Args, conn: &Conn) -> CmdResult 
     Ok(())
 }
 
+/// Writes the replies held in `parts` in command order: command `i`'s is the next reply
+/// of part `order[i]`.
+fn in_command_order(parts: &[Vec<u8>], order: &[u32], out: &mut Reply) {
+    let mut at = vec![0usize; parts.len()];
+    for &p in order {
+        let (part, at) = (&parts[p as usize], &mut at[p as usize]);
+        let n = value_len(&part[*at..]).unwrap_or(part.len() - *at);
+        out.raw(&part[*at..*at + n]);
+        *at += n;
+    }
+}
+
 /// Merges a completed gather into `out`.
 pub fn merge(g: Gather, out: &mut Reply, _home: usize) {
     // An error part wins, as the command would have failed on one shard.
@@ -1019,15 +1034,10 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) {
             }
         }
         Merge::Exec { order } => {
-            let mut at = vec![0usize; g.parts.len()];
             out.array_len(order.len());
-            for p in order {
-                let (part, at) = (&g.parts[p as usize], &mut at[p as usize]);
-                let n = value_len(&part[*at..]).unwrap_or(part.len() - *at);
-                out.raw(&part[*at..*at + n]);
-                *at += n;
-            }
+            in_command_order(&g.parts, &order, out);
         }
+        Merge::Pipeline { order } => in_command_order(&g.parts, &order, out),
         Merge::Batch(items) => {
             // Each part holds one reply per command, in command order.
             let mut at = vec![0usize; g.parts.len()];

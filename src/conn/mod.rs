@@ -111,6 +111,10 @@ pub enum Merge {
     /// An EXEC run as a chain: part `order[i]` holds the reply of queued command `i`
     /// (each part's replies in command order); the reply is the array of them all.
     Exec { order: Vec<u32> },
+    /// A pipeline batch (`shard::batch`): single-key commands of one pipeline over several
+    /// shards run as one chain; part `order[i]` holds the reply of command `i` (each part's
+    /// replies in command order), and the reply is them all in command order.
+    Pipeline { order: Vec<u32> },
     /// Several pipelined multi-key commands run as one chain: every part holds one reply
     /// per command, in order; each command's replies merge by its own merge.
     Batch(Vec<Merge>),

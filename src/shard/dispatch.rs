@@ -153,18 +153,29 @@ impl Shard {
                 return true;
             }
         };
-        // While a chain is open this turn, a multi-key command over the same shards joins it.
+        // While a chain is open this turn, a multi-key command over the same shards joins
+        // it, or a batchable command its pipeline batch (`batch.rs`).
         if conn.chain.is_some() {
-            if self.append_to_chain(conn, spec, args) {
+            let batch = conn
+                .gather
+                .as_ref()
+                .is_some_and(|g| matches!(g.merge, crate::conn::Merge::Pipeline { .. }));
+            let joined = if batch {
+                self.append_to_batch(conn, spec, args)
+            } else {
+                self.append_to_chain(conn, spec, args)
+            };
+            if joined {
                 conn.last_cmd = spec.name;
                 return true;
             }
             return false;
         }
-        // While a hop is open this turn, a command for the same owner joins it.
+        // While a hop is open this turn, a command for the same owner joins it; one for
+        // another shard may turn the hop into a pipeline batch (`batch.rs`).
         if let Some(g) = &conn.gather {
             let Some(dest) = self.appendable_hop(conn, g, spec, args) else {
-                return false;
+                return self.hop_to_batch(slot, conn, spec, args);
             };
             self.append_to_hop(dest, conn, spec, args);
             conn.last_cmd = spec.name;

@@ -3,7 +3,8 @@
 //! This file holds the `Shard` itself, its settings, and the turn (`Shard::run`). The
 //! shard's work is split by concern, one `impl Shard` block per file: `io.rs`
 //! (connections and sockets), `dispatch.rs` (from a parsed frame to a handler or a hop),
-//! `hops.rs` (hops, home and owner side), `mailbox.rs` (what other shards sent),
+//! `hops.rs` (hops, home and owner side), `batch.rs` (a pipeline's commands over several
+//! shards run as one chain), `mailbox.rs` (what other shards sent),
 //! `gather.rs` (commands waiting for parts from other shards), `fanout.rs` (pub/sub
 //! delivery and its budgets), `cron.rs` (periodic work), `block.rs` (the waiters of
 //! blocking commands), `txn.rs` (multi-shard transactions), `step.rs` (the step API's
@@ -27,7 +28,8 @@
 //!    (`fanout.rs`).
 //! 6. Resume connections whose transaction locks were granted (`txn.rs`).
 //! 7. Serve the queued connections: read each one's input (`io.rs`), parse and run every
-//!    complete frame (`dispatch.rs`), here or as hops to the owner shards (`hops.rs`).
+//!    complete frame (`dispatch.rs`), here or as hops to the owner shards (`hops.rs`), or,
+//!    when a pipeline's commands span shards, as one batch (`batch.rs`).
 //! 8. Resume connections granted their locks meanwhile (`txn.rs`), serve the waiters of
 //!    keys that got data, and time out expired blocks (`block.rs`).
 //! 9. Send this turn's batches, one push and one wake per destination shard (`hops.rs`,
@@ -41,6 +43,7 @@
 //!     what they started, and keep serving other shards' hops until every shard is idle
 //!     (this file).
 
+mod batch;
 pub mod block;
 mod cron;
 mod dispatch;

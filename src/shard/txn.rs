@@ -285,7 +285,13 @@ impl Shard {
 
     /// Runs `parts` (ascending by shard: shard, part number, commands) as a chain whose
     /// gather merges with `merge`.
-    fn run_chain(&mut self, slot: usize, conn: &mut Conn, parts: super::Parts, merge: Merge) {
+    pub(super) fn run_chain(
+        &mut self,
+        slot: usize,
+        conn: &mut Conn,
+        parts: super::Parts,
+        merge: Merge,
+    ) {
         let id = self.next_tx_id();
         let n = parts.len();
         let db = conn.db;
