@@ -12,6 +12,12 @@ pub struct ConnRef {
     pub id: u64,
 }
 
+/// What an `OwnedCmds` reserves with its first command: about a 16-command pipeline of
+/// small commands (key and value of a few dozen bytes each).
+const FIRST_DATA_BYTES: usize = 512;
+const FIRST_ARGS: usize = 48;
+const FIRST_CMDS: usize = 16;
+
 /// Commands copied out of a connection's read buffer, to run on another shard. One arena
 /// per hop: the argument bytes of every command back to back.
 #[derive(Debug, Default)]
@@ -57,6 +63,12 @@ impl OwnedCmds {
 
     /// Appends one command made of `args`.
     pub fn push<'a>(&mut self, spec: u16, args: impl Iterator<Item = &'a [u8]>) {
+        if self.cmds.is_empty() {
+            // Room for a short pipeline at once, rather than doubling up from nothing.
+            self.data.reserve(FIRST_DATA_BYTES);
+            self.args.reserve(FIRST_ARGS);
+            self.cmds.reserve(FIRST_CMDS);
+        }
         let first = self.args.len() as u32;
         for a in args {
             let start = self.data.len() as u32;

@@ -19,6 +19,8 @@
 //! serve it before the next command, as Redis does, which a held lock would delay. Like
 //! a MULTI's, a batch's replies are built whole rather than paced.
 
+use std::sync::atomic::Ordering::Relaxed;
+
 use crate::cmd::{self, Args, Spec};
 use crate::conn::{Conn, Merge};
 use crate::tx::{key_hash, LockSet};
@@ -93,11 +95,7 @@ impl Shard {
         };
         // The chain counts its own hop.
         let hops = &self.stats().hops;
-        hops.store(
-            hops.load(std::sync::atomic::Ordering::Relaxed)
-                .saturating_sub(1),
-            std::sync::atomic::Ordering::Relaxed,
-        );
+        hops.store(hops.load(Relaxed).saturating_sub(1), Relaxed);
         let mut order = vec![0u32; cmds.cmds.len()];
         order.push(1);
         let mut mine = OwnedCmds::default();
@@ -136,7 +134,7 @@ impl Shard {
                 return false; // its lock request is queued as it is
             }
             let step = &mut ch.steps[at];
-            step.set.extend(keys());
+            keys().for_each(|k| step.set.insert(k));
             step.cmds.push(spec.id, args.iter());
         } else if owner != self.id {
             match self.outbox[owner].last_mut() {
@@ -147,7 +145,7 @@ impl Shard {
                     cmds,
                     ..
                 }) if r.id == me && *tx == id => {
-                    set.extend(keys());
+                    keys().for_each(|k| set.insert(k));
                     cmds.push(spec.id, args.iter());
                 }
                 _ => return false,

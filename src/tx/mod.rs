@@ -54,6 +54,13 @@ impl LockSet {
         self.keys.dedup();
     }
 
+    /// Adds one key, keeping the keys sorted and unique.
+    pub fn insert(&mut self, key: u64) {
+        if let Err(at) = self.keys.binary_search(&key) {
+            self.keys.insert(at, key);
+        }
+    }
+
     fn overlaps(&self, other: &LockSet) -> bool {
         if self.all || other.all {
             return true;
