@@ -1,5 +1,6 @@
 //! End to end: each scenario runs briefly against a redis-server on a free port and its
-//! verification passes; kv runs against the built-in sink; compare reports a missing busbar.
+//! verification passes; kv runs against the built-in sink; compare reports a missing busbar;
+//! scripts/scaling.py passes its self-test.
 //!
 //! No timing assertions: only exit codes, verification counts and files. Without
 //! redis-server the redis tests print why and pass, unless BUSBAR_REQUIRE_TOOLS=1.
@@ -297,4 +298,30 @@ fn compare_reports_a_missing_busbar_and_runs_redis_alone() {
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("kv.json")).unwrap()).unwrap();
     assert_eq!(json["rows"].as_array().unwrap().len(), 2);
+}
+
+#[test]
+fn scaling_script_passes_its_self_test() {
+    let Some(python) = find_on_path("python3") else {
+        if std::env::var("BUSBAR_REQUIRE_TOOLS").as_deref() == Ok("1") {
+            panic!("python3 not found on PATH and BUSBAR_REQUIRE_TOOLS=1");
+        }
+        skip("python3 not found on PATH");
+        return;
+    };
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/scaling.py");
+    // The self-test parses synthetic /proc lines, fits synthetic costs and draws an SVG;
+    // it starts no server.
+    let output = Command::new(python)
+        .arg(&script)
+        .arg("--self-test")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .output()
+        .expect("run scaling.py");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "scaling.py --self-test failed: {stderr}"
+    );
+    assert!(String::from_utf8_lossy(&output.stdout).contains("self-test passed"));
 }
