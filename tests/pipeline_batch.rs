@@ -226,3 +226,29 @@ fn a_push_in_a_pipeline_serves_a_blocked_client_before_the_next_command() {
         }
     }
 }
+
+#[test]
+fn a_mass_insertion_over_both_shards_keeps_every_key_and_reply() {
+    // Far more commands than one batch takes, sent in one go: every reply comes back, in
+    // order, and every key is there.
+    let bb = busbar(&["--threads", "2"]);
+    let mut c = Raw::connect(bb.port).unwrap();
+    let n = 5000;
+    let mut bytes = Vec::new();
+    for i in 0..n {
+        let k = format!("mass:{i}");
+        let v = i.to_string();
+        bytes.extend_from_slice(&Raw::encode(&[b"SET", k.as_bytes(), v.as_bytes()]));
+        bytes.extend_from_slice(&Raw::encode(&[b"GET", k.as_bytes()]));
+    }
+    c.send(&bytes);
+    for i in 0..n {
+        assert_eq!(c.read_reply(), b"+OK\r\n");
+        let v = i.to_string();
+        assert_eq!(
+            c.read_reply(),
+            format!("${}\r\n{v}\r\n", v.len()).as_bytes()
+        );
+    }
+    assert_eq!(c.cmd(&["DBSIZE"]), format!(":{n}\r\n").as_bytes());
+}

@@ -28,6 +28,12 @@ use crate::tx::{key_hash, LockSet};
 use super::msg::{Msg, OwnedCmds};
 use super::{Owners, Shard};
 
+/// The most commands one batch takes. A batch holds the locks of all its keys until it
+/// has replied, and each key joins its part's sorted lock set; bounding it keeps both
+/// small while a mass insertion (`redis-cli --pipe`) still costs one round trip per this
+/// many commands.
+const BATCH_MAX_CMDS: usize = 256;
+
 impl Shard {
     /// Can `spec` join a batch of this connection, and on which shard does it run?
     fn batch_member(&self, conn: &Conn, spec: &'static Spec, args: &Args) -> Option<usize> {
@@ -117,6 +123,13 @@ impl Shard {
         spec: &'static Spec,
         args: &Args,
     ) -> bool {
+        let full = conn.gather.as_ref().is_none_or(|g| match &g.merge {
+            Merge::Pipeline { order } => order.len() >= BATCH_MAX_CMDS,
+            _ => true,
+        });
+        if full {
+            return false;
+        }
         let Some(owner) = self.batch_member(conn, spec, args) else {
             return false;
         };
