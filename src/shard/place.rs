@@ -92,7 +92,7 @@ impl std::fmt::Debug for Moving {
 impl Shard {
     /// Counts a command joining the connection's open hop to `owner` in its placement.
     pub(super) fn count_placement(&self, conn: &mut Conn, owner: usize) {
-        if self.settings.placement {
+        if self.settings.placement && self.shards > 1 {
             conn.place.count(self.id, owner);
         }
     }
@@ -101,7 +101,8 @@ impl Shard {
     /// counts it, and returns true when the connection moves to `owner` instead (the
     /// command is not run here; it runs once the connection arrived).
     pub(super) fn moves_to(&mut self, conn: &mut Conn, owner: usize) -> bool {
-        if !self.settings.placement {
+        // With one shard there is nowhere to go.
+        if !self.settings.placement || self.shards == 1 {
             return false;
         }
         conn.place.count(self.id, owner);
