@@ -318,3 +318,21 @@ fn placement_no_never_moves_and_is_not_in_config_get() {
     assert!(!all.contains("placement"));
     assert!(show(&c.cmd(&["CONFIG", "SET", "placement", "yes"])).starts_with("-ERR"));
 }
+
+#[test]
+fn resp3_and_authentication_travel_with_the_connection() {
+    let srv = busbar(&["--threads", "2", "--requirepass", "pw"]);
+    let mut watcher = Raw::connect(srv.port).unwrap();
+    assert_eq!(show(&watcher.cmd(&["AUTH", "pw"])), "+OK\\r\\n");
+    let mut c = Raw::connect(srv.port).unwrap();
+    assert_eq!(show(&c.cmd(&["AUTH", "pw"])), "+OK\\r\\n");
+    assert!(c.cmd(&["HELLO", "3"]).starts_with(b"%"));
+    let (key, _) = move_away(&mut c, &mut watcher, "r3");
+    let hash = format!("{key}:h");
+    assert_eq!(show(&c.cmd(&["HSET", &hash, "f", "v"])), ":1\\r\\n");
+    assert_eq!(
+        show(&c.cmd(&["HGETALL", &hash])),
+        "%1\\r\\n$1\\r\\nf\\r\\n$1\\r\\nv\\r\\n"
+    );
+    assert_eq!(show(&c.cmd(&["GET", "nothing"])), "_\\r\\n");
+}
