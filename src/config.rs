@@ -102,6 +102,9 @@ struct Param {
     default: &'static str,
     change: Change,
     hook: Hook,
+    /// busbar's own, not a Redis parameter: CONFIG GET does not report it, so a client
+    /// comparing CONFIG GET * with Redis's sees only Redis's names.
+    own: bool,
 }
 
 const fn p(name: &'static str, kind: Kind, default: &'static str) -> Param {
@@ -111,6 +114,7 @@ const fn p(name: &'static str, kind: Kind, default: &'static str) -> Param {
         default,
         change: Change::Live,
         hook: Hook::None,
+        own: false,
     }
 }
 
@@ -133,6 +137,11 @@ impl Param {
 
     const fn hook(self, hook: Hook) -> Param {
         Param { hook, ..self }
+    }
+
+    /// busbar's own (not reported by CONFIG GET).
+    const fn own(self) -> Param {
+        Param { own: true, ..self }
     }
 }
 
@@ -206,7 +215,11 @@ const PARAMS: &[Param] = &[
     )),
     p("bind", Kind::Bind, "* -::*").hook(Hook::Listener("Failed to bind to specified addresses.")),
     // busbar's own: shard threads (0 = one per core).
-    p("threads", signed(1, 256), "0").immutable(),
+    p("threads", signed(1, 256), "0").immutable().own(),
+    // busbar's own: a connection whose commands keep going to one other shard moves there
+    // (`shard::place`); `no` keeps every connection on the shard that accepted it, for A/B
+    // measurements.
+    p("placement", Kind::Bool, "yes").immutable().own(),
     p("requirepass", Kind::Str, ""),
     p("maxclients", unsigned(1, UINT_MAX), "10000").hook(Hook::OpenFiles),
     p("databases", signed(1, INT_MAX), "16").immutable(),
@@ -904,15 +917,15 @@ impl Config {
             if !pat.iter().any(|b| matches!(b, b'[' | b'*' | b'?')) {
                 let name = String::from_utf8_lossy(pat).into_owned();
                 if let Some((i, _)) = lookup(pat) {
-                    if PARAMS[i].name != "threads" && !seen(&out, &name) {
+                    if !PARAMS[i].own && !seen(&out, &name) {
                         out.push((name, self.values[i].clone()));
                     }
                 }
                 continue;
             }
             for (i, param) in PARAMS.iter().enumerate() {
-                // `threads` is reported by CONFIG GET under its own name, not a Redis one.
-                if param.name != "threads"
+                // busbar's own parameters are not Redis's: CONFIG GET leaves them out.
+                if !param.own
                     && !seen(&out, param.name)
                     && glob_match(pat, param.name.as_bytes(), true)
                 {

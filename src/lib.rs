@@ -14,7 +14,8 @@
 //!   (`fanout.rs`), periodic work (`cron.rs`), the waiters of blocking commands
 //!   (`block.rs`), multi-shard transactions (`txn.rs`), the step API's shard side
 //!   (`step.rs`), routing (`shard::route`), messages between shards (`shard::msg`), paced
-//!   replies between shards (`shard::paced`), what every shard can read (`shard::Shared`).
+//!   replies between shards (`shard::paced`), connections moving to the shard their
+//!   commands go to (`shard::place`), what every shard can read (`shard::Shared`).
 //! - [`stats`] — the counters INFO reports, per shard and per command.
 //! - [`sync`] — the mailbox: the one cross-thread queue and its waker (generic over the
 //!   message type).
@@ -60,7 +61,7 @@
 //! | word | meaning |
 //! |---|---|
 //! | shard | one core's thread, its mio Poll, and the slice of the keyspace it owns |
-//! | home shard | the shard that accepted a connection: parses, coordinates, writes replies |
+//! | home shard | the shard a connection lives on (the one that accepted it, or the one it moved to, `shard::place`): parses, coordinates, writes replies |
 //! | owner shard | the shard whose slice holds a key (`shard::route::shard_of`) |
 //! | hop | one request from a home shard to an owner shard and its reply |
 //! | mailbox | a shard's inbound lock-free queue plus the mio Waker that wakes it |
@@ -77,7 +78,8 @@
 //! # Life of a command
 //!
 //! 1. The kernel hands a new connection to one shard's SO_REUSEPORT listener; that shard
-//!    is its home shard for life.
+//!    is its home shard, until its commands keep going to one other shard: then,
+//!    between two commands, it moves there (`shard::place`) and that is its home.
 //! 2. In a turn, the home shard reads what the socket has into the connection's buffer and
 //!    parses complete frames in place (`resp::parse`): arguments are byte ranges of the
 //!    buffer, never copies.

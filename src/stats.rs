@@ -43,6 +43,8 @@ pub struct ShardStats {
     pub net_output_bytes: AtomicU64,
     /// Hops sent to other shards.
     pub hops: AtomicU64,
+    /// Connections that moved from this shard to another (`shard::place`).
+    pub moved_connections: AtomicU64,
     /// The shard's keyspace numbers (hits, misses, expired keys, keys and expiries per
     /// database), kept current by the keyspace itself as it changes.
     pub keyspace: Arc<KeyspaceStats>,
@@ -67,6 +69,7 @@ impl ShardStats {
             net_input_bytes: z(),
             net_output_bytes: z(),
             hops: z(),
+            moved_connections: z(),
             keyspace: Arc::new(KeyspaceStats::new(databases)),
             avg_ttl_ms: (0..databases).map(|_| z()).collect(),
             cmd: (0..commands).map(|_| CmdStats::default()).collect(),
@@ -84,6 +87,7 @@ impl ShardStats {
             &self.net_input_bytes,
             &self.net_output_bytes,
             &self.hops,
+            &self.moved_connections,
         ] {
             a.store(0, Relaxed);
         }

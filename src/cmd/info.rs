@@ -278,6 +278,10 @@ fn write_section(ctx: &mut Ctx, section: &str, t: &mut String) {
                 error_counts(&shared).iter().map(|(_, n)| n).sum::<u64>()
             );
             line!("hops_total:{}", shared.total(|s| &s.hops));
+            line!(
+                "moved_connections:{}",
+                shared.total(|s| &s.moved_connections)
+            );
         }
         "replication" => {
             line!("# Replication");

@@ -291,6 +291,8 @@ pub struct Conn {
     /// Push messages (pub/sub) that arrived while a paced reply was half written: they
     /// follow it, so they never land inside it.
     pub pushes_held: Vec<u8>,
+    /// Where its commands have been going, and whether it moves (`shard::place`).
+    pub place: crate::shard::place::Placement,
 }
 
 impl Conn {
@@ -357,6 +359,7 @@ impl Conn {
             out_dead: false,
             paced: None,
             pushes_held: Vec::new(),
+            place: Default::default(),
         }
     }
 

@@ -241,6 +241,8 @@ impl Shard {
             Route::Home | Route::Txn(_) => self.run_local(spec, Some(conn), args),
             Route::Keys(split) => match owners {
                 Owners::None => self.run_local(spec, Some(conn), args),
+                // The connection moves to its keys' shard instead (`place.rs`).
+                Owners::One(s) if self.moves_to(conn, s) => return false,
                 Owners::One(s) if s == self.id => self.run_local(spec, Some(conn), args),
                 Owners::One(s) => self.start_hop(slot, conn, s, spec, args),
                 Owners::Many => match split {

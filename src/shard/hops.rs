@@ -67,10 +67,11 @@ impl Shard {
     pub(super) fn append_to_hop(
         &mut self,
         dest: usize,
-        conn: &Conn,
+        conn: &mut Conn,
         spec: &'static Spec,
         args: &Args,
     ) {
+        self.count_placement(conn, dest);
         if let Some(Msg::Run { cmds, conn: r, .. }) = self.outbox[dest].last_mut() {
             debug_assert_eq!(r.id, conn.id);
             cmds.push(spec.id, args.iter());

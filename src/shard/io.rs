@@ -64,13 +64,7 @@ impl Shard {
         }
         let _ = stream.set_nodelay(true);
         let laddr = stream.local_addr().unwrap_or(addr);
-        let slot = match self.free.pop() {
-            Some(s) => s,
-            None => {
-                self.conns.push(None);
-                self.conns.len() - 1
-            }
-        };
+        let slot = self.take_slot();
         if let Err(e) = self.poll.registry().register(
             &mut stream,
             Token(slot + CONN_TOKEN_BASE),
@@ -89,7 +83,18 @@ impl Shard {
         self.ready.push(slot);
     }
 
-    fn close(&mut self, slot: usize, mut conn: Box<Conn>) {
+    /// A free slot of the connection slab (empty until a connection is put in it).
+    pub(super) fn take_slot(&mut self) -> usize {
+        match self.free.pop() {
+            Some(s) => s,
+            None => {
+                self.conns.push(None);
+                self.conns.len() - 1
+            }
+        }
+    }
+
+    pub(super) fn close(&mut self, slot: usize, mut conn: Box<Conn>) {
         self.drop_paced(&mut conn);
         self.unsubscribe_all(&mut conn);
         self.abandon_acquire(&mut conn);
@@ -129,6 +134,13 @@ impl Shard {
             };
             conn.queued = false;
             let keep = self.serve(slot, &mut conn);
+            if keep && conn.place.leaving() {
+                // It moves to another shard (`place.rs`): the slot is no longer its own.
+                match self.depart(slot, conn) {
+                    Ok(()) => continue,
+                    Err(stayed) => conn = stayed,
+                }
+            }
             if keep {
                 if (conn.pending_output() > 0 || conn.paced.is_some()) && !conn.dirty {
                     conn.dirty = true;

@@ -2,7 +2,7 @@
 //! runs here unless its keys are locked (then it parks behind the transaction, `txn.rs`);
 //! a reply fills a gather (`gather.rs`); published messages are delivered (`fanout.rs`);
 //! lock requests, blocking waiters and paced pieces go to `txn.rs`, `block.rs` and
-//! `paced.rs`.
+//! `paced.rs`; a connection moving here goes to `place.rs`.
 
 use std::sync::Arc;
 
@@ -194,6 +194,7 @@ impl Shard {
                     rescue: None,
                 });
             }
+            Msg::Arrive(moving) => self.arrive(moving),
             Msg::Unwatch { keys, dirty } => {
                 for k in keys {
                     self.ks.watches.remove(k, &dirty);

@@ -9,7 +9,7 @@
 //! delivery and its budgets), `cron.rs` (periodic work), `block.rs` (the waiters of
 //! blocking commands), `txn.rs` (multi-shard transactions), `step.rs` (the step API's
 //! shard side), `paced.rs` (paced replies between shards), `refused.rs` (refused
-//! connections).
+//! connections), `place.rs` (connections moving to the shard their commands go to).
 //!
 //! A turn, in order (the file that implements each phase in brackets):
 //!
@@ -23,13 +23,16 @@
 //! 4. Drain the mailbox (`mailbox.rs`): run other shards' hops and ops (`hops.rs` `run_hop`,
 //!    `step.rs`), fill our gathers with their replies (`gather.rs`), deliver their published
 //!    messages (`fanout.rs`), and take lock requests, blocking waiters and paced pieces
-//!    (`txn.rs`, `block.rs`, `paced.rs`).
+//!    (`txn.rs`, `block.rs`, `paced.rs`), and take in connections moving here
+//!    (`place.rs`).
 //! 5. Start the turn's fanout budget again and resume the publishers it stopped
 //!    (`fanout.rs`).
 //! 6. Resume connections whose transaction locks were granted (`txn.rs`).
 //! 7. Serve the queued connections: read each one's input (`io.rs`), parse and run every
 //!    complete frame (`dispatch.rs`), here or as hops to the owner shards (`hops.rs`), or,
-//!    when a pipeline's commands span shards, as one batch (`batch.rs`).
+//!    when a pipeline's commands span shards, as one batch (`batch.rs`); a connection
+//!    whose commands keep going to one other shard leaves for it instead, its frame
+//!    unparsed, in this turn's batch (`place.rs`).
 //! 8. Resume connections granted their locks meanwhile (`txn.rs`), serve the waiters of
 //!    keys that got data, and time out expired blocks (`block.rs`).
 //! 9. Send this turn's batches, one push and one wake per destination shard (`hops.rs`,
@@ -54,6 +57,7 @@ mod io;
 mod mailbox;
 pub mod msg;
 pub mod paced;
+pub mod place;
 pub mod refused;
 pub mod route;
 pub mod shared;
@@ -120,6 +124,9 @@ pub struct Settings {
     /// Small integer strings are Redis's shared objects (OBJECT REFCOUNT): `maxmemory` is
     /// 0 or the policy is neither LRU nor LFU.
     pub shared_integers: bool,
+    /// `placement`: connections may move to the shard their commands go to
+    /// (`shard::place`). Startup-only.
+    pub placement: bool,
 }
 
 impl Settings {
@@ -158,6 +165,7 @@ impl Settings {
             shared_integers: cfg.int("maxmemory") == 0
                 || !(cfg.get("maxmemory-policy").ends_with("-lfu")
                     || cfg.get("maxmemory-policy").ends_with("-lru")),
+            placement: cfg.bool("placement"),
         }
     }
 }

@@ -176,6 +176,8 @@ pub enum Msg {
         keys: Vec<Box<[u8]>>,
         dirty: std::sync::Arc<std::sync::atomic::AtomicBool>,
     },
+    /// A connection moving to this shard (`shard::place`): take it in and serve it.
+    Arrive(crate::shard::place::Moving),
     /// Forget the watchers `dirty` of these key hashes.
     Unwatch {
         keys: Vec<u64>,
