@@ -108,6 +108,7 @@ impl Shard {
         mine.push(spec.id, args.iter());
         let mut parts = vec![(dest, 0, cmds), (owner, 1, mine)];
         parts.sort_by_key(|p| p.0);
+        self.count_placement(conn, owner);
         conn.last_cmd = spec.name;
         self.run_chain(slot, conn, parts, Merge::Pipeline { order });
         true
@@ -180,6 +181,7 @@ impl Shard {
                 order.push(part as u32);
             }
         }
+        self.count_placement(conn, owner);
         conn.last_cmd = spec.name;
         true
     }
