@@ -9,7 +9,8 @@
 //!   shutdown.
 //! - [`shard`] — the per-core event loop: the turn (`shard/mod.rs`, whose doc lists a
 //!   turn's phases and the file of each), connections and sockets (`io.rs`), from a parsed
-//!   frame to a handler or a hop (`dispatch.rs`), hops (`hops.rs`), the mailbox
+//!   frame to a handler or a hop (`dispatch.rs`), hops (`hops.rs`), pipeline batches over
+//!   several shards (`batch.rs`), the mailbox
 //!   (`mailbox.rs`), gathers (`gather.rs`), pub/sub delivery and its budgets
 //!   (`fanout.rs`), periodic work (`cron.rs`), the waiters of blocking commands
 //!   (`block.rs`), multi-shard transactions (`txn.rs`), the step API's shard side
@@ -90,7 +91,8 @@
 //! 5. Otherwise its arguments are copied once into a hop message for the owner shard, queued
 //!    in this turn's batch for that shard; the connection waits (program order: its next
 //!    command starts only after this one took effect), though later pipelined commands for
-//!    the same owner join the same hop. Multi-key commands split per owner and gather,
+//!    the same owner join the same hop, and a pipeline whose commands change shard runs
+//!    as one batch (`shard/batch.rs`) instead of one hop per change. Multi-key commands split per owner and gather,
 //!    as transactions: they hold locks on their keys on every shard until they replied
 //!    (DESIGN.md "Multi-shard transactions"); a plain command whose keys are locked waits.
 //! 6. At the end of the turn each destination gets one mailbox push and one wake.
