@@ -206,22 +206,37 @@ pub fn redis_server(args: &[&str]) -> Option<Proc> {
             .stderr(Stdio::null())
             .spawn()
             .expect("spawn redis-server");
-        let p = Proc {
+        let mut p = Proc {
             child,
             port,
             startup_log: Vec::new(),
         };
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
+            // The port was free when picked, but another test's server (busbar binds port
+            // 0) may have taken it since: then this redis-server exits, and the server
+            // answering is not ours. Only our own process counts.
+            if p.child.try_wait().ok().flatten().is_some() {
+                break;
+            }
             if let Ok(mut c) = Raw::connect(port) {
                 // A server started with --requirepass answers NOAUTH: it is up all the same.
                 let reply = c.cmd(&["PING"]);
-                if reply == b"+PONG\r\n" || reply.starts_with(b"-NOAUTH") {
+                if reply.starts_with(b"-NOAUTH") {
                     return Some(p);
+                }
+                if reply == b"+PONG\r\n" {
+                    let info = String::from_utf8_lossy(&c.cmd(&["INFO", "server"])).into_owned();
+                    let ours = format!("process_id:{}\r", p.child.id());
+                    if info.contains(&ours) {
+                        return Some(p);
+                    }
+                    break;
                 }
             }
             std::thread::sleep(Duration::from_millis(20));
         }
+        // Dropping `p` stops it; try another port.
     }
     panic!("redis-server did not start");
 }
