@@ -7,42 +7,12 @@
 mod common;
 use common::*;
 
-use busbar::shard::route::shard_of;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::thread;
 
-/// A key named `prefix` plus a number that lives on `shard` of 2.
-fn key_on(prefix: &str, shard: usize) -> String {
-    (0..)
-        .map(|i| format!("{prefix}{i}"))
-        .find(|k| shard_of(k.as_bytes(), 2) == shard)
-        .unwrap()
-}
-
-/// Sends `cmds` in one write and returns the replies' bytes, in order.
-fn pipeline(c: &mut Raw, cmds: &[Vec<String>]) -> Vec<Vec<u8>> {
-    let mut bytes = Vec::new();
-    for cmd in cmds {
-        let a: Vec<&[u8]> = cmd.iter().map(|s| s.as_bytes()).collect();
-        bytes.extend_from_slice(&Raw::encode(&a));
-    }
-    c.send(&bytes);
-    (0..cmds.len()).map(|_| c.read_reply()).collect()
-}
-
 fn words(s: &str) -> Vec<String> {
     s.split_whitespace().map(str::to_string).collect()
-}
-
-fn info_int(c: &mut Raw, field: &str) -> u64 {
-    let info = String::from_utf8(c.cmd(&["INFO", "stats"])).unwrap();
-    info.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap()
 }
 
 /// A pipeline over both shards mixing batchable commands, errors, and commands that may
@@ -50,8 +20,8 @@ fn info_int(c: &mut Raw, field: &str) -> u64 {
 fn mixed_pipeline() -> Vec<Vec<String>> {
     let mut cmds = Vec::new();
     for i in 0..60 {
-        let a = key_on(&format!("a{i}:"), i % 2);
-        let b = key_on(&format!("b{i}:"), (i + 1) % 2);
+        let a = key_on(&format!("a{i}:"), i % 2, 2);
+        let b = key_on(&format!("b{i}:"), (i + 1) % 2, 2);
         cmds.push(words(&format!("SET {a} {i}")));
         cmds.push(words(&format!("GET {b}")));
         cmds.push(words(&format!("INCR {a}")));
@@ -87,8 +57,8 @@ fn a_pipeline_over_both_shards_replies_like_redis() {
             }
         }
         let cmds = mixed_pipeline();
-        let want = pipeline(&mut r, &cmds);
-        let got = pipeline(&mut b, &cmds);
+        let want = pipeline_raw(&mut r, &cmds);
+        let got = pipeline_raw(&mut b, &cmds);
         for (i, (w, g)) in want.iter().zip(&got).enumerate() {
             assert_eq!(
                 show(g),
@@ -107,12 +77,12 @@ fn a_pipeline_over_two_shards_costs_about_one_hop() {
     let mut c = Raw::connect(bb.port).unwrap();
     let mut cmds = Vec::new();
     for i in 0..100 {
-        let k = key_on(&format!("k{i}:"), i % 2);
+        let k = key_on(&format!("k{i}:"), i % 2, 2);
         cmds.push(words(&format!("SET {k} {i}")));
         cmds.push(words(&format!("GET {k}")));
     }
-    let before = info_int(&mut c, "hops_total");
-    let replies = pipeline(&mut c, &cmds);
+    let before = info_stat(&mut c, "hops_total");
+    let replies = pipeline_raw(&mut c, &cmds);
     for (i, r) in replies.iter().enumerate() {
         if i % 2 == 0 {
             assert_eq!(r, b"+OK\r\n");
@@ -121,7 +91,7 @@ fn a_pipeline_over_two_shards_costs_about_one_hop() {
             assert_eq!(r, format!("${}\r\n{v}\r\n", v.len()).as_bytes());
         }
     }
-    let hops = info_int(&mut c, "hops_total") - before;
+    let hops = info_stat(&mut c, "hops_total") - before;
     // 200 commands alternating between shards: one hop per change of shard (100) without
     // batches; one per batch (one per read of the pipeline) with them.
     assert!(hops <= 10, "{hops} hops for one pipeline");
@@ -135,8 +105,8 @@ fn an_observer_never_sees_a_later_write_of_a_pipeline_without_an_earlier_one() {
     let bb = busbar(&["--threads", "2"]);
     let port = bb.port;
     for (first_shard, second_shard) in [(0, 1), (1, 0)] {
-        let first = key_on("first:", first_shard);
-        let second = key_on("second:", second_shard);
+        let first = key_on("first:", first_shard, 2);
+        let second = key_on("second:", second_shard, 2);
         let mut c = Raw::connect(port).unwrap();
         c.cmd(&["MSET", &first, "0", &second, "0"]);
         let done = Arc::new(AtomicBool::new(false));
@@ -152,7 +122,7 @@ fn an_observer_never_sees_a_later_write_of_a_pipeline_without_an_earlier_one() {
                             cmds.push(words(&format!("GET {second}")));
                             cmds.push(words(&format!("GET {first}")));
                         }
-                        let r = pipeline(&mut c, &cmds);
+                        let r = pipeline_raw(&mut c, &cmds);
                         for pair in r.chunks(2) {
                             let n = |b: &[u8]| -> u64 {
                                 let s = std::str::from_utf8(b).unwrap();
@@ -174,7 +144,7 @@ fn an_observer_never_sees_a_later_write_of_a_pipeline_without_an_earlier_one() {
                 cmds.push(words(&format!("SET {first} {i}")));
                 cmds.push(words(&format!("SET {second} {i}")));
             }
-            for r in pipeline(&mut w, &cmds) {
+            for r in pipeline_raw(&mut w, &cmds) {
                 assert_eq!(r, b"+OK\r\n");
             }
         }
@@ -193,8 +163,8 @@ fn a_push_in_a_pipeline_serves_a_blocked_client_before_the_next_command() {
     let bb = busbar(&["--threads", "2"]);
     for port in [redis.port, bb.port] {
         for (q_shard, other_shard) in [(0, 1), (1, 0)] {
-            let q = key_on("queue:", q_shard);
-            let other = key_on("other:", other_shard);
+            let q = key_on("queue:", q_shard, 2);
+            let other = key_on("other:", other_shard, 2);
             let mut waiter = Raw::connect(port).unwrap();
             waiter.send(&Raw::encode(&[b"BLPOP", q.as_bytes(), b"5"]));
             let mut c = Raw::connect(port).unwrap();
@@ -212,7 +182,7 @@ fn a_push_in_a_pipeline_serves_a_blocked_client_before_the_next_command() {
                 words(&format!("GET {other}")),
                 words(&format!("LLEN {q}")),
             ];
-            let r = pipeline(&mut c, &cmds);
+            let r = pipeline_raw(&mut c, &cmds);
             assert_eq!(
                 show(&r[3]),
                 show(b":0\r\n"),

@@ -13,41 +13,12 @@ fn server() -> Proc {
     busbar(&["--threads", "2"])
 }
 
-/// The integer field `name:` of INFO stats.
-fn stat(c: &mut Raw, name: &str) -> u64 {
-    let info = String::from_utf8(
-        Resp::from(&c.cmd(&["INFO", "stats"]))
-            .bytes()
-            .unwrap()
-            .to_vec(),
-    )
-    .unwrap();
-    let prefix = format!("{name}:");
-    info.lines()
-        .find_map(|l| l.strip_prefix(prefix.as_str()))
-        .unwrap_or_else(|| panic!("no {name} in INFO stats"))
-        .trim()
-        .parse()
-        .unwrap()
-}
-
 /// The shard `c` lives on now: a GET of a key on shard 0 hops from shard 1 only. Nothing
 /// else may run commands on the server meanwhile.
 fn home_of(c: &mut Raw) -> usize {
-    let before = stat(c, "hops_total");
+    let before = info_stat(c, "hops_total");
     c.cmd(&["GET", &key_on("probe", 0, SHARDS)]);
-    usize::from(stat(c, "hops_total") > before)
-}
-
-/// Sends `cmds` pipelined (one write) and returns their raw replies.
-fn pipeline(c: &mut Raw, cmds: &[Vec<String>]) -> Vec<Vec<u8>> {
-    let mut bytes = Vec::new();
-    for cmd in cmds {
-        let a: Vec<&[u8]> = cmd.iter().map(|s| s.as_bytes()).collect();
-        bytes.extend_from_slice(&Raw::encode(&a));
-    }
-    c.send(&bytes);
-    (0..cmds.len()).map(|_| c.read_reply()).collect()
+    usize::from(info_stat(c, "hops_total") > before)
 }
 
 fn incr(key: &str) -> Vec<String> {
@@ -59,15 +30,15 @@ fn incr(key: &str) -> Vec<String> {
 fn move_away(c: &mut Raw, watcher: &mut Raw, prefix: &str) -> (String, u64) {
     let home = home_of(c);
     let key = key_on(prefix, 1 - home, SHARDS);
-    let moved = stat(watcher, "moved_connections");
+    let moved = info_stat(watcher, "moved_connections");
     let mut n = 0;
     for _ in 0..40 {
         let cmds: Vec<_> = (0..16).map(|_| incr(&key)).collect();
-        for r in pipeline(c, &cmds) {
+        for r in pipeline_raw(c, &cmds) {
             n += 1;
             assert_eq!(show(&r), format!(":{n}\\r\\n"));
         }
-        if stat(watcher, "moved_connections") > moved {
+        if info_stat(watcher, "moved_connections") > moved {
             assert_eq!(home_of(c), 1 - home, "moved to the key's shard");
             return (key, n);
         }
@@ -82,20 +53,20 @@ fn one_key_pipeline_moves_and_replies_in_order() {
     let home = home_of(&mut c);
     let key = key_on("one", 1 - home, SHARDS);
     let cmds: Vec<_> = (0..500).map(|_| incr(&key)).collect();
-    for (i, r) in pipeline(&mut c, &cmds).iter().enumerate() {
+    for (i, r) in pipeline_raw(&mut c, &cmds).iter().enumerate() {
         assert_eq!(show(r), format!(":{}\\r\\n", i + 1));
     }
     // The pipeline may have joined one hop whole; its next command for the key's shard
     // moves it at the latest.
     assert_eq!(show(&c.cmd(&["INCR", &key])), ":501\\r\\n");
-    assert_eq!(stat(&mut c, "moved_connections"), 1);
+    assert_eq!(info_stat(&mut c, "moved_connections"), 1);
     assert_eq!(home_of(&mut c), 1 - home);
     // On its new shard the key's commands are not hops any more.
-    let hops = stat(&mut c, "hops_total");
+    let hops = info_stat(&mut c, "hops_total");
     let cmds: Vec<_> = (0..100).map(|_| incr(&key)).collect();
-    let replies = pipeline(&mut c, &cmds);
+    let replies = pipeline_raw(&mut c, &cmds);
     assert_eq!(show(replies.last().unwrap()), ":601\\r\\n");
-    assert_eq!(stat(&mut c, "hops_total"), hops);
+    assert_eq!(info_stat(&mut c, "hops_total"), hops);
     assert_eq!(show(&c.cmd(&["GET", &key])), "$3\\r\\n601\\r\\n");
 }
 
@@ -108,7 +79,7 @@ fn keys_alternating_between_shards_never_move() {
         let cmds: Vec<_> = (0..64)
             .map(|i| incr(if i % 2 == 0 { &a } else { &b }))
             .collect();
-        for (i, r) in pipeline(&mut c, &cmds).iter().enumerate() {
+        for (i, r) in pipeline_raw(&mut c, &cmds).iter().enumerate() {
             assert_eq!(show(r), format!(":{}\\r\\n", round * 32 + i as u64 / 2 + 1));
         }
     }
@@ -119,7 +90,7 @@ fn keys_alternating_between_shards_never_move() {
             format!(":{}\\r\\n", 640 + i / 2 + 1)
         );
     }
-    assert_eq!(stat(&mut c, "moved_connections"), 0);
+    assert_eq!(info_stat(&mut c, "moved_connections"), 0);
 }
 
 #[test]
@@ -143,7 +114,7 @@ fn moved_mid_pipeline_with_unparsed_input_keeps_replies_in_order() {
     }
     cmds.push(vec!["CLIENT".into(), "ID".into()]);
     let (mut nf, mut nn) = (0, 0);
-    let replies = pipeline(&mut c, &cmds);
+    let replies = pipeline_raw(&mut c, &cmds);
     for (cmd, r) in cmds.iter().zip(&replies).take(cmds.len() - 1) {
         let n = if cmd[1] == far {
             nf += 1;
@@ -154,7 +125,7 @@ fn moved_mid_pipeline_with_unparsed_input_keeps_replies_in_order() {
         };
         assert_eq!(show(r), format!(":{n}\\r\\n"), "reply to {cmd:?}");
     }
-    assert!(stat(&mut c, "moved_connections") >= 1);
+    assert!(info_stat(&mut c, "moved_connections") >= 1);
     assert_eq!(home_of(&mut c), home, "moved there and back");
     assert_eq!(show(&c.cmd(&["GET", &far])), "$3\\r\\n404\\r\\n");
 }
@@ -307,11 +278,11 @@ fn placement_no_never_moves_and_is_not_in_config_get() {
     let key = key_on("no", 1 - home, SHARDS);
     for round in 0..20u64 {
         let cmds: Vec<_> = (0..16).map(|_| incr(&key)).collect();
-        for (i, r) in pipeline(&mut c, &cmds).iter().enumerate() {
+        for (i, r) in pipeline_raw(&mut c, &cmds).iter().enumerate() {
             assert_eq!(show(r), format!(":{}\\r\\n", round * 16 + i as u64 + 1));
         }
     }
-    assert_eq!(stat(&mut c, "moved_connections"), 0);
+    assert_eq!(info_stat(&mut c, "moved_connections"), 0);
     assert_eq!(home_of(&mut c), home);
     assert_eq!(show(&c.cmd(&["CONFIG", "GET", "placement"])), "*0\\r\\n");
     let all = String::from_utf8_lossy(&c.cmd(&["CONFIG", "GET", "*"])).into_owned();

@@ -582,6 +582,35 @@ pub fn key_on(prefix: &str, shard: usize, shards: usize) -> String {
         .unwrap()
 }
 
+/// Sends `cmds` pipelined (one write) and returns their raw replies, in order.
+pub fn pipeline_raw(c: &mut Raw, cmds: &[Vec<String>]) -> Vec<Vec<u8>> {
+    let mut bytes = Vec::new();
+    for cmd in cmds {
+        let a: Vec<&[u8]> = cmd.iter().map(|s| s.as_bytes()).collect();
+        bytes.extend_from_slice(&Raw::encode(&a));
+    }
+    c.send(&bytes);
+    (0..cmds.len()).map(|_| c.read_reply()).collect()
+}
+
+/// The integer field `name:` of INFO stats.
+pub fn info_stat(c: &mut Raw, name: &str) -> u64 {
+    let info = String::from_utf8(
+        Resp::from(&c.cmd(&["INFO", "stats"]))
+            .bytes()
+            .unwrap()
+            .to_vec(),
+    )
+    .unwrap();
+    let prefix = format!("{name}:");
+    info.lines()
+        .find_map(|l| l.strip_prefix(prefix.as_str()))
+        .unwrap_or_else(|| panic!("no {name} in INFO stats"))
+        .trim()
+        .parse()
+        .unwrap()
+}
+
 /// The numeric field `name=` of a CLIENT LIST / CLIENT INFO line.
 pub fn line_field(line: &str, name: &str) -> usize {
     let prefix = format!("{name}=");
