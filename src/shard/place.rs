@@ -90,22 +90,23 @@ impl std::fmt::Debug for Moving {
 }
 
 impl Shard {
-    /// Counts a command joining the connection's open hop to `owner` in its placement.
-    pub(super) fn count_placement(&self, conn: &mut Conn, owner: usize) {
-        if self.settings.placement && self.shards > 1 {
+    /// Counts a command whose keys all live on `owner` in the connection's placement.
+    /// Returns false when placement is off (or there is nowhere to go, with one shard).
+    pub(super) fn count_placement(&self, conn: &mut Conn, owner: usize) -> bool {
+        let on = self.settings.placement && self.shards > 1;
+        if on {
             conn.place.count(self.id, owner);
         }
+        on
     }
 
     /// For a command whose keys all live on `owner`, about to run here or as a hop:
     /// counts it, and returns true when the connection moves to `owner` instead (the
     /// command is not run here; it runs once the connection arrived).
     pub(super) fn moves_to(&mut self, conn: &mut Conn, owner: usize) -> bool {
-        // With one shard there is nowhere to go.
-        if !self.settings.placement || self.shards == 1 {
+        if !self.count_placement(conn, owner) {
             return false;
         }
-        conn.place.count(self.id, owner);
         if conn.place.target != Some(owner) || owner == self.id || !self.may_leave(conn, owner) {
             return false;
         }
