@@ -12,21 +12,8 @@ table of medians and the per-round ratio.
 """
 import argparse, os, random, statistics, subprocess, sys, tempfile, time
 
-from servers import free_port, stop, wait_ready
-
-
-def start(kind, args):
-    port = free_port()
-    common = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    if kind == "redis":
-        cmd = [args.redis_bin] + common + ["--daemonize", "no", "--logfile", ""]
-    else:
-        binary = args.base_bin if kind == "base" else args.busbar_bin
-        threads = ["--threads", str(args.busbar_threads)] if args.busbar_threads else []
-        cmd = [binary] + common + threads
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_ready(port, proc)
-    return proc, port
+from rbench import start  # the same servers, started the same way
+from servers import stop
 
 
 def dbsize(port):
