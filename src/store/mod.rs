@@ -11,6 +11,7 @@ pub mod list;
 pub mod pin;
 pub mod set;
 pub mod stream;
+pub mod stream_group;
 pub mod watch;
 pub mod zset;
 
@@ -321,6 +322,12 @@ impl Value {
                     out.extend_from_slice(&id.seq.to_le_bytes());
                 }
                 out.extend_from_slice(&st.entries_added.to_le_bytes());
+                out.extend_from_slice(&(st.groups.len() as u64).to_le_bytes());
+                for (name, g) in &st.groups {
+                    out.extend_from_slice(&(name.len() as u64).to_le_bytes());
+                    out.extend_from_slice(name);
+                    g.dump(out);
+                }
                 for e in st.entries() {
                     out.extend_from_slice(&e.id.ms.to_le_bytes());
                     out.extend_from_slice(&e.id.seq.to_le_bytes());
@@ -416,7 +423,15 @@ impl Value {
                 let mut st = stream::Stream::default();
                 let (last_id, max_deleted) = (id_at(body, 0)?, id_at(body, 16)?);
                 let added = u64_at(body, 32)?;
-                let mut rest = body.get(40..)?;
+                let groups = u64_at(body, 40)?;
+                let mut rest = body.get(48..)?;
+                for _ in 0..groups {
+                    let len = usize::try_from(u64_at(rest, 0)?).ok()?;
+                    let name = rest.get(8..8 + len)?;
+                    let (g, tail) = stream_group::Group::restore(rest.get(8 + len..)?)?;
+                    st.groups.insert(name.into(), g);
+                    rest = tail;
+                }
                 while !rest.is_empty() {
                     let id = id_at(rest, 0)?;
                     let n = u32::from_le_bytes(rest.get(16..20)?.try_into().ok()?) as usize;
@@ -971,6 +986,19 @@ mod tests {
         for e in [&b"a"[..], b"", b"\x00\xffbinary"] {
             l.push_back(e);
         }
+        let mut st = stream::Stream::default();
+        let id = |ms| stream::StreamId { ms, seq: 1 };
+        for ms in 1..=3 {
+            let e = stream::Entry::new(id(ms), [&b"f"[..], b"v"].into_iter());
+            st.append(e, stream::NodeLimits::default());
+        }
+        st.max_deleted = id(1);
+        let mut g = stream_group::Group::new(id(2), Some(2));
+        let (c, _) = g.create_consumer(b"worker", 5);
+        g.assign(id(2), c, 7, 3);
+        st.groups.insert(b"jobs"[..].into(), g);
+        st.groups
+            .insert(b"empty"[..].into(), stream_group::Group::default());
         let values = [
             Value::Str(Str::Int(-42)),
             Value::Str(Str::from_bytes(b"hello")),
@@ -979,6 +1007,7 @@ mod tests {
                 raw: true,
             }),
             Value::List(Box::new(l)),
+            Value::Stream(Box::new(st)),
         ];
         for (i, v) in values.into_iter().enumerate() {
             let mut buf = Vec::new();

@@ -9,7 +9,9 @@
 //! Redis's does as long as nodes fill by count. Ranges binary-search the nodes, then the
 //! entries.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
+
+use super::stream_group::{Group, Tally};
 
 /// A stream entry ID.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -196,6 +198,8 @@ pub struct Stream {
     pub max_deleted: StreamId,
     /// Entries ever added.
     pub entries_added: u64,
+    /// Its consumer groups by name (`store::stream_group`).
+    pub groups: BTreeMap<Box<[u8]>, Group>,
 }
 
 impl Stream {
@@ -223,6 +227,17 @@ impl Stream {
             .front()
             .and_then(|n| n.entries.first())
             .map(|e| e.id)
+    }
+
+    /// The counters consumer-group lag is computed from.
+    pub fn tally(&self) -> Tally {
+        Tally {
+            len: self.len,
+            entries_added: self.entries_added,
+            last_id: self.last_id,
+            max_deleted: self.max_deleted,
+            first_id: self.first_entry_id().unwrap_or(StreamId::MIN),
+        }
     }
 
     /// Appends an entry whose ID is above `last_id` (the caller checked).
