@@ -18,7 +18,7 @@ fn read<'k>(ctx: &'k mut Ctx, key: &[u8]) -> CmdResult<Option<&'k Stream>> {
 
 /// The stream at `key` in `ks`, borrowed apart from the reply (so entries can be written
 /// straight from it); WRONGTYPE for another type.
-fn lookup<'k>(
+pub(crate) fn lookup<'k>(
     ks: &'k mut crate::store::Keyspace,
     db: usize,
     key: &[u8],
@@ -32,7 +32,7 @@ fn lookup<'k>(
 }
 
 /// `ERR Invalid stream ID specified as stream command argument`.
-fn invalid_id() -> CmdError {
+pub(crate) fn invalid_id() -> CmdError {
     CmdError::msg("ERR Invalid stream ID specified as stream command argument")
 }
 
@@ -44,7 +44,7 @@ const ID_ARG_BYTES_MAX: usize = 127;
 /// `-`, each part read with `string2ull` (so `+1`, ` 1` and `007` are taken). `-` and `+`
 /// alone are the smallest and largest IDs unless `strict`; with `seq_star`, `ms-*` is
 /// taken and the flag returned is false (no sequence given).
-fn parse_id(
+pub(crate) fn parse_id(
     a: &[u8],
     missing_seq: u64,
     strict: bool,
@@ -74,12 +74,12 @@ fn parse_id(
 }
 
 /// A strict ID argument (Redis's `streamParseStrictIDOrReply`: `-` and `+` refused).
-fn id_arg(a: &[u8], missing_seq: u64) -> CmdResult<StreamId> {
+pub(crate) fn id_arg(a: &[u8], missing_seq: u64) -> CmdResult<StreamId> {
     parse_id(a, missing_seq, true, false).map(|(id, _)| id)
 }
 
 /// Writes one entry: `[id, [field, value, ...]]`.
-fn reply_entry(out: &mut Reply, e: &Entry) {
+pub(crate) fn reply_entry(out: &mut Reply, e: &Entry) {
     out.array_len(2);
     out.bulk(&e.id.to_bytes());
     out.array_len(e.pair_items());
@@ -89,7 +89,7 @@ fn reply_entry(out: &mut Reply, e: &Entry) {
 }
 
 /// Writes entries as an array.
-fn reply_entries(out: &mut Reply, entries: &[&Entry]) {
+pub(crate) fn reply_entries(out: &mut Reply, entries: &[&Entry]) {
     out.array_len(entries.len());
     for e in entries {
         reply_entry(out, e);
@@ -266,7 +266,7 @@ pub fn xlen(ctx: &mut Ctx, args: &Args) -> CmdResult {
 
 /// One end of an XRANGE interval: `-`, `+`, `id`, or `(id` (exclusive, read strictly;
 /// a lone `(` is read as an ID and refused).
-fn interval_end(a: &[u8], start: bool) -> CmdResult<StreamId> {
+pub(crate) fn interval_end(a: &[u8], start: bool) -> CmdResult<StreamId> {
     let missing_seq = if start { 0 } else { u64::MAX };
     if let Some(rest) = a.strip_prefix(b"(").filter(|r| !r.is_empty()) {
         let id = id_arg(rest, missing_seq)?;
