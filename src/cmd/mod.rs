@@ -19,6 +19,7 @@ pub mod registry;
 pub mod server;
 pub mod sets;
 pub mod step;
+pub mod stream_groups;
 pub mod streams;
 pub mod strings;
 pub mod zsets;

@@ -363,7 +363,7 @@ pub fn xtrim(ctx: &mut Ctx, args: &Args) -> CmdResult {
     Ok(())
 }
 
-/// XREAD's options.
+/// XREAD's options, or XREADGROUP's.
 pub struct XReadArgs {
     /// Entries per stream at most (0 = all).
     pub count: usize,
@@ -371,11 +371,18 @@ pub struct XReadArgs {
     pub block: Option<u64>,
     /// Argument index of the first key; the IDs follow the keys.
     pub keys: std::ops::Range<usize>,
+    /// XREADGROUP: the argument index of the group's name (the consumer's follows).
+    pub group_at: Option<usize>,
+    /// XREADGROUP NOACK.
+    pub noack: bool,
 }
 
-/// Parses XREAD [COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...].
-pub fn parse_xread(args: &Args) -> CmdResult<XReadArgs> {
+/// Parses XREAD [COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...], or
+/// with `group` XREADGROUP GROUP group consumer [COUNT count] [BLOCK milliseconds] [NOACK]
+/// STREAMS ..., with Redis's errors in Redis's order.
+pub fn parse_xread(args: &Args, group: bool) -> CmdResult<XReadArgs> {
     let (mut count, mut block, mut streams) = (0usize, None, None);
+    let (mut group_at, mut noack) = (None, false);
     let mut c = args.cursor(1);
     while let Some(opt) = c.next() {
         let is = |word: &str| opt.eq_ignore_ascii_case(word.as_bytes());
@@ -400,19 +407,35 @@ pub fn parse_xread(args: &Args) -> CmdResult<XReadArgs> {
             streams = Some(c.next_run(more / 2)?);
             break;
         } else if is("group") && more >= 2 {
-            return Err(CmdError::msg(
-                "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.",
-            ));
+            if !group {
+                return Err(CmdError::msg(
+                    "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.",
+                ));
+            }
+            group_at = Some(c.position());
+            c.next_run(2)?;
         } else if is("noack") {
-            return Err(CmdError::msg(
-                "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.",
-            ));
+            if !group {
+                return Err(CmdError::msg(
+                    "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.",
+                ));
+            }
+            noack = true;
         } else {
             return Err(CmdError::Syntax);
         }
     }
     let keys = streams.ok_or(CmdError::Syntax)?;
-    Ok(XReadArgs { count, block, keys })
+    if group && group_at.is_none() {
+        return Err(CmdError::msg("ERR Missing GROUP option for XREADGROUP"));
+    }
+    Ok(XReadArgs {
+        count,
+        block,
+        keys,
+        group_at,
+        noack,
+    })
 }
 
 /// One key's part of an XREAD, on its owner shard: the ID it reads after (`$` resolves
@@ -482,7 +505,7 @@ pub fn xread_coord(
     args: &Args,
     _out: &mut Vec<u8>,
 ) -> CmdResult {
-    let x = parse_xread(args)?;
+    let x = parse_xread(args, false)?;
     let n = x.keys.len();
     let pairs = x
         .keys

@@ -61,6 +61,10 @@ pub enum BlockOp {
         ids: Arc<[(Box<[u8]>, StreamId)]>,
         count: usize,
     },
+    /// XREADGROUP BLOCK with `>`: deliver the group's new entries to the consumer
+    /// (`cmd::stream_groups::serve_blocked`); a destroyed group or a deleted stream wakes
+    /// it with an error.
+    XReadGroup(Arc<crate::cmd::stream_groups::GroupRead>),
 }
 
 /// The type a waiter takes from.
@@ -75,7 +79,7 @@ impl BlockOp {
     fn wants(&self) -> Wants {
         match self {
             BlockOp::ZPop { .. } | BlockOp::ZMPop { .. } => Wants::Zset,
-            BlockOp::XRead { .. } => Wants::Stream,
+            BlockOp::XRead { .. } | BlockOp::XReadGroup(_) => Wants::Stream,
             _ => Wants::List,
         }
     }
@@ -108,6 +112,9 @@ enum Serve {
     Empty,
     /// The key holds a type this waiter does not pop: it stays blocked, as in Redis.
     OtherType,
+    /// Nothing for this waiter, though there may be for those behind it (an XREADGROUP
+    /// of a group that has read everything, behind which another group's may wait).
+    NotForIt,
 }
 
 /// What a blocking command asks for.
@@ -215,6 +222,9 @@ impl Shard {
             return Serve::Claimed;
         }
         let now = self.now_ms;
+        if let BlockOp::XReadGroup(read) = &w.op {
+            return self.serve_group_read(w, key, read);
+        }
         let wants = w.op.wants();
         let (nonempty, wrong_type) = match self.ks.peek(w.db, key, now).map(|e| &e.value) {
             Some(Value::List(l)) if wants == Wants::List => (!l.is_empty(), false),
@@ -301,6 +311,7 @@ impl Shard {
         // gone when the reply arrives; a move's element already lives in `dst`.
         let popped = match &w.op {
             BlockOp::MoveTo { .. } => unreachable!("forwarded above"),
+            BlockOp::XReadGroup(_) => unreachable!("served by serve_group_read"),
             BlockOp::Pop { left } => {
                 let v = self.pop_list(w.db, key, *left, 1);
                 r.array_len(2);
@@ -384,6 +395,53 @@ impl Shard {
         Serve::Done(out, Some(rescue))
     }
 
+    /// Serves a blocked XREADGROUP from `key` if its group has new entries there, or
+    /// wakes it with an error if the group or the stream is gone.
+    fn serve_group_read(
+        &mut self,
+        w: &Waiter,
+        key: &[u8],
+        read: &crate::cmd::stream_groups::GroupRead,
+    ) -> Serve {
+        use crate::cmd::stream_groups::{serve_blocked, waiting, Waiting};
+        let now = self.now_ms;
+        let state = waiting(self.ks.peek(w.db, key, now).map(|e| &e.value), read);
+        if matches!(state, Waiting::Nothing) {
+            return Serve::NotForIt;
+        }
+        if !take(&w.claim) {
+            return Serve::Claimed;
+        }
+        let mut out = Vec::new();
+        let mut r = Reply::new(&mut out, w.resp3);
+        match state {
+            Waiting::Gone(text) => r.error(text),
+            _ => {
+                let s = match self
+                    .ks
+                    .lookup_mut_unmarked(w.db, key, now)
+                    .map(|e| &mut e.value)
+                {
+                    Some(Value::Stream(s)) => s,
+                    _ => unreachable!("waiting() saw a stream"),
+                };
+                if !serve_blocked(&mut r, key, s, read, now) {
+                    // New IDs but no entries left (deleted): an empty reply, as Redis's.
+                    if r.resp3 {
+                        r.map_len(1);
+                    } else {
+                        r.array_len(1);
+                        r.array_len(2);
+                    }
+                    r.bulk(key);
+                    r.array_len(0);
+                }
+            }
+        }
+        // Delivered entries are pending for the consumer: nothing to rescue.
+        Serve::Done(out, None)
+    }
+
     /// Pops up to `n` members from a non-empty sorted set, deleting it when emptied.
     fn pop_zset(&mut self, db: usize, key: &[u8], max: bool, n: usize) -> Vec<(f64, Box<[u8]>)> {
         let now = self.now_ms;
@@ -437,6 +495,55 @@ impl Shard {
     pub fn signal_key(&mut self, db: usize, key: &[u8]) {
         if !self.blocked[db].is_empty() && self.blocked[db].contains_key(key) {
             self.mark_ready(db, key.into());
+        }
+    }
+
+    /// After write command `spec` ran here: its keys a blocked XREADGROUP waits on are
+    /// signalled, so that a stream deleted or replaced under it wakes it (as Redis 7.0
+    /// wakes it) whatever command did it. Costs one check while nothing is blocked.
+    pub(crate) fn signal_written(
+        &mut self,
+        spec: &crate::cmd::Spec,
+        db: usize,
+        args: &crate::cmd::Args,
+    ) {
+        if spec.flags & crate::cmd::flag::WRITE == 0 || self.blocked[db].is_empty() {
+            return;
+        }
+        let mut keyed = false;
+        for i in spec.key_positions(args) {
+            keyed = true;
+            let key = args.get(i);
+            let group_waits = self.blocked[db]
+                .get(key)
+                .is_some_and(|q| q.iter().any(|w| matches!(w.op, BlockOp::XReadGroup(_))));
+            if group_waits {
+                self.mark_ready(db, key.into());
+            }
+        }
+        if !keyed {
+            // FLUSHALL, FLUSHDB, SWAPDB ...: any stream may be gone.
+            self.signal_group_readers();
+        }
+    }
+
+    /// Signals every key a blocked XREADGROUP waits on, so that one whose stream went
+    /// away without a command naming its key (FLUSHALL, SWAPDB, expiry) wakes: after a
+    /// keyless write, and from the cron (for expiry). A reader whose group still has
+    /// nothing new keeps waiting.
+    pub(crate) fn signal_group_readers(&mut self) {
+        for db in 0..self.blocked.len() {
+            if self.blocked[db].is_empty() {
+                continue;
+            }
+            let keys: Vec<Box<[u8]>> = self.blocked[db]
+                .iter()
+                .filter(|(_, q)| q.iter().any(|w| matches!(w.op, BlockOp::XReadGroup(_))))
+                .map(|(k, _)| k.clone())
+                .collect();
+            for key in keys {
+                self.mark_ready(db, key);
+            }
         }
     }
 
@@ -505,7 +612,7 @@ impl Shard {
                         retry.push_back((db, key.clone()));
                         break;
                     }
-                    Serve::OtherType => skipped.push(w),
+                    Serve::OtherType | Serve::NotForIt => skipped.push(w),
                     Serve::Empty => {
                         // The key ran dry before this waiter: it keeps its place.
                         skipped.push(w);
@@ -559,7 +666,7 @@ impl Shard {
                 Serve::Done(out, rescue) => return Some((out, rescue)),
                 // The destination's shard replies; the client waits for it.
                 Serve::Forwarded | Serve::Claimed => return None,
-                Serve::Empty | Serve::OtherType => {}
+                Serve::Empty | Serve::OtherType | Serve::NotForIt => {}
                 // Served once the lock goes (the key stays ready until then).
                 Serve::Locked => self.mark_ready(w.db, key.clone()),
             }

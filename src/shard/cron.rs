@@ -59,6 +59,9 @@ impl Shard {
         if !self.locks.busy() {
             self.ks.active_expire(self.now_ms, EXPIRE_KEYS_PER_TURN_MAX);
         }
+        // A blocked XREADGROUP whose stream expired wakes (`signal_group_readers`).
+        self.signal_group_readers();
+        self.serve_ready_keys();
         for db in 0..self.ks.databases() {
             self.stats().avg_ttl_ms[db].store(self.ks.avg_ttl_ms(db), Relaxed);
         }

@@ -294,6 +294,7 @@ impl Shard {
             let res = (spec.handler)(&mut ctx, args);
             (res, ctx.pace)
         };
+        self.signal_written(spec, db, args);
         self.finish_call(spec, start, res, &mut out, reply_at, conn.resp3);
         if let Pace::Started(id) = pace {
             self.paced_local(conn, id);

@@ -302,6 +302,7 @@ impl Shard {
             );
             (spec.handler)(&mut ctx, args)
         };
+        self.signal_written(spec, conn.db, args);
         self.finish_call(spec, start, res, &mut out, 0, conn.resp3);
         gather.parts[self.id] = out;
         gather.left -= 1;
@@ -376,6 +377,7 @@ impl Shard {
                 let res = (spec.handler)(&mut ctx, &args);
                 (res, ctx.pace)
             };
+            self.signal_written(spec, db, &args);
             self.finish_call(spec, start, res, &mut out, reply_at, resp3);
             if let Some(sig) = signals.as_deref_mut() {
                 for (kdb, key) in self.ready_keys.iter().skip(ready_before) {
