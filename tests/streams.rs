@@ -158,3 +158,143 @@ fn a_stream_renamed_across_shards_keeps_its_entries_and_ids() {
     );
     assert_eq!(c.cmd(&["XLEN", &b]), b":249\r\n");
 }
+
+/// Consumers of two groups blocked in XREADGROUP on two streams of different shards;
+/// each XADD goes to exactly one consumer of each group, the first blocked. Returns what
+/// each consumer received, group by group, for comparing servers.
+fn group_readers_share_entries(port: u16, shards: usize) -> Vec<Vec<u8>> {
+    let (a, b) = keys_on_two_shards("jobs", shards.max(2));
+    let mut admin = Raw::connect(port).unwrap();
+    for key in [&a, &b] {
+        for g in ["g1", "g2"] {
+            assert_eq!(
+                admin.cmd(&["XGROUP", "CREATE", key, g, "$", "MKSTREAM"]),
+                b"+OK\r\n"
+            );
+        }
+    }
+    let mut readers = Vec::new();
+    for i in 0..4 {
+        for g in ["g1", "g2"] {
+            let mut c = Raw::connect(port).unwrap();
+            let name = format!("c{i}");
+            // Half list the keys one way, half the other.
+            let (k1, k2) = if i % 2 == 0 { (&a, &b) } else { (&b, &a) };
+            c.send(&Raw::encode(&[
+                b"XREADGROUP",
+                b"GROUP",
+                g.as_bytes(),
+                name.as_bytes(),
+                b"BLOCK",
+                b"0",
+                b"STREAMS",
+                k1.as_bytes(),
+                k2.as_bytes(),
+                b">",
+                b">",
+            ]));
+            wait_blocked(&mut admin, readers.len() + 1);
+            readers.push(c);
+        }
+    }
+    for n in 1..=4 {
+        let key = if n % 2 == 1 { &a } else { &b };
+        admin.cmd(&["XADD", key, &format!("{n}-1"), "n", &n.to_string()]);
+    }
+    let got: Vec<Vec<u8>> = readers.iter_mut().map(|c| c.read_reply()).collect();
+    assert_eq!(blocked_clients(&mut admin), 0);
+    // Nothing is pending twice: each group's consumers hold the four entries between them.
+    for g in ["g1", "g2"] {
+        let mut held = 0;
+        for i in 0..4 {
+            let r = Resp::from(&admin.cmd(&[
+                "XREADGROUP",
+                "GROUP",
+                g,
+                &format!("c{i}"),
+                "STREAMS",
+                &a,
+                &b,
+                "0",
+                "0",
+            ]));
+            held += r
+                .items()
+                .iter()
+                .map(|kv| kv.items()[1].items().len())
+                .sum::<usize>();
+        }
+        assert_eq!(held, 4, "group {g}");
+    }
+    got
+}
+
+#[test]
+fn blocked_group_readers_get_each_entry_once_per_group_across_shards() {
+    let srv = busbar(&["--threads", "3"]);
+    let got = group_readers_share_entries(srv.port, 3);
+    if let Some(redis) = redis_server(&[]) {
+        // Same keys for both: the key names depend only on the shard count.
+        assert_eq!(
+            got.iter().map(|r| show(r)).collect::<Vec<_>>(),
+            group_readers_share_entries(redis.port, 3)
+                .iter()
+                .map(|r| show(r))
+                .collect::<Vec<_>>()
+        );
+    }
+}
+
+/// A consumer blocked in XREADGROUP wakes with an error when its group or stream goes,
+/// whatever removed it; returns each wake's reply.
+fn group_reader_wakes(port: u16) -> Vec<Vec<u8>> {
+    let mut admin = Raw::connect(port).unwrap();
+    let removals: [&[&str]; 6] = [
+        &["XGROUP", "DESTROY", "s", "g"],
+        &["DEL", "s"],
+        &["SET", "s", "now a string"],
+        &["FLUSHALL"],
+        &["RENAME", "s", "elsewhere"],
+        &["PEXPIRE", "s", "50"],
+    ];
+    let mut out = Vec::new();
+    for removal in removals {
+        admin.cmd(&["FLUSHALL"]);
+        admin.cmd(&["XGROUP", "CREATE", "s", "g", "$", "MKSTREAM"]);
+        let mut c = Raw::connect(port).unwrap();
+        c.send(&Raw::encode(&[
+            b"XREADGROUP",
+            b"GROUP",
+            b"g",
+            b"c",
+            b"BLOCK",
+            b"0",
+            b"STREAMS",
+            b"s",
+            b">",
+        ]));
+        wait_blocked(&mut admin, 1);
+        admin.cmd(removal);
+        out.push(c.read_reply());
+        assert_eq!(blocked_clients(&mut admin), 0);
+    }
+    out
+}
+
+#[test]
+fn a_blocked_group_reader_wakes_when_its_group_or_stream_goes() {
+    let srv = busbar(&["--threads", "2"]);
+    let got = group_reader_wakes(srv.port);
+    let nogroup = "-NOGROUP the consumer group this client was blocked on no longer exists\r\n";
+    let unblocked = "-UNBLOCKED the stream key no longer exists\r\n";
+    let want = [
+        nogroup, unblocked, unblocked, unblocked, unblocked, unblocked,
+    ];
+    assert_eq!(
+        got.iter().map(|r| show(r)).collect::<Vec<_>>(),
+        want.iter().map(|w| show(w.as_bytes())).collect::<Vec<_>>()
+    );
+    if let Some(redis) = redis_server(&[]) {
+        assert_eq!(group_reader_wakes(redis.port), got);
+    }
+}

@@ -175,6 +175,29 @@ impl Cx {
         answers.pop().expect("one op, one answer")
     }
 
+    /// Runs `op` on `shard`, where it reads and writes `keys`: when the command holds no
+    /// locks (its keys are on one shard), the owner lets a transaction holding them
+    /// finish first, as for a hop.
+    pub async fn run_on_keys<T, F>(&self, shard: usize, keys: Vec<Box<[u8]>>, op: F) -> T
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Ctx) -> T + Send + 'static,
+    {
+        {
+            let mut io = self.io.lock().expect("step io");
+            debug_assert!(io.asks.is_empty(), "one await at a time");
+            let run = move |ctx: &mut Ctx| (Box::new(op(ctx)) as Answer, None);
+            let op = Op {
+                run: Box::new(run),
+                keys,
+                keyless: false,
+            };
+            io.asks.push((shard, op));
+        }
+        let mut answers = self.answers::<T>().await;
+        answers.pop().expect("one op, one answer")
+    }
+
     /// Runs `op`, which reads no key by name (a SCAN step), on `shard` and returns what it
     /// returned. As a keyless command's hop does, it runs there at once, whatever locks
     /// other transactions hold, and takes none.

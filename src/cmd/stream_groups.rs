@@ -494,19 +494,24 @@ async fn xreadgroup_across(
     let first = cx.shard_of(&keys[0]);
     let results: Vec<Option<Vec<u8>>> = if keys.iter().all(|k| cx.shard_of(k) == first) {
         // One shard: checks and deliveries in one op.
-        let (keys, read) = (keys.clone(), read.clone());
-        cx.run_on(first, move |ctx| -> CmdResult<Vec<Option<Vec<u8>>>> {
-            let mut from = Vec::with_capacity(keys.len());
-            for (key, id) in keys.iter().zip(ids) {
-                check_key(ctx, key, &read.group)?;
-                from.push(id?);
-            }
-            Ok(keys
-                .iter()
-                .zip(from)
-                .map(|(key, id)| serve_key(ctx, key, &read, id, resp3))
-                .collect())
-        })
+        let (named, read) = (keys.clone(), read.clone());
+        let keys = keys.clone();
+        cx.run_on_keys(
+            first,
+            named,
+            move |ctx| -> CmdResult<Vec<Option<Vec<u8>>>> {
+                let mut from = Vec::with_capacity(keys.len());
+                for (key, id) in keys.iter().zip(ids) {
+                    check_key(ctx, key, &read.group)?;
+                    from.push(id?);
+                }
+                Ok(keys
+                    .iter()
+                    .zip(from)
+                    .map(|(key, id)| serve_key(ctx, key, &read, id, resp3))
+                    .collect())
+            },
+        )
         .await?
     } else {
         let group = read.group.clone();
