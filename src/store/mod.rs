@@ -5,6 +5,7 @@
 //! exception is its INFO numbers (`KeyspaceStats`), atomics that only the owner writes so
 //! that INFO on any shard reads them as they are.
 
+pub mod chunked;
 pub mod glob;
 pub mod hash;
 pub mod list;

@@ -2,9 +2,10 @@
 //! consumers, and its pending-entries list (PEL) — the entries delivered to a consumer and
 //! not yet acknowledged.
 //!
-//! The group's PEL is a B-tree by entry ID, so XACK, XCLAIM and XPENDING's ranges find an
-//! entry in O(log n) and walk ranges without touching the stream. Each consumer keeps the
-//! IDs it owns in a B-tree of its own (a history read or XPENDING for one consumer walks
+//! The group's PEL is an ordered map by entry ID (`store::chunked`: sorted chunks, which
+//! stay full as IDs arrive in order), so XACK, XCLAIM and XPENDING's ranges find an entry
+//! in O(log n) and walk ranges without touching the stream. Each consumer keeps the IDs it
+//! owns in such a map of its own (a history read or XPENDING for one consumer walks
 //! only those). A pending entry names its consumer by a small number, not by name; names
 //! live once per consumer. Groups and consumers are ordered by name, as Redis's radix
 //! trees order them (XINFO lists them in that order).
@@ -12,8 +13,9 @@
 //! The lag and read-counter arithmetic (Redis 7.0's `entries-read` / `lag`) needs the
 //! stream's counters; [`Tally`] carries them so a group can be changed while they are read.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
+use super::chunked::Chunked;
 use super::stream::StreamId;
 
 /// A consumer's number within its group (an index into the group's consumer slots).
@@ -38,7 +40,7 @@ pub struct Consumer {
     /// When it last read or claimed, Unix ms (XINFO's `seen-time` / `idle`).
     pub seen_time: u64,
     /// The IDs it owns, ascending.
-    pel: BTreeSet<StreamId>,
+    pel: Chunked<StreamId, ()>,
 }
 
 impl Consumer {
@@ -49,7 +51,7 @@ impl Consumer {
 
     /// The IDs it owns from `from` on, ascending.
     pub fn pending_from(&self, from: StreamId) -> impl Iterator<Item = StreamId> + '_ {
-        self.pel.range(from..).copied()
+        self.pel.range(from, StreamId::MAX).map(|(id, _)| *id)
     }
 }
 
@@ -60,7 +62,7 @@ pub struct Group {
     pub last_id: StreamId,
     /// The logical number of entries read so far, `None` when unknown (Redis's -1).
     pub entries_read: Option<u64>,
-    pel: BTreeMap<StreamId, Pending>,
+    pel: Chunked<StreamId, Pending>,
     by_name: BTreeMap<Box<[u8]>, ConsumerId>,
     slots: Vec<Option<Consumer>>,
 }
@@ -100,7 +102,7 @@ impl Group {
         let c = Consumer {
             name: name.into(),
             seen_time: now,
-            pel: BTreeSet::new(),
+            pel: Chunked::default(),
         };
         let id = match self.slots.iter().position(Option::is_none) {
             Some(free) => {
@@ -126,7 +128,7 @@ impl Group {
     pub fn delete_consumer(&mut self, name: &[u8]) -> Option<usize> {
         let id = self.by_name.remove(name)?;
         let c = self.slots[id as usize].take().expect("a live consumer");
-        for pid in &c.pel {
+        for (pid, _) in c.pel.iter() {
             self.pel.remove(pid);
         }
         while self.slots.last().is_some_and(Option::is_none) {
@@ -166,18 +168,13 @@ impl Group {
         lo: StreamId,
         hi: StreamId,
     ) -> impl DoubleEndedIterator<Item = (StreamId, &Pending)> + '_ {
-        let range = if lo <= hi {
-            self.pel.range(lo..=hi)
-        } else {
-            self.pel.range(StreamId::MAX..StreamId::MAX)
-        };
-        range.map(|(&id, p)| (id, p))
+        self.pel.range(lo, hi).map(|(&id, p)| (id, p))
     }
 
     /// The smallest and largest pending IDs.
     pub fn pending_bounds(&self) -> Option<(StreamId, StreamId)> {
-        let first = self.pel.first_key_value()?.0;
-        let last = self.pel.last_key_value()?.0;
+        let first = self.pel.first()?.0;
+        let last = self.pel.last()?.0;
         Some((*first, *last))
     }
 
@@ -195,7 +192,7 @@ impl Group {
                 self.consumer_mut(old.owner).pel.remove(&id);
             }
         }
-        self.consumer_mut(to).pel.insert(id);
+        self.consumer_mut(to).pel.insert(id, ());
     }
 
     /// Moves pending entry `id` to consumer `to` (XCLAIM); false if it is not pending.
@@ -206,7 +203,7 @@ impl Group {
         let from = std::mem::replace(&mut p.owner, to);
         if from != to {
             self.consumer_mut(from).pel.remove(&id);
-            self.consumer_mut(to).pel.insert(id);
+            self.consumer_mut(to).pel.insert(id, ());
         }
         true
     }
@@ -234,8 +231,8 @@ impl Group {
             u64s(out, &[c.name.len() as u64]);
             out.extend_from_slice(&c.name);
             u64s(out, &[c.seen_time, c.pel.len() as u64]);
-            for id in &c.pel {
-                let p = &self.pel[id];
+            for id in c.pel.keys() {
+                let p = self.pel.get(id).expect("a consumer's IDs are pending");
                 u64s(out, &[id.ms, id.seq, p.delivery_time, p.delivery_count]);
             }
         }
