@@ -427,10 +427,7 @@ impl Value {
                         pairs.push(rest.get(4..4 + len)?);
                         rest = &rest[4 + len..];
                     }
-                    st.append(
-                        stream::Entry::new(id, pairs.into_iter()),
-                        stream::NodeLimits::default(),
-                    );
+                    st.append(id, pairs, stream::NodeLimits::default());
                 }
                 st.last_id = last_id;
                 st.max_deleted = max_deleted;
