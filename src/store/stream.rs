@@ -270,7 +270,11 @@ impl Node {
         reserve: usize,
     ) -> Node {
         let count = items.clone().count();
-        let fields = if count % 2 == 0 { count / 2 } else { 0 };
+        let fields = if count.is_multiple_of(2) {
+            count / 2
+        } else {
+            0
+        };
         let mut buf = Vec::with_capacity(reserve);
         put_varint(&mut buf, fields as u64);
         let fields_at = buf.len();
@@ -484,20 +488,24 @@ impl Stream {
         }
         let full = varint_len(count as u64) + full;
         let node = self.nodes.back().filter(|n| {
-            let same = same && count % 2 == 0 && count / 2 == n.master_fields;
+            let same = same && count.is_multiple_of(2) && count / 2 == n.master_fields;
             let size = 1 + deltas_len(n.tail_id, id) + if same { values } else { full };
             (limits.max_bytes == 0 || n.buf.len() + size < limits.max_bytes)
                 && (limits.max_entries == 0 || n.appended < limits.max_entries)
         });
         let same = match node {
-            Some(n) => same && count % 2 == 0 && count / 2 == n.master_fields,
+            Some(n) => same && count.is_multiple_of(2) && count / 2 == n.master_fields,
             None => {
                 if let Some(n) = self.nodes.back_mut() {
                     n.seal();
                 }
                 // Room for a node full of entries like this one, as far as the limits
                 // tell (most entries of a stream look alike).
-                let size = 3 + if count % 2 == 0 { values } else { full };
+                let size = 3 + if count.is_multiple_of(2) {
+                    values
+                } else {
+                    full
+                };
                 let mut reserve = match limits.max_entries {
                     0 => usize::MAX,
                     n => full.saturating_add(size.saturating_mul(n)),
@@ -508,7 +516,7 @@ impl Stream {
                 let reserve = reserve.min(NODE_RESERVE_BYTES_MAX).max(full + size);
                 let node = Node::new(id, items.clone(), reserve);
                 self.nodes.push_back(node);
-                count % 2 == 0
+                count.is_multiple_of(2)
             }
         };
         let node = self.nodes.back_mut().expect("a node");
@@ -930,7 +938,7 @@ mod tests {
                     _ => {
                         let pick = |r: u64| -> StreamId {
                             match model.get(r as usize) {
-                                Some(m) if r % 3 != 0 => m.0,
+                                Some(m) if !r.is_multiple_of(3) => m.0,
                                 _ => id(r * 997, 0),
                             }
                         };
