@@ -13,7 +13,7 @@
 use crate::cmd::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::resp::Reply;
-use crate::store::stream::{Entry, StreamId};
+use crate::store::stream::{EntryRef, StreamId};
 use crate::store::{Str, Value};
 
 /// Bytes written per piece (a walk stops at the first element boundary past it). Large
@@ -217,7 +217,7 @@ impl Paced {
 }
 
 /// One stream entry: `[id, [field, value, ...]]`.
-pub fn write_entry(out: &mut Reply, e: &Entry) {
+pub fn write_entry(out: &mut Reply, e: &EntryRef<'_>) {
     out.array_len(2);
     // `ms-seq` on the stack: at most 20 + 1 + 20 bytes.
     let mut id = [0u8; 41];

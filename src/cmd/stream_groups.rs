@@ -338,7 +338,7 @@ fn deliver_new(out: &mut Reply, s: &Stream, g: &mut Group, read: &GroupRead, now
         if !read.noack {
             g.assign(e.id, cid, now, 1);
         }
-        reply_entry(out, e);
+        reply_entry(out, &e);
     }
     true
 }

@@ -9,7 +9,7 @@ use crate::error::{CmdError, CmdResult};
 use crate::num::cnum::{c_str, string2ull};
 use crate::num::parse_i64;
 use crate::resp::Reply;
-use crate::store::stream::{Entry, Stream, StreamId, Trim};
+use crate::store::stream::{EntryRef, Stream, StreamId, Trim};
 
 /// The stream at `key`, or `None`; WRONGTYPE for another type.
 fn read<'k>(ctx: &'k mut Ctx, key: &[u8]) -> CmdResult<Option<&'k Stream>> {
@@ -79,7 +79,7 @@ pub(crate) fn id_arg(a: &[u8], missing_seq: u64) -> CmdResult<StreamId> {
 }
 
 /// Writes one entry: `[id, [field, value, ...]]`.
-pub(crate) fn reply_entry(out: &mut Reply, e: &Entry) {
+pub(crate) fn reply_entry(out: &mut Reply, e: &EntryRef<'_>) {
     out.array_len(2);
     out.bulk(&e.id.to_bytes());
     out.array_len(e.pair_items());
@@ -89,7 +89,7 @@ pub(crate) fn reply_entry(out: &mut Reply, e: &Entry) {
 }
 
 /// Writes entries as an array.
-pub(crate) fn reply_entries(out: &mut Reply, entries: &[&Entry]) {
+pub(crate) fn reply_entries(out: &mut Reply, entries: &[EntryRef<'_>]) {
     out.array_len(entries.len());
     for e in entries {
         reply_entry(out, e);
@@ -248,7 +248,7 @@ pub fn xadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
         Some((id, false)) if id.ms > last.ms => StreamId { ms: id.ms, seq: 0 },
         Some(_) => return Err(top()),
     };
-    s.append(Entry::new(id, args.cursor(a.fields_at)), limits);
+    s.append(id, args.cursor(a.fields_at), limits);
     if let Some(t) = a.trim {
         s.trim(t.how, t.approx, t.limit);
     }

@@ -1,13 +1,18 @@
 //! A stream: entries of field-value pairs under strictly increasing IDs (`ms-seq`).
 //!
 //! Laid out like Redis's radix tree of listpacks: a deque of *nodes*, each holding up to
-//! `stream-node-max-entries` entries (and roughly `stream-node-max-bytes` bytes) in ID
-//! order. An entry appends to the last node or starts a new one; XDEL removes an entry
-//! from its node (the node keeps counting it, as a listpack keeps a deleted entry, and
-//! goes away once empty); trimming drops whole nodes from the head, and only an exact
-//! trim (`MAXLEN =`) also removes single entries. So `MAXLEN ~` trims exactly where
-//! Redis's does as long as nodes fill by count. Ranges binary-search the nodes, then the
-//! entries.
+//! `stream-node-max-entries` entries (and under `stream-node-max-bytes` bytes of them) in
+//! ID order, packed in one byte buffer. A node opens with a master entry: the first ID
+//! appended to it and that entry's field names. Each entry then costs a flags byte, its ID
+//! as varint deltas from the entry before it, and — when its fields are the master's, as
+//! in most streams — its values only (else its fields and values). An entry appends to
+//! the last node or starts a new one; XDEL sets the entry's deleted flag in place (the
+//! node keeps counting it, as a listpack keeps a deleted entry, and goes away once all
+//! its entries are deleted); trimming drops whole nodes from the head, and only an exact
+//! trim (`MAXLEN =`) also deletes single entries of the first node, the same way. So
+//! `MAXLEN ~` trims exactly where Redis's does as long as nodes fill by count. Each node
+//! keeps its first and last present IDs and its count beside the bytes, so ranges
+//! binary-search the nodes, then decode the few they touch front to back.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -85,85 +90,320 @@ impl StreamId {
     }
 }
 
-/// One entry: its ID and its field-value pairs, packed as `[varint len][bytes]...`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Entry {
-    /// The entry's ID.
-    pub id: StreamId,
-    fields: Box<[u8]>,
+/// Entry flag: removed (XDEL or an exact trim). The entry stays in its node's bytes and
+/// in `Node::appended`; every reader skips it.
+const DELETED: u8 = 1;
+/// Entry flag: the entry's fields are its node's master fields, so only its values are
+/// stored.
+const SAME_FIELDS: u8 = 2;
+
+/// Cap on a new node's first buffer reservation: a node without limits must not reserve
+/// much on a guess (it grows by a quarter at a time past what was reserved).
+const NODE_RESERVE_BYTES_MAX: usize = 64 * 1024;
+
+/// Bytes `n` takes as a varint (7 bits a byte, low bits first).
+fn varint_len(mut n: u64) -> usize {
+    let mut len = 1;
+    while n >= 0x80 {
+        n >>= 7;
+        len += 1;
+    }
+    len
 }
 
-impl Entry {
-    /// An entry of `pairs` (field, value, field, value, ...).
-    pub fn new<'a>(id: StreamId, pairs: impl Iterator<Item = &'a [u8]>) -> Entry {
-        let mut buf = Vec::new();
-        for p in pairs {
-            let mut n = p.len() as u64;
-            loop {
-                let b = (n & 0x7f) as u8;
-                n >>= 7;
-                if n == 0 {
-                    buf.push(b);
-                    break;
-                }
-                buf.push(b | 0x80);
-            }
-            buf.extend_from_slice(p);
-        }
-        Entry {
-            id,
-            fields: buf.into_boxed_slice(),
-        }
+fn put_varint(buf: &mut Vec<u8>, mut n: u64) {
+    while n >= 0x80 {
+        buf.push((n as u8 & 0x7f) | 0x80);
+        n >>= 7;
     }
+    buf.push(n as u8);
+}
 
+/// Reads the varint at `*at` of a node's own bytes (always well formed: only
+/// `Stream::append` writes them), moving `*at` past it.
+fn get_varint(buf: &[u8], at: &mut usize) -> u64 {
+    let (mut n, mut shift) = (0u64, 0);
+    loop {
+        let b = buf[*at];
+        *at += 1;
+        n |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return n;
+        }
+        shift += 7;
+    }
+}
+
+/// Bytes an item takes packed: its length as a varint, then itself.
+fn packed_len(item: &[u8]) -> usize {
+    varint_len(item.len() as u64) + item.len()
+}
+
+fn put_packed(buf: &mut Vec<u8>, item: &[u8]) {
+    put_varint(buf, item.len() as u64);
+    buf.extend_from_slice(item);
+}
+
+/// Items packed as `[varint len][bytes]...`, read front to back.
+#[derive(Debug, Clone, Copy)]
+struct Packed<'a>(&'a [u8]);
+
+impl<'a> Iterator for Packed<'a> {
+    type Item = &'a [u8];
+
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let mut at = 0;
+        let n = get_varint(self.0, &mut at) as usize;
+        let (item, rest) = self.0[at..].split_at(n);
+        self.0 = rest;
+        Some(item)
+    }
+}
+
+/// One entry as it sits in its node: its ID and a view of its field-value pairs. Borrowed
+/// from the stream, so it lives as long as the stream is not changed.
+#[derive(Debug, Clone, Copy)]
+pub struct EntryRef<'a> {
+    /// The entry's ID.
+    pub id: StreamId,
+    /// The node's master fields (packed) when the entry stores its values only.
+    fields: &'a [u8],
+    /// The entry's values (`SAME_FIELDS`), or its fields and values, packed.
+    body: &'a [u8],
+    /// Fields and values together.
+    items: usize,
+    /// `SAME_FIELDS` was set: fields come from `fields`, values from `body`.
+    same: bool,
+}
+
+impl<'a> EntryRef<'a> {
     /// The fields and values, alternating.
-    pub fn pairs(&self) -> impl Iterator<Item = &[u8]> + '_ {
-        let mut rest = &self.fields[..];
+    pub fn pairs(self) -> impl Iterator<Item = &'a [u8]> + 'a {
+        let (mut fields, mut body) = (Packed(self.fields), Packed(self.body));
+        let same = self.same;
+        let mut field_next = true;
         std::iter::from_fn(move || {
-            if rest.is_empty() {
-                return None;
+            if !same {
+                return body.next();
             }
-            let (mut n, mut shift, mut i) = (0usize, 0, 0);
-            loop {
-                let b = rest[i];
-                n |= ((b & 0x7f) as usize) << shift;
-                i += 1;
-                if b & 0x80 == 0 {
-                    break;
-                }
-                shift += 7;
-            }
-            let (item, tail) = rest[i..].split_at(n);
-            rest = tail;
-            Some(item)
+            let item = if field_next {
+                fields.next()
+            } else {
+                body.next()
+            };
+            field_next = !field_next;
+            item
         })
     }
 
     /// Number of fields and values together.
-    pub fn pair_items(&self) -> usize {
-        self.pairs().count()
-    }
-
-    /// About what the entry costs in a listpack node (for the node byte limit).
-    fn node_bytes(&self) -> usize {
-        self.fields.len() + 2 * self.pair_items() + 12
+    pub fn pair_items(self) -> usize {
+        self.items
     }
 }
 
-/// One node: entries in ID order.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// One node: a master entry (its ID and field names, taken from the first entry
+/// appended) and the packed bytes of every entry appended to it, deleted ones included.
+///
+/// `buf` holds `[varint n][field]*n` (the master fields), then per entry:
+/// `flags` (one byte: `DELETED`, `SAME_FIELDS`), the ms delta and the seq delta (varints;
+/// from the entry before it, the master ID for the first: with an equal ms the seq delta is
+/// the seq difference, else the seq itself), then with `SAME_FIELDS` the values only (one
+/// per master field), else `[varint item count]` and the fields and values. Every item is
+/// `[varint len][bytes]`.
+#[derive(Debug, Clone, PartialEq)]
 struct Node {
-    entries: Vec<Entry>,
-    /// Entries ever appended, deleted ones included (a listpack keeps them).
+    /// The first ID appended: the first entry's deltas count from it.
+    master_id: StreamId,
+    /// The last ID appended, deleted or not: the next entry's deltas count from it.
+    tail_id: StreamId,
+    /// The first entry present (a node without one is dropped).
+    first: StreamId,
+    /// The last entry present.
+    last: StreamId,
+    /// Entries present.
+    live: usize,
+    /// Entries ever appended, deleted ones included (as a listpack keeps them).
     appended: usize,
-    /// Approximate listpack bytes.
-    bytes: usize,
+    /// Number of master fields.
+    master_fields: usize,
+    /// Where the master fields' items start in `buf` (after their count).
+    fields_at: usize,
+    /// Where the entries start in `buf`.
+    entries_at: usize,
+    /// The master fields, then the entries.
+    buf: Vec<u8>,
+}
+
+/// Where a walk over a node's entries stands.
+#[derive(Debug, Clone, Copy)]
+struct Cursor {
+    at: usize,
+    prev: StreamId,
+}
+
+/// One entry decoded: where its bytes are, by offset (so no borrow outlives the step).
+#[derive(Debug, Clone)]
+struct Slot {
+    /// Offset of its flags byte.
+    flags_at: usize,
+    flags: u8,
+    id: StreamId,
+    /// Its values (`SAME_FIELDS`) or fields and values.
+    body: std::ops::Range<usize>,
+    items: usize,
+}
+
+impl Slot {
+    fn deleted(&self) -> bool {
+        self.flags & DELETED != 0
+    }
+}
+
+impl Node {
+    /// A node whose master entry is `id` with the fields of `items` (the even ones; none
+    /// if `items` has an odd count, which only an odd `append` could give).
+    fn new<'p>(
+        id: StreamId,
+        items: impl Iterator<Item = &'p [u8]> + Clone,
+        reserve: usize,
+    ) -> Node {
+        let count = items.clone().count();
+        let fields = if count.is_multiple_of(2) {
+            count / 2
+        } else {
+            0
+        };
+        let mut buf = Vec::with_capacity(reserve);
+        put_varint(&mut buf, fields as u64);
+        let fields_at = buf.len();
+        for f in items.step_by(2).take(fields) {
+            put_packed(&mut buf, f);
+        }
+        Node {
+            master_id: id,
+            tail_id: id,
+            first: id,
+            last: id,
+            live: 0,
+            appended: 0,
+            master_fields: fields,
+            fields_at,
+            entries_at: buf.len(),
+            buf,
+        }
+    }
+
+    fn cursor(&self) -> Cursor {
+        Cursor {
+            at: self.entries_at,
+            prev: self.master_id,
+        }
+    }
+
+    /// Decodes the entry at `c` (deleted or not) and moves `c` past it.
+    fn step(&self, c: &mut Cursor) -> Option<Slot> {
+        let buf = &self.buf[..];
+        if c.at >= buf.len() {
+            return None;
+        }
+        let flags_at = c.at;
+        let flags = buf[c.at];
+        c.at += 1;
+        let ms_delta = get_varint(buf, &mut c.at);
+        let seq_delta = get_varint(buf, &mut c.at);
+        let id = if ms_delta == 0 {
+            StreamId {
+                ms: c.prev.ms,
+                seq: c.prev.seq + seq_delta,
+            }
+        } else {
+            StreamId {
+                ms: c.prev.ms + ms_delta,
+                seq: seq_delta,
+            }
+        };
+        c.prev = id;
+        let (stored, items) = if flags & SAME_FIELDS != 0 {
+            (self.master_fields, 2 * self.master_fields)
+        } else {
+            let n = get_varint(buf, &mut c.at) as usize;
+            (n, n)
+        };
+        let body_at = c.at;
+        for _ in 0..stored {
+            let len = get_varint(buf, &mut c.at) as usize;
+            c.at += len;
+        }
+        Some(Slot {
+            flags_at,
+            flags,
+            id,
+            body: body_at..c.at,
+            items,
+        })
+    }
+
+    fn entry(&self, s: &Slot) -> EntryRef<'_> {
+        let same = s.flags & SAME_FIELDS != 0;
+        EntryRef {
+            id: s.id,
+            fields: if same {
+                &self.buf[self.fields_at..self.entries_at]
+            } else {
+                &[]
+            },
+            body: &self.buf[s.body.clone()],
+            items: s.items,
+            same,
+        }
+    }
+
+    /// The entries present, in order.
+    fn live(&self) -> impl Iterator<Item = EntryRef<'_>> + '_ {
+        let mut c = self.cursor();
+        std::iter::from_fn(move || loop {
+            let s = self.step(&mut c)?;
+            if !s.deleted() {
+                return Some(self.entry(&s));
+            }
+        })
+    }
+
+    /// Marks the first `n` entries present deleted (fewer than `live`).
+    fn delete_front(&mut self, n: usize) {
+        debug_assert!(n < self.live);
+        let mut c = self.cursor();
+        let mut marked = 0;
+        while let Some(s) = self.step(&mut c) {
+            if s.deleted() {
+                continue;
+            }
+            if marked == n {
+                self.first = s.id;
+                break;
+            }
+            self.buf[s.flags_at] |= DELETED;
+            marked += 1;
+        }
+        self.live -= marked;
+    }
+
+    /// Gives back most of the buffer's spare room once no more entries will come.
+    fn seal(&mut self) {
+        if self.buf.capacity() - self.buf.len() > self.buf.len() / 8 {
+            self.buf.shrink_to_fit();
+        }
+    }
 }
 
 /// Node size limits (CONFIG `stream-node-max-*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct NodeLimits {
-    /// Most entries per node (0 = no limit).
+    /// Most entries per node, deleted ones included (0 = no limit).
     pub max_entries: usize,
     /// Most bytes per node (0 = no limit).
     pub max_bytes: usize,
@@ -215,18 +455,12 @@ impl Stream {
 
     /// The ID of the last entry present, if any.
     pub fn last_entry_id(&self) -> Option<StreamId> {
-        self.nodes
-            .back()
-            .and_then(|n| n.entries.last())
-            .map(|e| e.id)
+        self.nodes.back().map(|n| n.last)
     }
 
     /// The ID of the first entry present, if any.
     pub fn first_entry_id(&self) -> Option<StreamId> {
-        self.nodes
-            .front()
-            .and_then(|n| n.entries.first())
-            .map(|e| e.id)
+        self.nodes.front().map(|n| n.first)
     }
 
     /// The counters consumer-group lag is computed from.
@@ -240,59 +474,139 @@ impl Stream {
         }
     }
 
-    /// Appends an entry whose ID is above `last_id` (the caller checked).
-    pub fn append(&mut self, entry: Entry, limits: NodeLimits) {
-        debug_assert!(entry.id > self.last_id || self.entries_added == 0);
-        let bytes = entry.node_bytes();
-        let fits = self.nodes.back().is_some_and(|n| {
-            (limits.max_bytes == 0 || n.bytes + bytes < limits.max_bytes)
+    /// Appends an entry of `pairs` (field, value, field, value, ...) under `id`, which is
+    /// above `last_id` (the caller checked).
+    pub fn append<'p, I>(&mut self, id: StreamId, pairs: I, limits: NodeLimits)
+    where
+        I: IntoIterator<Item = &'p [u8]>,
+        I::IntoIter: Clone,
+    {
+        debug_assert!(id > self.last_id || self.entries_added == 0);
+        let items = pairs.into_iter();
+        // The entry's size in both forms, and whether its fields are the last node's
+        // master fields.
+        let (mut count, mut full, mut values) = (0usize, 0usize, 0usize);
+        let mut master = self
+            .nodes
+            .back()
+            .map(|n| Packed(&n.buf[n.fields_at..n.entries_at]));
+        let mut same = master.is_some();
+        for (i, item) in items.clone().enumerate() {
+            let size = packed_len(item);
+            full += size;
+            count += 1;
+            if i % 2 == 1 {
+                values += size;
+            } else if same {
+                same = master.as_mut().and_then(|m| m.next()) == Some(item);
+            }
+        }
+        let full = varint_len(count as u64) + full;
+        let node = self.nodes.back().filter(|n| {
+            let same = same && count.is_multiple_of(2) && count / 2 == n.master_fields;
+            let size = 1 + deltas_len(n.tail_id, id) + if same { values } else { full };
+            (limits.max_bytes == 0 || n.buf.len() + size < limits.max_bytes)
                 && (limits.max_entries == 0 || n.appended < limits.max_entries)
         });
-        if !fits {
-            self.nodes.push_back(Node::default());
-        }
+        let same = match node {
+            Some(n) => same && count.is_multiple_of(2) && count / 2 == n.master_fields,
+            None => {
+                if let Some(n) = self.nodes.back_mut() {
+                    n.seal();
+                }
+                // Room for a node full of entries like this one, as far as the limits
+                // tell (most entries of a stream look alike).
+                let size = 3 + if count.is_multiple_of(2) {
+                    values
+                } else {
+                    full
+                };
+                let mut reserve = match limits.max_entries {
+                    0 => usize::MAX,
+                    n => full.saturating_add(size.saturating_mul(n)),
+                };
+                if limits.max_bytes != 0 {
+                    reserve = reserve.min(limits.max_bytes);
+                }
+                let reserve = reserve.min(NODE_RESERVE_BYTES_MAX).max(full + size);
+                let node = Node::new(id, items.clone(), reserve);
+                self.nodes.push_back(node);
+                count.is_multiple_of(2)
+            }
+        };
         let node = self.nodes.back_mut().expect("a node");
-        node.bytes += bytes;
+        let size = 1 + deltas_len(node.tail_id, id) + if same { values } else { full };
+        let spare = node.buf.capacity() - node.buf.len();
+        if spare < size {
+            node.buf.reserve_exact(size.max(node.buf.len() / 4));
+        }
+        node.buf.push(if same { SAME_FIELDS } else { 0 });
+        let (ms_delta, seq_delta) = deltas(node.tail_id, id);
+        put_varint(&mut node.buf, ms_delta);
+        put_varint(&mut node.buf, seq_delta);
+        if same {
+            for v in items.skip(1).step_by(2) {
+                put_packed(&mut node.buf, v);
+            }
+        } else {
+            put_varint(&mut node.buf, count as u64);
+            for item in items {
+                put_packed(&mut node.buf, item);
+            }
+        }
+        if node.live == 0 {
+            node.first = id;
+        }
+        node.live += 1;
         node.appended += 1;
-        self.last_id = entry.id;
-        node.entries.push(entry);
+        node.last = id;
+        node.tail_id = id;
+        self.last_id = id;
         self.len += 1;
         self.entries_added += 1;
     }
 
+    /// The nodes that may hold entries in `lo..=hi`: from the first whose last entry
+    /// reaches `lo` to the last whose first is not past `hi`.
+    fn nodes_between(&self, lo: StreamId, hi: StreamId) -> std::ops::Range<usize> {
+        let start = self.nodes.partition_point(|n| n.last < lo);
+        let end = self.nodes.partition_point(|n| n.first <= hi);
+        start..end.max(start)
+    }
+
     /// The entries with IDs in `lo..=hi`, ascending (or descending if `rev`), at most
     /// `count` (0 = all).
-    pub fn range(&self, lo: StreamId, hi: StreamId, rev: bool, count: usize) -> Vec<&Entry> {
-        if lo > hi {
-            return Vec::new();
-        }
-        let limit = if count == 0 { usize::MAX } else { count };
+    pub fn range(&self, lo: StreamId, hi: StreamId, rev: bool, count: usize) -> Vec<EntryRef<'_>> {
         let mut out = Vec::new();
-        // The first node whose last entry reaches `lo`, and the last whose first is not
-        // past `hi`.
-        let start = self
-            .nodes
-            .partition_point(|n| n.entries.last().is_some_and(|e| e.id < lo));
-        let end = self
-            .nodes
-            .partition_point(|n| n.entries.first().is_some_and(|e| e.id <= hi));
-        if start >= end {
+        if lo > hi {
             return out;
         }
-        let in_range = |e: &&Entry| e.id >= lo && e.id <= hi;
+        let limit = if count == 0 { usize::MAX } else { count };
+        let nodes = self.nodes.range(self.nodes_between(lo, hi));
         if rev {
-            for n in self.nodes.range(start..end).rev() {
-                for e in n.entries.iter().rev().filter(in_range) {
+            // A node decodes front to back only: its entries in range, then reversed.
+            let mut one = Vec::new();
+            for n in nodes.rev() {
+                one.clear();
+                one.extend(
+                    n.live()
+                        .skip_while(|e| e.id < lo)
+                        .take_while(|e| e.id <= hi),
+                );
+                for e in one.iter().rev() {
                     if out.len() == limit {
                         return out;
                     }
-                    out.push(e);
+                    out.push(*e);
                 }
             }
         } else {
-            for n in self.nodes.range(start..end) {
-                let from = n.entries.partition_point(|e| e.id < lo);
-                for e in n.entries[from..].iter().take_while(|e| e.id <= hi) {
+            for n in nodes {
+                for e in n
+                    .live()
+                    .skip_while(|e| e.id < lo)
+                    .take_while(|e| e.id <= hi)
+                {
                     if out.len() == limit {
                         return out;
                     }
@@ -310,17 +624,21 @@ impl Stream {
             return 0;
         }
         let limit = if count == 0 { usize::MAX } else { count };
-        let start = self
-            .nodes
-            .partition_point(|n| n.entries.last().is_some_and(|e| e.id < lo));
-        let end = self
-            .nodes
-            .partition_point(|n| n.entries.first().is_some_and(|e| e.id <= hi));
         let mut n = 0;
-        for node in self.nodes.range(start..end.max(start)) {
-            let from = node.entries.partition_point(|e| e.id < lo);
-            let to = node.entries.partition_point(|e| e.id <= hi);
-            n += to.saturating_sub(from);
+        for node in self.nodes.range(self.nodes_between(lo, hi)) {
+            n += if node.first >= lo && node.last <= hi {
+                node.live
+            } else {
+                let mut c = node.cursor();
+                let mut k = 0;
+                while let Some(s) = node.step(&mut c) {
+                    if s.id > hi {
+                        break;
+                    }
+                    k += usize::from(s.id >= lo && !s.deleted());
+                }
+                k
+            };
             if n >= limit {
                 return limit;
             }
@@ -330,18 +648,44 @@ impl Stream {
 
     /// Deletes the entry `id`; true if it was there.
     pub fn delete(&mut self, id: StreamId) -> bool {
-        let ni = self
-            .nodes
-            .partition_point(|n| n.entries.last().is_some_and(|e| e.id < id));
+        let ni = self.nodes.partition_point(|n| n.last < id);
         let Some(node) = self.nodes.get_mut(ni) else {
             return false;
         };
-        let Ok(at) = node.entries.binary_search_by(|e| e.id.cmp(&id)) else {
+        if id < node.first {
+            return false;
+        }
+        // The entry's flags byte, and its neighbours present (the node's new ends).
+        let (mut before, mut at, mut after) = (None, None, None);
+        let mut c = node.cursor();
+        while let Some(s) = node.step(&mut c) {
+            if s.id < id {
+                if !s.deleted() {
+                    before = Some(s.id);
+                }
+            } else if s.id == id && !s.deleted() {
+                at = Some(s.flags_at);
+            } else if at.is_none() {
+                return false;
+            } else if !s.deleted() {
+                after = Some(s.id);
+                break;
+            }
+        }
+        let Some(at) = at else {
             return false;
         };
-        node.entries.remove(at);
-        if node.entries.is_empty() {
+        node.buf[at] |= DELETED;
+        node.live -= 1;
+        if node.live == 0 {
             self.nodes.remove(ni);
+        } else {
+            if id == node.first {
+                node.first = after.unwrap_or(node.first);
+            }
+            if id == node.last {
+                node.last = before.unwrap_or(node.last);
+            }
         }
         self.len -= 1;
         if id > self.max_deleted {
@@ -351,8 +695,9 @@ impl Stream {
     }
 
     /// Trims as Redis's `streamTrim`: whole nodes from the head while the rule allows;
-    /// then, unless `approx`, single entries of the first node. `limit` (0 = none) caps
-    /// the entries removed (whole nodes only). Returns how many were removed.
+    /// then, unless `approx`, single entries of the first node (marked deleted in place).
+    /// `limit` (0 = none) caps the entries removed (whole nodes only). Returns how many
+    /// were removed.
     pub fn trim(&mut self, how: Trim, approx: bool, limit: usize) -> usize {
         let mut removed = 0;
         while let Some(first) = self.nodes.front() {
@@ -361,13 +706,13 @@ impl Stream {
                     break;
                 }
             }
-            let live = first.entries.len();
+            let live = first.live;
             if limit != 0 && removed + live > limit {
                 break;
             }
             let whole = match how {
                 Trim::MaxLen(max) => (self.len - live) as u64 >= max,
-                Trim::MinId(min) => first.entries.last().is_some_and(|e| e.id < min),
+                Trim::MinId(min) => first.last < min,
             };
             if whole {
                 self.nodes.pop_front();
@@ -378,12 +723,13 @@ impl Stream {
             if approx {
                 break;
             }
-            let node = self.nodes.front_mut().expect("first");
             let n = match how {
                 Trim::MaxLen(max) => self.len - max as usize,
-                Trim::MinId(min) => node.entries.partition_point(|e| e.id < min),
+                Trim::MinId(min) => first.live().take_while(|e| e.id < min).count(),
             };
-            node.entries.drain(..n);
+            if n > 0 {
+                self.nodes.front_mut().expect("first").delete_front(n);
+            }
             self.len -= n;
             removed += n;
             break;
@@ -392,9 +738,23 @@ impl Stream {
     }
 
     /// Every entry in order (for dumps).
-    pub fn entries(&self) -> impl Iterator<Item = &Entry> + '_ {
-        self.nodes.iter().flat_map(|n| n.entries.iter())
+    pub fn entries(&self) -> impl Iterator<Item = EntryRef<'_>> + '_ {
+        self.nodes.iter().flat_map(|n| n.live())
     }
+}
+
+/// The ms and seq deltas of `id` after `prev` (see `Node`).
+fn deltas(prev: StreamId, id: StreamId) -> (u64, u64) {
+    if id.ms == prev.ms {
+        (0, id.seq - prev.seq)
+    } else {
+        (id.ms - prev.ms, id.seq)
+    }
+}
+
+fn deltas_len(prev: StreamId, id: StreamId) -> usize {
+    let (ms, seq) = deltas(prev, id);
+    varint_len(ms) + varint_len(seq)
 }
 
 #[cfg(test)]
@@ -405,9 +765,9 @@ mod tests {
         StreamId { ms, seq }
     }
 
-    fn entry(i: u64) -> Entry {
+    fn push(s: &mut Stream, i: u64, limits: NodeLimits) {
         let v = i.to_string();
-        Entry::new(id(i, 0), [&b"f"[..], v.as_bytes()].into_iter())
+        s.append(id(i, 0), [&b"f"[..], v.as_bytes()], limits);
     }
 
     #[test]
@@ -429,12 +789,26 @@ mod tests {
 
     #[test]
     fn entries_keep_their_pairs() {
-        let e = Entry::new(
-            id(1, 1),
-            [&b"a"[..], b"", &[7u8; 300][..], b"x"].into_iter(),
+        let mut s = Stream::default();
+        let limits = NodeLimits::default();
+        s.append(id(1, 1), [&b"a"[..], b"", &[7u8; 300][..], b"x"], limits);
+        s.append(id(1, 2), [&b"a"[..], b"1", &[7u8; 300][..], b"y"], limits);
+        s.append(id(1, 3), [&b"b"[..], b"2"], limits);
+        s.append(id(1, 4), [&b"odd"[..]], limits);
+        let all: Vec<Vec<&[u8]>> = s.entries().map(|e| e.pairs().collect()).collect();
+        assert_eq!(
+            all,
+            vec![
+                vec![&b"a"[..], b"", &[7u8; 300][..], b"x"],
+                vec![&b"a"[..], b"1", &[7u8; 300][..], b"y"],
+                vec![&b"b"[..], b"2"],
+                vec![&b"odd"[..]],
+            ]
         );
-        let pairs: Vec<&[u8]> = e.pairs().collect();
-        assert_eq!(pairs, vec![&b"a"[..], b"", &[7u8; 300][..], b"x"]);
+        assert_eq!(
+            s.entries().map(|e| e.pair_items()).collect::<Vec<_>>(),
+            [4, 4, 2, 1]
+        );
     }
 
     #[test]
@@ -446,7 +820,7 @@ mod tests {
         let mut s = Stream::default();
         let mut model: Vec<u64> = Vec::new();
         for i in 1..=95 {
-            s.append(entry(i), limits);
+            push(&mut s, i, limits);
             model.push(i);
         }
         for d in [3, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 50] {
@@ -455,7 +829,7 @@ mod tests {
         }
         assert!(!s.delete(id(3, 0)));
         assert_eq!(s.len(), model.len());
-        let ids = |v: Vec<&Entry>| v.iter().map(|e| e.id.ms).collect::<Vec<_>>();
+        let ids = |v: Vec<EntryRef>| v.iter().map(|e| e.id.ms).collect::<Vec<_>>();
         for (lo, hi) in [(0, 200), (5, 25), (11, 20), (49, 51), (95, 95), (96, 99)] {
             let want: Vec<u64> = model
                 .iter()
@@ -487,5 +861,147 @@ mod tests {
             n
         });
         assert_eq!(ids(s.range(StreamId::MIN, StreamId::MAX, false, 0)), model);
+    }
+
+    /// Checks each node's header against its bytes.
+    fn check(s: &Stream) {
+        let mut len = 0;
+        for n in &s.nodes {
+            let live: Vec<StreamId> = n.live().map(|e| e.id).collect();
+            assert!(!live.is_empty(), "an empty node stayed");
+            assert_eq!(live.len(), n.live);
+            assert_eq!(live.first(), Some(&n.first));
+            assert_eq!(live.last(), Some(&n.last));
+            len += n.live;
+        }
+        assert_eq!(len, s.len());
+    }
+
+    #[test]
+    fn random_operations_agree_with_a_vec_model() {
+        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: u64| {
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % n
+        };
+        for round in 0..40 {
+            let limits = NodeLimits {
+                max_entries: [0, 1, 2, 5, 100][round % 5],
+                max_bytes: [0, 30, 100, 4096][round % 4],
+            };
+            let mut s = Stream::default();
+            let mut model: Vec<(StreamId, Vec<Vec<u8>>)> = Vec::new();
+            let mut last = id(0, 0);
+            for _ in 0..600 {
+                match next(10) {
+                    0..=4 => {
+                        last = match next(3) {
+                            0 => id(last.ms, last.seq + 1 + next(300)),
+                            1 => id(last.ms + 1 + next(2000), next(3)),
+                            _ => id(last.ms + next(1 << 40) + 1, (1 << 62) - next(2)),
+                        };
+                        let pairs: Vec<Vec<u8>> = match next(4) {
+                            0 | 1 => vec![
+                                b"type".to_vec(),
+                                next(50).to_string().into(),
+                                b"n".to_vec(),
+                                vec![b'x'; next(200) as usize],
+                            ],
+                            2 => (0..next(6))
+                                .map(|i| format!("{i}:{}", next(3)).into_bytes())
+                                .collect(),
+                            _ => vec![b"type".to_vec(), b"".to_vec()],
+                        };
+                        s.append(last, pairs.iter().map(|p| &p[..]), limits);
+                        model.push((last, pairs));
+                    }
+                    5 | 6 => {
+                        let victim = if !model.is_empty() && next(3) > 0 {
+                            model[next(model.len() as u64) as usize].0
+                        } else {
+                            id(next(last.ms + 2), next(3))
+                        };
+                        let had = model.iter().position(|m| m.0 == victim);
+                        assert_eq!(s.delete(victim), had.is_some());
+                        if let Some(at) = had {
+                            model.remove(at);
+                        }
+                    }
+                    7 => {
+                        let approx = next(2) == 0;
+                        let how = if next(2) == 0 {
+                            Trim::MaxLen(next(model.len() as u64 + 3))
+                        } else {
+                            let m = model.get(next(model.len() as u64 + 1) as usize);
+                            Trim::MinId(m.map_or(id(last.ms + 1, 0), |m| m.0))
+                        };
+                        let limit = if approx { next(3) as usize * 7 } else { 0 };
+                        let exact = match how {
+                            Trim::MaxLen(max) => model.len().saturating_sub(max as usize),
+                            Trim::MinId(min) => model.iter().take_while(|m| m.0 < min).count(),
+                        };
+                        let removed = s.trim(how, approx, limit);
+                        if approx {
+                            assert!(removed <= exact);
+                        } else {
+                            assert_eq!(removed, exact);
+                        }
+                        model.drain(..removed);
+                    }
+                    _ => {
+                        let pick = |r: u64| -> StreamId {
+                            match model.get(r as usize) {
+                                Some(m) if !r.is_multiple_of(3) => m.0,
+                                _ => id(r * 997, 0),
+                            }
+                        };
+                        let (a, b) = (
+                            pick(next(model.len() as u64 + 2)),
+                            pick(next(model.len() as u64 + 2)),
+                        );
+                        let (lo, hi) = if next(4) == 0 {
+                            (b, a)
+                        } else {
+                            (a.min(b), a.max(b))
+                        };
+                        let count = next(4) as usize * next(9) as usize;
+                        let want: Vec<&(StreamId, Vec<Vec<u8>>)> =
+                            model.iter().filter(|m| m.0 >= lo && m.0 <= hi).collect();
+                        let take = if count == 0 {
+                            want.len()
+                        } else {
+                            count.min(want.len())
+                        };
+                        let got = |rev| -> Vec<(StreamId, Vec<Vec<u8>>)> {
+                            s.range(lo, hi, rev, count)
+                                .iter()
+                                .map(|e| (e.id, e.pairs().map(<[u8]>::to_vec).collect()))
+                                .collect()
+                        };
+                        let fwd: Vec<_> = want.iter().take(take).map(|m| (*m).clone()).collect();
+                        let rev: Vec<_> =
+                            want.iter().rev().take(take).map(|m| (*m).clone()).collect();
+                        assert_eq!(got(false), fwd);
+                        assert_eq!(got(true), rev);
+                        assert_eq!(s.count_range(lo, hi, count), take);
+                    }
+                }
+                assert_eq!(s.len(), model.len());
+                assert_eq!(s.first_entry_id(), model.first().map(|m| m.0));
+                assert_eq!(s.last_entry_id(), model.last().map(|m| m.0));
+            }
+            check(&s);
+            let all: Vec<(StreamId, Vec<Vec<u8>>)> = s
+                .entries()
+                .map(|e| (e.id, e.pairs().map(<[u8]>::to_vec).collect()))
+                .collect();
+            assert_eq!(all, model);
+            assert_eq!(
+                s.entries().map(|e| e.pair_items()).collect::<Vec<_>>(),
+                model.iter().map(|m| m.1.len()).collect::<Vec<_>>()
+            );
+        }
     }
 }
