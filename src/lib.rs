@@ -28,7 +28,7 @@
 //!   routed by their keys), the argument cursor handlers read their options through
 //!   (`cmd::ArgCursor`: Redis's error for a missing or bad argument, never an index past
 //!   the end), one file per family (`strings`, `keys`, `lists`, `hashes`, `sets`, `zsets`,
-//!   `streams`, `pubsub`,
+//!   `streams`, `stream_groups` (XGROUP, XREADGROUP, XACK), `pubsub`,
 //!   `server`, `info`, `docs`), the keys COMMAND GETKEYS reports (`cmd::getkeys`), how
 //!   gathered replies merge, the walks that write long replies piece by piece
 //!   (`cmd::paced`), and the step API multi-step commands across shards are written in
@@ -40,7 +40,8 @@
 //!   subscriptions, and the once-encoded message frames.
 //! - [`resp`] — the zero-copy RESP parser and the RESP2/RESP3 reply writer.
 //! - [`store`] — a shard's keyspace: databases, values (`list`, `hash`, `set`, `zset`,
-//!   `stream`), expiry, SCAN, glob matching, WATCHed keys (`watch`), values pinned for
+//!   `stream`, its consumer groups `stream_group`, their PELs' sorted chunks
+//!   `chunked`), expiry, SCAN, glob matching, WATCHed keys (`watch`), values pinned for
 //!   paced replies (`pin`).
 //! - [`error`] — command errors with Redis's texts, rendered once.
 //! - [`log`] — Redis-style log lines.

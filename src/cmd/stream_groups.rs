@@ -118,7 +118,7 @@ fn xgroup_checks(ctx: &mut Ctx, args: &Args, sub: Sub) -> CmdResult<GroupOpts> {
     Ok(o)
 }
 
-/// XGROUP CREATE key group <id | $> [MKSTREAM] [ENTRIESREAD entries-read]
+/// XGROUP CREATE key group `<id | $>` `[MKSTREAM]` `[ENTRIESREAD entries-read]`
 pub fn xgroup_create(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let o = xgroup_checks(ctx, args, Sub::Create)?;
     if args.len() > 8 {
@@ -145,7 +145,7 @@ pub fn xgroup_create(ctx: &mut Ctx, args: &Args) -> CmdResult {
     Ok(())
 }
 
-/// XGROUP SETID key group <id | $> [ENTRIESREAD entries-read]
+/// XGROUP SETID key group `<id | $>` `[ENTRIESREAD entries-read]`
 pub fn xgroup_setid(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let o = xgroup_checks(ctx, args, Sub::SetId)?;
     if args.len() != 5 && args.len() != 7 {

@@ -378,8 +378,8 @@ pub struct XReadArgs {
 }
 
 /// Parses XREAD [COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...], or
-/// with `group` XREADGROUP GROUP group consumer [COUNT count] [BLOCK milliseconds] [NOACK]
-/// STREAMS ..., with Redis's errors in Redis's order.
+/// with `group` `XREADGROUP GROUP group consumer [COUNT count] [BLOCK milliseconds] [NOACK]
+/// STREAMS ...`, with Redis's errors in Redis's order.
 pub fn parse_xread(args: &Args, group: bool) -> CmdResult<XReadArgs> {
     let (mut count, mut block, mut streams) = (0usize, None, None);
     let (mut group_at, mut noack) = (None, false);
