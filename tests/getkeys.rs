@@ -284,6 +284,10 @@ const LINES: &[&str] = &[
     "xreadgroup GROUP g c streams a",
     "xreadgroup group g streams a b >",
     "xack s g 1-1 2-2",
+    "xpending s g",
+    "xpending s g IDLE 10 - + 5 c",
+    "xclaim s g c 0 1-1 2-2 JUSTID",
+    "xautoclaim s g c 0 0-0 COUNT 5",
     // Unknown commands.
     "nosuchcommand a b",
     "client|list",
