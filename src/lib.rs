@@ -29,8 +29,8 @@
 //!   (`cmd::ArgCursor`: Redis's error for a missing or bad argument, never an index past
 //!   the end), one file per family (`strings`, `keys`, `lists`, `hashes`, `sets`, `zsets`,
 //!   `streams`, `stream_groups` (XGROUP, XREADGROUP, XACK), `stream_pending` (XPENDING,
-//!   XCLAIM, XAUTOCLAIM), `pubsub`, `server`, `info`, `docs`), the keys COMMAND GETKEYS reports (`cmd::getkeys`), how
-//!   gathered replies merge, the walks that write long replies piece by piece
+//!   XCLAIM, XAUTOCLAIM), `stream_info` (XINFO, XSETID), `pubsub`, `server`, `info`,
+//!   `docs`), the keys COMMAND GETKEYS reports (`cmd::getkeys`), how gathered replies merge, the walks that write long replies piece by piece
 //!   (`cmd::paced`), and the step API multi-step commands across shards are written in
 //!   (`cmd::step`; the shard side is `shard::step`), and the blocking pops
 //!   (`cmd::blocking`; their waiters are `shard::block`).

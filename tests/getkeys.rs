@@ -288,6 +288,11 @@ const LINES: &[&str] = &[
     "xpending s g IDLE 10 - + 5 c",
     "xclaim s g c 0 1-1 2-2 JUSTID",
     "xautoclaim s g c 0 0-0 COUNT 5",
+    "xinfo stream s FULL COUNT 5",
+    "xinfo groups s",
+    "xinfo consumers s g",
+    "xinfo help",
+    "xsetid s 5-0 ENTRIESADDED 9 MAXDELETEDID 1-0",
     // Unknown commands.
     "nosuchcommand a b",
     "client|list",

@@ -20,6 +20,7 @@ pub mod server;
 pub mod sets;
 pub mod step;
 pub mod stream_groups;
+pub mod stream_info;
 pub mod stream_pending;
 pub mod streams;
 pub mod strings;

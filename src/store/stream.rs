@@ -463,6 +463,51 @@ impl Stream {
         self.nodes.front().map(|n| n.first)
     }
 
+    /// Number of nodes (XINFO's `radix-tree-keys`: Redis keys one listpack per node by
+    /// the node's first ID).
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// How many nodes a radix tree keyed by the nodes' first IDs (16 bytes, big-endian)
+    /// holds in its compressed form: XINFO's `radix-tree-nodes`, which Redis counts in the
+    /// tree it keeps the nodes in. A run of bytes shared by every key below a point is one
+    /// node, a point where keys part is one node, each key ends in one more.
+    pub fn radix_tree_nodes(&self) -> usize {
+        fn count(keys: &[[u8; 16]], depth: usize) -> usize {
+            let (Some(first), Some(last)) = (keys.first(), keys.last()) else {
+                return 1; // the empty root
+            };
+            if depth == 16 {
+                return 1;
+            }
+            // Sorted keys share what the first and the last share.
+            let shared = (depth..16).take_while(|&i| first[i] == last[i]).count();
+            if shared > 0 {
+                return 1 + count(keys, depth + shared);
+            }
+            let mut n = 1;
+            let mut rest = keys;
+            while let Some(k) = rest.first() {
+                let run = rest.partition_point(|x| x[depth] == k[depth]);
+                n += count(&rest[..run], depth + 1);
+                rest = &rest[run..];
+            }
+            n
+        }
+        let keys: Vec<[u8; 16]> = self
+            .nodes
+            .iter()
+            .map(|n| {
+                let mut k = [0u8; 16];
+                k[..8].copy_from_slice(&n.master_id.ms.to_be_bytes());
+                k[8..].copy_from_slice(&n.master_id.seq.to_be_bytes());
+                k
+            })
+            .collect();
+        count(&keys, 0)
+    }
+
     /// The counters consumer-group lag is computed from.
     pub fn tally(&self) -> Tally {
         Tally {
@@ -809,6 +854,32 @@ mod tests {
             s.entries().map(|e| e.pair_items()).collect::<Vec<_>>(),
             [4, 4, 2, 1]
         );
+    }
+
+    #[test]
+    fn radix_tree_nodes_count_as_redis_does() {
+        // Values Redis 7.0 reports for 1-0, 2-0 ... n-0 at 100 entries per node.
+        let limits = NodeLimits::default();
+        let mut s = Stream::default();
+        assert_eq!((s.node_count(), s.radix_tree_nodes()), (0, 1));
+        let mut n = 0;
+        for (len, keys, nodes) in [
+            (1, 1, 2),
+            (100, 1, 2),
+            (101, 2, 6),
+            (250, 3, 8),
+            (1000, 10, 26),
+        ] {
+            while n < len {
+                n += 1;
+                push(&mut s, n, limits);
+            }
+            assert_eq!(
+                (s.node_count(), s.radix_tree_nodes()),
+                (keys, nodes),
+                "{len}"
+            );
+        }
     }
 
     #[test]
