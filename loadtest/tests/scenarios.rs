@@ -1,6 +1,6 @@
 //! End to end: each scenario runs briefly against a redis-server on a free port and its
-//! verification passes; kv runs against the built-in sink; compare reports a missing busbar;
-//! scripts/scaling.py passes its self-test.
+//! verification passes (the stream scenario against busbar too); kv runs against the built-in
+//! sink; compare reports a missing busbar; scripts/scaling.py passes its self-test.
 //!
 //! No timing assertions: only exit codes, verification counts and files. Without
 //! redis-server the redis tests print why and pass, unless BUSBAR_REQUIRE_TOOLS=1.
@@ -214,6 +214,50 @@ fn stream_group_processes_every_entry_exactly_once_on_redis() {
         "stream",
         "stream",
         &["--consumers", "3", "--streams", "2"],
+    );
+    assert_eq!(doc["outcome"]["figures"]["pending_end"], 0.0);
+}
+
+/// busbar itself, from the same target directory as busbar-load (`cargo test --workspace`
+/// builds both), at its default configuration (a shard per core); `None` (after saying
+/// why) when it was not built.
+fn busbar() -> Option<Redis> {
+    let bin = Path::new(BIN).with_file_name("busbar");
+    if !bin.is_file() {
+        if std::env::var("BUSBAR_REQUIRE_TOOLS").as_deref() == Ok("1") {
+            panic!("{} not built (run cargo test --workspace)", bin.display());
+        }
+        skip("busbar not built beside busbar-load (cargo test --workspace builds it)");
+        return None;
+    }
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new(bin)
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start busbar");
+    let server = Redis { child, port };
+    let deadline = Instant::now() + SERVER_READY_TIMEOUT;
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "busbar did not listen on {port}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Some(server)
+}
+
+#[test]
+fn stream_group_processes_every_entry_exactly_once_on_busbar() {
+    let Some(busbar) = busbar() else { return };
+    let doc = run_scenario(
+        busbar.port,
+        "stream-busbar",
+        "stream",
+        &["--consumers", "4", "--streams", "2", "--producers", "2"],
     );
     assert_eq!(doc["outcome"]["figures"]["pending_end"], 0.0);
 }
