@@ -5,8 +5,8 @@
 //!
 //! The cases live in data files under `tests/differential/`, one file per command family
 //! (`strings.redis`, `keys.redis`, `server.redis`, `lists.redis`, `hashes.redis`,
-//! `sets.redis`, `zsets.redis`, `streams.redis`, `transactions.redis`) and a few small files
-//! that each have a test of their own. The files are built into the test binary with
+//! `sets.redis`, `zsets.redis`, `streams.redis`, `stream_groups.redis`,
+//! `transactions.redis`) and a few small files that each have a test of their own. The files are built into the test binary with
 //! `include_str!`; a new file is listed in `ALL_FILES` and given to a test.
 //!
 //! A case is a header line `### name` (the behaviour, in a-z, 0-9 and `_`, unique over all
@@ -68,6 +68,7 @@ const HASHES: File = corpus_file!("hashes.redis");
 const SETS: File = corpus_file!("sets.redis");
 const ZSETS: File = corpus_file!("zsets.redis");
 const STREAMS: File = corpus_file!("streams.redis");
+const STREAM_GROUPS: File = corpus_file!("stream_groups.redis");
 const TRANSACTIONS: File = corpus_file!("transactions.redis");
 const MSET_ODD_ARGUMENTS: File = corpus_file!("mset_odd_arguments.redis");
 const UNKNOWN_COMMAND_BYTES: File = corpus_file!("unknown_command_bytes.redis");
@@ -88,6 +89,7 @@ const ALL_FILES: &[File] = &[
     SETS,
     ZSETS,
     STREAMS,
+    STREAM_GROUPS,
     TRANSACTIONS,
     MSET_ODD_ARGUMENTS,
     UNKNOWN_COMMAND_BYTES,
@@ -551,6 +553,11 @@ fn sorted_set_commands_match_redis() {
 #[test]
 fn stream_commands_match_redis() {
     run_corpus(&[STREAMS], &[false, true]);
+}
+
+#[test]
+fn stream_group_commands_match_redis() {
+    run_corpus(&[STREAM_GROUPS], &[false, true]);
 }
 
 #[test]
