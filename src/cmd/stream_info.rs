@@ -37,9 +37,9 @@ fn stream<'k, 'a>(
 }
 
 /// Writes an optional counter: the number, or null when it is unknown.
-fn maybe_int(out: &mut Reply, n: Option<u64>) {
+fn maybe_int(out: &mut Reply, n: Option<i64>) {
     match n {
-        Some(n) => out.int(n as i64),
+        Some(n) => out.int(n),
         None => out.null(),
     }
 }
@@ -120,7 +120,7 @@ fn group_full(out: &mut Reply, tally: &Tally, name: &[u8], g: &Group, limit: usi
     out.bulk(b"last-delivered-id");
     out.bulk(&g.last_id.to_bytes());
     out.bulk(b"entries-read");
-    maybe_int(out, g.entries_read);
+    maybe_int(out, g.entries_read.map(|n| n as i64));
     out.bulk(b"lag");
     maybe_int(out, tally.lag(g));
     out.bulk(b"pel-count");
@@ -173,7 +173,7 @@ pub fn xinfo_groups(ctx: &mut Ctx, args: &Args) -> CmdResult {
         out.bulk(b"last-delivered-id");
         out.bulk(&g.last_id.to_bytes());
         out.bulk(b"entries-read");
-        maybe_int(out, g.entries_read);
+        maybe_int(out, g.entries_read.map(|n| n as i64));
         out.bulk(b"lag");
         maybe_int(out, tally.lag(g));
     }

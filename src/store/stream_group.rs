@@ -324,18 +324,20 @@ impl Tally {
         None
     }
 
-    /// The group's lag (entries added and not yet read by it), when it can be known.
-    pub fn lag(&self, g: &Group) -> Option<u64> {
+    /// The group's lag (entries added and not yet read by it), when it can be known. It
+    /// is negative when ENTRIESREAD put the read counter past the entries added, as
+    /// Redis's signed subtraction reports it.
+    pub fn lag(&self, g: &Group) -> Option<i64> {
         if self.entries_added == 0 {
             return Some(0);
         }
+        let behind = |read: u64| (i128::from(self.entries_added) - i128::from(read)) as i64;
         if let Some(read) = g.entries_read {
             if !self.has_tombstones_from(g.last_id) {
-                return Some(self.entries_added.saturating_sub(read));
+                return Some(behind(read));
             }
         }
-        self.entries_read_at(g.last_id)
-            .map(|read| self.entries_added.saturating_sub(read))
+        self.entries_read_at(g.last_id).map(behind)
     }
 
     /// `g` delivered entry `id` with `>`: its last ID and read counter advance.
@@ -462,6 +464,10 @@ mod tests {
         assert_eq!(g.entries_read, None);
         t.advance(&mut g, id(10));
         assert_eq!((g.entries_read, t.lag(&g)), (Some(10), Some(0)));
+        // ENTRIESREAD past the entries added: a negative lag.
+        g.entries_read = Some(12);
+        assert_eq!(t.lag(&g), Some(-2));
+        g.entries_read = Some(10);
         // A group created at an arbitrary ID inside the stream is unknown.
         let h = Group::new(id(4), None);
         assert_eq!(t.lag(&h), None);
