@@ -9,10 +9,12 @@
 //! the last node or starts a new one; XDEL sets the entry's deleted flag in place (the
 //! node keeps counting it, as a listpack keeps a deleted entry, and goes away once all
 //! its entries are deleted); trimming drops whole nodes from the head, and only an exact
-//! trim (`MAXLEN =`) also deletes single entries of the first node, the same way. So
-//! `MAXLEN ~` trims exactly where Redis's does as long as nodes fill by count. Each node
-//! keeps its first and last present IDs and its count beside the bytes, so ranges
-//! binary-search the nodes, then decode the few they touch front to back.
+//! trim (`MAXLEN =`) also deletes single entries of the first node, the same way. A node
+//! counts the bytes Redis's listpack would take for its entries, and splits where that
+//! reaches the byte limit, so nodes end where Redis's do and `MAXLEN ~` trims exactly
+//! where Redis's does. Each node keeps its first and last present IDs and its count
+//! beside the bytes, so ranges binary-search the nodes, then decode the few they touch
+//! front to back.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -109,6 +111,44 @@ fn varint_len(mut n: u64) -> usize {
         len += 1;
     }
     len
+}
+
+/// The largest listpack Redis lets a stream node grow to (`stream-node-max-bytes` 0 or
+/// above this means this).
+const LISTPACK_BYTES_MAX: usize = 1 << 30;
+
+/// Bytes Redis's listpack takes for the integer `v` (encoding and back-length byte).
+fn lp_int_len(v: i64) -> usize {
+    1 + match v {
+        0..=127 => 1,
+        -4096..=4095 => 2,
+        -32768..=32767 => 3,
+        -8_388_608..=8_388_607 => 4,
+        -2_147_483_648..=2_147_483_647 => 5,
+        _ => 9,
+    }
+}
+
+/// Bytes Redis's listpack takes for the element `s`: as an integer when it reads as one
+/// (`string2ll`), else header, bytes and back-length.
+fn lp_str_len(s: &[u8]) -> usize {
+    if let Some(v) = crate::num::parse_i64(s) {
+        return lp_int_len(v);
+    }
+    let header = match s.len() {
+        0..=63 => 1,
+        64..=4095 => 2,
+        _ => 5,
+    };
+    let l = header + s.len();
+    let back = match l {
+        0..=127 => 1,
+        128..=16382 => 2,
+        16383..=2_097_150 => 3,
+        2_097_151..=268_435_454 => 4,
+        _ => 5,
+    };
+    l + back
 }
 
 fn put_varint(buf: &mut Vec<u8>, mut n: u64) {
@@ -228,6 +268,10 @@ struct Node {
     live: usize,
     /// Entries ever appended, deleted ones included (as a listpack keeps them).
     appended: usize,
+    /// The bytes Redis's listpack for this node would hold, but for its two counters
+    /// (entries present, entries deleted): the byte limit splits nodes where Redis's
+    /// does, whatever busbar's own bytes are.
+    lp_rest: usize,
     /// Number of master fields.
     master_fields: usize,
     /// Where the master fields' items start in `buf` (after their count).
@@ -280,8 +324,12 @@ impl Node {
         let mut buf = Vec::with_capacity(reserve);
         put_varint(&mut buf, fields as u64);
         let fields_at = buf.len();
+        // The listpack's header and end byte, the field count, the fields and the master
+        // entry's terminating 0.
+        let mut lp_rest = 7 + lp_int_len(fields as i64) + lp_int_len(0);
         for f in items.step_by(2).take(fields) {
             put_packed(&mut buf, f);
+            lp_rest += lp_str_len(f);
         }
         Node {
             master_id: id,
@@ -290,11 +338,38 @@ impl Node {
             last: id,
             live: 0,
             appended: 0,
+            lp_rest,
             master_fields: fields,
             fields_at,
             entries_at: buf.len(),
             buf,
         }
+    }
+
+    /// The bytes of Redis's listpack for this node.
+    fn lp_bytes(&self) -> usize {
+        self.lp_rest + lp_int_len(self.live as i64) + lp_int_len((self.appended - self.live) as i64)
+    }
+
+    /// The listpack bytes of an entry `id` of `items` (`lp_items`: their listpack bytes),
+    /// `same` when only its values are kept: flags, the ID as differences from the master
+    /// ID, the field count and fields unless `same`, the values, and the element count.
+    fn lp_entry_len(
+        &self,
+        id: StreamId,
+        items: usize,
+        lp_items: usize,
+        lp_values: usize,
+        same: bool,
+    ) -> usize {
+        let ms = lp_int_len(id.ms.wrapping_sub(self.master_id.ms) as i64);
+        let seq = lp_int_len(id.seq.wrapping_sub(self.master_id.seq) as i64);
+        let (body, elements) = if same {
+            (lp_values, items / 2 + 3)
+        } else {
+            (lp_int_len((items / 2) as i64) + lp_items, items + 4)
+        };
+        lp_int_len(0) + ms + seq + body + lp_int_len(elements as i64)
     }
 
     fn cursor(&self) -> Cursor {
@@ -531,6 +606,8 @@ impl Stream {
         // The entry's size in both forms, and whether its fields are the last node's
         // master fields.
         let (mut count, mut full, mut values) = (0usize, 0usize, 0usize);
+        // The same in Redis's terms: raw bytes, listpack bytes of all and of the values.
+        let (mut raw, mut lp_items, mut lp_values) = (0usize, 0usize, 0usize);
         let mut master = self
             .nodes
             .back()
@@ -540,17 +617,25 @@ impl Stream {
             let size = packed_len(item);
             full += size;
             count += 1;
+            raw += item.len();
+            let lp = lp_str_len(item);
+            lp_items += lp;
             if i % 2 == 1 {
                 values += size;
+                lp_values += lp;
             } else if same {
                 same = master.as_mut().and_then(|m| m.next()) == Some(item);
             }
         }
         let full = varint_len(count as u64) + full;
+        // Redis's rule: a new node once the listpack's bytes and the entry's raw bytes
+        // reach the byte limit, or the node holds the most entries.
+        let max_bytes = match limits.max_bytes {
+            0 => LISTPACK_BYTES_MAX,
+            n => n.min(LISTPACK_BYTES_MAX),
+        };
         let node = self.nodes.back().filter(|n| {
-            let same = same && count.is_multiple_of(2) && count / 2 == n.master_fields;
-            let size = 1 + deltas_len(n.tail_id, id) + if same { values } else { full };
-            (limits.max_bytes == 0 || n.buf.len() + size < limits.max_bytes)
+            n.lp_bytes() + raw < max_bytes
                 && (limits.max_entries == 0 || n.appended < limits.max_entries)
         });
         let same = match node {
@@ -599,6 +684,7 @@ impl Stream {
                 put_packed(&mut node.buf, item);
             }
         }
+        node.lp_rest += node.lp_entry_len(id, count, lp_items, lp_values, same);
         if node.live == 0 {
             node.first = id;
         }
