@@ -1,5 +1,7 @@
 //! Real client libraries against busbar: the Rust `redis` crate (sync API, default
-//! settings, RESP2 and RESP3) and redis-py with its defaults (RESP3 via HELLO 3).
+//! settings, RESP2 and RESP3) and redis-py with its defaults (RESP3 via HELLO 3); from
+//! Python, unchanged: RQ (lists as job queues), redis-py's consumer-group API and
+//! FastStream's stream subscribers (scripts in tests/clients/).
 //!
 //! With two shards, keys `a` and `b` live on different shards, so MGET/MSET/DEL over both
 //! exercise the split-and-gather path.
@@ -411,4 +413,92 @@ fn rq_worker_processes_a_thousand_jobs() {
         "RQ smoke failed:\n{stdout}\n{}",
         tail.join("\n")
     );
+}
+
+/// Runs `tests/clients/<script>` with `args`, killing it after `limit`; returns whether it
+/// exited 0, its stdout, and the last lines of its stderr. Both pipes are drained while
+/// it runs, so a chatty script never blocks on a full pipe.
+fn run_python(script: &str, args: &[String], limit: Duration) -> (bool, String, String) {
+    let path = format!("{}/tests/clients/{script}", env!("CARGO_MANIFEST_DIR"));
+    let mut child = Command::new("python3")
+        .arg(path)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn python3");
+    let drain = |mut pipe: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = pipe.read_to_end(&mut buf);
+            String::from_utf8_lossy(&buf).into_owned()
+        })
+    };
+    let stdout = drain(Box::new(child.stdout.take().unwrap()));
+    let stderr = drain(Box::new(child.stderr.take().unwrap()));
+    let deadline = Instant::now() + limit;
+    while child.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = child.wait().unwrap();
+    let (stdout, stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
+    let tail: Vec<&str> = stderr.lines().rev().take(40).collect();
+    let tail: Vec<&str> = tail.into_iter().rev().collect();
+    (status.success(), stdout, tail.join("\n"))
+}
+
+/// The script's arguments: busbar's port and two hash tags whose keys live on different
+/// shards of two (with one shard they share it, which the scripts do not mind).
+fn stream_script_args(srv: &Proc) -> Vec<String> {
+    let (a, b) = keys_on_two_shards("t", 2);
+    vec![srv.port.to_string(), a, b]
+}
+
+#[test]
+fn redis_py_stream_consumer_groups_work() {
+    // redis-py's consumer-group API, sync and asyncio over RESP3 and RESP2, then four
+    // consumers over 2000 entries where one dies holding a batch and XAUTOCLAIM takes it
+    // over: every entry is acknowledged exactly once. Two shards, then one.
+    if !have_python_module("redis") {
+        return;
+    }
+    for args in [&[][..], &["--threads", "1"][..]] {
+        let srv = busbar(args);
+        let (ok, stdout, stderr) = run_python(
+            "redis_py_streams.py",
+            &stream_script_args(&srv),
+            Duration::from_secs(120),
+        );
+        assert!(
+            ok && stdout.contains("OK"),
+            "redis-py streams failed (busbar {args:?}):\n{stdout}\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn faststream_consumer_groups_process_a_thousand_messages() {
+    // FastStream, unchanged: stream subscribers in consumer groups (two consumers sharing
+    // a group, one batch subscriber on a stream of another shard) handle 1000 published
+    // messages each, and a `min_idle_time` subscriber claims (XAUTOCLAIM) 200 entries a
+    // dead consumer left pending: none lost or repeated, nothing left pending.
+    if !have_python_module("faststream") {
+        return;
+    }
+    for args in [&[][..], &["--threads", "1"][..]] {
+        let srv = busbar(args);
+        let (ok, stdout, stderr) = run_python(
+            "faststream_streams.py",
+            &stream_script_args(&srv),
+            Duration::from_secs(120),
+        );
+        assert!(
+            ok && stdout.contains("OK 1000 messages"),
+            "FastStream streams failed (busbar {args:?}):\n{stdout}\n{stderr}"
+        );
+    }
 }
