@@ -298,3 +298,109 @@ fn a_blocked_group_reader_wakes_when_its_group_or_stream_goes() {
         assert_eq!(group_reader_wakes(redis.port), got);
     }
 }
+
+/// Why a blocked reader's key was signalled decides whether it wakes, as in Redis 7.0:
+/// a write that adds no entry (XGROUP SETID, XDEL) leaves it blocked, an added entry
+/// wakes it even when MULTI deletes that entry before it is served (then with an empty
+/// list, and the consumer is still made). Returns every observed reply.
+fn group_reader_wake_reasons(port: u16) -> Vec<Vec<u8>> {
+    let mut admin = Raw::connect(port).unwrap();
+    let mut out = Vec::new();
+    let block = |ms: &[u8]| {
+        Raw::encode(&[
+            b"XREADGROUP",
+            b"GROUP",
+            b"g",
+            b"c",
+            b"BLOCK",
+            ms,
+            b"STREAMS",
+            b"s",
+            b">",
+        ])
+    };
+    admin.cmd(&["FLUSHALL"]);
+    admin.cmd(&["XADD", "s", "1-1", "f", "v"]);
+    admin.cmd(&["XGROUP", "CREATE", "s", "g", "$"]);
+
+    // SETID moves the group back, but only an added entry wakes a reader.
+    let mut c = Raw::connect(port).unwrap();
+    c.send(&block(b"300"));
+    wait_blocked(&mut admin, 1);
+    out.push(admin.cmd(&["XGROUP", "SETID", "s", "g", "0"]));
+    out.push(admin.cmd(&["XDEL", "s", "9-9"]));
+    out.push(c.read_reply());
+    assert_eq!(blocked_clients(&mut admin), 0);
+
+    // An entry added and deleted in one transaction: woken, served nothing.
+    admin.cmd(&["XGROUP", "SETID", "s", "g", "$"]);
+    let mut c = Raw::connect(port).unwrap();
+    c.send(&block(b"0"));
+    wait_blocked(&mut admin, 1);
+    admin.cmd(&["MULTI"]);
+    admin.cmd(&["XADD", "s", "2-1", "f", "v"]);
+    admin.cmd(&["XDEL", "s", "2-1"]);
+    out.push(admin.cmd(&["EXEC"]));
+    out.push(c.read_reply());
+    assert_eq!(blocked_clients(&mut admin), 0);
+    out.push(admin.cmd(&["XINFO", "CONSUMERS", "s", "g"]));
+    out.push(admin.cmd(&["XPENDING", "s", "g"]));
+
+    // Plain XREAD obeys the same rule.
+    let mut c = Raw::connect(port).unwrap();
+    c.send(&Raw::encode(&[
+        b"XREAD", b"BLOCK", b"0", b"STREAMS", b"s", b"$",
+    ]));
+    wait_blocked(&mut admin, 1);
+    admin.cmd(&["XDEL", "s", "1-1"]);
+    admin.cmd(&["MULTI"]);
+    admin.cmd(&["XADD", "s", "3-1", "f", "v"]);
+    admin.cmd(&["XDEL", "s", "3-1"]);
+    out.push(admin.cmd(&["EXEC"]));
+    out.push(c.read_reply());
+    out
+}
+
+/// XINFO CONSUMERS' idle and inactive fields, which depend on the clock: masked.
+fn mask_idle(reply: &[u8]) -> Vec<u8> {
+    let text = String::from_utf8_lossy(reply).into_owned();
+    let mut out = String::new();
+    let mut mask_next = false;
+    for line in text.split_inclusive("\r\n") {
+        if mask_next && line.starts_with(':') {
+            out.push_str(":<ms>\r\n");
+        } else {
+            out.push_str(line);
+        }
+        mask_next = line == "idle\r\n" || line == "inactive\r\n";
+    }
+    out.into_bytes()
+}
+
+#[test]
+fn blocked_stream_readers_wake_only_for_added_entries() {
+    let srv = busbar(&["--threads", "2"]);
+    let got: Vec<Vec<u8>> = group_reader_wake_reasons(srv.port)
+        .iter()
+        .map(|r| mask_idle(r))
+        .collect();
+    let shown: Vec<String> = got.iter().map(|r| show(r)).collect();
+    assert_eq!(shown[0], show(b"+OK\r\n"));
+    assert_eq!(shown[1], show(b":0\r\n"));
+    assert_eq!(
+        shown[2],
+        show(b"*-1\r\n"),
+        "SETID and XDEL must not wake it"
+    );
+    assert_eq!(shown[4], show(b"*1\r\n*2\r\n$1\r\ns\r\n*0\r\n"));
+    assert!(shown[5].starts_with(&show(b"*1\r\n*6\r\n$4\r\nname\r\n$1\r\nc\r\n")));
+    assert_eq!(shown[6], show(b"*4\r\n:0\r\n$-1\r\n$-1\r\n*-1\r\n"));
+    assert_eq!(shown[8], show(b"*1\r\n*2\r\n$1\r\ns\r\n*0\r\n"));
+    if let Some(redis) = redis_server(&[]) {
+        let want: Vec<Vec<u8>> = group_reader_wake_reasons(redis.port)
+            .iter()
+            .map(|r| mask_idle(r))
+            .collect();
+        assert_eq!(shown, want.iter().map(|r| show(r)).collect::<Vec<_>>());
+    }
+}

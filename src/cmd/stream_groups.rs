@@ -409,8 +409,34 @@ pub enum Waiting {
     Gone(&'static str),
 }
 
+/// Why a blocked stream reader (XREAD or XREADGROUP) is looked at: the rule for serving
+/// it differs, as in Redis 7.0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wake {
+    /// It is about to block: served if an entry present lies past its position (the
+    /// check a call makes before blocking).
+    Now,
+    /// An entry was added to its key (or a group destroyed): served once the stream's
+    /// last generated ID is past its position, even if the entries after it were deleted
+    /// since (then with an empty list).
+    Fed,
+    /// Another write named its key: it wakes only if the stream or its group is gone.
+    Written,
+}
+
+impl Wake {
+    /// Whether a reader at `position` is served from `s`.
+    pub fn serves(self, s: &Stream, position: StreamId) -> bool {
+        match self {
+            Wake::Now => s.last_entry_id().is_some_and(|last| last > position),
+            Wake::Fed => s.last_id > position,
+            Wake::Written => false,
+        }
+    }
+}
+
 /// Where a blocked XREADGROUP stands with the value now at its key.
-pub fn waiting(value: Option<&Value>, read: &GroupRead) -> Waiting {
+pub fn waiting(value: Option<&Value>, read: &GroupRead, wake: Wake) -> Waiting {
     let Some(Value::Stream(s)) = value else {
         return Waiting::Gone("UNBLOCKED the stream key no longer exists");
     };
@@ -418,13 +444,14 @@ pub fn waiting(value: Option<&Value>, read: &GroupRead) -> Waiting {
         None => {
             Waiting::Gone("NOGROUP the consumer group this client was blocked on no longer exists")
         }
-        Some(g) if s.last_entry_id().is_some_and(|last| last > g.last_id) => Waiting::Entries,
+        Some(g) if wake.serves(s, g.last_id) => Waiting::Entries,
         Some(_) => Waiting::Nothing,
     }
 }
 
 /// Serves a blocked XREADGROUP from the stream at `key` (`waiting` said `Entries`): its
-/// whole reply, `[[key, entries]]` (a one-key map in RESP3); false if nothing came.
+/// whole reply, `[[key, entries]]` (a one-key map in RESP3), the list empty when the new
+/// entries were deleted before it was served; false if the group is missing.
 pub fn serve_blocked(
     out: &mut Reply,
     key: &[u8],
@@ -434,7 +461,14 @@ pub fn serve_blocked(
 ) -> bool {
     let mut entries = Vec::new();
     if !deliver(&mut Reply::new(&mut entries, out.resp3), s, read, None, now) {
-        return false;
+        // New IDs whose entries were deleted since: the consumer is still seen (and
+        // made), as Redis does, and gets an empty list.
+        let Some(g) = s.groups.get_mut(&read.group[..]) else {
+            return false;
+        };
+        let (cid, _) = g.create_consumer(&read.consumer, now);
+        g.touch(cid, now);
+        Reply::new(&mut entries, out.resp3).array_len(0);
     }
     if out.resp3 {
         out.map_len(1);

@@ -17,6 +17,7 @@ use std::sync::Arc;
 
 use super::msg::{ConnRef, Msg, Popped, Rescue};
 use super::{route, Shard};
+use crate::cmd::stream_groups::Wake;
 use crate::conn::{Conn, Gather, Merge};
 use crate::error::{CmdError, CmdResult};
 use crate::resp::Reply;
@@ -199,6 +200,19 @@ fn take(claim: &AtomicBool) -> bool {
     claim.compare_exchange(false, true, AcqRel, Acquire).is_ok()
 }
 
+/// A blocked stream read's reply when the new IDs it was woken for were deleted before
+/// it was served: `[[key, []]]` (a one-key map in RESP3).
+fn empty_stream_reply(r: &mut Reply, key: &[u8]) {
+    if r.resp3 {
+        r.map_len(1);
+    } else {
+        r.array_len(1);
+        r.array_len(2);
+    }
+    r.bulk(key);
+    r.array_len(0);
+}
+
 impl Shard {
     /// A fresh arrival number for a blocking command that starts now.
     pub(crate) fn arrival(&self) -> u64 {
@@ -217,21 +231,27 @@ impl Shard {
     /// Tries to serve `w` from `key` on this shard: wins the claim only if the key holds a
     /// non-empty value of the type the waiter pops. When the client first blocks
     /// (`blocking`), a key of another type fails the call (WRONGTYPE) instead.
-    fn serve_one(&mut self, w: &Waiter, key: &[u8], blocking: bool) -> Serve {
+    ///
+    /// `wake` says why a stream reader is looked at (`Wake::Now` when it first blocks).
+    fn serve_one(&mut self, w: &Waiter, key: &[u8], wake: Wake) -> Serve {
         if w.claim.load(Acquire) {
             return Serve::Claimed;
         }
+        let blocking = wake == Wake::Now;
         let now = self.now_ms;
         if let BlockOp::XReadGroup(read) = &w.op {
-            return self.serve_group_read(w, key, read);
+            return self.serve_group_read(w, key, read, wake);
         }
         let wants = w.op.wants();
         let (nonempty, wrong_type) = match self.ks.peek(w.db, key, now).map(|e| &e.value) {
             Some(Value::List(l)) if wants == Wants::List => (!l.is_empty(), false),
             Some(Value::Zset(z)) if wants == Wants::Zset => (!z.is_empty(), false),
             Some(Value::Stream(s)) if wants == Wants::Stream => {
-                let after = stream_after(&w.op, key);
-                (s.last_entry_id().is_some_and(|last| last > after), false)
+                if !wake.serves(s, stream_after(&w.op, key)) {
+                    // Readers behind it (other positions, groups) may still be served.
+                    return Serve::NotForIt;
+                }
+                (true, false)
             }
             Some(_) => (false, true),
             None => (false, false),
@@ -360,7 +380,11 @@ impl Shard {
                 // A read takes nothing: no rescue.
                 let after = stream_after(&w.op, key);
                 if let Some(Value::Stream(s)) = self.ks.peek(w.db, key, now).map(|e| &e.value) {
-                    crate::cmd::streams::xread_serve(&mut r, key, s, after, *count);
+                    if crate::cmd::streams::xread_serve(&mut r, key, s, after, *count).is_none() {
+                        // New IDs whose entries were deleted since: an empty list, as
+                        // Redis replies.
+                        empty_stream_reply(&mut r, key);
+                    }
                 }
                 return Serve::Done(out, None);
             }
@@ -402,10 +426,11 @@ impl Shard {
         w: &Waiter,
         key: &[u8],
         read: &crate::cmd::stream_groups::GroupRead,
+        wake: Wake,
     ) -> Serve {
         use crate::cmd::stream_groups::{serve_blocked, waiting, Waiting};
         let now = self.now_ms;
-        let state = waiting(self.ks.peek(w.db, key, now).map(|e| &e.value), read);
+        let state = waiting(self.ks.peek(w.db, key, now).map(|e| &e.value), read, wake);
         if matches!(state, Waiting::Nothing) {
             return Serve::NotForIt;
         }
@@ -426,15 +451,7 @@ impl Shard {
                     _ => unreachable!("waiting() saw a stream"),
                 };
                 if !serve_blocked(&mut r, key, s, read, now) {
-                    // New IDs but no entries left (deleted): an empty reply, as Redis's.
-                    if r.resp3 {
-                        r.map_len(1);
-                    } else {
-                        r.array_len(1);
-                        r.array_len(2);
-                    }
-                    r.bulk(key);
-                    r.array_len(0);
+                    empty_stream_reply(&mut r, key);
                 }
             }
         }
@@ -492,8 +509,13 @@ impl Shard {
 
     /// Notes that `key` may have data for waiters; they are served after the current
     /// command (and turn step) completes.
+    ///
+    /// For stream readers this is the signal of an added entry (XADD, or XGROUP DESTROY,
+    /// which Redis signals the same way): they are served by Redis's rule for it
+    /// (`Wake::Fed`), where other writes only wake those whose stream or group went.
     pub fn signal_key(&mut self, db: usize, key: &[u8]) {
         if !self.blocked[db].is_empty() && self.blocked[db].contains_key(key) {
+            self.stream_fed.insert((db, key.into()));
             self.mark_ready(db, key.into());
         }
     }
@@ -589,6 +611,11 @@ impl Shard {
         while let Some((db, key)) = self.ready_keys.pop_front() {
             // Out of the set first: serving it may signal it again (a move onto itself).
             self.ready_set.remove(&(db, key.clone()));
+            let fed = self.stream_fed.remove(&(db, key.clone()));
+            let wake = if fed { Wake::Fed } else { Wake::Written };
+            // Set when waiters are left that this pass did not look at: an entry added
+            // must still count for them when the key is served again.
+            let mut unseen = false;
             // Waiters that pop another type than the key now holds keep their places.
             let mut skipped = Vec::new();
             while let Some(w) = self.blocked[db].get_mut(&key).and_then(|q| q.pop_front()) {
@@ -598,9 +625,10 @@ impl Shard {
                     }
                     // It arrived first and its attempt is still running: the key waits.
                     skipped.push(w);
+                    unseen = true;
                     break;
                 }
-                match self.serve_one(&w, &key, false) {
+                match self.serve_one(&w, &key, wake) {
                     Serve::Done(out, rescue) => {
                         self.count_served(&w);
                         self.send_served(&w, out, rescue)
@@ -610,6 +638,7 @@ impl Shard {
                     Serve::Locked => {
                         skipped.push(w);
                         retry.push_back((db, key.clone()));
+                        unseen = true;
                         break;
                     }
                     Serve::OtherType | Serve::NotForIt => skipped.push(w),
@@ -619,6 +648,9 @@ impl Shard {
                         break;
                     }
                 }
+            }
+            if fed && unseen {
+                self.stream_fed.insert((db, key.clone()));
             }
             if !skipped.is_empty() {
                 let q = self.blocked[db].entry(key.clone()).or_default();
@@ -662,7 +694,7 @@ impl Shard {
     ) -> Option<(Vec<u8>, Option<Rescue>)> {
         // A reserved place is only queued; its attempt decides elsewhere.
         for key in keys.iter().filter(|_| w.armed) {
-            match self.serve_one(&w, key, true) {
+            match self.serve_one(&w, key, Wake::Now) {
                 Serve::Done(out, rescue) => return Some((out, rescue)),
                 // The destination's shard replies; the client waits for it.
                 Serve::Forwarded | Serve::Claimed => return None,

@@ -203,6 +203,9 @@ pub struct Shard {
     next_hold_id: u64,
     /// The keys queued in `ready_keys`.
     ready_set: std::collections::HashSet<(usize, Box<[u8]>), ahash::RandomState>,
+    /// The queued keys signalled by `signal_key` (data added) rather than only written:
+    /// stream readers are served by a different rule for each (`stream_groups::Wake`).
+    stream_fed: std::collections::HashSet<(usize, Box<[u8]>), ahash::RandomState>,
     /// True while `serve_ready_keys` runs: serving a waiter may run code that would
     /// serve again; the outer pass serves whatever that signals.
     serving_ready: bool,
@@ -281,6 +284,7 @@ impl Shard {
             blocked: (0..databases).map(|_| HashMap::default()).collect(),
             ready_keys: VecDeque::new(),
             ready_set: Default::default(),
+            stream_fed: Default::default(),
             holds: Default::default(),
             hold_ctx: None,
             next_hold_id: 0,
