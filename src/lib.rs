@@ -18,6 +18,8 @@
 //!   replies between shards (`shard::paced`), connections moving to the shard their
 //!   commands go to (`shard::place`), what every shard can read (`shard::Shared`).
 //! - [`stats`] — the counters INFO reports, per shard and per command.
+//! - [`persist`] — values in Redis's RDB encoding (DUMP / RESTORE payloads): listpacks,
+//!   LZF, CRC-64.
 //! - [`sync`] — the mailbox: the one cross-thread queue and its waker (generic over the
 //!   message type).
 //! - [`conn`] — a client connection: buffers, protocol state, the gather it waits on.
@@ -51,7 +53,8 @@
 //!   library's readers (`num::cnum`), `%.17g`, the x87 long double (`num::ldouble`).
 //! - [`clock`] — the wall clock.
 //!
-//! Imports point one way: server → {shard, conn, cmd} → {config, pubsub, tx, stats} →
+//! Imports point one way: server → {shard, conn, cmd} → {config, pubsub, tx, stats,
+//! persist} →
 //! {store, error} → {resp, log, sync} → {num, clock, hop}. A module imports only from the
 //! layers to its right; within a layer only shard, conn and cmd know each other (a
 //! coordinator still takes the shard and the connection). `tests/imports.rs` holds the
@@ -141,6 +144,7 @@ pub mod error;
 pub mod hop;
 pub mod log;
 pub mod num;
+pub mod persist;
 pub mod pubsub;
 pub mod resp;
 pub mod server;

@@ -26,7 +26,7 @@ const LAYERS: &[Layer] = &[
     },
     Layer {
         name: "services",
-        modules: &["config", "pubsub", "tx", "stats"],
+        modules: &["config", "pubsub", "tx", "stats", "persist"],
         knot: false,
     },
     Layer {

@@ -243,6 +243,51 @@ impl<'a> EntryRef<'a> {
     pub fn pair_items(self) -> usize {
         self.items
     }
+
+    /// True when the entry's fields are its node's master fields (Redis's `SAMEFIELDS`:
+    /// a listpack then keeps its values only).
+    pub fn same_fields(self) -> bool {
+        self.same
+    }
+}
+
+/// One node as Redis's listpack lays it out (for RDB and DUMP): the master entry and
+/// every entry appended, deleted ones included.
+#[derive(Debug, Clone, Copy)]
+pub struct NodeView<'a> {
+    node: &'a Node,
+}
+
+impl<'a> NodeView<'a> {
+    /// The master ID (the radix-tree key Redis files the node under).
+    pub fn master_id(self) -> StreamId {
+        self.node.master_id
+    }
+
+    /// Entries present.
+    pub fn live(self) -> usize {
+        self.node.live
+    }
+
+    /// Entries deleted but still held.
+    pub fn deleted(self) -> usize {
+        self.node.appended - self.node.live
+    }
+
+    /// The master entry's field names.
+    pub fn master_fields(self) -> impl Iterator<Item = &'a [u8]> + 'a {
+        Packed(&self.node.buf[self.node.fields_at..self.node.entries_at])
+    }
+
+    /// Every entry appended, in order, with whether it is deleted.
+    pub fn entries(self) -> impl Iterator<Item = (bool, EntryRef<'a>)> + 'a {
+        let node = self.node;
+        let mut c = node.cursor();
+        std::iter::from_fn(move || {
+            let s = node.step(&mut c)?;
+            Some((s.deleted(), node.entry(&s)))
+        })
+    }
 }
 
 /// One node: a master entry (its ID and field names, taken from the first entry
@@ -871,6 +916,11 @@ impl Stream {
     /// Every entry in order (for dumps).
     pub fn entries(&self) -> impl Iterator<Item = EntryRef<'_>> + '_ {
         self.nodes.iter().flat_map(|n| n.live())
+    }
+
+    /// The nodes as Redis's listpacks hold them (RDB and DUMP write these).
+    pub fn nodes(&self) -> impl Iterator<Item = NodeView<'_>> + '_ {
+        self.nodes.iter().map(|node| NodeView { node })
     }
 }
 
