@@ -133,6 +133,9 @@ const LINES: &[&str] = &[
     "renamenx a b",
     "copy a b",
     "copy a b db 1 replace",
+    "dump a",
+    "restore a 0 payload",
+    "restore a 0 payload replace absttl idletime 5",
     // Lists.
     "lpush k a b",
     "rpush k a",

@@ -996,6 +996,106 @@ pub fn copy_coord(
     )
 }
 
+/// The encodings a restored value is built in: this shard's packing limits.
+fn rdb_limits(ctx: &Ctx) -> crate::persist::rdb::Limits {
+    let s = ctx.settings();
+    crate::persist::rdb::Limits {
+        hash: s.hash_limits,
+        zset: s.zset_limits,
+        set_max_intset: s.set_max_intset,
+        stream: s.stream_limits,
+    }
+}
+
+/// DUMP key: the value in Redis's RDB encoding with the RDB version and a CRC-64, or
+/// null when the key is missing.
+pub fn dump(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let db = ctx.db;
+    let now = ctx.now_ms();
+    let compress = ctx.settings().rdb_compression;
+    let (ks, out) = ctx.ks_out();
+    match ks.lookup(db, args.get(1), now) {
+        Some(e) => out.bulk(&crate::persist::rdb::dump_payload(&e.value, compress)),
+        None => out.null(),
+    }
+    Ok(())
+}
+
+/// RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ
+/// frequency]: checks in Redis's order (options, an existing key, the TTL, the payload's
+/// version and checksum, then its contents). busbar keeps no per-key access clock or
+/// counter, so IDLETIME and FREQ are checked and have nothing to set.
+pub fn restore(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    let (mut replace, mut absttl) = (false, false);
+    let (mut idle, mut freq) = (false, false);
+    let mut i = 4;
+    while i < args.len() {
+        let more = i + 1 < args.len();
+        if args.is(i, "replace") {
+            replace = true;
+        } else if args.is(i, "absttl") {
+            absttl = true;
+        } else if args.is(i, "idletime") && more && !freq {
+            if args.int(i + 1)? < 0 {
+                return Err(CmdError::msg("ERR Invalid IDLETIME value, must be >= 0"));
+            }
+            idle = true;
+            i += 1;
+        } else if args.is(i, "freq") && more && !idle {
+            if !(0..=255).contains(&args.int(i + 1)?) {
+                return Err(CmdError::msg(
+                    "ERR Invalid FREQ value, must be >= 0 and <= 255",
+                ));
+            }
+            freq = true;
+            i += 1;
+        } else {
+            return Err(CmdError::Syntax);
+        }
+        i += 1;
+    }
+    let (db, key) = (ctx.db, args.get(1));
+    let now = ctx.now_ms();
+    if !replace && ctx.ks().exists(db, key, now) {
+        return Err(CmdError::msg("BUSYKEY Target key name already exists."));
+    }
+    let ttl = args.int(2)?;
+    if ttl < 0 {
+        return Err(CmdError::msg("ERR Invalid TTL value, must be >= 0"));
+    }
+    let body = crate::persist::rdb::payload_body(args.get(3)).ok_or(CmdError::msg(
+        "ERR DUMP payload version or checksum are wrong",
+    ))?;
+    let limits = rdb_limits(ctx);
+    let mut r = crate::persist::rdb::Reader::new(body);
+    let value = r
+        .byte()
+        .and_then(|t| crate::persist::rdb::read_value(&mut r, t, &limits))
+        .ok_or(CmdError::msg("ERR Bad data format"))?;
+    let expire_at = match (ttl, absttl) {
+        (0, _) => 0,
+        (t, true) => t as u64,
+        (t, false) => now.saturating_add(t as u64),
+    };
+    if expire_at != 0 && expire_at <= now {
+        // Already expired: the old key (REPLACE) goes, nothing is created.
+        if replace {
+            ctx.ks().remove(db, key, now);
+        }
+        ctx.out.ok();
+        return Ok(());
+    }
+    let ttl = if expire_at == 0 {
+        crate::store::Ttl::Clear
+    } else {
+        crate::store::Ttl::At(expire_at)
+    };
+    ctx.ks().set(db, key, value, ttl, now);
+    ctx.signal_key(db, key);
+    ctx.out.ok();
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -124,6 +124,8 @@ pub struct Settings {
     /// Small integer strings are Redis's shared objects (OBJECT REFCOUNT): `maxmemory` is
     /// 0 or the policy is neither LRU nor LFU.
     pub shared_integers: bool,
+    /// `rdbcompression`: DUMP (and RDB files) LZF-compress strings over 20 bytes.
+    pub rdb_compression: bool,
     /// `placement`: connections may move to the shard their commands go to
     /// (`shard::place`). Startup-only.
     pub placement: bool,
@@ -165,6 +167,7 @@ impl Settings {
             shared_integers: cfg.int("maxmemory") == 0
                 || !(cfg.get("maxmemory-policy").ends_with("-lfu")
                     || cfg.get("maxmemory-policy").ends_with("-lru")),
+            rdb_compression: cfg.bool("rdbcompression"),
             placement: cfg.bool("placement"),
         }
     }
