@@ -1,9 +1,11 @@
 //! What busbar writes for a value outside memory: Redis's RDB encoding (`rdb`), with the
 //! pieces it is made of — the listpack layout (`listpack`), LZF compression (`lzf`) and
-//! the CRC-64 checksum (`crc64`). DUMP and RESTORE carry values in it today; RDB files
-//! and the AOF are the persistence issue's next steps.
+//! the CRC-64 checksum (`crc64`) — and RDB files (`file`: shard segments assembled into
+//! one `dump.rdb`, and loading one). DUMP, RESTORE, SAVE and the shutdown save use it;
+//! the AOF is the persistence issue's next step.
 
 pub mod crc64;
+pub mod file;
 pub mod listpack;
 pub mod lzf;
 pub mod rdb;

@@ -134,19 +134,38 @@ impl Writer<'_> {
     }
 }
 
+/// `v`'s RDB type (`rdbSaveObjectType`).
+pub fn kind_of(v: &Value) -> u8 {
+    match v {
+        Value::Str(_) => kind::STRING,
+        Value::List(_) => kind::LIST_QUICKLIST_2,
+        Value::Set(s) if s.encoding() == "intset" => kind::SET_INTSET,
+        Value::Set(_) => kind::SET,
+        Value::Hash(h) if h.encoding() == "listpack" => kind::HASH_LISTPACK,
+        Value::Hash(_) => kind::HASH,
+        Value::Zset(z) if z.encoding() == "listpack" => kind::ZSET_LISTPACK,
+        Value::Zset(_) => kind::ZSET_2,
+        Value::Stream(_) => kind::STREAM_LISTPACKS_2,
+    }
+}
+
 /// Writes `v`'s type byte and its encoding (`rdbSaveObjectType` + `rdbSaveObject`).
 pub fn write_value(w: &mut Writer<'_>, v: &Value) {
+    w.out.push(kind_of(v));
+    write_body(w, v);
+}
+
+/// Writes `v`'s encoding without its type (`rdbSaveObject`): in an RDB file the key
+/// sits between the two.
+pub fn write_body(w: &mut Writer<'_>, v: &Value) {
     match v {
         Value::Str(Str::Int(n)) => {
-            w.out.push(kind::STRING);
             w.int_string(*n);
         }
         Value::Str(Str::Bytes { data, .. }) => {
-            w.out.push(kind::STRING);
             w.string(data);
         }
         Value::List(l) => {
-            w.out.push(kind::LIST_QUICKLIST_2);
             let mut nodes: Vec<Vec<u8>> = Vec::new();
             let mut lp = listpack::Builder::new();
             for e in l.iter() {
@@ -168,7 +187,6 @@ pub fn write_value(w: &mut Writer<'_>, v: &Value) {
         }
         Value::Set(s) => {
             if s.encoding() == "intset" {
-                w.out.push(kind::SET_INTSET);
                 let ints: Vec<i64> = s
                     .members()
                     .iter()
@@ -189,7 +207,6 @@ pub fn write_value(w: &mut Writer<'_>, v: &Value) {
                 }
                 w.string(&blob);
             } else {
-                w.out.push(kind::SET);
                 let members = s.members();
                 w.length(members.len() as u64);
                 for m in &members {
@@ -199,7 +216,6 @@ pub fn write_value(w: &mut Writer<'_>, v: &Value) {
         }
         Value::Hash(h) => {
             if h.encoding() == "listpack" {
-                w.out.push(kind::HASH_LISTPACK);
                 let mut lp = listpack::Builder::new();
                 for (f, v) in h.iter() {
                     lp.push(f);
@@ -207,7 +223,6 @@ pub fn write_value(w: &mut Writer<'_>, v: &Value) {
                 }
                 w.string(&lp.finish_bytes());
             } else {
-                w.out.push(kind::HASH);
                 w.length(h.len() as u64);
                 for (f, v) in h.iter() {
                     w.string(f);
@@ -217,7 +232,6 @@ pub fn write_value(w: &mut Writer<'_>, v: &Value) {
         }
         Value::Zset(z) => {
             if z.encoding() == "listpack" {
-                w.out.push(kind::ZSET_LISTPACK);
                 let mut lp = listpack::Builder::new();
                 let mut buf = crate::num::DoubleBuf::default();
                 for (score, m) in z.iter() {
@@ -226,7 +240,6 @@ pub fn write_value(w: &mut Writer<'_>, v: &Value) {
                 }
                 w.string(&lp.finish_bytes());
             } else {
-                w.out.push(kind::ZSET_2);
                 w.length(z.len() as u64);
                 // Highest first, as Redis walks its skiplist from the tail.
                 for (score, m) in z.iter().rev() {
@@ -236,7 +249,6 @@ pub fn write_value(w: &mut Writer<'_>, v: &Value) {
             }
         }
         Value::Stream(s) => {
-            w.out.push(kind::STREAM_LISTPACKS_2);
             write_stream(w, s);
         }
     }

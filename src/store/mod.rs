@@ -833,6 +833,12 @@ impl Keyspace {
         }
     }
 
+    /// Every key of `db` with its entry, logically expired ones included (a snapshot
+    /// leaves those out itself).
+    pub fn entries(&self, db: usize) -> impl Iterator<Item = (&[u8], &Entry)> + '_ {
+        self.dbs[db].map.iter().map(|(k, e)| (&k[..], e))
+    }
+
     /// Calls `f` with every live key of `db` matching `pattern`; returns how many.
     pub fn for_each_key(
         &self,
