@@ -235,8 +235,13 @@ fn busbar() -> Option<Redis> {
         .local_addr()
         .unwrap()
         .port();
+    // Its own empty `dir`: it must not load a dump.rdb left in the working directory.
+    let dir = std::env::temp_dir().join(format!("busbar-load-test-{}-{port}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
     let child = Command::new(bin)
         .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .arg("--dir")
+        .arg(&dir)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

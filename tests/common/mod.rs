@@ -40,6 +40,8 @@ pub struct Proc {
     pub port: u16,
     /// Lines the server logged before it was ready.
     pub startup_log: Vec<String>,
+    /// A working directory made for it (its `dir`), removed with it.
+    pub scratch: Option<std::path::PathBuf>,
 }
 
 impl Proc {
@@ -82,7 +84,25 @@ impl Drop for Proc {
             let _ = self.child.kill();
         }
         let _ = self.child.wait();
+        if let Some(d) = &self.scratch {
+            let _ = std::fs::remove_dir_all(d);
+        }
     }
+}
+
+/// A fresh empty directory for one server's files (`dir`), so no test server reads a
+/// `dump.rdb` it did not write.
+pub fn scratch_dir() -> std::path::PathBuf {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static NEXT: AtomicUsize = AtomicUsize::new(0);
+    let d = std::env::temp_dir().join(format!(
+        "busbar-test-{}-{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).expect("scratch dir");
+    d
 }
 
 /// Starts busbar with `--port 0` and the extra `args`; waits for "Ready to accept".
@@ -116,6 +136,10 @@ pub fn busbar_logged(bin: &str, args: &[&str], log_path: Option<&std::path::Path
     ]);
     if !args.contains(&"--threads") {
         cmd.args(["--threads", "2"]);
+    }
+    let scratch = (!args.contains(&"--dir")).then(scratch_dir);
+    if let Some(d) = &scratch {
+        cmd.arg("--dir").arg(d);
     }
     cmd.args(args)
         .stdout(Stdio::piped())
@@ -170,6 +194,7 @@ pub fn busbar_logged(bin: &str, args: &[&str], log_path: Option<&std::path::Path
         child,
         port,
         startup_log: log,
+        scratch,
     }
 }
 
@@ -189,6 +214,11 @@ pub fn redis_server(args: &[&str]) -> Option<Proc> {
     }
     for _ in 0..5 {
         let port = free_port();
+        let scratch = (!args.contains(&"--dir")).then(scratch_dir);
+        let dir_args: Vec<std::ffi::OsString> = match &scratch {
+            Some(d) => vec!["--dir".into(), d.clone().into()],
+            None => Vec::new(),
+        };
         let child = Command::new("redis-server")
             .args([
                 "--port",
@@ -201,6 +231,7 @@ pub fn redis_server(args: &[&str]) -> Option<Proc> {
                 "no",
             ])
             .args(["--daemonize", "no", "--logfile", ""])
+            .args(dir_args)
             .args(args)
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -210,6 +241,7 @@ pub fn redis_server(args: &[&str]) -> Option<Proc> {
             child,
             port,
             startup_log: Vec::new(),
+            scratch,
         };
         let deadline = Instant::now() + Duration::from_secs(10);
         while Instant::now() < deadline {
