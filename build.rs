@@ -136,6 +136,7 @@ const FLAGS: &[&str] = &[
     "fast",
     "no_auth",
     "no_mandatory_keys",
+    "no_async_loading",
     "no_multi",
     "allow_busy",
     "movablekeys",

@@ -18,8 +18,9 @@
 //!   replies between shards (`shard::paced`), connections moving to the shard their
 //!   commands go to (`shard::place`), what every shard can read (`shard::Shared`).
 //! - [`stats`] — the counters INFO reports, per shard and per command.
-//! - [`persist`] — values in Redis's RDB encoding (DUMP / RESTORE payloads): listpacks,
-//!   LZF, CRC-64.
+//! - [`persist`] — Redis's RDB encoding (DUMP / RESTORE payloads, `dump.rdb`): values
+//!   (`rdb`), listpacks, LZF, CRC-64, and RDB files written from shard segments (`file`);
+//!   the snapshot round across shards is `shard::snapshot`.
 //! - [`sync`] — the mailbox: the one cross-thread queue and its waker (generic over the
 //!   message type).
 //! - [`conn`] — a client connection: buffers, protocol state, the gather it waits on.

@@ -150,11 +150,17 @@ impl Server {
             port,
             instantaneous_ops: AtomicU64::new(0),
             pubsub: crate::pubsub::Registry::new(shards),
+            snapshots: crate::shard::snapshot::Snapshots::new(shards),
         });
-        let mut threads = Vec::with_capacity(shards);
+        let mut built = Vec::with_capacity(shards);
         for (id, (poll, listener)) in polls.into_iter().zip(listeners).enumerate() {
-            let shard =
-                Shard::new(id, Arc::clone(&shared), poll, listener).map_err(|e| e.to_string())?;
+            built.push(
+                Shard::new(id, Arc::clone(&shared), poll, listener).map_err(|e| e.to_string())?,
+            );
+        }
+        load_snapshot(&shared, &mut built)?;
+        let mut threads = Vec::with_capacity(shards);
+        for (id, shard) in built.into_iter().enumerate() {
             let t = std::thread::Builder::new()
                 .name(format!("shard-{id}"))
                 .spawn(move || shard.run())
@@ -175,6 +181,49 @@ impl Server {
             let _ = t.join();
         }
     }
+}
+
+/// Loads `dir/dbfilename`, if there is one, into the shards that own its keys (before
+/// they start; connections wait in the listen backlog meanwhile).
+fn load_snapshot(shared: &Shared, shards: &mut [Shard]) -> Result<(), String> {
+    use crate::persist::{file, rdb};
+    let path = crate::shard::snapshot::target(shared);
+    let start = Instant::now();
+    let bytes = match file::read(&path) {
+        Ok(Some(b)) => b,
+        Ok(None) => return Ok(()),
+        Err(e) => return Err(format!("Fatal error loading the DB: {e}. Exiting.")),
+    };
+    let settings = crate::shard::Settings::load(shared);
+    let limits = rdb::Limits {
+        hash: settings.hash_limits,
+        zset: settings.zset_limits,
+        set_max_intset: settings.set_max_intset,
+        stream: settings.stream_limits,
+    };
+    let databases = shards.first().map_or(16, |s| s.ks.databases());
+    let now = crate::clock::unix_ms();
+    let n = shards.len();
+    let loaded = file::load(&bytes, databases, &limits, now, |db, key, value, expire| {
+        let ttl = if expire == 0 {
+            crate::store::Ttl::Clear
+        } else {
+            crate::store::Ttl::At(expire)
+        };
+        shards[crate::shard::route::shard_of(&key, n)]
+            .ks
+            .set(db, &key, value, ttl, now);
+    })
+    .map_err(|e| format!("{e} (loading {})", path.display()))?;
+    crate::log::notice(&format!(
+        "Done loading RDB, keys loaded: {}, keys expired: {}.",
+        loaded.keys, loaded.expired
+    ));
+    crate::log::notice(&format!(
+        "DB loaded from disk: {:.3} seconds",
+        start.elapsed().as_secs_f64()
+    ));
+    Ok(())
 }
 
 /// Runs the server in the foreground until SIGINT/SIGTERM or SHUTDOWN; returns the exit

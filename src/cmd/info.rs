@@ -231,7 +231,7 @@ fn write_section(ctx: &mut Ctx, section: &str, t: &mut String) {
             line!("rdb_bgsave_in_progress:0");
             line!(
                 "rdb_last_save_time:{}",
-                crate::clock::unix_ms() / 1000 - uptime
+                shared.snapshots.last_save.load(Relaxed)
             );
             line!("rdb_last_bgsave_status:ok");
             line!("rdb_last_bgsave_time_sec:-1");

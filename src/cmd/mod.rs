@@ -342,6 +342,12 @@ mod context {
             self.shard.now_ms
         }
 
+        /// This shard's index.
+        #[inline]
+        pub fn shard_id(&self) -> usize {
+            self.shard.id
+        }
+
         /// The settings this shard caches from the configuration.
         #[inline]
         pub fn settings(&self) -> &Settings {
@@ -757,6 +763,8 @@ pub mod flag {
     pub const NO_MANDATORY_KEYS: u32 = 1 << 16;
     /// Key positions depend on the arguments (`numkeys`).
     pub const MOVABLEKEYS: u32 = 1 << 17;
+    /// Refused while a replica loads asynchronously (SAVE).
+    pub const NO_ASYNC_LOADING: u32 = 1 << 18;
 
     // busbar's own flags: facts about a command that Redis keeps in code rather than in
     // its table. COMMAND INFO does not show them (they are not in `NAMES`); a registry
@@ -787,6 +795,7 @@ pub mod flag {
         (FAST, "fast"),
         (NO_AUTH, "no_auth"),
         (NO_MANDATORY_KEYS, "no_mandatory_keys"),
+        (NO_ASYNC_LOADING, "no_async_loading"),
         (NO_MULTI, "no_multi"),
         (ALLOW_BUSY, "allow_busy"),
         (MOVABLEKEYS, "movablekeys"),

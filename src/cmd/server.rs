@@ -202,12 +202,18 @@ pub fn time(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 
 /// SHUTDOWN \[NOSAVE | SAVE\] \[NOW\] \[FORCE\] \[ABORT\]
 pub fn shutdown(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    use crate::shard::snapshot::OnShutdown;
     let mut abort = false;
+    let mut on_shutdown = OnShutdown::ByConfig;
     for opt in args.cursor(1) {
         let is = |word: &str| opt.eq_ignore_ascii_case(word.as_bytes());
         if is("abort") {
             abort = true;
-        } else if !(is("nosave") || is("save") || is("now") || is("force")) {
+        } else if is("nosave") {
+            on_shutdown = OnShutdown::NoSave;
+        } else if is("save") {
+            on_shutdown = OnShutdown::Save;
+        } else if !(is("now") || is("force")) {
             return Err(CmdError::Syntax);
         }
     }
@@ -218,6 +224,7 @@ pub fn shutdown(ctx: &mut Ctx, args: &Args) -> CmdResult {
         return Err(CmdError::msg("ERR No shutdown in progress."));
     }
     crate::log::warning("User requested shutdown...");
+    ctx.shared().snapshots.set_on_shutdown(on_shutdown);
     ctx.shared().begin_shutdown();
     // No reply: the connection closes with the server, as Redis.
     ctx.conn()?.close_after_reply = true;
@@ -1205,4 +1212,33 @@ impl Canvas {
             }
         }
     }
+}
+
+/// SAVE: this shard's part of a snapshot (every shard runs it under whole-shard locks
+/// held at once, `shard::snapshot`); the shard that completes the round writes the file.
+pub fn save(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    let shared = std::sync::Arc::clone(ctx.shared());
+    let (id, now) = (ctx.shard_id(), ctx.now_ms());
+    let compress = ctx.settings().rdb_compression;
+    match crate::shard::snapshot::hand_in(&shared, id, ctx.ks(), now, compress) {
+        Ok(_) => {
+            ctx.out.ok();
+            Ok(())
+        }
+        Err(e) => {
+            crate::log::warning(&e);
+            Err(CmdError::msg("ERR"))
+        }
+    }
+}
+
+/// LASTSAVE: Unix time of the last successful save.
+pub fn lastsave(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    let t = ctx
+        .shared()
+        .snapshots
+        .last_save
+        .load(std::sync::atomic::Ordering::Relaxed);
+    ctx.out.int(t as i64);
+    Ok(())
 }

@@ -61,6 +61,7 @@ pub mod place;
 pub mod refused;
 pub mod route;
 pub mod shared;
+pub mod snapshot;
 pub mod step;
 pub mod txn;
 
@@ -418,6 +419,7 @@ impl Shard {
                         self.send_outbox();
                         std::thread::sleep(Duration::from_millis(1));
                     }
+                    self.save_on_exit();
                     return;
                 }
             }

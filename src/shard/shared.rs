@@ -51,6 +51,8 @@ pub struct Shared {
     pub instantaneous_ops: AtomicU64,
     /// Which shards have subscribers of which channels and patterns.
     pub pubsub: crate::pubsub::Registry,
+    /// RDB snapshots: the last save, what the shutdown does, the parts of a round.
+    pub snapshots: super::snapshot::Snapshots,
 }
 
 impl Shared {

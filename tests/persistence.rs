@@ -1,0 +1,213 @@
+//! RDB snapshots: SAVE writes one `dump.rdb` from every shard that redis-check-rdb accepts
+//! and redis-server 7.0 loads with the same data; busbar loads a file redis-server wrote;
+//! SHUTDOWN saves when save points are configured (or SAVE is given) and not with
+//! NOSAVE; a restart loads what was saved; a corrupt file stops startup.
+#![allow(clippy::unwrap_used)] // a test's unwrap is a failed test, not an outage
+
+mod common;
+use common::*;
+
+use std::path::Path;
+
+/// Keys of every type, in two databases, spread over the shards.
+fn fill(c: &mut Raw) {
+    let mut cmds: Vec<Vec<String>> = Vec::new();
+    let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+    for i in 0..50 {
+        let k = |p: &str| format!("{p}:{i}");
+        cmds.push(s(&[
+            "SET",
+            &k("str"),
+            &format!("value-{i}-{}", "x".repeat(i)),
+        ]));
+        cmds.push(s(&["SET", &k("int"), &(i * 1000).to_string()]));
+        cmds.push(s(&["RPUSH", &k("list"), "a", "b", &i.to_string()]));
+        cmds.push(s(&["HSET", &k("hash"), "f", "v", "n", &i.to_string()]));
+        cmds.push(s(&["SADD", &k("ints"), "1", "2", &i.to_string()]));
+        cmds.push(s(&["ZADD", &k("zset"), "1.5", "a", &i.to_string(), "b"]));
+        cmds.push(s(&["XADD", &k("stream"), "1-1", "f", &i.to_string()]));
+    }
+    cmds.push(s(&["SET", "with-ttl", "v", "EX", "100000"]));
+    cmds.push(s(&["SELECT", "5"]));
+    cmds.push(s(&["SET", "in-db-5", "yes"]));
+    cmds.push(s(&["SELECT", "0"]));
+    for r in pipeline_raw(c, &cmds) {
+        assert!(!r.starts_with(b"-"), "{}", show(&r));
+    }
+}
+
+/// Every key of databases 0 and 5 with its DUMP payload and whether it has a TTL, sorted.
+fn snapshot_of(c: &mut Raw) -> Vec<(String, Vec<u8>, bool)> {
+    let mut out = Vec::new();
+    for db in ["0", "5"] {
+        c.cmd(&["SELECT", db]);
+        let keys = Resp::from(&c.cmd(&["KEYS", "*"]));
+        for k in keys.items() {
+            let k = String::from_utf8(k.bytes().unwrap().to_vec()).unwrap();
+            let dump = Resp::from(&c.cmd(&["DUMP", &k])).bytes().unwrap().to_vec();
+            let ttl = c.cmd(&["PTTL", &k]) != b":-1\r\n";
+            out.push((format!("{db}/{k}"), dump, ttl));
+        }
+    }
+    c.cmd(&["SELECT", "0"]);
+    out.sort();
+    out
+}
+
+fn wait_exit(p: &mut Proc) -> Option<i32> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(st)) = p.child.try_wait() {
+            return st.code();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    None
+}
+
+#[test]
+fn save_writes_one_file_that_a_restart_loads() {
+    let dir = scratch_dir();
+    let d = dir.to_str().unwrap();
+    let srv = busbar(&["--threads", "2", "--dir", d]);
+    let mut c = Raw::connect(srv.port).unwrap();
+    fill(&mut c);
+    let before = snapshot_of(&mut c);
+    assert_eq!(c.cmd(&["SAVE"]), b"+OK\r\n");
+    let lastsave = Resp::from(&c.cmd(&["LASTSAVE"]));
+    assert!(lastsave.bytes().unwrap() > &b"1700000000"[..]);
+    assert_eq!(c.cmd(&["MULTI"]), b"+OK\r\n");
+    assert_eq!(
+        c.cmd(&["SAVE"]),
+        b"-ERR Command not allowed inside a transaction\r\n"
+    );
+    c.cmd(&["DISCARD"]);
+    c.cmd(&["SET", "after", "not saved"]);
+    drop(c);
+    drop(srv);
+    assert!(dir.join("dump.rdb").is_file());
+    if have_tool("redis-check-rdb") {
+        let out = std::process::Command::new("redis-check-rdb")
+            .arg(dir.join("dump.rdb"))
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(text.contains("RDB looks OK"), "{text}");
+    }
+    let srv = busbar(&["--threads", "2", "--dir", d]);
+    let mut c = Raw::connect(srv.port).unwrap();
+    assert_eq!(snapshot_of(&mut c), before);
+    assert!(
+        srv.startup_log
+            .iter()
+            .any(|l| l.contains("keys loaded: 352")),
+        "{:?}",
+        srv.startup_log
+    );
+    drop(srv);
+    // One shard reads what two wrote.
+    let srv = busbar(&["--threads", "1", "--dir", d]);
+    let mut c = Raw::connect(srv.port).unwrap();
+    assert_eq!(snapshot_of(&mut c), before);
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn redis_server_and_busbar_load_each_others_files() {
+    let Some(_probe) = redis_server(&[]) else {
+        return;
+    };
+    // busbar → redis-server.
+    let dir = scratch_dir();
+    let d = dir.to_str().unwrap();
+    let srv = busbar(&["--threads", "2", "--dir", d]);
+    let mut c = Raw::connect(srv.port).unwrap();
+    fill(&mut c);
+    let want = snapshot_of(&mut c);
+    assert_eq!(c.cmd(&["SAVE"]), b"+OK\r\n");
+    drop(srv);
+    let redis = redis_server(&["--dir", d]).unwrap();
+    let mut r = Raw::connect(redis.port).unwrap();
+    assert_eq!(
+        snapshot_of(&mut r),
+        want,
+        "redis-server loading busbar's file"
+    );
+    // redis-server → busbar: its own file, over busbar's.
+    std::fs::remove_file(dir.join("dump.rdb")).unwrap();
+    assert_eq!(r.cmd(&["SAVE"]), b"+OK\r\n");
+    drop(redis);
+    let srv = busbar(&["--threads", "2", "--dir", d]);
+    let mut c = Raw::connect(srv.port).unwrap();
+    assert_eq!(
+        snapshot_of(&mut c),
+        want,
+        "busbar loading redis-server's file"
+    );
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn shutdown_saves_by_its_options_and_the_save_points() {
+    let dir = scratch_dir();
+    let d = dir.to_str().unwrap();
+    let file = dir.join("dump.rdb");
+    // Save points configured: SHUTDOWN saves; NOSAVE does not.
+    let mut srv = busbar(&["--dir", d, "--save", "3600", "1"]);
+    Raw::connect(srv.port).unwrap().cmd(&["SET", "k", "first"]);
+    Raw::connect(srv.port)
+        .unwrap()
+        .send(&Raw::encode(&[b"SHUTDOWN"]));
+    assert_eq!(wait_exit(&mut srv), Some(0));
+    assert!(file.is_file());
+    let mut srv = busbar(&["--dir", d, "--save", "3600", "1"]);
+    let mut c = Raw::connect(srv.port).unwrap();
+    assert_eq!(c.cmd(&["GET", "k"]), b"$5\r\nfirst\r\n");
+    c.cmd(&["SET", "k", "second"]);
+    c.send(&Raw::encode(&[b"SHUTDOWN", b"NOSAVE"]));
+    assert_eq!(wait_exit(&mut srv), Some(0));
+    // No save points: SIGTERM does not save, SHUTDOWN SAVE does.
+    let mut srv = busbar(&["--dir", d]);
+    let mut c = Raw::connect(srv.port).unwrap();
+    assert_eq!(c.cmd(&["GET", "k"]), b"$5\r\nfirst\r\n");
+    c.cmd(&["SET", "k", "third"]);
+    assert_eq!(srv.terminate(), Some(0));
+    let mut srv = busbar(&["--dir", d]);
+    let mut c = Raw::connect(srv.port).unwrap();
+    assert_eq!(c.cmd(&["GET", "k"]), b"$5\r\nfirst\r\n");
+    c.cmd(&["SET", "k", "fourth"]);
+    c.send(&Raw::encode(&[b"SHUTDOWN", b"SAVE"]));
+    assert_eq!(wait_exit(&mut srv), Some(0));
+    let srv = busbar(&["--dir", d]);
+    let mut c = Raw::connect(srv.port).unwrap();
+    assert_eq!(c.cmd(&["GET", "k"]), b"$6\r\nfourth\r\n");
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_corrupt_file_stops_startup_with_a_message() {
+    let dir = scratch_dir();
+    let srv = busbar(&["--dir", dir.to_str().unwrap()]);
+    let mut c = Raw::connect(srv.port).unwrap();
+    c.cmd(&["SET", "k", "v"]);
+    c.cmd(&["SAVE"]);
+    drop(srv);
+    let path = dir.join("dump.rdb");
+    let mut bytes = std::fs::read(&path).unwrap();
+    let n = bytes.len();
+    bytes[n - 3] ^= 0xff;
+    std::fs::write(&path, &bytes).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_busbar"))
+        .args(["--port", "0", "--bind", "127.0.0.1", "--dir"])
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let log = String::from_utf8_lossy(&out.stdout);
+    assert!(log.contains("Wrong RDB checksum"), "{log}");
+    assert!(Path::new(&path).is_file());
+    let _ = std::fs::remove_dir_all(&dir);
+}
