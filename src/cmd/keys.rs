@@ -1021,8 +1021,8 @@ pub fn dump(ctx: &mut Ctx, args: &Args) -> CmdResult {
     Ok(())
 }
 
-/// RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ
-/// frequency]: checks in Redis's order (options, an existing key, the TTL, the payload's
+/// RESTORE key ttl serialized-value \[REPLACE\] \[ABSTTL\] \[IDLETIME seconds\] \[FREQ
+/// frequency\]: checks in Redis's order (options, an existing key, the TTL, the payload's
 /// version and checksum, then its contents). busbar keeps no per-key access clock or
 /// counter, so IDLETIME and FREQ are checked and have nothing to set.
 pub fn restore(ctx: &mut Ctx, args: &Args) -> CmdResult {
