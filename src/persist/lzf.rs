@@ -24,6 +24,19 @@ fn slot(h: u32) -> usize {
     ((h >> (3 * 8 - HLOG)).wrapping_sub(h.wrapping_mul(5)) as usize) & (HSIZE - 1)
 }
 
+/// Appends one literal byte to the current run; a full run (32 bytes) is closed and a
+/// new one started, as liblzf does.
+fn literal(out: &mut Vec<u8>, lit: &mut usize, run: &mut usize, byte: u8) {
+    *lit += 1;
+    out.push(byte);
+    if *lit == MAX_LIT {
+        out[*run] = (*lit - 1) as u8;
+        *lit = 0;
+        *run = out.len();
+        out.push(0);
+    }
+}
+
 /// Compresses `input` into at most `out_max` bytes; `None` if it does not fit (then the
 /// caller stores the string as it is, as Redis does).
 pub fn compress(input: &[u8], out_max: usize) -> Option<Vec<u8>> {
@@ -114,30 +127,16 @@ pub fn compress(input: &[u8], out_max: usize) -> Option<Vec<u8>> {
             if out.len() >= out_max {
                 return None;
             }
-            lit += 1;
-            out.push(input[ip]);
+            literal(&mut out, &mut lit, &mut run, input[ip]);
             ip += 1;
-            if lit == MAX_LIT {
-                out[run] = (lit - 1) as u8;
-                lit = 0;
-                run = out.len();
-                out.push(0);
-            }
         }
     }
     if out.len() + 3 > out_max {
         return None;
     }
     while ip < in_len {
-        lit += 1;
-        out.push(input[ip]);
+        literal(&mut out, &mut lit, &mut run, input[ip]);
         ip += 1;
-        if lit == MAX_LIT {
-            out[run] = (lit - 1) as u8;
-            lit = 0;
-            run = out.len();
-            out.push(0);
-        }
     }
     out[run] = (lit as u8).wrapping_sub(1);
     if lit == 0 {
