@@ -238,6 +238,18 @@ const PARAMS: &[Param] = &[
     )
     .immutable(),
     p(
+        "appenddirname",
+        Kind::FileName { empty_ok: false },
+        "appendonlydir",
+    )
+    .immutable(),
+    p("auto-aof-rewrite-percentage", signed(0, INT_MAX), "100"),
+    p(
+        "auto-aof-rewrite-min-size",
+        bytes_signed(0, LLONG_MAX),
+        "67108864",
+    ),
+    p(
         "appendfsync",
         Kind::Enum(&["everysec", "always", "no"]),
         "everysec",

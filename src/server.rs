@@ -130,6 +130,14 @@ impl Server {
             polls.push(poll);
         }
         let commands = crate::cmd::table().specs.len();
+        let appendonly = cfg.bool("appendonly");
+        let manifest = if appendonly {
+            let dir = std::path::PathBuf::from(cfg.get("dir")).join(cfg.get("appenddirname"));
+            crate::shard::aof::read_manifest(&dir, cfg.get("appendfilename"))?
+        } else {
+            None
+        };
+        let aof_found = manifest.is_some();
         let shared = Arc::new(Shared {
             shards,
             mailboxes,
@@ -151,14 +159,22 @@ impl Server {
             instantaneous_ops: AtomicU64::new(0),
             pubsub: crate::pubsub::Registry::new(shards),
             snapshots: crate::shard::snapshot::Snapshots::new(shards),
+            aof: crate::shard::aof::AofShared::new(shards, manifest),
         });
+        if appendonly {
+            shared.aof.loading.store(shards, Relaxed);
+        }
         let mut built = Vec::with_capacity(shards);
         for (id, (poll, listener)) in polls.into_iter().zip(listeners).enumerate() {
             built.push(
                 Shard::new(id, Arc::clone(&shared), poll, listener).map_err(|e| e.to_string())?,
             );
         }
-        load_snapshot(&shared, &mut built)?;
+        // With an AOF, it has the data (each shard loads its files in its own thread);
+        // a first start with `appendonly yes` takes dump.rdb, and logs on from there.
+        if !aof_found {
+            load_snapshot(&shared, &mut built)?;
+        }
         let mut threads = Vec::with_capacity(shards);
         for (id, shard) in built.into_iter().enumerate() {
             let t = std::thread::Builder::new()
@@ -290,6 +306,11 @@ pub fn run(cfg: Config) -> i32 {
         server.shared.shards
     ));
     crate::log::notice("Server initialized");
+    // The shards load their append-only files in their own threads; ready once all did
+    // (a shard whose load fails stops the process).
+    while server.shared.aof.loading.load(Relaxed) > 0 {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
     crate::log::notice("Ready to accept connections tcp");
     let shared = Arc::clone(&server.shared);
     std::thread::Builder::new()

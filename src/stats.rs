@@ -31,6 +31,10 @@ pub struct CmdStats {
 pub struct ShardStats {
     /// Commands run.
     pub commands: AtomicU64,
+    /// The keyspace's change counter, published by the cron (`Keyspace::dirty`).
+    pub changes: AtomicU64,
+    /// The change counter when the last snapshot took this shard's keys.
+    pub changes_at_save: AtomicU64,
     /// Connections accepted.
     pub connections_received: AtomicU64,
     /// Connections refused (maxclients).
@@ -63,6 +67,8 @@ impl ShardStats {
         let z = || AtomicU64::new(0);
         Self {
             commands: z(),
+            changes: z(),
+            changes_at_save: z(),
             connections_received: z(),
             rejected_connections: z(),
             rejected_calls: z(),

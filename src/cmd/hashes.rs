@@ -188,6 +188,7 @@ pub fn hincrbyfloat(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let text = new.format_human();
     let limits = ctx.settings().hash_limits;
     write(ctx, args.get(1))?.set(args.get(2), text.as_bytes(), limits);
+    ctx.log_effect(&[b"HSET", args.get(1), args.get(2), text.as_bytes()]);
     ctx.out.bulk(text.as_bytes());
     Ok(())
 }

@@ -220,14 +220,25 @@ fn write_section(ctx: &mut Ctx, section: &str, t: &mut String) {
         }
         "persistence" => {
             line!("# Persistence");
-            line!("loading:0");
+            let aof = &shared.aof;
+            line!("loading:{}", u8::from(aof.loading.load(Relaxed) > 0));
             line!("async_loading:0");
             line!("current_cow_peak:0");
             line!("current_cow_size:0");
+            line!("current_cow_size_age:0");
             line!("current_fork_perc:0.00");
             line!("current_save_keys_processed:0");
             line!("current_save_keys_total:0");
-            line!("rdb_changes_since_last_save:0");
+            let changes: u64 = shared
+                .stats
+                .iter()
+                .map(|s| {
+                    s.changes
+                        .load(Relaxed)
+                        .saturating_sub(s.changes_at_save.load(Relaxed))
+                })
+                .sum();
+            line!("rdb_changes_since_last_save:{changes}");
             line!("rdb_bgsave_in_progress:0");
             line!(
                 "rdb_last_save_time:{}",
@@ -236,13 +247,52 @@ fn write_section(ctx: &mut Ctx, section: &str, t: &mut String) {
             line!("rdb_last_bgsave_status:ok");
             line!("rdb_last_bgsave_time_sec:-1");
             line!("rdb_current_bgsave_time_sec:-1");
-            line!("aof_enabled:0");
-            line!("aof_rewrite_in_progress:0");
-            line!("aof_rewrite_scheduled:0");
-            line!("aof_last_rewrite_time_sec:-1");
+            line!("rdb_saves:0");
+            line!("rdb_last_cow_size:0");
+            line!("rdb_last_load_keys_expired:0");
+            line!("rdb_last_load_keys_loaded:0");
+            let enabled = aof.open.load(Relaxed) == shared.shards;
+            line!("aof_enabled:{}", u8::from(enabled));
+            line!(
+                "aof_rewrite_in_progress:{}",
+                u8::from(aof.rewriting.load(Relaxed) > 0)
+            );
+            let scheduled = aof.rewrite_asked.iter().any(|a| a.load(Relaxed));
+            line!("aof_rewrite_scheduled:{}", u8::from(scheduled));
+            line!(
+                "aof_last_rewrite_time_sec:{}",
+                aof.last_rewrite_secs.load(Relaxed)
+            );
             line!("aof_current_rewrite_time_sec:-1");
-            line!("aof_last_bgrewrite_status:ok");
-            line!("aof_last_write_status:ok");
+            let failed = aof.rewrite_failed.load(Relaxed);
+            line!(
+                "aof_last_bgrewrite_status:{}",
+                if failed { "err" } else { "ok" }
+            );
+            line!("aof_rewrites:{}", aof.rewrites.load(Relaxed));
+            line!("aof_rewrites_consecutive_failures:{}", u8::from(failed));
+            let write_failed = aof.write_failed.load(Relaxed);
+            line!(
+                "aof_last_write_status:{}",
+                if write_failed { "err" } else { "ok" }
+            );
+            line!("aof_last_cow_size:0");
+            line!("module_fork_in_progress:0");
+            line!("module_fork_last_cow_size:0");
+            if enabled {
+                let sum = |v: &[std::sync::atomic::AtomicU64]| {
+                    v.iter().map(|a| a.load(Relaxed)).sum::<u64>()
+                };
+                line!(
+                    "aof_current_size:{}",
+                    sum(&aof.sizes) + sum(&aof.base_sizes)
+                );
+                line!("aof_base_size:{}", sum(&aof.base_sizes));
+                line!("aof_pending_rewrite:0");
+                line!("aof_buffer_length:0");
+                line!("aof_pending_bio_fsync:0");
+                line!("aof_delayed_fsync:0");
+            }
         }
         "stats" => {
             line!("# Stats");

@@ -129,10 +129,17 @@ fn expire_generic(
         ctx.out.int(0);
         return Ok(());
     }
-    if when <= now as i64 {
+    if when <= now as i64 && !ctx.replaying() {
         ctx.ks().remove(db, key, now);
+        ctx.log_effect(&[b"DEL", key]);
     } else {
-        ctx.ks().set_expire(db, key, when as u64, now);
+        // A time in the past while replaying: kept as it is, expired once loading ends.
+        let when = when.max(1) as u64;
+        ctx.ks().set_expire(db, key, when, now);
+        if ctx.aof_on() {
+            let at = itoa::Buffer::new().format(when).as_bytes().to_vec();
+            ctx.log_effect(&[b"PEXPIREAT", key, &at]);
+        }
     }
     ctx.out.int(1);
     Ok(())
@@ -1077,10 +1084,13 @@ pub fn restore(ctx: &mut Ctx, args: &Args) -> CmdResult {
         (t, true) => t as u64,
         (t, false) => now.saturating_add(t as u64),
     };
-    if expire_at != 0 && expire_at <= now {
+    if expire_at != 0 && expire_at <= now && !ctx.replaying() {
         // Already expired: the old key (REPLACE) goes, nothing is created.
         if replace {
             ctx.ks().remove(db, key, now);
+            ctx.log_effect(&[b"DEL", key]);
+        } else {
+            ctx.log_effect(&[]);
         }
         ctx.out.ok();
         return Ok(());
@@ -1091,6 +1101,11 @@ pub fn restore(ctx: &mut Ctx, args: &Args) -> CmdResult {
         crate::store::Ttl::At(expire_at)
     };
     ctx.ks().set(db, key, value, ttl, now);
+    if ctx.aof_on() {
+        // A relative TTL is logged as the time it ends.
+        let at = itoa::Buffer::new().format(expire_at).as_bytes().to_vec();
+        ctx.log_effect(&[b"RESTORE", key, &at, args.get(3), b"REPLACE", b"ABSTTL"]);
+    }
     ctx.signal_key(db, key);
     ctx.out.ok();
     Ok(())

@@ -463,6 +463,8 @@ fn pop_one_rescued(ctx: &mut Ctx, key: &[u8], end: End) -> (CmdResult<Option<Vec
             let Some(value) = v.pop() else {
                 return (Ok(None), None);
             };
+            let name: &[u8] = if end == End::Left { b"LPOP" } else { b"RPOP" };
+            ctx.log_effect(&[name, key]);
             let popped = Popped::List {
                 values: vec![value.clone()],
                 left: end == End::Left,
@@ -486,6 +488,8 @@ fn push_one(ctx: &mut Ctx, key: &[u8], v: &[u8], end: End) -> CmdResult<()> {
         End::Left => list.push_front(v),
         End::Right => list.push_back(v),
     }
+    let name: &[u8] = if end == End::Left { b"LPUSH" } else { b"RPUSH" };
+    ctx.log_effect(&[name, key, v]);
     ctx.signal_key(ctx.db, key);
     Ok(())
 }

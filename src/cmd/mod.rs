@@ -252,6 +252,10 @@ pub fn flatten(owned: &[Vec<u8>]) -> (Vec<u8>, Vec<ArgRange>) {
 
 pub use context::{Ctx, Home};
 
+/// AOF records a command builds as its effect (`Ctx::log_records`): each a command's
+/// arguments, the name first.
+pub type Records = Vec<Vec<Vec<u8>>>;
+
 /// The context handlers run with, in a module of its own so that its shard stays private:
 /// a handler reaches the shard only through the narrow methods here, never as `&mut Shard`.
 mod context {
@@ -364,6 +368,42 @@ mod context {
         /// shard counts the commands it runs: for an op that is a step of its command (SCAN).
         pub fn count_call(&self, spec: &'static Spec, start: std::time::Instant) {
             self.shard.count_call(spec, start);
+        }
+
+        /// True when this shard logs its writes to the AOF: a handler whose replay
+        /// would differ from its run builds its effect (`log_effect`) only then.
+        #[inline]
+        pub fn aof_on(&self) -> bool {
+            self.shard.aof_on()
+        }
+
+        /// Logs `args` in the AOF, in this context's database, as the running command's
+        /// effect, instead of the command as sent; `&[]` logs nothing for it. A handler
+        /// may log several effects. No-op while the AOF is off.
+        #[inline]
+        pub fn log_effect(&mut self, args: &[&[u8]]) {
+            if self.shard.aof_on() {
+                self.shard.aof_effect(self.db, args, true);
+            }
+        }
+
+        /// Logs owned records (`log_effect` for each; nothing at all for none).
+        pub fn log_records(&mut self, records: &[Vec<Vec<u8>>]) {
+            if !self.shard.aof_on() {
+                return;
+            }
+            self.shard.aof_effect(self.db, &[], true);
+            for r in records {
+                let args: Vec<&[u8]> = r.iter().map(|a| &a[..]).collect();
+                self.shard.aof_effect(self.db, &args, true);
+            }
+        }
+
+        /// True while a log is replayed: a time in the past is not yet "expired" (a
+        /// later logged command may still use the key, as it did when first run).
+        #[inline]
+        pub fn replaying(&self) -> bool {
+            self.shard.replaying
         }
 
         /// Notes that `key` of database `db` may have data for blocked clients; they are

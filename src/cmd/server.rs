@@ -1232,6 +1232,24 @@ pub fn save(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     }
 }
 
+/// BGREWRITEAOF: every shard writes a new base of its keys and starts a new incr file
+/// at its next cron (between its own commands), switching its lines of the manifest.
+pub fn bgrewriteaof(ctx: &mut Ctx, _args: &Args) -> CmdResult {
+    use std::sync::atomic::Ordering::Relaxed;
+    let aof = &ctx.shared().aof;
+    if aof.rewriting.load(Relaxed) > 0 || aof.rewrite_asked.iter().any(|a| a.load(Relaxed)) {
+        return Err(CmdError::msg(
+            "ERR Background append only file rewriting already in progress",
+        ));
+    }
+    for a in &aof.rewrite_asked {
+        a.store(true, Relaxed);
+    }
+    ctx.out
+        .simple("Background append only file rewriting started");
+    Ok(())
+}
+
 /// LASTSAVE: Unix time of the last successful save.
 pub fn lastsave(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     let t = ctx

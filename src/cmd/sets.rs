@@ -125,6 +125,16 @@ pub fn spop(ctx: &mut Ctx, args: &Args) -> CmdResult {
         popped.push(m);
     }
     drop_if_empty(ctx, args.get(1));
+    if ctx.aof_on() {
+        // The members the random picks took, so a replay takes the same ones.
+        if popped.len() == len {
+            ctx.log_effect(&[b"DEL", args.get(1)]);
+        } else {
+            let mut srem: Vec<&[u8]> = vec![b"SREM", args.get(1)];
+            srem.extend(popped.iter().map(|m| &m[..]));
+            ctx.log_effect(&srem);
+        }
+    }
     match count {
         None => ctx.out.bulk(&popped[0]),
         Some(_) => {

@@ -141,6 +141,23 @@ pub fn xgroup_create(ctx: &mut Ctx, args: &Args) -> CmdResult {
         ));
     }
     s.groups.insert(name.into(), Group::new(id, o.entries_read));
+    if ctx.aof_on() {
+        // `$` is logged as the ID it stood for.
+        let id = id.to_bytes();
+        let read = o
+            .entries_read
+            .map_or_else(|| "-1".to_string(), |n| n.to_string());
+        ctx.log_effect(&[
+            b"XGROUP",
+            b"CREATE",
+            key,
+            name,
+            &id,
+            b"MKSTREAM",
+            b"ENTRIESREAD",
+            read.as_bytes(),
+        ]);
+    }
     ctx.out.ok();
     Ok(())
 }
@@ -160,6 +177,21 @@ pub fn xgroup_setid(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let g = s.groups.get_mut(name).expect("checked");
     g.last_id = id;
     g.entries_read = o.entries_read;
+    if ctx.aof_on() {
+        let id = id.to_bytes();
+        let read = o
+            .entries_read
+            .map_or_else(|| "-1".to_string(), |n| n.to_string());
+        ctx.log_effect(&[
+            b"XGROUP",
+            b"SETID",
+            key,
+            name,
+            &id,
+            b"ENTRIESREAD",
+            read.as_bytes(),
+        ]);
+    }
     ctx.out.ok();
     Ok(())
 }
@@ -264,6 +296,68 @@ pub struct GroupRead {
     pub noack: bool,
 }
 
+/// The AOF records that leave group `group` of the stream at `key` as `g` is now: with
+/// `position`, its last delivered ID and entries-read; with `make_consumer`, the consumer
+/// made; each of `ids` pending for `consumer` with its delivery time and count, or no
+/// longer pending. Replayed, they give the same PEL whatever the clock says then.
+pub fn pel_records(
+    key: &[u8],
+    group: &[u8],
+    g: &Group,
+    consumer: &[u8],
+    ids: &[StreamId],
+    (position, make_consumer): (bool, bool),
+) -> crate::cmd::Records {
+    let mut recs = Vec::new();
+    if position {
+        let read = g
+            .entries_read
+            .map_or_else(|| "-1".to_string(), |n| n.to_string());
+        recs.push(vec![
+            b"XGROUP".to_vec(),
+            b"SETID".to_vec(),
+            key.to_vec(),
+            group.to_vec(),
+            g.last_id.to_bytes(),
+            b"ENTRIESREAD".to_vec(),
+            read.into_bytes(),
+        ]);
+    }
+    if make_consumer {
+        recs.push(vec![
+            b"XGROUP".to_vec(),
+            b"CREATECONSUMER".to_vec(),
+            key.to_vec(),
+            group.to_vec(),
+            consumer.to_vec(),
+        ]);
+    }
+    let mut acked = vec![b"XACK".to_vec(), key.to_vec(), group.to_vec()];
+    for &id in ids {
+        match g.pending(id) {
+            Some(p) => recs.push(vec![
+                b"XCLAIM".to_vec(),
+                key.to_vec(),
+                group.to_vec(),
+                consumer.to_vec(),
+                b"0".to_vec(),
+                id.to_bytes(),
+                b"TIME".to_vec(),
+                p.delivery_time.to_string().into_bytes(),
+                b"RETRYCOUNT".to_vec(),
+                p.delivery_count.to_string().into_bytes(),
+                b"FORCE".to_vec(),
+                b"JUSTID".to_vec(),
+            ]),
+            None => acked.push(id.to_bytes()),
+        }
+    }
+    if acked.len() > 3 {
+        recs.push(acked);
+    }
+    recs
+}
+
 /// One key's ID argument: `None` for `>` (entries never delivered to the group), else the
 /// ID after which the consumer's pending entries are read again.
 fn read_id(raw: &[u8]) -> CmdResult<Option<StreamId>> {
@@ -300,28 +394,51 @@ fn check_key(ctx: &mut Ctx, key: &[u8], group: &[u8]) -> CmdResult<()> {
 /// Delivers from `s` for `read` and writes the entries as an array: after the group's
 /// last delivered ID (`from` = `None`) or the consumer's pending entries after `from`
 /// again. False, with nothing written, when a `>` read found nothing new.
+///
+/// With `records`, the AOF records of what it changed are added (`pel_records`).
 pub fn deliver(
     out: &mut Reply,
     s: &mut Stream,
     read: &GroupRead,
     from: Option<StreamId>,
     now: u64,
+    records: Option<(&[u8], &mut crate::cmd::Records)>,
 ) -> bool {
     // The group leaves the map while the stream's entries are read.
     let Some((name, mut g)) = s.groups.remove_entry(&read.group[..]) else {
         return false;
     };
+    let mut ids = Vec::new();
     let wrote = match from {
-        None => deliver_new(out, s, &mut g, read, now),
-        Some(after) => deliver_pending(out, s, &mut g, read, after, now),
+        None => deliver_new(out, s, &mut g, read, now, &mut ids),
+        Some(after) => deliver_pending(out, s, &mut g, read, after, now, &mut ids),
     };
+    if let Some((key, recs)) = records {
+        let position = from.is_none() && wrote;
+        let made = wrote || from.is_some();
+        recs.extend(pel_records(
+            key,
+            &name,
+            &g,
+            &read.consumer,
+            &ids,
+            (position, made),
+        ));
+    }
     s.groups.insert(name, g);
     wrote
 }
 
 /// `>`: entries after the group's last ID go to the consumer (pending for it unless
 /// NOACK), and the group's position advances past them.
-fn deliver_new(out: &mut Reply, s: &Stream, g: &mut Group, read: &GroupRead, now: u64) -> bool {
+fn deliver_new(
+    out: &mut Reply,
+    s: &Stream,
+    g: &mut Group,
+    read: &GroupRead,
+    now: u64,
+    ids: &mut Vec<StreamId>,
+) -> bool {
     let Some(from) = g.last_id.next() else {
         return false;
     };
@@ -337,6 +454,7 @@ fn deliver_new(out: &mut Reply, s: &Stream, g: &mut Group, read: &GroupRead, now
         tally.advance(g, e.id);
         if !read.noack {
             g.assign(e.id, cid, now, 1);
+            ids.push(e.id);
         }
         reply_entry(out, &e);
     }
@@ -352,6 +470,7 @@ fn deliver_pending(
     read: &GroupRead,
     after: StreamId,
     now: u64,
+    delivered: &mut Vec<StreamId>,
 ) -> bool {
     let (cid, _) = g.create_consumer(&read.consumer, now);
     g.touch(cid, now);
@@ -372,6 +491,7 @@ fn deliver_pending(
                 if let Some(p) = g.pending_mut(id) {
                     p.delivery_time = now;
                     p.delivery_count += 1;
+                    delivered.push(id);
                 }
             }
             None => {
@@ -394,9 +514,23 @@ fn serve_key(
     resp3: bool,
 ) -> Option<Vec<u8>> {
     let now = ctx.now_ms();
+    let logging = ctx.aof_on();
     let s = stream_mut(ctx, key).ok().flatten()?;
     let mut buf = Vec::new();
-    deliver(&mut Reply::new(&mut buf, resp3), s, read, from, now).then_some(buf)
+    let mut recs = Vec::new();
+    let records = logging.then_some((key, &mut recs));
+    let wrote = deliver(
+        &mut Reply::new(&mut buf, resp3),
+        s,
+        read,
+        from,
+        now,
+        records,
+    );
+    if logging {
+        ctx.log_records(&recs);
+    }
+    wrote.then_some(buf)
 }
 
 /// How a blocked XREADGROUP stands with a key it waits on (`shard::block`).
@@ -458,9 +592,22 @@ pub fn serve_blocked(
     s: &mut Stream,
     read: &GroupRead,
     now: u64,
+    mut records: Option<&mut crate::cmd::Records>,
 ) -> bool {
     let mut entries = Vec::new();
-    if !deliver(&mut Reply::new(&mut entries, out.resp3), s, read, None, now) {
+    let mut recs = Vec::new();
+    let wrote = deliver(
+        &mut Reply::new(&mut entries, out.resp3),
+        s,
+        read,
+        None,
+        now,
+        records.is_some().then_some((key, &mut recs)),
+    );
+    if let Some(r) = records.as_deref_mut() {
+        r.extend(recs);
+    }
+    if !wrote {
         // New IDs whose entries were deleted since: the consumer is still seen (and
         // made), as Redis does, and gets an empty list.
         let Some(g) = s.groups.get_mut(&read.group[..]) else {
@@ -468,6 +615,16 @@ pub fn serve_blocked(
         };
         let (cid, _) = g.create_consumer(&read.consumer, now);
         g.touch(cid, now);
+        if let Some(r) = records {
+            r.extend(pel_records(
+                key,
+                &read.group,
+                g,
+                &read.consumer,
+                &[],
+                (false, true),
+            ));
+        }
         Reply::new(&mut entries, out.resp3).array_len(0);
     }
     if out.resp3 {

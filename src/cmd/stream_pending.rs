@@ -38,9 +38,10 @@ fn with_group(
     ctx: &mut Ctx,
     key: &[u8],
     name: &[u8],
-    f: impl FnOnce(&Stream, &mut Group, &mut Reply, u64),
+    f: impl FnOnce(&Stream, &mut Group, &mut Reply, u64, bool) -> crate::cmd::Records,
 ) -> CmdResult {
     let (db, now) = (ctx.db, ctx.now_ms());
+    let logging = ctx.aof_on();
     let (ks, out) = ctx.ks_out();
     let s = match ks.lookup_mut_unmarked(db, key, now).map(|e| &mut e.value) {
         Some(Value::Stream(s)) => s,
@@ -51,8 +52,9 @@ fn with_group(
         .groups
         .remove_entry(name)
         .ok_or_else(|| no_key_or_group(key, name))?;
-    f(s, &mut g, out, now);
+    let records = f(s, &mut g, out, now, logging);
     s.groups.insert(name, g);
+    ctx.log_records(&records);
     Ok(())
 }
 
@@ -286,10 +288,13 @@ pub fn xclaim(ctx: &mut Ctx, args: &Args) -> CmdResult {
         at += 1;
     }
     let o = parse_claim_opts(args, at, now)?;
-    with_group(ctx, key, name, |s, g, out, now| {
+    with_group(ctx, key, name, |s, g, out, now, logging| {
+        let mut moved_last = false;
         if let Some(last) = o.last_id.filter(|&l| l > g.last_id) {
             g.last_id = last;
+            moved_last = true;
         }
+        let mut dropped = Vec::new();
         // A bogus time (negative, or in the future) is taken as now, not refused.
         let time = o
             .delivery_time
@@ -301,6 +306,9 @@ pub fn xclaim(ctx: &mut Ctx, args: &Args) -> CmdResult {
         for id in ids {
             if !exists(s, id) {
                 // Pending for an entry the stream no longer has: dropped.
+                if g.pending(id).is_some() {
+                    dropped.push(id);
+                }
                 g.ack(id);
                 continue;
             }
@@ -321,9 +329,21 @@ pub fn xclaim(ctx: &mut Ctx, args: &Args) -> CmdResult {
             claimed.push(id);
         }
         out.array_len(claimed.len());
-        for id in claimed {
+        for &id in &claimed {
             reply_claimed(out, s, id, o.justid);
         }
+        if !logging {
+            return Vec::new();
+        }
+        claimed.extend(dropped);
+        crate::cmd::stream_groups::pel_records(
+            key,
+            name,
+            g,
+            consumer,
+            &claimed,
+            (moved_last, false),
+        )
     })
 }
 
@@ -379,7 +399,7 @@ pub fn xautoclaim(ctx: &mut Ctx, args: &Args) -> CmdResult {
     }
     let mut left = count as u64;
     let mut attempts = left * AUTOCLAIM_ATTEMPTS_PER_ENTRY;
-    with_group(ctx, key, name, |s, g, out, now| {
+    with_group(ctx, key, name, |s, g, out, now, logging| {
         let mut to = None;
         let (mut claimed, mut deleted) = (Vec::new(), Vec::new());
         let mut cursor = Some(start);
@@ -416,12 +436,17 @@ pub fn xautoclaim(ctx: &mut Ctx, args: &Args) -> CmdResult {
         out.array_len(3);
         out.bulk(&next.to_bytes());
         out.array_len(claimed.len());
-        for id in claimed {
+        for &id in &claimed {
             reply_claimed(out, s, id, justid);
         }
         out.array_len(deleted.len());
-        for id in deleted {
+        for id in &deleted {
             out.bulk(&id.to_bytes());
         }
+        if !logging {
+            return Vec::new();
+        }
+        claimed.extend(deleted);
+        crate::cmd::stream_groups::pel_records(key, name, g, consumer, &claimed, (false, false))
     })
 }

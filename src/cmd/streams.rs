@@ -249,8 +249,17 @@ pub fn xadd(ctx: &mut Ctx, args: &Args) -> CmdResult {
         Some(_) => return Err(top()),
     };
     s.append(id, args.cursor(a.fields_at), limits);
-    if let Some(t) = a.trim {
-        s.trim(t.how, t.approx, t.limit);
+    let trimmed = a.trim.map_or(0, |t| s.trim(t.how, t.approx, t.limit));
+    let len = s.len();
+    if ctx.aof_on() {
+        // The ID it got and the exact length a trim left: `*` and `~` replay the same.
+        let id_text = id.to_bytes();
+        let mut add: Vec<&[u8]> = vec![b"XADD", key, &id_text];
+        add.extend(args.cursor(a.fields_at));
+        ctx.log_effect(&add);
+        if trimmed > 0 {
+            log_trim(ctx, key, len);
+        }
     }
     ctx.out.bulk(&id.to_bytes());
     ctx.signal_key(ctx.db, key);
@@ -359,8 +368,20 @@ pub fn xtrim(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let t = a.trim.expect("XTRIM has a strategy");
     let s = crate::cmd::write_collection::<Stream>(ctx, args.get(1))?;
     let removed = s.trim(t.how, t.approx, t.limit);
+    let len = s.len();
+    if removed > 0 {
+        log_trim(ctx, args.get(1), len);
+    } else {
+        ctx.log_effect(&[]);
+    }
     ctx.out.int(removed as i64);
     Ok(())
+}
+
+/// Logs a trim as the exact length it left (an approximate one depends on the nodes).
+fn log_trim(ctx: &mut Ctx, key: &[u8], len: usize) {
+    let len = itoa::Buffer::new().format(len).as_bytes().to_vec();
+    ctx.log_effect(&[b"XTRIM", key, b"MAXLEN", b"=", &len]);
 }
 
 /// XREAD's options, or XREADGROUP's.

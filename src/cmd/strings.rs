@@ -183,6 +183,11 @@ pub fn set(ctx: &mut Ctx, args: &Args) -> CmdResult {
     };
     ctx.ks()
         .set(db, key, Value::Str(Str::from_bytes(args.get(2))), ttl, now);
+    if let (Some(at), true) = (expire_at, ctx.aof_on()) {
+        // A relative TTL is logged as the time it ends.
+        let at = itoa::Buffer::new().format(at).as_bytes().to_vec();
+        ctx.log_effect(&[b"SET", key, args.get(2), b"PXAT", &at]);
+    }
     if !o.get {
         ctx.out.ok();
     }
@@ -219,6 +224,10 @@ fn setex_generic(ctx: &mut Ctx, args: &Args, seconds: bool, name: &str) -> CmdRe
         Ttl::At(at),
         now,
     );
+    if ctx.aof_on() {
+        let at = itoa::Buffer::new().format(at).as_bytes().to_vec();
+        ctx.log_effect(&[b"SET", args.get(1), args.get(3), b"PXAT", &at]);
+    }
     ctx.out.ok();
     Ok(())
 }
@@ -275,13 +284,21 @@ pub fn getex(ctx: &mut Ctx, args: &Args) -> CmdResult {
     let expire_at = o.expire_at(args, now, "getex")?;
     reply_str(ctx, Some(&val));
     if let Some(at) = expire_at {
-        if at <= now {
+        if at <= now && !ctx.replaying() {
             ctx.ks().remove(db, key, now);
+            ctx.log_effect(&[b"DEL", key]);
         } else {
-            ctx.ks().set_expire(db, key, at, now);
+            ctx.ks().set_expire(db, key, at.max(1), now);
+            if ctx.aof_on() {
+                let at = itoa::Buffer::new().format(at.max(1)).as_bytes().to_vec();
+                ctx.log_effect(&[b"PEXPIREAT", key, &at]);
+            }
         }
     } else if o.persist {
         ctx.ks().set_expire(db, key, 0, now);
+        ctx.log_effect(&[b"PERSIST", key]);
+    } else {
+        ctx.log_effect(&[]);
     }
     Ok(())
 }
@@ -465,6 +482,8 @@ pub fn incrbyfloat(ctx: &mut Ctx, args: &Args) -> CmdResult {
         ttl,
         now,
     );
+    // Replayed, the sum could round differently: the result is logged.
+    ctx.log_effect(&[b"SET", key, text.as_bytes(), b"KEEPTTL"]);
     ctx.out.bulk(text.as_bytes());
     Ok(())
 }

@@ -171,7 +171,9 @@ impl Shard {
             }
             let mut cmds = OwnedCmds::default();
             cmds.push(spec.id, args.iter());
+            self.running_tx = id;
             let out = self.run_owned(&cmds, db, resp3);
+            self.running_tx = 0;
             if let Some(g) = conn.gather.as_mut() {
                 g.parts[part].extend_from_slice(&out);
             }

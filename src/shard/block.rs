@@ -288,10 +288,14 @@ impl Shard {
             else {
                 unreachable!("only a move locks")
             };
+            // Its records are the flight's transaction's: they apply at replay only
+            // once the destination logged the landing (`aof_commit` in `move_push`).
+            let outer = std::mem::replace(&mut self.running_tx, tx);
             let value = self
                 .pop_list(w.db, key, *from_left, 1)
                 .pop()
                 .expect("non-empty");
+            self.running_tx = outer;
             let token = self.hold_ctx.inspect(|h| {
                 self.holds.entry(*h).or_default().pending += 1;
             });
@@ -450,9 +454,12 @@ impl Shard {
                     Some(Value::Stream(s)) => s,
                     _ => unreachable!("waiting() saw a stream"),
                 };
-                if !serve_blocked(&mut r, key, s, read, now) {
+                let mut recs = Vec::new();
+                let logging = self.aof.is_some();
+                if !serve_blocked(&mut r, key, s, read, now, logging.then_some(&mut recs)) {
                     empty_stream_reply(&mut r, key);
                 }
+                self.aof_records(w.db, &recs);
             }
         }
         // Delivered entries are pending for the consumer: nothing to rescue.
@@ -468,6 +475,11 @@ impl Shard {
             if z.is_empty() {
                 self.ks.remove(db, key, now);
             }
+        }
+        if self.aof.is_some() && !out.is_empty() {
+            let name: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
+            let n = itoa::Buffer::new().format(out.len()).as_bytes().to_vec();
+            self.aof_effect(db, &[name, key, &n], false);
         }
         out
     }
@@ -487,6 +499,11 @@ impl Shard {
                 self.ks.remove(db, key, now);
             }
         }
+        if self.aof.is_some() && !out.is_empty() {
+            let name: &[u8] = if left { b"LPOP" } else { b"RPOP" };
+            let n = itoa::Buffer::new().format(out.len()).as_bytes().to_vec();
+            self.aof_effect(db, &[name, key, &n], false);
+        }
         out
     }
 
@@ -504,6 +521,8 @@ impl Shard {
                 l.push_back(v);
             }
         }
+        let name: &[u8] = if left { b"LPUSH" } else { b"RPUSH" };
+        self.aof_effect(db, &[name, key, v], false);
         self.signal_key(db, key);
     }
 
@@ -776,6 +795,10 @@ impl Shard {
                             z.insert(m, *s, limits);
                         }
                     }
+                }
+                for (s, m) in &members {
+                    let score = crate::num::format_double(*s);
+                    self.aof_effect(r.db, &[b"ZADD", &r.key, b"NX", score.as_bytes(), m], false);
                 }
                 self.signal_key(r.db, &r.key);
             }
@@ -1318,8 +1341,11 @@ impl Shard {
             r.error(&CmdError::WrongType.text());
         }
         if dst_ok {
+            let outer = std::mem::replace(&mut self.running_tx, flight.tx);
             self.push_list(db, &flight.dst, &flight.value, flight.to_left);
+            self.running_tx = outer;
         }
+        self.aof_commit(flight.tx);
         self.outbox[flight.home].push(Msg::Done {
             conn: flight.conn,
             part: 0,
@@ -1351,7 +1377,11 @@ impl Shard {
     pub(crate) fn on_move_landed(&mut self, f: Flight, outcome: Landed) {
         let prev = std::mem::replace(&mut self.hold_ctx, f.token);
         if outcome != Landed::Pushed {
+            // Part of the flight: a refused one has no commit, and its pop and this
+            // push both stay out of a replay.
+            let outer = std::mem::replace(&mut self.running_tx, f.tx);
             self.push_list(f.db, &f.src, &f.value, f.from_left);
+            self.running_tx = outer;
         }
         self.release_local(f.tx);
         self.serve_ready_keys();

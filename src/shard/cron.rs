@@ -30,6 +30,10 @@ impl Shard {
     /// Periodic work: active expiry, settings refresh, idle clients, published gauges.
     pub(super) fn cron(&mut self) {
         self.next_cron_ms = self.now_ms + 1000 / self.settings.hz;
+        self.aof_cron();
+        self.stats()
+            .changes
+            .store(self.ks.dirty(), std::sync::atomic::Ordering::Relaxed);
         self.refused.expire(self.poll.registry(), self.now_ms);
         if self.now_ms >= self.last_collect_ms + ALLOCATOR_COLLECT_MS {
             // Memory freed by this thread (old tables after a resize, deleted values)

@@ -282,6 +282,8 @@ impl Shard {
         } else {
             Pace::Off
         };
+        let dirty = self.ks.dirty();
+        self.running_tx = conn.tx().map_or(0, |h| h.id);
         let (res, pace) = {
             let mut ctx = Ctx::new(
                 self,
@@ -294,6 +296,8 @@ impl Shard {
             let res = (spec.handler)(&mut ctx, args);
             (res, ctx.pace)
         };
+        self.aof_record(spec, db, args, dirty);
+        self.running_tx = 0;
         self.signal_written(spec, db, args);
         self.finish_call(spec, start, res, &mut out, reply_at, conn.resp3);
         if let Pace::Started(id) = pace {

@@ -122,7 +122,9 @@ impl Shard {
         let mut cmds = OwnedCmds::default();
         cmds.push(spec.id, args.iter());
         if dest == self.id {
+            self.running_tx = conn.tx().map_or(0, |h| h.id);
             out.extend_from_slice(&self.run_owned(&cmds, conn.db, conn.resp3));
+            self.running_tx = 0;
         } else {
             self.start_hop_cmds(slot, conn, dest, cmds);
         }
@@ -236,7 +238,9 @@ impl Shard {
             }
         }
         if let Some((part, cmds)) = local {
+            self.running_tx = conn.tx().map_or(0, |h| h.id);
             gather.parts[part as usize] = self.run_owned(&cmds, conn.db, conn.resp3);
+            self.running_tx = 0;
             gather.left -= 1;
         }
         conn.gather = Some(gather);
@@ -289,6 +293,8 @@ impl Shard {
         // (CLIENT LIST) see the caller too.
         let mut out = Vec::new();
         let start = Instant::now();
+        let dirty = self.ks.dirty();
+        self.running_tx = conn.tx().map_or(0, |h| h.id);
         let res = {
             let db = conn.db;
             let resp3 = conn.resp3;
@@ -302,6 +308,8 @@ impl Shard {
             );
             (spec.handler)(&mut ctx, args)
         };
+        self.aof_record(spec, conn.db, args, dirty);
+        self.running_tx = 0;
         self.signal_written(spec, conn.db, args);
         self.finish_call(spec, start, res, &mut out, 0, conn.resp3);
         gather.parts[self.id] = out;
@@ -353,7 +361,7 @@ impl Shard {
             let ranges = &cmds.args[first as usize..(first + n) as usize];
             let args = Args::new(&cmds.data, ranges);
             #[cfg(debug_assertions)]
-            if let Route::Keys(_) = spec.route {
+            if let (Route::Keys(_), false) = (spec.route, self.replaying) {
                 for i in spec.key_positions(&args) {
                     debug_assert_eq!(
                         route::shard_of(args.get(i), self.shards),
@@ -365,6 +373,7 @@ impl Shard {
             let start = Instant::now();
             let reply_at = out.len();
             let ready_before = self.ready_keys.len();
+            let dirty = self.ks.dirty();
             let (res, pace) = {
                 let mut ctx = Ctx::new(
                     self,
@@ -377,6 +386,7 @@ impl Shard {
                 let res = (spec.handler)(&mut ctx, &args);
                 (res, ctx.pace)
             };
+            self.aof_record(spec, db, &args, dirty);
             self.signal_written(spec, db, &args);
             self.finish_call(spec, start, res, &mut out, reply_at, resp3);
             if let Some(sig) = signals.as_deref_mut() {
@@ -438,6 +448,7 @@ impl Shard {
             prefix: Vec::new(),
         };
         let mut signals = Vec::new();
+        self.running_tx = tx;
         let (ran, started, stopped) = self.run_owned_paced(
             &cmds,
             db as usize,
@@ -446,6 +457,7 @@ impl Shard {
             tx == 0,
             (tx != 0).then_some(&mut signals),
         );
+        self.running_tx = 0;
         if !signals.is_empty() {
             // Ahead of the reply: its EXEC serves them in order (`TxSignals`).
             self.outbox[from].push(Msg::TxSignals {

@@ -46,6 +46,7 @@
 //!     what they started, and keep serving other shards' hops until every shard is idle
 //!     (this file).
 
+pub mod aof;
 mod batch;
 pub mod block;
 mod cron;
@@ -127,6 +128,12 @@ pub struct Settings {
     pub shared_integers: bool,
     /// `rdbcompression`: DUMP (and RDB files) LZF-compress strings over 20 bytes.
     pub rdb_compression: bool,
+    /// `appendonly`.
+    pub appendonly: bool,
+    /// `appendfsync`.
+    pub appendfsync: aof::Fsync,
+    /// `auto-aof-rewrite-percentage` and `auto-aof-rewrite-min-size`.
+    pub aof_auto_rewrite: (u64, u64),
     /// `placement`: connections may move to the shard their commands go to
     /// (`shard::place`). Startup-only.
     pub placement: bool,
@@ -169,6 +176,12 @@ impl Settings {
                 || !(cfg.get("maxmemory-policy").ends_with("-lfu")
                     || cfg.get("maxmemory-policy").ends_with("-lru")),
             rdb_compression: cfg.bool("rdbcompression"),
+            appendonly: cfg.bool("appendonly"),
+            appendfsync: aof::Fsync::parse(cfg.get("appendfsync")),
+            aof_auto_rewrite: (
+                cfg.int("auto-aof-rewrite-percentage").max(0) as u64,
+                cfg.int("auto-aof-rewrite-min-size").max(0) as u64,
+            ),
             placement: cfg.bool("placement"),
         }
     }
@@ -258,6 +271,13 @@ pub struct Shard {
     fanout_turn_output: usize,
     /// Publishers stopped by a fanout budget, resumed when it has room again.
     fanout_waiters: Vec<ConnRef>,
+    /// This shard's append-only log, while `appendonly` is on (`aof`).
+    aof: Option<Box<aof::Log>>,
+    /// Replaying a log: commands may name keys of other shards (`aof_load`).
+    pub(crate) replaying: bool,
+    /// The transaction whose part runs now (0: none): its records are tagged with it, and
+    /// replay applies them only if the log holds its commit (`aof`).
+    pub(crate) running_tx: crate::tx::TxId,
 }
 
 impl Shard {
@@ -316,6 +336,9 @@ impl Shard {
             fanout_turn_bytes: 0,
             fanout_turn_output: 0,
             fanout_waiters: Vec::new(),
+            aof: None,
+            replaying: false,
+            running_tx: 0,
             shared,
         })
     }
@@ -327,6 +350,14 @@ impl Shard {
     /// Runs the event loop until shutdown: one turn per pass, in the order the module
     /// documentation lists.
     pub fn run(mut self) {
+        if self.settings.appendonly {
+            let loaded = self.aof_load();
+            self.shared.aof.loading.fetch_sub(1, Relaxed);
+            if let Err(e) = loaded {
+                crate::log::warning(&e);
+                std::process::exit(1);
+            }
+        }
         let mut events = Events::with_capacity(1024);
         let mut drain_deadline: Option<Instant> = None;
         loop {
@@ -386,12 +417,16 @@ impl Shard {
             self.resume_granted();
             self.serve_ready_keys();
             self.expire_blocks();
+            // Group commit: the turn's writes reach the log (and the disk, with
+            // `appendfsync always`) before any of their replies leave.
+            self.aof_flush();
             self.send_outbox();
             // After the batches went: a client counted as blocked has its waiters in the
             // owners' mailboxes already (so a later blocking command queues behind it).
             self.publish_blocked();
             self.flush_dirty();
             self.return_fanout_credit();
+            self.aof_flush();
             // Asks for the next pieces of paced replies, made while flushing, and the
             // fanout credit for what was just written.
             self.send_outbox();
@@ -416,9 +451,11 @@ impl Shard {
                         && Instant::now() < drain_deadline.unwrap_or_else(Instant::now)
                     {
                         self.drain_mailbox();
+                        self.aof_flush();
                         self.send_outbox();
                         std::thread::sleep(Duration::from_millis(1));
                     }
+                    self.aof_close();
                     self.save_on_exit();
                     return;
                 }

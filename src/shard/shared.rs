@@ -53,6 +53,8 @@ pub struct Shared {
     pub pubsub: crate::pubsub::Registry,
     /// RDB snapshots: the last save, what the shutdown does, the parts of a round.
     pub snapshots: super::snapshot::Snapshots,
+    /// The append-only files: the manifest, the fsync thread, INFO's numbers.
+    pub aof: super::aof::AofShared,
 }
 
 impl Shared {

@@ -79,6 +79,8 @@ pub fn hand_in(
 ) -> Result<bool, String> {
     let path = target(shared);
     let dir = path.parent().map(PathBuf::from).unwrap_or_default();
+    shared.stats[id].changes.store(ks.dirty(), Relaxed);
+    shared.stats[id].changes_at_save.store(ks.dirty(), Relaxed);
     let seg_path = dir.join(format!("temp-{}-shard-{id}.seg", std::process::id()));
     let part = file::write_segment(ks, &seg_path, now_ms, compress).map_err(|e| {
         format!(

@@ -128,7 +128,9 @@ impl Shard {
             for (part, (shard, op)) in asks.into_iter().enumerate() {
                 if shard == self.id {
                     // Its client is here and waiting: nothing it takes needs a rescue.
+                    self.running_tx = conn.tx().map_or(0, |h| h.id);
                     answers[part] = Some(self.run_op(conn.db, op).0);
+                    self.running_tx = 0;
                 } else {
                     self.send_op(shard, slot, conn, part as u32, op);
                     left += 1;
@@ -215,9 +217,17 @@ impl Shard {
 
     /// Runs `op` against this shard's keyspace in `db`.
     fn run_op(&mut self, db: usize, op: Op) -> (Answer, Option<Rescue>) {
+        let logging = self.aof_on();
+        if logging {
+            self.ks.track_touched();
+        }
         let mut nowhere = Vec::new();
         let mut ctx = Ctx::for_op(self, db, Reply::new(&mut nowhere, false));
-        (op.run)(&mut ctx)
+        let r = (op.run)(&mut ctx);
+        if logging {
+            self.aof_op_done();
+        }
+        r
     }
 
     /// `Msg::Op` on the owner shard (past the lock check: under its transaction's locks,
@@ -240,7 +250,9 @@ impl Shard {
         // A command holding locks never waits for the moves it sets off.
         let hold = self.hold_ctx.take();
         let ready_before = self.ready_keys.len();
+        self.running_tx = tx;
         let (answer, rescue) = self.run_op(db, op);
+        self.running_tx = 0;
         let signals: Vec<_> = self
             .ready_keys
             .iter()

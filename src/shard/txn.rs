@@ -382,7 +382,9 @@ impl Shard {
             ch.front_waiting = false;
             hold.shards.push(step.shard);
             let mut signals = Vec::new();
+            self.running_tx = id;
             let out = self.run_owned_signals(&step.cmds, conn.db, conn.resp3, &mut signals);
+            self.running_tx = 0;
             conn.exec_signals.extend(
                 signals
                     .into_iter()
@@ -503,7 +505,9 @@ impl Shard {
             }
         }
         if let Some((s, cmds)) = local_out {
+            self.running_tx = id;
             let out = self.run_owned(&cmds, db, conn.resp3);
+            self.running_tx = 0;
             let part = conn.chain.as_ref().map_or(0, |ch| {
                 ch.part_shards.iter().position(|&p| p == s).unwrap_or(0)
             });
@@ -538,6 +542,8 @@ impl Shard {
     /// including one whose step is still on its way (the release arrives after it).
     pub(crate) fn abandon_chain(&mut self, conn: &mut Conn) {
         if let Some(ch) = conn.chain.take() {
+            // What its steps ran stays, in memory and so in the log.
+            self.aof_commit(ch.id);
             for s in 0..self.shards {
                 self.release_on(s, ch.id);
             }
@@ -584,6 +590,7 @@ impl Shard {
     /// Releases the connection's locks on every shard that holds them.
     pub(crate) fn release_hold(&mut self, conn: &mut Conn) {
         if let Some(h) = conn.take_tx() {
+            self.aof_commit(h.id);
             for s in h.shards {
                 self.release_on(s, h.id);
             }

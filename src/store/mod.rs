@@ -540,6 +540,19 @@ pub struct Keyspace {
     pub watches: watch::Watches,
     /// Values paced replies are reading; every change of one detaches it first.
     pins: pin::Pins,
+    /// Changes made so far (each `touch`, removal, flush): INFO
+    /// `rdb_changes_since_last_save`, and how the AOF tells a write that changed
+    /// something from one that did not.
+    dirty: std::cell::Cell<u64>,
+    /// While the AOF is on, the keys expiry removed since the log last took them: the log
+    /// records their deletion before the command that noticed it (`take_expired`).
+    expired_log: Option<Vec<(usize, Key)>>,
+    /// While set (`track_touched`), every key changed is noted here: the AOF logs the
+    /// state of each after a step's op, whose changes no command line describes.
+    touched: Option<std::cell::RefCell<Vec<(usize, Key)>>>,
+    /// Loading a log: nothing expires, so commands replay on the values they first saw
+    /// (Redis does not expire keys while loading either).
+    loading: bool,
 }
 
 /// How a write treats an existing expiry.
@@ -569,7 +582,62 @@ impl Keyspace {
             rng: seed | 1,
             watches: watch::Watches::default(),
             pins: pin::Pins::default(),
+            dirty: std::cell::Cell::new(0),
+            expired_log: None,
+            touched: None,
+            loading: false,
         }
+    }
+
+    /// Changes made so far (a counter that only grows).
+    #[inline]
+    pub fn dirty(&self) -> u64 {
+        self.dirty.get()
+    }
+
+    /// Counts one change of `key`.
+    #[inline]
+    fn changed(&self, db: usize, key: &[u8]) {
+        self.dirty.set(self.dirty.get() + 1);
+        if let Some(t) = &self.touched {
+            t.borrow_mut().push((db, key.into()));
+        }
+    }
+
+    /// Starts noting the keys changed (`touched`).
+    pub fn track_touched(&mut self) {
+        self.touched = Some(Default::default());
+    }
+
+    /// Stops noting the keys changed; the ones changed since `track_touched`, each once.
+    pub fn take_touched(&mut self) -> Vec<(usize, Key)> {
+        let mut v = self
+            .touched
+            .take()
+            .map(|t| t.into_inner())
+            .unwrap_or_default();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// Starts or stops keeping the keys expiry removes, for the AOF.
+    pub fn keep_expired(&mut self, on: bool) {
+        self.expired_log = on.then(Vec::new);
+    }
+
+    /// The keys expiry removed since the last call: (database, key).
+    #[inline]
+    pub fn take_expired(&mut self) -> Option<Vec<(usize, Key)>> {
+        match &mut self.expired_log {
+            Some(v) if !v.is_empty() => Some(std::mem::take(v)),
+            _ => None,
+        }
+    }
+
+    /// Turns expiry off while a log is replayed into this keyspace, and back on.
+    pub fn set_loading(&mut self, on: bool) {
+        self.loading = on;
     }
 
     /// The INFO numbers.
@@ -602,6 +670,9 @@ impl Keyspace {
 
     /// Removes `key` if its time ran out. Returns true if it was removed.
     fn expire_if_needed(&mut self, db: usize, key: &[u8], now_ms: u64) -> bool {
+        if self.loading {
+            return false;
+        }
         let d = &mut self.dbs[db];
         let expired = match d.map.get(key) {
             Some(e) => e.expire_at_ms != 0 && now_ms > e.expire_at_ms,
@@ -616,6 +687,9 @@ impl Keyspace {
             KeyspaceStats::bump(&self.stats.expired);
             self.sizes_changed(db);
             self.touch(db, key);
+            if let Some(log) = &mut self.expired_log {
+                log.push((db, key.into()));
+            }
         }
         expired
     }
@@ -641,6 +715,7 @@ impl Keyspace {
     /// Marks the watchers of `key` (a write is about to change it).
     #[inline]
     pub fn touch(&self, db: usize, key: &[u8]) {
+        self.changed(db, key);
         if !self.watches.is_empty() {
             self.watches.touch(db, key);
         }
@@ -663,7 +738,11 @@ impl Keyspace {
         now_ms: u64,
     ) -> Option<&mut Entry> {
         self.expire_if_needed(db, key, now_ms);
-        let e = self.dbs[db].map.get_mut(key)?;
+        let i = self.dbs[db].map.get_index_of(key)?;
+        // Counted as a change whether or not one follows (XACK, consumer groups), so
+        // a log never misses a write; a write that changed nothing replays as nothing.
+        self.changed(db, key);
+        let (_, e) = self.dbs[db].map.get_index_mut(i)?;
         if !self.pins.no_attached() {
             self.pins.detach_clone(db, key, &e.value);
         }
@@ -723,6 +802,7 @@ impl Keyspace {
         self.expire_if_needed(db, key, now_ms);
         let d = &mut self.dbs[db];
         let e = d.map.swap_remove(key)?;
+        self.changed(db, key);
         if !self.watches.is_empty() {
             self.watches.touch(db, key);
         }
@@ -781,6 +861,7 @@ impl Keyspace {
     /// Removes every key of `db`; returns how many there were.
     pub fn flush(&mut self, db: usize) -> usize {
         let n = self.dbs[db].map.len();
+        self.dirty.set(self.dirty.get() + n as u64);
         if !self.watches.is_empty() {
             let map = &self.dbs[db].map;
             self.watches.touch_db(db, |k| map.contains_key(k));
@@ -800,6 +881,7 @@ impl Keyspace {
     /// Swaps databases `a` and `b` (SWAPDB). Watchers of keys that exist in either are
     /// marked, as Redis does.
     pub fn swap(&mut self, a: usize, b: usize) {
+        self.dirty.set(self.dirty.get() + 1);
         if !self.watches.is_empty() {
             let (ma, mb) = (&self.dbs[a].map, &self.dbs[b].map);
             let exists = |k: &[u8]| ma.contains_key(k) || mb.contains_key(k);
@@ -810,6 +892,17 @@ impl Keyspace {
         self.pins.swap_dbs(a, b);
         self.sizes_changed(a);
         self.sizes_changed(b);
+    }
+
+    /// Keeps only the keys `keep` says yes to, in every database (a log replayed whole
+    /// on a shard that owns part of it).
+    pub fn retain_keys(&mut self, mut keep: impl FnMut(&[u8]) -> bool) {
+        for db in 0..self.dbs.len() {
+            let d = &mut self.dbs[db];
+            d.map.retain(|k, _| keep(k));
+            d.expires.retain(|k| keep(k));
+            self.sizes_changed(db);
+        }
     }
 
     /// Pins the value at `key` (which must exist) for a paced reply: from now on it reads
