@@ -383,6 +383,7 @@ fn write_spec(
         ("concat", "Concat"),
         ("any_non_null", "AnyNonNull"),
         ("concat_bulk", "ConcatBulk"),
+        ("same", "Same"),
     ];
     let route_name = need(file, c, "route", &c.route).as_str();
     let only = |field: &str, set: bool, allowed: bool| {

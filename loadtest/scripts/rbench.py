@@ -24,11 +24,16 @@ million-member sorted set to rank in:
   --setup 'python3 loadtest/scripts/memory.py --load big_zset --port {port}' \
   --tests '' --command 'ZRANK big member:__rand_int__' -P 1,16
 
+With --server-args 'ARGS' every server gets ARGS too (each writes into a fresh --dir of
+its own), e.g. the persistence comparison:
+
+  --server-args '--appendonly yes --appendfsync always' --tests set -P 1,16
+
 With --base-bin PATH a third server, busbar built from an earlier commit, runs in the same
 rounds (rotating order) and the table gains its req/s and the new/base ratio: a regression
 check that shares the machine's noise with the comparison against redis-server.
 """
-import argparse, os, re, signal, statistics, subprocess, sys, time
+import argparse, os, re, signal, statistics, subprocess, sys, tempfile, time
 
 from servers import free_port, stop, wait_ready
 
@@ -44,6 +49,9 @@ def cpu_seconds(pid):
 def start(kind, args):
     port = free_port()
     common = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    # Each server writes its files (AOF, dump.rdb) into a directory of its own.
+    scratch = tempfile.mkdtemp(prefix=f"rbench-{kind}-")
+    common += ["--dir", scratch] + args.server_args.split()
     if kind == "redis":
         cmd = [args.redis_bin] + common + ["--daemonize", "no", "--logfile", ""]
     else:
@@ -100,6 +108,8 @@ def main():
                     help="shards; 0 = no --threads flag (the default configuration: one per core)")
     ap.add_argument("--background", default="", help="shell command run during each test; {port} = server port")
     ap.add_argument("--command", action="append", default=[], help="a custom redis-benchmark command line (repeatable)")
+    ap.add_argument("--server-args", default="",
+                    help="more arguments for every server, e.g. '--appendonly yes --appendfsync always'")
     ap.add_argument("--setup", default="", help="shell command run once per server before the rounds; {port} = server port")
     args = ap.parse_args()
     tests = [t for t in args.tests.split(",") if t] + args.command
@@ -126,7 +136,8 @@ def main():
     print(f"\nredis-benchmark -c {args.c} -n {args.n} -r {args.r}; busbar {f'--threads {args.busbar_threads}' if args.busbar_threads else '(default configuration)'}; "
           f"medians of {args.rounds} alternating rounds"
           + (f"; background: `{args.background}`" if args.background else "")
-          + (f"; setup: `{args.setup}`" if args.setup else "") + "\n")
+          + (f"; setup: `{args.setup}`" if args.setup else "")
+          + (f"; servers: `{args.server_args}`" if args.server_args else "") + "\n")
     base_head = " base req/s | busbar/base (min / med / max) |" if args.base_bin else ""
     print("| test | -P | redis req/s | busbar req/s | busbar/redis (min / med / max) | redis p50 ms | busbar p50 ms | redis CPU µs/req | busbar CPU µs/req |" + base_head)
     print("|---|---:|---:|---:|---|---:|---:|---:|---:|" + ("---:|---|" if args.base_bin else ""))

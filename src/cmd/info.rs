@@ -239,15 +239,27 @@ fn write_section(ctx: &mut Ctx, section: &str, t: &mut String) {
                 })
                 .sum();
             line!("rdb_changes_since_last_save:{changes}");
-            line!("rdb_bgsave_in_progress:0");
+            let snaps = &shared.snapshots;
+            let walking = snaps.walking.load(Relaxed) > 0;
+            line!("rdb_bgsave_in_progress:{}", u8::from(walking));
+            line!("rdb_last_save_time:{}", snaps.last_save.load(Relaxed));
+            let failed = snaps.bgsave_failed.load(Relaxed);
             line!(
-                "rdb_last_save_time:{}",
-                shared.snapshots.last_save.load(Relaxed)
+                "rdb_last_bgsave_status:{}",
+                if failed { "err" } else { "ok" }
             );
-            line!("rdb_last_bgsave_status:ok");
-            line!("rdb_last_bgsave_time_sec:-1");
-            line!("rdb_current_bgsave_time_sec:-1");
-            line!("rdb_saves:0");
+            line!(
+                "rdb_last_bgsave_time_sec:{}",
+                snaps.bgsave_secs.load(Relaxed)
+            );
+            let current = if walking {
+                let started = snaps.bgsave_started_ms.load(Relaxed);
+                (crate::clock::unix_ms().saturating_sub(started) / 1000) as i64
+            } else {
+                -1
+            };
+            line!("rdb_current_bgsave_time_sec:{current}");
+            line!("rdb_saves:{}", snaps.saves.load(Relaxed));
             line!("rdb_last_cow_size:0");
             line!("rdb_last_load_keys_expired:0");
             line!("rdb_last_load_keys_loaded:0");

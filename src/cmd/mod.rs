@@ -399,6 +399,11 @@ mod context {
             }
         }
 
+        /// Starts this shard's part of a BGSAVE (`shard::snapshot`).
+        pub fn bgsave_start(&mut self) -> CmdResult {
+            self.shard.bgsave_start().map_err(CmdError::owned)
+        }
+
         /// True while a log is replayed: a time in the past is not yet "expired" (a
         /// later logged command may still use the key, as it did when first run).
         #[inline]
@@ -670,6 +675,8 @@ pub enum AllMerge {
     AllOk,
     /// Arrays concatenated (KEYS).
     Concat,
+    /// The first error, else the home shard's reply (every shard answers alike: BGSAVE).
+    Same,
     /// A random non-null bulk (RANDOMKEY).
     AnyNonNull,
     /// Bulk strings concatenated (CLIENT LIST).
@@ -1128,6 +1135,10 @@ pub fn merge(g: Gather, out: &mut Reply, _home: usize) {
                 out.ok();
             }
         }
+        Merge::Same(home) => match first_error {
+            Some(e) => out.raw(e),
+            None => out.raw(&g.parts[home]),
+        },
         Merge::Interleave { order } => {
             if let Some(e) = first_error {
                 out.raw(e);

@@ -1220,7 +1220,16 @@ pub fn save(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     let shared = std::sync::Arc::clone(ctx.shared());
     let (id, now) = (ctx.shard_id(), ctx.now_ms());
     let compress = ctx.settings().rdb_compression;
-    match crate::shard::snapshot::hand_in(&shared, id, ctx.ks(), now, compress) {
+    if ctx
+        .shared()
+        .snapshots
+        .walking
+        .load(std::sync::atomic::Ordering::Relaxed)
+        > 0
+    {
+        return Err(CmdError::msg("ERR Background save already in progress"));
+    }
+    match crate::shard::snapshot::hand_in(&shared, id, ctx.ks(), now, compress, false) {
         Ok(_) => {
             ctx.out.ok();
             Ok(())
@@ -1247,6 +1256,17 @@ pub fn bgrewriteaof(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     }
     ctx.out
         .simple("Background append only file rewriting started");
+    Ok(())
+}
+
+/// BGSAVE \[SCHEDULE\]: every shard starts walking its keys into the snapshot while it
+/// goes on serving (`shard::snapshot`); LASTSAVE moves once the file is complete.
+pub fn bgsave(ctx: &mut Ctx, args: &Args) -> CmdResult {
+    if args.len() > 2 || (args.len() == 2 && !args.is(1, "schedule")) {
+        return Err(CmdError::Syntax);
+    }
+    ctx.bgsave_start()?;
+    ctx.out.simple("Background saving started");
     Ok(())
 }
 

@@ -95,6 +95,8 @@ pub enum Merge {
     Sum,
     /// `+OK` parts; the reply is `+OK` or the first error (MSET, FLUSHDB ...).
     AllOk,
+    /// The first error, else the reply of the part at this index (the home shard's).
+    Same(usize),
     /// Array parts; element `i` of the reply is element `order[i].1` of part `order[i].0`
     /// (MGET).
     Interleave { order: Vec<(u32, u32)> },

@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use super::crc64::crc64;
 use super::rdb::{self, Limits, Reader, Writer, RDB_VERSION};
+use crate::store::walk::Keeper as _;
 use crate::store::{Keyspace, Value};
 
 /// RDB opcodes.
@@ -64,49 +65,165 @@ pub fn write_segment(
     now_ms: u64,
     compress: bool,
 ) -> io::Result<Segment> {
-    let mut file = BufWriter::with_capacity(1 << 16, std::fs::File::create(path)?);
-    let mut parts = Vec::new();
-    let mut pos = 0u64;
-    let mut buf = Vec::with_capacity(1 << 12);
+    let mut sink = Sink::create(path, ks.databases(), compress)?;
     for db in 0..ks.databases() {
-        let start = pos;
-        let (mut keys, mut expires) = (0, 0);
         for (key, e) in ks.entries(db) {
-            if e.expire_at_ms != 0 && e.expire_at_ms <= now_ms {
-                continue;
+            if e.expire_at_ms == 0 || e.expire_at_ms > now_ms {
+                sink.keep(db, key, e, true);
             }
-            buf.clear();
-            let mut w = Writer {
-                out: &mut buf,
-                compress,
-            };
-            if e.expire_at_ms != 0 {
-                w.out.push(op::EXPIRETIME_MS);
-                w.millis(e.expire_at_ms);
-                expires += 1;
-            }
-            w.out.push(rdb::kind_of(&e.value));
-            w.string(key);
-            rdb::write_body(&mut w, &e.value);
-            file.write_all(&buf)?;
-            pos += buf.len() as u64;
-            keys += 1;
-        }
-        if keys > 0 {
-            parts.push(DbPart {
-                db,
-                keys,
-                expires,
-                start,
-                end: pos,
-            });
         }
     }
-    file.flush()?;
-    Ok(Segment {
-        path: path.to_path_buf(),
-        parts,
-    })
+    let mut segments = sink.finish()?;
+    Ok(segments.remove(0))
+}
+
+/// One database's keys written so far into a file of a `Sink`.
+#[derive(Debug)]
+struct Open {
+    file: BufWriter<std::fs::File>,
+    path: PathBuf,
+    /// Bytes written.
+    pos: u64,
+    /// The parts done, and the one being written.
+    parts: Vec<DbPart>,
+}
+
+impl Open {
+    fn create(path: PathBuf) -> io::Result<Open> {
+        Ok(Open {
+            file: BufWriter::with_capacity(1 << 16, std::fs::File::create(&path)?),
+            path,
+            pos: 0,
+            parts: Vec::new(),
+        })
+    }
+
+    /// Appends one encoded key to database `db`'s part (started if it is not the last).
+    fn append(&mut self, db: usize, bytes: &[u8], expires: bool) -> io::Result<()> {
+        if self.parts.last().is_none_or(|p| p.db != db) {
+            self.parts.push(DbPart {
+                db,
+                keys: 0,
+                expires: 0,
+                start: self.pos,
+                end: self.pos,
+            });
+        }
+        self.file.write_all(bytes)?;
+        self.pos += bytes.len() as u64;
+        let p = self.parts.last_mut().expect("pushed");
+        p.keys += 1;
+        p.expires += u64::from(expires);
+        p.end = self.pos;
+        Ok(())
+    }
+
+    fn close(mut self) -> io::Result<Segment> {
+        self.file.flush()?;
+        Ok(Segment {
+            path: self.path,
+            parts: self.parts,
+        })
+    }
+}
+
+/// Where a shard's snapshot goes, key by key (a `store::walk::Keeper`): the walk's keys
+/// into the main segment, database after database; keys of a database the walk has not
+/// reached, written ahead of it before a change, into a spill file of that database
+/// (its keys must stay together in the RDB file). Each file becomes a `Segment`.
+pub struct Sink {
+    main: Open,
+    spills: Vec<Option<Open>>,
+    compress: bool,
+    buf: Vec<u8>,
+    /// The first write error; the snapshot fails with it.
+    error: Option<io::Error>,
+}
+
+impl Sink {
+    /// A sink writing to `path` (and spill files beside it) for `databases` databases.
+    pub fn create(path: &Path, databases: usize, compress: bool) -> io::Result<Sink> {
+        Ok(Sink {
+            main: Open::create(path.to_path_buf())?,
+            spills: (0..databases).map(|_| None).collect(),
+            compress,
+            buf: Vec::with_capacity(1 << 12),
+            error: None,
+        })
+    }
+
+    /// The segments written: the main one first, then the spills.
+    pub fn finish(self) -> io::Result<Vec<Segment>> {
+        let mut segments = vec![self.main.close()?];
+        for s in self.spills.into_iter().flatten() {
+            segments.push(s.close()?);
+        }
+        match self.error {
+            Some(e) => {
+                for s in &segments {
+                    let _ = std::fs::remove_file(&s.path);
+                }
+                Err(e)
+            }
+            None => Ok(segments),
+        }
+    }
+
+    /// Removes the files written (a snapshot given up).
+    pub fn discard(self) {
+        if let Ok(segments) = self.finish() {
+            for s in segments {
+                let _ = std::fs::remove_file(&s.path);
+            }
+        }
+    }
+
+    fn write(
+        &mut self,
+        db: usize,
+        key: &[u8],
+        e: &crate::store::Entry,
+        walking: bool,
+    ) -> io::Result<()> {
+        self.buf.clear();
+        let mut w = Writer {
+            out: &mut self.buf,
+            compress: self.compress,
+        };
+        if e.expire_at_ms != 0 {
+            w.out.push(op::EXPIRETIME_MS);
+            w.millis(e.expire_at_ms);
+        }
+        w.out.push(rdb::kind_of(&e.value));
+        w.string(key);
+        rdb::write_body(&mut w, &e.value);
+        let expires = e.expire_at_ms != 0;
+        if walking {
+            return self.main.append(db, &self.buf, expires);
+        }
+        if self.spills[db].is_none() {
+            let path = self.main.path.with_extension(format!("db{db}"));
+            self.spills[db] = Some(Open::create(path)?);
+        }
+        self.spills[db]
+            .as_mut()
+            .expect("opened")
+            .append(db, &self.buf, expires)
+    }
+}
+
+impl crate::store::walk::Keeper for Sink {
+    fn keep(&mut self, db: usize, key: &[u8], e: &crate::store::Entry, walking: bool) {
+        if self.error.is_none() {
+            if let Err(e) = self.write(db, key, e, walking) {
+                self.error = Some(e);
+            }
+        }
+    }
+
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+        self
+    }
 }
 
 /// A writer that keeps the CRC-64 of what went through it.
@@ -131,7 +248,11 @@ impl<W: Write> Write for Summed<W> {
 /// removes the segments. Atomic: a temporary file renamed over `path` once fsynced.
 pub fn assemble(path: &Path, segments: &[Segment], aux: &[(&str, String)]) -> io::Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
-    let tmp = dir.join(format!("temp-{}.rdb", std::process::id()));
+    // Named after the target: shards writing their AOF bases at once do not collide.
+    let name = path
+        .file_name()
+        .map_or_else(Default::default, |n| n.to_string_lossy());
+    let tmp = dir.join(format!("temp-{}-{name}", std::process::id()));
     let result = assemble_into(&tmp, segments, aux).and_then(|file| {
         file.sync_all()?;
         std::fs::rename(&tmp, path)?;

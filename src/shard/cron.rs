@@ -31,6 +31,7 @@ impl Shard {
     pub(super) fn cron(&mut self) {
         self.next_cron_ms = self.now_ms + 1000 / self.settings.hz;
         self.aof_cron();
+        self.save_points_cron();
         self.stats()
             .changes
             .store(self.ks.dirty(), std::sync::atomic::Ordering::Relaxed);

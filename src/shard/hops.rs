@@ -261,6 +261,7 @@ impl Shard {
             cmd::AllMerge::Concat => Merge::Concat,
             cmd::AllMerge::AnyNonNull => Merge::AnyNonNull,
             cmd::AllMerge::ConcatBulk => Merge::ConcatBulk,
+            cmd::AllMerge::Same => Merge::Same(self.id),
         };
         self.broadcast_merge(slot, conn, spec, args, merge);
     }

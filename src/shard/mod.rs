@@ -363,7 +363,10 @@ impl Shard {
         loop {
             let mailbox = &self.shared.mailboxes[self.id];
             // A publisher stopped only for the turn's fanout budget goes on next turn.
-            let idle = self.ready.is_empty() && !self.fanout_resumable() && mailbox.prepare_sleep();
+            let idle = self.ready.is_empty()
+                && !self.fanout_resumable()
+                && !self.ks.walking()
+                && mailbox.prepare_sleep();
             let timeout = if idle {
                 let wake_at = self
                     .next_block_deadline()
@@ -417,6 +420,10 @@ impl Shard {
             self.resume_granted();
             self.serve_ready_keys();
             self.expire_blocks();
+            if self.ks.walking() {
+                // A background save's share of this turn (more when no one is waiting).
+                self.bgsave_step(events.is_empty() && self.ready.is_empty());
+            }
             // Group commit: the turn's writes reach the log (and the disk, with
             // `appendfsync always`) before any of their replies leave.
             self.aof_flush();

@@ -1,13 +1,22 @@
-//! RDB snapshots across shards, without fork (SAVE, and the save a shutdown makes).
+//! RDB snapshots across shards, without fork: SAVE, BGSAVE, the save points, and the
+//! save a shutdown makes.
 //!
-//! Every shard writes its own keys into a segment file (`persist::file::write_segment`)
-//! in its own thread; the shard that hands in the last segment of the round assembles
-//! them into `dir/dbfilename` (`persist::file::assemble`). SAVE runs on every shard under
-//! whole-shard locks held on all of them at once, so the file is one point in time; at
-//! shutdown every shard hands in its part as it stops.
+//! Every shard writes its own keys into segment files in its own thread; the shard that
+//! hands in the last part of the round assembles them into `dir/dbfilename`
+//! (`persist::file::assemble`). SAVE writes its segment at once (`write_segment`), under
+//! whole-shard locks held on every shard, so the file is one point in time. BGSAVE starts
+//! on every shard under the same locks but only starts a walk there
+//! (`store::walk`): each shard writes a budget of keys per turn and goes on serving, the
+//! keys it has not reached kept by copy-on-write; it hands in its part when its walk is
+//! done. The save points start the walks from each shard's cron, at a moment no
+//! transaction holds that shard's keys (each shard is one point in time; a transaction
+//! across shards may fall between them, which BGSAVE's start under locks rules out). At
+//! shutdown every shard hands in its part as it stops, in a round of its own.
 
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, AtomicU8, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicBool, AtomicI64, AtomicU64, AtomicU8, AtomicUsize, Ordering::Relaxed,
+};
 use std::sync::Mutex;
 
 use crate::persist::file::{self, Segment};
@@ -26,6 +35,9 @@ pub enum OnShutdown {
     NoSave = 2,
 }
 
+/// A shard's part of a round: its segments, or why it could not write them.
+type Part = Result<Vec<Segment>, String>;
+
 /// The snapshot state every shard shares.
 #[derive(Debug)]
 pub struct Snapshots {
@@ -33,8 +45,24 @@ pub struct Snapshots {
     pub last_save: AtomicU64,
     /// `OnShutdown` as a number.
     on_shutdown: AtomicU8,
-    /// This round's parts, by shard: a segment, or why the shard could not write one.
-    parts: Mutex<Vec<Option<Result<Segment, String>>>>,
+    /// This round's parts, by shard: its segments, or why the shard could not write them.
+    parts: Mutex<Vec<Option<Part>>>,
+    /// The shutdown's round, kept apart from a BGSAVE that may be half handed in.
+    exit_parts: Mutex<Vec<Option<Part>>>,
+    /// Shards walking for a BGSAVE now (INFO `rdb_bgsave_in_progress`).
+    pub walking: AtomicUsize,
+    /// A save point asked each shard to start its walk.
+    pub start_asked: Vec<AtomicBool>,
+    /// The last background save failed (INFO `rdb_last_bgsave_status`).
+    pub bgsave_failed: AtomicBool,
+    /// Seconds the last background save took (-1 before one).
+    pub bgsave_secs: AtomicI64,
+    /// When the current background save started (Unix ms, 0 when none).
+    pub bgsave_started_ms: AtomicU64,
+    /// Snapshots written since start (INFO `rdb_saves`).
+    pub saves: AtomicU64,
+    /// When a save point last tried (Unix s): a failed try waits 5 s, as in Redis.
+    pub last_try: AtomicU64,
 }
 
 impl Snapshots {
@@ -44,7 +72,20 @@ impl Snapshots {
             last_save: AtomicU64::new(crate::clock::unix_ms() / 1000),
             on_shutdown: AtomicU8::new(OnShutdown::ByConfig as u8),
             parts: Mutex::new((0..shards).map(|_| None).collect()),
+            exit_parts: Mutex::new((0..shards).map(|_| None).collect()),
+            walking: AtomicUsize::new(0),
+            start_asked: (0..shards).map(|_| AtomicBool::new(false)).collect(),
+            bgsave_failed: AtomicBool::new(false),
+            bgsave_secs: AtomicI64::new(-1),
+            bgsave_started_ms: AtomicU64::new(0),
+            saves: AtomicU64::new(0),
+            last_try: AtomicU64::new(0),
         }
+    }
+
+    /// True while shard `id` has handed in its part of a round not yet complete.
+    pub fn part_pending(&self, id: usize) -> bool {
+        self.parts.lock().expect("snapshot parts")[id].is_some()
     }
 
     /// Sets what the coming shutdown does.
@@ -68,32 +109,60 @@ pub fn target(shared: &Shared) -> PathBuf {
     PathBuf::from(cfg.get("dir")).join(cfg.get("dbfilename"))
 }
 
-/// Hands in shard `id`'s part of a snapshot round. The shard completing the round
-/// assembles the file and returns its result; the others return `Ok(false)`.
+/// The path of shard `id`'s segment file beside the snapshot.
+fn segment_path(shared: &Shared, id: usize) -> (PathBuf, PathBuf) {
+    let path = target(shared);
+    let dir = path.parent().map(PathBuf::from).unwrap_or_default();
+    let seg = dir.join(format!("temp-{}-shard-{id}.seg", std::process::id()));
+    (seg, dir)
+}
+
+/// Why a segment could not be written, as Redis says it.
+fn open_failed(seg: &std::path::Path, dir: &std::path::Path, e: std::io::Error) -> String {
+    format!(
+        "Failed opening the temp RDB file {} (in server root dir {}) for saving: {e}",
+        seg.display(),
+        dir.display()
+    )
+}
+
+/// Writes shard `id`'s keys now and hands them in (`hand_in_part`); `exit` for the
+/// shutdown's round.
 pub fn hand_in(
     shared: &Shared,
     id: usize,
     ks: &Keyspace,
     now_ms: u64,
     compress: bool,
+    exit: bool,
 ) -> Result<bool, String> {
-    let path = target(shared);
-    let dir = path.parent().map(PathBuf::from).unwrap_or_default();
     shared.stats[id].changes.store(ks.dirty(), Relaxed);
     shared.stats[id].changes_at_save.store(ks.dirty(), Relaxed);
-    let seg_path = dir.join(format!("temp-{}-shard-{id}.seg", std::process::id()));
-    let part = file::write_segment(ks, &seg_path, now_ms, compress).map_err(|e| {
-        format!(
-            "Failed opening the temp RDB file {} (in server root dir {}) for saving: {e}",
-            seg_path.display(),
-            dir.display()
-        )
-    });
+    let (seg_path, dir) = segment_path(shared, id);
+    let part = file::write_segment(ks, &seg_path, now_ms, compress)
+        .map(|s| vec![s])
+        .map_err(|e| open_failed(&seg_path, &dir, e));
     if part.is_err() {
         let _ = std::fs::remove_file(&seg_path);
     }
+    hand_in_part(shared, id, part, exit)
+}
+
+/// Hands in shard `id`'s part of a snapshot round. The shard completing the round
+/// assembles the file and returns its result; the others return `Ok(false)`.
+pub fn hand_in_part(
+    shared: &Shared,
+    id: usize,
+    part: Result<Vec<Segment>, String>,
+    exit: bool,
+) -> Result<bool, String> {
     let round = {
-        let mut parts = shared.snapshots.parts.lock().expect("snapshot parts");
+        let slots = if exit {
+            &shared.snapshots.exit_parts
+        } else {
+            &shared.snapshots.parts
+        };
+        let mut parts = slots.lock().expect("snapshot parts");
         parts[id] = Some(part);
         if parts.iter().any(Option::is_none) {
             return Ok(false);
@@ -103,11 +172,12 @@ pub fn hand_in(
             .map(|p| p.take().expect("checked"))
             .collect::<Vec<_>>()
     };
+    let path = target(shared);
     let mut segments = Vec::with_capacity(round.len());
     let mut failed = None;
     for part in round {
         match part {
-            Ok(s) => segments.push(s),
+            Ok(s) => segments.extend(s),
             Err(e) => failed = Some(e),
         }
     }
@@ -128,14 +198,157 @@ pub fn hand_in(
     file::assemble(&path, &segments, &aux)
         .map_err(|e| format!("Write error saving DB on disk: {e}"))?;
     shared.snapshots.last_save.store(now_s, Relaxed);
+    shared.snapshots.saves.fetch_add(1, Relaxed);
     crate::log::notice("DB saved on disk");
     Ok(true)
+}
+
+impl super::Shard {
+    /// Starts this shard's part of a background save: a walk of its keys as they are
+    /// now. Refused while this shard's part of one is still under way.
+    pub(crate) fn bgsave_start(&mut self) -> Result<(), String> {
+        if self.ks.walking() || self.shared.snapshots.part_pending(self.id) {
+            return Err("ERR Background save already in progress".into());
+        }
+        self.bgsave_begin()
+    }
+
+    /// Starts the walk (the checks done).
+    fn bgsave_begin(&mut self) -> Result<(), String> {
+        let (seg_path, dir) = segment_path(&self.shared, self.id);
+        let sink = match file::Sink::create(
+            &seg_path,
+            self.ks.databases(),
+            self.settings.rdb_compression,
+        ) {
+            Ok(s) => s,
+            Err(e) => {
+                let msg = open_failed(&seg_path, &dir, e);
+                crate::log::warning(&msg);
+                self.shared.snapshots.bgsave_failed.store(true, Relaxed);
+                // The round ends (failed) once the other shards hand in.
+                let _ = hand_in_part(&self.shared, self.id, Err(msg), false);
+                return Err("ERR".to_string());
+            }
+        };
+        let snaps = &self.shared.snapshots;
+        if snaps.walking.fetch_add(1, Relaxed) == 0 {
+            snaps
+                .bgsave_started_ms
+                .store(crate::clock::unix_ms(), Relaxed);
+            crate::log::notice("Background saving started");
+        }
+        let dirty = self.ks.dirty();
+        self.shared.stats[self.id]
+            .changes_at_save
+            .store(dirty, Relaxed);
+        self.ks.start_walk(Box::new(sink), self.now_ms);
+        Ok(())
+    }
+
+    /// A turn's share of the walk: a few keys, about a millisecond's worth (more when
+    /// no client waits); at its end the part is handed in.
+    pub(super) fn bgsave_step(&mut self, idle: bool) {
+        let budget = std::time::Duration::from_millis(if idle { 20 } else { 1 });
+        let start = std::time::Instant::now();
+        let keeper = loop {
+            if let Some(k) = self.ks.walk_step(256) {
+                break k;
+            }
+            if start.elapsed() >= budget {
+                return;
+            }
+        };
+        let sink = keeper
+            .into_any()
+            .downcast::<file::Sink>()
+            .expect("the walk's keeper is a Sink");
+        let part = sink
+            .finish()
+            .map_err(|e| format!("Write error saving DB on disk: {e}"));
+        let snaps = &self.shared.snapshots;
+        let result = hand_in_part(&self.shared, self.id, part, false);
+        if snaps.walking.fetch_sub(1, Relaxed) == 1 || result.is_err() {
+            let started = snaps.bgsave_started_ms.load(Relaxed);
+            let secs = crate::clock::unix_ms().saturating_sub(started) / 1000;
+            snaps.bgsave_secs.store(secs as i64, Relaxed);
+        }
+        match result {
+            Ok(true) => {
+                snaps.bgsave_failed.store(false, Relaxed);
+                crate::log::notice("Background saving terminated with success");
+            }
+            Ok(false) => {}
+            Err(e) => {
+                snaps.bgsave_failed.store(true, Relaxed);
+                crate::log::warning(&e);
+                crate::log::warning("Background saving error");
+            }
+        }
+    }
+
+    /// From the cron: shard 0 starts the save points' background saves when one is due
+    /// (`save <seconds> <changes>`), and every shard starts its walk when asked and no
+    /// transaction holds its keys.
+    pub(super) fn save_points_cron(&mut self) {
+        let snaps = &self.shared.snapshots;
+        if self.id == 0
+            && snaps.walking.load(Relaxed) == 0
+            && !snaps.start_asked.iter().any(|a| a.load(Relaxed))
+        {
+            let points = {
+                let cfg = self.shared.config.read().expect("config lock poisoned");
+                cfg.get("save").to_string()
+            };
+            let now_s = self.now_ms / 1000;
+            let since = now_s.saturating_sub(snaps.last_save.load(Relaxed));
+            let changes: u64 = self
+                .shared
+                .stats
+                .iter()
+                .map(|s| {
+                    s.changes
+                        .load(Relaxed)
+                        .saturating_sub(s.changes_at_save.load(Relaxed))
+                })
+                .sum();
+            let nums: Vec<u64> = points
+                .split_whitespace()
+                .filter_map(|w| w.parse().ok())
+                .collect();
+            let due = nums
+                .chunks(2)
+                .any(|p| p.len() == 2 && changes >= p[1] && since >= p[0]);
+            let failed_recently =
+                snaps.bgsave_failed.load(Relaxed) && now_s < snaps.last_try.load(Relaxed) + 5;
+            if due && !failed_recently {
+                crate::log::notice(&format!("{changes} changes in {since} seconds. Saving..."));
+                snaps.last_try.store(now_s, Relaxed);
+                for a in &snaps.start_asked {
+                    a.store(true, Relaxed);
+                }
+            }
+        }
+        if self.locks.busy() || self.ks.walking() {
+            return;
+        }
+        if self.shared.snapshots.start_asked[self.id].swap(false, Relaxed) {
+            let _ = self.bgsave_begin();
+        }
+    }
 }
 
 impl super::Shard {
     /// At shutdown: hands in this shard's part of the snapshot the shutdown makes (if it
     /// makes one: SHUTDOWN SAVE, or save points configured and not NOSAVE).
     pub(super) fn save_on_exit(&mut self) {
+        // A background save under way is given up: the shutdown writes its own.
+        if let Some(k) = self.ks.abandon_walk() {
+            if let Ok(sink) = k.into_any().downcast::<file::Sink>() {
+                sink.discard();
+            }
+            self.shared.snapshots.walking.fetch_sub(1, Relaxed);
+        }
         let save_points = {
             let cfg = self.shared.config.read().expect("config lock poisoned");
             cfg.get("save").to_string()
@@ -148,7 +361,7 @@ impl super::Shard {
         }
         let now = crate::clock::unix_ms();
         let compress = self.settings.rdb_compression;
-        if let Err(e) = hand_in(&self.shared, self.id, &self.ks, now, compress) {
+        if let Err(e) = hand_in(&self.shared, self.id, &self.ks, now, compress, true) {
             crate::log::warning(&e);
             crate::log::warning("Error trying to save the DB, can't exit.");
         }

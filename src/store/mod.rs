@@ -13,6 +13,7 @@ pub mod pin;
 pub mod set;
 pub mod stream;
 pub mod stream_group;
+pub mod walk;
 pub mod watch;
 pub mod zset;
 
@@ -550,6 +551,8 @@ pub struct Keyspace {
     /// While set (`track_touched`), every key changed is noted here: the AOF logs the
     /// state of each after a step's op, whose changes no command line describes.
     touched: Option<std::cell::RefCell<Vec<(usize, Key)>>>,
+    /// A snapshot walk in progress (`walk`): changes keep unvisited keys first.
+    walk: Option<std::cell::RefCell<walk::Walk>>,
     /// Loading a log: nothing expires, so commands replay on the values they first saw
     /// (Redis does not expire keys while loading either).
     loading: bool,
@@ -585,6 +588,7 @@ impl Keyspace {
             dirty: std::cell::Cell::new(0),
             expired_log: None,
             touched: None,
+            walk: None,
             loading: false,
         }
     }
@@ -595,12 +599,138 @@ impl Keyspace {
         self.dirty.get()
     }
 
-    /// Counts one change of `key`.
+    /// Counts one change of `key` (about to happen).
     #[inline]
     fn changed(&self, db: usize, key: &[u8]) {
         self.dirty.set(self.dirty.get() + 1);
+        if self.walk.is_some() {
+            self.cow(db, key);
+        }
         if let Some(t) = &self.touched {
             t.borrow_mut().push((db, key.into()));
+        }
+    }
+
+    /// Before `key` of `db` changes while a snapshot walk runs: an unvisited key goes
+    /// to the snapshot as it is now, once.
+    fn cow(&self, db: usize, key: &[u8]) {
+        let Some(cell) = &self.walk else {
+            return;
+        };
+        let mut w = cell.borrow_mut();
+        let Some((i, k, e)) = self.dbs[db].map.get_full(key) else {
+            return;
+        };
+        if w.visited(db, i) || w.done[db].contains(key) {
+            return;
+        }
+        if !w.expired(e) {
+            let walking = db == w.db;
+            w.keeper.keep(db, k, e, walking);
+        }
+        w.done[db].insert(k.clone());
+    }
+
+    /// Before `key` of `db` is removed (a `swap_remove`): it is kept if unvisited, and
+    /// so is the last entry, which moves into its slot, when that slot is behind the
+    /// walk and the last entry is not.
+    fn before_remove(&self, db: usize, key: &[u8]) {
+        if self.walk.is_none() {
+            return;
+        }
+        self.cow(db, key);
+        let d = &self.dbs[db].map;
+        let Some(i) = d.get_index_of(key) else {
+            return;
+        };
+        let last = d.len() - 1;
+        let moves_behind = {
+            let w = self.walk.as_ref().expect("checked").borrow();
+            w.visited(db, i) && !w.visited(db, last)
+        };
+        if moves_behind {
+            let (k, _) = d.get_index(last).expect("below len");
+            self.cow(db, k);
+        }
+    }
+
+    /// A key created while a walk runs is not in its snapshot.
+    fn created(&self, db: usize, key: &[u8]) {
+        if let Some(cell) = &self.walk {
+            let mut w = cell.borrow_mut();
+            if db >= w.db {
+                w.done[db].insert(key.into());
+            }
+        }
+    }
+
+    /// Starts a snapshot walk of this keyspace as it is at `now_ms`, into `keeper`.
+    pub fn start_walk(&mut self, keeper: Box<dyn walk::Keeper>, now_ms: u64) {
+        self.walk = Some(std::cell::RefCell::new(walk::Walk::new(
+            self.dbs.len(),
+            now_ms,
+            keeper,
+        )));
+    }
+
+    /// True while a snapshot walk runs.
+    pub fn walking(&self) -> bool {
+        self.walk.is_some()
+    }
+
+    /// Walks up to `keys` more keys; the keeper back once every database was walked.
+    pub fn walk_step(&mut self, keys: usize) -> Option<Box<dyn walk::Keeper>> {
+        let cell = self.walk.as_ref()?;
+        {
+            let w = &mut *cell.borrow_mut();
+            let mut n = 0;
+            while w.db < self.dbs.len() && n < keys {
+                let d = &self.dbs[w.db].map;
+                let Some((k, e)) = d.get_index(w.index) else {
+                    w.db += 1;
+                    w.index = 0;
+                    continue;
+                };
+                w.index += 1;
+                n += 1;
+                if w.done[w.db].contains(k) || w.expired(e) {
+                    continue;
+                }
+                w.keeper.keep(w.db, k, e, true);
+            }
+            if w.db < self.dbs.len() {
+                return None;
+            }
+        }
+        self.walk.take().map(|c| c.into_inner().keeper)
+    }
+
+    /// Ends a walk now, its snapshot abandoned.
+    pub fn abandon_walk(&mut self) -> Option<Box<dyn walk::Keeper>> {
+        self.walk.take().map(|c| c.into_inner().keeper)
+    }
+
+    /// Walks every key left (before a change to a whole database, FLUSHDB or SWAPDB).
+    fn walk_to_end(&mut self) {
+        if let Some(cell) = &self.walk {
+            let databases = self.dbs.len();
+            // The walk stays, done, for the shard's next step to take it back.
+            let w = &mut *cell.borrow_mut();
+            while w.db < databases {
+                let d = &self.dbs[w.db].map;
+                match d.get_index(w.index) {
+                    None => {
+                        w.db += 1;
+                        w.index = 0;
+                    }
+                    Some((k, e)) => {
+                        w.index += 1;
+                        if !w.done[w.db].contains(k) && !w.expired(e) {
+                            w.keeper.keep(w.db, k, e, true);
+                        }
+                    }
+                }
+            }
         }
     }
 
@@ -679,6 +809,8 @@ impl Keyspace {
             None => false,
         };
         if expired {
+            self.before_remove(db, key);
+            let d = &mut self.dbs[db];
             let e = d.map.swap_remove(key).expect("present");
             d.expires.swap_remove(key);
             if !self.pins.no_attached() {
@@ -764,6 +896,9 @@ impl Keyspace {
     pub fn set(&mut self, db: usize, key: &[u8], value: Value, ttl: Ttl, now_ms: u64) {
         self.expire_if_needed(db, key, now_ms);
         self.touch(db, key);
+        if self.walk.is_some() && !self.dbs[db].map.contains_key(key) {
+            self.created(db, key);
+        }
         let d = &mut self.dbs[db];
         let old_expire = d.map.get(key).map(|e| e.expire_at_ms).unwrap_or(0);
         let expire_at_ms = match ttl {
@@ -800,9 +935,13 @@ impl Keyspace {
     /// Removes `key`, returning its value if it was live.
     pub fn remove(&mut self, db: usize, key: &[u8], now_ms: u64) -> Option<Value> {
         self.expire_if_needed(db, key, now_ms);
+        if !self.dbs[db].map.contains_key(key) {
+            return None;
+        }
+        self.before_remove(db, key);
+        self.changed(db, key);
         let d = &mut self.dbs[db];
         let e = d.map.swap_remove(key)?;
-        self.changed(db, key);
         if !self.watches.is_empty() {
             self.watches.touch(db, key);
         }
@@ -860,6 +999,7 @@ impl Keyspace {
 
     /// Removes every key of `db`; returns how many there were.
     pub fn flush(&mut self, db: usize) -> usize {
+        self.walk_to_end();
         let n = self.dbs[db].map.len();
         self.dirty.set(self.dirty.get() + n as u64);
         if !self.watches.is_empty() {
@@ -881,6 +1021,7 @@ impl Keyspace {
     /// Swaps databases `a` and `b` (SWAPDB). Watchers of keys that exist in either are
     /// marked, as Redis does.
     pub fn swap(&mut self, a: usize, b: usize) {
+        self.walk_to_end();
         self.dirty.set(self.dirty.get() + 1);
         if !self.watches.is_empty() {
             let (ma, mb) = (&self.dbs[a].map, &self.dbs[b].map);
@@ -1203,6 +1344,122 @@ mod tests {
         }
         assert_eq!(total, 500);
         assert_eq!(ks.len(0), 500);
+    }
+
+    /// What a test keeper collected: (database, key, value).
+    type Kept = std::sync::Arc<std::sync::Mutex<Vec<(usize, Vec<u8>, Vec<u8>)>>>;
+
+    /// A keeper that collects what it is given, shared with the test.
+    struct Collect(Kept);
+
+    impl walk::Keeper for Collect {
+        fn keep(&mut self, db: usize, key: &[u8], e: &Entry, _walking: bool) {
+            let Value::Str(s) = &e.value else {
+                panic!("strings only")
+            };
+            self.0.lock().unwrap().push((db, key.to_vec(), s.to_vec()));
+        }
+
+        fn into_any(self: Box<Self>) -> Box<dyn std::any::Any> {
+            self
+        }
+    }
+
+    fn str_of(v: &str) -> Value {
+        Value::Str(Str::from_bytes(v.as_bytes()))
+    }
+
+    #[test]
+    fn a_walk_keeps_the_keyspace_as_it_was_at_its_start_whatever_changes_meanwhile() {
+        for seed in 1..200u64 {
+            let mut ks = Keyspace::new(3, seed);
+            let mut rng = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+            let mut next = move |n: u64| {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                rng % n
+            };
+            for i in 0..(next(300) + 1) {
+                let db = next(3) as usize;
+                ks.set(
+                    db,
+                    format!("k{i}").as_bytes(),
+                    str_of(&format!("v{i}")),
+                    Ttl::Clear,
+                    0,
+                );
+            }
+            let mut want: Vec<(usize, Vec<u8>, Vec<u8>)> = (0..3)
+                .flat_map(|db| {
+                    ks.entries(db)
+                        .map(|(k, e)| match &e.value {
+                            Value::Str(s) => (db, k.to_vec(), s.to_vec()),
+                            _ => unreachable!(),
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            want.sort();
+            let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+            ks.start_walk(Box::new(Collect(got.clone())), 0);
+            let mut fresh = 300;
+            loop {
+                // A few changes between two steps of the walk.
+                for _ in 0..next(8) {
+                    let db = next(3) as usize;
+                    let key = format!("k{}", next(400));
+                    match next(10) {
+                        0..=3 => ks.set(db, key.as_bytes(), str_of("changed"), Ttl::Clear, 0),
+                        4..=6 => {
+                            ks.remove(db, key.as_bytes(), 0);
+                        }
+                        7 | 8 => {
+                            fresh += 1;
+                            ks.set(
+                                db,
+                                format!("k{fresh}").as_bytes(),
+                                str_of("new"),
+                                Ttl::Clear,
+                                0,
+                            );
+                        }
+                        _ if next(20) == 0 => {
+                            ks.flush(db);
+                        }
+                        _ => {}
+                    }
+                }
+                if ks.walk_step(1 + next(5) as usize).is_some() {
+                    break;
+                }
+            }
+            let mut got = got.lock().unwrap().clone();
+            got.sort();
+            assert_eq!(got, want, "seed {seed}");
+        }
+    }
+
+    #[test]
+    fn a_removal_behind_the_walk_does_not_hide_the_key_moved_into_its_place() {
+        let mut ks = Keyspace::new(1, 1);
+        for k in ["a", "b", "c"] {
+            ks.set(0, k.as_bytes(), str_of(k), Ttl::Clear, 0);
+        }
+        let got = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        ks.start_walk(Box::new(Collect(got.clone())), 0);
+        assert!(ks.walk_step(1).is_none());
+        // `a` was walked; removing it moves `c` (not walked yet) into its slot.
+        ks.remove(0, b"a", 0);
+        while ks.walk_step(1).is_none() {}
+        let mut keys: Vec<Vec<u8>> = got
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|(_, k, _)| k.clone())
+            .collect();
+        keys.sort();
+        assert_eq!(keys, [b"a".to_vec(), b"b".to_vec(), b"c".to_vec()]);
     }
 
     #[test]
