@@ -1254,8 +1254,14 @@ pub fn bgrewriteaof(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     for a in &aof.rewrite_asked {
         a.store(true, Relaxed);
     }
-    ctx.out
-        .simple("Background append only file rewriting started");
+    // A background save walks: the rewrite follows it (the cron starts it then).
+    if ctx.shared().snapshots.walking.load(Relaxed) > 0 {
+        ctx.out
+            .simple("Background append only file rewriting scheduled");
+    } else {
+        ctx.out
+            .simple("Background append only file rewriting started");
+    }
     Ok(())
 }
 
@@ -1264,6 +1270,19 @@ pub fn bgrewriteaof(ctx: &mut Ctx, _args: &Args) -> CmdResult {
 pub fn bgsave(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if args.len() > 2 || (args.len() == 2 && !args.is(1, "schedule")) {
         return Err(CmdError::Syntax);
+    }
+    let rewriting = ctx
+        .shared()
+        .aof
+        .rewriting
+        .load(std::sync::atomic::Ordering::Relaxed)
+        > 0;
+    if args.len() == 2 && rewriting {
+        // Started by this shard's cron once the rewrite's walk is done.
+        let id = ctx.shard_id();
+        ctx.shared().snapshots.start_asked[id].store(true, std::sync::atomic::Ordering::Relaxed);
+        ctx.out.simple("Background saving scheduled");
+        return Ok(());
     }
     ctx.bgsave_start()?;
     ctx.out.simple("Background saving started");

@@ -143,6 +143,26 @@ impl AofShared {
     }
 }
 
+/// A rewrite in progress on a shard (`Shard::aof_rewrite_begin`).
+pub struct Rewrite {
+    /// The seq of its base and of the incr file taking the writes meanwhile.
+    seq: u64,
+    /// When it started.
+    started: std::time::Instant,
+}
+
+/// The AUX fields of a base: an RDB file that says it is an AOF base.
+fn base_aux() -> [(&'static str, String); 5] {
+    let now_s = crate::clock::unix_ms() / 1000;
+    [
+        ("redis-ver", crate::cmd::server::REDIS_VERSION.to_string()),
+        ("redis-bits", "64".to_string()),
+        ("ctime", now_s.to_string()),
+        ("used-mem", "0".to_string()),
+        ("aof-base", "1".to_string()),
+    ]
+}
+
 /// Where the AOF files go: `dir/appenddirname`, and the `appendfilename` prefix.
 pub fn location(shared: &super::Shared) -> (PathBuf, String) {
     let cfg = shared.config.read().expect("config lock poisoned");
@@ -213,7 +233,18 @@ pub struct Log {
     base_size: u64,
     /// This run's start (Unix ms): with a transaction id, its tag.
     boot: u64,
+    /// Transactions with tagged records in this log and no commit in it yet: each gets
+    /// one when it lets go of this shard's locks, so every log holds the commits its own
+    /// records need (a rewrite elsewhere may drop the home shard's copy).
+    tagged: std::collections::HashSet<TxId, ahash::RandomState>,
+    /// Commits this shard logged as the transactions' home in the last seconds, logged
+    /// again at the start of a rewrite's new incr file (a participant may not have
+    /// logged its own copy yet): (ms, transaction).
+    recent: std::collections::VecDeque<(u64, TxId)>,
 }
+
+/// How long a home shard's commits are carried into a rewrite's new incr file.
+const RECENT_COMMITS_MS: u64 = 5000;
 
 /// The record before a transaction's part of a command: `BUSBAR.TX <tag>`.
 const TX_TAG: &[u8] = b"BUSBAR.TX";
@@ -242,6 +273,7 @@ impl Log {
     ) {
         self.select(db);
         if tx != 0 {
+            self.tagged.insert(tx);
             let tag = self.tag(tx);
             aof::push_command(&mut self.buf, 2, [TX_TAG, &tag].into_iter());
         }
@@ -309,8 +341,28 @@ impl Shard {
     /// Records that transaction `tx` is over (its connection let its locks go, or its
     /// move landed): its tagged records, on every shard, apply at replay.
     pub(crate) fn aof_commit(&mut self, tx: TxId) {
+        let now = self.now_ms;
         if let Some(log) = self.aof.as_deref_mut() {
             log.push_commit(tx);
+            log.tagged.remove(&tx);
+            while log
+                .recent
+                .front()
+                .is_some_and(|&(at, _)| at + RECENT_COMMITS_MS < now)
+            {
+                log.recent.pop_front();
+            }
+            log.recent.push_back((now, tx));
+        }
+    }
+
+    /// Transaction `tx` let go of this shard's locks: this log's records of it get their
+    /// own commit.
+    pub(crate) fn aof_released(&mut self, tx: TxId) {
+        if let Some(log) = self.aof.as_deref_mut() {
+            if log.tagged.remove(&tx) {
+                log.push_commit(tx);
+            }
         }
     }
 
@@ -432,18 +484,181 @@ impl Shard {
         if self.locks.busy() {
             return;
         }
-        let asked = self.shared.aof.rewrite_asked[self.id].swap(false, Relaxed);
+        // One walk at a time: a rewrite asked for during a BGSAVE waits for it.
+        if self.ks.walking() {
+            return;
+        }
         let (pct, min) = self.settings.aof_auto_rewrite;
         let grown = pct > 0 && log.size >= min && log.size * 100 >= log.base_size.max(1) * pct;
-        if asked || grown {
-            self.shared.aof.rewriting.fetch_add(1, Relaxed);
-            if let Err(e) = self.aof_start() {
+        if self.shared.aof.rewrite_asked[self.id].swap(false, Relaxed) || grown {
+            if let Err(e) = self.aof_rewrite_begin() {
                 self.shared.aof.rewrite_failed.store(true, Relaxed);
                 crate::log::warning(&e);
-            } else {
-                self.shared.aof.rewrite_failed.store(false, Relaxed);
+            }
+        }
+    }
+
+    /// Starts rewriting this shard's log without stopping it: a new incr file takes the
+    /// writes from now on (listed in the manifest after the old ones at once), and a walk
+    /// writes the new base (`store::walk`), a budget of keys per turn, as the keys were at
+    /// this point. `aof_rewrite_step` switches the manifest once the base is complete; a
+    /// crash before that replays the old base, the old incr and the new incr.
+    fn aof_rewrite_begin(&mut self) -> Result<(), String> {
+        self.aof_flush();
+        let (dir, prefix) = location(&self.shared);
+        let mut guard = self.shared.aof.manifest.lock().expect("manifest lock");
+        let manifest = guard.get_or_insert_with(Manifest::default);
+        let seq = manifest.last_seq(self.id) + 1;
+        let incr = aof::incr_name(&prefix, self.id, seq);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(true)
+            .write(true)
+            .open(dir.join(&incr))
+            .map_err(|e| format!("Can't open the append-only file {incr}: {e}"))?;
+        let base_tmp = dir.join(format!(
+            "temp-rewrite-{}",
+            aof::base_name(&prefix, self.id, seq)
+        ));
+        let sink = file::Sink::create(
+            &base_tmp,
+            self.ks.databases(),
+            self.settings.rdb_compression,
+        )
+        .map_err(|e| format!("Can't open the AOF base {}: {e}", base_tmp.display()))?;
+        let mut next = manifest.clone();
+        let mut files: Vec<FileEntry> = next.of_shard(self.id).into_iter().cloned().collect();
+        files.push(FileEntry {
+            name: incr,
+            seq,
+            kind: FileKind::Incr,
+            shard: self.id,
+        });
+        next.set_shard(self.id, files);
+        write_manifest(&dir, &prefix, &next)
+            .map_err(|e| format!("Can't write the AOF manifest: {e}"))?;
+        *manifest = next;
+        drop(guard);
+        let log = self.aof.as_deref_mut().expect("a log to rewrite");
+        // What the old file holds is on disk before the manifest stops needing it alone.
+        let _ = log.file.sync_data();
+        log.file = Arc::new(file);
+        log.db = None;
+        log.size = 0;
+        // The new file stands on its own with the new base: the commits its shard owes
+        // others go in again.
+        let recent: Vec<TxId> = log.recent.iter().map(|&(_, t)| t).collect();
+        for t in recent {
+            log.push_commit(t);
+        }
+        self.shared.aof.sizes[self.id].store(0, Relaxed);
+        self.shared.aof.rewriting.fetch_add(1, Relaxed);
+        self.aof_rewrite = Some(Rewrite {
+            seq,
+            started: std::time::Instant::now(),
+        });
+        self.ks.start_walk(Box::new(sink), self.now_ms);
+        Ok(())
+    }
+
+    /// A turn's share of the rewrite's walk; at its end the base is assembled and the
+    /// manifest switched to the new base and incr, the old files removed.
+    pub(super) fn aof_rewrite_step(&mut self, idle: bool) {
+        let budget = std::time::Duration::from_millis(if idle { 20 } else { 1 });
+        let start = std::time::Instant::now();
+        let keeper = loop {
+            if let Some(k) = self.ks.walk_step(256) {
+                break k;
+            }
+            if start.elapsed() >= budget {
+                return;
+            }
+        };
+        let rw = self.aof_rewrite.take().expect("a rewrite walks");
+        let sink = keeper
+            .into_any()
+            .downcast::<file::Sink>()
+            .expect("the walk's keeper is a Sink");
+        let result = self.aof_rewrite_finish(*sink, rw.seq);
+        let aof = &self.shared.aof;
+        aof.rewriting.fetch_sub(1, Relaxed);
+        aof.last_rewrite_secs
+            .store(rw.started.elapsed().as_secs() as i64, Relaxed);
+        match result {
+            Ok(()) => {
+                aof.rewrite_failed.store(false, Relaxed);
                 if self.id == 0 {
-                    self.shared.aof.rewrites.fetch_add(1, Relaxed);
+                    aof.rewrites.fetch_add(1, Relaxed);
+                }
+            }
+            Err(e) => {
+                aof.rewrite_failed.store(true, Relaxed);
+                crate::log::warning(&e);
+            }
+        }
+    }
+
+    /// Writes the rewrite's base from the walk's segments and switches the manifest.
+    fn aof_rewrite_finish(&mut self, sink: file::Sink, seq: u64) -> Result<(), String> {
+        let (dir, prefix) = location(&self.shared);
+        let base = aof::base_name(&prefix, self.id, seq);
+        let segments = sink
+            .finish()
+            .map_err(|e| format!("Can't write the AOF base {base}: {e}"))?;
+        let aux = base_aux();
+        file::assemble(&dir.join(&base), &segments, &aux)
+            .map_err(|e| format!("Can't write the AOF base {base}: {e}"))?;
+        let base_size = std::fs::metadata(dir.join(&base)).map_or(0, |m| m.len());
+        let mut guard = self.shared.aof.manifest.lock().expect("manifest lock");
+        let manifest = guard.get_or_insert_with(Manifest::default);
+        let old: Vec<String> = manifest
+            .of_shard(self.id)
+            .iter()
+            .filter(|f| f.seq < seq)
+            .map(|f| f.name.clone())
+            .collect();
+        let mut next = manifest.clone();
+        next.set_shard(
+            self.id,
+            vec![
+                FileEntry {
+                    name: base,
+                    seq,
+                    kind: FileKind::Base,
+                    shard: self.id,
+                },
+                FileEntry {
+                    name: aof::incr_name(&prefix, self.id, seq),
+                    seq,
+                    kind: FileKind::Incr,
+                    shard: self.id,
+                },
+            ],
+        );
+        write_manifest(&dir, &prefix, &next)
+            .map_err(|e| format!("Can't write the AOF manifest: {e}"))?;
+        *manifest = next;
+        drop(guard);
+        for name in old {
+            let _ = std::fs::remove_file(dir.join(name));
+        }
+        if let Some(log) = self.aof.as_deref_mut() {
+            log.base_size = base_size;
+        }
+        self.shared.aof.base_sizes[self.id].store(base_size, Relaxed);
+        crate::log::notice(&format!(
+            "Shard {}: background AOF rewrite finished successfully",
+            self.id
+        ));
+        Ok(())
+    }
+
+    /// Gives up a rewrite under way (the log stops, or the server does).
+    pub(super) fn aof_rewrite_abandon(&mut self) {
+        if self.aof_rewrite.take().is_some() {
+            if let Some(k) = self.ks.abandon_walk() {
+                if let Ok(sink) = k.into_any().downcast::<file::Sink>() {
+                    sink.discard();
                 }
             }
             self.shared.aof.rewriting.fetch_sub(1, Relaxed);
@@ -452,6 +667,7 @@ impl Shard {
 
     /// Stops logging (`appendonly no`): what was written is fsynced and kept.
     fn aof_stop(&mut self) {
+        self.aof_rewrite_abandon();
         self.aof_flush();
         if let Some(log) = self.aof.take() {
             let _ = log.file.sync_data();
@@ -462,6 +678,7 @@ impl Shard {
 
     /// At exit: the last records written and fsynced.
     pub(super) fn aof_close(&mut self) {
+        self.aof_rewrite_abandon();
         self.aof_flush();
         if let Some(log) = &self.aof {
             let _ = log.file.sync_data();
@@ -548,6 +765,8 @@ impl Shard {
             size: 0,
             base_size,
             boot: self.shared.aof.boot_ms,
+            tagged: Default::default(),
+            recent: Default::default(),
         }));
         self.ks.keep_expired(true);
         if !was_open {
@@ -571,14 +790,7 @@ impl Shard {
             self.now_ms,
             self.settings.rdb_compression,
         )?;
-        let now_s = crate::clock::unix_ms() / 1000;
-        let aux = [
-            ("redis-ver", crate::cmd::server::REDIS_VERSION.to_string()),
-            ("redis-bits", "64".to_string()),
-            ("ctime", now_s.to_string()),
-            ("used-mem", "0".to_string()),
-            ("aof-base", "1".to_string()),
-        ];
+        let aux = base_aux();
         let r = file::assemble(path, std::slice::from_ref(&seg), &aux);
         let _ = std::fs::remove_file(&seg_path);
         r?;
@@ -623,6 +835,9 @@ impl Shard {
                 loaded.push((path, base, last, data));
             }
         }
+        // Transactions whose records in this shard's files applied on a commit logged
+        // only elsewhere: this log gets its own copy once it is open again.
+        let mut owed = Owed::default();
         let committed = {
             let mut set = self.shared.aof.committed.lock().expect("commits lock");
             for (_, base, _, data) in &loaded {
@@ -646,7 +861,7 @@ impl Shard {
             let r = if base {
                 self.load_base(&path, &data)
             } else {
-                self.replay_file(&path, &data, last, &committed)
+                self.replay_file(&path, &data, last, &committed, &mut owed)
             };
             if let Err(e) = r {
                 result = Err(e);
@@ -702,8 +917,17 @@ impl Shard {
             size,
             base_size,
             boot: self.shared.aof.boot_ms,
+            tagged: Default::default(),
+            recent: Default::default(),
         }));
         self.ks.keep_expired(true);
+        if let Some(log) = self.aof.as_deref_mut() {
+            // Its own commits for what applied on another log's: a rewrite there may
+            // drop that copy.
+            for tag in owed.applied.difference(&owed.own) {
+                aof::push_command(&mut log.buf, 2, [TX_COMMIT, &tag[..]].into_iter());
+            }
+        }
         self.shared.aof.open.fetch_add(1, Relaxed);
         self.shared.aof.sizes[self.id].store(size, Relaxed);
         self.shared.aof.base_sizes[self.id].store(base_size, Relaxed);
@@ -742,6 +966,7 @@ impl Shard {
         data: &[u8],
         truncate: bool,
         committed: &std::collections::HashSet<Vec<u8>>,
+        owed: &mut Owed,
     ) -> Result<(), String> {
         let mut r = Commands::new(data);
         let mut db = 0usize;
@@ -771,10 +996,18 @@ impl Shard {
             let at = r.offset();
             let name = args[0].to_ascii_uppercase();
             if name == TX_TAG {
-                applies = Some(args.get(1).is_some_and(|t| committed.contains(*t)));
+                let tag = args.get(1).copied().unwrap_or_default();
+                let yes = committed.contains(tag);
+                if yes {
+                    owed.applied.insert(tag.to_vec());
+                }
+                applies = Some(yes);
                 continue;
             }
             if name == TX_COMMIT {
+                if let Some(t) = args.get(1) {
+                    owed.own.insert(t.to_vec());
+                }
                 continue;
             }
             if applies.take() == Some(false) {
@@ -865,6 +1098,14 @@ impl Shard {
         }
         Ok(())
     }
+}
+
+/// A shard's transactions at load: the tags whose records in its files applied, and the
+/// tags its files hold a commit of.
+#[derive(Default)]
+struct Owed {
+    applied: std::collections::HashSet<Vec<u8>>,
+    own: std::collections::HashSet<Vec<u8>>,
 }
 
 /// Adds the tags of the commits in an incr file's bytes to `set`.

@@ -273,6 +273,9 @@ pub struct Shard {
     fanout_waiters: Vec<ConnRef>,
     /// This shard's append-only log, while `appendonly` is on (`aof`).
     aof: Option<Box<aof::Log>>,
+    /// The AOF rewrite whose base the keyspace's walk writes now, if it is one (else a
+    /// walk is a BGSAVE's).
+    aof_rewrite: Option<aof::Rewrite>,
     /// Replaying a log: commands may name keys of other shards (`aof_load`).
     pub(crate) replaying: bool,
     /// The transaction whose part runs now (0: none): its records are tagged with it, and
@@ -337,6 +340,7 @@ impl Shard {
             fanout_turn_output: 0,
             fanout_waiters: Vec::new(),
             aof: None,
+            aof_rewrite: None,
             replaying: false,
             running_tx: 0,
             shared,
@@ -421,8 +425,14 @@ impl Shard {
             self.serve_ready_keys();
             self.expire_blocks();
             if self.ks.walking() {
-                // A background save's share of this turn (more when no one is waiting).
-                self.bgsave_step(events.is_empty() && self.ready.is_empty());
+                // A background save's or rewrite's share of this turn (more when no one
+                // is waiting).
+                let idle = events.is_empty() && self.ready.is_empty();
+                if self.aof_rewrite.is_some() {
+                    self.aof_rewrite_step(idle);
+                } else {
+                    self.bgsave_step(idle);
+                }
             }
             // Group commit: the turn's writes reach the log (and the disk, with
             // `appendfsync always`) before any of their replies leave.

@@ -207,6 +207,9 @@ impl super::Shard {
     /// Starts this shard's part of a background save: a walk of its keys as they are
     /// now. Refused while this shard's part of one is still under way.
     pub(crate) fn bgsave_start(&mut self) -> Result<(), String> {
+        if self.aof_rewrite.is_some() {
+            return Err("ERR An AOF log rewriting in progress: can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.".into());
+        }
         if self.ks.walking() || self.shared.snapshots.part_pending(self.id) {
             return Err("ERR Background save already in progress".into());
         }
@@ -343,7 +346,8 @@ impl super::Shard {
     /// makes one: SHUTDOWN SAVE, or save points configured and not NOSAVE).
     pub(super) fn save_on_exit(&mut self) {
         // A background save under way is given up: the shutdown writes its own.
-        if let Some(k) = self.ks.abandon_walk() {
+        if self.aof_rewrite.is_none() && self.ks.walking() {
+            let k = self.ks.abandon_walk().expect("walking");
             if let Ok(sink) = k.into_any().downcast::<file::Sink>() {
                 sink.discard();
             }

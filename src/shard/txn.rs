@@ -563,6 +563,7 @@ impl Shard {
     /// Releases what `tx` holds or waits for here, and hands the freed locks on: to
     /// remote transactions (by message), local ones (resumed next), parked hops (run now).
     pub(crate) fn release_local(&mut self, tx: TxId) {
+        self.aof_released(tx);
         let mut work = vec![tx];
         while let Some(t) = work.pop() {
             for (granted, waiter) in self.locks.release(t) {
