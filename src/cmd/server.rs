@@ -1220,13 +1220,7 @@ pub fn save(ctx: &mut Ctx, _args: &Args) -> CmdResult {
     let shared = std::sync::Arc::clone(ctx.shared());
     let (id, now) = (ctx.shard_id(), ctx.now_ms());
     let compress = ctx.settings().rdb_compression;
-    if ctx
-        .shared()
-        .snapshots
-        .walking
-        .load(std::sync::atomic::Ordering::Relaxed)
-        > 0
-    {
+    if ctx.shared().snapshots.round_busy() {
         return Err(CmdError::msg("ERR Background save already in progress"));
     }
     match crate::shard::snapshot::hand_in(&shared, id, ctx.ks(), now, compress, false) {
@@ -1255,7 +1249,7 @@ pub fn bgrewriteaof(ctx: &mut Ctx, _args: &Args) -> CmdResult {
         a.store(true, Relaxed);
     }
     // A background save walks: the rewrite follows it (the cron starts it then).
-    if ctx.shared().snapshots.walking.load(Relaxed) > 0 {
+    if ctx.shared().snapshots.round_busy() {
         ctx.out
             .simple("Background append only file rewriting scheduled");
     } else {

@@ -151,6 +151,14 @@ pub struct Rewrite {
     started: std::time::Instant,
 }
 
+/// Writes a rewrite's base at `path` from the walk's segments; its size.
+fn build_base(sink: file::Sink, path: &Path) -> Result<u64, String> {
+    let failed = |e: std::io::Error| format!("Can't write the AOF base {}: {e}", path.display());
+    let segments = sink.finish().map_err(failed)?;
+    file::assemble(path, &segments, &base_aux()).map_err(failed)?;
+    std::fs::metadata(path).map(|m| m.len()).map_err(failed)
+}
+
 /// The AUX fields of a base: an RDB file that says it is an AOF base.
 fn base_aux() -> [(&'static str, String); 5] {
     let now_s = crate::clock::unix_ms() / 1000;
@@ -485,7 +493,7 @@ impl Shard {
             return;
         }
         // One walk at a time: a rewrite asked for during a BGSAVE waits for it.
-        if self.ks.walking() {
+        if self.ks.walking() || self.aof_rewrite.is_some() {
             return;
         }
         let (pct, min) = self.settings.aof_auto_rewrite;
@@ -564,22 +572,62 @@ impl Shard {
     /// A turn's share of the rewrite's walk; at its end the base is assembled and the
     /// manifest switched to the new base and incr, the old files removed.
     pub(super) fn aof_rewrite_step(&mut self, idle: bool) {
-        let budget = std::time::Duration::from_millis(if idle { 20 } else { 1 });
+        let budget = self.walk_budget(idle);
         let start = std::time::Instant::now();
         let keeper = loop {
-            if let Some(k) = self.ks.walk_step(256) {
+            if let Some(k) = self.ks.walk_step(32) {
                 break k;
             }
             if start.elapsed() >= budget {
                 return;
             }
         };
-        let rw = self.aof_rewrite.take().expect("a rewrite walks");
         let sink = keeper
             .into_any()
             .downcast::<file::Sink>()
             .expect("the walk's keeper is a Sink");
-        let result = self.aof_rewrite_finish(*sink, rw.seq);
+        // The base is assembled (a copy of the segments and an fsync) off the shard's
+        // thread; `aof_rewrite_poll` switches the manifest once it is on disk.
+        let (dir, prefix) = location(&self.shared);
+        let base = aof::base_name(
+            &prefix,
+            self.id,
+            self.aof_rewrite.as_ref().expect("a rewrite walks").seq,
+        );
+        let job = std::thread::Builder::new()
+            .name(format!("aof-base-{}", self.id))
+            .spawn(move || build_base(*sink, &dir.join(&base)));
+        match job {
+            Ok(h) => self.aof_rewrite_job = Some(h),
+            Err(e) => {
+                let rw = self.aof_rewrite.take().expect("a rewrite walks");
+                self.aof_rewrite_end(rw, Err(format!("Can't rewrite the AOF: {e}")));
+            }
+        }
+    }
+
+    /// Each turn while a rewrite's base is being written out: once it is, the manifest
+    /// switches to it.
+    pub(super) fn aof_rewrite_poll(&mut self) {
+        if !self
+            .aof_rewrite_job
+            .as_ref()
+            .is_some_and(|h| h.is_finished())
+        {
+            return;
+        }
+        let job = self.aof_rewrite_job.take().expect("checked");
+        let rw = self.aof_rewrite.take().expect("a rewrite writes its base");
+        let result = match job.join() {
+            Ok(Ok(size)) => self.aof_rewrite_finish(rw.seq, size),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err("the AOF base writer failed".to_string()),
+        };
+        self.aof_rewrite_end(rw, result);
+    }
+
+    /// Counts a rewrite that ended.
+    fn aof_rewrite_end(&mut self, rw: Rewrite, result: Result<(), String>) {
         let aof = &self.shared.aof;
         aof.rewriting.fetch_sub(1, Relaxed);
         aof.last_rewrite_secs
@@ -598,17 +646,10 @@ impl Shard {
         }
     }
 
-    /// Writes the rewrite's base from the walk's segments and switches the manifest.
-    fn aof_rewrite_finish(&mut self, sink: file::Sink, seq: u64) -> Result<(), String> {
+    /// Switches the manifest to the rewrite's base (on disk, `base_size` bytes) and incr.
+    fn aof_rewrite_finish(&mut self, seq: u64, base_size: u64) -> Result<(), String> {
         let (dir, prefix) = location(&self.shared);
         let base = aof::base_name(&prefix, self.id, seq);
-        let segments = sink
-            .finish()
-            .map_err(|e| format!("Can't write the AOF base {base}: {e}"))?;
-        let aux = base_aux();
-        file::assemble(&dir.join(&base), &segments, &aux)
-            .map_err(|e| format!("Can't write the AOF base {base}: {e}"))?;
-        let base_size = std::fs::metadata(dir.join(&base)).map_or(0, |m| m.len());
         let mut guard = self.shared.aof.manifest.lock().expect("manifest lock");
         let manifest = guard.get_or_insert_with(Manifest::default);
         let old: Vec<String> = manifest
@@ -656,6 +697,8 @@ impl Shard {
     /// Gives up a rewrite under way (the log stops, or the server does).
     pub(super) fn aof_rewrite_abandon(&mut self) {
         if self.aof_rewrite.take().is_some() {
+            // A base being written out is left to its thread; the manifest never names it.
+            self.aof_rewrite_job = None;
             if let Some(k) = self.ks.abandon_walk() {
                 if let Ok(sink) = k.into_any().downcast::<file::Sink>() {
                     sink.discard();

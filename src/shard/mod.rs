@@ -276,6 +276,10 @@ pub struct Shard {
     /// The AOF rewrite whose base the keyspace's walk writes now, if it is one (else a
     /// walk is a BGSAVE's).
     aof_rewrite: Option<aof::Rewrite>,
+    /// The thread writing out the rewrite's base once its walk is done.
+    aof_rewrite_job: Option<std::thread::JoinHandle<Result<u64, String>>>,
+    /// When this turn's work started (after the poll): a walk's share is measured by it.
+    turn_started: Instant,
     /// Replaying a log: commands may name keys of other shards (`aof_load`).
     pub(crate) replaying: bool,
     /// The transaction whose part runs now (0: none): its records are tagged with it, and
@@ -341,6 +345,8 @@ impl Shard {
             fanout_waiters: Vec::new(),
             aof: None,
             aof_rewrite: None,
+            aof_rewrite_job: None,
+            turn_started: Instant::now(),
             replaying: false,
             running_tx: 0,
             shared,
@@ -388,6 +394,7 @@ impl Shard {
                 continue;
             }
             self.now_ms = unix_ms();
+            self.turn_started = Instant::now();
             self.refresh_settings();
             for ev in events.iter() {
                 match ev.token() {
@@ -424,10 +431,13 @@ impl Shard {
             self.resume_granted();
             self.serve_ready_keys();
             self.expire_blocks();
+            if self.aof_rewrite_job.is_some() {
+                self.aof_rewrite_poll();
+            }
             if self.ks.walking() {
-                // A background save's or rewrite's share of this turn (more when no one
-                // is waiting).
-                let idle = events.is_empty() && self.ready.is_empty();
+                // A background save's or rewrite's share of this turn (more when no
+                // client is connected).
+                let idle = self.shared.clients.load(Relaxed) == 0;
                 if self.aof_rewrite.is_some() {
                     self.aof_rewrite_step(idle);
                 } else {

@@ -51,6 +51,8 @@ pub struct Snapshots {
     exit_parts: Mutex<Vec<Option<Part>>>,
     /// Shards walking for a BGSAVE now (INFO `rdb_bgsave_in_progress`).
     pub walking: AtomicUsize,
+    /// The background save round: (under way, shards that joined it).
+    round: Mutex<(bool, usize)>,
     /// A save point asked each shard to start its walk.
     pub start_asked: Vec<AtomicBool>,
     /// The last background save failed (INFO `rdb_last_bgsave_status`).
@@ -74,6 +76,7 @@ impl Snapshots {
             parts: Mutex::new((0..shards).map(|_| None).collect()),
             exit_parts: Mutex::new((0..shards).map(|_| None).collect()),
             walking: AtomicUsize::new(0),
+            round: Mutex::new((false, 0)),
             start_asked: (0..shards).map(|_| AtomicBool::new(false)).collect(),
             bgsave_failed: AtomicBool::new(false),
             bgsave_secs: AtomicI64::new(-1),
@@ -83,9 +86,26 @@ impl Snapshots {
         }
     }
 
-    /// True while shard `id` has handed in its part of a round not yet complete.
-    pub fn part_pending(&self, id: usize) -> bool {
-        self.parts.lock().expect("snapshot parts")[id].is_some()
+    /// Joins the background save starting now, or starts one: false when one is under
+    /// way that every shard joined already (BGSAVE runs on all shards under whole locks,
+    /// so the shards of one command join the same round, and a later one finds it full).
+    pub fn join_round(&self) -> bool {
+        let mut r = self.round.lock().expect("round lock");
+        if r.0 && r.1 >= self.start_asked.len() {
+            return false;
+        }
+        *r = (true, r.1 + 1);
+        true
+    }
+
+    /// True while a background save is under way (walking, or being written out).
+    pub fn round_busy(&self) -> bool {
+        self.round.lock().expect("round lock").0
+    }
+
+    /// The round's file is written (or failed): the next BGSAVE may start.
+    fn round_done(&self) {
+        *self.round.lock().expect("round lock") = (false, 0);
     }
 
     /// Sets what the coming shutdown does.
@@ -210,7 +230,7 @@ impl super::Shard {
         if self.aof_rewrite.is_some() {
             return Err("ERR An AOF log rewriting in progress: can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.".into());
         }
-        if self.ks.walking() || self.shared.snapshots.part_pending(self.id) {
+        if !self.shared.snapshots.join_round() {
             return Err("ERR Background save already in progress".into());
         }
         self.bgsave_begin()
@@ -230,7 +250,9 @@ impl super::Shard {
                 crate::log::warning(&msg);
                 self.shared.snapshots.bgsave_failed.store(true, Relaxed);
                 // The round ends (failed) once the other shards hand in.
-                let _ = hand_in_part(&self.shared, self.id, Err(msg), false);
+                if hand_in_part(&self.shared, self.id, Err(msg), false).is_err() {
+                    self.shared.snapshots.round_done();
+                }
                 return Err("ERR".to_string());
             }
         };
@@ -249,13 +271,27 @@ impl super::Shard {
         Ok(())
     }
 
-    /// A turn's share of the walk: a few keys, about a millisecond's worth (more when
-    /// no client waits); at its end the part is handed in.
+    /// How long this turn's share of a walk may take: as long as the turn spent on its
+    /// clients (so a walk takes at most half the shard, as a fork's child takes another
+    /// core's time), between 0.1 and 1 ms; 20 ms with no client connected.
+    pub(super) fn walk_budget(&self, idle: bool) -> std::time::Duration {
+        if idle {
+            return std::time::Duration::from_millis(20);
+        }
+        self.turn_started.elapsed().clamp(
+            std::time::Duration::from_micros(100),
+            std::time::Duration::from_millis(1),
+        )
+    }
+
+    /// A turn's share of the walk (`walk_budget`); at its end the part is handed in.
     pub(super) fn bgsave_step(&mut self, idle: bool) {
-        let budget = std::time::Duration::from_millis(if idle { 20 } else { 1 });
+        let budget = self.walk_budget(idle);
+        let shared = std::sync::Arc::clone(&self.shared);
+        let id = self.id;
         let start = std::time::Instant::now();
         let keeper = loop {
-            if let Some(k) = self.ks.walk_step(256) {
+            if let Some(k) = self.ks.walk_step(32) {
                 break k;
             }
             if start.elapsed() >= budget {
@@ -266,11 +302,26 @@ impl super::Shard {
             .into_any()
             .downcast::<file::Sink>()
             .expect("the walk's keeper is a Sink");
+        // The files are closed, and the last part assembled (a copy of every segment
+        // and an fsync), off the shard's thread.
+        let spawned = std::thread::Builder::new()
+            .name(format!("bgsave-{id}"))
+            .spawn(move || finish_bgsave_part(&shared, id, *sink));
+        if let Err(e) = spawned {
+            crate::log::warning(&format!("Can't save in background: {e}"));
+        }
+    }
+}
+
+/// Closes shard `id`'s files of a background save and hands them in; the shard that
+/// completes the round writes the file.
+fn finish_bgsave_part(shared: &Shared, id: usize, sink: file::Sink) {
+    {
         let part = sink
             .finish()
             .map_err(|e| format!("Write error saving DB on disk: {e}"));
-        let snaps = &self.shared.snapshots;
-        let result = hand_in_part(&self.shared, self.id, part, false);
+        let snaps = &shared.snapshots;
+        let result = hand_in_part(shared, id, part, false);
         if snaps.walking.fetch_sub(1, Relaxed) == 1 || result.is_err() {
             let started = snaps.bgsave_started_ms.load(Relaxed);
             let secs = crate::clock::unix_ms().saturating_sub(started) / 1000;
@@ -280,24 +331,26 @@ impl super::Shard {
             Ok(true) => {
                 snaps.bgsave_failed.store(false, Relaxed);
                 crate::log::notice("Background saving terminated with success");
+                snaps.round_done();
             }
             Ok(false) => {}
             Err(e) => {
                 snaps.bgsave_failed.store(true, Relaxed);
                 crate::log::warning(&e);
                 crate::log::warning("Background saving error");
+                snaps.round_done();
             }
         }
     }
+}
 
+impl super::Shard {
     /// From the cron: shard 0 starts the save points' background saves when one is due
     /// (`save <seconds> <changes>`), and every shard starts its walk when asked and no
     /// transaction holds its keys.
     pub(super) fn save_points_cron(&mut self) {
         let snaps = &self.shared.snapshots;
-        if self.id == 0
-            && snaps.walking.load(Relaxed) == 0
-            && !snaps.start_asked.iter().any(|a| a.load(Relaxed))
+        if self.id == 0 && !snaps.round_busy() && !snaps.start_asked.iter().any(|a| a.load(Relaxed))
         {
             let points = {
                 let cfg = self.shared.config.read().expect("config lock poisoned");
@@ -335,7 +388,9 @@ impl super::Shard {
         if self.locks.busy() || self.ks.walking() {
             return;
         }
-        if self.shared.snapshots.start_asked[self.id].swap(false, Relaxed) {
+        if self.shared.snapshots.start_asked[self.id].swap(false, Relaxed)
+            && self.shared.snapshots.join_round()
+        {
             let _ = self.bgsave_begin();
         }
     }
