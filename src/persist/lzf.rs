@@ -37,16 +37,60 @@ fn literal(out: &mut Vec<u8>, lit: &mut usize, run: &mut usize, byte: u8) {
     }
 }
 
+/// The hash table of input positions (0 is also "empty", which loses nothing: liblzf
+/// never matches a reference at position 0 either, it requires `ref > in_data`). One per
+/// thread, kept empty between calls by clearing only the slots a call set: zeroing all
+/// 2^16 slots for every string made a snapshot of small values spend most of its time in
+/// memset.
+struct Table {
+    slots: Vec<u32>,
+    set: Vec<u32>,
+}
+
+impl Table {
+    #[inline]
+    fn get(&self, h: usize) -> u32 {
+        self.slots[h]
+    }
+
+    #[inline]
+    fn put(&mut self, h: usize, pos: u32) {
+        if self.slots[h] == 0 {
+            self.set.push(h as u32);
+        }
+        self.slots[h] = pos;
+    }
+
+    fn clear(&mut self) {
+        for h in self.set.drain(..) {
+            self.slots[h as usize] = 0;
+        }
+    }
+}
+
+thread_local! {
+    static TABLE: std::cell::RefCell<Table> = std::cell::RefCell::new(Table {
+        slots: vec![0; HSIZE],
+        set: Vec::new(),
+    });
+}
+
 /// Compresses `input` into at most `out_max` bytes; `None` if it does not fit (then the
 /// caller stores the string as it is, as Redis does).
 pub fn compress(input: &[u8], out_max: usize) -> Option<Vec<u8>> {
+    TABLE.with(|t| {
+        let mut t = t.borrow_mut();
+        let out = compress_with(&mut t, input, out_max);
+        t.clear();
+        out
+    })
+}
+
+fn compress_with(htab: &mut Table, input: &[u8], out_max: usize) -> Option<Vec<u8>> {
     let in_len = input.len();
     if in_len == 0 || out_max == 0 {
         return None;
     }
-    // Input positions; 0 is also "empty", which loses nothing: liblzf never matches a
-    // reference at position 0 either (it requires `ref > in_data`).
-    let mut htab = vec![0u32; HSIZE];
     let mut out: Vec<u8> = Vec::with_capacity(out_max);
     // `run` is where the current literal run's length byte sits.
     let mut lit: usize = 0;
@@ -57,8 +101,8 @@ pub fn compress(input: &[u8], out_max: usize) -> Option<Vec<u8>> {
     while in_len >= 3 && ip < in_len - 2 {
         hval = next(hval, input, ip);
         let h = slot(hval);
-        let reference = htab[h] as usize;
-        htab[h] = ip as u32;
+        let reference = htab.get(h) as usize;
+        htab.put(h, ip as u32);
         let found = reference > 0 && reference < ip && {
             let off = ip - reference - 1;
             off < MAX_OFF
@@ -118,10 +162,10 @@ pub fn compress(input: &[u8], out_max: usize) -> Option<Vec<u8>> {
             ip -= 2;
             hval = first(input, ip);
             hval = next(hval, input, ip);
-            htab[slot(hval)] = ip as u32;
+            htab.put(slot(hval), ip as u32);
             ip += 1;
             hval = next(hval, input, ip);
-            htab[slot(hval)] = ip as u32;
+            htab.put(slot(hval), ip as u32);
             ip += 1;
         } else {
             if out.len() >= out_max {
