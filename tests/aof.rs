@@ -838,3 +838,63 @@ fn kill_9_trials(fsync: &str, trials: usize) {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// While the shards load their logs, a client is answered `-LOADING` (and INFO says
+/// `loading:1`); once they are loaded it gets the data.
+#[test]
+fn clients_get_loading_while_the_logs_load() {
+    let dir = scratch_dir();
+    let d = dir.to_str().unwrap();
+    {
+        let p = start(&dir, "no", &[]);
+        let mut c = Raw::connect(p.port).unwrap();
+        for chunk in 0..100 {
+            let cmds: Vec<Vec<String>> = (0..4000)
+                .map(|i| vec!["SET".into(), format!("k{chunk}:{i}"), "v".into()])
+                .collect();
+            pipeline_raw(&mut c, &cmds);
+        }
+        c.send(&Raw::encode(&[b"SHUTDOWN", b"NOSAVE"]));
+        let mut p = p;
+        let _ = p.child.wait();
+    }
+    let port = free_port();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_busbar"))
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+        ])
+        .args(["--dir", d, "--appendonly", "yes", "--threads", "2"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let (mut saw_loading, mut saw_info) = (false, false);
+    loop {
+        assert!(Instant::now() < deadline, "never loaded");
+        let Ok(mut c) = Raw::connect(port) else {
+            std::thread::sleep(Duration::from_millis(5));
+            continue;
+        };
+        let got = c.cmd(&["GET", "k99:3999"]);
+        if got == b"-LOADING Redis is loading the dataset in memory\r\n" {
+            saw_loading = true;
+            let info = show(&c.cmd(&["INFO", "persistence"]));
+            saw_info |= info.contains("loading:1");
+            std::thread::sleep(Duration::from_millis(20));
+            continue;
+        }
+        assert_eq!(got, b"$1\r\nv\r\n");
+        assert_eq!(c.cmd(&["DBSIZE"]), b":400000\r\n");
+        break;
+    }
+    assert!(saw_loading, "the load ended before a client could see it");
+    assert!(saw_info, "INFO never said loading:1");
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+}

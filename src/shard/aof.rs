@@ -891,6 +891,7 @@ impl Shard {
             drop(set);
             self.shared.aof.commits_scanned.fetch_add(1, Relaxed);
             while self.shared.aof.commits_scanned.load(Relaxed) < self.shards {
+                self.loading_turn();
                 std::thread::sleep(std::time::Duration::from_millis(1));
             }
             self.shared
@@ -928,6 +929,7 @@ impl Shard {
             // Every shard reads the old files: none is replaced before all have.
             self.shared.aof.loading.fetch_sub(1, Relaxed);
             while self.shared.aof.loading.load(Relaxed) > 0 {
+                self.loading_turn();
                 std::thread::sleep(std::time::Duration::from_millis(1));
             }
             self.shared.aof.loading.fetch_add(1, Relaxed);
@@ -1016,6 +1018,9 @@ impl Shard {
         let mut multi: Option<(OwnedCmds, u64)> = None;
         // After a transaction's tag: whether the record it stands before applies.
         let mut applies: Option<bool> = None;
+        // Clients are answered (`-LOADING`) every few milliseconds of replay.
+        let mut last_turn = std::time::Instant::now();
+        let mut since_check = 0u32;
         loop {
             let args = match r.next_command() {
                 Ok(Some(a)) => a,
@@ -1037,6 +1042,14 @@ impl Shard {
                 }
             };
             let at = r.offset();
+            since_check += 1;
+            if since_check == 1024 {
+                since_check = 0;
+                if last_turn.elapsed() >= std::time::Duration::from_millis(10) {
+                    self.loading_turn();
+                    last_turn = std::time::Instant::now();
+                }
+            }
             let name = args[0].to_ascii_uppercase();
             if name == TX_TAG {
                 let tag = args.get(1).copied().unwrap_or_default();

@@ -218,6 +218,22 @@ impl Shard {
             self.count_error(&conn.out[at..]);
             return true;
         }
+        if spec.flags & cmd::flag::LOADING == 0
+            && self
+                .shared
+                .aof
+                .loading
+                .load(std::sync::atomic::Ordering::Relaxed)
+                > 0
+        {
+            bump(&self.stats().rejected_calls, 1);
+            let at = conn.out.len();
+            Reply::new(&mut conn.out, conn.resp3)
+                .error("LOADING Redis is loading the dataset in memory");
+            flag_multi(conn);
+            self.count_error(&conn.out[at..]);
+            return true;
+        }
         if let Some(q) = conn.multi.as_mut().filter(|_| cmd::queued_in_multi(spec)) {
             q.cmds.push(spec.id, args.iter());
             Reply::new(&mut conn.out, conn.resp3).simple("QUEUED");

@@ -396,34 +396,7 @@ impl Shard {
             self.now_ms = unix_ms();
             self.turn_started = Instant::now();
             self.refresh_settings();
-            for ev in events.iter() {
-                match ev.token() {
-                    LISTENER => self.accept(),
-                    WAKER => {}
-                    t if refused::Refused::owns(t) => {
-                        self.refused.readable(self.poll.registry(), t);
-                    }
-                    Token(t) => {
-                        let slot = t - CONN_TOKEN_BASE;
-                        if let Some(Some(c)) = self.conns.get_mut(slot) {
-                            let readable = ev.is_readable() || ev.is_read_closed() || ev.is_error();
-                            if readable {
-                                c.read_ready = true;
-                            }
-                            if ev.is_read_closed() || ev.is_error() {
-                                c.read_closed = true;
-                            }
-                            // Edge-triggered EPOLLOUT fires whenever an ACK frees send
-                            // space; it matters only to a connection with output waiting.
-                            let wants_write = ev.is_writable() && c.pending_output() > 0;
-                            if (readable || wants_write) && !c.queued {
-                                c.queued = true;
-                                self.ready.push(slot);
-                            }
-                        }
-                    }
-                }
-            }
+            self.take_events(&events);
             self.drain_mailbox();
             self.resume_fanout();
             self.resume_granted();
@@ -488,6 +461,62 @@ impl Shard {
                 }
             }
         }
+    }
+}
+
+impl Shard {
+    /// Step 3 of a turn: accepts new connections, reads what refused ones sent, and
+    /// queues the connections that are ready.
+    fn take_events(&mut self, events: &Events) {
+        for ev in events.iter() {
+            match ev.token() {
+                LISTENER => self.accept(),
+                WAKER => {}
+                t if refused::Refused::owns(t) => {
+                    self.refused.readable(self.poll.registry(), t);
+                }
+                Token(t) => {
+                    let slot = t - CONN_TOKEN_BASE;
+                    if let Some(Some(c)) = self.conns.get_mut(slot) {
+                        let readable = ev.is_readable() || ev.is_read_closed() || ev.is_error();
+                        if readable {
+                            c.read_ready = true;
+                        }
+                        if ev.is_read_closed() || ev.is_error() {
+                            c.read_closed = true;
+                        }
+                        // Edge-triggered EPOLLOUT fires whenever an ACK frees send
+                        // space; it matters only to a connection with output waiting.
+                        let wants_write = ev.is_writable() && c.pending_output() > 0;
+                        if (readable || wants_write) && !c.queued {
+                            c.queued = true;
+                            self.ready.push(slot);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A short turn between stretches of loading the AOF: the clients are served (a
+    /// command without the `loading` flag gets `-LOADING`), the mailbox drained, the
+    /// replies written.
+    pub(super) fn loading_turn(&mut self) {
+        let mut events = Events::with_capacity(128);
+        if self.poll.poll(&mut events, Some(Duration::ZERO)).is_err() {
+            return;
+        }
+        self.shared.mailboxes[self.id].awake();
+        let now = unix_ms();
+        self.take_events(&events);
+        self.drain_mailbox();
+        // Commands here run with the clock of the turn, not of the records replayed.
+        let replay_clock = std::mem::replace(&mut self.now_ms, now);
+        self.serve_ready();
+        self.send_outbox();
+        self.flush_dirty();
+        self.send_outbox();
+        self.now_ms = replay_clock;
     }
 }
 
