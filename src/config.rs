@@ -483,8 +483,17 @@ fn parse_num(num: Num, text: &[u8]) -> Result<i128, String> {
 /// `save`'s arguments as (seconds, changes) pairs; `changes` is a C `int`, so a larger
 /// count wraps as it does in Redis.
 fn parse_save(args: &[&[u8]]) -> Result<Vec<(i64, i32)>, String> {
+    // One argument holding the pairs (`--save "60 1"`, `save "60 1"`) is split at its
+    // spaces, as Redis does.
+    let split: Vec<&[u8]>;
     let args: &[&[u8]] = if args.len() == 1 && c_str(args[0]).is_empty() {
         &[]
+    } else if args.len() == 1 {
+        split = args[0]
+            .split(|&b| b == b' ')
+            .filter(|w| !w.is_empty())
+            .collect();
+        &split
     } else {
         args
     };
