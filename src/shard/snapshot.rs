@@ -94,6 +94,11 @@ impl Snapshots {
         if r.0 && r.1 >= self.start_asked.len() {
             return false;
         }
+        if !r.0 {
+            self.bgsave_started_ms
+                .store(crate::clock::unix_ms(), Relaxed);
+            crate::log::notice("Background saving started");
+        }
         *r = (true, r.1 + 1);
         true
     }
@@ -256,13 +261,7 @@ impl super::Shard {
                 return Err("ERR".to_string());
             }
         };
-        let snaps = &self.shared.snapshots;
-        if snaps.walking.fetch_add(1, Relaxed) == 0 {
-            snaps
-                .bgsave_started_ms
-                .store(crate::clock::unix_ms(), Relaxed);
-            crate::log::notice("Background saving started");
-        }
+        self.shared.snapshots.walking.fetch_add(1, Relaxed);
         let dirty = self.ks.dirty();
         self.shared.stats[self.id]
             .changes_at_save
