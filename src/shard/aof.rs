@@ -95,6 +95,8 @@ pub struct AofShared {
     committed: Mutex<std::collections::HashSet<Vec<u8>>>,
     /// Shards that have put their logs' commits in `committed`.
     commits_scanned: std::sync::atomic::AtomicUsize,
+    /// Shards done replaying logs another shard count wrote (none rewrites before all).
+    replayed: std::sync::atomic::AtomicUsize,
 }
 
 impl AofShared {
@@ -117,6 +119,7 @@ impl AofShared {
             boot_ms: crate::clock::unix_ms(),
             committed: Default::default(),
             commits_scanned: Default::default(),
+            replayed: Default::default(),
         }
     }
 
@@ -487,22 +490,59 @@ impl Shard {
             log.last_fsync_ms = self.now_ms;
             self.shared.aof.fsync_later(log.file.clone());
         }
-        // A base is a point where no transaction is half done here: with none holding
-        // locks on this shard, every tagged record it has is committed.
-        if self.locks.busy() {
-            return;
-        }
         // One walk at a time: a rewrite asked for during a BGSAVE waits for it.
-        if self.ks.walking() || self.aof_rewrite.is_some() {
+        if self.ks.walking() || self.aof_rewrite.is_some() || self.walk_queued {
             return;
         }
         let (pct, min) = self.settings.aof_auto_rewrite;
         let grown = pct > 0 && log.size >= min && log.size * 100 >= log.base_size.max(1) * pct;
         if self.shared.aof.rewrite_asked[self.id].swap(false, Relaxed) || grown {
-            if let Err(e) = self.aof_rewrite_begin() {
-                self.shared.aof.rewrite_failed.store(true, Relaxed);
-                crate::log::warning(&e);
+            self.walk_when_quiet(true);
+        }
+    }
+
+    /// Starts a rewrite's (`rewrite`) or a save point's walk at a point where no
+    /// transaction is half done on this shard, so every tagged record before it is
+    /// committed: at once when no transaction holds its keys, else once a whole-shard
+    /// lock queued now is granted — the transactions ahead finish, the ones after wait
+    /// the moment the walk takes to start.
+    pub(super) fn walk_when_quiet(&mut self, rewrite: bool) {
+        if !self.locks.busy() {
+            self.start_walk_now(rewrite);
+            return;
+        }
+        let tx = self.next_tx_id();
+        let waiter = crate::tx::Waiter::Run {
+            msg: Box::new(super::msg::Msg::StartWalk { rewrite }),
+            release: true,
+        };
+        match self
+            .locks
+            .lock_or_queue(tx, crate::tx::LockSet::whole(), waiter)
+        {
+            Some(_) => {
+                self.start_walk_now(rewrite);
+                self.release_local(tx);
             }
+            None => self.walk_queued = true,
+        }
+    }
+
+    /// Starts the walk (`walk_when_quiet` found the moment).
+    pub(super) fn start_walk_now(&mut self, rewrite: bool) {
+        self.walk_queued = false;
+        if self.ks.walking() {
+            return;
+        }
+        if rewrite {
+            if self.aof.is_some() && self.aof_rewrite.is_none() {
+                if let Err(e) = self.aof_rewrite_begin() {
+                    self.shared.aof.rewrite_failed.store(true, Relaxed);
+                    crate::log::warning(&e);
+                }
+            }
+        } else if self.shared.snapshots.join_round() {
+            let _ = self.bgsave_begin();
         }
     }
 
@@ -927,12 +967,11 @@ impl Shard {
         ));
         if !same_shards {
             // Every shard reads the old files: none is replaced before all have.
-            self.shared.aof.loading.fetch_sub(1, Relaxed);
-            while self.shared.aof.loading.load(Relaxed) > 0 {
+            self.shared.aof.replayed.fetch_add(1, Relaxed);
+            while self.shared.aof.replayed.load(Relaxed) < self.shards {
                 self.loading_turn();
                 std::thread::sleep(std::time::Duration::from_millis(1));
             }
-            self.shared.aof.loading.fetch_add(1, Relaxed);
             return self.aof_start();
         }
         // Logging goes on in the last incr file.

@@ -81,6 +81,7 @@ impl Shard {
         match msg {
             run @ Msg::Run { .. } => self.run_hop(run),
             Msg::ChainAck { id } => self.chain_ack(id),
+            Msg::StartWalk { rewrite } => self.start_walk_now(rewrite),
             // Granted the destination's lock it waited for.
             Msg::MovePush { flight, .. } => self.move_push(flight),
             Msg::MoveLanded { flight, outcome } => self.on_move_landed(*flight, outcome),

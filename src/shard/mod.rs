@@ -280,6 +280,8 @@ pub struct Shard {
     aof_rewrite_job: Option<std::thread::JoinHandle<Result<u64, String>>>,
     /// When this turn's work started (after the poll): a walk's share is measured by it.
     turn_started: Instant,
+    /// A walk waits for its whole-shard lock (`walk_when_quiet`).
+    walk_queued: bool,
     /// Replaying a log: commands may name keys of other shards (`aof_load`).
     pub(crate) replaying: bool,
     /// The transaction whose part runs now (0: none): its records are tagged with it, and
@@ -347,6 +349,7 @@ impl Shard {
             aof_rewrite: None,
             aof_rewrite_job: None,
             turn_started: Instant::now(),
+            walk_queued: false,
             replaying: false,
             running_tx: 0,
             shared,

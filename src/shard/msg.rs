@@ -137,6 +137,9 @@ pub enum Msg {
     Requeue(Rescue),
     /// A move forwarded on behalf of hold `id` of this shard is done (`block::ChainHold`).
     ChainAck { id: u64 },
+    /// This shard's own whole-shard lock was granted: no transaction holds its keys, the
+    /// walk of a rewrite or a save point starts (`Shard::walk_when_quiet`).
+    StartWalk { rewrite: bool },
     /// A blocked cross-shard move's element, for the destination's shard to push
     /// (`wait`: it may wait for the destination's lock).
     MovePush {

@@ -242,7 +242,7 @@ impl super::Shard {
     }
 
     /// Starts the walk (the checks done).
-    fn bgsave_begin(&mut self) -> Result<(), String> {
+    pub(super) fn bgsave_begin(&mut self) -> Result<(), String> {
         let (seg_path, dir) = segment_path(&self.shared, self.id);
         let sink = match file::Sink::create(
             &seg_path,
@@ -384,13 +384,11 @@ impl super::Shard {
                 }
             }
         }
-        if self.locks.busy() || self.ks.walking() {
+        if self.ks.walking() || self.walk_queued || self.aof_rewrite.is_some() {
             return;
         }
-        if self.shared.snapshots.start_asked[self.id].swap(false, Relaxed)
-            && self.shared.snapshots.join_round()
-        {
-            let _ = self.bgsave_begin();
+        if self.shared.snapshots.start_asked[self.id].swap(false, Relaxed) {
+            self.walk_when_quiet(false);
         }
     }
 }
