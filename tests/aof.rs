@@ -884,7 +884,17 @@ fn clients_get_loading_while_the_logs_load() {
         if got == b"-LOADING Redis is loading the dataset in memory\r\n" {
             saw_loading = true;
             let info = show(&c.cmd(&["INFO", "persistence"]));
-            saw_info |= info.contains("loading:1");
+            if info.contains("loading:1") {
+                saw_info = true;
+                for field in [
+                    "loading_start_time:",
+                    "loading_total_bytes:",
+                    "loading_loaded_perc:",
+                    "loading_eta_seconds:",
+                ] {
+                    assert!(info.contains(field), "{field} in {info}");
+                }
+            }
             std::thread::sleep(Duration::from_millis(20));
             continue;
         }

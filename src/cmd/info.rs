@@ -305,6 +305,24 @@ fn write_section(ctx: &mut Ctx, section: &str, t: &mut String) {
                 line!("aof_pending_bio_fsync:0");
                 line!("aof_delayed_fsync:0");
             }
+            if aof.loading.load(Relaxed) > 0 {
+                let started = aof.load_started_s.load(Relaxed);
+                let (total, done) = (aof.load_total.load(Relaxed), aof.load_done.load(Relaxed));
+                let done = done.min(total);
+                line!("loading_start_time:{started}");
+                line!("loading_total_bytes:{total}");
+                line!("loading_rdb_used_mem:0");
+                line!("loading_loaded_bytes:{done}");
+                let perc = if total > 0 {
+                    done as f64 * 100.0 / total as f64
+                } else {
+                    0.0
+                };
+                line!("loading_loaded_perc:{perc:.2}");
+                let elapsed = (crate::clock::unix_ms() / 1000).saturating_sub(started);
+                let eta = (elapsed * (total - done)).checked_div(done).unwrap_or(1);
+                line!("loading_eta_seconds:{eta}");
+            }
         }
         "stats" => {
             line!("# Stats");

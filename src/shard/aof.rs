@@ -97,6 +97,12 @@ pub struct AofShared {
     commits_scanned: std::sync::atomic::AtomicUsize,
     /// Shards done replaying logs another shard count wrote (none rewrites before all).
     replayed: std::sync::atomic::AtomicUsize,
+    /// When loading started (Unix s), for INFO `loading_start_time`.
+    pub load_started_s: std::sync::atomic::AtomicU64,
+    /// Bytes of every file the shards load (INFO `loading_total_bytes`).
+    pub load_total: std::sync::atomic::AtomicU64,
+    /// Bytes loaded so far (INFO `loading_loaded_bytes`).
+    pub load_done: std::sync::atomic::AtomicU64,
 }
 
 impl AofShared {
@@ -120,6 +126,9 @@ impl AofShared {
             committed: Default::default(),
             commits_scanned: Default::default(),
             replayed: Default::default(),
+            load_started_s: std::sync::atomic::AtomicU64::new(crate::clock::unix_ms() / 1000),
+            load_total: Default::default(),
+            load_done: Default::default(),
         }
     }
 
@@ -915,6 +924,10 @@ impl Shard {
                     }
                 };
                 let base = f.kind == FileKind::Base && f.name.ends_with(".rdb");
+                self.shared
+                    .aof
+                    .load_total
+                    .fetch_add(data.len() as u64, Relaxed);
                 loaded.push((path, base, last, data));
             }
         }
@@ -943,7 +956,12 @@ impl Shard {
         };
         for (path, base, last, data) in loaded {
             let r = if base {
-                self.load_base(&path, &data)
+                let r = self.load_base(&path, &data);
+                self.shared
+                    .aof
+                    .load_done
+                    .fetch_add(data.len() as u64, Relaxed);
+                r
             } else {
                 self.replay_file(&path, &data, last, &committed, &mut owed)
             };
@@ -1060,6 +1078,8 @@ impl Shard {
         // Clients are answered (`-LOADING`) every few milliseconds of replay.
         let mut last_turn = std::time::Instant::now();
         let mut since_check = 0u32;
+        // Bytes of this file already counted in INFO's loading progress.
+        let mut counted = 0u64;
         loop {
             let args = match r.next_command() {
                 Ok(Some(a)) => a,
@@ -1084,6 +1104,8 @@ impl Shard {
             since_check += 1;
             if since_check == 1024 {
                 since_check = 0;
+                self.shared.aof.load_done.fetch_add(at - counted, Relaxed);
+                counted = at;
                 if last_turn.elapsed() >= std::time::Duration::from_millis(10) {
                     self.loading_turn();
                     last_turn = std::time::Instant::now();
@@ -1140,6 +1162,10 @@ impl Shard {
                 }
             }
         }
+        self.shared
+            .aof
+            .load_done
+            .fetch_add((data.len() as u64).saturating_sub(counted), Relaxed);
         if let Some((_, at)) = multi {
             // A transaction the crash cut short: none of it is applied.
             return self.torn_tail(path, at, data.len() as u64, truncate, None);
