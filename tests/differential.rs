@@ -6,7 +6,7 @@
 //! The cases live in data files under `tests/differential/`, one file per command family
 //! (`strings.redis`, `keys.redis`, `server.redis`, `lists.redis`, `hashes.redis`,
 //! `sets.redis`, `zsets.redis`, `streams.redis`, `stream_groups.redis`,
-//! `transactions.redis`) and a few small files that each have a test of their own. The files are built into the test binary with
+//! `persistence.redis`, `transactions.redis`) and a few small files that each have a test of their own. The files are built into the test binary with
 //! `include_str!`; a new file is listed in `ALL_FILES` and given to a test.
 //!
 //! A case is a header line `### name` (the behaviour, in a-z, 0-9 and `_`, unique over all
@@ -69,6 +69,7 @@ const SETS: File = corpus_file!("sets.redis");
 const ZSETS: File = corpus_file!("zsets.redis");
 const STREAMS: File = corpus_file!("streams.redis");
 const STREAM_GROUPS: File = corpus_file!("stream_groups.redis");
+const PERSISTENCE: File = corpus_file!("persistence.redis");
 const TRANSACTIONS: File = corpus_file!("transactions.redis");
 const MSET_ODD_ARGUMENTS: File = corpus_file!("mset_odd_arguments.redis");
 const UNKNOWN_COMMAND_BYTES: File = corpus_file!("unknown_command_bytes.redis");
@@ -90,6 +91,7 @@ const ALL_FILES: &[File] = &[
     ZSETS,
     STREAMS,
     STREAM_GROUPS,
+    PERSISTENCE,
     TRANSACTIONS,
     MSET_ODD_ARGUMENTS,
     UNKNOWN_COMMAND_BYTES,
@@ -558,6 +560,11 @@ fn stream_commands_match_redis() {
 #[test]
 fn stream_group_commands_match_redis() {
     run_corpus(&[STREAM_GROUPS], &[false, true]);
+}
+
+#[test]
+fn persistence_commands_and_settings_match_redis() {
+    run_corpus(&[PERSISTENCE], &[false, true]);
 }
 
 #[test]
