@@ -235,6 +235,9 @@ fn load_snapshot(shared: &Shared, shards: &mut [Shard]) -> Result<(), String> {
         "Done loading RDB, keys loaded: {}, keys expired: {}.",
         loaded.keys, loaded.expired
     ));
+    let last = &shared.snapshots.last_load;
+    last.0.store(loaded.keys, Relaxed);
+    last.1.store(loaded.expired, Relaxed);
     crate::log::notice(&format!(
         "DB loaded from disk: {:.3} seconds",
         start.elapsed().as_secs_f64()

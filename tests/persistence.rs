@@ -104,6 +104,9 @@ fn save_writes_one_file_that_a_restart_loads() {
         "{:?}",
         srv.startup_log
     );
+    let info = show(&c.cmd(&["INFO", "persistence"]));
+    assert!(info.contains("rdb_last_load_keys_loaded:352"), "{info}");
+    assert!(info.contains("rdb_last_load_keys_expired:0"), "{info}");
     drop(srv);
     // One shard reads what two wrote.
     let srv = busbar(&["--threads", "1", "--dir", d]);

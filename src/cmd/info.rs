@@ -261,8 +261,14 @@ fn write_section(ctx: &mut Ctx, section: &str, t: &mut String) {
             line!("rdb_current_bgsave_time_sec:{current}");
             line!("rdb_saves:{}", snaps.saves.load(Relaxed));
             line!("rdb_last_cow_size:0");
-            line!("rdb_last_load_keys_expired:0");
-            line!("rdb_last_load_keys_loaded:0");
+            line!(
+                "rdb_last_load_keys_expired:{}",
+                snaps.last_load.1.load(Relaxed)
+            );
+            line!(
+                "rdb_last_load_keys_loaded:{}",
+                snaps.last_load.0.load(Relaxed)
+            );
             let enabled = aof.open.load(Relaxed) == shared.shards;
             line!("aof_enabled:{}", u8::from(enabled));
             line!(

@@ -65,6 +65,9 @@ pub struct Snapshots {
     pub saves: AtomicU64,
     /// When a save point last tried (Unix s): a failed try waits 5 s, as in Redis.
     pub last_try: AtomicU64,
+    /// Keys the last RDB load took in, and left out as expired (INFO
+    /// `rdb_last_load_keys_loaded` / `_expired`).
+    pub last_load: (AtomicU64, AtomicU64),
 }
 
 impl Snapshots {
@@ -83,6 +86,7 @@ impl Snapshots {
             bgsave_started_ms: AtomicU64::new(0),
             saves: AtomicU64::new(0),
             last_try: AtomicU64::new(0),
+            last_load: (AtomicU64::new(0), AtomicU64::new(0)),
         }
     }
 
