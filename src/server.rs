@@ -309,18 +309,19 @@ pub fn run(cfg: Config) -> i32 {
         server.shared.shards
     ));
     crate::log::notice("Server initialized");
-    // The shards load their append-only files in their own threads; ready once all did
-    // (a shard whose load fails stops the process).
-    while server.shared.aof.loading.load(Relaxed) > 0 {
-        std::thread::sleep(std::time::Duration::from_millis(1));
-    }
-    crate::log::notice("Ready to accept connections tcp");
+    // The handlers are in place before anyone is told the server is ready (registered
+    // here, not in the thread that waits for the signals): a SIGTERM right after "Ready"
+    // shuts down gracefully instead of killing the process.
+    let signals = {
+        use signal_hook::consts::{SIGINT, SIGTERM};
+        signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
+    };
     let shared = Arc::clone(&server.shared);
     std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
-            use signal_hook::consts::{SIGINT, SIGTERM};
-            let Ok(mut signals) = signal_hook::iterator::Signals::new([SIGINT, SIGTERM]) else {
+            use signal_hook::consts::SIGINT;
+            let Ok(mut signals) = signals else {
                 return;
             };
             for sig in signals.forever() {
@@ -335,6 +336,12 @@ pub fn run(cfg: Config) -> i32 {
             }
         })
         .expect("spawn signal thread");
+    // The shards load their append-only files in their own threads; ready once all did
+    // (a shard whose load fails stops the process).
+    while server.shared.aof.loading.load(Relaxed) > 0 {
+        std::thread::sleep(std::time::Duration::from_millis(1));
+    }
+    crate::log::notice("Ready to accept connections tcp");
     server.join();
     if !pidfile.is_empty() {
         crate::log::notice("Removing the pid file.");
