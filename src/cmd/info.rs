@@ -229,16 +229,10 @@ fn write_section(ctx: &mut Ctx, section: &str, t: &mut String) {
             line!("current_fork_perc:0.00");
             line!("current_save_keys_processed:0");
             line!("current_save_keys_total:0");
-            let changes: u64 = shared
-                .stats
-                .iter()
-                .map(|s| {
-                    s.changes
-                        .load(Relaxed)
-                        .saturating_sub(s.changes_at_save.load(Relaxed))
-                })
-                .sum();
-            line!("rdb_changes_since_last_save:{changes}");
+            line!(
+                "rdb_changes_since_last_save:{}",
+                shared.changes_since_save()
+            );
             let snaps = &shared.snapshots;
             let walking = snaps.walking.load(Relaxed) > 0;
             line!("rdb_bgsave_in_progress:{}", u8::from(walking));

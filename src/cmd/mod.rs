@@ -389,14 +389,7 @@ mod context {
 
         /// Logs owned records (`log_effect` for each; nothing at all for none).
         pub fn log_records(&mut self, records: &[Vec<Vec<u8>>]) {
-            if !self.shard.aof_on() {
-                return;
-            }
-            self.shard.aof_effect(self.db, &[], true);
-            for r in records {
-                let args: Vec<&[u8]> = r.iter().map(|a| &a[..]).collect();
-                self.shard.aof_effect(self.db, &args, true);
-            }
+            self.shard.aof_records(self.db, records, true);
         }
 
         /// Starts this shard's part of a BGSAVE (`shard::snapshot`).

@@ -144,9 +144,7 @@ pub fn xgroup_create(ctx: &mut Ctx, args: &Args) -> CmdResult {
     if ctx.aof_on() {
         // `$` is logged as the ID it stood for.
         let id = id.to_bytes();
-        let read = o
-            .entries_read
-            .map_or_else(|| "-1".to_string(), |n| n.to_string());
+        let read = entries_read_arg(o.entries_read);
         ctx.log_effect(&[
             b"XGROUP",
             b"CREATE",
@@ -179,9 +177,7 @@ pub fn xgroup_setid(ctx: &mut Ctx, args: &Args) -> CmdResult {
     g.entries_read = o.entries_read;
     if ctx.aof_on() {
         let id = id.to_bytes();
-        let read = o
-            .entries_read
-            .map_or_else(|| "-1".to_string(), |n| n.to_string());
+        let read = entries_read_arg(o.entries_read);
         ctx.log_effect(&[
             b"XGROUP",
             b"SETID",
@@ -296,6 +292,11 @@ pub struct GroupRead {
     pub noack: bool,
 }
 
+/// An entries-read count as ENTRIESREAD takes it: -1 when unknown.
+fn entries_read_arg(n: Option<u64>) -> String {
+    n.map_or_else(|| "-1".to_string(), |n| n.to_string())
+}
+
 /// The AOF records that leave group `group` of the stream at `key` as `g` is now: with
 /// `position`, its last delivered ID and entries-read; with `make_consumer`, the consumer
 /// made; each of `ids` pending for `consumer` with its delivery time and count, or no
@@ -310,9 +311,7 @@ pub fn pel_records(
 ) -> crate::cmd::Records {
     let mut recs = Vec::new();
     if position {
-        let read = g
-            .entries_read
-            .map_or_else(|| "-1".to_string(), |n| n.to_string());
+        let read = entries_read_arg(g.entries_read);
         recs.push(vec![
             b"XGROUP".to_vec(),
             b"SETID".to_vec(),

@@ -92,7 +92,7 @@ impl<'a> Commands<'a> {
                 Header::Bad => return Err(corrupt),
             };
             let end = at.checked_add(len).ok_or(corrupt.clone())?;
-            if end + 2 > self.data.len() {
+            if end.checked_add(2).is_none_or(|e| e > self.data.len()) {
                 return Err(truncated);
             }
             if &self.data[end..end + 2] != b"\r\n" {
@@ -280,6 +280,24 @@ impl Manifest {
             .max()
             .unwrap_or(0)
     }
+}
+
+/// Shard `shard`'s manifest lines for its base and incr files at `seq`.
+pub fn shard_files(prefix: &str, shard: usize, seq: u64) -> Vec<FileEntry> {
+    vec![
+        FileEntry {
+            name: base_name(prefix, shard, seq),
+            seq,
+            kind: FileKind::Base,
+            shard,
+        },
+        FileEntry {
+            name: incr_name(prefix, shard, seq),
+            seq,
+            kind: FileKind::Incr,
+            shard,
+        },
+    ]
 }
 
 /// The base file name of shard `shard` at `seq`.

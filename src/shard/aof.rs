@@ -311,9 +311,10 @@ impl Log {
         format!("{}-{tx}", self.boot).into_bytes()
     }
 
-    /// Records the deletion of keys expiry removed (whatever transaction noticed it).
-    fn push_expired(&mut self, keys: Vec<(usize, Box<[u8]>)>) {
-        for (db, key) in keys {
+    /// Records the deletion of the keys expiry removed from `ks` since last asked
+    /// (whatever transaction noticed it): before the record of what noticed it.
+    fn push_expired(&mut self, ks: &mut crate::store::Keyspace) {
+        for (db, key) in ks.take_expired().into_iter().flatten() {
             self.push(db, 0, 2, [&b"DEL"[..], &key].into_iter());
         }
     }
@@ -333,9 +334,7 @@ impl Shard {
         let Some(log) = self.aof.as_deref_mut() else {
             return;
         };
-        if let Some(keys) = self.ks.take_expired() {
-            log.push_expired(keys);
-        }
+        log.push_expired(&mut self.ks);
         if log.replaced {
             log.replaced = false;
         } else if spec.flags & cmd::flag::WRITE != 0 && self.ks.dirty() != dirty_before {
@@ -349,9 +348,7 @@ impl Shard {
         let Some(log) = self.aof.as_deref_mut() else {
             return;
         };
-        if let Some(keys) = self.ks.take_expired() {
-            log.push_expired(keys);
-        }
+        log.push_expired(&mut self.ks);
         log.replaced |= replace;
         if !args.is_empty() {
             log.push(db, self.running_tx, args.len(), args.iter().copied());
@@ -386,11 +383,16 @@ impl Shard {
         }
     }
 
-    /// Records owned effects of the shard's own work (`aof_effect` without replacing).
-    pub(crate) fn aof_records(&mut self, db: usize, records: &[Vec<Vec<u8>>]) {
+    /// Records owned effects: of the running command, replacing its own record
+    /// (`replace`, `Ctx::log_records`), or of the shard's own work (serving a waiter).
+    pub(crate) fn aof_records(&mut self, db: usize, records: &[Vec<Vec<u8>>], replace: bool) {
+        let Some(log) = self.aof.as_deref_mut() else {
+            return;
+        };
+        log.push_expired(&mut self.ks);
+        log.replaced |= replace;
         for r in records {
-            let args: Vec<&[u8]> = r.iter().map(|a| &a[..]).collect();
-            self.aof_effect(db, &args, false);
+            log.push(db, self.running_tx, r.len(), r.iter().map(|a| &a[..]));
         }
     }
 
@@ -405,9 +407,7 @@ impl Shard {
         if std::mem::take(&mut log.replaced) {
             return;
         }
-        if let Some(keys) = self.ks.take_expired() {
-            log.push_expired(keys);
-        }
+        log.push_expired(&mut self.ks);
         let compress = self.settings.rdb_compression;
         for (db, key) in touched {
             match self.ks.get(db, &key) {
@@ -431,9 +431,7 @@ impl Shard {
         let Some(log) = self.aof.as_deref_mut() else {
             return;
         };
-        if let Some(keys) = self.ks.take_expired() {
-            log.push_expired(keys);
-        }
+        log.push_expired(&mut self.ks);
         if log.buf.is_empty() {
             return;
         }
@@ -504,7 +502,9 @@ impl Shard {
             return;
         }
         let (pct, min) = self.settings.aof_auto_rewrite;
-        let grown = pct > 0 && log.size >= min && log.size * 100 >= log.base_size.max(1) * pct;
+        let grown = pct > 0
+            && log.size >= min
+            && log.size.saturating_mul(100) >= log.base_size.max(1).saturating_mul(pct);
         if self.shared.aof.rewrite_asked[self.id].swap(false, Relaxed) || grown {
             self.walk_when_quiet(true);
         }
@@ -621,20 +621,9 @@ impl Shard {
     /// A turn's share of the rewrite's walk; at its end the base is assembled and the
     /// manifest switched to the new base and incr, the old files removed.
     pub(super) fn aof_rewrite_step(&mut self, idle: bool) {
-        let budget = self.walk_budget(idle);
-        let start = std::time::Instant::now();
-        let keeper = loop {
-            if let Some(k) = self.ks.walk_step(32) {
-                break k;
-            }
-            if start.elapsed() >= budget {
-                return;
-            }
+        let Some(sink) = self.walk_turn(idle) else {
+            return;
         };
-        let sink = keeper
-            .into_any()
-            .downcast::<file::Sink>()
-            .expect("the walk's keeper is a Sink");
         // The base is assembled (a copy of the segments and an fsync) off the shard's
         // thread; `aof_rewrite_poll` switches the manifest once it is on disk.
         let (dir, prefix) = location(&self.shared);
@@ -698,7 +687,6 @@ impl Shard {
     /// Switches the manifest to the rewrite's base (on disk, `base_size` bytes) and incr.
     fn aof_rewrite_finish(&mut self, seq: u64, base_size: u64) -> Result<(), String> {
         let (dir, prefix) = location(&self.shared);
-        let base = aof::base_name(&prefix, self.id, seq);
         let mut guard = self.shared.aof.manifest.lock().expect("manifest lock");
         let manifest = guard.get_or_insert_with(Manifest::default);
         let old: Vec<String> = manifest
@@ -708,23 +696,7 @@ impl Shard {
             .map(|f| f.name.clone())
             .collect();
         let mut next = manifest.clone();
-        next.set_shard(
-            self.id,
-            vec![
-                FileEntry {
-                    name: base,
-                    seq,
-                    kind: FileKind::Base,
-                    shard: self.id,
-                },
-                FileEntry {
-                    name: aof::incr_name(&prefix, self.id, seq),
-                    seq,
-                    kind: FileKind::Incr,
-                    shard: self.id,
-                },
-            ],
-        );
+        next.set_shard(self.id, aof::shard_files(&prefix, self.id, seq));
         write_manifest(&dir, &prefix, &next)
             .map_err(|e| format!("Can't write the AOF manifest: {e}"))?;
         *manifest = next;
@@ -806,23 +778,7 @@ impl Shard {
             .map(|f| f.name.clone())
             .collect();
         let mut next = manifest.clone();
-        next.set_shard(
-            self.id,
-            vec![
-                FileEntry {
-                    name: base,
-                    seq,
-                    kind: FileKind::Base,
-                    shard: self.id,
-                },
-                FileEntry {
-                    name: incr,
-                    seq,
-                    kind: FileKind::Incr,
-                    shard: self.id,
-                },
-            ],
-        );
+        next.set_shard(self.id, aof::shard_files(&prefix, self.id, seq));
         // Files of shards this server does not have (a different shard count before) go.
         let shards = self.shards;
         let stale: Vec<String> = next

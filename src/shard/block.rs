@@ -459,7 +459,7 @@ impl Shard {
                 if !serve_blocked(&mut r, key, s, read, now, logging.then_some(&mut recs)) {
                     empty_stream_reply(&mut r, key);
                 }
-                self.aof_records(w.db, &recs);
+                self.aof_records(w.db, &recs, false);
             }
         }
         // Delivered entries are pending for the consumer: nothing to rescue.

@@ -67,6 +67,19 @@ impl Shared {
         }
     }
 
+    /// Changes since the last snapshot, all shards (INFO `rdb_changes_since_last_save`,
+    /// and what the save points count).
+    pub fn changes_since_save(&self) -> u64 {
+        self.stats
+            .iter()
+            .map(|s| {
+                s.changes
+                    .load(Relaxed)
+                    .saturating_sub(s.changes_at_save.load(Relaxed))
+            })
+            .sum()
+    }
+
     /// Sum of one counter over all shards.
     pub fn total(&self, f: impl Fn(&ShardStats) -> &AtomicU64) -> u64 {
         self.stats.iter().map(|s| f(s).load(Relaxed)).sum()

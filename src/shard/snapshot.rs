@@ -287,24 +287,33 @@ impl super::Shard {
         )
     }
 
-    /// A turn's share of the walk (`walk_budget`); at its end the part is handed in.
-    pub(super) fn bgsave_step(&mut self, idle: bool) {
+    /// Walks for this turn's share (`walk_budget`), 32 keys at a time; the walk's files
+    /// once every key was walked.
+    pub(super) fn walk_turn(&mut self, idle: bool) -> Option<Box<file::Sink>> {
         let budget = self.walk_budget(idle);
-        let shared = std::sync::Arc::clone(&self.shared);
-        let id = self.id;
         let start = std::time::Instant::now();
         let keeper = loop {
             if let Some(k) = self.ks.walk_step(32) {
                 break k;
             }
             if start.elapsed() >= budget {
-                return;
+                return None;
             }
         };
         let sink = keeper
             .into_any()
             .downcast::<file::Sink>()
             .expect("the walk's keeper is a Sink");
+        Some(sink)
+    }
+
+    /// A turn's share of the walk (`walk_turn`); at its end the part is handed in.
+    pub(super) fn bgsave_step(&mut self, idle: bool) {
+        let Some(sink) = self.walk_turn(idle) else {
+            return;
+        };
+        let shared = std::sync::Arc::clone(&self.shared);
+        let id = self.id;
         // The files are closed, and the last part assembled (a copy of every segment
         // and an fsync), off the shard's thread.
         let spawned = std::thread::Builder::new()
@@ -361,16 +370,7 @@ impl super::Shard {
             };
             let now_s = self.now_ms / 1000;
             let since = now_s.saturating_sub(snaps.last_save.load(Relaxed));
-            let changes: u64 = self
-                .shared
-                .stats
-                .iter()
-                .map(|s| {
-                    s.changes
-                        .load(Relaxed)
-                        .saturating_sub(s.changes_at_save.load(Relaxed))
-                })
-                .sum();
+            let changes = self.shared.changes_since_save();
             let nums: Vec<u64> = points
                 .split_whitespace()
                 .filter_map(|w| w.parse().ok())
